@@ -1,0 +1,135 @@
+//! Shared harness: one device for the whole binary, seeded inputs, readback, and the one
+//! comparison helper every kernel test reports through.
+
+use aer::gpu::{AdapterChoice, Gpu, Tensor};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::fmt::Debug;
+use std::io::Write;
+use std::sync::OnceLock;
+
+/// Largest storage binding WebGPU guarantees by default: 128 MiB of f32.
+pub const MAX_BINDING_F32: usize = 128 << 20 >> 2;
+/// Most workgroups per dispatch dimension WebGPU guarantees by default.
+pub const MAX_GROUPS: usize = 65_535;
+/// Smallest 1-D size whose grid spills into y (see `aer::gpu::grid_1d`).
+pub const SPILL_1D: usize = MAX_GROUPS * aer::gpu::WG_1D as usize + 1;
+
+static GPU: OnceLock<Gpu> = OnceLock::new();
+
+/// The device every test shares: tests run on several threads, and opening a device per test
+/// would cost seconds each on a CPU adapter.
+pub fn gpu() -> &'static Gpu {
+    GPU.get_or_init(|| {
+        let gpu = pollster::block_on(Gpu::new(&AdapterChoice::from_env()))
+            .unwrap_or_else(|e| panic!("kernel tests need a GPU adapter (see WGPU_ADAPTER_NAME, WGPU_BACKEND): {e}"));
+        // Straight to the stderr handle: the harness captures print macros per test, and this
+        // line should appear once for the binary whichever test opens the device.
+        let _ = writeln!(std::io::stderr(), "kernel tests on {}", gpu.adapter_label());
+        gpu
+    })
+}
+
+/// The generator for case `case` of test `test`: the failure message names both, so a
+/// failing case reruns alone by its parameters.
+pub fn rng(test: &str, case: usize) -> StdRng {
+    // FNV-1a: stable across Rust versions, unlike DefaultHasher.
+    let h = test.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3));
+    StdRng::seed_from_u64(h ^ (case as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+}
+
+/// Uniform in [lo, hi).
+pub fn uniform(rng: &mut StdRng, n: usize, lo: f32, hi: f32) -> Vec<f32> {
+    (0..n).map(|_| lo + (hi - lo) * rng.random::<f32>()).collect()
+}
+
+/// Multiples of 1/64 in [-1, 1]: every sum of fewer than 2^18 of them is exact in f32, so
+/// reductions must match the f64 reference exactly in any order, and ties are common.
+pub fn dyadic(rng: &mut StdRng, n: usize) -> Vec<f32> {
+    (0..n).map(|_| rng.random_range(-64i32..=64) as f32 / 64.0).collect()
+}
+
+pub fn max_abs(v: &[f32]) -> f64 {
+    v.iter().fold(0f64, |m, x| m.max(x.abs() as f64))
+}
+
+pub fn upload(data: &[f32]) -> Tensor {
+    gpu().upload(data, &[data.len()])
+}
+
+pub fn upload_u32(data: &[u32]) -> Tensor {
+    gpu().upload_u32(data, &[data.len()])
+}
+
+// Empty tensors are not read: `Gpu::read_f32`/`read_u32` cast an empty, hence unaligned,
+// Vec<u8> and bytemuck panics.
+pub fn read(t: &Tensor) -> Vec<f32> {
+    if t.numel() == 0 {
+        return Vec::new();
+    }
+    pollster::block_on(gpu().read_f32(t)).expect("read back an f32 tensor")
+}
+
+pub fn read_u32(t: &Tensor) -> Vec<u32> {
+    if t.numel() == 0 {
+        return Vec::new();
+    }
+    pollster::block_on(gpu().read_u32(t)).expect("read back a u32 tensor")
+}
+
+/// Accept |gpu - ref| <= abs + rel * |ref|.
+#[derive(Clone, Copy, Debug)]
+pub struct Tol {
+    pub abs: f64,
+    pub rel: f64,
+}
+
+impl Tol {
+    pub const EXACT: Tol = Tol { abs: 0.0, rel: 0.0 };
+}
+
+/// Compare a GPU result with its reference element by element. On failure, names the
+/// quantity, the first and the worst mismatching index with both values, and the case.
+#[track_caller]
+pub fn assert_close(what: &str, case: &dyn Debug, got: &[f32], want: &[f32], tol: Tol) {
+    assert_eq!(got.len(), want.len(), "{what}: gpu gave {} elements, reference {}; case {case:?}", got.len(), want.len());
+    let mut first = None;
+    let mut worst: Option<(usize, f64)> = None;
+    let mut bad = 0usize;
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        let diff = (g as f64 - w as f64).abs();
+        // NaN fails unless both are NaN; equal infinities pass.
+        let ok = g == w || (g.is_nan() && w.is_nan()) || diff <= tol.abs + tol.rel * (w as f64).abs();
+        if !ok {
+            bad += 1;
+            first.get_or_insert(i);
+            let excess = if diff.is_nan() { f64::INFINITY } else { diff - tol.abs - tol.rel * (w as f64).abs() };
+            if worst.is_none_or(|(_, e)| excess > e) {
+                worst = Some((i, excess));
+            }
+        }
+    }
+    if let (Some(i), Some((j, _))) = (first, worst) {
+        panic!(
+            "{what}: {bad} of {} elements outside |gpu - ref| <= {:e} + {:e} * |ref|\n  \
+             first at [{i}]: gpu {:e}, ref {:e}\n  worst at [{j}]: gpu {:e}, ref {:e}\n  case {case:?}",
+            got.len(),
+            tol.abs,
+            tol.rel,
+            got[i],
+            want[i],
+            got[j],
+            want[j],
+        );
+    }
+}
+
+/// Exact comparison for integer outputs (indices, flags), reported like `assert_close`.
+#[track_caller]
+pub fn assert_same(what: &str, case: &dyn Debug, got: &[u32], want: &[u32]) {
+    assert_eq!(got.len(), want.len(), "{what}: gpu gave {} elements, reference {}; case {case:?}", got.len(), want.len());
+    if let Some(i) = got.iter().zip(want).position(|(g, w)| g != w) {
+        let bad = got.iter().zip(want).filter(|(g, w)| g != w).count();
+        panic!("{what}: {bad} of {} elements differ; first at [{i}]: gpu {}, ref {}\n  case {case:?}", got.len(), got[i], want[i]);
+    }
+}

@@ -1,0 +1,163 @@
+//! Static checks of every WGSL file: naga parses and validates it, `kernels::shaders::ALL`
+//! embeds it, and each entry point fits WebGPU's default limits, so a kernel that only runs
+//! on a generous native adapter fails here rather than in the browser. Workgroup sizes set
+//! by overrides are checked at the overrides' defaults; launchers that pass other values
+//! must keep them within the same limits.
+
+use naga::back::pipeline_constants::process_overrides;
+use naga::back::PipelineConstants;
+use naga::valid::{Capabilities, ModuleInfo, ValidationFlags, Validator};
+use naga::{AddressSpace, Module, ShaderStage};
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// Every entry point the kernel tests exercise, as (file, entry). A new entry point must be
+/// added here together with a test against its CPU reference.
+const TESTED: &[(&str, &str)] = &[
+    ("accuracy", "argmax"),
+    ("bias", "bias_add"),
+    ("bias", "bias_grad"),
+    ("conv2d", "im2col"),
+    ("conv2d", "col2im"),
+    ("conv2d", "cnhw_to_nchw"),
+    ("conv2d", "nchw_to_cnhw"),
+    ("matmul", "main"),
+    ("matmul", "main_blocked"),
+    ("matmul", "reduce_splits"),
+    ("maxpool", "maxpool_forward"),
+    ("maxpool", "maxpool_backward"),
+    ("optim", "sgd"),
+    ("optim", "adam"),
+    ("relu", "relu_forward"),
+    ("relu", "relu_backward"),
+    ("softmax_xent", "softmax_xent"),
+];
+
+// WebGPU's default limits (https://www.w3.org/TR/webgpu/#limits).
+const MAX_STORAGE_BUFFERS_PER_STAGE: usize = 8;
+const MAX_UNIFORM_BUFFERS_PER_STAGE: usize = 12;
+const MAX_INVOCATIONS: u32 = 256;
+const MAX_WORKGROUP_SIZE: [u32; 3] = [256, 256, 64];
+const MAX_WORKGROUP_STORAGE: u32 = 16384;
+
+/// Every `.wgsl` file in `shaders/`, read at test time so a new file cannot be missed.
+fn shader_files() -> Vec<(String, String)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
+    let mut out: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "wgsl"))
+        .map(|p| {
+            let name = p.file_stem().unwrap().to_string_lossy().into_owned();
+            let src = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()));
+            (name, src)
+        })
+        .collect();
+    out.sort();
+    assert!(!out.is_empty(), "no .wgsl files in {}", dir.display());
+    out
+}
+
+fn validate(name: &str, src: &str) -> (Module, ModuleInfo) {
+    let module = naga::front::wgsl::parse_str(src)
+        .unwrap_or_else(|e| panic!("shaders/{name}.wgsl does not parse:\n{}", e.emit_to_string(src)));
+    let info = Validator::new(ValidationFlags::all(), Capabilities::default())
+        .validate(&module)
+        .unwrap_or_else(|e| panic!("shaders/{name}.wgsl does not validate:\n{}", e.emit_to_string(src)));
+    (module, info)
+}
+
+#[test]
+fn every_shader_parses_and_validates() {
+    for (name, src) in shader_files() {
+        validate(&name, &src);
+    }
+}
+
+#[test]
+fn shaders_all_lists_every_file() {
+    let files = shader_files();
+    let on_disk: BTreeSet<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    let listed: BTreeSet<&str> = aer::kernels::shaders::ALL.iter().map(|s| s.name).collect();
+    assert_eq!(listed.len(), aer::kernels::shaders::ALL.len(), "shaders::ALL lists a shader twice");
+    assert_eq!(listed, on_disk, "shaders::ALL and the files in shaders/ differ");
+    for s in aer::kernels::shaders::ALL {
+        let (_, src) = files.iter().find(|(n, _)| n == s.name).unwrap();
+        assert_eq!(s.source, src, "shaders::{} embeds stale source", s.name);
+    }
+}
+
+#[test]
+fn every_entry_point_is_tested() {
+    let mut untested = Vec::new();
+    let mut all = BTreeSet::new();
+    for (name, src) in shader_files() {
+        let (module, _) = validate(&name, &src);
+        for ep in &module.entry_points {
+            all.insert((name.clone(), ep.name.clone()));
+            if !TESTED.contains(&(name.as_str(), ep.name.as_str())) {
+                untested.push(format!("{name}::{}", ep.name));
+            }
+        }
+    }
+    assert!(untested.is_empty(), "entry points without a kernel test: {untested:?}");
+    let stale: Vec<_> = TESTED.iter().filter(|(f, e)| !all.contains(&(f.to_string(), e.to_string()))).collect();
+    assert!(stale.is_empty(), "TESTED names entry points that no longer exist: {stale:?}");
+}
+
+/// One entry point with its overrides at their declared defaults, alone in its module: what a
+/// pipeline created without constants would compile. Sizes set by overrides become concrete.
+fn specialise<'a>(name: &str, module: &'a Module, info: &'a ModuleInfo, entry: &str) -> (Cow<'a, Module>, Cow<'a, ModuleInfo>) {
+    process_overrides(module, info, Some((ShaderStage::Compute, entry)), &PipelineConstants::default())
+        .unwrap_or_else(|e| panic!("shaders/{name}.wgsl::{entry}: evaluating overrides at their defaults: {e}"))
+}
+
+#[test]
+fn entry_points_fit_default_webgpu_limits() {
+    let mut problems = Vec::new();
+    for (name, src) in shader_files() {
+        let (module, info) = validate(&name, &src);
+        for entry in &module.entry_points {
+            let (module, info) = specialise(&name, &module, &info, &entry.name);
+            let i = module.entry_points.iter().position(|e| e.name == entry.name).unwrap();
+            let ep = &module.entry_points[i];
+            let at = format!("shaders/{name}.wgsl::{}", ep.name);
+            let size = ep.workgroup_size;
+            let invocations: u32 = size.iter().product();
+            if invocations > MAX_INVOCATIONS || size.iter().zip(MAX_WORKGROUP_SIZE).any(|(&s, m)| s > m) {
+                problems.push(format!("{at}: workgroup size {size:?} ({invocations} invocations) exceeds {MAX_WORKGROUP_SIZE:?} / {MAX_INVOCATIONS}"));
+            }
+            // Globals this entry point reaches, directly or through functions it calls.
+            let uses = info.get_entry_point(i);
+            let used: Vec<_> = module.global_variables.iter().filter(|(h, _)| !uses[*h].is_empty()).map(|(_, g)| g).collect();
+            let storage = used.iter().filter(|g| matches!(g.space, AddressSpace::Storage { .. })).count();
+            if storage > MAX_STORAGE_BUFFERS_PER_STAGE {
+                problems.push(format!("{at}: {storage} storage buffers, limit {MAX_STORAGE_BUFFERS_PER_STAGE}"));
+            }
+            let uniform = used.iter().filter(|g| g.space == AddressSpace::Uniform).count();
+            if uniform > MAX_UNIFORM_BUFFERS_PER_STAGE {
+                problems.push(format!("{at}: {uniform} uniform buffers, limit {MAX_UNIFORM_BUFFERS_PER_STAGE}"));
+            }
+            let shared: u32 = used
+                .iter()
+                .filter(|g| g.space == AddressSpace::WorkGroup)
+                .map(|g| module.types[g.ty].inner.size(module.to_ctx()))
+                .sum();
+            if shared > MAX_WORKGROUP_STORAGE {
+                problems.push(format!("{at}: {shared} bytes of workgroup storage, limit {MAX_WORKGROUP_STORAGE}"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "entry points over WebGPU's default limits:\n  {}", problems.join("\n  "));
+}
+
+/// The size computation above must see arrays at their full length; guard it on a known case.
+#[test]
+fn workgroup_storage_is_measured() {
+    let src = "var<workgroup> t: array<f32, 1024>;\nvar<workgroup> u: array<vec4<f32>, 8>;\n\
+               @compute @workgroup_size(64) fn main() { t[0] = u[0].x; }";
+    let (module, _) = validate("inline", src);
+    let total: u32 = module.global_variables.iter().map(|(_, g)| module.types[g.ty].inner.size(module.to_ctx())).sum();
+    assert_eq!(total, 4096 + 128);
+}

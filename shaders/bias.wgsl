@@ -1,0 +1,40 @@
+// Per-channel bias over a tensor viewed as [outer, channels, inner]:
+// linear layers use inner = 1, conv layers (NCHW) inner = H*W.
+
+struct Params { outer: u32, channels: u32, inner: u32, _pad: u32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+// bias_add: the activations, updated in place. bias_grad: the output gradient.
+@group(0) @binding(1) var<storage, read_write> data: array<f32>;
+// bias_add: the bias. bias_grad: where its gradient is written.
+@group(0) @binding(2) var<storage, read_write> bias: array<f32>;
+
+@compute @workgroup_size(256)
+fn bias_add(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+            @builtin(local_invocation_index) li: u32) {
+    let i = (wg.y * nwg.x + wg.x) * 256u + li;
+    if (i >= p.outer * p.channels * p.inner) { return; }
+    data[i] += bias[(i / p.inner) % p.channels];
+}
+
+var<workgroup> partial: array<f32, 256>;
+
+// One workgroup per channel sums its outer*inner entries, then a tree reduction.
+@compute @workgroup_size(256)
+fn bias_grad(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+    let ch = wg.x;
+    let count = p.outer * p.inner;
+    var s = 0.0;
+    for (var j = li; j < count; j += 256u) {
+        let o = j / p.inner;
+        let q = j % p.inner;
+        s += data[(o * p.channels + ch) * p.inner + q];
+    }
+    partial[li] = s;
+    workgroupBarrier();
+    for (var stride = 128u; stride > 0u; stride >>= 1u) {
+        if (li < stride) { partial[li] += partial[li + stride]; }
+        workgroupBarrier();
+    }
+    if (li == 0u) { bias[ch] = partial[0]; }
+}

@@ -1,0 +1,154 @@
+//! An in-memory image data set (bytes, CHW) and the train / validation / test splits.
+
+use super::{cifar::read_cifar10_batch, idx::read_idx};
+use crate::error::{AerError, Result};
+use rand::{seq::SliceRandom, SeedableRng};
+use std::path::{Path, PathBuf};
+
+/// Images held out of the end of the training files for validation: model selection and
+/// tuning look at these, never at the test split.
+pub const VALIDATION_SIZE: usize = 1000;
+
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    /// n * c * h * w bytes, each image in CHW order.
+    pub images: Vec<u8>,
+    pub labels: Vec<u8>,
+    /// [channels, height, width].
+    pub shape: [usize; 3],
+}
+
+impl Dataset {
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    pub fn image_len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// Images `range` as a new data set.
+    pub fn slice(&self, range: std::ops::Range<usize>) -> Dataset {
+        let d = self.image_len();
+        Dataset {
+            images: self.images[range.start * d..range.end * d].to_vec(),
+            labels: self.labels[range].to_vec(),
+            shape: self.shape,
+        }
+    }
+
+    /// The first `n` images (all of them when n is larger).
+    pub fn head(&self, n: usize) -> Dataset {
+        self.slice(0..n.min(self.len()))
+    }
+
+    /// Fill `x` (pixels scaled to [0, 1], NCHW) and `y` with the examples `idx`.
+    pub fn gather(&self, idx: &[u32], x: &mut Vec<f32>, y: &mut Vec<u32>) {
+        let d = self.image_len();
+        x.clear();
+        y.clear();
+        for &i in idx {
+            let i = i as usize;
+            x.extend(self.images[i * d..(i + 1) * d].iter().map(|&p| p as f32 / 255.0));
+            y.push(self.labels[i] as u32);
+        }
+    }
+
+    /// The example order of one epoch: a shuffle seeded by (seed, epoch), so a resumed run
+    /// sees exactly the batches an uninterrupted one would.
+    pub fn epoch_order(&self, seed: u64, epoch: usize) -> Vec<u32> {
+        let mut order: Vec<u32> = (0..self.len() as u32).collect();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        order.shuffle(&mut rng);
+        order
+    }
+}
+
+/// Training, validation and test data of one source.
+#[derive(Clone, Debug)]
+pub struct Splits {
+    pub train: Dataset,
+    pub val: Dataset,
+    pub test: Dataset,
+    pub classes: usize,
+    /// Where the data came from, for reports.
+    pub source: String,
+}
+
+impl Splits {
+    /// Hold out the last `val_size` training images for validation.
+    pub fn new(train: Dataset, test: Dataset, val_size: usize, source: String) -> Result<Splits> {
+        if train.shape != test.shape {
+            return Err(AerError::Invalid(format!(
+                "{source}: training images are {:?} but test images are {:?}",
+                train.shape, test.shape
+            )));
+        }
+        if val_size >= train.len() {
+            return Err(AerError::Invalid(format!(
+                "{source}: cannot hold out {val_size} validation images from {} training images; pass a smaller --val-size",
+                train.len()
+            )));
+        }
+        let classes = train.labels.iter().chain(&test.labels).map(|&l| l as usize + 1).max().unwrap_or(0);
+        let cut = train.len() - val_size;
+        Ok(Splits { val: train.slice(cut..train.len()), train: train.slice(0..cut), test, classes, source })
+    }
+}
+
+/// Load a data directory: MNIST-style IDX files (`train-images-idx3-ubyte`, raw or `.gz`, of
+/// any image size and class count) or CIFAR-10 binary batches (`data_batch_1.bin` ...).
+pub fn load_dir(dir: &Path, val_size: usize) -> Result<Splits> {
+    if !dir.is_dir() {
+        return Err(AerError::file(dir, "no such data directory; pass --data DIR with MNIST IDX files or CIFAR-10 binary batches"));
+    }
+    let source = dir.display().to_string();
+    if let Some(cifar) = cifar_dir(dir) {
+        let mut train = Dataset { images: Vec::new(), labels: Vec::new(), shape: [3, 32, 32] };
+        for i in 1..=5 {
+            let p = cifar.join(format!("data_batch_{i}.bin"));
+            if p.exists() {
+                let (im, lb) = read_cifar10_batch(&p)?;
+                train.images.extend(im);
+                train.labels.extend(lb);
+            }
+        }
+        let (images, labels) = read_cifar10_batch(&cifar.join("test_batch.bin"))?;
+        let test = Dataset { images, labels, shape: [3, 32, 32] };
+        return Splits::new(train, test, val_size, source);
+    }
+    let train = read_idx_pair(dir, "train")?;
+    let test = read_idx_pair(dir, "t10k")?;
+    Splits::new(train, test, val_size, source)
+}
+
+fn cifar_dir(dir: &Path) -> Option<PathBuf> {
+    [dir.to_path_buf(), dir.join("cifar-10-batches-bin")].into_iter().find(|d| d.join("data_batch_1.bin").exists())
+}
+
+/// `prefix`-images / `prefix`-labels under either of MNIST's two naming styles.
+fn read_idx_pair(dir: &Path, prefix: &str) -> Result<Dataset> {
+    let images = find(dir, &[&format!("{prefix}-images-idx3-ubyte"), &format!("{prefix}-images.idx3-ubyte")])?;
+    let labels = find(dir, &[&format!("{prefix}-labels-idx1-ubyte"), &format!("{prefix}-labels.idx1-ubyte")])?;
+    let im = read_idx(&images, 3)?;
+    let lb = read_idx(&labels, 1)?;
+    if im.dims[0] != lb.dims[0] {
+        return Err(AerError::file(&labels, format!("{} labels for {} images in {}", lb.dims[0], im.dims[0], images.display())));
+    }
+    Ok(Dataset { images: im.data, labels: lb.data, shape: [1, im.dims[1], im.dims[2]] })
+}
+
+fn find(dir: &Path, names: &[&str]) -> Result<PathBuf> {
+    for n in names {
+        for candidate in [dir.join(n), dir.join(format!("{n}.gz"))] {
+            if candidate.exists() {
+                return Ok(candidate);
+            }
+        }
+    }
+    Err(AerError::file(dir, format!("missing {} (or {}.gz): expected MNIST-style IDX files or CIFAR-10 binary batches", names[0], names[0])))
+}

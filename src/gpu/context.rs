@@ -1,0 +1,321 @@
+//! The device: opens an adapter, records kernel launches into one pending command encoder,
+//! and reads results back asynchronously.
+
+use super::adapter::{instance, pick_adapter, AdapterChoice, AdapterSummary};
+use super::pipeline::{Kernel, PipelineCache};
+use super::pool::BufferPool;
+use super::tensor::{DType, Tensor};
+use crate::error::{AerError, Result};
+use std::sync::{Arc, Mutex};
+use wgpu::util::DeviceExt;
+
+/// Launches recorded before the encoder is submitted on its own; keeps the GPU fed while the
+/// CPU records the rest of a step.
+const LAUNCHES_PER_SUBMIT: usize = 64;
+
+pub struct Gpu {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub info: wgpu::AdapterInfo,
+    pub features: wgpu::Features,
+    pub limits: wgpu::Limits,
+    pipelines: Mutex<PipelineCache>,
+    pool: Arc<BufferPool>,
+    pending: Mutex<Option<(wgpu::CommandEncoder, usize)>>,
+}
+
+impl Gpu {
+    /// Open the adapter the choice names (or the best one found), with every limit it offers
+    /// and timestamp queries where it has them.
+    pub async fn new(choice: &AdapterChoice) -> Result<Gpu> {
+        let inst = instance(choice)?;
+        let adapter = pick_adapter(&inst, choice).await?;
+        let info = adapter.get_info();
+        let wanted = wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SHADER_F16;
+        let features = adapter.features() & wanted;
+        let limits = adapter.limits();
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("aer"),
+                required_features: features,
+                required_limits: limits.clone(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| AerError::Device { adapter: info.name.clone(), reason: e.to_string() })?;
+        Ok(Gpu {
+            device,
+            queue,
+            info,
+            features,
+            limits,
+            pipelines: Mutex::new(PipelineCache::default()),
+            pool: Arc::new(BufferPool::new()),
+            pending: Mutex::new(None),
+        })
+    }
+
+    pub fn summary(&self) -> AdapterSummary {
+        AdapterSummary::new(&self.info, self.features, &self.limits)
+    }
+
+    /// "name (backend)", the way results and logs name the adapter.
+    pub fn adapter_label(&self) -> String {
+        format!("{} ({})", self.info.name, self.info.backend)
+    }
+
+    pub fn has_timestamps(&self) -> bool {
+        self.features.contains(wgpu::Features::TIMESTAMP_QUERY)
+    }
+
+    // ---- tensors -------------------------------------------------------------------------
+
+    /// A tensor with undefined contents, for outputs that a kernel overwrites entirely.
+    pub fn empty(&self, shape: &[usize]) -> Tensor {
+        self.alloc(shape, DType::F32)
+    }
+
+    pub fn empty_u32(&self, shape: &[usize]) -> Tensor {
+        self.alloc(shape, DType::U32)
+    }
+
+    pub fn zeros(&self, shape: &[usize]) -> Tensor {
+        let t = self.empty(shape);
+        self.fill_zero(&t);
+        t
+    }
+
+    pub fn fill_zero(&self, t: &Tensor) {
+        self.with_encoder(|enc| enc.clear_buffer(t.buffer(), 0, None));
+    }
+
+    pub fn upload(&self, data: &[f32], shape: &[usize]) -> Tensor {
+        assert_eq!(data.len(), shape.iter().product::<usize>(), "upload: data does not fill shape {shape:?}");
+        let t = self.empty(shape);
+        self.write(&t, data);
+        t
+    }
+
+    pub fn upload_u32(&self, data: &[u32], shape: &[usize]) -> Tensor {
+        assert_eq!(data.len(), shape.iter().product::<usize>(), "upload: data does not fill shape {shape:?}");
+        let t = self.empty_u32(shape);
+        self.write(&t, data);
+        t
+    }
+
+    /// Overwrite a tensor from the CPU. Launches recorded so far are submitted first: a queue
+    /// write lands before the next submission, so a buffer that pending work still reads
+    /// (possibly one just returned to the pool) must not change under it.
+    pub fn write<T: bytemuck::Pod>(&self, t: &Tensor, data: &[T]) {
+        let bytes: &[u8] = bytemuck::cast_slice(data);
+        assert!(bytes.len() as u64 <= t.buffer().size(), "write: {} bytes into a {}-byte tensor", bytes.len(), t.buffer().size());
+        self.flush();
+        if !bytes.is_empty() {
+            self.queue.write_buffer(t.buffer(), 0, bytes);
+        }
+    }
+
+    pub fn copy(&self, src: &Tensor, dst: &Tensor) {
+        assert_eq!(src.numel(), dst.numel(), "copy: sizes differ");
+        self.with_encoder(|enc| enc.copy_buffer_to_buffer(src.buffer(), 0, dst.buffer(), 0, src.bytes()));
+    }
+
+    fn alloc(&self, shape: &[usize], dtype: DType) -> Tensor {
+        let n: usize = shape.iter().product();
+        let bytes = (n * 4) as u64;
+        assert!(
+            bytes <= self.limits.max_storage_buffer_binding_size as u64,
+            "tensor {shape:?} needs {bytes} bytes, above this adapter's storage binding limit of {}",
+            self.limits.max_storage_buffer_binding_size
+        );
+        Tensor::new(self.pool.take(&self.device, bytes), shape.to_vec(), dtype, self.pool.clone())
+    }
+
+    /// Bytes of GPU memory parked in the pool for reuse.
+    pub fn pooled_bytes(&self) -> u64 {
+        self.pool.free_bytes()
+    }
+
+    // ---- launches ------------------------------------------------------------------------
+
+    /// Record one dispatch. `params` goes to binding 0 (a uniform); `tensors[i]` to binding
+    /// i + 1. Bindings the entry point does not use are skipped, so every entry of a shader
+    /// file can share one binding list.
+    pub fn launch<P: bytemuck::Pod>(
+        &self,
+        kernel: &Kernel,
+        overrides: &[(&'static str, f64)],
+        params: &P,
+        tensors: &[&Tensor],
+        groups: [u32; 3],
+    ) {
+        if groups.contains(&0) {
+            return;
+        }
+        let max = self.limits.max_compute_workgroups_per_dimension;
+        assert!(
+            groups.iter().all(|&g| g <= max),
+            "{}::{}: grid {groups:?} exceeds {max} workgroups per dimension",
+            kernel.shader.name,
+            kernel.entry
+        );
+        let compiled = self.pipelines.lock().unwrap().get_or_create(&self.device, kernel, overrides);
+        let uniform = compiled.bindings.contains(&0).then(|| {
+            self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("aer params"),
+                contents: bytemuck::bytes_of(params),
+                usage: wgpu::BufferUsages::UNIFORM,
+            })
+        });
+        let entries: Vec<wgpu::BindGroupEntry> = compiled
+            .bindings
+            .iter()
+            .map(|&b| {
+                let resource = if b == 0 {
+                    uniform.as_ref().unwrap().as_entire_binding()
+                } else {
+                    let t = tensors.get(b as usize - 1).unwrap_or_else(|| {
+                        panic!("{}::{} uses binding {b} but only {} tensors were passed", kernel.shader.name, kernel.entry, tensors.len())
+                    });
+                    t.buffer().as_entire_binding()
+                };
+                wgpu::BindGroupEntry { binding: b, resource }
+            })
+            .collect();
+        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout: &compiled.layout,
+            entries: &entries,
+        });
+        let full = self.with_encoder(|enc| {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(kernel.entry), timestamp_writes: None });
+            pass.set_pipeline(&compiled.pipeline);
+            pass.set_bind_group(0, &bind_group, &[]);
+            pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+        }) >= LAUNCHES_PER_SUBMIT;
+        if full {
+            self.flush();
+        }
+    }
+
+    /// Run `f` on the pending encoder; returns how many commands it now holds.
+    pub fn with_encoder(&self, f: impl FnOnce(&mut wgpu::CommandEncoder)) -> usize {
+        let mut pending = self.pending.lock().unwrap();
+        let (enc, n) = pending.get_or_insert_with(|| {
+            (self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("aer") }), 0)
+        });
+        f(enc);
+        *n += 1;
+        *n
+    }
+
+    /// Submit everything recorded so far. Does not wait.
+    pub fn flush(&self) -> wgpu::SubmissionIndex {
+        let enc = self.pending.lock().unwrap().take();
+        match enc {
+            Some((enc, _)) => self.queue.submit(Some(enc.finish())),
+            None => self.queue.submit(None),
+        }
+    }
+
+    // ---- readback ------------------------------------------------------------------------
+
+    /// Wait for all submitted work. Native only: the browser cannot block.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn wait_idle(&self) {
+        self.flush();
+        let _ = self.device.poll(wgpu::PollType::wait_indefinitely());
+    }
+
+    pub async fn read_f32(&self, t: &Tensor) -> Result<Vec<f32>> {
+        Ok(bytemuck::cast_slice(&self.read_bytes(&[t]).await?[0]).to_vec())
+    }
+
+    pub async fn read_u32(&self, t: &Tensor) -> Result<Vec<u32>> {
+        Ok(bytemuck::cast_slice(&self.read_bytes(&[t]).await?[0]).to_vec())
+    }
+
+    /// Copy several tensors back in one submission and one wait.
+    pub async fn read_bytes(&self, ts: &[&Tensor]) -> Result<Vec<Vec<u8>>> {
+        let stagings: Vec<wgpu::Buffer> = ts
+            .iter()
+            .map(|t| {
+                let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("aer readback"),
+                    size: t.bytes().max(4),
+                    usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                });
+                if t.bytes() > 0 {
+                    self.with_encoder(|enc| enc.copy_buffer_to_buffer(t.buffer(), 0, &staging, 0, t.bytes()));
+                }
+                staging
+            })
+            .collect();
+        self.flush();
+        let mut receivers = Vec::new();
+        for s in &stagings {
+            let (tx, rx) = futures_channel::oneshot::channel();
+            s.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+                let _ = tx.send(r);
+            });
+            receivers.push(rx);
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| AerError::Gpu(format!("waiting for the device: {e}")))?;
+        let mut out = Vec::new();
+        for ((rx, s), t) in receivers.into_iter().zip(&stagings).zip(ts) {
+            rx.await
+                .map_err(|_| AerError::Gpu("readback was cancelled".into()))?
+                .map_err(|e| AerError::Gpu(format!("mapping a readback buffer: {e}")))?;
+            let bytes = {
+                let view = s.slice(..).get_mapped_range().map_err(|e| AerError::Gpu(format!("{e:?}")))?;
+                view[..t.bytes() as usize].to_vec()
+            };
+            s.unmap();
+            out.push(bytes);
+        }
+        Ok(out)
+    }
+}
+
+/// A point in the submission stream that can be awaited without reading anything back. The
+/// training loop keeps a couple of batches in flight and waits on older markers, so the
+/// progress bar tracks the GPU and the queue stays bounded.
+pub struct Marker {
+    #[cfg(not(target_arch = "wasm32"))]
+    index: wgpu::SubmissionIndex,
+    #[cfg(target_arch = "wasm32")]
+    done: futures_channel::oneshot::Receiver<()>,
+}
+
+impl Gpu {
+    /// Submit pending work and return a marker for it.
+    pub fn marker(&self) -> Marker {
+        let index = self.flush();
+        #[cfg(not(target_arch = "wasm32"))]
+        return Marker { index };
+        #[cfg(target_arch = "wasm32")]
+        {
+            let _ = index;
+            let (tx, rx) = futures_channel::oneshot::channel();
+            self.queue.on_submitted_work_done(move || {
+                let _ = tx.send(());
+            });
+            Marker { done: rx }
+        }
+    }
+
+    /// Resolve once the work before `m` has finished on the GPU.
+    pub async fn reached(&self, m: Marker) -> Result<()> {
+        #[cfg(not(target_arch = "wasm32"))]
+        self.device
+            .poll(wgpu::PollType::Wait { submission_index: Some(m.index), timeout: None })
+            .map_err(|e| AerError::Gpu(format!("waiting for the device: {e}")))?;
+        #[cfg(target_arch = "wasm32")]
+        m.done.await.map_err(|_| AerError::Gpu("device lost while waiting".into()))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,26 @@
+//! The GPU runtime: adapter choice, the device, tensors in pooled buffers, cached pipelines
+//! and async readback. Everything that waits on the GPU is `async`; native code drives it
+//! with `pollster`, the browser with its event loop.
+
+mod adapter;
+mod context;
+mod pipeline;
+mod pool;
+mod tensor;
+
+pub use adapter::{list_adapters, AdapterChoice, AdapterSummary};
+pub use context::{Gpu, Marker};
+pub use pipeline::{Kernel, Shader};
+pub use tensor::{DType, Tensor};
+
+/// Workgroup size of every 1-D elementwise kernel.
+pub const WG_1D: u32 = 256;
+
+/// Grid for `n` invocations of a 1-D kernel with `WG_1D` threads per group. Large sizes spill
+/// into y because WebGPU allows at most 65,535 workgroups per dimension; shaders rebuild the
+/// flat index as `(gid.y * num_workgroups.x + gid.x) * WG + lid.x`.
+pub fn grid_1d(n: usize) -> [u32; 3] {
+    let groups = n.div_ceil(WG_1D as usize).max(1) as u32;
+    let x = groups.min(65_535);
+    [x, groups.div_ceil(x), 1]
+}

@@ -1,0 +1,27 @@
+use super::shaders::BIAS;
+use crate::gpu::{grid_1d, Gpu, Kernel, Tensor};
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    outer: u32,
+    channels: u32,
+    inner: u32,
+    _pad: u32,
+}
+
+fn params(outer: usize, channels: usize, inner: usize) -> Params {
+    Params { outer: outer as u32, channels: channels as u32, inner: inner as u32, _pad: 0 }
+}
+
+/// x[o, c, i] += bias[c] in place, x viewed as [outer, channels, inner].
+pub fn bias_add(gpu: &Gpu, x: &Tensor, bias: &Tensor, outer: usize, channels: usize, inner: usize) {
+    let k = Kernel { shader: &BIAS, entry: "bias_add" };
+    gpu.launch(&k, &[], &params(outer, channels, inner), &[x, bias], grid_1d(outer * channels * inner));
+}
+
+/// dbias[c] = sum over o, i of dy[o, c, i].
+pub fn bias_grad(gpu: &Gpu, dy: &Tensor, dbias: &Tensor, outer: usize, channels: usize, inner: usize) {
+    let k = Kernel { shader: &BIAS, entry: "bias_grad" };
+    gpu.launch(&k, &[], &params(outer, channels, inner), &[dy, dbias], [channels as u32, 1, 1]);
+}

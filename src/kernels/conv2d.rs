@@ -1,0 +1,93 @@
+use super::shaders::CONV2D;
+use crate::gpu::{grid_1d, Gpu, Kernel, Tensor};
+
+/// The shape of one conv2d application: input [n, c, h, w], kernel kh x kw.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conv2dGeometry {
+    pub n: usize,
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+    pub kh: usize,
+    pub kw: usize,
+    pub stride: usize,
+    pub pad: usize,
+}
+
+impl Conv2dGeometry {
+    pub fn oh(&self) -> usize {
+        (self.h + 2 * self.pad - self.kh) / self.stride + 1
+    }
+    pub fn ow(&self) -> usize {
+        (self.w + 2 * self.pad - self.kw) / self.stride + 1
+    }
+    /// Rows of the im2col matrix: c * kh * kw.
+    pub fn patch(&self) -> usize {
+        self.c * self.kh * self.kw
+    }
+    /// Columns of the im2col matrix: n * oh * ow.
+    pub fn positions(&self) -> usize {
+        self.n * self.oh() * self.ow()
+    }
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    n: u32,
+    c: u32,
+    h: u32,
+    w: u32,
+    kh: u32,
+    kw: u32,
+    stride: u32,
+    pad: u32,
+    oh: u32,
+    ow: u32,
+    _pad: [u32; 2],
+}
+
+impl From<&Conv2dGeometry> for Params {
+    fn from(g: &Conv2dGeometry) -> Self {
+        Params {
+            n: g.n as u32,
+            c: g.c as u32,
+            h: g.h as u32,
+            w: g.w as u32,
+            kh: g.kh as u32,
+            kw: g.kw as u32,
+            stride: g.stride as u32,
+            pad: g.pad as u32,
+            oh: g.oh() as u32,
+            ow: g.ow() as u32,
+            _pad: [0; 2],
+        }
+    }
+}
+
+/// cols [c*kh*kw, n*oh*ow] from x [n, c, h, w].
+pub fn im2col(gpu: &Gpu, g: &Conv2dGeometry, x: &Tensor, cols: &Tensor) {
+    let k = Kernel { shader: &CONV2D, entry: "im2col" };
+    gpu.launch(&k, &[], &Params::from(g), &[x, cols], grid_1d(g.patch() * g.positions()));
+}
+
+/// dx [n, c, h, w] = the adjoint of im2col applied to dcols.
+pub fn col2im(gpu: &Gpu, g: &Conv2dGeometry, dcols: &Tensor, dx: &Tensor) {
+    let k = Kernel { shader: &CONV2D, entry: "col2im" };
+    gpu.launch(&k, &[], &Params::from(g), &[dcols, dx], grid_1d(g.n * g.c * g.h * g.w));
+}
+
+fn permute(gpu: &Gpu, entry: &'static str, src: &Tensor, dst: &Tensor, n: usize, c: usize, hw: usize) {
+    let g = Conv2dGeometry { n, c, h: hw, w: 1, kh: 1, kw: 1, stride: 1, pad: 0 };
+    gpu.launch(&Kernel { shader: &CONV2D, entry }, &[], &Params::from(&g), &[src, dst], grid_1d(n * c * hw));
+}
+
+/// [c, n, hw] -> [n, c, hw].
+pub fn cnhw_to_nchw(gpu: &Gpu, src: &Tensor, dst: &Tensor, n: usize, c: usize, hw: usize) {
+    permute(gpu, "cnhw_to_nchw", src, dst, n, c, hw);
+}
+
+/// [n, c, hw] -> [c, n, hw].
+pub fn nchw_to_cnhw(gpu: &Gpu, src: &Tensor, dst: &Tensor, n: usize, c: usize, hw: usize) {
+    permute(gpu, "nchw_to_cnhw", src, dst, n, c, hw);
+}

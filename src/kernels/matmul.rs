@@ -1,0 +1,128 @@
+use super::shaders::MATMUL;
+use crate::gpu::{grid_1d, Gpu, Kernel, Tensor};
+
+/// Which operands are stored transposed. `NT` is a linear layer's forward (x W^T), `NN` its
+/// input gradient (dy W), `TN` its weight gradient (dy^T x).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MatmulForm {
+    NN,
+    NT,
+    TN,
+    TT,
+}
+
+impl MatmulForm {
+    pub fn trans(self) -> (bool, bool) {
+        match self {
+            MatmulForm::NN => (false, false),
+            MatmulForm::NT => (false, true),
+            MatmulForm::TN => (true, false),
+            MatmulForm::TT => (true, true),
+        }
+    }
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    m: u32,
+    n: u32,
+    k: u32,
+    k_chunk: u32,
+    splits: u32,
+    _pad: [u32; 3],
+}
+
+/// Tiled through workgroup memory: for GPUs.
+const TILED: Kernel = Kernel { shader: &MATMUL, entry: "main" };
+const TILE: usize = 64;
+/// Register-blocked, no workgroup memory: for CPU adapters (see the shader).
+const BLOCKED: Kernel = Kernel { shader: &MATMUL, entry: "main_blocked" };
+const BLOCK: usize = 16;
+/// Invocations per workgroup of the blocked kernel: two 8-wide SIMD groups on a CPU.
+const BLOCKED_LANES: usize = 64;
+const REDUCE: Kernel = Kernel { shader: &MATMUL, entry: "reduce_splits" };
+/// Split-K never makes a slice of k shorter than this.
+const MIN_K_CHUNK: usize = 256;
+
+/// Which matmul kernel an adapter runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MatmulVariant {
+    Tiled,
+    Blocked,
+}
+
+impl MatmulVariant {
+    /// Blocked on CPU adapters, Tiled elsewhere; `AER_MATMUL=tiled|blocked` overrides.
+    pub fn for_gpu(gpu: &Gpu) -> MatmulVariant {
+        match option_env_var("AER_MATMUL").as_deref() {
+            Some("tiled") => MatmulVariant::Tiled,
+            Some("blocked") => MatmulVariant::Blocked,
+            _ if gpu.info.device_type == wgpu::DeviceType::Cpu => MatmulVariant::Blocked,
+            _ => MatmulVariant::Tiled,
+        }
+    }
+
+    /// Workgroups to aim for: enough for every core of a CPU, or every SM of a GPU.
+    fn target_groups(self) -> usize {
+        match self {
+            MatmulVariant::Blocked => 8,
+            MatmulVariant::Tiled => 256,
+        }
+    }
+}
+
+fn option_env_var(name: &str) -> Option<String> {
+    #[cfg(not(target_arch = "wasm32"))]
+    return std::env::var(name).ok();
+    #[cfg(target_arch = "wasm32")]
+    {
+        let _ = name;
+        None
+    }
+}
+
+/// c[m, n] (+)= op(a) * op(b) with op(a) [m, k] and op(b) [k, n]; see `shaders/matmul.wgsl`.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul(gpu: &Gpu, form: MatmulForm, a: &Tensor, b: &Tensor, c: &Tensor, m: usize, n: usize, k: usize, accumulate: bool) {
+    matmul_with(gpu, MatmulVariant::for_gpu(gpu), form, a, b, c, m, n, k, accumulate)
+}
+
+/// `matmul` with an explicit kernel variant (tests run both on every adapter).
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_with(gpu: &Gpu, variant: MatmulVariant, form: MatmulForm, a: &Tensor, b: &Tensor, c: &Tensor, m: usize, n: usize, k: usize, accumulate: bool) {
+    assert!(a.numel() >= m * k && b.numel() >= k * n && c.numel() >= m * n, "matmul {m}x{n}x{k}: operand too small");
+    if m == 0 || n == 0 {
+        return;
+    }
+    let (ta, tb) = form.trans();
+    let (kernel, grid, lanes) = match variant {
+        MatmulVariant::Tiled => (&TILED, [n.div_ceil(TILE), m.div_ceil(TILE)], [16, 16]),
+        MatmulVariant::Blocked => {
+            // Shape the lane grid to the matrix so thin products waste no lanes.
+            let ly = m.div_ceil(BLOCK).next_power_of_two().min(BLOCKED_LANES);
+            let lx = BLOCKED_LANES / ly;
+            (&BLOCKED, [n.div_ceil(BLOCK * lx), m.div_ceil(BLOCK * ly)], [lx, ly])
+        }
+    };
+    let groups = grid[0] * grid[1];
+    let splits = if groups < variant.target_groups() { variant.target_groups().div_ceil(groups).min(k / MIN_K_CHUNK).max(1) } else { 1 };
+    let k_chunk = k.div_ceil(splits).max(1);
+    let splits = k.div_ceil(k_chunk).max(1);
+    let params = Params { m: m as u32, n: n as u32, k: k as u32, k_chunk: k_chunk as u32, splits: splits as u32, _pad: [0; 3] };
+    let overrides = [
+        ("TRANS_A", ta as u32 as f64),
+        ("TRANS_B", tb as u32 as f64),
+        ("ACCUMULATE", accumulate as u32 as f64),
+        ("LANES_X", lanes[0] as f64),
+        ("LANES_Y", lanes[1] as f64),
+    ];
+    let grid = [grid[0] as u32, grid[1] as u32, splits as u32];
+    if splits == 1 {
+        gpu.launch(kernel, &overrides, &params, &[a, b, c], grid);
+        return;
+    }
+    let partial = gpu.empty(&[splits, m, n]);
+    gpu.launch(kernel, &overrides, &params, &[a, b, &partial], grid);
+    gpu.launch(&REDUCE, &overrides, &params, &[a, b, c, &partial], grid_1d(m * n));
+}

@@ -1,0 +1,22 @@
+//! Typed launchers, one file per shader in `shaders/`. Each records a dispatch on the GPU's
+//! pending encoder; nothing here waits. The CPU references they are tested against live in
+//! `crate::reference` with the same names.
+
+mod accuracy;
+mod bias;
+mod conv2d;
+mod matmul;
+mod maxpool;
+mod optim;
+mod relu;
+mod softmax_xent;
+pub mod shaders;
+
+pub use accuracy::argmax;
+pub use bias::{bias_add, bias_grad};
+pub use conv2d::{col2im, cnhw_to_nchw, im2col, nchw_to_cnhw, Conv2dGeometry};
+pub use matmul::{matmul, matmul_with, MatmulForm, MatmulVariant};
+pub use maxpool::{maxpool2_backward, maxpool2_forward};
+pub use optim::{adam, sgd, AdamParams, SgdParams};
+pub use relu::{relu_backward, relu_forward};
+pub use softmax_xent::softmax_xent;

@@ -1,0 +1,22 @@
+//! Every WGSL file in `shaders/`, compiled into the binary so the same kernels run natively
+//! and in the browser.
+
+use crate::gpu::Shader;
+
+macro_rules! shader {
+    ($id:ident, $name:literal) => {
+        pub static $id: Shader = Shader { name: $name, source: include_str!(concat!("../../shaders/", $name, ".wgsl")) };
+    };
+}
+
+shader!(MATMUL, "matmul");
+shader!(BIAS, "bias");
+shader!(RELU, "relu");
+shader!(CONV2D, "conv2d");
+shader!(MAXPOOL, "maxpool");
+shader!(SOFTMAX_XENT, "softmax_xent");
+shader!(ACCURACY, "accuracy");
+shader!(OPTIM, "optim");
+
+/// All shaders, for validation.
+pub static ALL: &[&Shader] = &[&MATMUL, &BIAS, &RELU, &CONV2D, &MAXPOOL, &SOFTMAX_XENT, &ACCURACY, &OPTIM];

@@ -1,0 +1,20 @@
+use super::shaders::SOFTMAX_XENT;
+use crate::gpu::{Gpu, Kernel, Tensor};
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    batch: u32,
+    classes: u32,
+    offset: u32,
+    scale: f32,
+}
+
+/// Per-example loss and correctness into slots offset.. of `loss` and `correct`, and the
+/// gradient of the mean loss over the batch into `dlogits`.
+#[allow(clippy::too_many_arguments)]
+pub fn softmax_xent(gpu: &Gpu, logits: &Tensor, labels: &Tensor, dlogits: &Tensor, loss: &Tensor, correct: &Tensor, batch: usize, classes: usize, offset: usize) {
+    let k = Kernel { shader: &SOFTMAX_XENT, entry: "softmax_xent" };
+    let p = Params { batch: batch as u32, classes: classes as u32, offset: offset as u32, scale: 1.0 / batch as f32 };
+    gpu.launch(&k, &[], &p, &[logits, labels, dlogits, loss, correct], [batch.div_ceil(64) as u32, 1, 1]);
+}

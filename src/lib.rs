@@ -1,0 +1,16 @@
+//! aer: train, prune, ternarize and attack neural networks with hand-written WGSL kernels on
+//! wgpu. The same async code runs natively (driven by pollster) and in the browser.
+
+pub mod error;
+pub mod gpu;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod cli;
+pub mod bench;
+pub mod data;
+pub mod kernels;
+pub mod nn;
+pub mod reference;
+pub mod train;
+#[cfg(target_arch = "wasm32")] pub mod web;
+
+pub use error::{AerError, Result};

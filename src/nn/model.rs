@@ -1,0 +1,241 @@
+//! A model on the GPU: parameters with their gradients, a forward pass that records on a tape
+//! what the backward pass needs, and the backward pass itself.
+
+use super::init;
+use super::spec::{LayerSpec, ModelSpec};
+use crate::error::{AerError, Result};
+use crate::gpu::{Gpu, Tensor};
+use crate::kernels::{self as k, Conv2dGeometry, MatmulForm};
+use std::collections::HashMap;
+
+/// A learnable tensor, named as PyTorch would (`fc1.weight`), and its gradient.
+pub struct Param {
+    pub name: String,
+    pub value: Tensor,
+    pub grad: Tensor,
+}
+
+enum Layer {
+    Linear { w: usize, b: usize, inp: usize, out: usize },
+    Conv2d { w: usize, b: usize, out: usize, kernel: usize, stride: usize, pad: usize },
+    Relu,
+    Maxpool2,
+    Flatten,
+}
+
+/// What one layer's forward pass keeps for its backward pass.
+enum Saved {
+    Input(Tensor),
+    Cols(Tensor, Conv2dGeometry),
+    Output(Tensor),
+    Argmax(Tensor, Vec<usize>),
+    Shape(Vec<usize>),
+}
+
+/// The record of one forward pass, consumed by `Model::backward`.
+pub struct Tape {
+    saved: Vec<Saved>,
+}
+
+pub struct Model {
+    pub spec: ModelSpec,
+    /// [C, H, W] of one example.
+    pub input: [usize; 3],
+    pub classes: usize,
+    pub params: Vec<Param>,
+    layers: Vec<Layer>,
+}
+
+impl Model {
+    /// A freshly initialised model (seeded).
+    pub fn new(gpu: &Gpu, spec: &ModelSpec, input: [usize; 3], classes: usize, seed: u64) -> Result<Model> {
+        Self::build(gpu, spec, input, classes, |name, shape, fan_in, fan_out, last| {
+            let n = shape.iter().product();
+            Ok(if name.ends_with(".bias") {
+                vec![0.0; n]
+            } else if last {
+                init::uniform(n, init::glorot_bound(fan_in, fan_out), seed, name)
+            } else {
+                init::uniform(n, init::kaiming_bound(fan_in), seed, name)
+            })
+        })
+    }
+
+    /// A model whose parameters come from `tensors` (name -> values), checked for presence
+    /// and size.
+    pub fn from_tensors(gpu: &Gpu, spec: &ModelSpec, input: [usize; 3], classes: usize, tensors: &HashMap<String, Vec<f32>>) -> Result<Model> {
+        Self::build(gpu, spec, input, classes, |name, shape, _, _, _| {
+            let v = tensors.get(name).ok_or_else(|| AerError::Invalid(format!("missing tensor '{name}' for model '{}'", spec.name)))?;
+            if v.len() != shape.iter().product::<usize>() {
+                return Err(AerError::Invalid(format!("tensor '{name}' has {} values, model '{}' expects shape {shape:?}", v.len(), spec.name)));
+            }
+            Ok(v.clone())
+        })
+    }
+
+    fn build(
+        gpu: &Gpu,
+        spec: &ModelSpec,
+        input: [usize; 3],
+        classes: usize,
+        mut values: impl FnMut(&str, &[usize], usize, usize, bool) -> Result<Vec<f32>>,
+    ) -> Result<Model> {
+        let shapes = spec.shapes(input, classes)?;
+        let last_param_layer = spec.layers.iter().rposition(|l| matches!(l, LayerSpec::Linear { .. } | LayerSpec::Conv2d { .. }));
+        let mut params = Vec::new();
+        let mut layers = Vec::new();
+        let (mut n_fc, mut n_conv) = (0, 0);
+        for (i, l) in spec.layers.iter().enumerate() {
+            let (inp, out) = (&shapes[i], &shapes[i + 1]);
+            let last = Some(i) == last_param_layer;
+            let mut add = |name: String, shape: Vec<usize>, fan_in: usize, fan_out: usize| -> Result<usize> {
+                let v = values(&name, &shape, fan_in, fan_out, last)?;
+                params.push(Param { value: gpu.upload(&v, &shape), grad: gpu.zeros(&shape), name });
+                Ok(params.len() - 1)
+            };
+            layers.push(match l {
+                LayerSpec::Linear { .. } => {
+                    n_fc += 1;
+                    let (fi, fo) = (inp[0], out[0]);
+                    let w = add(format!("fc{n_fc}.weight"), vec![fo, fi], fi, fo)?;
+                    let b = add(format!("fc{n_fc}.bias"), vec![fo], fi, fo)?;
+                    Layer::Linear { w, b, inp: fi, out: fo }
+                }
+                LayerSpec::Conv2d { out: co, kernel, stride, padding } => {
+                    n_conv += 1;
+                    let fan_in = inp[0] * kernel * kernel;
+                    let w = add(format!("conv{n_conv}.weight"), vec![*co, inp[0], *kernel, *kernel], fan_in, co * kernel * kernel)?;
+                    let b = add(format!("conv{n_conv}.bias"), vec![*co], fan_in, co * kernel * kernel)?;
+                    Layer::Conv2d { w, b, out: *co, kernel: *kernel, stride: *stride, pad: *padding }
+                }
+                LayerSpec::Relu => Layer::Relu,
+                LayerSpec::Maxpool2 => Layer::Maxpool2,
+                LayerSpec::Flatten => Layer::Flatten,
+            });
+        }
+        Ok(Model { spec: spec.clone(), input, classes, params, layers })
+    }
+
+    pub fn num_parameters(&self) -> usize {
+        self.params.iter().map(|p| p.value.numel()).sum()
+    }
+
+    /// Logits [N, classes] for x [N, C, H, W]. With a tape, everything the backward pass needs
+    /// is kept on it.
+    pub fn forward(&self, gpu: &Gpu, x: Tensor, mut tape: Option<&mut Tape>) -> Tensor {
+        let n = x.shape()[0];
+        let mut x = x;
+        for layer in &self.layers {
+            let (y, saved) = match layer {
+                Layer::Linear { w, b, inp, out } => {
+                    let y = gpu.empty(&[n, *out]);
+                    k::matmul(gpu, MatmulForm::NT, &x, &self.params[*w].value, &y, n, *out, *inp, false);
+                    k::bias_add(gpu, &y, &self.params[*b].value, n, *out, 1);
+                    (y, Saved::Input(x))
+                }
+                Layer::Conv2d { w, b, out, kernel, stride, pad } => {
+                    let s = x.shape();
+                    let g = Conv2dGeometry { n, c: s[1], h: s[2], w: s[3], kh: *kernel, kw: *kernel, stride: *stride, pad: *pad };
+                    let cols = gpu.empty(&[g.patch(), g.positions()]);
+                    k::im2col(gpu, &g, &x, &cols);
+                    let y_cn = gpu.empty(&[*out, g.positions()]);
+                    k::matmul(gpu, MatmulForm::NN, &self.params[*w].value, &cols, &y_cn, *out, g.positions(), g.patch(), false);
+                    let y = gpu.empty(&[n, *out, g.oh(), g.ow()]);
+                    let hw = g.oh() * g.ow();
+                    k::cnhw_to_nchw(gpu, &y_cn, &y, n, *out, hw);
+                    k::bias_add(gpu, &y, &self.params[*b].value, n, *out, hw);
+                    (y, Saved::Cols(cols, g))
+                }
+                Layer::Relu => {
+                    let y = gpu.empty(x.shape());
+                    k::relu_forward(gpu, &x, &y);
+                    (y.clone(), Saved::Output(y))
+                }
+                Layer::Maxpool2 => {
+                    let s = x.shape().to_vec();
+                    let out_shape = [s[0], s[1], s[2] / 2, s[3] / 2];
+                    let y = gpu.empty(&out_shape);
+                    let arg = gpu.empty_u32(&out_shape);
+                    k::maxpool2_forward(gpu, &x, &y, &arg, s[0] * s[1], s[2], s[3]);
+                    (y, Saved::Argmax(arg, s))
+                }
+                Layer::Flatten => {
+                    let s = x.shape().to_vec();
+                    let flat = s[1..].iter().product();
+                    (x.reshape(&[n, flat]), Saved::Shape(s))
+                }
+            };
+            if let Some(t) = tape.as_deref_mut() {
+                t.saved.push(saved);
+            }
+            x = y;
+        }
+        x
+    }
+
+    pub fn tape(&self) -> Tape {
+        Tape { saved: Vec::with_capacity(self.layers.len()) }
+    }
+
+    /// Backpropagate `dy` (the gradient of the loss with respect to the logits) through the
+    /// tape: writes every parameter's gradient and, when asked, returns the gradient with
+    /// respect to the input batch (what attacks need).
+    pub fn backward(&self, gpu: &Gpu, tape: Tape, dy: Tensor, input_grad: bool) -> Option<Tensor> {
+        let mut dy = dy;
+        let n = dy.shape()[0];
+        for (i, (layer, saved)) in self.layers.iter().zip(tape.saved).enumerate().rev() {
+            let need_dx = i > 0 || input_grad;
+            dy = match (layer, saved) {
+                (Layer::Linear { w, b, inp, out }, Saved::Input(x)) => {
+                    k::matmul(gpu, MatmulForm::TN, &dy, &x, &self.params[*w].grad, *out, *inp, n, false);
+                    k::bias_grad(gpu, &dy, &self.params[*b].grad, n, *out, 1);
+                    if !need_dx {
+                        return None;
+                    }
+                    let dx = gpu.empty(&[n, *inp]);
+                    k::matmul(gpu, MatmulForm::NN, &dy, &self.params[*w].value, &dx, n, *inp, *out, false);
+                    dx
+                }
+                (Layer::Conv2d { w, b, out, .. }, Saved::Cols(cols, g)) => {
+                    let hw = g.oh() * g.ow();
+                    let dy_cn = gpu.empty(&[*out, g.positions()]);
+                    k::nchw_to_cnhw(gpu, &dy, &dy_cn, n, *out, hw);
+                    k::matmul(gpu, MatmulForm::NT, &dy_cn, &cols, &self.params[*w].grad, *out, g.patch(), g.positions(), false);
+                    k::bias_grad(gpu, &dy, &self.params[*b].grad, n, *out, hw);
+                    if !need_dx {
+                        return None;
+                    }
+                    let dcols = gpu.empty(&[g.patch(), g.positions()]);
+                    k::matmul(gpu, MatmulForm::TN, &self.params[*w].value, &dy_cn, &dcols, g.patch(), g.positions(), *out, false);
+                    let dx = gpu.empty(&[n, g.c, g.h, g.w]);
+                    k::col2im(gpu, &g, &dcols, &dx);
+                    dx
+                }
+                (Layer::Relu, Saved::Output(y)) => {
+                    k::relu_backward(gpu, &y, &dy);
+                    dy
+                }
+                (Layer::Maxpool2, Saved::Argmax(arg, s)) => {
+                    let dx = gpu.empty(&s);
+                    k::maxpool2_backward(gpu, &dy, &dx, &arg, s[0] * s[1], s[2], s[3]);
+                    dx
+                }
+                (Layer::Flatten, Saved::Shape(s)) => dy.reshape(&s),
+                _ => unreachable!("tape does not match the model's layers"),
+            };
+        }
+        Some(dy)
+    }
+
+    /// Parameters copied back to the CPU, by name.
+    pub async fn download(&self, gpu: &Gpu) -> Result<Vec<(String, Vec<usize>, Vec<f32>)>> {
+        let ts: Vec<&Tensor> = self.params.iter().map(|p| &p.value).collect();
+        let bytes = gpu.read_bytes(&ts).await?;
+        Ok(self
+            .params
+            .iter()
+            .zip(bytes)
+            .map(|(p, b)| (p.name.clone(), p.value.shape().to_vec(), bytemuck::cast_slice(&b).to_vec()))
+            .collect())
+    }
+}

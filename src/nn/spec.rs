@@ -1,0 +1,152 @@
+//! Model descriptions: an ordered list of layers, read from TOML, and the shape check that
+//! chains them from the input to the classes.
+
+use crate::error::{AerError, Result};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum LayerSpec {
+    /// Fully connected. Without `out`, the layer has one output per class.
+    Linear { out: Option<usize> },
+    Conv2d {
+        out: usize,
+        kernel: usize,
+        #[serde(default = "one")]
+        stride: usize,
+        #[serde(default)]
+        padding: usize,
+    },
+    Relu,
+    /// 2x2 max-pool, stride 2.
+    Maxpool2,
+    /// [C, H, W] -> [C*H*W], in C, H, W order (PyTorch's flatten).
+    Flatten,
+}
+
+fn one() -> usize {
+    1
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    pub name: String,
+    pub layers: Vec<LayerSpec>,
+}
+
+const MLP: &str = include_str!("../../assets/configs/mlp.toml");
+const CNN: &str = include_str!("../../assets/configs/cnn.toml");
+
+impl ModelSpec {
+    pub fn from_toml(text: &str, origin: &str) -> Result<ModelSpec> {
+        let spec: ModelSpec = toml::from_str(text).map_err(|e| AerError::Spec(format!("{origin}: {e}")))?;
+        if spec.layers.is_empty() {
+            return Err(AerError::Spec(format!("{origin}: the model has no layers")));
+        }
+        Ok(spec)
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("model specs serialise")
+    }
+
+    /// A preset name (`mlp`, `cnn`) or a path to a TOML file.
+    pub fn load(name_or_path: &str) -> Result<ModelSpec> {
+        match name_or_path {
+            "mlp" => ModelSpec::from_toml(MLP, "preset mlp"),
+            "cnn" => ModelSpec::from_toml(CNN, "preset cnn"),
+            path => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    AerError::Spec(format!("{path}: cannot read ({e}); use a preset (mlp, cnn) or a TOML model file"))
+                })?;
+                ModelSpec::from_toml(&text, path)
+            }
+        }
+    }
+
+    /// The activation shape after every layer (without the batch dimension), starting from
+    /// `input` = [C, H, W]. Errors name the layer and what it expected.
+    pub fn shapes(&self, input: [usize; 3], classes: usize) -> Result<Vec<Vec<usize>>> {
+        let mut shapes = Vec::with_capacity(self.layers.len() + 1);
+        let mut cur = input.to_vec();
+        shapes.push(cur.clone());
+        for (i, l) in self.layers.iter().enumerate() {
+            let at = |msg: String| AerError::Spec(format!("{}: layer {} ({}): {msg}", self.name, i + 1, l.kind()));
+            cur = match l {
+                LayerSpec::Linear { out } => {
+                    if cur.len() != 1 {
+                        return Err(at(format!("expects a flat input but gets {cur:?}; add a flatten layer before it")));
+                    }
+                    vec![out.unwrap_or(classes)]
+                }
+                LayerSpec::Conv2d { out, kernel, stride, padding } => {
+                    if cur.len() != 3 {
+                        return Err(at(format!("expects a [C, H, W] input but gets {cur:?}")));
+                    }
+                    if *kernel == 0 || *stride == 0 || *out == 0 {
+                        return Err(at("out, kernel and stride must be at least 1".into()));
+                    }
+                    if cur[1] + 2 * padding < *kernel || cur[2] + 2 * padding < *kernel {
+                        return Err(at(format!("kernel {kernel} is larger than the padded input {cur:?} (padding {padding})")));
+                    }
+                    let oh = (cur[1] + 2 * padding - kernel) / stride + 1;
+                    let ow = (cur[2] + 2 * padding - kernel) / stride + 1;
+                    vec![*out, oh, ow]
+                }
+                LayerSpec::Relu => cur.clone(),
+                LayerSpec::Maxpool2 => {
+                    if cur.len() != 3 || cur[1] < 2 || cur[2] < 2 {
+                        return Err(at(format!("expects a [C, H, W] input of at least 2x2 but gets {cur:?}")));
+                    }
+                    vec![cur[0], cur[1] / 2, cur[2] / 2]
+                }
+                LayerSpec::Flatten => vec![cur.iter().product()],
+            };
+            shapes.push(cur.clone());
+        }
+        if cur != [classes] {
+            return Err(AerError::Spec(format!(
+                "{}: the last layer outputs {cur:?} but the data has {classes} classes; end with a linear layer without `out`",
+                self.name
+            )));
+        }
+        Ok(shapes)
+    }
+}
+
+impl LayerSpec {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LayerSpec::Linear { .. } => "linear",
+            LayerSpec::Conv2d { .. } => "conv2d",
+            LayerSpec::Relu => "relu",
+            LayerSpec::Maxpool2 => "maxpool2",
+            LayerSpec::Flatten => "flatten",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_chain_on_mnist() {
+        let cnn = ModelSpec::load("cnn").unwrap();
+        let s = cnn.shapes([1, 28, 28], 10).unwrap();
+        assert_eq!(s[6], vec![32, 7, 7]);
+        assert_eq!(s.last().unwrap(), &vec![10]);
+        let mlp = ModelSpec::load("mlp").unwrap();
+        assert_eq!(mlp.shapes([3, 32, 32], 10).unwrap()[1], vec![3072]);
+    }
+
+    #[test]
+    fn broken_chains_are_named() {
+        let bad = ModelSpec::from_toml("name='x'\n[[layers]]\ntype='linear'\nout=5\n", "x.toml").unwrap();
+        let e = bad.shapes([1, 28, 28], 10).unwrap_err().to_string();
+        assert!(e.contains("layer 1 (linear)") && e.contains("flatten"), "{e}");
+        let e = ModelSpec::from_toml("name='x'\n[[layers]]\ntype='dense'\n", "x.toml").unwrap_err().to_string();
+        assert!(e.contains("x.toml") && e.contains("dense"), "{e}");
+    }
+}

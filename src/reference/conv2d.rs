@@ -1,0 +1,110 @@
+use crate::kernels::Conv2dGeometry;
+
+/// x [n, c, h, w] -> cols [c*kh*kw, n*oh*ow], zero outside the padded input.
+pub fn im2col(g: &Conv2dGeometry, x: &[f32]) -> Vec<f32> {
+    let (oh, ow) = (g.oh(), g.ow());
+    let ncols = g.positions();
+    let mut cols = vec![0f32; g.patch() * ncols];
+    for ch in 0..g.c {
+        for ky in 0..g.kh {
+            for kx in 0..g.kw {
+                let row = (ch * g.kh + ky) * g.kw + kx;
+                for img in 0..g.n {
+                    for oy in 0..oh {
+                        for ox in 0..ow {
+                            let y = (oy * g.stride + ky) as isize - g.pad as isize;
+                            let xx = (ox * g.stride + kx) as isize - g.pad as isize;
+                            if y >= 0 && xx >= 0 && (y as usize) < g.h && (xx as usize) < g.w {
+                                cols[row * ncols + (img * oh + oy) * ow + ox] =
+                                    x[((img * g.c + ch) * g.h + y as usize) * g.w + xx as usize];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    cols
+}
+
+/// The adjoint of im2col: every column entry is added back to the input pixel it came from.
+pub fn col2im(g: &Conv2dGeometry, cols: &[f32]) -> Vec<f32> {
+    let (oh, ow) = (g.oh(), g.ow());
+    let ncols = g.positions();
+    let mut x = vec![0f32; g.n * g.c * g.h * g.w];
+    for ch in 0..g.c {
+        for ky in 0..g.kh {
+            for kx in 0..g.kw {
+                let row = (ch * g.kh + ky) * g.kw + kx;
+                for img in 0..g.n {
+                    for oy in 0..oh {
+                        for ox in 0..ow {
+                            let y = (oy * g.stride + ky) as isize - g.pad as isize;
+                            let xx = (ox * g.stride + kx) as isize - g.pad as isize;
+                            if y >= 0 && xx >= 0 && (y as usize) < g.h && (xx as usize) < g.w {
+                                x[((img * g.c + ch) * g.h + y as usize) * g.w + xx as usize] +=
+                                    cols[row * ncols + (img * oh + oy) * ow + ox];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    x
+}
+
+/// Direct convolution, y [n, co, oh, ow] = w [co, c, kh, kw] * x + bias, as a textbook loop.
+pub fn conv2d_forward(g: &Conv2dGeometry, x: &[f32], w: &[f32], bias: &[f32], co: usize) -> Vec<f32> {
+    let (oh, ow) = (g.oh(), g.ow());
+    let mut y = vec![0f32; g.n * co * oh * ow];
+    for img in 0..g.n {
+        for o in 0..co {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let mut s = bias[o] as f64;
+                    for ch in 0..g.c {
+                        for ky in 0..g.kh {
+                            for kx in 0..g.kw {
+                                let yy = (oy * g.stride + ky) as isize - g.pad as isize;
+                                let xx = (ox * g.stride + kx) as isize - g.pad as isize;
+                                if yy >= 0 && xx >= 0 && (yy as usize) < g.h && (xx as usize) < g.w {
+                                    s += w[((o * g.c + ch) * g.kh + ky) * g.kw + kx] as f64
+                                        * x[((img * g.c + ch) * g.h + yy as usize) * g.w + xx as usize] as f64;
+                                }
+                            }
+                        }
+                    }
+                    y[((img * co + o) * oh + oy) * ow + ox] = s as f32;
+                }
+            }
+        }
+    }
+    y
+}
+
+/// [c, n, hw] -> [n, c, hw].
+pub fn permute_cnhw_to_nchw(src: &[f32], n: usize, c: usize, hw: usize) -> Vec<f32> {
+    let mut dst = vec![0f32; src.len()];
+    for ch in 0..c {
+        for img in 0..n {
+            for q in 0..hw {
+                dst[(img * c + ch) * hw + q] = src[(ch * n + img) * hw + q];
+            }
+        }
+    }
+    dst
+}
+
+/// [n, c, hw] -> [c, n, hw].
+pub fn permute_nchw_to_cnhw(src: &[f32], n: usize, c: usize, hw: usize) -> Vec<f32> {
+    let mut dst = vec![0f32; src.len()];
+    for ch in 0..c {
+        for img in 0..n {
+            for q in 0..hw {
+                dst[(ch * n + img) * hw + q] = src[(img * c + ch) * hw + q];
+            }
+        }
+    }
+    dst
+}

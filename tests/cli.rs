@@ -1,0 +1,120 @@
+//! Bad input through the `aer` binary: every case exits non-zero with a message that names
+//! the file or field and what was expected, and nothing panics.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn aer(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_aer")).args(args).env("XDG_RUNTIME_DIR", std::env::temp_dir()).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("panicked"), "aer {args:?} panicked:\n{text}");
+    (out.status.success(), text)
+}
+
+fn fails_with(args: &[&str], needles: &[&str]) {
+    let (ok, text) = aer(args);
+    assert!(!ok, "aer {args:?} should fail:\n{text}");
+    for n in needles {
+        assert!(text.contains(n), "aer {args:?}: expected '{n}' in:\n{text}");
+    }
+}
+
+fn tmpdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("aer-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn idx(magic: u32, dims: &[u32], data: &[u8]) -> Vec<u8> {
+    let mut v = magic.to_be_bytes().to_vec();
+    for d in dims {
+        v.extend(d.to_be_bytes());
+    }
+    v.extend(data);
+    v
+}
+
+/// A tiny MNIST-style directory: `n` 4x4 images of 3 classes.
+fn write_tiny(dir: &Path, n: u32) {
+    for prefix in ["train", "t10k"] {
+        let pixels: Vec<u8> = (0..n * 16).map(|i| (i * 37 % 251) as u8).collect();
+        let labels: Vec<u8> = (0..n).map(|i| (i % 3) as u8).collect();
+        std::fs::write(dir.join(format!("{prefix}-images-idx3-ubyte")), idx(0x803, &[n, 4, 4], &pixels)).unwrap();
+        std::fs::write(dir.join(format!("{prefix}-labels-idx1-ubyte")), idx(0x801, &[n], &labels)).unwrap();
+    }
+}
+
+#[test]
+fn missing_data_directory() {
+    fails_with(&["train", "--data", "/nonexistent/aer-data"], &["/nonexistent/aer-data", "--data"]);
+}
+
+#[test]
+fn missing_and_broken_idx_files() {
+    let d = tmpdir("idx");
+    let ds = d.to_str().unwrap();
+    fails_with(&["train", "--data", ds], &["train-images-idx3-ubyte", "missing"]);
+    write_tiny(&d, 20);
+    // Wrong magic: labels where images belong.
+    std::fs::write(d.join("train-images-idx3-ubyte"), idx(0x801, &[20], &[0; 20])).unwrap();
+    fails_with(&["train", "--data", ds, "--val-size", "5"], &["train-images-idx3-ubyte", "wrong magic", "0x00000803"]);
+    // Truncated data.
+    std::fs::write(d.join("train-images-idx3-ubyte"), idx(0x803, &[20, 4, 4], &[0; 100])).unwrap();
+    fails_with(&["train", "--data", ds, "--val-size", "5"], &["train-images-idx3-ubyte", "truncated"]);
+}
+
+#[test]
+fn model_spec_that_does_not_chain() {
+    let d = tmpdir("spec");
+    write_tiny(&d, 20);
+    let spec = d.join("bad.toml");
+    std::fs::write(&spec, "name = \"bad\"\n[[layers]]\ntype = \"linear\"\nout = 8\n").unwrap();
+    fails_with(
+        &["train", "--data", d.to_str().unwrap(), "--val-size", "5", "--model", spec.to_str().unwrap()],
+        &["layer 1 (linear)", "flatten"],
+    );
+    std::fs::write(&spec, "name = \"bad\"\n[[layers]]\ntype = \"conv2d\"\nout = 8\nkernel = 9\n[[layers]]\ntype = \"flatten\"\n[[layers]]\ntype = \"linear\"\n").unwrap();
+    fails_with(&["train", "--data", d.to_str().unwrap(), "--val-size", "5", "--model", spec.to_str().unwrap()], &["layer 1 (conv2d)", "kernel 9"]);
+}
+
+#[test]
+fn checkpoint_for_another_model_or_data() {
+    let d = tmpdir("ckpt");
+    write_tiny(&d, 30);
+    let ds = d.to_str().unwrap();
+    let out = d.join("run");
+    let (ok, text) = aer(&["train", "--data", ds, "--val-size", "6", "--epochs", "1", "--batch-size", "8", "--out", out.to_str().unwrap()]);
+    assert!(ok, "{text}");
+    let ck = out.join("best.safetensors");
+    let cks = ck.to_str().unwrap();
+    let (ok, text) = aer(&["eval", "--data", ds, "--val-size", "6", "--checkpoint", cks]);
+    assert!(ok && text.contains("test accuracy"), "{text}");
+    fails_with(&["eval", "--data", ds, "--val-size", "6", "--checkpoint", cks, "--model", "cnn"], &["best.safetensors", "mlp", "cnn"]);
+    // Same checkpoint against data of another image size.
+    let other = tmpdir("ckpt-other");
+    let pixels = vec![0u8; 30 * 25];
+    for prefix in ["train", "t10k"] {
+        std::fs::write(other.join(format!("{prefix}-images-idx3-ubyte")), idx(0x803, &[30, 5, 5], &pixels)).unwrap();
+        std::fs::write(other.join(format!("{prefix}-labels-idx1-ubyte")), idx(0x801, &[30], &[1; 30])).unwrap();
+    }
+    fails_with(&["eval", "--data", other.to_str().unwrap(), "--val-size", "6", "--checkpoint", cks], &["best.safetensors", "[1, 4, 4]"]);
+    // Resuming with other settings is refused.
+    fails_with(
+        &["train", "--data", ds, "--val-size", "6", "--epochs", "2", "--batch-size", "8", "--lr", "0.1", "--out", out.to_str().unwrap(), "--resume"],
+        &["last.safetensors", "other settings"],
+    );
+    // A truncated checkpoint is reported, not used.
+    let bytes = std::fs::read(&ck).unwrap();
+    std::fs::write(&ck, &bytes[..bytes.len() / 2]).unwrap();
+    fails_with(&["eval", "--data", ds, "--val-size", "6", "--checkpoint", cks], &["best.safetensors", "truncated"]);
+    fails_with(&["eval", "--data", ds, "--checkpoint", "/nonexistent/x.safetensors"], &["/nonexistent/x.safetensors", "cannot read"]);
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    for sub in ["adapters", "train", "eval", "demo"] {
+        let (ok, text) = aer(&[sub, "--help"]);
+        assert!(ok && text.contains("Usage"), "{sub} --help:\n{text}");
+    }
+}

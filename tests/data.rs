@@ -1,0 +1,46 @@
+//! The data readers on files the tests write: CIFAR-10 binary batches and MNIST's naming
+//! variants, and the bundled subset.
+
+use aer::data::{load_dir, BUNDLED_MNIST};
+use std::path::Path;
+
+#[test]
+fn cifar10_batches_load_as_chw() {
+    let d = std::env::temp_dir().join(format!("aer-cifar-{}", std::process::id()));
+    let sub = d.join("cifar-10-batches-bin");
+    std::fs::create_dir_all(&sub).unwrap();
+    let record = |label: u8, seed: u8| {
+        let mut r = vec![label];
+        r.extend((0..3072u32).map(|i| (i as u8).wrapping_mul(seed)));
+        r
+    };
+    let mut batch1 = Vec::new();
+    for i in 0..12u8 {
+        batch1.extend(record(i % 10, i + 1));
+    }
+    std::fs::write(sub.join("data_batch_1.bin"), &batch1).unwrap();
+    std::fs::write(sub.join("data_batch_2.bin"), record(7, 3)).unwrap();
+    std::fs::write(sub.join("test_batch.bin"), [record(2, 5), record(9, 6)].concat()).unwrap();
+    let s = load_dir(&d, 3).unwrap();
+    assert_eq!(s.train.shape, [3, 32, 32]);
+    assert_eq!((s.train.len(), s.val.len(), s.test.len()), (10, 3, 2));
+    assert_eq!(s.classes, 10);
+    assert_eq!(s.val.labels, vec![0, 1, 7]);
+    // Pixel 1025 of image 0 is green channel, x = 1, y = 0.
+    assert_eq!(s.train.images[1025], 1u8);
+    assert_eq!(s.test.images[3072 + 5], 30);
+
+    std::fs::write(sub.join("test_batch.bin"), &record(2, 5)[..100]).unwrap();
+    let e = load_dir(&d, 3).unwrap_err().to_string();
+    assert!(e.contains("test_batch.bin") && e.contains("3073"), "{e}");
+}
+
+#[test]
+fn bundled_mnist_subset() {
+    let s = load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join(BUNDLED_MNIST), 1000).unwrap();
+    assert_eq!((s.train.len(), s.val.len(), s.test.len(), s.classes), (7004, 1000, 1996, 10));
+    assert_eq!(s.train.shape, [1, 28, 28]);
+    // Seeded shuffles are reproducible and differ between epochs.
+    assert_eq!(s.train.epoch_order(1, 0), s.train.epoch_order(1, 0));
+    assert_ne!(s.train.epoch_order(1, 0), s.train.epoch_order(1, 1));
+}
