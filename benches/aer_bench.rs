@@ -15,7 +15,7 @@ fn main() {
         }
     };
     eprintln!("adapter: {}", gpu.adapter_label());
-    let runs = if quick { 3 } else { 10 };
+    let runs = if quick { 3 } else { std::env::var("AER_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(10) };
     let mut results = Vec::new();
     let sizes: &[usize] = if quick { &[64, 128] } else { &[256, 512, 1024] };
     let want = |id: &str| filter.as_ref().is_none_or(|f| id.contains(f.as_str()));

@@ -133,3 +133,22 @@ pub fn assert_same(what: &str, case: &dyn Debug, got: &[u32], want: &[u32]) {
         panic!("{what}: {bad} of {} elements differ; first at [{i}]: gpu {}, ref {}\n  case {case:?}", got.len(), got[i], want[i]);
     }
 }
+
+/// The premise of sharing one device between test threads: each thread's uploads, launches
+/// and readbacks stay in order however the threads interleave their submissions.
+#[test]
+fn shared_device_keeps_each_threads_order() {
+    std::thread::scope(|s| {
+        for t in 0..4usize {
+            s.spawn(move || {
+                for i in 0..200usize {
+                    let n = 1000 + 7 * t + i % 13;
+                    let x: Vec<f32> = (0..n).map(|j| (j + i) as f32 + 1.0).collect();
+                    let y = gpu().empty(&[n]);
+                    aer::kernels::relu_forward(gpu(), &upload(&x), &y);
+                    assert_close("relu through a shared device", &format!("thread {t}, round {i}"), &read(&y), &x, Tol::EXACT);
+                }
+            });
+        }
+    });
+}

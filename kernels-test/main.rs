@@ -33,3 +33,4 @@ mod loss;
 mod matmul;
 mod optim;
 mod shaders;
+mod scratch;

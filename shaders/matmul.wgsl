@@ -12,8 +12,8 @@
 //   main          tiled through workgroup memory, 64x64 per workgroup, 4x4 per invocation: GPUs.
 //   main_blocked  for CPU adapters (lavapipe, SwiftShader), where a workgroup runs as SIMD
 //                 lanes on one core, every load is issued lane by lane, and barriers are
-//                 costly; each invocation instead keeps a 16x16 block of C in registers, so
-//                 each step of k does 32 loads for 256 multiply-adds, with no shared memory.
+//                 costly; each invocation instead keeps a 32x16 block of C in registers, so
+//                 each step of k does 48 loads for 512 multiply-adds, with no shared memory.
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
@@ -47,11 +47,11 @@ fn k_range(z: u32) -> vec2<u32> {
     return vec2<u32>(k0, min(k0 + p.k_chunk, p.k));
 }
 
+// Split z writes its slice at z * M * N (z = 0 without split-K). When splitting, the launcher
+// compiles the product without ACCUMULATE and gives the flag to reduce_splits instead.
 fn store(row: u32, col: u32, z: u32, v: f32) {
-    let idx = row * p.n + col;
-    if (p.splits > 1u) {
-        c[z * p.m * p.n + idx] = v;
-    } else if (ACCUMULATE) {
+    let idx = z * p.m * p.n + row * p.n + col;
+    if (ACCUMULATE) {
         c[idx] += v;
     } else {
         c[idx] = v;
@@ -121,13 +121,13 @@ fn main(
 
 // Rows and columns past the edge are clamped to valid addresses (never stored), so the inner
 // loop has no branches.
-fn a4(r: u32, k: u32) -> vec4<f32> {
+fn load_a4(r: u32, k: u32) -> vec4<f32> {
     let last = p.m - 1u;
     return vec4<f32>(load_a(min(r, last), k), load_a(min(r + 1u, last), k),
                      load_a(min(r + 2u, last), k), load_a(min(r + 3u, last), k));
 }
 
-fn b4(k: u32, col: u32) -> vec4<f32> {
+fn load_b4(k: u32, col: u32) -> vec4<f32> {
     let last = p.n - 1u;
     return vec4<f32>(load_b(k, min(col, last)), load_b(k, min(col + 1u, last)),
                      load_b(k, min(col + 2u, last)), load_b(k, min(col + 3u, last)));
@@ -139,48 +139,72 @@ fn outer_acc(acc: mat4x4<f32>, av: vec4<f32>, bv: vec4<f32>) -> mat4x4<f32> {
                        fma(vec4<f32>(av.z), bv, acc[2]), fma(vec4<f32>(av.w), bv, acc[3]));
 }
 
+// Written out without loops or dynamic indices: an indexed matrix would be spilled from
+// registers to scratch memory, which software rasterisers allocate per dispatch.
+fn store_checked(row: u32, col: u32, z: u32, v: f32) {
+    if (row < p.m && col < p.n) { store(row, col, z, v); }
+}
+
+fn store_row(row: u32, col: u32, z: u32, v: vec4<f32>) {
+    store_checked(row, col, z, v.x);
+    store_checked(row, col + 1u, z, v.y);
+    store_checked(row, col + 2u, z, v.z);
+    store_checked(row, col + 3u, z, v.w);
+}
+
 fn store_block(row: u32, col: u32, z: u32, blk: mat4x4<f32>) {
-    for (var q = 0u; q < 4u; q++) {
-        if (row + q >= p.m) { return; }
-        for (var t = 0u; t < 4u; t++) {
-            if (col + t < p.n) { store(row + q, col + t, z, blk[q][t]); }
-        }
-    }
+    store_row(row, col, z, blk[0]);
+    store_row(row + 1u, col, z, blk[1]);
+    store_row(row + 2u, col, z, blk[2]);
+    store_row(row + 3u, col, z, blk[3]);
 }
 
 @compute @workgroup_size(LANES_X, LANES_Y)
 fn main_blocked(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-    let r = (wg.y * LANES_Y + lid.y) * 16u;
+    let r = (wg.y * LANES_Y + lid.y) * 32u;
     let col = (wg.x * LANES_X + lid.x) * 16u;
     let kr = k_range(wg.z);
-    // 16x16 block of C: m{i}{j} holds rows r+4i.., columns col+4j...
+    // The 32x16 block of C at (r, col): m{i}{j} holds rows r+4i.. and columns col+4j.. .
+    // Named variables, not an array: an indexed array would live in memory, not registers.
     var m00 = mat4x4<f32>(); var m01 = mat4x4<f32>(); var m02 = mat4x4<f32>(); var m03 = mat4x4<f32>();
     var m10 = mat4x4<f32>(); var m11 = mat4x4<f32>(); var m12 = mat4x4<f32>(); var m13 = mat4x4<f32>();
     var m20 = mat4x4<f32>(); var m21 = mat4x4<f32>(); var m22 = mat4x4<f32>(); var m23 = mat4x4<f32>();
     var m30 = mat4x4<f32>(); var m31 = mat4x4<f32>(); var m32 = mat4x4<f32>(); var m33 = mat4x4<f32>();
+    var m40 = mat4x4<f32>(); var m41 = mat4x4<f32>(); var m42 = mat4x4<f32>(); var m43 = mat4x4<f32>();
+    var m50 = mat4x4<f32>(); var m51 = mat4x4<f32>(); var m52 = mat4x4<f32>(); var m53 = mat4x4<f32>();
+    var m60 = mat4x4<f32>(); var m61 = mat4x4<f32>(); var m62 = mat4x4<f32>(); var m63 = mat4x4<f32>();
+    var m70 = mat4x4<f32>(); var m71 = mat4x4<f32>(); var m72 = mat4x4<f32>(); var m73 = mat4x4<f32>();
     for (var k = kr.x; k < kr.y; k++) {
-        let a0 = a4(r, k);
-        let a1 = a4(r + 4u, k);
-        let a2 = a4(r + 8u, k);
-        let a3 = a4(r + 12u, k);
-        let b0 = b4(k, col);
-        let b1 = b4(k, col + 4u);
-        let b2 = b4(k, col + 8u);
-        let b3 = b4(k, col + 12u);
+        let b0 = load_b4(k, col);
+        let b1 = load_b4(k, col + 4u);
+        let b2 = load_b4(k, col + 8u);
+        let b3 = load_b4(k, col + 12u);
+        let a0 = load_a4(r + 0u, k);
         m00 = outer_acc(m00, a0, b0); m01 = outer_acc(m01, a0, b1); m02 = outer_acc(m02, a0, b2); m03 = outer_acc(m03, a0, b3);
+        let a1 = load_a4(r + 4u, k);
         m10 = outer_acc(m10, a1, b0); m11 = outer_acc(m11, a1, b1); m12 = outer_acc(m12, a1, b2); m13 = outer_acc(m13, a1, b3);
+        let a2 = load_a4(r + 8u, k);
         m20 = outer_acc(m20, a2, b0); m21 = outer_acc(m21, a2, b1); m22 = outer_acc(m22, a2, b2); m23 = outer_acc(m23, a2, b3);
+        let a3 = load_a4(r + 12u, k);
         m30 = outer_acc(m30, a3, b0); m31 = outer_acc(m31, a3, b1); m32 = outer_acc(m32, a3, b2); m33 = outer_acc(m33, a3, b3);
+        let a4 = load_a4(r + 16u, k);
+        m40 = outer_acc(m40, a4, b0); m41 = outer_acc(m41, a4, b1); m42 = outer_acc(m42, a4, b2); m43 = outer_acc(m43, a4, b3);
+        let a5 = load_a4(r + 20u, k);
+        m50 = outer_acc(m50, a5, b0); m51 = outer_acc(m51, a5, b1); m52 = outer_acc(m52, a5, b2); m53 = outer_acc(m53, a5, b3);
+        let a6 = load_a4(r + 24u, k);
+        m60 = outer_acc(m60, a6, b0); m61 = outer_acc(m61, a6, b1); m62 = outer_acc(m62, a6, b2); m63 = outer_acc(m63, a6, b3);
+        let a7 = load_a4(r + 28u, k);
+        m70 = outer_acc(m70, a7, b0); m71 = outer_acc(m71, a7, b1); m72 = outer_acc(m72, a7, b2); m73 = outer_acc(m73, a7, b3);
     }
     if (r >= p.m || col >= p.n) { return; }
-    store_block(r, col, wg.z, m00); store_block(r, col + 4u, wg.z, m01);
-    store_block(r, col + 8u, wg.z, m02); store_block(r, col + 12u, wg.z, m03);
-    store_block(r + 4u, col, wg.z, m10); store_block(r + 4u, col + 4u, wg.z, m11);
-    store_block(r + 4u, col + 8u, wg.z, m12); store_block(r + 4u, col + 12u, wg.z, m13);
-    store_block(r + 8u, col, wg.z, m20); store_block(r + 8u, col + 4u, wg.z, m21);
-    store_block(r + 8u, col + 8u, wg.z, m22); store_block(r + 8u, col + 12u, wg.z, m23);
-    store_block(r + 12u, col, wg.z, m30); store_block(r + 12u, col + 4u, wg.z, m31);
-    store_block(r + 12u, col + 8u, wg.z, m32); store_block(r + 12u, col + 12u, wg.z, m33);
+    store_block(r, col, wg.z, m00); store_block(r, col + 4u, wg.z, m01); store_block(r, col + 8u, wg.z, m02); store_block(r, col + 12u, wg.z, m03);
+    store_block(r + 4u, col, wg.z, m10); store_block(r + 4u, col + 4u, wg.z, m11); store_block(r + 4u, col + 8u, wg.z, m12); store_block(r + 4u, col + 12u, wg.z, m13);
+    store_block(r + 8u, col, wg.z, m20); store_block(r + 8u, col + 4u, wg.z, m21); store_block(r + 8u, col + 8u, wg.z, m22); store_block(r + 8u, col + 12u, wg.z, m23);
+    store_block(r + 12u, col, wg.z, m30); store_block(r + 12u, col + 4u, wg.z, m31); store_block(r + 12u, col + 8u, wg.z, m32); store_block(r + 12u, col + 12u, wg.z, m33);
+    store_block(r + 16u, col, wg.z, m40); store_block(r + 16u, col + 4u, wg.z, m41); store_block(r + 16u, col + 8u, wg.z, m42); store_block(r + 16u, col + 12u, wg.z, m43);
+    store_block(r + 20u, col, wg.z, m50); store_block(r + 20u, col + 4u, wg.z, m51); store_block(r + 20u, col + 8u, wg.z, m52); store_block(r + 20u, col + 12u, wg.z, m53);
+    store_block(r + 24u, col, wg.z, m60); store_block(r + 24u, col + 4u, wg.z, m61); store_block(r + 24u, col + 8u, wg.z, m62); store_block(r + 24u, col + 12u, wg.z, m63);
+    store_block(r + 28u, col, wg.z, m70); store_block(r + 28u, col + 4u, wg.z, m71); store_block(r + 28u, col + 8u, wg.z, m72); store_block(r + 28u, col + 12u, wg.z, m73);
 }
 
 // ---- split-K reduction -------------------------------------------------------------------------

@@ -94,6 +94,9 @@ pub struct TrainArgs {
     pub nesterov: bool,
     #[arg(long, default_value_t = 0.0)]
     pub weight_decay: f32,
+    /// Decay weights directly (AdamW) instead of adding weight_decay * w to the gradient.
+    #[arg(long)]
+    pub decoupled: bool,
     #[arg(long, value_enum, default_value_t = ScheduleArg::Cosine)]
     pub schedule: ScheduleArg,
     #[arg(long, default_value_t = 0)]

@@ -104,6 +104,7 @@ fn train_config(a: &TrainArgs) -> TrainConfig {
             momentum: a.momentum,
             nesterov: a.nesterov,
             weight_decay: a.weight_decay,
+            decoupled: a.decoupled,
             ..Default::default()
         },
         schedule: match a.schedule {
@@ -115,7 +116,6 @@ fn train_config(a: &TrainArgs) -> TrainConfig {
 
 pub struct FitResult {
     pub test_accuracy: f64,
-    pub best_val_accuracy: f64,
     pub seconds_per_epoch: f64,
 }
 
@@ -192,7 +192,7 @@ fn fit(gpu: &Gpu, splits: &Splits, spec: &ModelSpec, cfg: &TrainConfig, out: &Pa
     });
     write_atomic(&out.join("metrics.json"), serde_json::to_string_pretty(&metrics).unwrap().as_bytes())?;
     eprintln!("best epoch {} (val {:.2}%), test accuracy {:.2}%", best_ck.epoch, 100.0 * best, 100.0 * test.accuracy);
-    Ok(FitResult { test_accuracy: test.accuracy, best_val_accuracy: best, seconds_per_epoch })
+    Ok(FitResult { test_accuracy: test.accuracy, seconds_per_epoch })
 }
 
 fn eval(choice: &AdapterChoice, args: &EvalArgs) -> Result<()> {

@@ -13,6 +13,9 @@ use wgpu::util::DeviceExt;
 /// CPU records the rest of a step.
 const LAUNCHES_PER_SUBMIT: usize = 64;
 
+/// One device and queue. It may be shared between threads (the kernel tests do): launches
+/// from several threads go into one pending encoder, each thread's own work stays in order.
+/// Bit-for-bit reproducibility is promised for one stream of work at a time.
 pub struct Gpu {
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,

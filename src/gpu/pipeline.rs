@@ -65,11 +65,7 @@ impl PipelineCache {
                 label: Some(k.shader.name),
                 source: wgpu::ShaderSource::Wgsl(k.shader.source.into()),
             };
-            let mode = std::env::var("AER_CHECKS").unwrap_or_default();
-            let sm = if mode.is_empty() { device.create_shader_module(desc) } else {
-                let checks = wgpu::ShaderRuntimeChecks { bounds_checks: mode.contains('b'), force_loop_bounding: mode.contains('l'), ..wgpu::ShaderRuntimeChecks::unchecked() };
-                unsafe { device.create_shader_module_trusted(desc, checks) }
-            };
+            let sm = device.create_shader_module(desc);
             (sm, m, i)
         });
         let bindings = used_bindings(naga_module, info, k);

@@ -38,9 +38,12 @@ const TILED: Kernel = Kernel { shader: &MATMUL, entry: "main" };
 const TILE: usize = 64;
 /// Register-blocked, no workgroup memory: for CPU adapters (see the shader).
 const BLOCKED: Kernel = Kernel { shader: &MATMUL, entry: "main_blocked" };
-const BLOCK: usize = 16;
+const BLOCK_ROWS: usize = 32;
+const BLOCK_COLS: usize = 16;
 /// Invocations per workgroup of the blocked kernel: two 8-wide SIMD groups on a CPU.
 const BLOCKED_LANES: usize = 64;
+/// Lanes a CPU adapter runs together (AVX2: 8 x f32).
+const SIMD_WIDTH: usize = 8;
 const REDUCE: Kernel = Kernel { shader: &MATMUL, entry: "reduce_splits" };
 /// Split-K never makes a slice of k shorter than this.
 const MIN_K_CHUNK: usize = 256;
@@ -99,10 +102,11 @@ pub fn matmul_with(gpu: &Gpu, variant: MatmulVariant, form: MatmulForm, a: &Tens
     let (kernel, grid, lanes) = match variant {
         MatmulVariant::Tiled => (&TILED, [n.div_ceil(TILE), m.div_ceil(TILE)], [16, 16]),
         MatmulVariant::Blocked => {
-            // Shape the lane grid to the matrix so thin products waste no lanes.
-            let ly = m.div_ceil(BLOCK).next_power_of_two().min(BLOCKED_LANES);
-            let lx = BLOCKED_LANES / ly;
-            (&BLOCKED, [n.div_ceil(BLOCK * lx), m.div_ceil(BLOCK * ly)], [lx, ly])
+            // One SIMD group of lanes along a row (they then share their loads of A), and as
+            // many rows of lanes as the matrix fills, so thin products waste little.
+            let lx = SIMD_WIDTH;
+            let ly = m.div_ceil(BLOCK_ROWS).next_power_of_two().min(BLOCKED_LANES / SIMD_WIDTH);
+            (&BLOCKED, [n.div_ceil(BLOCK_COLS * lx), m.div_ceil(BLOCK_ROWS * ly)], [lx, ly])
         }
     };
     let groups = grid[0] * grid[1];
@@ -110,19 +114,21 @@ pub fn matmul_with(gpu: &Gpu, variant: MatmulVariant, form: MatmulForm, a: &Tens
     let k_chunk = k.div_ceil(splits).max(1);
     let splits = k.div_ceil(k_chunk).max(1);
     let params = Params { m: m as u32, n: n as u32, k: k as u32, k_chunk: k_chunk as u32, splits: splits as u32, _pad: [0; 3] };
-    let overrides = [
-        ("TRANS_A", ta as u32 as f64),
-        ("TRANS_B", tb as u32 as f64),
-        ("ACCUMULATE", accumulate as u32 as f64),
-        ("LANES_X", lanes[0] as f64),
-        ("LANES_Y", lanes[1] as f64),
-    ];
+    let overrides = |accumulate: bool| {
+        [
+            ("TRANS_A", ta as u32 as f64),
+            ("TRANS_B", tb as u32 as f64),
+            ("ACCUMULATE", accumulate as u32 as f64),
+            ("LANES_X", lanes[0] as f64),
+            ("LANES_Y", lanes[1] as f64),
+        ]
+    };
     let grid = [grid[0] as u32, grid[1] as u32, splits as u32];
     if splits == 1 {
-        gpu.launch(kernel, &overrides, &params, &[a, b, c], grid);
+        gpu.launch(kernel, &overrides(accumulate), &params, &[a, b, c], grid);
         return;
     }
     let partial = gpu.empty(&[splits, m, n]);
-    gpu.launch(kernel, &overrides, &params, &[a, b, &partial], grid);
-    gpu.launch(&REDUCE, &overrides, &params, &[a, b, c, &partial], grid_1d(m * n));
+    gpu.launch(kernel, &overrides(false), &params, &[a, b, &partial], grid);
+    gpu.launch(&REDUCE, &overrides(accumulate), &params, &[a, b, c, &partial], grid_1d(m * n));
 }

@@ -1,10 +1,10 @@
 use crate::kernels::Conv2dGeometry;
 
-/// x [n, c, h, w] -> cols [c*kh*kw, n*oh*ow], zero outside the padded input.
-pub fn im2col(g: &Conv2dGeometry, x: &[f32]) -> Vec<f32> {
+/// Calls `f(cols_index, x_index)` for every entry of the im2col matrix that reads the input
+/// (entries in the zero padding are skipped).
+fn for_each_patch_entry(g: &Conv2dGeometry, mut f: impl FnMut(usize, usize)) {
     let (oh, ow) = (g.oh(), g.ow());
     let ncols = g.positions();
-    let mut cols = vec![0f32; g.patch() * ncols];
     for ch in 0..g.c {
         for ky in 0..g.kh {
             for kx in 0..g.kw {
@@ -15,8 +15,7 @@ pub fn im2col(g: &Conv2dGeometry, x: &[f32]) -> Vec<f32> {
                             let y = (oy * g.stride + ky) as isize - g.pad as isize;
                             let xx = (ox * g.stride + kx) as isize - g.pad as isize;
                             if y >= 0 && xx >= 0 && (y as usize) < g.h && (xx as usize) < g.w {
-                                cols[row * ncols + (img * oh + oy) * ow + ox] =
-                                    x[((img * g.c + ch) * g.h + y as usize) * g.w + xx as usize];
+                                f(row * ncols + (img * oh + oy) * ow + ox, ((img * g.c + ch) * g.h + y as usize) * g.w + xx as usize);
                             }
                         }
                     }
@@ -24,33 +23,19 @@ pub fn im2col(g: &Conv2dGeometry, x: &[f32]) -> Vec<f32> {
             }
         }
     }
+}
+
+/// x [n, c, h, w] -> cols [c*kh*kw, n*oh*ow], zero outside the padded input.
+pub fn im2col(g: &Conv2dGeometry, x: &[f32]) -> Vec<f32> {
+    let mut cols = vec![0f32; g.patch() * g.positions()];
+    for_each_patch_entry(g, |ci, xi| cols[ci] = x[xi]);
     cols
 }
 
 /// The adjoint of im2col: every column entry is added back to the input pixel it came from.
 pub fn col2im(g: &Conv2dGeometry, cols: &[f32]) -> Vec<f32> {
-    let (oh, ow) = (g.oh(), g.ow());
-    let ncols = g.positions();
     let mut x = vec![0f32; g.n * g.c * g.h * g.w];
-    for ch in 0..g.c {
-        for ky in 0..g.kh {
-            for kx in 0..g.kw {
-                let row = (ch * g.kh + ky) * g.kw + kx;
-                for img in 0..g.n {
-                    for oy in 0..oh {
-                        for ox in 0..ow {
-                            let y = (oy * g.stride + ky) as isize - g.pad as isize;
-                            let xx = (ox * g.stride + kx) as isize - g.pad as isize;
-                            if y >= 0 && xx >= 0 && (y as usize) < g.h && (xx as usize) < g.w {
-                                x[((img * g.c + ch) * g.h + y as usize) * g.w + xx as usize] +=
-                                    cols[row * ncols + (img * oh + oy) * ow + ox];
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
+    for_each_patch_entry(g, |ci, xi| x[xi] += cols[ci]);
     x
 }
 

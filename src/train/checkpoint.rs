@@ -74,7 +74,7 @@ impl Checkpoint {
     }
 
     pub fn from_bytes(bytes: &[u8]) -> std::result::Result<Checkpoint, String> {
-        let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| format!("not a safetensors file ({e})"))?;
+        let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| format!("truncated, corrupt or not a safetensors file ({e})"))?;
         let st = SafeTensors::deserialize(bytes).map_err(|e| format!("corrupt or truncated safetensors data ({e})"))?;
         let meta = header.metadata().clone().unwrap_or_default();
         let get = |k: &str| meta.get(k).ok_or_else(|| format!("metadata field '{k}' is missing: not an aer checkpoint"));
