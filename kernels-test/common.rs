@@ -92,7 +92,13 @@ impl Tol {
 /// quantity, the first and the worst mismatching index with both values, and the case.
 #[track_caller]
 pub fn assert_close(what: &str, case: &dyn Debug, got: &[f32], want: &[f32], tol: Tol) {
-    assert_eq!(got.len(), want.len(), "{what}: gpu gave {} elements, reference {}; case {case:?}", got.len(), want.len());
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "{what}: gpu gave {} elements, reference {}; case {case:?}",
+        got.len(),
+        want.len()
+    );
     let mut first = None;
     let mut worst: Option<(usize, f64)> = None;
     let mut bad = 0usize;
@@ -127,10 +133,21 @@ pub fn assert_close(what: &str, case: &dyn Debug, got: &[f32], want: &[f32], tol
 /// Exact comparison for integer outputs (indices, flags), reported like `assert_close`.
 #[track_caller]
 pub fn assert_same(what: &str, case: &dyn Debug, got: &[u32], want: &[u32]) {
-    assert_eq!(got.len(), want.len(), "{what}: gpu gave {} elements, reference {}; case {case:?}", got.len(), want.len());
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "{what}: gpu gave {} elements, reference {}; case {case:?}",
+        got.len(),
+        want.len()
+    );
     if let Some(i) = got.iter().zip(want).position(|(g, w)| g != w) {
         let bad = got.iter().zip(want).filter(|(g, w)| g != w).count();
-        panic!("{what}: {bad} of {} elements differ; first at [{i}]: gpu {}, ref {}\n  case {case:?}", got.len(), got[i], want[i]);
+        panic!(
+            "{what}: {bad} of {} elements differ; first at [{i}]: gpu {}, ref {}\n  case {case:?}",
+            got.len(),
+            got[i],
+            want[i]
+        );
     }
 }
 
@@ -146,7 +163,13 @@ fn shared_device_keeps_each_threads_order() {
                     let x: Vec<f32> = (0..n).map(|j| (j + i) as f32 + 1.0).collect();
                     let y = gpu().empty(&[n]);
                     aer::kernels::relu_forward(gpu(), &upload(&x), &y);
-                    assert_close("relu through a shared device", &format!("thread {t}, round {i}"), &read(&y), &x, Tol::EXACT);
+                    assert_close(
+                        "relu through a shared device",
+                        &format!("thread {t}, round {i}"),
+                        &read(&y),
+                        &x,
+                        Tol::EXACT,
+                    );
                 }
             });
         }

@@ -97,7 +97,10 @@ fn col2im_matches_reference_and_is_adjoint_of_im2col() {
         let rhs: f64 = x.iter().zip(&dx).map(|(a, b)| *a as f64 * *b as f64).sum();
         let scale: f64 = cols.iter().zip(&y).map(|(a, b)| (*a as f64 * *b as f64).abs()).sum();
         let bound = 1e-6 * (g.kh * g.kw) as f64 * scale;
-        assert!((lhs - rhs).abs() <= bound, "adjoint: <im2col(x), y> = {lhs:e} but <x, col2im(y)> = {rhs:e} (allowed {bound:e}); case {g:?}");
+        assert!(
+            (lhs - rhs).abs() <= bound,
+            "adjoint: <im2col(x), y> = {lhs:e} but <x, col2im(y)> = {rhs:e} (allowed {bound:e}); case {g:?}"
+        );
     }
 }
 
@@ -130,7 +133,13 @@ fn cnhw_to_nchw_matches_reference() {
         let src = uniform(&mut rng("cnhw_to_nchw", i), p.n * p.c * p.hw, -1.0, 1.0);
         let dst = gpu().empty(&[p.n, p.c, p.hw]);
         kernels::cnhw_to_nchw(gpu(), &upload(&src), &dst, p.n, p.c, p.hw);
-        assert_close("cnhw_to_nchw", &p, &read(&dst), &reference::permute_cnhw_to_nchw(&src, p.n, p.c, p.hw), Tol::EXACT);
+        assert_close(
+            "cnhw_to_nchw",
+            &p,
+            &read(&dst),
+            &reference::permute_cnhw_to_nchw(&src, p.n, p.c, p.hw),
+            Tol::EXACT,
+        );
     }
 }
 
@@ -140,7 +149,13 @@ fn nchw_to_cnhw_matches_reference() {
         let src = uniform(&mut rng("nchw_to_cnhw", i), p.n * p.c * p.hw, -1.0, 1.0);
         let dst = gpu().empty(&[p.c, p.n, p.hw]);
         kernels::nchw_to_cnhw(gpu(), &upload(&src), &dst, p.n, p.c, p.hw);
-        assert_close("nchw_to_cnhw", &p, &read(&dst), &reference::permute_nchw_to_cnhw(&src, p.n, p.c, p.hw), Tol::EXACT);
+        assert_close(
+            "nchw_to_cnhw",
+            &p,
+            &read(&dst),
+            &reference::permute_nchw_to_cnhw(&src, p.n, p.c, p.hw),
+            Tol::EXACT,
+        );
     }
 }
 
@@ -161,7 +176,10 @@ fn conv2d_forward_composes_from_kernels() {
         })
         .collect();
     // Several 64x64 matmul tiles in both directions, K not a multiple of 16.
-    cases.push(ConvCase { geometry: Conv2dGeometry { n: 3, c: 3, h: 19, w: 26, kh: 3, kw: 2, stride: 1, pad: 1 }, out_channels: 70 });
+    cases.push(ConvCase {
+        geometry: Conv2dGeometry { n: 3, c: 3, h: 19, w: 26, kh: 3, kw: 2, stride: 1, pad: 1 },
+        out_channels: 70,
+    });
     for (i, case) in cases.iter().enumerate() {
         let (g, co) = (&case.geometry, case.out_channels);
         let mut r = rng("conv2d_forward", i);

@@ -122,7 +122,13 @@ fn bias_grad_matches_reference() {
         let db = gpu().empty(&[case.channels]);
         kernels::bias_grad(gpu(), &upload(&dy), &db, case.outer, case.channels, case.inner);
         // Multiples of 1/64 with partial sums far below 2^18: exact in any summation order.
-        assert_close("bias_grad db", case, &read(&db), &reference::bias_grad(&dy, case.channels, case.inner), Tol::EXACT);
+        assert_close(
+            "bias_grad db",
+            case,
+            &read(&db),
+            &reference::bias_grad(&dy, case.channels, case.inner),
+            Tol::EXACT,
+        );
     }
 }
 

@@ -54,7 +54,11 @@ fn logits(rng: &mut StdRng, c: &Case) -> Vec<f32> {
             out.push(match kind {
                 0 | 1 => rng.random_range(-5.0..5.0),
                 2 => {
-                    if rng.random() { 80.0 * if rng.random() { 1.0 } else { -1.0 } } else { rng.random_range(-100.0..100.0) }
+                    if rng.random() {
+                        80.0 * if rng.random() { 1.0 } else { -1.0 }
+                    } else {
+                        rng.random_range(-100.0..100.0)
+                    }
                 }
                 3 => rng.random_range(0..3) as f32,
                 _ => -80.0,
@@ -69,7 +73,12 @@ fn slots<T: Copy + PartialEq + std::fmt::Debug>(what: &str, case: &Case, got: &[
     assert_eq!(got.len(), case.offset + case.batch + case.tail);
     let mut outside = (0..case.offset).chain(case.offset + case.batch..got.len());
     if let Some(i) = outside.find(|&i| got[i] != sentinel) {
-        panic!("{what}: slot {i} outside the batch's [{}, {}) was overwritten with {:?}; case {case:?}", case.offset, case.offset + case.batch, got[i]);
+        panic!(
+            "{what}: slot {i} outside the batch's [{}, {}) was overwritten with {:?}; case {case:?}",
+            case.offset,
+            case.offset + case.batch,
+            got[i]
+        );
     }
     got[case.offset..case.offset + case.batch].to_vec()
 }
@@ -85,7 +94,17 @@ fn softmax_xent_matches_reference() {
         let dlogits = upload(&vec![f32::NAN; x.len()]);
         let loss = upload(&vec![LOSS_SENTINEL; slots_len]);
         let correct = upload_u32(&vec![U32_SENTINEL; slots_len]);
-        kernels::softmax_xent(gpu, &upload(&x), &upload_u32(&labels), &dlogits, &loss, &correct, case.batch, case.classes, case.offset);
+        kernels::softmax_xent(
+            gpu,
+            &upload(&x),
+            &upload_u32(&labels),
+            &dlogits,
+            &loss,
+            &correct,
+            case.batch,
+            case.classes,
+            case.offset,
+        );
         let (want_loss, want_correct, want_grad) = reference::softmax_xent(&x, &labels, case.classes);
 
         // log, exp and the final subtraction, on losses up to ~200: see main.rs.
@@ -113,6 +132,11 @@ fn argmax_matches_reference() {
         let (want_pred, want_correct) = reference::argmax(&x, &labels, case.classes);
         // Ties go to the first maximum, on both sides.
         assert_same("argmax pred", case, &slots("argmax pred", case, &read_u32(&pred), U32_SENTINEL), &want_pred);
-        assert_same("argmax correct", case, &slots("argmax correct", case, &read_u32(&correct), U32_SENTINEL), &want_correct);
+        assert_same(
+            "argmax correct",
+            case,
+            &slots("argmax correct", case, &read_u32(&correct), U32_SENTINEL),
+            &want_correct,
+        );
     }
 }

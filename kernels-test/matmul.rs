@@ -75,12 +75,12 @@ fn matmul_edge_shapes() {
     }
 }
 
-/// 8 random shapes: any form with M <= 32, and NN with taller M (see `matmul_edge_shapes`).
+/// 7 random shapes: any form with M <= 32, and NN with taller M (see `matmul_edge_shapes`).
 #[test]
 fn matmul_random_shapes() {
-    for i in 0..8 {
+    for i in 0..7 {
         let mut rng = rng("matmul_random_shapes", i);
-        let tall = i >= 5;
+        let tall = i >= 4;
         let case = Case {
             form: if tall { MatmulForm::NN } else { FORMS[rng.random_range(0..4)] },
             m: if tall { rng.random_range(33..300) } else { rng.random_range(1..=32) },
@@ -107,19 +107,23 @@ fn matmul_split_k() {
     }
 }
 
-/// Thin shapes at WebGPU's default limits: 65,535 workgroups across N as the launcher lays
-/// them out (`main`: 64 columns per group; `main_blocked`: 8 lanes of 16 columns), with an
-/// operand within 512 floats of a maximal 128 MiB binding. Each costs ~5-10 s on a CPU
-/// adapter, hence one per kernel.
+/// Thin shapes at WebGPU's default limits: C filling a maximal 128 MiB binding, and 65,535
+/// workgroups across N as the launcher lays them out (`main`: 64 columns per group;
+/// `main_blocked`: 8 lanes of 16 columns) with an operand within 512 floats of a maximal
+/// binding. `main` pays for whole 64x64x16 tiles, ~15-35 s for 65,535 of them on a CPU
+/// adapter, so that grid runs only on GPUs.
 #[test]
 fn matmul_thin_shapes_at_limits() {
     use MatmulVariant::{Blocked, Tiled};
-    let cases = [
-        // B [N, 8] just under a maximal binding.
-        (Tiled, Case { form: MatmulForm::NT, m: 2, n: MAX_GROUPS * 64, k: 8, accumulate: true }),
+    let mut cases = vec![
+        (Tiled, Case { form: MatmulForm::NN, m: 4096, n: MAX_BINDING_F32 / 4096, k: 1, accumulate: false }),
         // C [4, N] just under a maximal binding.
         (Blocked, Case { form: MatmulForm::NT, m: 4, n: MAX_GROUPS * 128, k: 1, accumulate: true }),
     ];
+    if gpu().info.device_type != wgpu::DeviceType::Cpu {
+        // B [N, 8] just under a maximal binding.
+        cases.push((Tiled, Case { form: MatmulForm::NT, m: 2, n: MAX_GROUPS * 64, k: 8, accumulate: true }));
+    }
     for (i, (variant, case)) in cases.into_iter().enumerate() {
         check_variant(variant, case, 200 + i);
     }

@@ -58,7 +58,8 @@ fn sgd_matches_reference() {
 fn adam_matches_reference() {
     for (i, n) in sizes("adam").into_iter().enumerate() {
         let mut r = rng("adam", i + 1);
-        let (beta1, beta2) = if i % 3 == 2 { (r.random_range(0.5..0.95), r.random_range(0.9..0.9999)) } else { (0.9, 0.999) };
+        let (beta1, beta2) =
+            if i % 3 == 2 { (r.random_range(0.5..0.95), r.random_range(0.9..0.9999)) } else { (0.9, 0.999) };
         let mut params = AdamParams {
             lr: r.random_range(1e-4..1e-2),
             beta1,

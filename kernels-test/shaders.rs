@@ -108,7 +108,12 @@ fn every_entry_point_is_tested() {
 
 /// One entry point with its overrides at their declared defaults, alone in its module: what a
 /// pipeline created without constants would compile. Sizes set by overrides become concrete.
-fn specialise<'a>(name: &str, module: &'a Module, info: &'a ModuleInfo, entry: &str) -> (Cow<'a, Module>, Cow<'a, ModuleInfo>) {
+fn specialise<'a>(
+    name: &str,
+    module: &'a Module,
+    info: &'a ModuleInfo,
+    entry: &str,
+) -> (Cow<'a, Module>, Cow<'a, ModuleInfo>) {
     process_overrides(module, info, Some((ShaderStage::Compute, entry)), &PipelineConstants::default())
         .unwrap_or_else(|e| panic!("shaders/{name}.wgsl::{entry}: evaluating overrides at their defaults: {e}"))
 }
@@ -130,7 +135,8 @@ fn entry_points_fit_default_webgpu_limits() {
             }
             // Globals this entry point reaches, directly or through functions it calls.
             let uses = info.get_entry_point(i);
-            let used: Vec<_> = module.global_variables.iter().filter(|(h, _)| !uses[*h].is_empty()).map(|(_, g)| g).collect();
+            let used: Vec<_> =
+                module.global_variables.iter().filter(|(h, _)| !uses[*h].is_empty()).map(|(_, g)| g).collect();
             let storage = used.iter().filter(|g| matches!(g.space, AddressSpace::Storage { .. })).count();
             if storage > MAX_STORAGE_BUFFERS_PER_STAGE {
                 problems.push(format!("{at}: {storage} storage buffers, limit {MAX_STORAGE_BUFFERS_PER_STAGE}"));

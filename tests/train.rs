@@ -39,7 +39,6 @@ fn fit(model: &Model, opt: &mut Optimizer, s: &Splits, cfg: &TrainConfig, epochs
 
 #[test]
 fn mlp_learns_mnist() {
-    let _shared = ALONE.read().unwrap();
     let s = small_mnist(2000);
     let cfg = config(OptimizerKind::Adam, 2e-3, 3);
     let model = Model::new(gpu(), &ModelSpec::load("mlp").unwrap(), s.train.shape, s.classes, cfg.seed).unwrap();
@@ -53,7 +52,6 @@ fn mlp_learns_mnist() {
 
 #[test]
 fn cnn_trains_with_sgd() {
-    let _shared = ALONE.read().unwrap();
     let s = small_mnist(512);
     let cfg = config(OptimizerKind::Sgd, 0.05, 2);
     let model = Model::new(gpu(), &ModelSpec::load("cnn").unwrap(), s.train.shape, s.classes, cfg.seed).unwrap();
@@ -63,13 +61,8 @@ fn cnn_trains_with_sgd() {
     assert!(second.loss < first.loss && second.loss.is_finite(), "loss {} -> {}", first.loss, second.loss);
 }
 
-/// Runs alone: the other tests of this binary share the device, and bit-for-bit equality is
-/// only promised for one stream of work (see the note on concurrency in gpu::context).
-static ALONE: std::sync::RwLock<()> = std::sync::RwLock::new(());
-
 #[test]
 fn resumed_run_matches_uninterrupted_run() {
-    let _alone = ALONE.write().unwrap();
     let s = small_mnist(600);
     let spec = ModelSpec::load("mlp").unwrap();
     for kind in [OptimizerKind::Sgd, OptimizerKind::Adam] {
@@ -97,7 +90,6 @@ fn resumed_run_matches_uninterrupted_run() {
 
 #[test]
 fn checkpoint_keeps_pytorch_names_and_shapes() {
-    let _shared = ALONE.read().unwrap();
     let s = small_mnist(64);
     let cfg = config(OptimizerKind::Adam, 1e-3, 1);
     let model = Model::new(gpu(), &ModelSpec::load("cnn").unwrap(), s.train.shape, s.classes, 3).unwrap();

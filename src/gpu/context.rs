@@ -13,9 +13,9 @@ use wgpu::util::DeviceExt;
 /// CPU records the rest of a step.
 const LAUNCHES_PER_SUBMIT: usize = 64;
 
-/// One device and queue. It may be shared between threads (the kernel tests do): launches
-/// from several threads go into one pending encoder, each thread's own work stays in order.
-/// Bit-for-bit reproducibility is promised for one stream of work at a time.
+/// One device and queue. It may be shared between threads (the tests do): launches from
+/// several threads go into one pending encoder and are submitted in recording order, so each
+/// thread's own work stays in order.
 pub struct Gpu {
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,
@@ -214,8 +214,9 @@ impl Gpu {
 
     /// Submit everything recorded so far. Does not wait.
     pub fn flush(&self) -> wgpu::SubmissionIndex {
-        let enc = self.pending.lock().unwrap().take();
-        match enc {
+        // Submit under the lock: otherwise two threads could submit out of recording order.
+        let mut pending = self.pending.lock().unwrap();
+        match pending.take() {
             Some((enc, _)) => self.queue.submit(Some(enc.finish())),
             None => self.queue.submit(None),
         }
@@ -231,11 +232,11 @@ impl Gpu {
     }
 
     pub async fn read_f32(&self, t: &Tensor) -> Result<Vec<f32>> {
-        Ok(bytemuck::cast_slice(&self.read_bytes(&[t]).await?[0]).to_vec())
+        Ok(bytemuck::pod_collect_to_vec(&self.read_bytes(&[t]).await?[0]))
     }
 
     pub async fn read_u32(&self, t: &Tensor) -> Result<Vec<u32>> {
-        Ok(bytemuck::cast_slice(&self.read_bytes(&[t]).await?[0]).to_vec())
+        Ok(bytemuck::pod_collect_to_vec(&self.read_bytes(&[t]).await?[0]))
     }
 
     /// Copy several tensors back in one submission and one wait.

@@ -45,6 +45,8 @@ const BLOCKED_LANES: usize = 64;
 /// Lanes a CPU adapter runs together (AVX2: 8 x f32).
 const SIMD_WIDTH: usize = 8;
 const REDUCE: Kernel = Kernel { shader: &MATMUL, entry: "reduce_splits" };
+/// Steps of k one invocation of the blocked kernel may loop over.
+const MAX_K_PER_INVOCATION: usize = 32_768;
 /// Split-K never makes a slice of k shorter than this.
 const MIN_K_CHUNK: usize = 256;
 
@@ -111,6 +113,8 @@ pub fn matmul_with(gpu: &Gpu, variant: MatmulVariant, form: MatmulForm, a: &Tens
     };
     let groups = grid[0] * grid[1];
     let splits = if groups < variant.target_groups() { variant.target_groups().div_ceil(groups).min(k / MIN_K_CHUNK).max(1) } else { 1 };
+    // llvmpipe ends any invocation after 65,535 loop iterations: long K is always split.
+    let splits = splits.max(k.div_ceil(MAX_K_PER_INVOCATION));
     let k_chunk = k.div_ceil(splits).max(1);
     let splits = k.div_ceil(k_chunk).max(1);
     let params = Params { m: m as u32, n: n as u32, k: k as u32, k_chunk: k_chunk as u32, splits: splits as u32, _pad: [0; 3] };

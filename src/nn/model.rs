@@ -235,7 +235,7 @@ impl Model {
             .params
             .iter()
             .zip(bytes)
-            .map(|(p, b)| (p.name.clone(), p.value.shape().to_vec(), bytemuck::cast_slice(&b).to_vec()))
+            .map(|(p, b)| (p.name.clone(), p.value.shape().to_vec(), bytemuck::pod_collect_to_vec(&b)))
             .collect())
     }
 }

@@ -148,7 +148,7 @@ impl Checkpoint {
             .into_iter()
             .zip(ts)
             .zip(bytes)
-            .map(|((n, t), b)| (n, (t.shape().to_vec(), bytemuck::cast_slice(&b).to_vec())))
+            .map(|((n, t), b)| (n, (t.shape().to_vec(), bytemuck::pod_collect_to_vec(&b))))
             .collect();
         Ok(Checkpoint {
             spec: model.spec.clone(),

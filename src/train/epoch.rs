@@ -62,8 +62,8 @@ pub async fn train_epoch(
     }
     let bytes = gpu.read_bytes(&[&loss, &correct]).await?;
     progress(batches, batches);
-    let losses: &[f32] = bytemuck::cast_slice(&bytes[0]);
-    let hits: &[u32] = bytemuck::cast_slice(&bytes[1]);
+    let losses: Vec<f32> = bytemuck::pod_collect_to_vec(&bytes[0]);
+    let hits: Vec<u32> = bytemuck::pod_collect_to_vec(&bytes[1]);
     Ok(EpochStats {
         loss: losses.iter().map(|&l| l as f64).sum::<f64>() / n.max(1) as f64,
         accuracy: hits.iter().map(|&h| h as f64).sum::<f64>() / n.max(1) as f64,

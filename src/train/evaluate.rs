@@ -29,8 +29,8 @@ pub async fn evaluate(gpu: &Gpu, model: &Model, data: &Dataset, batch_size: usiz
         kernels::argmax(gpu, &logits, &y, &pred, &correct, idx.len(), model.classes, b * bs);
     }
     let bytes = gpu.read_bytes(&[&pred, &correct]).await?;
-    let predictions: Vec<u32> = bytemuck::cast_slice(&bytes[0]).to_vec();
-    let correct: Vec<u32> = bytemuck::cast_slice(&bytes[1]).to_vec();
+    let predictions: Vec<u32> = bytemuck::pod_collect_to_vec(&bytes[0]);
+    let correct: Vec<u32> = bytemuck::pod_collect_to_vec(&bytes[1]);
     let accuracy = correct.iter().map(|&c| c as f64).sum::<f64>() / n.max(1) as f64;
     Ok(Evaluation { accuracy, predictions, correct })
 }

@@ -1,0 +1,111 @@
+//! The backward pass of whole models against finite differences of the loss: every layer type
+//! (conv2d with stride and padding, ReLU, max-pool, flatten, linear), every parameter tensor,
+//! and the input gradient that attacks use.
+
+use aer::gpu::{AdapterChoice, Gpu, Tensor};
+use aer::kernels;
+use aer::nn::{Model, ModelSpec};
+use pollster::block_on;
+use rand::{Rng, SeedableRng};
+
+const SPEC: &str = r#"
+name = "tiny"
+[[layers]]
+type = "conv2d"
+out = 3
+kernel = 3
+stride = 1
+padding = 1
+[[layers]]
+type = "relu"
+[[layers]]
+type = "maxpool2"
+[[layers]]
+type = "conv2d"
+out = 4
+kernel = 2
+stride = 2
+padding = 1
+[[layers]]
+type = "relu"
+[[layers]]
+type = "flatten"
+[[layers]]
+type = "linear"
+out = 5
+[[layers]]
+type = "relu"
+[[layers]]
+type = "linear"
+"#;
+
+/// Mean cross-entropy of the batch, computed on the GPU.
+fn loss(gpu: &Gpu, model: &Model, x: &[f32], y: &Tensor, shape: &[usize]) -> f64 {
+    let logits = model.forward(gpu, gpu.upload(x, shape), None);
+    let (n, c) = (shape[0], model.classes);
+    let (d, l, k) = (gpu.empty(&[n, c]), gpu.empty(&[n]), gpu.empty_u32(&[n]));
+    kernels::softmax_xent(gpu, &logits, y, &d, &l, &k, n, c, 0);
+    block_on(gpu.read_f32(&l)).unwrap().iter().map(|&v| v as f64).sum::<f64>() / n as f64
+}
+
+#[test]
+fn model_gradients_match_finite_differences() {
+    let gpu = block_on(Gpu::new(&AdapterChoice::from_env())).unwrap();
+    let spec = ModelSpec::from_toml(SPEC, "tiny").unwrap();
+    let shape = [3usize, 2, 7, 7];
+    let model = Model::new(&gpu, &spec, [2, 7, 7], 4, 1).unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    let x: Vec<f32> = (0..shape.iter().product()).map(|_| rng.random_range(0.0..1.0)).collect();
+    let y = gpu.upload_u32(&[0, 3, 1], &[3]);
+
+    // Analytic gradients.
+    let mut tape = model.tape();
+    let logits = model.forward(&gpu, gpu.upload(&x, &shape), Some(&mut tape));
+    let (d, l, k) = (gpu.empty(&[3, 4]), gpu.empty(&[3]), gpu.empty_u32(&[3]));
+    kernels::softmax_xent(&gpu, &logits, &y, &d, &l, &k, 3, 4, 0);
+    let dx = block_on(gpu.read_f32(&model.backward(&gpu, tape, d, true).unwrap())).unwrap();
+
+    let eps = 1e-3f32;
+    let base = loss(&gpu, &model, &x, &y, &shape);
+    let checked = std::cell::Cell::new(0usize);
+    // A perturbation that moves a ReLU or a max-pool winner across its kink makes the two
+    // one-sided slopes disagree; such points say nothing about the backward pass and are
+    // skipped (they are rare: most checks must go through).
+    let check = |name: &str, analytic: f32, plus: f64, minus: f64| {
+        let (right, left) = ((plus - base) / eps as f64, (base - minus) / eps as f64);
+        if (right - left).abs() > 1e-3 + 0.02 * right.abs().max(left.abs()) {
+            return;
+        }
+        checked.set(checked.get() + 1);
+        let numeric = (plus - minus) / (2.0 * eps as f64);
+        let err = (analytic as f64 - numeric).abs();
+        assert!(err <= 5e-4 + 0.01 * numeric.abs(), "{name}: backward {analytic} vs finite difference {numeric}");
+    };
+    for p in &model.params {
+        let w = block_on(gpu.read_f32(&p.value)).unwrap();
+        let g = block_on(gpu.read_f32(&p.grad)).unwrap();
+        for _ in 0..6 {
+            let i = rng.random_range(0..w.len());
+            let mut wp = w.clone();
+            wp[i] = w[i] + eps;
+            gpu.write(&p.value, &wp);
+            let plus = loss(&gpu, &model, &x, &y, &shape);
+            wp[i] = w[i] - eps;
+            gpu.write(&p.value, &wp);
+            let minus = loss(&gpu, &model, &x, &y, &shape);
+            gpu.write(&p.value, &w);
+            check(&format!("{}[{i}]", p.name), g[i], plus, minus);
+        }
+    }
+    for _ in 0..8 {
+        let i = rng.random_range(0..x.len());
+        let mut xp = x.clone();
+        xp[i] += eps;
+        let plus = loss(&gpu, &model, &xp, &y, &shape);
+        xp[i] -= 2.0 * eps;
+        let minus = loss(&gpu, &model, &xp, &y, &shape);
+        check(&format!("input[{i}]"), dx[i], plus, minus);
+    }
+    let total = model.params.len() * 6 + 8;
+    assert!(checked.get() * 10 >= total * 8, "only {} of {total} points were away from a kink", checked.get());
+}
