@@ -88,17 +88,16 @@ impl Tol {
     pub const EXACT: Tol = Tol { abs: 0.0, rel: 0.0 };
 }
 
+#[track_caller]
+fn assert_len(what: &str, case: &dyn Debug, got: usize, want: usize) {
+    assert_eq!(got, want, "{what}: gpu gave {got} elements, reference {want}; case {case:?}");
+}
+
 /// Compare a GPU result with its reference element by element. On failure, names the
 /// quantity, the first and the worst mismatching index with both values, and the case.
 #[track_caller]
 pub fn assert_close(what: &str, case: &dyn Debug, got: &[f32], want: &[f32], tol: Tol) {
-    assert_eq!(
-        got.len(),
-        want.len(),
-        "{what}: gpu gave {} elements, reference {}; case {case:?}",
-        got.len(),
-        want.len()
-    );
+    assert_len(what, case, got.len(), want.len());
     let mut first = None;
     let mut worst: Option<(usize, f64)> = None;
     let mut bad = 0usize;
@@ -133,13 +132,7 @@ pub fn assert_close(what: &str, case: &dyn Debug, got: &[f32], want: &[f32], tol
 /// Exact comparison for integer outputs (indices, flags), reported like `assert_close`.
 #[track_caller]
 pub fn assert_same(what: &str, case: &dyn Debug, got: &[u32], want: &[u32]) {
-    assert_eq!(
-        got.len(),
-        want.len(),
-        "{what}: gpu gave {} elements, reference {}; case {case:?}",
-        got.len(),
-        want.len()
-    );
+    assert_len(what, case, got.len(), want.len());
     if let Some(i) = got.iter().zip(want).position(|(g, w)| g != w) {
         let bad = got.iter().zip(want).filter(|(g, w)| g != w).count();
         panic!(
