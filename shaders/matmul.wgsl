@@ -139,8 +139,9 @@ fn outer_acc(acc: mat4x4<f32>, av: vec4<f32>, bv: vec4<f32>) -> mat4x4<f32> {
                        fma(vec4<f32>(av.z), bv, acc[2]), fma(vec4<f32>(av.w), bv, acc[3]));
 }
 
-// Written out without loops or dynamic indices: an indexed matrix would be spilled from
-// registers to scratch memory, which software rasterisers allocate per dispatch.
+// Written out with no loops, no dynamic indices and no branch but the bounds check: an earlier
+// version with those made llvmpipe spill the block to scratch memory, allocated (and kept)
+// per dispatch.
 fn store_checked(row: u32, col: u32, z: u32, v: f32) {
     if (row < p.m && col < p.n) { store(row, col, z, v); }
 }
