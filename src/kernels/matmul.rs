@@ -40,12 +40,13 @@ const TILE: usize = 64;
 const BLOCKED: Kernel = Kernel { shader: &MATMUL, entry: "main_blocked" };
 const BLOCK_ROWS: usize = 32;
 const BLOCK_COLS: usize = 16;
-/// Invocations per workgroup of the blocked kernel: two 8-wide SIMD groups on a CPU.
+/// Invocations per workgroup of the blocked kernel, at most: eight 8-wide SIMD groups on a CPU.
 const BLOCKED_LANES: usize = 64;
 /// Lanes a CPU adapter runs together (AVX2: 8 x f32).
 const SIMD_WIDTH: usize = 8;
 const REDUCE: Kernel = Kernel { shader: &MATMUL, entry: "reduce_splits" };
-/// Steps of k one invocation of the blocked kernel may loop over.
+/// Steps of k one invocation may loop over (applied to both kernels; the blocked one loops
+/// once per step, so this keeps it well under llvmpipe's cap).
 const MAX_K_PER_INVOCATION: usize = 32_768;
 /// Split-K never makes a slice of k shorter than this.
 const MIN_K_CHUNK: usize = 256;
