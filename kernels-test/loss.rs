@@ -140,3 +140,35 @@ fn argmax_matches_reference() {
         );
     }
 }
+
+#[test]
+fn trades_xent_matches_reference() {
+    let beta = 6.0;
+    // Twice the logits must fit one binding, and trades_xent loops over a row four times, so
+    // rows stay below llvmpipe's 65,535 loop iterations per invocation at 15,000 classes.
+    let mut cases: Vec<Case> = cases("trades_xent").into_iter().filter(|c| 2 * c.batch * c.classes <= MAX_BINDING_F32 && c.classes <= 15_000).collect();
+    cases.push(Case { batch: 2, classes: 15_000, offset: 1, tail: 1 });
+    for (i, case) in cases.iter().enumerate() {
+        let mut r = rng("trades_xent", i);
+        // Clean rows then adversarial rows, both of every kind `logits` makes.
+        let mut x = logits(&mut r, case);
+        x.extend(logits(&mut r, case));
+        let labels: Vec<u32> = (0..case.batch).map(|_| r.random_range(0..case.classes as u32)).collect();
+        let slots_len = case.offset + case.batch + case.tail;
+        let dlogits = upload(&vec![f32::NAN; x.len()]);
+        let loss = upload(&vec![LOSS_SENTINEL; slots_len]);
+        let correct = upload_u32(&vec![U32_SENTINEL; slots_len]);
+        let adv_correct = upload_u32(&vec![U32_SENTINEL; slots_len]);
+        kernels::trades_xent(gpu(), &upload(&x), &upload_u32(&labels), &dlogits, &loss, &correct, &adv_correct, beta, case.batch, case.classes, case.offset);
+        let (want_loss, want_correct, want_adv, want_grad) = reference::trades_xent(&x, &labels, case.classes, beta);
+        let got_loss = slots("trades_xent loss", case, &read(&loss), LOSS_SENTINEL);
+        // As softmax_xent, plus beta times a KL of up to ~200 nats from a sum of log-ratios.
+        assert_close("trades_xent loss", case, &got_loss, &want_loss, Tol { abs: 1e-4, rel: 1e-5 });
+        assert_same("trades_xent correct", case, &slots("trades_xent correct", case, &read_u32(&correct), U32_SENTINEL), &want_correct);
+        assert_same("trades_xent adv_correct", case, &slots("trades_xent adv_correct", case, &read_u32(&adv_correct), U32_SENTINEL), &want_adv);
+        // p (log p - log q - KL) carries the KL's rounding, scaled by beta / batch.
+        let kl_max = want_loss.iter().fold(1f64, |m, &l| m.max(l.abs() as f64));
+        let scale = 1.0 / case.batch as f64;
+        assert_close("trades_xent dlogits", case, &read(&dlogits), &want_grad, Tol { abs: 2e-5 * (1.0 + kl_max) * scale, rel: 1e-5 });
+    }
+}

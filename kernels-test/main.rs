@@ -26,6 +26,7 @@
 //! (Mesa's LP_MAX_TGSI_LOOP_ITERATIONS), so cases keep per-invocation loops below that except
 //! where that is the point (`matmul_long_k`).
 
+mod attack;
 mod common;
 mod conv2d;
 mod layers;

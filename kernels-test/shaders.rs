@@ -16,6 +16,13 @@ use std::path::Path;
 /// added here together with a test against its CPU reference.
 const TESTED: &[(&str, &str)] = &[
     ("accuracy", "argmax"),
+    ("adv_loss", "adv_loss"),
+    ("pgd", "random_start"),
+    ("pgd", "pgd_step"),
+    ("pgd", "apgd_step"),
+    ("pgd", "keep_best"),
+    ("pgd", "keep_max"),
+    ("pgd", "apgd_checkpoint"),
     ("bias", "bias_add"),
     ("bias", "bias_grad"),
     ("conv2d", "im2col"),
@@ -32,6 +39,7 @@ const TESTED: &[(&str, &str)] = &[
     ("relu", "relu_forward"),
     ("relu", "relu_backward"),
     ("softmax_xent", "softmax_xent"),
+    ("softmax_xent", "trades_xent"),
 ];
 
 // WebGPU's default limits (https://www.w3.org/TR/webgpu/#limits).

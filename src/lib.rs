@@ -5,11 +5,13 @@ pub mod error;
 pub mod gpu;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
+pub mod attack;
 pub mod bench;
 pub mod data;
 pub mod kernels;
 pub mod nn;
 pub mod reference;
+pub mod report;
 pub mod train;
 #[cfg(target_arch = "wasm32")] pub mod web;
 

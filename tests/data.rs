@@ -25,7 +25,11 @@ fn cifar10_batches_load_as_chw() {
     assert_eq!(s.train.shape, [3, 32, 32]);
     assert_eq!((s.train.len(), s.val.len(), s.test.len()), (10, 3, 2));
     assert_eq!(s.classes, 10);
-    assert_eq!(s.val.labels, vec![0, 1, 7]);
+    // The held-out images are a fixed random choice; together with training they are the files.
+    let mut all: Vec<u8> = s.train.labels.iter().chain(&s.val.labels).copied().collect();
+    all.sort();
+    assert_eq!(all, vec![0, 0, 1, 1, 2, 3, 4, 5, 6, 7, 7, 8, 9]);
+    assert_eq!(load_dir(&d, 3).unwrap().val.labels, s.val.labels);
     // Pixel 1025 of image 0 is green channel, x = 1, y = 0.
     assert_eq!(s.train.images[1025], 1u8);
     assert_eq!(s.test.images[3072 + 5], 30);
@@ -40,6 +44,11 @@ fn bundled_mnist_subset() {
     let s = load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join(BUNDLED_MNIST), 1000).unwrap();
     assert_eq!((s.train.len(), s.val.len(), s.test.len(), s.classes), (7004, 1000, 1996, 10));
     assert_eq!(s.train.shape, [1, 28, 28]);
+    // The files run in class blocks; validation must still see every class.
+    for c in 0..10u8 {
+        let n = s.val.labels.iter().filter(|&&l| l == c).count();
+        assert!((60..=140).contains(&n), "class {c} has {n} of 1000 validation images");
+    }
     // Seeded shuffles are reproducible and differ between epochs.
     assert_eq!(s.train.epoch_order(1, 0), s.train.epoch_order(1, 0));
     assert_ne!(s.train.epoch_order(1, 0), s.train.epoch_order(1, 1));

@@ -28,12 +28,13 @@ fn config(kind: OptimizerKind, lr: f32, epochs: usize) -> TrainConfig {
         seed: 7,
         optimizer: OptimizerConfig { kind, lr, ..Default::default() },
         schedule: LrSchedule::Cosine,
+        adv: None,
     }
 }
 
 fn fit(model: &Model, opt: &mut Optimizer, s: &Splits, cfg: &TrainConfig, epochs: std::ops::Range<usize>) {
     for e in epochs {
-        block_on(train_epoch(gpu(), model, opt, &s.train, cfg, e, &mut |_, _| {})).unwrap();
+        block_on(train_epoch(gpu(), model, opt, &s.train, cfg, e, &[], &mut |_, _| {})).unwrap();
     }
 }
 
@@ -56,8 +57,8 @@ fn cnn_trains_with_sgd() {
     let cfg = config(OptimizerKind::Sgd, 0.05, 2);
     let model = Model::new(gpu(), &ModelSpec::load("cnn").unwrap(), s.train.shape, s.classes, cfg.seed).unwrap();
     let mut opt = Optimizer::new(gpu(), &cfg.optimizer, &model.params);
-    let first = block_on(train_epoch(gpu(), &model, &mut opt, &s.train, &cfg, 0, &mut |_, _| {})).unwrap();
-    let second = block_on(train_epoch(gpu(), &model, &mut opt, &s.train, &cfg, 1, &mut |_, _| {})).unwrap();
+    let first = block_on(train_epoch(gpu(), &model, &mut opt, &s.train, &cfg, 0, &[], &mut |_, _| {})).unwrap();
+    let second = block_on(train_epoch(gpu(), &model, &mut opt, &s.train, &cfg, 1, &[], &mut |_, _| {})).unwrap();
     assert!(second.loss < first.loss && second.loss.is_finite(), "loss {} -> {}", first.loss, second.loss);
 }
 

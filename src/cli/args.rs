@@ -32,6 +32,10 @@ pub enum Command {
     Train(TrainArgs),
     /// Evaluate a checkpoint on the test (or validation) split.
     Eval(EvalArgs),
+    /// Attack a checkpoint: robust accuracy per attack and in the worst case, a robustness
+    /// curve, per-class results, minimal adversarial distances, sanity checks; writes JSON,
+    /// a PNG grid and the adversarial examples.
+    Attack(AttackArgs),
     /// Train the mlp preset on the bundled MNIST subset and report test accuracy.
     Demo {
         /// Epochs to train.
@@ -66,7 +70,7 @@ pub struct DataArgs {
     /// Data directory: MNIST-style IDX files (raw or .gz) or CIFAR-10 binary batches.
     #[arg(long, default_value = crate::data::BUNDLED_MNIST)]
     pub data: PathBuf,
-    /// Training images held out (from the end) for validation.
+    /// Training images held out for validation (a fixed random choice).
     #[arg(long, default_value_t = crate::data::VALIDATION_SIZE)]
     pub val_size: usize,
 }
@@ -78,29 +82,39 @@ pub struct TrainArgs {
     /// A preset (mlp, cnn) or a TOML model file.
     #[arg(long, default_value = "mlp")]
     pub model: String,
-    #[arg(long, default_value_t = 10)]
-    pub epochs: usize,
-    #[arg(long, default_value_t = 128)]
-    pub batch_size: usize,
-    #[arg(long, value_enum, default_value_t = OptimizerArg::Adam)]
-    pub optimizer: OptimizerArg,
-    /// Learning rate (default: 1e-3 for Adam, 0.05 for SGD).
+    /// A TOML file with a [train] table (the settings below, optimizer and adversarial
+    /// training included) and an [attack] table; flags given here override it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// [default: 10]
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// [default: 128]
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// [default: adam]
+    #[arg(long, value_enum)]
+    pub optimizer: Option<OptimizerArg>,
+    /// Learning rate [default: 1e-3 for Adam, 0.05 for SGD].
     #[arg(long)]
     pub lr: Option<f32>,
-    /// SGD momentum.
-    #[arg(long, default_value_t = 0.9)]
-    pub momentum: f32,
+    /// SGD momentum [default: 0.9].
+    #[arg(long)]
+    pub momentum: Option<f32>,
     #[arg(long)]
     pub nesterov: bool,
-    #[arg(long, default_value_t = 0.0)]
-    pub weight_decay: f32,
+    /// [default: 0]
+    #[arg(long)]
+    pub weight_decay: Option<f32>,
     /// Decay weights directly (AdamW) instead of adding weight_decay * w to the gradient.
     #[arg(long)]
     pub decoupled: bool,
-    #[arg(long, value_enum, default_value_t = ScheduleArg::Cosine)]
-    pub schedule: ScheduleArg,
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    /// [default: cosine]
+    #[arg(long, value_enum)]
+    pub schedule: Option<ScheduleArg>,
+    /// [default: 0]
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Directory for last.safetensors, best.safetensors and metrics.json
     /// (default: runs/<model>-s<seed>).
     #[arg(long)]
@@ -108,6 +122,127 @@ pub struct TrainArgs {
     /// Continue from <out>/last.safetensors if it exists (same settings required).
     #[arg(long)]
     pub resume: bool,
+    #[command(flatten)]
+    pub adv: AdvArgs,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq)]
+pub enum AdvMethodArg {
+    Pgd,
+    Trades,
+    Fgsm,
+}
+
+/// Adversarial training (unset values take the defaults shown, Madry et al.'s for MNIST).
+#[derive(Args, Debug, Default)]
+pub struct AdvArgs {
+    /// Train adversarially: pgd (Madry), trades, or fgsm (fast, random start, step 1.25 eps).
+    #[arg(long, value_enum)]
+    pub adv: Option<AdvMethodArg>,
+    /// Threat model norm [default: linf].
+    #[arg(long, value_enum)]
+    pub adv_norm: Option<NormArg>,
+    /// Radius [default: 0.3].
+    #[arg(long)]
+    pub adv_eps: Option<f32>,
+    /// Attack step at full eps [default: 0.01].
+    #[arg(long)]
+    pub adv_step: Option<f32>,
+    /// Attack steps [default: 40].
+    #[arg(long)]
+    pub adv_steps: Option<usize>,
+    /// Start the training attack at the clean input instead of a random point.
+    #[arg(long)]
+    pub adv_no_random_start: bool,
+    /// TRADES' KL weight [default: 6].
+    #[arg(long)]
+    pub trades_beta: Option<f32>,
+    /// Raise eps linearly from 0 over this many epochs [default: 0].
+    #[arg(long)]
+    pub adv_ramp_epochs: Option<usize>,
+    /// Fraction of each batch trained adversarially [default: 1].
+    #[arg(long)]
+    pub adv_share: Option<f32>,
+    /// Give weaker classes (lower robust training accuracy) more adversarial examples.
+    #[arg(long)]
+    pub adv_balance: bool,
+    /// Validation images attacked after each epoch [default: 256].
+    #[arg(long)]
+    pub adv_val_examples: Option<usize>,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq)]
+pub enum NormArg {
+    Linf,
+    L2,
+}
+
+/// The attacks of `aer attack`, by name.
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq)]
+pub enum AttackArg {
+    Fgsm,
+    Pgd,
+    PgdT,
+    ApgdCe,
+    ApgdDlr,
+    ApgdT,
+}
+
+#[derive(Args, Debug)]
+pub struct AttackArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Checkpoint to attack (.safetensors written by `aer train`).
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Also evaluate the adversarial examples on this checkpoint (a transfer attack).
+    #[arg(long)]
+    pub transfer_to: Option<PathBuf>,
+    /// A TOML file whose [attack] table sets the values below; flags override it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Attack the first N test examples [default: all].
+    #[arg(long)]
+    pub n: Option<usize>,
+    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
+    pub split: SplitArg,
+    /// Attacks to run, comma-separated [default: fgsm,pgd,apgd-ce,apgd-dlr].
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub attacks: Option<Vec<AttackArg>>,
+    /// [default: linf]
+    #[arg(long, value_enum)]
+    pub norm: Option<NormArg>,
+    /// Radius [default: 0.3 for 1-channel inputs, 8/255 for colour; L2: 2.0, 0.5].
+    #[arg(long)]
+    pub eps: Option<f32>,
+    /// PGD step [default: 0.01 for 1-channel inputs, 2/255 for colour, scaled with eps].
+    #[arg(long)]
+    pub step: Option<f32>,
+    /// PGD steps [default: 40 for 1-channel inputs, 10 for colour].
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Random restarts per attack [default: 1].
+    #[arg(long)]
+    pub restarts: Option<usize>,
+    /// APGD iterations [default: 100].
+    #[arg(long)]
+    pub apgd_steps: Option<usize>,
+    /// Radii of the robustness curve, comma-separated [default: 0 to 1.5 eps in 8 steps, and
+    /// the whole input range]; an empty value skips the curve.
+    #[arg(long, value_delimiter = ',', num_args = 0..)]
+    pub curve: Option<Vec<f32>>,
+    /// Examples whose minimal adversarial distance is estimated by bisection [default: 500];
+    /// 0 skips it.
+    #[arg(long)]
+    pub distance_n: Option<usize>,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    #[arg(long, default_value_t = 256)]
+    pub batch_size: usize,
+    /// Directory for robustness.json, examples.safetensors and examples.png
+    /// [default: next to the checkpoint, <name>-attack/].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

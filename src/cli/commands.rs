@@ -1,6 +1,9 @@
 //! What each subcommand does.
 
-use super::args::{Cli, Command, DataArgs, EvalArgs, OptimizerArg, ScheduleArg, SplitArg, TrainArgs};
+use super::args::{AdvMethodArg, Cli, Command, DataArgs, EvalArgs, NormArg, OptimizerArg, ScheduleArg, SplitArg, TrainArgs};
+use crate::attack::{evaluate_robustness, AttackConfig, AttackName, AttackSettings, Method};
+use crate::kernels::{AdvLoss, Norm};
+use crate::train::{AdvMethod, AdvTrainConfig, RobustRecord};
 use super::progress::epoch_bar;
 use crate::data::{load_dir, Splits};
 use crate::gpu::{list_adapters, AdapterChoice, Gpu};
@@ -19,11 +22,12 @@ pub fn run(cli: Cli) -> Result<()> {
             let gpu = open(&choice)?;
             let splits = load_data(&args.data)?;
             let spec = ModelSpec::load(&args.model)?;
-            let cfg = train_config(&args);
+            let cfg = train_config(&args, load_run_file(args.config.as_deref())?.train)?;
             let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("runs/{}-s{}", spec.name, cfg.seed)));
             fit(&gpu, &splits, &spec, &cfg, &out, args.resume).map(|_| ())
         }
         Command::Eval(args) => eval(&choice, &args),
+        Command::Attack(args) => super::attack::attack(&choice, &args),
         Command::Demo { epochs, out } => {
             let gpu = open(&choice)?;
             let splits = load_data(&DataArgs { data: PathBuf::from(crate::data::BUNDLED_MNIST), val_size: crate::data::VALIDATION_SIZE })?;
@@ -34,6 +38,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 // Chosen on the validation split among Adam and SGD settings (scripts/figures/demo-sweep.sh).
                 optimizer: OptimizerConfig { kind: OptimizerKind::Sgd, lr: 0.1, momentum: 0.9, weight_decay: 5e-4, ..Default::default() },
                 schedule: LrSchedule::Cosine,
+                adv: None,
             };
             let t = Instant::now();
             let r = fit(&gpu, &splits, &ModelSpec::load("mlp")?, &cfg, &out, false)?;
@@ -45,7 +50,7 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
-fn open(choice: &AdapterChoice) -> Result<Gpu> {
+pub(super) fn open(choice: &AdapterChoice) -> Result<Gpu> {
     let gpu = block_on(Gpu::new(choice))?;
     eprintln!("adapter: {}", gpu.adapter_label());
     Ok(gpu)
@@ -68,7 +73,7 @@ fn adapters(choice: &AdapterChoice, json: bool) -> Result<()> {
 
 /// A relative data path that does not exist from here is tried against the crate root, so the
 /// bundled data is found from any working directory of a source checkout.
-fn load_data(args: &DataArgs) -> Result<Splits> {
+pub(super) fn load_data(args: &DataArgs) -> Result<Splits> {
     let mut dir = args.data.clone();
     if dir.is_relative() && !dir.exists() {
         let alt = Path::new(env!("CARGO_MANIFEST_DIR")).join(&dir);
@@ -89,29 +94,86 @@ fn load_data(args: &DataArgs) -> Result<Splits> {
     Ok(s)
 }
 
-fn train_config(a: &TrainArgs) -> TrainConfig {
-    let kind = match a.optimizer {
-        OptimizerArg::Sgd => OptimizerKind::Sgd,
-        OptimizerArg::Adam => OptimizerKind::Adam,
-    };
-    let default_lr = if kind == OptimizerKind::Sgd { 0.05 } else { 1e-3 };
-    TrainConfig {
-        epochs: a.epochs,
-        batch_size: a.batch_size,
-        seed: a.seed,
-        optimizer: OptimizerConfig {
-            kind,
-            lr: a.lr.unwrap_or(default_lr),
-            momentum: a.momentum,
-            nesterov: a.nesterov,
-            weight_decay: a.weight_decay,
-            decoupled: a.decoupled,
-            ..Default::default()
-        },
-        schedule: match a.schedule {
+/// A run file: `[train]` (TrainConfig, with `[train.optimizer]` and `[train.adv]`) and
+/// `[attack]` (AttackSettings).
+#[derive(serde::Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub(super) struct RunFile {
+    pub train: Option<TrainConfig>,
+    pub attack: Option<AttackSettings>,
+}
+
+pub(super) fn load_run_file(path: Option<&Path>) -> Result<RunFile> {
+    let Some(path) = path else { return Ok(RunFile::default()) };
+    let text = std::fs::read_to_string(path).map_err(|e| AerError::file(path, format!("cannot read the config: {e}")))?;
+    toml::from_str(&text).map_err(|e| AerError::file(path, format!("is not a valid run file ([train] and [attack] tables): {e}")))
+}
+
+fn train_config(a: &TrainArgs, file: Option<TrainConfig>) -> Result<TrainConfig> {
+    let mut cfg = file.unwrap_or_default();
+    let o = &mut cfg.optimizer;
+    if let Some(kind) = a.optimizer {
+        o.kind = match kind {
+            OptimizerArg::Sgd => OptimizerKind::Sgd,
+            OptimizerArg::Adam => OptimizerKind::Adam,
+        };
+        // A new optimizer without a learning rate gets that optimizer's default.
+        o.lr = if o.kind == OptimizerKind::Sgd { 0.05 } else { 1e-3 };
+    }
+    if let Some(v) = a.lr { o.lr = v; }
+    if let Some(v) = a.momentum { o.momentum = v; }
+    if a.nesterov { o.nesterov = true; }
+    if let Some(v) = a.weight_decay { o.weight_decay = v; }
+    if a.decoupled { o.decoupled = true; }
+    if let Some(v) = a.epochs { cfg.epochs = v; }
+    if let Some(v) = a.batch_size { cfg.batch_size = v; }
+    if let Some(v) = a.seed { cfg.seed = v; }
+    if let Some(s) = a.schedule {
+        cfg.schedule = match s {
             ScheduleArg::Constant => LrSchedule::Constant,
             ScheduleArg::Cosine => LrSchedule::Cosine,
-        },
+        };
+    }
+    let v = &a.adv;
+    let any_adv_flag = v.adv_norm.is_some() || v.adv_eps.is_some() || v.adv_step.is_some() || v.adv_steps.is_some() || v.adv_no_random_start
+        || v.trades_beta.is_some() || v.adv_ramp_epochs.is_some() || v.adv_share.is_some() || v.adv_balance || v.adv_val_examples.is_some();
+    if v.adv.is_some() && cfg.adv.is_none() {
+        cfg.adv = Some(AdvTrainConfig::default());
+    }
+    match cfg.adv.as_mut() {
+        None if any_adv_flag => return Err(AerError::Invalid("--adv-* settings need --adv pgd|trades|fgsm (or a [train.adv] table)".into())),
+        None => {}
+        Some(adv) => {
+            if let Some(m) = v.adv {
+                adv.method = match m {
+                    AdvMethodArg::Pgd => AdvMethod::Pgd,
+                    AdvMethodArg::Trades => AdvMethod::Trades,
+                    AdvMethodArg::Fgsm => AdvMethod::Fgsm,
+                };
+            }
+            if let Some(n) = v.adv_norm { adv.norm = norm(n); }
+            if let Some(x) = v.adv_eps { adv.eps = x; }
+            if let Some(x) = v.adv_step { adv.step = x; }
+            if let Some(x) = v.adv_steps { adv.steps = x; }
+            if v.adv_no_random_start { adv.random_start = false; }
+            if let Some(x) = v.trades_beta { adv.beta = x; }
+            if let Some(x) = v.adv_ramp_epochs { adv.ramp_epochs = x; }
+            if let Some(x) = v.adv_share { adv.share = x; }
+            if v.adv_balance { adv.balance = true; }
+            if let Some(x) = v.adv_val_examples { adv.val_examples = x; }
+            adv.check()?;
+        }
+    }
+    if cfg.epochs == 0 || cfg.batch_size == 0 {
+        return Err(AerError::Invalid("epochs and batch size must be at least 1".into()));
+    }
+    Ok(cfg)
+}
+
+pub(super) fn norm(n: NormArg) -> Norm {
+    match n {
+        NormArg::Linf => Norm::Linf,
+        NormArg::L2 => Norm::L2,
     }
 }
 
@@ -144,13 +206,27 @@ fn fit(gpu: &Gpu, splits: &Splits, spec: &ModelSpec, cfg: &TrainConfig, out: &Pa
         (m, o, Vec::new())
     };
     eprintln!("model: {} ({} parameters), {:?}", spec.name, model.num_parameters(), cfg.optimizer.kind);
-    let mut best = history.iter().map(|r| r.val_accuracy).fold(-1.0, f64::max);
+    // With adversarial training the model is selected by robust validation accuracy.
+    let score = |r: &EpochRecord| r.robust.as_ref().map_or(r.val_accuracy, |x| x.val_robust_accuracy);
+    let mut best = history.iter().map(score).fold(-1.0, f64::max);
     for epoch in history.len()..cfg.epochs {
         let t = Instant::now();
         let batches = splits.train.len().div_ceil(cfg.batch_size);
         let bar = epoch_bar(epoch, cfg.epochs, batches);
-        let stats = block_on(train_epoch(gpu, &model, &mut opt, &splits.train, cfg, epoch, &mut |done, _| bar.set_position(done as u64)))?;
+        let prev_by_class = history.last().and_then(|r| r.robust.as_ref()).map(|r| r.train_robust_by_class.clone());
+        let shares = cfg.adv.as_ref().map(|a| a.class_shares(prev_by_class.as_deref(), splits.classes)).unwrap_or_default();
+        let stats = block_on(train_epoch(gpu, &model, &mut opt, &splits.train, cfg, epoch, &shares, &mut |done, _| bar.set_position(done as u64)))?;
         let val = block_on(evaluate(gpu, &model, &splits.val, 256))?;
+        let robust = match &cfg.adv {
+            Some(a) => Some(RobustRecord {
+                eps: a.eps_at(epoch, batches - 1, batches),
+                train_robust_accuracy: stats.robust_accuracy.unwrap_or(0.0),
+                train_robust_by_class: stats.robust_by_class.unwrap_or_default().iter().map(|&(r, t)| r as f64 / t.max(1) as f64).collect(),
+                class_shares: shares.clone(),
+                val_robust_accuracy: validation_robustness(gpu, &model, &splits.val, a)?,
+            }),
+            None => None,
+        };
         bar.finish_and_clear();
         let rec = EpochRecord {
             epoch: epoch + 1,
@@ -158,9 +234,13 @@ fn fit(gpu: &Gpu, splits: &Splits, spec: &ModelSpec, cfg: &TrainConfig, out: &Pa
             train_accuracy: stats.accuracy,
             val_accuracy: val.accuracy,
             seconds: t.elapsed().as_secs_f64(),
+            robust,
         };
+        let robust_note = rec.robust.as_ref().map_or(String::new(), |r| {
+            format!("  eps {:.3}  train-adv {:.2}%  val-robust {:.2}%", r.eps, 100.0 * r.train_robust_accuracy, 100.0 * r.val_robust_accuracy)
+        });
         eprintln!(
-            "epoch {:>3}/{}  loss {:.4}  train {:.2}%  val {:.2}%  {:.2} s",
+            "epoch {:>3}/{}  loss {:.4}  train {:.2}%  val {:.2}%{robust_note}  {:.2} s",
             rec.epoch,
             cfg.epochs,
             rec.train_loss,
@@ -168,10 +248,11 @@ fn fit(gpu: &Gpu, splits: &Splits, spec: &ModelSpec, cfg: &TrainConfig, out: &Pa
             100.0 * rec.val_accuracy,
             rec.seconds
         );
+        let this = score(&rec);
         history.push(rec);
         let ck = block_on(Checkpoint::capture(gpu, &model, &opt, cfg, epoch + 1, &history))?;
-        if val.accuracy > best {
-            best = val.accuracy;
+        if this > best {
+            best = this;
             ck.save(&best_path)?;
         }
         ck.save(&last_path)?;
@@ -192,7 +273,8 @@ fn fit(gpu: &Gpu, splits: &Splits, spec: &ModelSpec, cfg: &TrainConfig, out: &Pa
         "history": history,
     });
     write_atomic(&out.join("metrics.json"), serde_json::to_string_pretty(&metrics).unwrap().as_bytes())?;
-    eprintln!("best epoch {} (val {:.2}%), test accuracy {:.2}%", best_ck.epoch, 100.0 * best, 100.0 * test.accuracy);
+    let what = if cfg.adv.is_some() { "val robust" } else { "val" };
+    eprintln!("best epoch {} ({what} {:.2}%), test accuracy {:.2}%", best_ck.epoch, 100.0 * best, 100.0 * test.accuracy);
     Ok(FitResult { test_accuracy: test.accuracy, seconds_per_epoch })
 }
 
@@ -213,4 +295,26 @@ fn eval(choice: &AdapterChoice, args: &EvalArgs) -> Result<()> {
     let r = block_on(evaluate(&gpu, &model, data, args.batch_size))?;
     println!("{name} accuracy: {:.2}% ({} examples, {:.2} s)", 100.0 * r.accuracy, data.len(), t.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// PGD robust accuracy at the training radius on the first `val_examples` validation images.
+fn validation_robustness(gpu: &Gpu, model: &Model, val: &crate::data::Dataset, a: &AdvTrainConfig) -> Result<f64> {
+    if a.val_examples == 0 {
+        return Ok(0.0);
+    }
+    let attack = AttackConfig {
+        name: AttackName::Pgd,
+        method: Method::Pgd,
+        norm: a.norm,
+        loss: AdvLoss::Ce,
+        eps: a.eps,
+        step: a.val_step,
+        steps: a.val_steps,
+        restarts: 1,
+        random_start: true,
+        targeted: false,
+        seed: 0,
+    };
+    let r = block_on(evaluate_robustness(gpu, model, &val.head(a.val_examples), &[attack], 256, &mut |_, _| {}))?;
+    Ok(r.worst_accuracy())
 }

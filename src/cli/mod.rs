@@ -2,6 +2,7 @@
 //! code (pollster blocks on the same futures the browser awaits).
 
 mod args;
+mod attack;
 mod commands;
 mod progress;
 

@@ -3,12 +3,17 @@
 use indicatif::{ProgressBar, ProgressStyle};
 
 pub fn epoch_bar(epoch: usize, epochs: usize, batches: usize) -> ProgressBar {
-    let bar = ProgressBar::new(batches as u64);
+    work_bar(&format!("epoch {}/{}", epoch + 1, epochs), batches, "batches")
+}
+
+/// A bar for `total` units of some labelled piece of work.
+pub fn work_bar(label: &str, total: usize, units: &str) -> ProgressBar {
+    let bar = ProgressBar::new(total as u64);
     bar.set_style(
-        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} batches  {elapsed_precise} eta {eta}")
+        ProgressStyle::with_template(&format!("{{prefix}} [{{bar:30}}] {{pos}}/{{len}} {units}  {{elapsed_precise}} eta {{eta}}"))
             .expect("valid template")
             .progress_chars("=> "),
     );
-    bar.set_prefix(format!("epoch {}/{}", epoch + 1, epochs));
+    bar.set_prefix(label.to_string());
     bar
 }

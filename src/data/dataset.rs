@@ -5,9 +5,12 @@ use crate::error::{AerError, Result};
 use rand::{seq::SliceRandom, SeedableRng};
 use std::path::{Path, PathBuf};
 
-/// Images held out of the end of the training files for validation: model selection and
-/// tuning look at these, never at the test split.
+/// Images held out of the training files for validation: model selection and tuning look
+/// at these, never at the test split.
 pub const VALIDATION_SIZE: usize = 1000;
+/// The validation images are a seeded random choice (fixed, independent of training seeds):
+/// files may be ordered by class, as the bundled subset is, so a tail would miss classes.
+const VALIDATION_SEED: u64 = 0x5eed_0f_7a11;
 
 #[derive(Clone, Debug)]
 pub struct Dataset {
@@ -37,6 +40,16 @@ impl Dataset {
         Dataset {
             images: self.images[range.start * d..range.end * d].to_vec(),
             labels: self.labels[range].to_vec(),
+            shape: self.shape,
+        }
+    }
+
+    /// The images at `idx`, in that order.
+    pub fn select(&self, idx: &[usize]) -> Dataset {
+        let d = self.image_len();
+        Dataset {
+            images: idx.iter().flat_map(|&i| self.images[i * d..(i + 1) * d].iter().copied()).collect(),
+            labels: idx.iter().map(|&i| self.labels[i]).collect(),
             shape: self.shape,
         }
     }
@@ -80,7 +93,8 @@ pub struct Splits {
 }
 
 impl Splits {
-    /// Hold out the last `val_size` training images for validation.
+    /// Hold out `val_size` training images, chosen at random with a fixed seed, for
+    /// validation; both parts keep the files' order.
     pub fn new(train: Dataset, test: Dataset, val_size: usize, source: String) -> Result<Splits> {
         if train.shape != test.shape {
             return Err(AerError::Invalid(format!(
@@ -95,8 +109,12 @@ impl Splits {
             )));
         }
         let classes = train.labels.iter().chain(&test.labels).map(|&l| l as usize + 1).max().unwrap_or(0);
-        let cut = train.len() - val_size;
-        Ok(Splits { val: train.slice(cut..train.len()), train: train.slice(0..cut), test, classes, source })
+        let mut order: Vec<usize> = (0..train.len()).collect();
+        order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(VALIDATION_SEED));
+        let mut held = vec![false; train.len()];
+        order[..val_size].iter().for_each(|&i| held[i] = true);
+        let (val_idx, train_idx): (Vec<usize>, Vec<usize>) = (0..train.len()).partition(|&i| held[i]);
+        Ok(Splits { val: train.select(&val_idx), train: train.select(&train_idx), test, classes, source })
     }
 }
 

@@ -88,6 +88,12 @@ impl Gpu {
         t
     }
 
+    pub fn zeros_u32(&self, shape: &[usize]) -> Tensor {
+        let t = self.empty_u32(shape);
+        self.fill_zero(&t);
+        t
+    }
+
     pub fn fill_zero(&self, t: &Tensor) {
         self.with_encoder(|enc| enc.clear_buffer(t.buffer(), 0, None));
     }
@@ -121,6 +127,19 @@ impl Gpu {
     pub fn copy(&self, src: &Tensor, dst: &Tensor) {
         assert_eq!(src.numel(), dst.numel(), "copy: sizes differ");
         self.with_encoder(|enc| enc.copy_buffer_to_buffer(src.buffer(), 0, dst.buffer(), 0, src.bytes()));
+    }
+
+    /// Copy `n` elements from `src[src_at..]` to `dst[dst_at..]` (4-byte elements).
+    pub fn copy_range(&self, src: &Tensor, src_at: usize, dst: &Tensor, dst_at: usize, n: usize) {
+        assert!(src_at + n <= src.numel() && dst_at + n <= dst.numel(), "copy_range: out of bounds");
+        if n > 0 {
+            self.with_encoder(|enc| enc.copy_buffer_to_buffer(src.buffer(), src_at as u64 * 4, dst.buffer(), dst_at as u64 * 4, n as u64 * 4));
+        }
+    }
+
+    /// A tensor filled with one value (uploaded; for small per-example vectors).
+    pub fn full(&self, shape: &[usize], value: f32) -> Tensor {
+        self.upload(&vec![value; shape.iter().product()], shape)
     }
 
     fn alloc(&self, shape: &[usize], dtype: DType) -> Tensor {

@@ -3,20 +3,24 @@
 //! `crate::reference` with the same names.
 
 mod accuracy;
+mod adv_loss;
 mod bias;
 mod conv2d;
 mod matmul;
 mod maxpool;
 mod optim;
+mod pgd;
 mod relu;
 mod softmax_xent;
 pub mod shaders;
 
 pub use accuracy::argmax;
+pub use adv_loss::{adv_loss, AdvLoss, AdvLossInputs};
 pub use bias::{bias_add, bias_grad};
 pub use conv2d::{col2im, cnhw_to_nchw, im2col, nchw_to_cnhw, Conv2dGeometry};
 pub use matmul::{matmul, matmul_with, MatmulForm, MatmulVariant};
 pub use maxpool::{maxpool2_backward, maxpool2_forward};
 pub use optim::{adam, sgd, AdamParams, SgdParams};
+pub use pgd::{apgd_checkpoint, apgd_step, keep_best, keep_max, pgd_step, random_start, ApgdState, Norm, Start, APGD_STATE_WORDS};
 pub use relu::{relu_backward, relu_forward};
-pub use softmax_xent::softmax_xent;
+pub use softmax_xent::{softmax_xent, trades_xent};

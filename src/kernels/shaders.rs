@@ -17,6 +17,8 @@ shader!(MAXPOOL, "maxpool");
 shader!(SOFTMAX_XENT, "softmax_xent");
 shader!(ACCURACY, "accuracy");
 shader!(OPTIM, "optim");
+shader!(ADV_LOSS, "adv_loss");
+shader!(PGD, "pgd");
 
 /// All shaders, for validation.
-pub static ALL: &[&Shader] = &[&MATMUL, &BIAS, &RELU, &CONV2D, &MAXPOOL, &SOFTMAX_XENT, &ACCURACY, &OPTIM];
+pub static ALL: &[&Shader] = &[&MATMUL, &BIAS, &RELU, &CONV2D, &MAXPOOL, &SOFTMAX_XENT, &ACCURACY, &OPTIM, &ADV_LOSS, &PGD];

@@ -8,6 +8,8 @@ struct Params {
     classes: u32,
     offset: u32,
     scale: f32,
+    beta: f32,
+    _pad: [u32; 3],
 }
 
 /// Per-example loss and correctness into slots offset.. of `loss` and `correct`, and the
@@ -15,6 +17,16 @@ struct Params {
 #[allow(clippy::too_many_arguments)]
 pub fn softmax_xent(gpu: &Gpu, logits: &Tensor, labels: &Tensor, dlogits: &Tensor, loss: &Tensor, correct: &Tensor, batch: usize, classes: usize, offset: usize) {
     let k = Kernel { shader: &SOFTMAX_XENT, entry: "softmax_xent" };
-    let p = Params { batch: batch as u32, classes: classes as u32, offset: offset as u32, scale: 1.0 / batch as f32 };
+    let p = Params { batch: batch as u32, classes: classes as u32, offset: offset as u32, scale: 1.0 / batch as f32, beta: 0.0, _pad: [0; 3] };
     gpu.launch(&k, &[], &p, &[logits, labels, dlogits, loss, correct], [batch.div_ceil(64) as u32, 1, 1]);
+}
+
+/// TRADES loss over logits [2 batch, classes] (clean rows, then their adversarial rows):
+/// per-example CE(clean) + beta KL(clean || adv) into `loss`, both predictions' correctness,
+/// and the gradient of the batch mean into both halves of `dlogits`.
+#[allow(clippy::too_many_arguments)]
+pub fn trades_xent(gpu: &Gpu, logits: &Tensor, labels: &Tensor, dlogits: &Tensor, loss: &Tensor, correct: &Tensor, adv_correct: &Tensor, beta: f32, batch: usize, classes: usize, offset: usize) {
+    let k = Kernel { shader: &SOFTMAX_XENT, entry: "trades_xent" };
+    let p = Params { batch: batch as u32, classes: classes as u32, offset: offset as u32, scale: 1.0 / batch as f32, beta, _pad: [0; 3] };
+    gpu.launch(&k, &[], &p, &[logits, labels, dlogits, loss, correct, adv_correct], [batch.div_ceil(64) as u32, 1, 1]);
 }

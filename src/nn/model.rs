@@ -181,14 +181,26 @@ impl Model {
     /// tape: writes every parameter's gradient and, when asked, returns the gradient with
     /// respect to the input batch (what attacks need).
     pub fn backward(&self, gpu: &Gpu, tape: Tape, dy: Tensor, input_grad: bool) -> Option<Tensor> {
+        self.backprop(gpu, tape, dy, true, input_grad)
+    }
+
+    /// The gradient with respect to the input batch only, leaving parameter gradients
+    /// untouched: what an attack needs, at two thirds of the matmul work of `backward`.
+    pub fn input_gradient(&self, gpu: &Gpu, tape: Tape, dy: Tensor) -> Tensor {
+        self.backprop(gpu, tape, dy, false, true).expect("asked for the input gradient")
+    }
+
+    fn backprop(&self, gpu: &Gpu, tape: Tape, dy: Tensor, param_grads: bool, input_grad: bool) -> Option<Tensor> {
         let mut dy = dy;
         let n = dy.shape()[0];
         for (i, (layer, saved)) in self.layers.iter().zip(tape.saved).enumerate().rev() {
             let need_dx = i > 0 || input_grad;
             dy = match (layer, saved) {
                 (Layer::Linear { w, b, inp, out }, Saved::Input(x)) => {
-                    k::matmul(gpu, MatmulForm::TN, &dy, &x, &self.params[*w].grad, *out, *inp, n, false);
-                    k::bias_grad(gpu, &dy, &self.params[*b].grad, n, *out, 1);
+                    if param_grads {
+                        k::matmul(gpu, MatmulForm::TN, &dy, &x, &self.params[*w].grad, *out, *inp, n, false);
+                        k::bias_grad(gpu, &dy, &self.params[*b].grad, n, *out, 1);
+                    }
                     if !need_dx {
                         return None;
                     }
@@ -200,8 +212,10 @@ impl Model {
                     let hw = g.oh() * g.ow();
                     let dy_cn = gpu.empty(&[*out, g.positions()]);
                     k::nchw_to_cnhw(gpu, &dy, &dy_cn, n, *out, hw);
-                    k::matmul(gpu, MatmulForm::NT, &dy_cn, &cols, &self.params[*w].grad, *out, g.patch(), g.positions(), false);
-                    k::bias_grad(gpu, &dy, &self.params[*b].grad, n, *out, hw);
+                    if param_grads {
+                        k::matmul(gpu, MatmulForm::NT, &dy_cn, &cols, &self.params[*w].grad, *out, g.patch(), g.positions(), false);
+                        k::bias_grad(gpu, &dy, &self.params[*b].grad, n, *out, hw);
+                    }
                     if !need_dx {
                         return None;
                     }

@@ -40,3 +40,32 @@ pub fn argmax(logits: &[f32], labels: &[u32], classes: usize) -> (Vec<u32>, Vec<
         })
         .unzip()
 }
+
+/// TRADES over logits [2 batch, classes] (clean rows, then adversarial rows): (per-example
+/// CE(clean) + beta KL(clean || adv), clean correct, adv correct, gradient of the mean).
+pub fn trades_xent(logits: &[f32], labels: &[u32], classes: usize, beta: f32) -> (Vec<f32>, Vec<u32>, Vec<u32>, Vec<f32>) {
+    let batch = labels.len();
+    let beta = beta as f64;
+    let log_softmax = |row: &[f32]| -> Vec<f64> {
+        let mx = row.iter().cloned().fold(f32::NEG_INFINITY, f32::max) as f64;
+        let lse = row.iter().map(|&v| (v as f64 - mx).exp()).sum::<f64>().ln() + mx;
+        row.iter().map(|&v| v as f64 - lse).collect()
+    };
+    let (mut loss, mut correct, mut adv_correct) = (Vec::new(), Vec::new(), Vec::new());
+    let mut grad = vec![0f32; logits.len()];
+    for (i, &y) in labels.iter().enumerate() {
+        let (c, a) = (&logits[i * classes..(i + 1) * classes], &logits[(batch + i) * classes..(batch + i + 1) * classes]);
+        let (lp, lq) = (log_softmax(c), log_softmax(a));
+        let kl: f64 = (0..classes).map(|j| lp[j].exp() * (lp[j] - lq[j])).sum();
+        loss.push((-lp[y as usize] + beta * kl) as f32);
+        correct.push((first_argmax(c) == y) as u32);
+        adv_correct.push((first_argmax(a) == y) as u32);
+        for j in 0..classes {
+            let p = lp[j].exp();
+            let onehot = (j as u32 == y) as u32 as f64;
+            grad[i * classes + j] = (((p - onehot) + beta * p * (lp[j] - lq[j] - kl)) / batch as f64) as f32;
+            grad[(batch + i) * classes + j] = (beta * (lq[j].exp() - p) / batch as f64) as f32;
+        }
+    }
+    (loss, correct, adv_correct, grad)
+}

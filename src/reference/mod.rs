@@ -1,6 +1,7 @@
 //! Plain-Rust CPU references for every kernel, written for obviousness rather than speed. The
 //! kernel tests compare each GPU launcher against the function of the same name here.
 
+pub mod attack;
 mod conv2d;
 mod layers;
 mod loss;
@@ -9,6 +10,6 @@ mod optim;
 
 pub use conv2d::{col2im, conv2d_forward, im2col, permute_cnhw_to_nchw, permute_nchw_to_cnhw};
 pub use layers::{bias_add, bias_grad, maxpool2_backward, maxpool2_forward, relu_backward, relu_forward};
-pub use loss::{argmax, softmax_xent};
+pub use loss::{argmax, first_argmax, softmax_xent, trades_xent};
 pub use matmul::matmul;
 pub use optim::{adam, sgd};

@@ -22,6 +22,23 @@ pub struct EpochRecord {
     pub train_accuracy: f64,
     pub val_accuracy: f64,
     pub seconds: f64,
+    /// Adversarial training's measurements, when it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub robust: Option<RobustRecord>,
+}
+
+/// One adversarial-training epoch's robustness figures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RobustRecord {
+    /// The training attack's radius at the end of the epoch.
+    pub eps: f32,
+    /// Accuracy on the training attack's examples, over the examples attacked.
+    pub train_robust_accuracy: f64,
+    pub train_robust_by_class: Vec<f64>,
+    /// Each class's share of adversarial examples this epoch.
+    pub class_shares: Vec<f32>,
+    /// PGD robust accuracy on the first `val_examples` validation images at full eps.
+    pub val_robust_accuracy: f64,
 }
 
 #[derive(Clone, Debug)]

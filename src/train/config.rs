@@ -57,11 +57,13 @@ pub struct TrainConfig {
     pub seed: u64,
     pub optimizer: OptimizerConfig,
     pub schedule: LrSchedule,
+    /// Adversarial training, when set.
+    pub adv: Option<super::AdvTrainConfig>,
 }
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { epochs: 10, batch_size: 128, seed: 0, optimizer: OptimizerConfig::default(), schedule: LrSchedule::Cosine }
+        TrainConfig { epochs: 10, batch_size: 128, seed: 0, optimizer: OptimizerConfig::default(), schedule: LrSchedule::Cosine, adv: None }
     }
 }
 

@@ -2,7 +2,10 @@
 //! backward and update are recorded and submitted; per-example losses and hits land in
 //! epoch-long buffers that are read back once at the end.
 
+use super::adversarial::{craft, AdvMethod};
 use super::config::TrainConfig;
+use crate::attack::Batch;
+use rand::{Rng, SeedableRng};
 use super::optimizer::Optimizer;
 use crate::data::Dataset;
 use crate::error::Result;
@@ -19,10 +22,15 @@ pub struct EpochStats {
     pub loss: f64,
     pub accuracy: f64,
     pub steps: usize,
+    /// Adversarial training: accuracy on the adversarial examples of the attacked examples,
+    /// and per class (robust, attacked).
+    pub robust_accuracy: Option<f64>,
+    pub robust_by_class: Option<Vec<(usize, usize)>>,
 }
 
 /// Train `model` for epoch `epoch` (0-based) of `cfg`. `progress(done, total)` is called
-/// after each batch has finished on the GPU.
+/// after each batch has finished on the GPU. With adversarial training, `class_shares` gives
+/// each class's fraction of adversarial examples (see `AdvTrainConfig::class_shares`).
 pub async fn train_epoch(
     gpu: &Gpu,
     model: &Model,
@@ -30,6 +38,7 @@ pub async fn train_epoch(
     data: &Dataset,
     cfg: &TrainConfig,
     epoch: usize,
+    class_shares: &[f32],
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<EpochStats> {
     let n = data.len();
@@ -39,6 +48,10 @@ pub async fn train_epoch(
     let order = data.epoch_order(cfg.seed, epoch);
     let loss = gpu.empty(&[n]);
     let correct = gpu.empty_u32(&[n]);
+    // Per example: correct on its training attack's example (TRADES: the adversarial half).
+    let adv_correct = gpu.empty_u32(&[n]);
+    let mut attacked = vec![false; n];
+    let mut rng = rand::rngs::StdRng::seed_from_u64(cfg.seed ^ 0xad5e_1ec7 ^ (epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
     let (mut xs, mut ys) = (Vec::new(), Vec::new());
     let mut in_flight = VecDeque::new();
     let [c, h, w] = data.shape;
@@ -49,9 +62,48 @@ pub async fn train_epoch(
         let x = gpu.upload(&xs, &[m, c, h, w]);
         let y = gpu.upload_u32(&ys, &[m]);
         let mut tape = model.tape();
-        let logits = model.forward(gpu, x, Some(&mut tape));
-        let dlogits = gpu.empty(logits.shape());
-        kernels::softmax_xent(gpu, &logits, &y, &dlogits, &loss, &correct, m, model.classes, b * bs);
+        let dlogits = match &cfg.adv {
+            None => {
+                let logits = model.forward(gpu, x, Some(&mut tape));
+                let dlogits = gpu.empty(logits.shape());
+                kernels::softmax_xent(gpu, &logits, &y, &dlogits, &loss, &correct, m, model.classes, b * bs);
+                dlogits
+            }
+            Some(a) => {
+                let eps = a.eps_at(epoch, b, batches);
+                let step = match a.method {
+                    AdvMethod::Fgsm => 1.25 * eps,
+                    _ if a.eps > 0.0 => a.step * eps / a.eps,
+                    _ => a.step,
+                };
+                let (mut eps_v, mut step_v) = (Vec::with_capacity(m), Vec::with_capacity(m));
+                for (k, &label) in ys.iter().enumerate() {
+                    let chosen = rng.random::<f32>() < class_shares[label as usize];
+                    attacked[b * bs + k] = chosen;
+                    eps_v.push(if chosen { eps } else { 0.0 });
+                    step_v.push(if chosen { step } else { 0.0 });
+                }
+                let salt = crate::reference::attack::pcg((cfg.seed as u32) ^ ((epoch * batches + b) as u32).wrapping_mul(0x9e37_79b9)) as u64;
+                let batch = Batch::with_radii(gpu, x.clone(), y.clone(), eps_v, step_v, salt);
+                if a.method == AdvMethod::Trades {
+                    let clean_logits = model.forward(gpu, x.clone(), None);
+                    let x_adv = craft(gpu, model, a, &batch, Some(&clean_logits));
+                    let both = gpu.empty(&[2 * m, c, h, w]);
+                    gpu.copy_range(&x, 0, &both, 0, x.numel());
+                    gpu.copy_range(&x_adv, 0, &both, x.numel(), x.numel());
+                    let logits = model.forward(gpu, both, Some(&mut tape));
+                    let dlogits = gpu.empty(logits.shape());
+                    kernels::trades_xent(gpu, &logits, &y, &dlogits, &loss, &correct, &adv_correct, a.beta, m, model.classes, b * bs);
+                    dlogits
+                } else {
+                    let x_adv = craft(gpu, model, a, &batch, None);
+                    let logits = model.forward(gpu, x_adv, Some(&mut tape));
+                    let dlogits = gpu.empty(logits.shape());
+                    kernels::softmax_xent(gpu, &logits, &y, &dlogits, &loss, &correct, m, model.classes, b * bs);
+                    dlogits
+                }
+            }
+        };
         model.backward(gpu, tape, dlogits, false);
         opt.update(gpu, &model.params, cfg.lr_at(epoch * batches + b, total_steps));
         in_flight.push_back(gpu.marker());
@@ -60,13 +112,29 @@ pub async fn train_epoch(
             progress(b + 1 - IN_FLIGHT, batches);
         }
     }
-    let bytes = gpu.read_bytes(&[&loss, &correct]).await?;
+    let trades = cfg.adv.as_ref().is_some_and(|a| a.method == AdvMethod::Trades);
+    let bytes = gpu.read_bytes(&[&loss, &correct, if trades { &adv_correct } else { &correct }]).await?;
     progress(batches, batches);
     let losses: Vec<f32> = bytemuck::pod_collect_to_vec(&bytes[0]);
     let hits: Vec<u32> = bytemuck::pod_collect_to_vec(&bytes[1]);
+    let adv_hits: Vec<u32> = bytemuck::pod_collect_to_vec(&bytes[2]);
+    let (robust_accuracy, robust_by_class) = if cfg.adv.is_some() {
+        let mut by_class = vec![(0usize, 0usize); model.classes];
+        for i in (0..n).filter(|&i| attacked[i]) {
+            let c = &mut by_class[data.labels[order[i] as usize] as usize];
+            c.0 += adv_hits[i] as usize;
+            c.1 += 1;
+        }
+        let (r, t) = by_class.iter().fold((0, 0), |(r, t), c| (r + c.0, t + c.1));
+        (Some(r as f64 / t.max(1) as f64), Some(by_class))
+    } else {
+        (None, None)
+    };
     Ok(EpochStats {
         loss: losses.iter().map(|&l| l as f64).sum::<f64>() / n.max(1) as f64,
         accuracy: hits.iter().map(|&h| h as f64).sum::<f64>() / n.max(1) as f64,
         steps: batches,
+        robust_accuracy,
+        robust_by_class,
     })
 }

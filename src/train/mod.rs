@@ -1,13 +1,15 @@
 //! Training on the GPU: the optimizer, the epoch loop (no readback inside an epoch),
 //! evaluation, and checkpoints that let a run resume from any epoch.
 
+mod adversarial;
 mod checkpoint;
 mod config;
 mod evaluate;
 mod epoch;
 mod optimizer;
 
-pub use checkpoint::{write_atomic, Checkpoint, EpochRecord, FORMAT_VERSION};
+pub use adversarial::{craft, AdvMethod, AdvTrainConfig};
+pub use checkpoint::{write_atomic, Checkpoint, EpochRecord, RobustRecord, FORMAT_VERSION};
 pub use config::{LrSchedule, OptimizerConfig, OptimizerKind, TrainConfig};
 pub use epoch::{train_epoch, EpochStats};
 pub use evaluate::{evaluate, Evaluation};

@@ -1,0 +1,214 @@
+//! Attack settings. Every parameter has the conventional default for the input's scale
+//! (MNIST-like single-channel images or CIFAR-like colour images), and every resolved value
+//! is printed in the report.
+
+use crate::error::{AerError, Result};
+use crate::kernels::{AdvLoss, Norm};
+use serde::{Deserialize, Serialize};
+
+/// The attacks `aer attack` knows, by their conventional names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AttackName {
+    /// One signed-gradient (or normalised-gradient) step of size eps, no random start.
+    Fgsm,
+    /// Projected gradient descent on cross-entropy with a random start (Madry et al.).
+    Pgd,
+    /// PGD minimising cross-entropy towards the runner-up classes, one per restart.
+    PgdT,
+    /// Auto-PGD on cross-entropy (Croce & Hein, 2020).
+    ApgdCe,
+    /// Auto-PGD on the difference-of-logits ratio.
+    ApgdDlr,
+    /// Targeted Auto-PGD on the targeted DLR loss, one runner-up class per restart.
+    ApgdT,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    Pgd,
+    Apgd,
+}
+
+/// One fully specified attack.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AttackConfig {
+    pub name: AttackName,
+    pub method: Method,
+    pub norm: Norm,
+    pub loss: AdvLoss,
+    pub eps: f32,
+    /// PGD's step size (APGD starts at 2 eps and adapts).
+    pub step: f32,
+    pub steps: usize,
+    pub restarts: usize,
+    pub random_start: bool,
+    pub targeted: bool,
+    pub seed: u64,
+}
+
+impl AttackConfig {
+    /// A short label for reports, e.g. "PGD-40" or "APGD-CE".
+    pub fn label(&self) -> String {
+        match self.name {
+            AttackName::Fgsm => "FGSM".into(),
+            AttackName::Pgd => format!("PGD-{}", self.steps),
+            AttackName::PgdT => format!("PGD-T-{}", self.steps),
+            AttackName::ApgdCe => "APGD-CE".into(),
+            AttackName::ApgdDlr => "APGD-DLR".into(),
+            AttackName::ApgdT => "APGD-T".into(),
+        }
+    }
+
+    /// The same attack at another radius, with its step scaled in proportion.
+    pub fn at_eps(&self, eps: f32) -> AttackConfig {
+        let step = if self.eps > 0.0 { self.step * eps / self.eps } else { self.step };
+        AttackConfig { eps, step, ..self.clone() }
+    }
+}
+
+/// The conventional radius, step and step count for a norm and an input scale.
+pub fn conventional(input: [usize; 3], norm: Norm) -> (f32, f32, usize) {
+    let mnist_like = input[0] == 1;
+    match (norm, mnist_like) {
+        (Norm::Linf, true) => (0.3, 0.01, 40),
+        (Norm::Linf, false) => (8.0 / 255.0, 2.0 / 255.0, 10),
+        (Norm::L2, true) => (2.0, 0.1, 40),
+        (Norm::L2, false) => (0.5, 0.125, 10),
+    }
+}
+
+/// What a TOML `[attack]` table or the command line may set; anything left out takes the
+/// conventional default.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AttackSettings {
+    pub norm: Option<Norm>,
+    pub eps: Option<f32>,
+    pub step: Option<f32>,
+    pub steps: Option<usize>,
+    pub restarts: Option<usize>,
+    pub apgd_steps: Option<usize>,
+    pub attacks: Option<Vec<AttackName>>,
+    /// Radii of the robustness curve (PGD).
+    pub curve: Option<Vec<f32>>,
+    /// Examples whose minimal adversarial distance is estimated (0 to skip).
+    pub distance_n: Option<usize>,
+    pub distance_steps: Option<usize>,
+    pub distance_iters: Option<usize>,
+    pub seed: Option<u64>,
+}
+
+impl AttackSettings {
+    /// Settings given here win over `base`'s.
+    pub fn or(self, base: AttackSettings) -> AttackSettings {
+        AttackSettings {
+            norm: self.norm.or(base.norm),
+            eps: self.eps.or(base.eps),
+            step: self.step.or(base.step),
+            steps: self.steps.or(base.steps),
+            restarts: self.restarts.or(base.restarts),
+            apgd_steps: self.apgd_steps.or(base.apgd_steps),
+            attacks: self.attacks.or(base.attacks),
+            curve: self.curve.or(base.curve),
+            distance_n: self.distance_n.or(base.distance_n),
+            distance_steps: self.distance_steps.or(base.distance_steps),
+            distance_iters: self.distance_iters.or(base.distance_iters),
+            seed: self.seed.or(base.seed),
+        }
+    }
+}
+
+/// Settings of the minimal-distance bisection.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DistanceConfig {
+    pub n: usize,
+    /// PGD steps per probe (step = 2.5 eps / steps).
+    pub steps: usize,
+    /// Bisection rounds: the distance is known to within max_eps / 2^iters.
+    pub iters: usize,
+    /// Upper end of the search: the whole input range.
+    pub max_eps: f32,
+}
+
+/// Everything `aer attack` runs, resolved.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SuiteConfig {
+    pub attacks: Vec<AttackConfig>,
+    pub curve: Vec<f32>,
+    pub distance: DistanceConfig,
+}
+
+impl SuiteConfig {
+    pub fn resolve(s: &AttackSettings, input: [usize; 3]) -> Result<SuiteConfig> {
+        let norm = s.norm.unwrap_or(Norm::Linf);
+        let (eps0, step0, steps0) = conventional(input, norm);
+        let eps = s.eps.unwrap_or(eps0);
+        // With a non-default radius the step keeps the default's proportion to it.
+        let step = s.step.unwrap_or(step0 * eps / eps0);
+        let steps = s.steps.unwrap_or(steps0);
+        let restarts = s.restarts.unwrap_or(1);
+        let apgd_steps = s.apgd_steps.unwrap_or(100);
+        let seed = s.seed.unwrap_or(0);
+        if !(eps >= 0.0 && eps.is_finite()) || !(step > 0.0 && step.is_finite()) {
+            return Err(AerError::Invalid(format!("attack eps must be >= 0 and step > 0 (got eps {eps}, step {step})")));
+        }
+        if steps == 0 || restarts == 0 || apgd_steps == 0 {
+            return Err(AerError::Invalid("attack steps, apgd_steps and restarts must be at least 1".into()));
+        }
+        let names = s.attacks.clone().unwrap_or_else(|| vec![AttackName::Fgsm, AttackName::Pgd, AttackName::ApgdCe, AttackName::ApgdDlr]);
+        if names.is_empty() {
+            return Err(AerError::Invalid("the attack list is empty; name at least one of fgsm, pgd, pgd-t, apgd-ce, apgd-dlr, apgd-t".into()));
+        }
+        let attacks = names
+            .iter()
+            .map(|&name| {
+                let (method, loss, targeted) = match name {
+                    AttackName::Fgsm | AttackName::Pgd => (Method::Pgd, AdvLoss::Ce, false),
+                    AttackName::PgdT => (Method::Pgd, AdvLoss::Ce, true),
+                    AttackName::ApgdCe => (Method::Apgd, AdvLoss::Ce, false),
+                    AttackName::ApgdDlr => (Method::Apgd, AdvLoss::Dlr, false),
+                    AttackName::ApgdT => (Method::Apgd, AdvLoss::Dlr, true),
+                };
+                let fgsm = name == AttackName::Fgsm;
+                AttackConfig {
+                    name,
+                    method,
+                    norm,
+                    loss,
+                    eps,
+                    step: if fgsm { eps } else { step },
+                    steps: match (fgsm, method) {
+                        (true, _) => 1,
+                        (false, Method::Pgd) => steps,
+                        (false, Method::Apgd) => apgd_steps,
+                    },
+                    restarts: if fgsm { 1 } else { restarts },
+                    random_start: !fgsm,
+                    targeted,
+                    seed,
+                }
+            })
+            .collect();
+        let max_eps = match norm {
+            Norm::Linf => 1.0,
+            Norm::L2 => (input.iter().product::<usize>() as f32).sqrt(),
+        };
+        let curve = match &s.curve {
+            Some(c) => c.clone(),
+            None => {
+                // Zero, eight points up to 1.5 eps, and the whole input range, where any
+                // honest attack must succeed.
+                let mut c: Vec<f32> = (0..=8).map(|i| eps * 1.5 * i as f32 / 8.0).collect();
+                c.push(max_eps);
+                c
+            }
+        };
+        if curve.iter().any(|e| !(*e >= 0.0 && e.is_finite())) {
+            return Err(AerError::Invalid(format!("curve radii must be finite and >= 0: {curve:?}")));
+        }
+        let distance = DistanceConfig { n: s.distance_n.unwrap_or(500), steps: s.distance_steps.unwrap_or(20), iters: s.distance_iters.unwrap_or(10), max_eps };
+        Ok(SuiteConfig { attacks, curve, distance })
+    }
+}

@@ -1,0 +1,193 @@
+//! `aer attack`: robustness evaluation of a checkpoint, written as robustness.json, a PNG
+//! grid of examples and the adversarial examples themselves (safetensors).
+
+use super::args::{AttackArg, AttackArgs, SplitArg};
+use super::commands::{load_data, load_run_file, norm, open};
+use super::progress::work_bar;
+use crate::attack::{
+    evaluate_robustness, export_examples, fraction, minimal_distances, robustness_curve, sanity_checks, AttackName, AttackSettings, Method, SuiteConfig,
+};
+use crate::gpu::{AdapterChoice, Gpu};
+use crate::nn::Model;
+use crate::reference::first_argmax;
+use crate::report::adversarial_grid;
+use crate::train::{write_atomic, Checkpoint};
+use crate::{AerError, Result};
+use pollster::block_on;
+use serde_json::json;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+fn attack_name(a: AttackArg) -> AttackName {
+    match a {
+        AttackArg::Fgsm => AttackName::Fgsm,
+        AttackArg::Pgd => AttackName::Pgd,
+        AttackArg::PgdT => AttackName::PgdT,
+        AttackArg::ApgdCe => AttackName::ApgdCe,
+        AttackArg::ApgdDlr => AttackName::ApgdDlr,
+        AttackArg::ApgdT => AttackName::ApgdT,
+    }
+}
+
+/// The checkpoint's model on the GPU, checked against the data.
+fn load_model(gpu: &Gpu, path: &std::path::Path, input: [usize; 3], classes: usize) -> Result<Model> {
+    let ck = Checkpoint::load(path)?;
+    ck.check_data(input, classes, path)?;
+    Ok(ck.restore(gpu)?.0)
+}
+
+pub fn attack(choice: &AdapterChoice, args: &AttackArgs) -> Result<()> {
+    let cli = AttackSettings {
+        norm: args.norm.map(norm),
+        eps: args.eps,
+        step: args.step,
+        steps: args.steps,
+        restarts: args.restarts,
+        apgd_steps: args.apgd_steps,
+        attacks: args.attacks.as_ref().map(|v| v.iter().map(|&a| attack_name(a)).collect()),
+        curve: args.curve.clone(),
+        distance_n: args.distance_n,
+        seed: args.seed,
+        ..Default::default()
+    };
+    let settings = cli.or(load_run_file(args.config.as_deref())?.attack.unwrap_or_default());
+    // Validate everything before the slow parts start.
+    let ck_check = Checkpoint::load(&args.checkpoint)?;
+    let gpu = open(choice)?;
+    let splits = load_data(&args.data)?;
+    let input = splits.train.shape;
+    let model = load_model(&gpu, &args.checkpoint, input, splits.classes)?;
+    let target = args.transfer_to.as_ref().map(|p| load_model(&gpu, p, input, splits.classes)).transpose()?;
+    let suite = SuiteConfig::resolve(&settings, input)?;
+    let (split_name, split) = if args.split == SplitArg::Val { ("validation", &splits.val) } else { ("test", &splits.test) };
+    let data = split.head(args.n.unwrap_or(split.len()));
+    if data.is_empty() {
+        return Err(AerError::Invalid("--n 0 leaves nothing to attack".into()));
+    }
+    let out = args.out.clone().unwrap_or_else(|| {
+        let stem = args.checkpoint.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
+        args.checkpoint.with_file_name(format!("{stem}-attack"))
+    });
+    std::fs::create_dir_all(&out).map_err(|e| AerError::file(&out, format!("cannot create the output directory: {e}")))?;
+
+    eprintln!("attacking {} ({}, epoch {}) on the first {} {split_name} examples", args.checkpoint.display(), ck_check.spec.name, ck_check.epoch, data.len());
+    for a in &suite.attacks {
+        eprintln!(
+            "  {:<9} norm {:?}  eps {}  step {}  steps {}  restarts {}  loss {:?}  random start {}  targeted {}  seed {}",
+            a.label(),
+            a.norm,
+            a.eps,
+            a.step,
+            a.steps,
+            a.restarts,
+            a.loss,
+            a.random_start,
+            a.targeted,
+            a.seed
+        );
+    }
+    let t = Instant::now();
+    let bar = work_bar("attacks", data.len().div_ceil(args.batch_size), "batches");
+    let r = block_on(evaluate_robustness(&gpu, &model, &data, &suite.attacks, args.batch_size, &mut |d, _| bar.set_position(d as u64)))?;
+    bar.finish_and_clear();
+    let attack_seconds = t.elapsed().as_secs_f64();
+
+    // The curve uses the suite's PGD (or a conventional one).
+    let curve_attack = suite
+        .attacks
+        .iter()
+        .find(|a| a.method == Method::Pgd && a.steps > 1 && !a.targeted)
+        .cloned()
+        .unwrap_or_else(|| SuiteConfig::resolve(&AttackSettings { attacks: Some(vec![AttackName::Pgd]), ..settings.clone() }, input).unwrap().attacks[0].clone());
+    let bar = work_bar("curve", suite.curve.len(), "radii");
+    let curve = block_on(robustness_curve(&gpu, &model, &data, &curve_attack, &suite.curve, args.batch_size, &mut |d, _| bar.set_position(d as u64)))?;
+    bar.finish_and_clear();
+
+    let distances = if suite.distance.n > 0 {
+        let t = Instant::now();
+        let d = block_on(minimal_distances(&gpu, &model, &data.head(suite.distance.n), curve_attack.norm, &suite.distance, curve_attack.seed, args.batch_size))?;
+        eprintln!("minimal distance ({} examples, {:.1} s)", d.n, t.elapsed().as_secs_f64());
+        Some(d)
+    } else {
+        None
+    };
+    let checks = sanity_checks(&r, &curve);
+
+    // Per class: clean and worst-case robust accuracy.
+    let clean_ok = r.clean_correct();
+    let per_class: Vec<_> = (0..splits.classes)
+        .map(|c| {
+            let idx: Vec<usize> = (0..r.labels.len()).filter(|&i| r.labels[i] as usize == c).collect();
+            let pick = |v: &[bool]| fraction(&idx.iter().map(|&i| v[i]).collect::<Vec<_>>());
+            json!({"class": c, "examples": idx.len(), "clean_accuracy": pick(&clean_ok), "robust_accuracy": pick(&r.worst_robust)})
+        })
+        .collect();
+
+    let transfer = match (&target, &args.transfer_to) {
+        (Some(t), Some(path)) => {
+            let d = data.image_len();
+            let mut correct = Vec::new();
+            for (chunk, labels) in r.adversarial.chunks(args.batch_size * d).zip(r.labels.chunks(args.batch_size)) {
+                let x = gpu.upload(chunk, &[labels.len(), input[0], input[1], input[2]]);
+                let logits = block_on(gpu.read_f32(&t.forward(&gpu, x, None)))?;
+                correct.extend(logits.chunks(splits.classes).zip(labels).map(|(row, &y)| first_argmax(row) == y));
+            }
+            let clean_target = block_on(crate::train::evaluate(&gpu, t, &data, args.batch_size))?.accuracy;
+            Some(json!({"target": path, "target_clean_accuracy": clean_target, "accuracy_on_transferred_examples": fraction(&correct)}))
+        }
+        _ => None,
+    };
+
+    // Report.
+    println!("clean accuracy: {:.2}% ({} examples)", 100.0 * r.clean_accuracy(), r.labels.len());
+    for a in &r.attacks {
+        println!("{:<10} robust accuracy: {:.2}%  ({:.1} s)", a.config.label(), 100.0 * a.accuracy(), a.seconds);
+    }
+    println!("worst case robust accuracy: {:.2}%", 100.0 * r.worst_accuracy());
+    println!("curve ({}): {}", curve_attack.label(), curve.iter().map(|(e, a)| format!("{e:.3}: {:.1}%", 100.0 * a)).collect::<Vec<_>>().join(", "));
+    if let Some(d) = &distances {
+        let show = |v: Option<f32>| v.map_or("n/a".to_string(), |v| format!("{v:.4}"));
+        println!("minimal {:?} distance over {} examples: median {}, mean {} ({} not found within {})", curve_attack.norm, d.n, show(d.median), show(d.mean), d.not_found, suite.distance.max_eps);
+    }
+    if let Some(t) = &transfer {
+        println!("transfer: accuracy of {} on these examples: {:.2}%", args.transfer_to.as_ref().unwrap().display(), 100.0 * t["accuracy_on_transferred_examples"].as_f64().unwrap());
+    }
+    for c in &checks {
+        println!("{} {}: {}", if c.passed { "ok  " } else { "WARN" }, c.name, c.detail);
+    }
+
+    let result = json!({
+        "checkpoint": args.checkpoint,
+        "model": ck_check.spec.name,
+        "adapter": gpu.adapter_label(),
+        "split": split_name,
+        "examples": r.labels.len(),
+        "clean_accuracy": r.clean_accuracy(),
+        "attacks": r.attacks.iter().map(|a| json!({"label": a.config.label(), "config": a.config, "robust_accuracy": a.accuracy(), "seconds": a.seconds})).collect::<Vec<_>>(),
+        "worst_case_robust_accuracy": r.worst_accuracy(),
+        "curve": {"attack": curve_attack, "points": curve.iter().map(|(e, a)| json!({"eps": e, "robust_accuracy": a})).collect::<Vec<_>>()},
+        "per_class": per_class,
+        "minimal_distance": distances.as_ref().map(|d| json!({"norm": curve_attack.norm, "config": suite.distance, "examples": d.n, "median": d.median, "mean": d.mean, "not_found": d.not_found})),
+        "transfer": transfer,
+        "checks": checks,
+        "attack_seconds": attack_seconds,
+        "total_seconds": t.elapsed().as_secs_f64(),
+    });
+    write_atomic(&out.join("robustness.json"), serde_json::to_string_pretty(&result).unwrap().as_bytes())?;
+    let meta: HashMap<String, String> = [
+        ("format".to_string(), "aer-adversarial-examples".to_string()),
+        ("checkpoint".to_string(), args.checkpoint.display().to_string()),
+        ("attacks".to_string(), serde_json::to_string(&suite.attacks).unwrap()),
+    ]
+    .into();
+    write_atomic(&out.join("examples.safetensors"), &export_examples(&r, input, distances.as_ref(), meta)?)?;
+    // Up to 8 examples the attack flipped (clean-correct, not robust), else the first ones.
+    let mut rows: Vec<usize> = (0..r.labels.len()).filter(|&i| clean_ok[i] && !r.worst_robust[i]).take(8).collect();
+    if rows.is_empty() {
+        rows = (0..r.labels.len().min(8)).collect();
+    }
+    write_atomic(&out.join("examples.png"), &adversarial_grid(&r.clean, &r.adversarial, input, &rows)?)?;
+    eprintln!("wrote {}", PathBuf::from(&out).join("robustness.json").display());
+    Ok(())
+}
