@@ -30,6 +30,12 @@ fn main() {
             results.push(pollster::block_on(aer::bench::train_step_entry(&gpu, model, batch, runs)).expect("bench"));
         }
     }
+    let steps = if quick { 2 } else { 10 };
+    for model in ["mlp", "cnn"] {
+        if want(&format!("pgd{steps}/{model}/b{batch}")) {
+            results.push(pollster::block_on(aer::bench::pgd_entry(&gpu, model, batch, steps, runs)).expect("bench"));
+        }
+    }
     for r in &results {
         println!(
             "{:<28} {:>10.3} ms (min {:.3}, max {:.3}, {} runs) {} {}",
@@ -38,7 +44,7 @@ fn main() {
             r.min_ms,
             r.max_ms,
             r.runs,
-            r.gflops.map(|g| format!("{g:.2} GFLOP/s")).unwrap_or_default(),
+            r.gflops.map(|g| format!("{g:.2} GFLOP/s")).or(r.items_per_s.map(|x| format!("{x:.1} examples/s"))).unwrap_or_default(),
             if r.status == "ok" { String::new() } else { format!("FAILED: {}", r.status) }
         );
     }

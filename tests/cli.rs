@@ -113,8 +113,50 @@ fn checkpoint_for_another_model_or_data() {
 
 #[test]
 fn every_subcommand_has_help() {
-    for sub in ["adapters", "train", "eval", "demo"] {
+    for sub in ["adapters", "train", "eval", "attack", "demo"] {
         let (ok, text) = aer(&[sub, "--help"]);
         assert!(ok && text.contains("Usage"), "{sub} --help:\n{text}");
     }
+}
+
+#[test]
+fn adversarial_training_and_attack_write_their_results() {
+    let d = tmpdir("attack");
+    write_tiny(&d, 40);
+    let ds = d.to_str().unwrap();
+    let out = d.join("run");
+    // A run file sets training and adversarial training; a flag overrides its epochs.
+    let config = d.join("run.toml");
+    std::fs::write(&config, "[train]\nepochs = 3\nbatch_size = 8\n[train.adv]\nmethod = \"fgsm\"\neps = 0.1\nval_examples = 4\n[attack]\nsteps = 3\napgd_steps = 4\n").unwrap();
+    let cs = config.to_str().unwrap();
+    let (ok, text) = aer(&["train", "--data", ds, "--val-size", "8", "--config", cs, "--epochs", "1", "--out", out.to_str().unwrap()]);
+    assert!(ok && text.contains("val-robust") && text.contains("epoch   1/1"), "{text}");
+    let ck = out.join("best.safetensors");
+    let att = d.join("att");
+    let (ok, text) = aer(&[
+        "attack", "--data", ds, "--val-size", "8", "--checkpoint", ck.to_str().unwrap(), "--config", cs, "--n", "12",
+        "--attacks", "fgsm,pgd,pgd-t,apgd-ce,apgd-dlr", "--curve", "0,0.1,1", "--distance-n", "6", "--transfer-to", ck.to_str().unwrap(),
+        "--out", att.to_str().unwrap(),
+    ]);
+    assert!(ok, "{text}");
+    for needle in ["PGD-3 ", "PGD-T-3", "APGD-DLR", "worst case robust accuracy", "minimal Linf distance", "transfer", "gradient masking"] {
+        assert!(text.contains(needle), "expected '{needle}' in:\n{text}");
+    }
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(att.join("robustness.json")).unwrap()).unwrap();
+    assert_eq!(json["examples"], 12);
+    assert_eq!(json["attacks"].as_array().unwrap().len(), 5);
+    assert_eq!(json["curve"]["points"].as_array().unwrap().len(), 3);
+    assert_eq!(json["per_class"].as_array().unwrap().len(), 3);
+    let bytes = std::fs::read(att.join("examples.safetensors")).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    assert_eq!(st.tensor("adversarial").unwrap().shape(), &[12, 1, 4, 4]);
+    assert_eq!(st.tensor("min_distance").unwrap().shape(), &[12]);
+    assert!(std::fs::read(att.join("examples.png")).unwrap().starts_with(b"\x89PNG"));
+
+    fails_with(&["train", "--data", ds, "--val-size", "8", "--adv-eps", "0.1"], &["--adv"]);
+    fails_with(&["train", "--data", ds, "--val-size", "8", "--adv", "pgd", "--adv-balance"], &["share", "--adv-share"]);
+    fails_with(&["attack", "--data", ds, "--val-size", "8", "--checkpoint", ck.to_str().unwrap(), "--n", "0"], &["--n 0"]);
+    fails_with(&["attack", "--data", ds, "--val-size", "8", "--checkpoint", ck.to_str().unwrap(), "--attacks", "apgd-t"], &["apgd-t", "4 classes"]);
+    std::fs::write(&config, "[attack]\nepsilon = 0.3\n").unwrap();
+    fails_with(&["attack", "--data", ds, "--val-size", "8", "--checkpoint", ck.to_str().unwrap(), "--config", cs], &["run.toml", "epsilon"]);
 }

@@ -93,6 +93,8 @@ pub struct AttackSettings {
     pub attacks: Option<Vec<AttackName>>,
     /// Radii of the robustness curve (PGD).
     pub curve: Option<Vec<f32>>,
+    /// Examples on the curve (spread evenly over the attacked ones).
+    pub curve_n: Option<usize>,
     /// Examples whose minimal adversarial distance is estimated (0 to skip).
     pub distance_n: Option<usize>,
     pub distance_steps: Option<usize>,
@@ -112,6 +114,7 @@ impl AttackSettings {
             apgd_steps: self.apgd_steps.or(base.apgd_steps),
             attacks: self.attacks.or(base.attacks),
             curve: self.curve.or(base.curve),
+            curve_n: self.curve_n.or(base.curve_n),
             distance_n: self.distance_n.or(base.distance_n),
             distance_steps: self.distance_steps.or(base.distance_steps),
             distance_iters: self.distance_iters.or(base.distance_iters),
@@ -123,6 +126,7 @@ impl AttackSettings {
 /// Settings of the minimal-distance bisection.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DistanceConfig {
+    /// Examples (spread evenly over the attacked ones).
     pub n: usize,
     /// PGD steps per probe (step = 2.5 eps / steps).
     pub steps: usize,
@@ -137,11 +141,12 @@ pub struct DistanceConfig {
 pub struct SuiteConfig {
     pub attacks: Vec<AttackConfig>,
     pub curve: Vec<f32>,
+    pub curve_n: usize,
     pub distance: DistanceConfig,
 }
 
 impl SuiteConfig {
-    pub fn resolve(s: &AttackSettings, input: [usize; 3]) -> Result<SuiteConfig> {
+    pub fn resolve(s: &AttackSettings, input: [usize; 3], classes: usize) -> Result<SuiteConfig> {
         let norm = s.norm.unwrap_or(Norm::Linf);
         let (eps0, step0, steps0) = conventional(input, norm);
         let eps = s.eps.unwrap_or(eps0);
@@ -160,6 +165,12 @@ impl SuiteConfig {
         let names = s.attacks.clone().unwrap_or_else(|| vec![AttackName::Fgsm, AttackName::Pgd, AttackName::ApgdCe, AttackName::ApgdDlr]);
         if names.is_empty() {
             return Err(AerError::Invalid("the attack list is empty; name at least one of fgsm, pgd, pgd-t, apgd-ce, apgd-dlr, apgd-t".into()));
+        }
+        for (name, need) in [(AttackName::ApgdDlr, 3), (AttackName::ApgdT, 4)] {
+            if names.contains(&name) && classes < need {
+                let n = serde_json::to_string(&name).unwrap();
+                return Err(AerError::Invalid(format!("{} needs at least {need} classes (its DLR loss ranks the logits); this data has {classes}: drop it from the attack list", n.trim_matches('"'))));
+            }
         }
         let attacks = names
             .iter()
@@ -209,6 +220,6 @@ impl SuiteConfig {
             return Err(AerError::Invalid(format!("curve radii must be finite and >= 0: {curve:?}")));
         }
         let distance = DistanceConfig { n: s.distance_n.unwrap_or(500), steps: s.distance_steps.unwrap_or(20), iters: s.distance_iters.unwrap_or(10), max_eps };
-        Ok(SuiteConfig { attacks, curve, distance })
+        Ok(SuiteConfig { attacks, curve, curve_n: s.curve_n.unwrap_or(500), distance })
     }
 }

@@ -1,7 +1,7 @@
 //! Adversarial examples and per-example results as safetensors, so other tools can re-check
 //! them: `clean` and `adversarial` [n, c, h, w] in [0, 1], `labels`, `clean_pred`, `adv_pred`
 //! (int64), `robust` (uint8, worst case over all attacks), `robust.<attack>` per attack, and
-//! `min_distance` (float32, -1 where none was found, NaN where not estimated).
+//! `min_distance` (float32, -1 where none was found within the search range, NaN where not estimated).
 
 use super::distance::DistanceStats;
 use super::robustness::Robustness;
@@ -10,7 +10,8 @@ use safetensors::tensor::TensorView;
 use safetensors::Dtype;
 use std::collections::HashMap;
 
-pub fn export_examples(r: &Robustness, shape: [usize; 3], distances: Option<&DistanceStats>, metadata: HashMap<String, String>) -> Result<Vec<u8>> {
+/// `distances` holds the estimates and the examples (indices into `r`) they belong to.
+pub fn export_examples(r: &Robustness, shape: [usize; 3], distances: Option<(&[usize], &DistanceStats)>, metadata: HashMap<String, String>) -> Result<Vec<u8>> {
     let n = r.labels.len();
     let image = vec![n, shape[0], shape[1], shape[2]];
     let i64s = |v: &[u32]| -> Vec<u8> { v.iter().flat_map(|&x| (x as i64).to_le_bytes()).collect() };
@@ -26,13 +27,12 @@ pub fn export_examples(r: &Robustness, shape: [usize; 3], distances: Option<&Dis
     for a in &r.attacks {
         owned.push((format!("robust.{}", a.config.label()), Dtype::U8, vec![n], u8s(&a.robust)));
     }
-    let dist: Vec<f32> = (0..n)
-        .map(|i| match distances.and_then(|d| d.distances.get(i)) {
-            Some(Some(d)) => *d,
-            Some(None) => -1.0,
-            None => f32::NAN,
-        })
-        .collect();
+    let mut dist = vec![f32::NAN; n];
+    if let Some((idx, d)) = distances {
+        for (&i, d) in idx.iter().zip(&d.distances) {
+            dist[i] = d.unwrap_or(-1.0);
+        }
+    }
     owned.push(("min_distance".into(), Dtype::F32, vec![n], bytemuck::cast_slice(&dist).to_vec()));
     let views = owned
         .iter()

@@ -5,13 +5,13 @@
 mod entries;
 mod timing;
 
-pub use entries::{matmul_entry, train_step_entry};
+pub use entries::{matmul_entry, pgd_entry, train_step_entry};
 pub use timing::{time_async, Timing};
 
 use serde::{Deserialize, Serialize};
 
 /// Version of the suite's entry set and of the result file's schema.
-pub const SUITE_VERSION: u32 = 1;
+pub const SUITE_VERSION: u32 = 2;
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct EntryResult {
@@ -27,4 +27,7 @@ pub struct EntryResult {
     pub gbytes_per_s: Option<f64>,
     /// "wall clock around submit-and-wait" or "gpu timestamps".
     pub timing: String,
+    /// Examples per second, for entries that process a batch (attacks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items_per_s: Option<f64>,
 }

@@ -231,8 +231,11 @@ pub struct AttackArgs {
     /// the whole input range]; an empty value skips the curve.
     #[arg(long, value_delimiter = ',', num_args = 0..)]
     pub curve: Option<Vec<f32>>,
-    /// Examples whose minimal adversarial distance is estimated by bisection [default: 500];
-    /// 0 skips it.
+    /// Examples on the curve, spread evenly over the attacked ones [default: 500].
+    #[arg(long)]
+    pub curve_n: Option<usize>,
+    /// Examples whose minimal adversarial distance is estimated by bisection, spread evenly
+    /// over the attacked ones [default: 500]; 0 skips it.
     #[arg(long)]
     pub distance_n: Option<usize>,
     #[arg(long)]

@@ -47,6 +47,7 @@ pub fn attack(choice: &AdapterChoice, args: &AttackArgs) -> Result<()> {
         apgd_steps: args.apgd_steps,
         attacks: args.attacks.as_ref().map(|v| v.iter().map(|&a| attack_name(a)).collect()),
         curve: args.curve.clone(),
+        curve_n: args.curve_n,
         distance_n: args.distance_n,
         seed: args.seed,
         ..Default::default()
@@ -59,7 +60,7 @@ pub fn attack(choice: &AdapterChoice, args: &AttackArgs) -> Result<()> {
     let input = splits.train.shape;
     let model = load_model(&gpu, &args.checkpoint, input, splits.classes)?;
     let target = args.transfer_to.as_ref().map(|p| load_model(&gpu, p, input, splits.classes)).transpose()?;
-    let suite = SuiteConfig::resolve(&settings, input)?;
+    let suite = SuiteConfig::resolve(&settings, input, splits.classes)?;
     let (split_name, split) = if args.split == SplitArg::Val { ("validation", &splits.val) } else { ("test", &splits.test) };
     let data = split.head(args.n.unwrap_or(split.len()));
     if data.is_empty() {
@@ -99,14 +100,16 @@ pub fn attack(choice: &AdapterChoice, args: &AttackArgs) -> Result<()> {
         .iter()
         .find(|a| a.method == Method::Pgd && a.steps > 1 && !a.targeted)
         .cloned()
-        .unwrap_or_else(|| SuiteConfig::resolve(&AttackSettings { attacks: Some(vec![AttackName::Pgd]), ..settings.clone() }, input).unwrap().attacks[0].clone());
+        .unwrap_or_else(|| SuiteConfig::resolve(&AttackSettings { attacks: Some(vec![AttackName::Pgd]), ..settings.clone() }, input, splits.classes).unwrap().attacks[0].clone());
     let bar = work_bar("curve", suite.curve.len(), "radii");
-    let curve = block_on(robustness_curve(&gpu, &model, &data, &curve_attack, &suite.curve, args.batch_size, &mut |d, _| bar.set_position(d as u64)))?;
+    let curve_data = data.spread(suite.curve_n);
+    let curve = block_on(robustness_curve(&gpu, &model, &curve_data, &curve_attack, &suite.curve, args.batch_size, &mut |d, _| bar.set_position(d as u64)))?;
     bar.finish_and_clear();
 
+    let distance_idx = data.spread_indices(suite.distance.n);
     let distances = if suite.distance.n > 0 {
         let t = Instant::now();
-        let d = block_on(minimal_distances(&gpu, &model, &data.head(suite.distance.n), curve_attack.norm, &suite.distance, curve_attack.seed, args.batch_size))?;
+        let d = block_on(minimal_distances(&gpu, &model, &data.spread(suite.distance.n), curve_attack.norm, &suite.distance, curve_attack.seed, args.batch_size))?;
         eprintln!("minimal distance ({} examples, {:.1} s)", d.n, t.elapsed().as_secs_f64());
         Some(d)
     } else {
@@ -145,7 +148,7 @@ pub fn attack(choice: &AdapterChoice, args: &AttackArgs) -> Result<()> {
         println!("{:<10} robust accuracy: {:.2}%  ({:.1} s)", a.config.label(), 100.0 * a.accuracy(), a.seconds);
     }
     println!("worst case robust accuracy: {:.2}%", 100.0 * r.worst_accuracy());
-    println!("curve ({}): {}", curve_attack.label(), curve.iter().map(|(e, a)| format!("{e:.3}: {:.1}%", 100.0 * a)).collect::<Vec<_>>().join(", "));
+    println!("curve ({}, {} examples): {}", curve_attack.label(), curve_data.len(), curve.iter().map(|(e, a)| format!("{e:.3}: {:.1}%", 100.0 * a)).collect::<Vec<_>>().join(", "));
     if let Some(d) = &distances {
         let show = |v: Option<f32>| v.map_or("n/a".to_string(), |v| format!("{v:.4}"));
         println!("minimal {:?} distance over {} examples: median {}, mean {} ({} not found within {})", curve_attack.norm, d.n, show(d.median), show(d.mean), d.not_found, suite.distance.max_eps);
@@ -166,7 +169,7 @@ pub fn attack(choice: &AdapterChoice, args: &AttackArgs) -> Result<()> {
         "clean_accuracy": r.clean_accuracy(),
         "attacks": r.attacks.iter().map(|a| json!({"label": a.config.label(), "config": a.config, "robust_accuracy": a.accuracy(), "seconds": a.seconds})).collect::<Vec<_>>(),
         "worst_case_robust_accuracy": r.worst_accuracy(),
-        "curve": {"attack": curve_attack, "points": curve.iter().map(|(e, a)| json!({"eps": e, "robust_accuracy": a})).collect::<Vec<_>>()},
+        "curve": {"attack": curve_attack, "examples": curve_data.len(), "points": curve.iter().map(|(e, a)| json!({"eps": e, "robust_accuracy": a})).collect::<Vec<_>>()},
         "per_class": per_class,
         "minimal_distance": distances.as_ref().map(|d| json!({"norm": curve_attack.norm, "config": suite.distance, "examples": d.n, "median": d.median, "mean": d.mean, "not_found": d.not_found})),
         "transfer": transfer,
@@ -181,7 +184,7 @@ pub fn attack(choice: &AdapterChoice, args: &AttackArgs) -> Result<()> {
         ("attacks".to_string(), serde_json::to_string(&suite.attacks).unwrap()),
     ]
     .into();
-    write_atomic(&out.join("examples.safetensors"), &export_examples(&r, input, distances.as_ref(), meta)?)?;
+    write_atomic(&out.join("examples.safetensors"), &export_examples(&r, input, distances.as_ref().map(|d| (&distance_idx[..], d)), meta)?)?;
     // Up to 8 examples the attack flipped (clean-correct, not robust), else the first ones.
     let mut rows: Vec<usize> = (0..r.labels.len()).filter(|&i| clean_ok[i] && !r.worst_robust[i]).take(8).collect();
     if rows.is_empty() {

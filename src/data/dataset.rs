@@ -54,6 +54,18 @@ impl Dataset {
         }
     }
 
+    /// `n` images spread evenly over the set (all of them when n is larger): a sample that
+    /// keeps the class mix of files ordered by class.
+    pub fn spread(&self, n: usize) -> Dataset {
+        self.select(&self.spread_indices(n))
+    }
+
+    /// The indices `spread(n)` takes.
+    pub fn spread_indices(&self, n: usize) -> Vec<usize> {
+        let (len, n) = (self.len(), n.min(self.len()));
+        (0..n).map(|i| i * len / n).collect()
+    }
+
     /// The first `n` images (all of them when n is larger).
     pub fn head(&self, n: usize) -> Dataset {
         self.slice(0..n.min(self.len()))

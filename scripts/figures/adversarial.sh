@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Issue figures for adversarial robustness on the bundled MNIST (not run in CI):
+# cnn trained with PGD adversarial training (eps 0.3, PGD-10 step 0.075, random start, eps
+# ramped over the first 3 epochs), then evaluated with FGSM, PGD-40, APGD-CE, APGD-DLR, the
+# worst case, a robustness curve and minimal distances; and the clean-trained cnn under PGD-40.
+# Resumable: rerun to continue an interrupted training run.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+cargo build --release --bin aer
+AER=target/release/aer
+EPOCHS=${EPOCHS:-15}
+OUT=runs/cnn-madry
+$AER train --model cnn --epochs "$EPOCHS" --optimizer adam --lr 1e-3 --seed 0 \
+  --adv pgd --adv-eps 0.3 --adv-steps 10 --adv-step 0.075 --adv-ramp-epochs 3 \
+  --adv-val-examples 256 --out "$OUT" --resume
+$AER attack --checkpoint "$OUT/best.safetensors" --out "$OUT/attack" \
+  --attacks fgsm,pgd,apgd-ce,apgd-dlr --distance-n 500
+$AER attack --checkpoint assets/models/cnn-adam-s0.safetensors --out runs/cnn-clean-attack \
+  --attacks fgsm,pgd --distance-n 500

@@ -1,0 +1,185 @@
+//! Attacks end to end on small models, in the style of the established libraries' property
+//! tests: eps = 0 returns the input, every example stays in the eps-ball and [0, 1], success
+//! grows with eps, restarts never weaken an attack, PGD finds the closed-form worst case of a
+//! linear model, and adversarial training makes a model more robust.
+
+use aer::attack::{evaluate_robustness, run_attack, sanity_checks, AttackConfig, AttackName, Batch, Method, Objective, WorstCase};
+use aer::data::{load_dir, Dataset, Splits, BUNDLED_MNIST};
+use aer::gpu::{AdapterChoice, Gpu};
+use aer::kernels::{AdvLoss, Norm};
+use aer::nn::{Model, ModelSpec};
+use aer::train::{train_epoch, AdvMethod, AdvTrainConfig, Checkpoint, LrSchedule, Optimizer, OptimizerConfig, OptimizerKind, TrainConfig};
+use pollster::block_on;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::OnceLock;
+
+fn gpu() -> &'static Gpu {
+    static GPU: OnceLock<Gpu> = OnceLock::new();
+    GPU.get_or_init(|| block_on(Gpu::new(&AdapterChoice::from_env())).expect("a GPU adapter (apt-get install mesa-vulkan-drivers)"))
+}
+
+fn mnist() -> Splits {
+    load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join(BUNDLED_MNIST), 1000).unwrap()
+}
+
+/// The bundled clean-trained mlp (94.5% test accuracy).
+fn demo_mlp() -> Model {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models/mlp-demo.safetensors");
+    Checkpoint::load(&path).unwrap().restore(gpu()).unwrap().0
+}
+
+fn attack(name: AttackName, method: Method, norm: Norm, eps: f32, steps: usize, restarts: usize) -> AttackConfig {
+    AttackConfig { name, method, norm, loss: AdvLoss::Ce, eps, step: 2.5 * eps / steps as f32, steps, restarts, random_start: true, targeted: false, seed: 1 }
+}
+
+/// Run `cfg` on the first examples of `data`; (clean x, adversarial x, success, loss).
+fn run(model: &Model, data: &Dataset, cfg: &AttackConfig) -> (Vec<f32>, Vec<f32>, Vec<u32>, Vec<f32>) {
+    let (x0, labels, _) = aer::attack::upload_range(gpu(), data, 0..data.len());
+    let b = Batch::new(gpu(), x0.clone(), labels.clone(), cfg, 0);
+    let record = WorstCase::new(gpu(), &x0);
+    let ce = Objective { loss: AdvLoss::Ce, labels: &labels, targets: None, reference: None };
+    record.observe(gpu(), &x0, &aer::attack::probe(gpu(), model, &ce, &x0, false));
+    run_attack(gpu(), model, cfg, &b, &record);
+    let g = gpu();
+    (block_on(g.read_f32(&x0)).unwrap(), block_on(g.read_f32(&record.x)).unwrap(), block_on(g.read_u32(&record.success)).unwrap(), block_on(g.read_f32(&record.loss)).unwrap())
+}
+
+#[test]
+fn eps_zero_returns_the_input_and_every_example_stays_in_the_ball() {
+    let model = demo_mlp();
+    let data = mnist().test.head(64);
+    let d = data.image_len();
+    for norm in [Norm::Linf, Norm::L2] {
+        for method in [Method::Pgd, Method::Apgd] {
+            for eps in [0.0, if norm == Norm::Linf { 0.1 } else { 1.0 }] {
+                let cfg = attack(AttackName::Pgd, method, norm, eps, 10, 1);
+                let (clean, adv, _, _) = run(&model, &data, &cfg);
+                assert!(adv.iter().all(|v| (0.0..=1.0).contains(v)), "{norm:?} {method:?} eps {eps}: left [0, 1]");
+                for (i, (c, a)) in clean.chunks(d).zip(adv.chunks(d)).enumerate() {
+                    let dist = match norm {
+                        Norm::Linf => c.iter().zip(a).map(|(c, a)| (a - c).abs()).fold(0f32, f32::max),
+                        Norm::L2 => c.iter().zip(a).map(|(c, a)| (a - c).powi(2)).sum::<f32>().sqrt(),
+                    };
+                    assert!(dist <= eps * (1.0 + 1e-5) + 1e-6, "{norm:?} {method:?}: example {i} at distance {dist} > eps {eps}");
+                }
+                if eps == 0.0 {
+                    assert_eq!(clean, adv, "{norm:?} {method:?}: eps 0 must return the input");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn success_grows_with_eps_and_reaches_everything_at_full_range() {
+    let model = demo_mlp();
+    let data = mnist().test.head(128);
+    let mut last = -1.0;
+    for eps in [0.0, 0.03, 0.06, 0.1, 0.2, 1.0] {
+        let (_, _, success, _) = run(&model, &data, &attack(AttackName::Pgd, Method::Pgd, Norm::Linf, eps, 20, 1));
+        let rate = success.iter().sum::<u32>() as f64 / success.len() as f64;
+        assert!(rate >= last, "success rate fell from {last} to {rate} at eps {eps}");
+        last = rate;
+    }
+    assert_eq!(last, 1.0, "at eps 1 every image is reachable, so every attack must succeed");
+}
+
+#[test]
+fn restarts_never_weaken_an_attack() {
+    let model = demo_mlp();
+    let data = mnist().test.head(96);
+    for method in [Method::Pgd, Method::Apgd] {
+        let (_, _, s1, l1) = run(&model, &data, &attack(AttackName::Pgd, method, Norm::Linf, 0.05, 10, 1));
+        let (_, _, s3, l3) = run(&model, &data, &attack(AttackName::Pgd, method, Norm::Linf, 0.05, 10, 3));
+        for i in 0..s1.len() {
+            assert!(s3[i] > s1[i] || (s3[i] == s1[i] && l3[i] >= l1[i]), "{method:?} example {i}: 3 restarts ({}, {}) weaker than 1 ({}, {})", s3[i], l3[i], s1[i], l1[i]);
+        }
+        assert!(s3.iter().sum::<u32>() >= s1.iter().sum::<u32>());
+    }
+}
+
+/// A two-class linear model: the worst case in the L-inf ball is x - eps sign(w_y - w_o), in
+/// the L2 ball x - eps (w_y - w_o) / |w_y - w_o| (inside [0, 1] here, so no clamping).
+#[test]
+fn pgd_finds_the_closed_form_worst_case_of_a_linear_model() {
+    let d = 50;
+    let spec = ModelSpec::from_toml("name = \"linear\"\n[[layers]]\ntype = \"flatten\"\n[[layers]]\ntype = \"linear\"\n", "test").unwrap();
+    let w: Vec<f32> = (0..2 * d).map(|i| ((i * 37 % 23) as f32 - 11.0) / 10.0 + 0.05).collect();
+    let tensors: HashMap<String, Vec<f32>> = [("fc1.weight".to_string(), w.clone()), ("fc1.bias".to_string(), vec![0.3, -0.2])].into();
+    let model = Model::from_tensors(gpu(), &spec, [1, 1, d], 2, &tensors).unwrap();
+    let n = 6;
+    let images: Vec<u8> = (0..n * d).map(|i| 90 + (i * 13 % 70) as u8).collect();
+    let data = Dataset { images, labels: (0..n).map(|i| (i % 2) as u8).collect(), shape: [1, 1, d] };
+    for (norm, eps) in [(Norm::Linf, 0.1f32), (Norm::L2, 0.3)] {
+        // L2 steps of eps: on the sphere the angle to the optimum then halves every step (with
+        // L-inf's 2.5 eps / steps it would shrink only by eps / (eps + step) per step).
+        let base = attack(AttackName::Pgd, Method::Pgd, norm, eps, 60, 1);
+        let cfg = if norm == Norm::L2 { AttackConfig { step: eps, ..base } } else { base };
+        let (clean, adv, _, _) = run(&model, &data, &cfg);
+        for e in 0..n {
+            let y = e % 2;
+            let diff: Vec<f32> = (0..d).map(|j| w[y * d + j] - w[(1 - y) * d + j]).collect();
+            let norm2 = diff.iter().map(|v| v * v).sum::<f32>().sqrt();
+            for j in 0..d {
+                let want = match norm {
+                    Norm::Linf => clean[e * d + j] - eps * diff[j].signum(),
+                    Norm::L2 => clean[e * d + j] - eps * diff[j] / norm2,
+                };
+                let got = adv[e * d + j];
+                assert!((got - want).abs() < 2e-3 * eps.max(1.0), "{norm:?} example {e} pixel {j}: PGD {got}, closed form {want}");
+            }
+        }
+    }
+}
+
+#[test]
+fn zero_gradients_are_flagged_as_gradient_masking() {
+    // All-zero weights: constant logits, zero input gradient, nothing an attack can follow.
+    let spec = ModelSpec::load("mlp").unwrap();
+    let probe = demo_mlp();
+    let tensors: HashMap<String, Vec<f32>> = probe.params.iter().map(|p| (p.name.clone(), vec![0.0; p.value.numel()])).collect();
+    let model = Model::from_tensors(gpu(), &spec, [1, 28, 28], 10, &tensors).unwrap();
+    let data = mnist().test.head(32);
+    let r = block_on(evaluate_robustness(gpu(), &model, &data, &[attack(AttackName::Pgd, Method::Pgd, Norm::Linf, 0.1, 5, 1)], 32, &mut |_, _| {})).unwrap();
+    assert_eq!(r.zero_gradients, 32);
+    let checks = sanity_checks(&r, &[]);
+    let masking = checks.iter().find(|c| c.name.contains("gradient masking")).unwrap();
+    assert!(!masking.passed, "{masking:?}");
+}
+
+#[test]
+fn adversarial_training_makes_a_model_more_robust() {
+    // 2,000 images, 2 epochs of PGD-3 at eps 0.1, against the same recipe without the attack;
+    // robustness measured with PGD-10 on 256 validation images.
+    let mut s = mnist();
+    s.train = s.train.head(2000);
+    let val = s.val.head(256);
+    let spec = ModelSpec::load("mlp").unwrap();
+    let eval_attack = attack(AttackName::Pgd, Method::Pgd, Norm::Linf, 0.1, 10, 1);
+    let mut robust = Vec::new();
+    for adv in [None, Some(AdvMethod::Pgd), Some(AdvMethod::Trades)] {
+        let cfg = TrainConfig {
+            epochs: 2,
+            batch_size: 64,
+            seed: 3,
+            optimizer: OptimizerConfig { kind: OptimizerKind::Adam, lr: 1e-3, ..Default::default() },
+            schedule: LrSchedule::Cosine,
+            adv: adv.map(|method| AdvTrainConfig { method, eps: 0.1, step: 0.05, steps: 3, ..Default::default() }),
+        };
+        let model = Model::new(gpu(), &spec, s.train.shape, 10, cfg.seed).unwrap();
+        let mut opt = Optimizer::new(gpu(), &cfg.optimizer, &model.params);
+        for e in 0..cfg.epochs {
+            let stats = block_on(train_epoch(gpu(), &model, &mut opt, &s.train, &cfg, e, &[1.0; 10], &mut |_, _| {})).unwrap();
+            assert!(stats.loss.is_finite());
+            assert_eq!(stats.robust_accuracy.is_some(), adv.is_some());
+        }
+        let r = block_on(evaluate_robustness(gpu(), &model, &val, std::slice::from_ref(&eval_attack), 256, &mut |_, _| {})).unwrap();
+        robust.push((adv, r.clean_accuracy(), r.worst_accuracy()));
+    }
+    let (_, _, plain) = robust[0];
+    for &(adv, clean, rob) in &robust[1..] {
+        assert!(clean > 0.7, "{adv:?}: clean accuracy {clean}");
+        assert!(rob > plain + 0.1, "{adv:?}: robust accuracy {rob} not clearly above clean training's {plain} ({robust:?})");
+    }
+}
