@@ -18,6 +18,13 @@
 //! | col2im adjoint: <im2col(x), y> = <x, col2im(y)> | 1e-6 kh kw sum(abs(im2col(x) y)) | | only col2im rounds, <= kh kw u per term |
 //! | softmax_xent loss | 2e-5 | 1e-6 | exp and log are a few ULP (Vulkan allows 3 + 2 abs(x) ULP for exp); the last subtraction rounds at losses up to ~200 |
 //! | softmax_xent dlogits | 1e-5 / batch | 1e-6 | probabilities within a few ULP of 1, so p - 1 too, times 1 / batch |
+//! | trades_xent loss, dlogits | 1e-4; 2e-5 (1 + max loss) / batch | 1e-5 | as softmax_xent, plus beta times a KL of up to ~200 nats whose rounding enters every p (log p - log q - KL) |
+//! | adv_loss (CE, DLR, KL) | 2e-5 | 1e-5 | exp/log as above; DLR's ratio divides by gaps of at least 0.27 by construction |
+//! | random_start box | 3e-7 | 0 | a few f32 roundings of values in [0, 1] |
+//! | random_start ball, gaussian | 3e-3 | 0 | log, cos and pow: Vulkan allows cos an absolute error of 2^-11, times normal draws up to ~5.6 |
+//! | pgd_step L-inf; apgd_step L-inf | 2.4e-7; 1e-6 | 0 | one rounding of x + step (clamps are exact); APGD's momentum mix adds a few |
+//! | pgd_step L2; apgd_step L2 | 1e-5; 2e-5 | 0 | norms from differently ordered reductions |
+//! | keep_best, keep_max, apgd_checkpoint | 0 | 0 | comparisons and copies |
 //! | sgd w and momentum | 2e-6 | 1e-5 | a few roundings of O(1) terms per step, 3 steps; the GPU may fuse a*b+c |
 //! | adam w | 2e-6 | 1e-5 | as sgd; sqrt and division are not correctly rounded, but the update is scaled by lr |
 //! | adam m, v | 1e-6 amax(ref) | 1e-5 | a couple of roundings each, relative to the moment's own scale |

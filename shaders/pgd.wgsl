@@ -129,6 +129,31 @@ fn random_start(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
     }
 }
 
+// x + a * direction(grad) at flat index i: the unprojected step.
+fn stepped(i: u32, a: f32, inv: f32) -> f32 {
+    return x[i] + a * direction(grad[i], inv);
+}
+
+// The L2 rescaling that projects the stepped example back onto the ball (unused by L-inf).
+fn stepped_scale(li: u32, base: u32, r: f32, a: f32, inv: f32) -> f32 {
+    var s = 0.0;
+    if (NORM == 1u) {
+        for (var j = li; j < p.dim; j += WG) {
+            let d = stepped(base + j, a, inv) - x0[base + j];
+            s += d * d;
+        }
+    }
+    return l2_scale(r, workgroup_sum(li, s));
+}
+
+// APGD's candidate at flat index i: x + alpha (z - x) + (1 - alpha)(x - x_prev), where z is
+// the projected step.
+fn with_momentum(i: u32, a: f32, inv: f32, zscale: f32, r: f32) -> f32 {
+    let xv = x[i];
+    let z = project(stepped(i, a, inv), x0[i], r, zscale);
+    return xv + p.alpha * (z - xv) + (1.0 - p.alpha) * (xv - x_prev[i]);
+}
+
 // PGD step: x <- P(x + step * direction(grad)). FGSM is one step of size eps from x0.
 @compute @workgroup_size(256)
 fn pgd_step(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -137,18 +162,9 @@ fn pgd_step(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_inde
     let r = eps[e];
     let a = step[e];
     let inv = grad_inv_norm(li, base);
-    var scale = 1.0;
-    if (NORM == 1u) {
-        var s = 0.0;
-        for (var j = li; j < p.dim; j += WG) {
-            let d = x[base + j] + a * direction(grad[base + j], inv) - x0[base + j];
-            s += d * d;
-        }
-        scale = l2_scale(r, workgroup_sum(li, s));
-    }
+    let scale = stepped_scale(li, base, r, a, inv);
     for (var j = li; j < p.dim; j += WG) {
-        let v = x[base + j] + a * direction(grad[base + j], inv);
-        x[base + j] = project(v, x0[base + j], r, scale);
+        x[base + j] = project(stepped(base + j, a, inv), x0[base + j], r, scale);
     }
 }
 
@@ -161,32 +177,19 @@ fn apgd_step(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
     let r = eps[e];
     let a = state[e].eta;
     let inv = grad_inv_norm(li, base);
-    var zscale = 1.0;
-    var uscale = 1.0;
+    let zscale = stepped_scale(li, base, r, a, inv);
+    var su = 0.0;
     if (NORM == 1u) {
-        var s = 0.0;
         for (var j = li; j < p.dim; j += WG) {
-            let d = x[base + j] + a * direction(grad[base + j], inv) - x0[base + j];
-            s += d * d;
+            let d = with_momentum(base + j, a, inv, zscale, r) - x0[base + j];
+            su += d * d;
         }
-        zscale = l2_scale(r, workgroup_sum(li, s));
-        var su = 0.0;
-        for (var j = li; j < p.dim; j += WG) {
-            let c = x0[base + j];
-            let xv = x[base + j];
-            let z = project(xv + a * direction(grad[base + j], inv), c, r, zscale);
-            let u = xv + p.alpha * (z - xv) + (1.0 - p.alpha) * (xv - x_prev[base + j]);
-            su += (u - c) * (u - c);
-        }
-        uscale = l2_scale(r, workgroup_sum(li, su));
     }
+    let uscale = l2_scale(r, workgroup_sum(li, su));
     for (var j = li; j < p.dim; j += WG) {
-        let c = x0[base + j];
-        let xv = x[base + j];
-        let z = project(xv + a * direction(grad[base + j], inv), c, r, zscale);
-        let u = xv + p.alpha * (z - xv) + (1.0 - p.alpha) * (xv - x_prev[base + j]);
-        x_prev[base + j] = xv;
-        x[base + j] = project(u, c, r, uscale);
+        let u = with_momentum(base + j, a, inv, zscale, r);
+        x_prev[base + j] = x[base + j];
+        x[base + j] = project(u, x0[base + j], r, uscale);
     }
 }
 
