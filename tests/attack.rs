@@ -183,3 +183,17 @@ fn adversarial_training_makes_a_model_more_robust() {
         assert!(rob > plain + 0.1, "{adv:?}: robust accuracy {rob} not clearly above clean training's {plain} ({robust:?})");
     }
 }
+
+#[test]
+fn class_balanced_shares_favour_weaker_classes() {
+    let cfg = AdvTrainConfig { share: 0.5, balance: true, ..Default::default() };
+    cfg.check().unwrap();
+    assert_eq!(cfg.class_shares(None, 4), vec![0.5; 4], "before any measurement every class gets the mean share");
+    let acc = [0.9, 0.5, 0.1, 0.5];
+    let s = cfg.class_shares(Some(&acc), 4);
+    assert!(s[2] > s[1] && s[1] > s[0] && s[1] == s[3], "{s:?}");
+    assert!((s.iter().sum::<f32>() / 4.0 - 0.5).abs() < 1e-6, "mean share stays 0.5: {s:?}");
+    let unbalanced = AdvTrainConfig { share: 0.5, ..Default::default() };
+    assert_eq!(unbalanced.class_shares(Some(&acc), 4), vec![0.5; 4]);
+    assert!(AdvTrainConfig { share: 1.0, balance: true, ..Default::default() }.check().is_err());
+}
