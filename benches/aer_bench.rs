@@ -1,61 +1,158 @@
-//! aer-bench: the native benchmark binary. Runs the suite from `aer::bench` on one adapter and
-//! writes a JSON result file.
+//! aer-bench: the native benchmark binary. Runs the suite from `aer::bench` on one adapter, a
+//! chosen list or every adapter found, writing one JSON file per adapter; `compare` lays
+//! result files side by side as a Markdown table and an SVG chart.
+
+use aer::bench::{compare_markdown, compare_svg, run_suite, RunReport, SCHEMA_VERSION, SUITE_VERSION};
+use aer::gpu::{list_adapters, AdapterChoice, Gpu};
+use clap::{Args, Parser, Subcommand};
+use std::path::{Path, PathBuf};
+
+#[derive(Parser)]
+#[command(name = "aer-bench", about = "Cross-vendor GPU benchmark of aer's kernels and end-to-end steps")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Print a Markdown table of several result files (ratios against the first) and write an
+    /// SVG chart.
+    Compare {
+        /// Result files written by `aer-bench --out`.
+        #[arg(required = true, num_args = 1..)]
+        files: Vec<PathBuf>,
+        /// Where the chart goes.
+        #[arg(long, default_value = "bench-compare.svg")]
+        svg: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Tiny sizes, a few seconds in all (CI runs this).
+    #[arg(long)]
+    quick: bool,
+    /// Only entries whose id contains this text, e.g. matmul/f32/1024 or train_step.
+    #[arg(long)]
+    filter: Option<String>,
+    /// Adapters by name (substring, case-insensitive); repeat for several. Default: the
+    /// WGPU_ADAPTER_NAME / WGPU_BACKEND choice, else the best adapter.
+    #[arg(long)]
+    adapter: Vec<String>,
+    /// Restrict to a backend: vulkan, gl, metal, dx12.
+    #[arg(long, env = "WGPU_BACKEND")]
+    backend: Option<String>,
+    /// Every adapter found (add SwiftShader with VK_ADD_DRIVER_FILES=.../vk_swiftshader_icd.json).
+    #[arg(long)]
+    all_adapters: bool,
+    /// Timed runs per entry after warm-up.
+    #[arg(long, env = "AER_BENCH_RUNS")]
+    runs: Option<usize>,
+    /// Result file (one adapter) or directory (one <adapter>.json each).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+fn git_revision() -> String {
+    std::process::Command::new("git")
+        .args(["-C", env!("CARGO_MANIFEST_DIR"), "describe", "--always", "--dirty"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn slug(name: &str) -> String {
+    let s: String = name.to_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    s.split('-').filter(|p| !p.is_empty()).collect::<Vec<_>>().join("-")
+}
+
+fn fail(msg: impl std::fmt::Display) -> ! {
+    eprintln!("error: {msg}");
+    std::process::exit(1);
+}
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let filter = args.iter().position(|a| a == "--filter").and_then(|i| args.get(i + 1)).cloned();
-    let out = args.iter().position(|a| a == "--out").and_then(|i| args.get(i + 1)).cloned();
-    let quick = args.iter().any(|a| a == "--quick");
-    let choice = aer::gpu::AdapterChoice::default().or_env();
-    let gpu = match pollster::block_on(aer::gpu::Gpu::new(&choice)) {
-        Ok(g) => g,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::exit(1);
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Cmd::Compare { files, svg }) => compare(&files, &svg),
+        None => run(&cli.run),
+    }
+}
+
+fn compare(files: &[PathBuf], svg: &Path) {
+    let runs: Vec<RunReport> = files
+        .iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(f).unwrap_or_else(|e| fail(format!("{}: cannot read: {e}", f.display())));
+            RunReport::from_json(&text, &f.display().to_string()).unwrap_or_else(|e| fail(e))
+        })
+        .collect();
+    print!("{}", compare_markdown(&runs));
+    aer::train::write_atomic(svg, compare_svg(&runs).as_bytes()).unwrap_or_else(|e| fail(e));
+    eprintln!("wrote {}", svg.display());
+}
+
+fn run(a: &RunArgs) {
+    let base = AdapterChoice { name: None, backend: a.backend.clone() }.or_env();
+    let choices: Vec<AdapterChoice> = if a.all_adapters {
+        let found = pollster::block_on(list_adapters(&base)).unwrap_or_else(|e| fail(e));
+        if found.is_empty() {
+            fail("no adapter found; on Debian/Ubuntu without a GPU: apt-get install mesa-vulkan-drivers");
         }
+        found.iter().map(|s| AdapterChoice { name: Some(s.name.clone()), backend: Some(s.backend.to_lowercase()) }).collect()
+    } else if !a.adapter.is_empty() {
+        a.adapter.iter().map(|n| AdapterChoice { name: Some(n.clone()), backend: base.backend.clone() }).collect()
+    } else {
+        vec![base]
     };
-    eprintln!("adapter: {}", gpu.adapter_label());
-    let runs = if quick { 3 } else { std::env::var("AER_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(10) };
-    let mut results = Vec::new();
-    let sizes: &[usize] = if quick { &[64, 128] } else { &[256, 512, 1024] };
-    let want = |id: &str| filter.as_ref().is_none_or(|f| id.contains(f.as_str()));
-    for &n in sizes {
-        if want(&format!("matmul/f32/{n}")) {
-            results.push(pollster::block_on(aer::bench::matmul_entry(&gpu, n, runs)).expect("bench"));
+    let runs = a.runs.unwrap_or(if a.quick { 3 } else { 10 });
+    let several = choices.len() > 1;
+    let mut failures = 0;
+    for choice in &choices {
+        let gpu = pollster::block_on(Gpu::new(choice)).unwrap_or_else(|e| fail(e));
+        eprintln!("adapter: {}", gpu.adapter_label());
+        let results = pollster::block_on(run_suite(&gpu, a.quick, runs, a.filter.as_deref(), &mut |r| {
+            let rate = [r.gflops.map(|g| format!("{g:.2} GFLOP/s")), r.gbytes_per_s.map(|g| format!("{g:.2} GB/s")), r.items_per_s.map(|x| format!("{x:.1} examples/s"))]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join("  ");
+            if r.ok() {
+                println!("{:<36} {:>10.3} ms (min {:.3}, max {:.3}, {} runs, {}) {rate}", r.id, r.median_ms, r.min_ms, r.max_ms, r.runs, r.timing);
+            } else {
+                println!("{:<36} FAILED: {}", r.id, r.status);
+            }
+        }))
+        .unwrap_or_else(|e| fail(e));
+        failures += results.iter().filter(|r| !r.ok()).count();
+        let report = RunReport {
+            schema_version: SCHEMA_VERSION,
+            suite_version: SUITE_VERSION,
+            adapter: gpu.summary(),
+            os: std::env::consts::OS.into(),
+            arch: std::env::consts::ARCH.into(),
+            git_revision: git_revision(),
+            quick: a.quick,
+            created_unix: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+            results,
+        };
+        if let Some(out) = &a.out {
+            let path = if several || out.is_dir() {
+                std::fs::create_dir_all(out).unwrap_or_else(|e| fail(format!("{}: {e}", out.display())));
+                out.join(format!("{}-{}.json", slug(&report.adapter.name), slug(&report.adapter.backend)))
+            } else {
+                out.clone()
+            };
+            aer::train::write_atomic(&path, serde_json::to_string_pretty(&report).unwrap().as_bytes()).unwrap_or_else(|e| fail(e));
+            eprintln!("wrote {}", path.display());
         }
     }
-    let batch = if quick { 16 } else { 128 };
-    for model in ["mlp", "cnn"] {
-        if want(&format!("train_step/{model}/b{batch}")) {
-            results.push(pollster::block_on(aer::bench::train_step_entry(&gpu, model, batch, runs)).expect("bench"));
-        }
-    }
-    let steps = if quick { 2 } else { 10 };
-    for model in ["mlp", "cnn"] {
-        if want(&format!("pgd{steps}/{model}/b{batch}")) {
-            results.push(pollster::block_on(aer::bench::pgd_entry(&gpu, model, batch, steps, runs)).expect("bench"));
-        }
-    }
-    for r in &results {
-        println!(
-            "{:<28} {:>10.3} ms (min {:.3}, max {:.3}, {} runs) {} {}",
-            r.id,
-            r.median_ms,
-            r.min_ms,
-            r.max_ms,
-            r.runs,
-            r.gflops.map(|g| format!("{g:.2} GFLOP/s")).or(r.items_per_s.map(|x| format!("{x:.1} examples/s"))).unwrap_or_default(),
-            if r.status == "ok" { String::new() } else { format!("FAILED: {}", r.status) }
-        );
-    }
-    let doc = serde_json::json!({
-        "suite_version": aer::bench::SUITE_VERSION,
-        "adapter": gpu.summary(),
-        "os": std::env::consts::OS,
-        "results": results,
-    });
-    if let Some(path) = out {
-        aer::train::write_atomic(std::path::Path::new(&path), serde_json::to_string_pretty(&doc).unwrap().as_bytes()).expect("write results");
-        eprintln!("wrote {path}");
+    if failures > 0 {
+        fail(format!("{failures} entries failed their correctness check"));
     }
 }

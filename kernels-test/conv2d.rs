@@ -40,11 +40,19 @@ fn edge_geometries() -> Vec<Conv2dGeometry> {
     ]
 }
 
-/// Grids past 65,535 workgroups spill into y: 4 * 2050^2 = 16.8M columns, and a 4100^2 image.
+/// Grids past 65,535 workgroups spill into y. im2col and col2im run one invocation per run
+/// of up to 32 elements along a row, so single-column images make the most invocations:
+/// 17M rows of width 1 (with a 1x1 kernel, so the columns fit one 128 MiB binding).
 fn spill_geometry() -> Conv2dGeometry {
-    let g = geometry(1, 1, 4100, 4100, 2, 2, 0);
-    assert!(g.patch() * g.positions() >= SPILL_1D && g.h * g.w >= SPILL_1D);
+    let g = Conv2dGeometry { n: 1, c: 1, h: SPILL_1D + 4, w: 1, kh: 1, kw: 1, stride: 1, pad: 0 };
+    assert!(g.patch() * g.n * g.oh() >= SPILL_1D && g.n * g.c * g.h >= SPILL_1D);
     g
+}
+
+/// Rows far wider than a run, with a kernel wide enough that a per-pixel loop over whole rows
+/// would pass llvmpipe's 65,535 iterations per invocation.
+fn wide_geometry() -> Conv2dGeometry {
+    geometry(1, 1, 3, 3000, 5, 1, 2)
 }
 
 fn run_im2col(g: &Conv2dGeometry, x: &[f32]) -> Vec<f32> {
@@ -70,6 +78,7 @@ fn im2col_matches_reference() {
     let mut cases = edge_geometries();
     cases.extend((0..26).map(|i| random_geometry(&mut rng("im2col_geometry", i))));
     cases.push(spill_geometry());
+    cases.push(wide_geometry());
     // Input and columns each exactly one maximal 128 MiB binding.
     cases.push(geometry(1, 2, 4096, 4096, 1, 1, 0));
     for (i, g) in cases.iter().enumerate() {
@@ -84,6 +93,7 @@ fn col2im_matches_reference_and_is_adjoint_of_im2col() {
     let mut cases = edge_geometries();
     cases.extend((0..27).map(|i| random_geometry(&mut rng("col2im_geometry", i))));
     cases.push(spill_geometry());
+    cases.push(wide_geometry());
     for (i, g) in cases.iter().enumerate() {
         let mut rng = rng("col2im", i);
         let x = uniform(&mut rng, g.n * g.c * g.h * g.w, -1.0, 1.0);

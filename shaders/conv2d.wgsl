@@ -20,55 +20,70 @@ fn flat(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> u32 {
     return (wg.y * nwg.x + wg.x) * 256u + li;
 }
 
+// Each invocation of im2col fills a run of up to RUN columns with (row, img, oy) fixed, and
+// each of col2im a run of up to RUN pixels of one image row: the index arithmetic is done once
+// per run rather than per element (integer division has no SIMD form on CPU adapters), runs
+// stay short enough for llvmpipe's per-invocation loop limit, and the stride is a pipeline
+// constant, so its divisions fold.
+override STRIDE: u32 = 1u;
+const RUN: u32 = 32u;
+
 @compute @workgroup_size(256)
 fn im2col(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
           @builtin(local_invocation_index) li: u32) {
-    let i = flat(wg, nwg, li);
-    let ncols = p.n * p.oh * p.ow;
-    if (i >= p.c * p.kh * p.kw * ncols) { return; }
-    let row = i / ncols;          // (c, ky, kx)
-    let col = i % ncols;          // (n, oy, ox)
+    let t = flat(wg, nwg, li);    // (row, img, oy, run)
+    let runs = (p.ow + RUN - 1u) / RUN;
+    if (t >= p.c * p.kh * p.kw * p.n * p.oh * runs) { return; }
+    let ox0 = (t % runs) * RUN;
+    let r = t / runs;
+    let oy = r % p.oh;
+    let img = (r / p.oh) % p.n;
+    let row = r / (p.oh * p.n);   // (c, ky, kx)
     let kx = row % p.kw;
     let ky = (row / p.kw) % p.kh;
     let ch = row / (p.kw * p.kh);
-    let ox = col % p.ow;
-    let oy = (col / p.ow) % p.oh;
-    let img = col / (p.ow * p.oh);
-    let y = i32(oy * p.stride + ky) - i32(p.pad);
-    let x = i32(ox * p.stride + kx) - i32(p.pad);
-    var v = 0.0;
-    if (y >= 0 && x >= 0 && u32(y) < p.h && u32(x) < p.w) {
-        v = src[((img * p.c + ch) * p.h + u32(y)) * p.w + u32(x)];
+    let out = row * (p.n * p.oh * p.ow) + (img * p.oh + oy) * p.ow;
+    let y = i32(oy * STRIDE + ky) - i32(p.pad);
+    let y_ok = y >= 0 && y < i32(p.h);
+    let src_row = ((img * p.c + ch) * p.h + u32(max(y, 0))) * p.w;
+    for (var ox = ox0; ox < min(ox0 + RUN, p.ow); ox++) {
+        let x = i32(ox * STRIDE + kx) - i32(p.pad);
+        var v = 0.0;
+        if (y_ok && x >= 0 && x < i32(p.w)) { v = src[src_row + u32(x)]; }
+        dst[out + ox] = v;
     }
-    dst[i] = v;
 }
 
 @compute @workgroup_size(256)
 fn col2im(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
           @builtin(local_invocation_index) li: u32) {
-    let i = flat(wg, nwg, li);
-    if (i >= p.n * p.c * p.h * p.w) { return; }
-    let x = i % p.w;
-    let y = (i / p.w) % p.h;
-    let ch = (i / (p.w * p.h)) % p.c;
-    let img = i / (p.w * p.h * p.c);
+    let t = flat(wg, nwg, li);    // (img, ch, y, run)
+    let runs = (p.w + RUN - 1u) / RUN;
+    if (t >= p.n * p.c * p.h * runs) { return; }
+    let x0 = (t % runs) * RUN;
+    let r = t / runs;             // (img, ch, y): the image row
+    let y = r % p.h;
+    let ch = (r / p.h) % p.c;
+    let img = r / (p.h * p.c);
     let ncols = p.n * p.oh * p.ow;
-    var s = 0.0;
-    for (var ky = 0u; ky < p.kh; ky++) {
-        let ty = i32(y + p.pad) - i32(ky);
-        if (ty < 0 || u32(ty) % p.stride != 0u) { continue; }
-        let oy = u32(ty) / p.stride;
-        if (oy >= p.oh) { continue; }
-        for (var kx = 0u; kx < p.kw; kx++) {
-            let tx = i32(x + p.pad) - i32(kx);
-            if (tx < 0 || u32(tx) % p.stride != 0u) { continue; }
-            let ox = u32(tx) / p.stride;
-            if (ox >= p.ow) { continue; }
-            let row = (ch * p.kh + ky) * p.kw + kx;
-            s += src[row * ncols + (img * p.oh + oy) * p.ow + ox];
+    for (var x = x0; x < min(x0 + RUN, p.w); x++) {
+        var s = 0.0;
+        for (var ky = 0u; ky < p.kh; ky++) {
+            let ty = i32(y + p.pad) - i32(ky);
+            if (ty < 0 || u32(ty) % STRIDE != 0u) { continue; }
+            let oy = u32(ty) / STRIDE;
+            if (oy >= p.oh) { continue; }
+            for (var kx = 0u; kx < p.kw; kx++) {
+                let tx = i32(x + p.pad) - i32(kx);
+                if (tx < 0 || u32(tx) % STRIDE != 0u) { continue; }
+                let ox = u32(tx) / STRIDE;
+                if (ox >= p.ow) { continue; }
+                let row = (ch * p.kh + ky) * p.kw + kx;
+                s += src[row * ncols + (img * p.oh + oy) * p.ow + ox];
+            }
         }
+        dst[r * p.w + x] = s;
     }
-    dst[i] = s;
 }
 
 // [C, N, HW] -> [N, C, HW]; here c = channels, n = batch, h = H*W.

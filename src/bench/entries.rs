@@ -1,11 +1,14 @@
-//! Benchmark entries: dense matmul and one full training step of a model.
+//! Benchmark entries. Each one checks its output against the CPU reference on its first run
+//! (a failed check is reported and nothing is timed), then times repeated runs.
 
-use super::{time_async, EntryResult};
+use super::{time_async, EntryResult, Timing};
+use crate::attack::{pgd, probe, AttackConfig, AttackName, Batch, Method, Objective, WorstCase};
 use crate::data::Dataset;
 use crate::error::Result;
-use crate::gpu::Gpu;
-use crate::kernels::{self, MatmulForm};
+use crate::gpu::{Gpu, Tensor};
+use crate::kernels::{self, AdvLoss, Conv2dGeometry, MatmulForm, Norm};
 use crate::nn::{Model, ModelSpec};
+use crate::reference;
 use crate::train::{Optimizer, OptimizerConfig};
 use rand::{Rng, SeedableRng};
 
@@ -14,7 +17,7 @@ fn random(n: usize, seed: u64) -> Vec<f32> {
     (0..n).map(|_| rng.random_range(-1.0f32..1.0)).collect()
 }
 
-fn result(id: String, t: super::Timing, flops: f64, bytes: f64) -> EntryResult {
+fn result(id: String, t: Timing, flops: f64, bytes: f64) -> EntryResult {
     let s = t.median_ms / 1e3;
     EntryResult {
         id,
@@ -25,13 +28,21 @@ fn result(id: String, t: super::Timing, flops: f64, bytes: f64) -> EntryResult {
         runs: t.runs,
         gflops: (flops > 0.0).then(|| flops / s / 1e9),
         gbytes_per_s: (bytes > 0.0).then(|| bytes / s / 1e9),
-        timing: "wall clock around submit-and-wait".into(),
+        timing: t.method.into(),
         items_per_s: None,
     }
 }
 
-fn failed(id: String, why: String) -> EntryResult {
+pub(super) fn failed(id: String, why: String) -> EntryResult {
     EntryResult { id, status: why, median_ms: 0.0, min_ms: 0.0, max_ms: 0.0, runs: 0, gflops: None, gbytes_per_s: None, timing: String::new(), items_per_s: None }
+}
+
+/// The first element outside |got - want| <= tol * (1 + |want|), as a failure message.
+fn mismatch(what: &str, got: &[f32], want: &[f32], tol: f32) -> Option<String> {
+    if got.len() != want.len() {
+        return Some(format!("{what}: {} values, reference has {}", got.len(), want.len()));
+    }
+    (0..got.len()).find(|&i| !((got[i] - want[i]).abs() <= tol * (1.0 + want[i].abs()))).map(|i| format!("{what} wrong at {i}: {} vs reference {}", got[i], want[i]))
 }
 
 /// `matmul/f32/{n}`: C = A B for square n x n matrices.
@@ -41,22 +52,99 @@ pub async fn matmul_entry(gpu: &Gpu, n: usize, runs: usize) -> Result<EntryResul
     let (ga, gb, gc) = (gpu.upload(&a, &[n, n]), gpu.upload(&b, &[n, n]), gpu.empty(&[n, n]));
     kernels::matmul(gpu, MatmulForm::NN, &ga, &gb, &gc, n, n, n, false);
     let got = gpu.read_f32(&gc).await?;
-    // Check a sample of rows against the reference (a full CPU product at 1024 is slow).
-    let rows = [0, n / 3, n - 1];
-    for &r in &rows {
+    // A sample of rows (a full CPU product at 1024 is slow).
+    for r in [0, n / 3, n - 1] {
         let mut want = vec![0f32; n];
-        crate::reference::matmul(MatmulForm::NN, &a[r * n..(r + 1) * n], &b, &mut want, 1, n, n, false);
-        let tol = 1e-4 * (n as f32).sqrt() * 4.0;
-        if let Some(j) = (0..n).find(|&j| (got[r * n + j] - want[j]).abs() > tol) {
-            return Ok(failed(id, format!("wrong result at ({r}, {j}): {} vs {}", got[r * n + j], want[j])));
+        reference::matmul(MatmulForm::NN, &a[r * n..(r + 1) * n], &b, &mut want, 1, n, n, false);
+        if let Some(why) = mismatch(&format!("row {r}"), &got[r * n..(r + 1) * n], &want, 1e-4 * (n as f32).sqrt()) {
+            return Ok(failed(id, why));
         }
     }
     let t = time_async(gpu, 2, runs, || kernels::matmul(gpu, MatmulForm::NN, &ga, &gb, &gc, n, n, n, false)).await?;
     Ok(result(id, t, 2.0 * (n * n * n) as f64, 3.0 * (n * n * 4) as f64))
 }
 
+/// Which product of a convolution an entry times.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConvPass {
+    /// y = conv(x, W): im2col, matmul, layout permute.
+    Forward,
+    /// dx from dy: permute, W^T dy, col2im.
+    BackwardData,
+    /// dW from dy and the forward's columns.
+    BackwardWeight,
+}
+
+impl ConvPass {
+    pub fn name(self) -> &'static str {
+        match self {
+            ConvPass::Forward => "fwd",
+            ConvPass::BackwardData => "bwd_data",
+            ConvPass::BackwardWeight => "bwd_weight",
+        }
+    }
+}
+
+/// `conv2d/{pass}/c{c}-{h}x{w}-k{k}-o{co}/b{n}` (stride 1, same padding).
+pub async fn conv2d_entry(gpu: &Gpu, pass: ConvPass, g: Conv2dGeometry, co: usize, runs: usize) -> Result<EntryResult> {
+    let id = format!("conv2d/{}/c{}-{}x{}-k{}-o{co}/b{}", pass.name(), g.c, g.h, g.w, g.kh, g.n);
+    let (patch, pos, hw) = (g.patch(), g.positions(), g.oh() * g.ow());
+    let x = random(g.n * g.c * g.h * g.w, 4);
+    let w = random(co * patch, 5);
+    let dy = random(g.n * co * hw, 6);
+    let (gx, gw, gdy) = (gpu.upload(&x, &[g.n, g.c, g.h, g.w]), gpu.upload(&w, &[co, patch]), gpu.upload(&dy, &[g.n, co, g.oh(), g.ow()]));
+    let cols = gpu.empty(&[patch, pos]);
+    kernels::im2col(gpu, &g, &gx, &cols);
+    let (ycn, y, dx, dw) = (gpu.empty(&[co, pos]), gpu.empty(&[g.n, co, g.oh(), g.ow()]), gpu.empty(&[g.n, g.c, g.h, g.w]), gpu.empty(&[co, patch]));
+    let dcols = gpu.empty(&[patch, pos]);
+    let run = || match pass {
+        ConvPass::Forward => {
+            kernels::im2col(gpu, &g, &gx, &cols);
+            kernels::matmul(gpu, MatmulForm::NN, &gw, &cols, &ycn, co, pos, patch, false);
+            kernels::cnhw_to_nchw(gpu, &ycn, &y, g.n, co, hw);
+        }
+        ConvPass::BackwardData => {
+            kernels::nchw_to_cnhw(gpu, &gdy, &ycn, g.n, co, hw);
+            kernels::matmul(gpu, MatmulForm::TN, &gw, &ycn, &dcols, patch, pos, co, false);
+            kernels::col2im(gpu, &g, &dcols, &dx);
+        }
+        ConvPass::BackwardWeight => {
+            kernels::nchw_to_cnhw(gpu, &gdy, &ycn, g.n, co, hw);
+            kernels::matmul(gpu, MatmulForm::NT, &ycn, &cols, &dw, co, patch, pos, false);
+        }
+    };
+    run();
+    let tol = 1e-4 * (patch.max(co).max(pos) as f32).sqrt();
+    let (got, want) = match pass {
+        ConvPass::Forward => (gpu.read_f32(&y).await?, reference::conv2d_forward(&g, &x, &w, &vec![0.0; co], co)),
+        ConvPass::BackwardData | ConvPass::BackwardWeight => {
+            let dy_cn = reference::permute_nchw_to_cnhw(&dy, g.n, co, hw);
+            if pass == ConvPass::BackwardData {
+                let mut dc = vec![0f32; patch * pos];
+                reference::matmul(MatmulForm::TN, &w, &dy_cn, &mut dc, patch, pos, co, false);
+                (gpu.read_f32(&dx).await?, reference::col2im(&g, &dc))
+            } else {
+                let mut want = vec![0f32; co * patch];
+                reference::matmul(MatmulForm::NT, &dy_cn, &reference::im2col(&g, &x), &mut want, co, patch, pos, false);
+                (gpu.read_f32(&dw).await?, want)
+            }
+        }
+    };
+    if let Some(why) = mismatch("output", &got, &want, tol) {
+        return Ok(failed(id, why));
+    }
+    let t = time_async(gpu, 2, runs, run).await?;
+    // The product's flops, and the bytes the pass must move at least once.
+    let bytes = 4.0 * match pass {
+        ConvPass::Forward => x.len() + w.len() + dy.len(),
+        ConvPass::BackwardData => dy.len() + w.len() + x.len(),
+        ConvPass::BackwardWeight => dy.len() + patch * pos + w.len(),
+    } as f64;
+    Ok(result(id, t, 2.0 * (co * patch * pos) as f64, bytes))
+}
+
 /// A random batch of MNIST-shaped data on the GPU: (x, labels).
-fn mnist_shaped_batch(gpu: &Gpu, batch: usize) -> (crate::gpu::Tensor, crate::gpu::Tensor) {
+fn mnist_shaped_batch(gpu: &Gpu, batch: usize) -> (Tensor, Tensor) {
     let data = Dataset {
         images: random(batch * 784, 3).iter().map(|v| ((v + 1.0) * 127.0) as u8).collect(),
         labels: (0..batch).map(|i| (i % 10) as u8).collect(),
@@ -66,6 +154,27 @@ fn mnist_shaped_batch(gpu: &Gpu, batch: usize) -> (crate::gpu::Tensor, crate::gp
     let idx: Vec<u32> = (0..batch as u32).collect();
     data.gather(&idx, &mut xs, &mut ys);
     (gpu.upload(&xs, &[batch, 1, 28, 28]), gpu.upload_u32(&ys, &[batch]))
+}
+
+/// `pgd_step/{norm}/b{batch}x{dim}`: the fused step kernel alone (sign or L2 normalisation,
+/// step, projection, clamp).
+pub async fn pgd_step_entry(gpu: &Gpu, norm: Norm, batch: usize, dim: usize, runs: usize) -> Result<EntryResult> {
+    let id = format!("pgd_step/{}/b{batch}x{dim}", if norm == Norm::Linf { "linf" } else { "l2" });
+    let n = batch * dim;
+    let x0: Vec<f32> = random(n, 7).iter().map(|v| 0.5 + 0.5 * v).collect();
+    let g = random(n, 8);
+    let eps = vec![if norm == Norm::Linf { 0.3 } else { 2.0 }; batch];
+    let step = vec![0.05; batch];
+    let (gx0, gg, ge, gs) = (gpu.upload(&x0, &[batch, dim]), gpu.upload(&g, &[batch, dim]), gpu.upload(&eps, &[batch]), gpu.upload(&step, &[batch]));
+    let x = gpu.upload(&x0, &[batch, dim]);
+    kernels::pgd_step(gpu, norm, &x, &gx0, &gg, &ge, &gs, batch, dim);
+    let want = reference::attack::pgd_step(norm, &x0, &x0, &g, &eps, &step, dim);
+    if let Some(why) = mismatch("x", &gpu.read_f32(&x).await?, &want, 1e-5) {
+        return Ok(failed(id, why));
+    }
+    let t = time_async(gpu, 2, runs, || kernels::pgd_step(gpu, norm, &x, &gx0, &gg, &ge, &gs, batch, dim)).await?;
+    // Reads x, x0 and grad, writes x.
+    Ok(result(id, t, 0.0, 16.0 * n as f64))
 }
 
 /// `train_step/{model}/b{batch}`: forward, loss, backward and an Adam update on a random
@@ -86,20 +195,22 @@ pub async fn train_step_entry(gpu: &Gpu, model: &str, batch: usize, runs: usize)
         m.backward(gpu, tape, d, false);
         opt.update(gpu, &m.params, 1e-3);
     };
-    let t = time_async(gpu, 2, runs, &mut step).await?;
+    step();
     let l = gpu.read_f32(&loss).await?;
-    if l.iter().any(|v| !v.is_finite()) {
-        return Ok(failed(id, "non-finite loss".into()));
+    // Fresh Kaiming-initialised weights on 10 classes: the loss starts near ln 10.
+    if l.iter().any(|v| !v.is_finite() || *v > 20.0) {
+        return Ok(failed(id, format!("implausible first loss {:?}", &l[..l.len().min(4)])));
     }
-    Ok(result(id, t, 0.0, 0.0))
+    let t = time_async(gpu, 2, runs, &mut step).await?;
+    let mut r = result(id, t, 0.0, 0.0);
+    r.items_per_s = Some(batch as f64 / (r.median_ms / 1e3));
+    Ok(r)
 }
 
 /// `pgd{steps}/{model}/b{batch}`: an L-inf PGD attack (eps 0.3, random start, one restart,
 /// worst-case bookkeeping) on a batch; reports examples per second. Checked first: every
 /// example stays in the eps-ball and in [0, 1], and the attack raises the loss.
 pub async fn pgd_entry(gpu: &Gpu, model: &str, batch: usize, steps: usize, runs: usize) -> Result<EntryResult> {
-    use crate::attack::{pgd, probe, AttackConfig, AttackName, Batch, Method, Objective, WorstCase};
-    use crate::kernels::{AdvLoss, Norm};
     let id = format!("pgd{steps}/{model}/b{batch}");
     let spec = ModelSpec::load(model)?;
     let m = Model::new(gpu, &spec, [1, 28, 28], 10, 0)?;

@@ -1,17 +1,25 @@
 //! The benchmark suite, kept in the library so the native binary (`aer-bench`) and the
 //! browser run the same entries. Each entry checks its result against the CPU reference on
-//! its first run, then times repeated runs after warm-up.
+//! its first run, then times repeated runs after warm-up. A run is saved as one JSON file
+//! (`RunReport`), and `compare` lays several side by side.
 
+mod compare;
 mod entries;
+mod suite;
 mod timing;
 
-pub use entries::{matmul_entry, pgd_entry, train_step_entry};
-pub use timing::{time_async, Timing};
+pub use compare::{compare_markdown, compare_svg};
+pub use entries::ConvPass;
+pub use suite::{run_suite, suite, Entry};
+pub use timing::{time_async, Timing, TIMESTAMPS, WALL_CLOCK};
 
+use crate::gpu::AdapterSummary;
 use serde::{Deserialize, Serialize};
 
-/// Version of the suite's entry set and of the result file's schema.
+/// Version of the suite's entry set: ids and what they measure.
 pub const SUITE_VERSION: u32 = 2;
+/// Version of the result file's layout (`RunReport`).
+pub const SCHEMA_VERSION: u32 = 1;
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct EntryResult {
@@ -25,9 +33,52 @@ pub struct EntryResult {
     pub runs: usize,
     pub gflops: Option<f64>,
     pub gbytes_per_s: Option<f64>,
-    /// "wall clock around submit-and-wait" or "gpu timestamps".
+    /// `TIMESTAMPS` or `WALL_CLOCK`.
     pub timing: String,
-    /// Examples per second, for entries that process a batch (attacks).
+    /// Examples per second, for entries that process a batch (training steps, attacks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub items_per_s: Option<f64>,
+}
+
+impl EntryResult {
+    pub fn ok(&self) -> bool {
+        self.status == "ok"
+    }
+}
+
+/// One run of the suite on one adapter: the file `aer-bench --out` writes.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RunReport {
+    pub schema_version: u32,
+    pub suite_version: u32,
+    pub adapter: AdapterSummary,
+    /// Operating system and CPU architecture of the host.
+    pub os: String,
+    pub arch: String,
+    /// `git describe --always --dirty` of the source, or "unknown".
+    pub git_revision: String,
+    /// Tiny sizes (`--quick`).
+    pub quick: bool,
+    /// Seconds since the Unix epoch when the run finished.
+    pub created_unix: u64,
+    pub results: Vec<EntryResult>,
+}
+
+impl RunReport {
+    /// "adapter (backend)", how tables and charts name a run.
+    pub fn label(&self) -> String {
+        format!("{} ({})", self.adapter.name, self.adapter.backend)
+    }
+
+    /// Parse a result file, refusing newer layouts by name.
+    pub fn from_json(text: &str, origin: &str) -> crate::Result<RunReport> {
+        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| crate::AerError::Invalid(format!("{origin}: not JSON: {e}")))?;
+        let schema = v.get("schema_version").and_then(|s| s.as_u64());
+        if schema != Some(SCHEMA_VERSION as u64) {
+            return Err(crate::AerError::Invalid(format!(
+                "{origin}: result schema {schema:?}, this build reads schema {SCHEMA_VERSION}; rerun aer-bench to regenerate it"
+            )));
+        }
+        serde_json::from_value(v).map_err(|e| crate::AerError::Invalid(format!("{origin}: not a benchmark result: {e}")))
+    }
 }

@@ -1,9 +1,12 @@
-//! Repeated timing after warm-up: wall clock around submit-and-wait, which every adapter
-//! supports (the browser included).
+//! Repeated timing after warm-up: GPU timestamp queries where the adapter has them, else
+//! wall clock around submit-and-wait (which every adapter supports, the browser included).
 
 use crate::error::Result;
-use crate::gpu::Gpu;
+use crate::gpu::{Gpu, GpuTimer};
 use web_time::Instant;
+
+pub const TIMESTAMPS: &str = "gpu timestamps";
+pub const WALL_CLOCK: &str = "wall clock around submit-and-wait";
 
 #[derive(Clone, Debug)]
 pub struct Timing {
@@ -11,22 +14,38 @@ pub struct Timing {
     pub min_ms: f64,
     pub max_ms: f64,
     pub runs: usize,
+    /// `TIMESTAMPS` or `WALL_CLOCK`.
+    pub method: &'static str,
 }
 
-/// Run `record` (which records GPU work) `warmup` times, then `runs` times, each timed from
-/// the start of recording to the GPU finishing.
+/// Run `record` (which records GPU work) `warmup` times, then `runs` times, each timed on the
+/// GPU's clock when possible, else from the start of recording to the GPU finishing.
 pub async fn time_async(gpu: &Gpu, warmup: usize, runs: usize, mut record: impl FnMut()) -> Result<Timing> {
     for _ in 0..warmup {
         record();
         gpu.reached(gpu.marker()).await?;
     }
+    // Wall clock may be forced (AER_BENCH_TIMING=wall), e.g. to compare the two methods.
+    let wall = crate::gpu::option_env_var("AER_BENCH_TIMING").is_some_and(|v| v == "wall");
+    let timer = if wall { None } else { GpuTimer::new(gpu) };
     let mut ms = Vec::with_capacity(runs);
     for _ in 0..runs.max(1) {
-        let t = Instant::now();
-        record();
-        gpu.reached(gpu.marker()).await?;
-        ms.push(t.elapsed().as_secs_f64() * 1e3);
+        match &timer {
+            Some(t) => {
+                gpu.reached(gpu.marker()).await?;
+                t.begin(gpu);
+                record();
+                ms.push(t.end(gpu).await?);
+            }
+            None => {
+                let t = Instant::now();
+                record();
+                gpu.reached(gpu.marker()).await?;
+                ms.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+        }
     }
     ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    Ok(Timing { median_ms: ms[ms.len() / 2], min_ms: ms[0], max_ms: *ms.last().unwrap(), runs: ms.len() })
+    let method = if timer.is_some() { TIMESTAMPS } else { WALL_CLOCK };
+    Ok(Timing { median_ms: ms[ms.len() / 2], min_ms: ms[0], max_ms: *ms.last().unwrap(), runs: ms.len(), method })
 }

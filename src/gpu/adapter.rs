@@ -67,6 +67,9 @@ pub struct AdapterSummary {
     pub driver_info: String,
     pub timestamp_queries: bool,
     pub shader_f16: bool,
+    /// Every optional feature, by wgpu's names (of the adapter, or those a device enabled).
+    #[serde(default)]
+    pub features: Vec<String>,
     pub max_storage_buffer_binding_size: u64,
     pub max_buffer_size: u64,
     pub max_storage_buffers_per_shader_stage: u32,
@@ -87,6 +90,7 @@ impl AdapterSummary {
             driver_info: info.driver_info.clone(),
             timestamp_queries: features.contains(wgpu::Features::TIMESTAMP_QUERY),
             shader_f16: features.contains(wgpu::Features::SHADER_F16),
+            features: features.iter_names().map(|(name, _)| name.to_string()).collect(),
             max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size as u64,
             max_buffer_size: limits.max_buffer_size,
             max_storage_buffers_per_shader_stage: limits.max_storage_buffers_per_shader_stage,

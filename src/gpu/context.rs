@@ -275,9 +275,18 @@ impl Gpu {
                 staging
             })
             .collect();
+        self.map_all(&stagings, &ts.iter().map(|t| t.bytes() as usize).collect::<Vec<_>>()).await
+    }
+
+    /// Submit pending work, then map a MAP_READ buffer that it fills and copy it out.
+    pub(crate) async fn read_buffer(&self, staging: &wgpu::Buffer) -> Result<Vec<u8>> {
+        Ok(self.map_all(std::slice::from_ref(staging), &[staging.size() as usize]).await?.remove(0))
+    }
+
+    async fn map_all(&self, stagings: &[wgpu::Buffer], lens: &[usize]) -> Result<Vec<Vec<u8>>> {
         self.flush();
         let mut receivers = Vec::new();
-        for s in &stagings {
+        for s in stagings {
             let (tx, rx) = futures_channel::oneshot::channel();
             s.slice(..).map_async(wgpu::MapMode::Read, move |r| {
                 let _ = tx.send(r);
@@ -289,13 +298,13 @@ impl Gpu {
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| AerError::Gpu(format!("waiting for the device: {e}")))?;
         let mut out = Vec::new();
-        for ((rx, s), t) in receivers.into_iter().zip(&stagings).zip(ts) {
+        for ((rx, s), &len) in receivers.into_iter().zip(stagings).zip(lens) {
             rx.await
                 .map_err(|_| AerError::Gpu("readback was cancelled".into()))?
                 .map_err(|e| AerError::Gpu(format!("mapping a readback buffer: {e}")))?;
             let bytes = {
                 let view = s.slice(..).get_mapped_range().map_err(|e| AerError::Gpu(format!("{e:?}")))?;
-                view[..t.bytes() as usize].to_vec()
+                view[..len].to_vec()
             };
             s.unmap();
             out.push(bytes);

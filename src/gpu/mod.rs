@@ -7,11 +7,13 @@ mod context;
 mod pipeline;
 mod pool;
 mod tensor;
+mod timer;
 
 pub use adapter::{list_adapters, AdapterChoice, AdapterSummary};
 pub use context::{Gpu, Marker};
 pub use pipeline::{Kernel, Shader};
 pub use tensor::{DType, Tensor};
+pub use timer::GpuTimer;
 
 /// Workgroup size of every 1-D elementwise kernel.
 pub const WG_1D: u32 = 256;
@@ -23,4 +25,15 @@ pub fn grid_1d(n: usize) -> [u32; 3] {
     let groups = n.div_ceil(WG_1D as usize).max(1) as u32;
     let x = groups.min(65_535);
     [x, groups.div_ceil(x), 1]
+}
+
+/// An environment variable natively; None in the browser, which has no environment.
+pub fn option_env_var(name: &str) -> Option<String> {
+    #[cfg(not(target_arch = "wasm32"))]
+    return std::env::var(name).ok();
+    #[cfg(target_arch = "wasm32")]
+    {
+        let _ = name;
+        None
+    }
 }

@@ -65,16 +65,23 @@ impl From<&Conv2dGeometry> for Params {
     }
 }
 
+/// Elements per invocation of im2col and col2im (`RUN` in the shader).
+const RUN: usize = 32;
+
+fn stride(g: &Conv2dGeometry) -> [(&'static str, f64); 1] {
+    [("STRIDE", g.stride as f64)]
+}
+
 /// cols [c*kh*kw, n*oh*ow] from x [n, c, h, w].
 pub fn im2col(gpu: &Gpu, g: &Conv2dGeometry, x: &Tensor, cols: &Tensor) {
     let k = Kernel { shader: &CONV2D, entry: "im2col" };
-    gpu.launch(&k, &[], &Params::from(g), &[x, cols], grid_1d(g.patch() * g.positions()));
+    gpu.launch(&k, &stride(g), &Params::from(g), &[x, cols], grid_1d(g.patch() * g.n * g.oh() * g.ow().div_ceil(RUN)));
 }
 
 /// dx [n, c, h, w] = the adjoint of im2col applied to dcols.
 pub fn col2im(gpu: &Gpu, g: &Conv2dGeometry, dcols: &Tensor, dx: &Tensor) {
     let k = Kernel { shader: &CONV2D, entry: "col2im" };
-    gpu.launch(&k, &[], &Params::from(g), &[dcols, dx], grid_1d(g.n * g.c * g.h * g.w));
+    gpu.launch(&k, &stride(g), &Params::from(g), &[dcols, dx], grid_1d(g.n * g.c * g.h * g.w.div_ceil(RUN)));
 }
 
 fn permute(gpu: &Gpu, entry: &'static str, src: &Tensor, dst: &Tensor, n: usize, c: usize, hw: usize) {

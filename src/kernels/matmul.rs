@@ -61,7 +61,7 @@ pub enum MatmulVariant {
 impl MatmulVariant {
     /// Blocked on CPU adapters, Tiled elsewhere; `AER_MATMUL=tiled|blocked` overrides.
     pub fn for_gpu(gpu: &Gpu) -> MatmulVariant {
-        match option_env_var("AER_MATMUL").as_deref() {
+        match crate::gpu::option_env_var("AER_MATMUL").as_deref() {
             Some("tiled") => MatmulVariant::Tiled,
             Some("blocked") => MatmulVariant::Blocked,
             _ if gpu.info.device_type == wgpu::DeviceType::Cpu => MatmulVariant::Blocked,
@@ -75,16 +75,6 @@ impl MatmulVariant {
             MatmulVariant::Blocked => 8,
             MatmulVariant::Tiled => 256,
         }
-    }
-}
-
-fn option_env_var(name: &str) -> Option<String> {
-    #[cfg(not(target_arch = "wasm32"))]
-    return std::env::var(name).ok();
-    #[cfg(target_arch = "wasm32")]
-    {
-        let _ = name;
-        None
     }
 }
 

@@ -1,0 +1,80 @@
+//! The fixed, versioned suite: every entry's stable id and what it runs. `--quick` runs the
+//! same entries at tiny sizes (their ids say so), so the suite cannot rot unnoticed.
+
+use super::entries::{conv2d_entry, failed, matmul_entry, pgd_entry, pgd_step_entry, train_step_entry, ConvPass};
+use super::EntryResult;
+use crate::error::Result;
+use crate::gpu::Gpu;
+use crate::kernels::{Conv2dGeometry, Norm};
+
+/// One entry of the suite.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Entry {
+    Matmul { n: usize },
+    Conv2d { pass: ConvPass, geometry: Conv2dGeometry, out: usize },
+    PgdStep { norm: Norm, batch: usize, dim: usize },
+    TrainStep { model: &'static str, batch: usize },
+    Pgd { model: &'static str, batch: usize, steps: usize },
+}
+
+impl Entry {
+    /// The entry's stable id, e.g. `matmul/f32/1024` or `train_step/cnn/b128`.
+    pub fn id(&self) -> String {
+        match self {
+            Entry::Matmul { n } => format!("matmul/f32/{n}"),
+            Entry::Conv2d { pass, geometry: g, out } => format!("conv2d/{}/c{}-{}x{}-k{}-o{out}/b{}", pass.name(), g.c, g.h, g.w, g.kh, g.n),
+            Entry::PgdStep { norm, batch, dim } => format!("pgd_step/{}/b{batch}x{dim}", if *norm == Norm::Linf { "linf" } else { "l2" }),
+            Entry::TrainStep { model, batch } => format!("train_step/{model}/b{batch}"),
+            Entry::Pgd { model, batch, steps } => format!("pgd{steps}/{model}/b{batch}"),
+        }
+    }
+
+    pub async fn run(&self, gpu: &Gpu, runs: usize) -> Result<EntryResult> {
+        match *self {
+            Entry::Matmul { n } => matmul_entry(gpu, n, runs).await,
+            Entry::Conv2d { pass, geometry, out } => conv2d_entry(gpu, pass, geometry, out, runs).await,
+            Entry::PgdStep { norm, batch, dim } => pgd_step_entry(gpu, norm, batch, dim, runs).await,
+            Entry::TrainStep { model, batch } => train_step_entry(gpu, model, batch, runs).await,
+            Entry::Pgd { model, batch, steps } => pgd_entry(gpu, model, batch, steps, runs).await,
+        }
+    }
+}
+
+/// The suite, in the order it runs.
+pub fn suite(quick: bool) -> Vec<Entry> {
+    let batch = if quick { 4 } else { 128 };
+    let mut out: Vec<Entry> = (if quick { vec![64, 128] } else { vec![256, 512, 1024] }).into_iter().map(|n| Entry::Matmul { n }).collect();
+    // The cnn preset's two convolutions on MNIST.
+    for (c, hw, o) in [(1, 28, 16), (16, 14, 32)] {
+        let geometry = Conv2dGeometry { n: batch, c, h: hw, w: hw, kh: 5, kw: 5, stride: 1, pad: 2 };
+        for pass in [ConvPass::Forward, ConvPass::BackwardData, ConvPass::BackwardWeight] {
+            out.push(Entry::Conv2d { pass, geometry, out: o });
+        }
+    }
+    for norm in [Norm::Linf, Norm::L2] {
+        out.push(Entry::PgdStep { norm, batch, dim: 784 });
+    }
+    for model in ["mlp", "cnn"] {
+        out.push(Entry::TrainStep { model, batch });
+    }
+    let steps = if quick { 2 } else { 10 };
+    for model in ["mlp", "cnn"] {
+        out.push(Entry::Pgd { model, batch, steps });
+    }
+    out
+}
+
+/// Run the entries whose id contains `filter` (all without one); `done` sees each result.
+pub async fn run_suite(gpu: &Gpu, quick: bool, runs: usize, filter: Option<&str>, done: &mut dyn FnMut(&EntryResult)) -> Result<Vec<EntryResult>> {
+    let mut results = Vec::new();
+    for e in suite(quick).into_iter().filter(|e| filter.is_none_or(|f| e.id().contains(f))) {
+        // A panic-free error in one entry is recorded as that entry's failure.
+        let r = match e.run(gpu, runs).await {
+            Ok(r) => r,
+            Err(err) => failed(e.id(), err.to_string()),
+        };
+        done(&r);
+        results.push(r);
+    }
+    Ok(results)
+}

@@ -1,0 +1,68 @@
+//! The benchmark suite: result files round-trip through JSON, `compare` copes with runs of
+//! different entry sets, and the quick suite passes its correctness checks on this adapter.
+
+use aer::bench::{compare_markdown, compare_svg, run_suite, suite, EntryResult, RunReport, SCHEMA_VERSION, SUITE_VERSION};
+use aer::gpu::{AdapterChoice, Gpu};
+use pollster::block_on;
+
+fn entry(id: &str, ms: f64) -> EntryResult {
+    EntryResult { id: id.into(), status: "ok".into(), median_ms: ms, min_ms: ms, max_ms: ms, runs: 3, gflops: Some(1.0), gbytes_per_s: None, timing: "gpu timestamps".into(), items_per_s: None }
+}
+
+fn report(gpu: &Gpu, results: Vec<EntryResult>) -> RunReport {
+    RunReport { schema_version: SCHEMA_VERSION, suite_version: SUITE_VERSION, adapter: gpu.summary(), os: "linux".into(), arch: "x86_64".into(), git_revision: "abc1234".into(), quick: true, created_unix: 1, results }
+}
+
+fn gpu() -> Gpu {
+    block_on(Gpu::new(&AdapterChoice::from_env())).expect("a GPU adapter (apt-get install mesa-vulkan-drivers)")
+}
+
+#[test]
+fn quick_suite_passes_its_checks_and_round_trips() {
+    let gpu = gpu();
+    let results = block_on(run_suite(&gpu, true, 2, None, &mut |_| {})).unwrap();
+    let ids: Vec<String> = suite(true).iter().map(|e| e.id()).collect();
+    assert_eq!(results.iter().map(|r| r.id.clone()).collect::<Vec<_>>(), ids);
+    for r in &results {
+        assert!(r.ok(), "{}: {}", r.id, r.status);
+        assert!(r.min_ms <= r.median_ms && r.median_ms <= r.max_ms && r.runs == 2, "{r:?}");
+    }
+    let rep = report(&gpu, results);
+    let text = serde_json::to_string_pretty(&rep).unwrap();
+    assert_eq!(RunReport::from_json(&text, "t").unwrap(), rep);
+    let newer = text.replace(&format!("\"schema_version\": {SCHEMA_VERSION}"), "\"schema_version\": 99");
+    assert!(RunReport::from_json(&newer, "newer.json").unwrap_err().to_string().contains("newer.json"));
+}
+
+#[test]
+fn suite_ids_are_unique_and_filterable() {
+    for quick in [false, true] {
+        let ids: Vec<String> = suite(quick).iter().map(|e| e.id()).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), ids.len(), "{ids:?}");
+    }
+    let full: Vec<String> = suite(false).iter().map(|e| e.id()).collect();
+    for id in ["matmul/f32/1024", "train_step/cnn/b128", "pgd10/cnn/b128", "conv2d/bwd_data/c16-14x14-k5-o32/b128", "pgd_step/linf/b128x784"] {
+        assert!(full.contains(&id.to_string()), "{id} missing from {full:?}");
+    }
+}
+
+#[test]
+fn compare_handles_different_entry_sets() {
+    let gpu = gpu();
+    let a = report(&gpu, vec![entry("matmul/f32/256", 2.0), entry("train_step/mlp/b128", 10.0)]);
+    let mut failed = entry("pgd10/mlp/b128", 0.0);
+    failed.status = "wrong result".into();
+    let b = report(&gpu, vec![entry("matmul/f32/256", 1.0), failed, entry("conv2d/fwd/x", 3.0)]);
+    let md = compare_markdown(&[a.clone(), b.clone()]);
+    let rows: Vec<&str> = md.lines().filter(|l| l.starts_with("| `")).collect();
+    assert_eq!(rows.len(), 4, "{md}");
+    assert!(rows[0].contains("2.000 ms") && rows[0].contains("1.000 ms (2.00x)"), "{md}");
+    assert!(rows[1].contains("10.000 ms") && rows[1].contains("—"), "{md}");
+    assert!(rows[2].contains("failed"), "{md}");
+    assert!(rows[3].contains("3.000 ms"), "{md}");
+    let svg = compare_svg(&[a, b]);
+    assert!(svg.starts_with("<svg") && svg.contains("2.00x") && svg.contains("not run"), "{svg}");
+}
