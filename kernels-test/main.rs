@@ -40,4 +40,5 @@ mod layers;
 mod loss;
 mod matmul;
 mod optim;
+mod select;
 mod shaders;

@@ -13,7 +13,11 @@ OUT=runs/cnn-madry
 $AER train --model cnn --epochs "$EPOCHS" --optimizer adam --lr 1e-3 --seed 0 \
   --adv pgd --adv-eps 0.3 --adv-steps 10 --adv-step 0.075 --adv-ramp-epochs 3 \
   --adv-val-examples 256 --out "$OUT" --resume
+# Full test split; the curve and the minimal distances on 500 examples spread over it.
 $AER attack --checkpoint "$OUT/best.safetensors" --out "$OUT/attack" \
-  --attacks fgsm,pgd,apgd-ce,apgd-dlr --distance-n 500
+  --attacks fgsm,pgd,apgd-ce,apgd-dlr --curve-n 500 --distance-n 500
 $AER attack --checkpoint assets/models/cnn-adam-s0.safetensors --out runs/cnn-clean-attack \
-  --attacks fgsm,pgd --distance-n 500
+  --attacks fgsm,pgd --curve-n 500 --distance-n 500
+# Attack throughput (PGD-10 on a batch of 128).
+cargo build --release --bin aer-bench
+target/release/aer-bench --filter pgd10 --out runs/pgd-throughput.json

@@ -11,6 +11,7 @@ mod maxpool;
 mod optim;
 mod pgd;
 mod relu;
+mod select;
 mod softmax_xent;
 pub mod shaders;
 
@@ -23,4 +24,5 @@ pub use maxpool::{maxpool2_backward, maxpool2_forward};
 pub use optim::{adam, sgd, AdamParams, SgdParams};
 pub use pgd::{apgd_checkpoint, apgd_step, keep_best, keep_max, pgd_step, random_start, ApgdState, Norm, Start, APGD_STATE_WORDS};
 pub use relu::{relu_backward, relu_forward};
+pub use select::{magnitude_keys, select_top_k};
 pub use softmax_xent::{softmax_xent, trades_xent};

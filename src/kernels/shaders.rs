@@ -19,6 +19,7 @@ shader!(ACCURACY, "accuracy");
 shader!(OPTIM, "optim");
 shader!(ADV_LOSS, "adv_loss");
 shader!(PGD, "pgd");
+shader!(SELECT, "select");
 
 /// All shaders, for validation.
-pub static ALL: &[&Shader] = &[&MATMUL, &BIAS, &RELU, &CONV2D, &MAXPOOL, &SOFTMAX_XENT, &ACCURACY, &OPTIM, &ADV_LOSS, &PGD];
+pub static ALL: &[&Shader] = &[&MATMUL, &BIAS, &RELU, &CONV2D, &MAXPOOL, &SOFTMAX_XENT, &ACCURACY, &OPTIM, &ADV_LOSS, &PGD, &SELECT];

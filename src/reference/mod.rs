@@ -7,6 +7,7 @@ mod layers;
 mod loss;
 mod matmul;
 mod optim;
+pub mod select;
 
 pub use conv2d::{col2im, conv2d_forward, im2col, permute_cnhw_to_nchw, permute_nchw_to_cnhw};
 pub use layers::{bias_add, bias_grad, maxpool2_backward, maxpool2_forward, relu_backward, relu_forward};
