@@ -1,4 +1,4 @@
-//! select.wgsl against `reference::select`: magnitude keys, and exact top-k selection (its
+//! select.wgsl against `reference::select` and mask.wgsl against `reference::apply_mask`: magnitude keys, and exact top-k selection (its
 //! five entry points run together) with ties at the threshold, k = 0 and k = n, excluded
 //! (zero) keys, and a grid that spills into y.
 
@@ -40,5 +40,18 @@ fn select_top_k_keeps_exactly_k() {
         let case = (n, range, k);
         assert_eq!(got.iter().filter(|&&m| m == 1.0).count(), k, "kept count; case {case:?}");
         assert_close("select_top_k mask", &case, &got, &reference::select_top_k(&keys, k), Tol::EXACT);
+    }
+}
+
+#[test]
+fn apply_mask_matches_reference() {
+    for (i, n) in [1usize, 255, 257, 100_003, SPILL_1D + 3].into_iter().enumerate() {
+        let mut r = rng("apply_mask", i);
+        let mut x = uniform(&mut r, n, -2.0, 2.0);
+        x[0] = f32::NAN;
+        let mask: Vec<f32> = (0..n).map(|j| if j == 0 || r.random_range(0..3) == 0 { 0.0 } else { 1.0 }).collect();
+        let t = upload(&x);
+        kernels::apply_mask(gpu(), &upload(&mask), &t);
+        assert_close("apply_mask", &n, &read(&t), &aer::reference::apply_mask(&mask, &x), Tol::EXACT);
     }
 }

@@ -29,6 +29,7 @@ const TESTED: &[(&str, &str)] = &[
     ("conv2d", "col2im"),
     ("conv2d", "cnhw_to_nchw"),
     ("conv2d", "nchw_to_cnhw"),
+    ("mask", "apply_mask"),
     ("matmul", "main"),
     ("matmul", "main_blocked"),
     ("matmul", "reduce_splits"),

@@ -12,6 +12,7 @@ pub mod kernels;
 pub mod nn;
 pub mod reference;
 pub mod report;
+pub mod sparse;
 pub mod train;
 #[cfg(target_arch = "wasm32")] pub mod web;
 

@@ -20,6 +20,7 @@ shader!(OPTIM, "optim");
 shader!(ADV_LOSS, "adv_loss");
 shader!(PGD, "pgd");
 shader!(SELECT, "select");
+shader!(MASK, "mask");
 
 /// All shaders, for validation.
-pub static ALL: &[&Shader] = &[&MATMUL, &BIAS, &RELU, &CONV2D, &MAXPOOL, &SOFTMAX_XENT, &ACCURACY, &OPTIM, &ADV_LOSS, &PGD, &SELECT];
+pub static ALL: &[&Shader] = &[&MATMUL, &BIAS, &RELU, &CONV2D, &MAXPOOL, &SOFTMAX_XENT, &ACCURACY, &OPTIM, &ADV_LOSS, &PGD, &SELECT, &MASK];

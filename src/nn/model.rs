@@ -13,6 +13,16 @@ pub struct Param {
     pub name: String,
     pub value: Tensor,
     pub grad: Tensor,
+    /// Pruning mask (1 keeps, 0 prunes), applied to the gradient in every backward pass; the
+    /// pruned weights themselves are zeroed when the mask is set (see `crate::sparse`).
+    pub mask: Option<Tensor>,
+}
+
+impl Param {
+    /// Weights can be pruned; biases cannot.
+    pub fn prunable(&self) -> bool {
+        self.name.ends_with(".weight")
+    }
 }
 
 enum Layer {
@@ -90,7 +100,7 @@ impl Model {
             let last = Some(i) == last_param_layer;
             let mut add = |name: String, shape: Vec<usize>, fan_in: usize, fan_out: usize| -> Result<usize> {
                 let v = values(&name, &shape, fan_in, fan_out, last)?;
-                params.push(Param { value: gpu.upload(&v, &shape), grad: gpu.zeros(&shape), name });
+                params.push(Param { value: gpu.upload(&v, &shape), grad: gpu.zeros(&shape), name, mask: None });
                 Ok(params.len() - 1)
             };
             layers.push(match l {
@@ -114,6 +124,25 @@ impl Model {
             });
         }
         Ok(Model { spec: spec.clone(), input, classes, params, layers })
+    }
+
+    /// For each weight tensor, how many times one example uses each of its values (1 for a
+    /// linear layer, output positions for a convolution): weights x uses = multiply-adds.
+    pub fn weight_uses_per_example(&self) -> HashMap<String, usize> {
+        let shapes = self.spec.shapes(self.input, self.classes).expect("the model was built from these shapes");
+        let mut out = HashMap::new();
+        for (i, l) in self.layers.iter().enumerate() {
+            match l {
+                Layer::Linear { w, .. } => {
+                    out.insert(self.params[*w].name.clone(), 1);
+                }
+                Layer::Conv2d { w, .. } => {
+                    out.insert(self.params[*w].name.clone(), shapes[i + 1][1] * shapes[i + 1][2]);
+                }
+                _ => {}
+            }
+        }
+        out
     }
 
     pub fn num_parameters(&self) -> usize {
@@ -200,6 +229,7 @@ impl Model {
                     if param_grads {
                         k::matmul(gpu, MatmulForm::TN, &dy, &x, &self.params[*w].grad, *out, *inp, n, false);
                         k::bias_grad(gpu, &dy, &self.params[*b].grad, n, *out, 1);
+                        self.mask_grad(gpu, *w);
                     }
                     if !need_dx {
                         return None;
@@ -215,6 +245,7 @@ impl Model {
                     if param_grads {
                         k::matmul(gpu, MatmulForm::NT, &dy_cn, &cols, &self.params[*w].grad, *out, g.patch(), g.positions(), false);
                         k::bias_grad(gpu, &dy, &self.params[*b].grad, n, *out, hw);
+                        self.mask_grad(gpu, *w);
                     }
                     if !need_dx {
                         return None;
@@ -239,6 +270,29 @@ impl Model {
             };
         }
         Some(dy)
+    }
+
+    fn mask_grad(&self, gpu: &Gpu, i: usize) {
+        if let Some(m) = &self.params[i].mask {
+            k::apply_mask(gpu, m, &self.params[i].grad);
+        }
+    }
+
+    /// Overwrite parameter values by name (e.g. rewinding to earlier weights); masks are
+    /// applied again so pruned weights stay zero. Names not given are left alone.
+    pub fn set_values(&self, gpu: &Gpu, values: &HashMap<String, Vec<f32>>) -> Result<()> {
+        for p in &self.params {
+            if let Some(v) = values.get(&p.name) {
+                if v.len() != p.value.numel() {
+                    return Err(AerError::Invalid(format!("tensor '{}' has {} values, the model expects {}", p.name, v.len(), p.value.numel())));
+                }
+                gpu.write(&p.value, v);
+                if let Some(m) = &p.mask {
+                    k::apply_mask(gpu, m, &p.value);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Parameters copied back to the CPU, by name.

@@ -56,3 +56,8 @@ pub fn maxpool2_backward(dy: &[f32], argmax: &[u32], planes: usize, h: usize, w:
     }
     dx
 }
+
+/// x with the entries where mask == 0 set to 0.
+pub fn apply_mask(mask: &[f32], x: &[f32]) -> Vec<f32> {
+    mask.iter().zip(x).map(|(&m, &v)| if m != 0.0 { v } else { 0.0 }).collect()
+}

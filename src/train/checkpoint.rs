@@ -1,5 +1,6 @@
 //! Checkpoints: safetensors files in PyTorch's conventions (`fc1.weight` [out, in],
-//! `conv1.weight` [out, in, kh, kw]) plus the optimizer state (`optimizer.fc1.weight.exp_avg`)
+//! `conv1.weight` [out, in, kh, kw]) plus pruning masks (`mask.fc1.weight`, 1 keeps a weight),
+//! the optimizer state (`optimizer.fc1.weight.exp_avg`)
 //! and metadata (format version, model spec, epoch, seed, training config, history), so that
 //! training resumes from any epoch. Written atomically: a temp file, then a rename.
 
@@ -155,6 +156,10 @@ impl Checkpoint {
         for (p, state) in model.params.iter().zip(&opt.state) {
             names.push(p.name.clone());
             ts.push(&p.value);
+            if let Some(m) = &p.mask {
+                names.push(format!("mask.{}", p.name));
+                ts.push(m);
+            }
             for (slot, t) in slots.iter().zip(state) {
                 names.push(format!("optimizer.{}.{slot}", p.name));
                 ts.push(t);
@@ -182,7 +187,8 @@ impl Checkpoint {
     /// The model (and, when the checkpoint has its state, the optimizer) back on the GPU.
     pub fn restore(&self, gpu: &crate::gpu::Gpu) -> Result<(crate::nn::Model, super::Optimizer)> {
         let values = self.param_values();
-        let model = crate::nn::Model::from_tensors(gpu, &self.spec, self.input, self.classes, &values)?;
+        let mut model = crate::nn::Model::from_tensors(gpu, &self.spec, self.input, self.classes, &values)?;
+        let masks: HashMap<String, Vec<f32>> = model.params.iter().filter_map(|p| values.get(&format!("mask.{}", p.name)).map(|m| (p.name.clone(), m.clone()))).collect();
         let mut opt = super::Optimizer::new(gpu, &self.config.optimizer, &model.params);
         opt.step = self.optimizer_step;
         let slots = super::Optimizer::slots(self.config.optimizer.kind);
@@ -193,6 +199,7 @@ impl Checkpoint {
                 }
             }
         }
+        crate::sparse::set_masks(gpu, &mut model, Some(&opt), &masks);
         Ok((model, opt))
     }
 

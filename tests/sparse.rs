@@ -1,0 +1,128 @@
+//! Pruning on the GPU: magnitude pruning meets the requested sparsity exactly (per layer and
+//! globally) and keeps the largest weights, pruned weights and their optimizer state stay
+//! zero through training, masks survive a checkpoint, and the lottery-ticket loop runs.
+
+use aer::data::{load_dir, Splits, BUNDLED_MNIST};
+use aer::gpu::{AdapterChoice, Gpu};
+use aer::nn::{Model, ModelSpec};
+use aer::sparse::{lottery_ticket, magnitude_prune, sparsity_report, LotteryConfig, Scope};
+use aer::train::{train_epoch, Checkpoint, LrSchedule, Optimizer, OptimizerConfig, OptimizerKind, TrainConfig};
+use pollster::block_on;
+use std::path::Path;
+use std::sync::OnceLock;
+
+fn gpu() -> &'static Gpu {
+    static GPU: OnceLock<Gpu> = OnceLock::new();
+    GPU.get_or_init(|| block_on(Gpu::new(&AdapterChoice::from_env())).expect("a GPU adapter (apt-get install mesa-vulkan-drivers)"))
+}
+
+fn mnist(train: usize) -> Splits {
+    let mut s = load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join(BUNDLED_MNIST), 1000).unwrap();
+    s.train = s.train.head(train);
+    s.val = s.val.head(300);
+    s
+}
+
+fn config(kind: OptimizerKind) -> TrainConfig {
+    TrainConfig {
+        epochs: 1,
+        batch_size: 64,
+        seed: 5,
+        optimizer: OptimizerConfig { kind, lr: if kind == OptimizerKind::Sgd { 0.05 } else { 1e-3 }, weight_decay: 1e-3, ..Default::default() },
+        schedule: LrSchedule::Constant,
+        adv: None,
+    }
+}
+
+/// (name, values) of the prunable weights.
+fn weights(m: &Model) -> Vec<(String, Vec<f32>)> {
+    block_on(m.download(gpu())).unwrap().into_iter().filter(|(n, _, _)| n.ends_with(".weight")).map(|(n, _, v)| (n, v)).collect()
+}
+
+#[test]
+fn magnitude_pruning_is_exact_and_keeps_the_largest() {
+    let spec = ModelSpec::load("cnn").unwrap();
+    for scope in [Scope::Layer, Scope::Global] {
+        for sparsity in [0.0, 0.5, 0.9, 0.99] {
+            let mut m = Model::new(gpu(), &spec, [1, 28, 28], 10, 1).unwrap();
+            let before = weights(&m);
+            magnitude_prune(gpu(), &mut m, None, sparsity, scope);
+            let after = weights(&m);
+            let zeros = |v: &[f32]| v.iter().filter(|&&x| x == 0.0).count();
+            match scope {
+                Scope::Layer => {
+                    for (name, v) in &after {
+                        assert_eq!(zeros(v), (sparsity * v.len() as f64).round() as usize, "{name} at {sparsity}");
+                    }
+                }
+                Scope::Global => {
+                    let total: usize = after.iter().map(|(_, v)| v.len()).sum();
+                    let z: usize = after.iter().map(|(_, v)| zeros(v)).sum();
+                    assert_eq!(z, (sparsity * total as f64).round() as usize, "global at {sparsity}");
+                }
+            }
+            // Every kept weight is unchanged and at least as large as every pruned one.
+            let (mut min_kept, mut max_pruned) = (f32::INFINITY, 0f32);
+            for ((_, b), (_, a)) in before.iter().zip(&after) {
+                for (x, y) in b.iter().zip(a) {
+                    if *y == 0.0 {
+                        max_pruned = max_pruned.max(x.abs());
+                    } else {
+                        assert_eq!(x, y);
+                        min_kept = min_kept.min(x.abs());
+                    }
+                }
+                if scope == Scope::Layer {
+                    assert!(min_kept >= max_pruned, "{scope:?} {sparsity}: kept {min_kept} < pruned {max_pruned}");
+                    (min_kept, max_pruned) = (f32::INFINITY, 0.0);
+                }
+            }
+            assert!(min_kept >= max_pruned, "{scope:?} {sparsity}: kept {min_kept} < pruned {max_pruned}");
+        }
+    }
+}
+
+#[test]
+fn pruned_weights_stay_zero_through_training_and_checkpoints() {
+    let s = mnist(640);
+    let spec = ModelSpec::load("mlp").unwrap();
+    for kind in [OptimizerKind::Sgd, OptimizerKind::Adam] {
+        let cfg = config(kind);
+        let mut m = Model::new(gpu(), &spec, s.train.shape, 10, 2).unwrap();
+        let mut opt = Optimizer::new(gpu(), &cfg.optimizer, &m.params);
+        // Some steps first, so the optimizer state is non-zero where weights get pruned.
+        block_on(train_epoch(gpu(), &m, &mut opt, &s.train, &cfg, 0, &[], &mut |_, _| {})).unwrap();
+        magnitude_prune(gpu(), &mut m, Some(&opt), 0.8, Scope::Layer);
+        let pruned: Vec<Vec<bool>> = weights(&m).iter().map(|(_, v)| v.iter().map(|&x| x == 0.0).collect()).collect();
+        for e in 1..4 {
+            block_on(train_epoch(gpu(), &m, &mut opt, &s.train, &cfg, e, &[], &mut |_, _| {})).unwrap();
+        }
+        for ((name, v), p) in weights(&m).iter().zip(&pruned) {
+            assert!(v.iter().zip(p).all(|(x, &was)| !was || *x == 0.0), "{kind:?}: a pruned weight of {name} moved");
+            assert!(v.iter().zip(p).filter(|(x, &was)| !was && **x != 0.0).count() > 0, "{kind:?}: {name} stopped training");
+        }
+        let rep = block_on(sparsity_report(gpu(), &m)).unwrap();
+        assert!((rep.sparsity - 0.8).abs() < 1e-3 && rep.sparse_macs < rep.dense_macs / 4, "{rep:?}");
+        // The checkpoint holds the masks; the restored model keeps them in training.
+        let ck = block_on(Checkpoint::capture(gpu(), &m, &opt, &cfg, 4, &[])).unwrap();
+        let back = Checkpoint::from_bytes(&ck.to_bytes().unwrap()).unwrap();
+        let (m2, mut opt2) = back.restore(gpu()).unwrap();
+        assert!(m2.params.iter().filter(|p| p.prunable()).all(|p| p.mask.is_some()));
+        block_on(train_epoch(gpu(), &m2, &mut opt2, &s.train, &cfg, 4, &[], &mut |_, _| {})).unwrap();
+        for ((_, v), p) in weights(&m2).iter().zip(&pruned) {
+            assert!(v.iter().zip(p).all(|(x, &was)| !was || *x == 0.0), "{kind:?}: a pruned weight moved after restore");
+        }
+    }
+}
+
+#[test]
+fn lottery_ticket_rounds_prune_the_remaining_weights() {
+    let s = mnist(1500);
+    let cfg = TrainConfig { epochs: 2, ..config(OptimizerKind::Adam) };
+    let lt = LotteryConfig { rounds: 2, rate: 0.5, scope: Scope::Global, rewind_epoch: 0 };
+    let rounds = block_on(lottery_ticket(gpu(), &s, &ModelSpec::load("mlp").unwrap(), &cfg, &lt, &mut |_| {})).unwrap();
+    assert_eq!(rounds.iter().map(|r| r.remaining).collect::<Vec<_>>(), vec![1.0, 0.5, 0.25]);
+    for r in &rounds {
+        assert!(r.test_accuracy > 0.8 && r.best_epoch >= 1, "{r:?}");
+    }
+}
