@@ -113,7 +113,7 @@ fn checkpoint_for_another_model_or_data() {
 
 #[test]
 fn every_subcommand_has_help() {
-    for sub in ["adapters", "train", "eval", "attack", "demo"] {
+    for sub in ["adapters", "train", "eval", "attack", "prune", "demo"] {
         let (ok, text) = aer(&[sub, "--help"]);
         assert!(ok && text.contains("Usage"), "{sub} --help:\n{text}");
     }
@@ -159,4 +159,18 @@ fn adversarial_training_and_attack_write_their_results() {
     fails_with(&["attack", "--data", ds, "--val-size", "8", "--checkpoint", ck.to_str().unwrap(), "--attacks", "apgd-t"], &["apgd-t", "4 classes"]);
     std::fs::write(&config, "[attack]\nepsilon = 0.3\n").unwrap();
     fails_with(&["attack", "--data", ds, "--val-size", "8", "--checkpoint", ck.to_str().unwrap(), "--config", cs], &["run.toml", "epsilon"]);
+}
+
+#[test]
+fn lottery_ticket_command() {
+    let d = tmpdir("prune");
+    write_tiny(&d, 40);
+    let ds = d.to_str().unwrap();
+    let out = d.join("lt");
+    let (ok, text) = aer(&["prune", "--data", ds, "--val-size", "8", "--epochs", "1", "--batch-size", "8", "--rounds", "2", "--rate", "0.5", "--out", out.to_str().unwrap()]);
+    assert!(ok && text.contains("round  2:  25.00% of weights"), "{text}");
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("lottery.json")).unwrap()).unwrap();
+    assert_eq!(json["rounds"].as_array().unwrap().len(), 3);
+    fails_with(&["prune", "--data", ds, "--val-size", "8", "--rate", "1.5"], &["--rate 1.5"]);
+    fails_with(&["prune", "--data", ds, "--val-size", "8", "--epochs", "2", "--rewind-epoch", "2"], &["--rewind-epoch 2", "--epochs 2"]);
 }

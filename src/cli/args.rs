@@ -32,6 +32,9 @@ pub enum Command {
     Train(TrainArgs),
     /// Evaluate a checkpoint on the test (or validation) split.
     Eval(EvalArgs),
+    /// Prune while training: the lottery-ticket procedure (iterative magnitude pruning with
+    /// rewinding), reporting accuracy at every sparsity.
+    Prune(PruneArgs),
     /// Attack a checkpoint: robust accuracy per attack and in the worst case, a robustness
     /// curve, per-class results, minimal adversarial distances, sanity checks; writes JSON,
     /// a PNG grid and the adversarial examples.
@@ -262,4 +265,29 @@ pub struct EvalArgs {
     pub split: SplitArg,
     #[arg(long, default_value_t = 256)]
     pub batch_size: usize,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq)]
+pub enum ScopeArg {
+    Layer,
+    Global,
+}
+
+#[derive(Args, Debug)]
+pub struct PruneArgs {
+    #[command(flatten)]
+    pub train: TrainArgs,
+    /// Pruning rounds after the dense run [default: 15].
+    #[arg(long)]
+    pub rounds: Option<usize>,
+    /// Fraction of the remaining weights pruned per round [default: 0.2].
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// One magnitude threshold across layers, or the same fraction per layer [default: global].
+    #[arg(long, value_enum)]
+    pub scope: Option<ScopeArg>,
+    /// Rewind survivors to the weights after this many dense epochs; 0 means the initial
+    /// weights [default: 0].
+    #[arg(long)]
+    pub rewind_epoch: Option<usize>,
 }

@@ -28,6 +28,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Eval(args) => eval(&choice, &args),
         Command::Attack(args) => super::attack::attack(&choice, &args),
+        Command::Prune(args) => prune(&choice, &args),
         Command::Demo { epochs, out } => {
             let gpu = open(&choice)?;
             let splits = load_data(&DataArgs { data: PathBuf::from(crate::data::BUNDLED_MNIST), val_size: crate::data::VALIDATION_SIZE })?;
@@ -101,6 +102,8 @@ pub(super) fn load_data(args: &DataArgs) -> Result<Splits> {
 pub(super) struct RunFile {
     pub train: Option<TrainConfig>,
     pub attack: Option<AttackSettings>,
+    /// `[prune]`: lottery-ticket settings.
+    pub prune: Option<crate::sparse::LotteryConfig>,
 }
 
 pub(super) fn load_run_file(path: Option<&Path>) -> Result<RunFile> {
@@ -109,7 +112,7 @@ pub(super) fn load_run_file(path: Option<&Path>) -> Result<RunFile> {
     toml::from_str(&text).map_err(|e| AerError::file(path, format!("is not a valid run file ([train] and [attack] tables): {e}")))
 }
 
-fn train_config(a: &TrainArgs, file: Option<TrainConfig>) -> Result<TrainConfig> {
+pub(super) fn train_config(a: &TrainArgs, file: Option<TrainConfig>) -> Result<TrainConfig> {
     let mut cfg = file.unwrap_or_default();
     let o = &mut cfg.optimizer;
     if let Some(kind) = a.optimizer {
@@ -317,4 +320,48 @@ fn validation_robustness(gpu: &Gpu, model: &Model, val: &crate::data::Dataset, a
     };
     let r = block_on(evaluate_robustness(gpu, model, &val.head(a.val_examples), &[attack], 256, &mut |_, _| {}))?;
     Ok(r.worst_accuracy())
+}
+
+fn prune(choice: &AdapterChoice, args: &super::args::PruneArgs) -> Result<()> {
+    use crate::sparse::{lottery_ticket, Scope};
+    let a = &args.train;
+    let file = load_run_file(a.config.as_deref())?;
+    let cfg = train_config(a, file.train)?;
+    if cfg.adv.is_some() {
+        return Err(AerError::Invalid("adversarial lottery tickets are not supported yet; drop --adv / [train.adv]".into()));
+    }
+    let mut lt = file.prune.unwrap_or_default();
+    if let Some(v) = args.rounds { lt.rounds = v; }
+    if let Some(v) = args.rate { lt.rate = v; }
+    if let Some(v) = args.scope {
+        lt.scope = if v == super::args::ScopeArg::Layer { Scope::Layer } else { Scope::Global };
+    }
+    if let Some(v) = args.rewind_epoch { lt.rewind_epoch = v; }
+    if !(lt.rate > 0.0 && lt.rate < 1.0) {
+        return Err(AerError::Invalid(format!("--rate {} must be in (0, 1)", lt.rate)));
+    }
+    if lt.rewind_epoch >= cfg.epochs {
+        return Err(AerError::Invalid(format!("--rewind-epoch {} must be below --epochs {}", lt.rewind_epoch, cfg.epochs)));
+    }
+    let gpu = open(choice)?;
+    let splits = load_data(&a.data)?;
+    let spec = ModelSpec::load(&a.model)?;
+    let out = a.out.clone().unwrap_or_else(|| PathBuf::from(format!("runs/{}-lottery-s{}", spec.name, cfg.seed)));
+    std::fs::create_dir_all(&out).map_err(|e| AerError::file(&out, format!("cannot create the output directory: {e}")))?;
+    eprintln!("lottery ticket: {} rounds of {:.0}% ({:?}), rewind to epoch {}, {} epochs per round", lt.rounds, 100.0 * lt.rate, lt.scope, lt.rewind_epoch, cfg.epochs);
+    let rounds = block_on(lottery_ticket(&gpu, &splits, &spec, &cfg, &lt, &mut |r| {
+        eprintln!(
+            "round {:>2}: {:6.2}% of weights  best epoch {:>2}  val {:.2}%  test {:.2}%  {:.1} s",
+            r.round,
+            100.0 * r.remaining,
+            r.best_epoch,
+            100.0 * r.val_accuracy,
+            100.0 * r.test_accuracy,
+            r.seconds
+        );
+    }))?;
+    let doc = serde_json::json!({"model": spec.name, "adapter": gpu.adapter_label(), "data": splits.source, "config": cfg, "lottery": lt, "rounds": rounds});
+    write_atomic(&out.join("lottery.json"), serde_json::to_string_pretty(&doc).unwrap().as_bytes())?;
+    eprintln!("wrote {}", out.join("lottery.json").display());
+    Ok(())
 }
