@@ -1,4 +1,7 @@
-// Fused softmax cross-entropy over logits [batch, classes], one invocation per example:
+// The classifier head over logits [batch, classes], one invocation per example: fused softmax
+// cross-entropy (and its TRADES variant) for training, argmax for evaluation.
+//
+// softmax_xent:
 // the per-example loss, whether the argmax is the label, and the gradient of the mean loss,
 // (softmax - onehot) * scale with scale = 1 / batch. Loss and correctness go to slot
 // offset + i of epoch-long buffers, so an epoch's metrics are read back once.
@@ -12,18 +15,39 @@ struct Params { batch: u32, classes: u32, offset: u32, scale: f32, beta: f32, _p
 @group(0) @binding(4) var<storage, read_write> loss: array<f32>;
 @group(0) @binding(5) var<storage, read_write> correct: array<u32>;
 @group(0) @binding(6) var<storage, read_write> adv_correct: array<u32>;
+@group(0) @binding(7) var<storage, read_write> pred: array<u32>;
 
-@compute @workgroup_size(64)
-fn softmax_xent(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let i = gid.x;
-    if (i >= p.batch) { return; }
-    let base = i * p.classes;
+struct RowMax { value: f32, index: u32 }
+
+// The largest logit of the row at `base` and its class (the first one on ties).
+fn row_max(base: u32) -> RowMax {
     var mx = logits[base];
     var arg = 0u;
     for (var j = 1u; j < p.classes; j++) {
         let v = logits[base + j];
         if (v > mx) { mx = v; arg = j; }
     }
+    return RowMax(mx, arg);
+}
+
+// Argmax per row and whether it equals the label, at slot offset + i (evaluation).
+@compute @workgroup_size(64)
+fn argmax(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = gid.x;
+    if (i >= p.batch) { return; }
+    let arg = row_max(i * p.classes).index;
+    pred[p.offset + i] = arg;
+    correct[p.offset + i] = u32(arg == labels[i]);
+}
+
+@compute @workgroup_size(64)
+fn softmax_xent(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = gid.x;
+    if (i >= p.batch) { return; }
+    let base = i * p.classes;
+    let m = row_max(base);
+    let mx = m.value;
+    let arg = m.index;
     var sum = 0.0;
     for (var j = 0u; j < p.classes; j++) { sum += exp(logits[base + j] - mx); }
     let label = labels[i];
@@ -45,14 +69,12 @@ fn trades_xent(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (i >= p.batch) { return; }
     let bc = i * p.classes;
     let ba = (p.batch + i) * p.classes;
-    var mc = logits[bc];
-    var ma = logits[ba];
-    var argc = 0u;
-    var arga = 0u;
-    for (var j = 1u; j < p.classes; j++) {
-        if (logits[bc + j] > mc) { mc = logits[bc + j]; argc = j; }
-        if (logits[ba + j] > ma) { ma = logits[ba + j]; arga = j; }
-    }
+    let rc = row_max(bc);
+    let ra = row_max(ba);
+    let mc = rc.value;
+    let ma = ra.value;
+    let argc = rc.index;
+    let arga = ra.index;
     var sc = 0.0;
     var sa = 0.0;
     for (var j = 0u; j < p.classes; j++) {

@@ -2,7 +2,7 @@
 //! pending encoder; nothing here waits. The CPU references they are tested against live in
 //! `crate::reference` with the same names.
 
-mod accuracy;
+mod argmax;
 mod adv_loss;
 mod bias;
 mod conv2d;
@@ -16,7 +16,7 @@ mod select;
 mod softmax_xent;
 pub mod shaders;
 
-pub use accuracy::argmax;
+pub use argmax::argmax;
 pub use adv_loss::{adv_loss, AdvLoss, AdvLossInputs};
 pub use bias::{bias_add, bias_grad};
 pub use conv2d::{col2im, cnhw_to_nchw, im2col, nchw_to_cnhw, Conv2dGeometry};

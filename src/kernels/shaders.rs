@@ -15,7 +15,6 @@ shader!(RELU, "relu");
 shader!(CONV2D, "conv2d");
 shader!(MAXPOOL, "maxpool");
 shader!(SOFTMAX_XENT, "softmax_xent");
-shader!(ACCURACY, "accuracy");
 shader!(OPTIM, "optim");
 shader!(ADV_LOSS, "adv_loss");
 shader!(PGD, "pgd");
@@ -23,4 +22,4 @@ shader!(SELECT, "select");
 shader!(MASK, "mask");
 
 /// All shaders, for validation.
-pub static ALL: &[&Shader] = &[&MATMUL, &BIAS, &RELU, &CONV2D, &MAXPOOL, &SOFTMAX_XENT, &ACCURACY, &OPTIM, &ADV_LOSS, &PGD, &SELECT, &MASK];
+pub static ALL: &[&Shader] = &[&MATMUL, &BIAS, &RELU, &CONV2D, &MAXPOOL, &SOFTMAX_XENT, &OPTIM, &ADV_LOSS, &PGD, &SELECT, &MASK];
