@@ -55,3 +55,21 @@ fn apply_mask_matches_reference() {
         assert_close("apply_mask", &n, &read(&t), &aer::reference::apply_mask(&mask, &x), Tol::EXACT);
     }
 }
+
+#[test]
+fn mask_union_and_restrict_keys_match_reference() {
+    for (i, n) in [1usize, 257, 100_003, SPILL_1D + 3].into_iter().enumerate() {
+        let mut r = rng("mask_union", i);
+        let a: Vec<f32> = (0..n).map(|_| r.random_range(0..2) as f32).collect();
+        let b: Vec<f32> = (0..n).map(|_| r.random_range(0..2) as f32).collect();
+        let t = upload(&b);
+        kernels::mask_union(gpu(), &upload(&a), &t);
+        assert_close("mask_union", &n, &read(&t), &aer::reference::mask_union(&a, &b), Tol::EXACT);
+        let keys: Vec<u32> = (0..n).map(|_| r.random()).collect();
+        for (which, active) in [(kernels::Candidates::Active, true), (kernels::Candidates::Inactive, false)] {
+            let k = gpu().upload_u32(&keys, &[n]);
+            kernels::restrict_keys(gpu(), &k, &t, which);
+            assert_same("restrict_keys", &(n, active), &read_u32(&k), &reference::restrict_keys(&keys, &read(&t), active));
+        }
+    }
+}

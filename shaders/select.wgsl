@@ -51,6 +51,21 @@ fn magnitude_keys(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups)
     out_keys[i] = min(bitcast<u32>(abs(values[i])), 0x7f800000u) + 1u;
 }
 
+// Restricting a selection to part of a tensor: keys[i] = 0 (never chosen) where the mask
+// says the element is not a candidate. WHERE 1: candidates are the active (mask != 0)
+// elements; WHERE 2: the inactive ones. Prune-and-regrow drops among the active weights and
+// grows among the inactive ones.
+override WHERE: u32 = 1u;
+
+@compute @workgroup_size(256)
+fn restrict_keys(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                 @builtin(local_invocation_index) li: u32) {
+    let i = flat(wg, nwg, li);
+    if (i >= p.n) { return; }
+    let on = mask[i] != 0.0;
+    if (on != (WHERE == 1u)) { out_keys[i] = 0u; }
+}
+
 // The bits above `shift + 8` of a key, which candidates must share with the prefix.
 fn is_candidate(key: u32) -> bool {
     let above = p.shift + 8u;

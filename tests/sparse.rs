@@ -126,3 +126,45 @@ fn lottery_ticket_rounds_prune_the_remaining_weights() {
         assert!(r.test_accuracy > 0.8 && r.best_epoch >= 1, "{r:?}");
     }
 }
+
+#[test]
+fn prune_and_regrow_keeps_the_count_and_follows_the_gradient() {
+    use aer::sparse::{prune_and_regrow, Grow};
+    let s = mnist(256);
+    let spec = ModelSpec::load("mlp").unwrap();
+    for grow in [Grow::Gradient, Grow::Random(9)] {
+        let mut m = Model::new(gpu(), &spec, s.train.shape, 10, 4).unwrap();
+        magnitude_prune(gpu(), &mut m, None, 0.9, Scope::Layer);
+        let before = weights(&m);
+        // One dense backward pass, then the update.
+        m.dense_gradients.set(true);
+        let cfg = TrainConfig { optimizer: OptimizerConfig { lr: 0.0, ..config(OptimizerKind::Sgd).optimizer }, ..config(OptimizerKind::Sgd) };
+        let mut opt = Optimizer::new(gpu(), &cfg.optimizer, &m.params);
+        block_on(train_epoch(gpu(), &m, &mut opt, &s.train.head(64), &cfg, 0, &[], &mut |_, _| {})).unwrap();
+        let grads: Vec<Vec<f32>> = m.params.iter().filter(|p| p.prunable()).map(|p| block_on(gpu().read_f32(&p.grad)).unwrap()).collect();
+        block_on(prune_and_regrow(gpu(), &m, Some(&opt), 0.3, grow)).unwrap();
+        m.dense_gradients.set(false);
+        let after = weights(&m);
+        let masks: Vec<Vec<f32>> = m.params.iter().filter(|p| p.prunable()).map(|p| block_on(gpu().read_f32(p.mask.as_ref().unwrap())).unwrap()).collect();
+        for (((name, b), (_, a)), (mask, g)) in before.iter().zip(&after).zip(masks.iter().zip(&grads)) {
+            let was: Vec<bool> = b.iter().map(|&x| x != 0.0).collect();
+            let now: Vec<bool> = mask.iter().map(|&x| x != 0.0).collect();
+            let active = was.iter().filter(|&&x| x).count();
+            assert_eq!(now.iter().filter(|&&x| x).count(), active, "{grow:?} {name}: active count changed");
+            let moved = ((0.3 * active as f64).round()) as usize;
+            let dropped: Vec<usize> = (0..b.len()).filter(|&j| was[j] && !now[j]).collect();
+            let grown: Vec<usize> = (0..b.len()).filter(|&j| !was[j] && now[j]).collect();
+            assert_eq!((dropped.len(), grown.len()), (moved, moved), "{grow:?} {name}");
+            // Dropped: the smallest active weights; grown: start at zero.
+            let max_dropped = dropped.iter().map(|&j| b[j].abs()).fold(0f32, f32::max);
+            let min_kept = (0..b.len()).filter(|&j| was[j] && now[j]).map(|j| b[j].abs()).fold(f32::INFINITY, f32::min);
+            assert!(max_dropped <= min_kept, "{grow:?} {name}: dropped {max_dropped} > kept {min_kept}");
+            assert!(grown.iter().all(|&j| a[j] == 0.0) && dropped.iter().all(|&j| a[j] == 0.0), "{grow:?} {name}");
+            if grow == Grow::Gradient {
+                let min_grown = grown.iter().map(|&j| g[j].abs()).fold(f32::INFINITY, f32::min);
+                let max_left = (0..b.len()).filter(|&j| !was[j] && !now[j]).map(|j| g[j].abs()).fold(0f32, f32::max);
+                assert!(min_grown >= max_left, "{name}: grew |g| {min_grown} but left {max_left}");
+            }
+        }
+    }
+}

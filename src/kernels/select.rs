@@ -20,6 +20,25 @@ pub fn magnitude_keys(gpu: &Gpu, values: &Tensor, keys: &Tensor) {
     launch(gpu, "magnitude_keys", Params { n: n as u32, ..Default::default() }, &[values, values, values, values, values, values, keys], grid_1d(n));
 }
 
+/// Which elements a restricted selection may choose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Candidates {
+    /// Where the mask is non-zero.
+    Active,
+    /// Where the mask is zero.
+    Inactive,
+}
+
+/// keys[i] = 0 (never chosen) where element i is not a candidate under `mask`, in place.
+pub fn restrict_keys(gpu: &Gpu, keys: &Tensor, mask: &Tensor, which: Candidates) {
+    let n = keys.numel();
+    assert_eq!(mask.numel(), n, "restrict_keys: mask and keys differ in size");
+    let code = if which == Candidates::Active { 1.0 } else { 2.0 };
+    let k = Kernel { shader: &SELECT, entry: "restrict_keys" };
+    // Bindings: keys, hist, state, mask, counts, values, out_keys (4 and 7 are used).
+    gpu.launch(&k, &[("WHERE", code)], &Params { n: n as u32, ..Default::default() }, &[keys, keys, keys, mask, keys, keys, keys], grid_1d(n));
+}
+
 /// mask[i] = 1 for the `k` largest of `keys` (ties to the lower index), else 0: exactly k
 /// ones. Keys equal to 0 are never chosen; k must not exceed the number of non-zero keys.
 pub fn select_top_k(gpu: &Gpu, keys: &Tensor, k: usize, mask: &Tensor) {

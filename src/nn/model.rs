@@ -53,6 +53,9 @@ pub struct Model {
     pub input: [usize; 3],
     pub classes: usize,
     pub params: Vec<Param>,
+    /// Leave gradients unmasked in the next backward passes (prune-and-regrow reads the
+    /// dense gradient at inactive weights).
+    pub dense_gradients: std::cell::Cell<bool>,
     layers: Vec<Layer>,
 }
 
@@ -123,7 +126,7 @@ impl Model {
                 LayerSpec::Flatten => Layer::Flatten,
             });
         }
-        Ok(Model { spec: spec.clone(), input, classes, params, layers })
+        Ok(Model { spec: spec.clone(), input, classes, params, dense_gradients: false.into(), layers })
     }
 
     /// For each weight tensor, how many times one example uses each of its values (1 for a
@@ -273,6 +276,9 @@ impl Model {
     }
 
     fn mask_grad(&self, gpu: &Gpu, i: usize) {
+        if self.dense_gradients.get() {
+            return;
+        }
         if let Some(m) = &self.params[i].mask {
             k::apply_mask(gpu, m, &self.params[i].grad);
         }

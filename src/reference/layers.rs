@@ -61,3 +61,8 @@ pub fn maxpool2_backward(dy: &[f32], argmax: &[u32], planes: usize, h: usize, w:
 pub fn apply_mask(mask: &[f32], x: &[f32]) -> Vec<f32> {
     mask.iter().zip(x).map(|(&m, &v)| if m != 0.0 { v } else { 0.0 }).collect()
 }
+
+/// max(x, mask) elementwise: the union of two 0/1 masks.
+pub fn mask_union(mask: &[f32], x: &[f32]) -> Vec<f32> {
+    mask.iter().zip(x).map(|(&m, &v)| v.max(m)).collect()
+}

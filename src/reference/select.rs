@@ -15,3 +15,9 @@ pub fn select_top_k(keys: &[u32], k: usize) -> Vec<f32> {
     }
     mask
 }
+
+/// keys with those of non-candidates set to 0: candidates are where mask != 0 (`active`) or
+/// where mask == 0.
+pub fn restrict_keys(keys: &[u32], mask: &[f32], active: bool) -> Vec<u32> {
+    keys.iter().zip(mask).map(|(&k, &m)| if (m != 0.0) == active { k } else { 0 }).collect()
+}
