@@ -156,7 +156,7 @@ impl SuiteConfig {
         let restarts = s.restarts.unwrap_or(1);
         let apgd_steps = s.apgd_steps.unwrap_or(100);
         let seed = s.seed.unwrap_or(0);
-        if !(eps >= 0.0 && eps.is_finite()) || !(step > 0.0 && step.is_finite()) {
+        if !(eps >= 0.0 && eps.is_finite() && step > 0.0 && step.is_finite()) {
             return Err(AerError::Invalid(format!("attack eps must be >= 0 and step > 0 (got eps {eps}, step {step})")));
         }
         if steps == 0 || restarts == 0 || apgd_steps == 0 {

@@ -42,7 +42,7 @@ fn mismatch(what: &str, got: &[f32], want: &[f32], tol: f32) -> Option<String> {
     if got.len() != want.len() {
         return Some(format!("{what}: {} values, reference has {}", got.len(), want.len()));
     }
-    (0..got.len()).find(|&i| !((got[i] - want[i]).abs() <= tol * (1.0 + want[i].abs()))).map(|i| format!("{what} wrong at {i}: {} vs reference {}", got[i], want[i]))
+    (0..got.len()).find(|&i| (got[i] - want[i]).abs() > tol * (1.0 + want[i].abs()) || got[i].is_nan() != want[i].is_nan()).map(|i| format!("{what} wrong at {i}: {} vs reference {}", got[i], want[i]))
 }
 
 /// `matmul/f32/{n}`: C = A B for square n x n matrices.

@@ -146,7 +146,7 @@ impl Gpu {
         let n: usize = shape.iter().product();
         let bytes = (n * 4) as u64;
         assert!(
-            bytes <= self.limits.max_storage_buffer_binding_size as u64,
+            bytes <= self.limits.max_storage_buffer_binding_size,
             "tensor {shape:?} needs {bytes} bytes, above this adapter's storage binding limit of {}",
             self.limits.max_storage_buffer_binding_size
         );

@@ -11,6 +11,7 @@ struct Params {
 }
 
 /// Predicted class and correctness per example, into slots offset.. of `pred` and `correct`.
+#[allow(clippy::too_many_arguments)]
 pub fn argmax(gpu: &Gpu, logits: &Tensor, labels: &Tensor, pred: &Tensor, correct: &Tensor, batch: usize, classes: usize, offset: usize) {
     let k = Kernel { shader: &SOFTMAX_XENT, entry: "argmax" };
     let p = Params { batch: batch as u32, classes: classes as u32, offset: offset as u32, _pad: [0; 5] };

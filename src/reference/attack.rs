@@ -1,5 +1,6 @@
 //! References for `shaders/adv_loss.wgsl` and `shaders/pgd.wgsl`. Rows are examples of
 //! `dim` values; eps and step are per example.
+#![allow(clippy::needless_range_loop)] // index loops mirror the shaders'
 
 use super::loss::first_argmax;
 use crate::kernels::{AdvLoss, ApgdState, Norm, Start};

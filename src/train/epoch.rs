@@ -31,6 +31,7 @@ pub struct EpochStats {
 /// Train `model` for epoch `epoch` (0-based) of `cfg`. `progress(done, total)` is called
 /// after each batch has finished on the GPU. With adversarial training, `class_shares` gives
 /// each class's fraction of adversarial examples (see `AdvTrainConfig::class_shares`).
+#[allow(clippy::too_many_arguments)]
 pub async fn train_epoch(
     gpu: &Gpu,
     model: &Model,
