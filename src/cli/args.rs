@@ -231,7 +231,7 @@ pub struct AttackArgs {
     #[arg(long)]
     pub apgd_steps: Option<usize>,
     /// Radii of the robustness curve, comma-separated [default: 0 to 1.5 eps in 8 steps, and
-    /// the whole input range]; an empty value skips the curve.
+    /// the whole input range]; `--curve` with no value skips the curve.
     #[arg(long, value_delimiter = ',', num_args = 0..)]
     pub curve: Option<Vec<f32>>,
     /// Examples on the curve, spread evenly over the attacked ones [default: 500].
