@@ -49,6 +49,11 @@ pub struct AttackConfig {
 }
 
 impl AttackConfig {
+    /// Untargeted PGD on cross-entropy with a random start and one restart.
+    pub fn pgd(norm: Norm, eps: f32, step: f32, steps: usize, seed: u64) -> AttackConfig {
+        AttackConfig { name: AttackName::Pgd, method: Method::Pgd, norm, loss: AdvLoss::Ce, eps, step, steps, restarts: 1, random_start: true, targeted: false, seed }
+    }
+
     /// A short label for reports, e.g. "PGD-40" or "APGD-CE".
     pub fn label(&self) -> String {
         match self.name {

@@ -4,7 +4,7 @@
 //! minimal distance, as tight as the attack is strong.
 
 use super::batch::Batch;
-use super::config::{AttackConfig, AttackName, DistanceConfig, Method};
+use super::config::{AttackConfig, DistanceConfig};
 use super::pgd::pgd;
 use super::probe::{probe, Objective, WorstCase};
 use super::robustness::upload_range;
@@ -30,19 +30,7 @@ pub struct DistanceStats {
 pub async fn minimal_distances(gpu: &Gpu, model: &Model, data: &Dataset, norm: Norm, cfg: &DistanceConfig, seed: u64, batch_size: usize) -> Result<DistanceStats> {
     let n = data.len();
     let mut distances = Vec::with_capacity(n);
-    let attack = AttackConfig {
-        name: AttackName::Pgd,
-        method: Method::Pgd,
-        norm,
-        loss: AdvLoss::Ce,
-        eps: cfg.max_eps,
-        step: 2.5 * cfg.max_eps / cfg.steps as f32,
-        steps: cfg.steps,
-        restarts: 1,
-        random_start: true,
-        targeted: false,
-        seed,
-    };
+    let attack = AttackConfig::pgd(norm, cfg.max_eps, 2.5 * cfg.max_eps / cfg.steps as f32, cfg.steps, seed);
     let bs = batch_size.max(1);
     for start in (0..n).step_by(bs) {
         let range = start..(start + bs).min(n);

@@ -2,7 +2,7 @@
 //! (a failed check is reported and nothing is timed), then times repeated runs.
 
 use super::{time_async, EntryResult, Timing};
-use crate::attack::{pgd, probe, AttackConfig, AttackName, Batch, Method, Objective, WorstCase};
+use crate::attack::{pgd, probe, AttackConfig, Batch, Objective, WorstCase};
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::gpu::{Gpu, Tensor};
@@ -216,19 +216,7 @@ pub async fn pgd_entry(gpu: &Gpu, model: &str, batch: usize, steps: usize, runs:
     let m = Model::new(gpu, &spec, [1, 28, 28], 10, 0)?;
     let (x0, y) = mnist_shaped_batch(gpu, batch);
     let eps = 0.3;
-    let cfg = AttackConfig {
-        name: AttackName::Pgd,
-        method: Method::Pgd,
-        norm: Norm::Linf,
-        loss: AdvLoss::Ce,
-        eps,
-        step: 2.5 * eps / steps as f32,
-        steps,
-        restarts: 1,
-        random_start: true,
-        targeted: false,
-        seed: 0,
-    };
+    let cfg = AttackConfig::pgd(Norm::Linf, eps, 2.5 * eps / steps as f32, steps, 0);
     let b = Batch::new(gpu, x0.clone(), y.clone(), &cfg, 0);
     let attack = || {
         let record = WorstCase::new(gpu, &x0);

@@ -31,8 +31,7 @@ fn attack_name(a: AttackArg) -> AttackName {
 }
 
 /// The checkpoint's model on the GPU, checked against the data.
-fn load_model(gpu: &Gpu, path: &std::path::Path, input: [usize; 3], classes: usize) -> Result<Model> {
-    let ck = Checkpoint::load(path)?;
+fn restore_for(gpu: &Gpu, ck: &Checkpoint, path: &std::path::Path, input: [usize; 3], classes: usize) -> Result<Model> {
     ck.check_data(input, classes, path)?;
     Ok(ck.restore(gpu)?.0)
 }
@@ -54,12 +53,12 @@ pub fn attack(choice: &AdapterChoice, args: &AttackArgs) -> Result<()> {
     };
     let settings = cli.or(load_run_file(args.config.as_deref())?.attack.unwrap_or_default());
     // Validate everything before the slow parts start.
-    let ck_check = Checkpoint::load(&args.checkpoint)?;
+    let ck = Checkpoint::load(&args.checkpoint)?;
     let gpu = open(choice)?;
     let splits = load_data(&args.data)?;
     let input = splits.train.shape;
-    let model = load_model(&gpu, &args.checkpoint, input, splits.classes)?;
-    let target = args.transfer_to.as_ref().map(|p| load_model(&gpu, p, input, splits.classes)).transpose()?;
+    let model = restore_for(&gpu, &ck, &args.checkpoint, input, splits.classes)?;
+    let target = args.transfer_to.as_ref().map(|p| restore_for(&gpu, &Checkpoint::load(p)?, p, input, splits.classes)).transpose()?;
     let suite = SuiteConfig::resolve(&settings, input, splits.classes)?;
     let (split_name, split) = if args.split == SplitArg::Val { ("validation", &splits.val) } else { ("test", &splits.test) };
     let data = split.head(args.n.unwrap_or(split.len()));
@@ -72,7 +71,7 @@ pub fn attack(choice: &AdapterChoice, args: &AttackArgs) -> Result<()> {
     });
     std::fs::create_dir_all(&out).map_err(|e| AerError::file(&out, format!("cannot create the output directory: {e}")))?;
 
-    eprintln!("attacking {} ({}, epoch {}) on the first {} {split_name} examples", args.checkpoint.display(), ck_check.spec.name, ck_check.epoch, data.len());
+    eprintln!("attacking {} ({}, epoch {}) on the first {} {split_name} examples", args.checkpoint.display(), ck.spec.name, ck.epoch, data.len());
     for a in &suite.attacks {
         eprintln!(
             "  {:<9} norm {:?}  eps {}  step {}  steps {}  restarts {}  loss {:?}  random start {}  targeted {}  seed {}",
@@ -162,7 +161,7 @@ pub fn attack(choice: &AdapterChoice, args: &AttackArgs) -> Result<()> {
 
     let result = json!({
         "checkpoint": args.checkpoint,
-        "model": ck_check.spec.name,
+        "model": ck.spec.name,
         "adapter": gpu.adapter_label(),
         "split": split_name,
         "examples": r.labels.len(),

@@ -1,8 +1,8 @@
 //! What each subcommand does.
 
 use super::args::{AdvMethodArg, Cli, Command, DataArgs, EvalArgs, NormArg, OptimizerArg, ScheduleArg, SplitArg, TrainArgs};
-use crate::attack::{evaluate_robustness, AttackConfig, AttackName, AttackSettings, Method};
-use crate::kernels::{AdvLoss, Norm};
+use crate::attack::{evaluate_robustness, AttackConfig, AttackSettings};
+use crate::kernels::Norm;
 use crate::train::{AdvMethod, AdvTrainConfig, RobustRecord};
 use super::progress::epoch_bar;
 use crate::data::{load_dir, Splits};
@@ -305,19 +305,7 @@ fn validation_robustness(gpu: &Gpu, model: &Model, val: &crate::data::Dataset, a
     if a.val_examples == 0 {
         return Ok(0.0);
     }
-    let attack = AttackConfig {
-        name: AttackName::Pgd,
-        method: Method::Pgd,
-        norm: a.norm,
-        loss: AdvLoss::Ce,
-        eps: a.eps,
-        step: a.val_step,
-        steps: a.val_steps,
-        restarts: 1,
-        random_start: true,
-        targeted: false,
-        seed: 0,
-    };
+    let attack = AttackConfig::pgd(a.norm, a.eps, a.val_step, a.val_steps, 0);
     let r = block_on(evaluate_robustness(gpu, model, &val.head(a.val_examples), &[attack], 256, &mut |_, _| {}))?;
     Ok(r.worst_accuracy())
 }

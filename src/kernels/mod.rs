@@ -2,7 +2,6 @@
 //! pending encoder; nothing here waits. The CPU references they are tested against live in
 //! `crate::reference` with the same names.
 
-mod argmax;
 mod adv_loss;
 mod bias;
 mod conv2d;
@@ -16,7 +15,6 @@ mod select;
 mod softmax_xent;
 pub mod shaders;
 
-pub use argmax::argmax;
 pub use adv_loss::{adv_loss, AdvLoss, AdvLossInputs};
 pub use bias::{bias_add, bias_grad};
 pub use conv2d::{col2im, cnhw_to_nchw, im2col, nchw_to_cnhw, Conv2dGeometry};
@@ -27,4 +25,4 @@ pub use optim::{adam, sgd, AdamParams, SgdParams};
 pub use pgd::{apgd_checkpoint, apgd_step, keep_best, keep_max, pgd_step, random_start, ApgdState, Norm, Start, APGD_STATE_WORDS};
 pub use relu::{relu_backward, relu_forward};
 pub use select::{magnitude_keys, restrict_keys, select_top_k, Candidates};
-pub use softmax_xent::{softmax_xent, trades_xent};
+pub use softmax_xent::{argmax, softmax_xent, trades_xent};

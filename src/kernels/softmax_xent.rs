@@ -21,6 +21,15 @@ pub fn softmax_xent(gpu: &Gpu, logits: &Tensor, labels: &Tensor, dlogits: &Tenso
     gpu.launch(&k, &[], &p, &[logits, labels, dlogits, loss, correct], [batch.div_ceil(64) as u32, 1, 1]);
 }
 
+/// Predicted class and correctness per example, into slots offset.. of `pred` and `correct`.
+#[allow(clippy::too_many_arguments)]
+pub fn argmax(gpu: &Gpu, logits: &Tensor, labels: &Tensor, pred: &Tensor, correct: &Tensor, batch: usize, classes: usize, offset: usize) {
+    let k = Kernel { shader: &SOFTMAX_XENT, entry: "argmax" };
+    let p = Params { batch: batch as u32, classes: classes as u32, offset: offset as u32, scale: 0.0, beta: 0.0, _pad: [0; 3] };
+    // Bindings: logits, labels, dlogits, loss, correct, adv_correct, pred (unused ones skipped).
+    gpu.launch(&k, &[], &p, &[logits, labels, logits, logits, correct, correct, pred], [batch.div_ceil(64) as u32, 1, 1]);
+}
+
 /// TRADES loss over logits [2 batch, classes] (clean rows, then their adversarial rows):
 /// per-example CE(clean) + beta KL(clean || adv) into `loss`, both predictions' correctness,
 /// and the gradient of the batch mean into both halves of `dlogits`.

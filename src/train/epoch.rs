@@ -114,11 +114,16 @@ pub async fn train_epoch(
         }
     }
     let trades = cfg.adv.as_ref().is_some_and(|a| a.method == AdvMethod::Trades);
-    let bytes = gpu.read_bytes(&[&loss, &correct, if trades { &adv_correct } else { &correct }]).await?;
+    let mut wanted = vec![&loss, &correct];
+    if trades {
+        wanted.push(&adv_correct);
+    }
+    let bytes = gpu.read_bytes(&wanted).await?;
     progress(batches, batches);
     let losses: Vec<f32> = bytemuck::pod_collect_to_vec(&bytes[0]);
     let hits: Vec<u32> = bytemuck::pod_collect_to_vec(&bytes[1]);
-    let adv_hits: Vec<u32> = bytemuck::pod_collect_to_vec(&bytes[2]);
+    // Without TRADES the training examples are the adversarial ones, so `correct` is it.
+    let adv_hits: Vec<u32> = bytemuck::pod_collect_to_vec(bytes.last().unwrap());
     let (robust_accuracy, robust_by_class) = if cfg.adv.is_some() {
         let mut by_class = vec![(0usize, 0usize); model.classes];
         for i in (0..n).filter(|&i| attacked[i]) {
