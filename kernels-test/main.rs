@@ -25,6 +25,8 @@
 //! | pgd_step L-inf; apgd_step L-inf | 2.4e-7; 1e-6 | 0 | one rounding of x + step (clamps are exact); APGD's momentum mix adds a few |
 //! | pgd_step L2; apgd_step L2 | 1e-5; 2e-5 | 0 | norms from differently ordered reductions |
 //! | keep_best, keep_max, apgd_checkpoint | 0 | 0 | comparisons and copies |
+//! | ternary_matmul(_t), matvec, ternarize, ternary_pack, ternary_ste | 0 | 0 | dyadic inputs and scales: every product and partial sum is exact |
+//! | ternary_threshold | 1e-7 | 1e-5 | a mean or maximum of up to 10^5 magnitudes, summed in another order |
 //! | sgd w and momentum | 2e-6 | 1e-5 | a few roundings of O(1) terms per step, 3 steps; the GPU may fuse a*b+c |
 //! | adam w | 2e-6 | 1e-5 | as sgd; sqrt and division are not correctly rounded, but the update is scaled by lr |
 //! | adam m, v | 1e-6 amax(ref) | 1e-5 | a couple of roundings each, relative to the moment's own scale |
@@ -42,3 +44,4 @@ mod matmul;
 mod optim;
 mod select;
 mod shaders;
+mod ternary;

@@ -31,6 +31,10 @@ struct Params { m: u32, n: u32, k: u32, k_chunk: u32, splits: u32, _p0: u32, _p1
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
 // reduce_splits: the per-split partial products, [splits, M, N].
 @group(0) @binding(4) var<storage, read> partial: array<f32>;
+// matvec with K a multiple of 4 (VEC4): a and b viewed as vec4, one load for four values.
+@group(0) @binding(5) var<storage, read> a_vec4: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read> b_vec4: array<vec4<f32>>;
+override VEC4: bool = false;
 
 fn load_a(m: u32, k: u32) -> f32 {
     if (TRANS_A) { return a[k * p.m + m]; }
@@ -220,4 +224,50 @@ fn reduce_splits(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) 
     for (var z = 0u; z < p.splits; z++) { s += partial[z * mn + i]; }
     if (ACCUMULATE) { s += c[i]; }
     c[i] = s;
+}
+
+// ---- matrix-vector product -----------------------------------------------------------------------
+
+fn a4(row: u32, k: u32) -> vec4<f32> {
+    let i = row * p.k + k;
+    if (VEC4) { return a_vec4[i / 4u]; }
+    return vec4<f32>(a[i], a[i + 1u], a[i + 2u], a[i + 3u]);
+}
+
+fn b4(col: u32, k: u32) -> vec4<f32> {
+    let i = min(col, p.n - 1u) * p.k + k;
+    if (VEC4) { return b_vec4[i / 4u]; }
+    return vec4<f32>(b[i], b[i + 1u], b[i + 2u], b[i + 3u]);
+}
+
+fn store_checked_row(row: u32, col: u32, v: f32) {
+    if (col < p.n) { c[row * p.n + col] = v; }
+}
+
+// c[m, n] = sum_k a[m, k] * b[n, k]: a linear layer (weights [N, K]) on a handful of rows,
+// where a tiled product would idle most of its tile. One invocation per 4 output columns
+// and row m = workgroup y: lanes read their own weight rows and share the row of a (each
+// load of it serves four columns). No early return, as in ternary_matmul: lanes past N read
+// a clamped row, so control flow stays uniform.
+@compute @workgroup_size(64)
+fn matvec(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+    let col = (wg.x * 64u + lid.x) * 4u;
+    let row = wg.y;
+    var s0 = vec4<f32>(0.0); var s1 = vec4<f32>(0.0); var s2 = vec4<f32>(0.0); var s3 = vec4<f32>(0.0);
+    let k4 = p.k & ~3u;
+    for (var k = 0u; k < k4; k += 4u) {
+        let av = a4(row, k);
+        s0 = fma(av, b4(col, k), s0);
+        s1 = fma(av, b4(col + 1u, k), s1);
+        s2 = fma(av, b4(col + 2u, k), s2);
+        s3 = fma(av, b4(col + 3u, k), s3);
+    }
+    var out = vec4<f32>(1.0) * mat4x4<f32>(s0, s1, s2, s3);
+    for (var k = k4; k < p.k; k++) {
+        let av = a[row * p.k + k];
+        for (var j = 0u; j < 4u; j++) {
+            out[j] = fma(av, b[min(col + j, p.n - 1u) * p.k + k], out[j]);
+        }
+    }
+    for (var j = 0u; j < 4u; j++) { store_checked_row(row, col + j, out[j]); }
 }

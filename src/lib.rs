@@ -10,6 +10,7 @@ pub mod bench;
 pub mod data;
 pub mod kernels;
 pub mod nn;
+pub mod quant;
 pub mod reference;
 pub mod report;
 pub mod sparse;

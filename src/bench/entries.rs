@@ -238,3 +238,63 @@ pub async fn pgd_entry(gpu: &Gpu, model: &str, batch: usize, steps: usize, runs:
     r.items_per_s = Some(batch as f64 / (r.median_ms / 1e3));
     Ok(r)
 }
+
+/// How a linear layer's weights are stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WeightFormat {
+    F32,
+    /// 2-bit packed ternary (see `crate::quant::packed`).
+    Ternary,
+}
+
+impl WeightFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            WeightFormat::F32 => "f32",
+            WeightFormat::Ternary => "ternary",
+        }
+    }
+}
+
+/// `linear/{format}/{n}x{n}/b{batch}`: y = x W^T for a square layer, as the model runs it:
+/// f32 through `matvec` at batch 1 and `matmul` above, ternary through `ternary_matmul`.
+pub async fn linear_entry(gpu: &Gpu, format: WeightFormat, n: usize, batch: usize, runs: usize) -> Result<EntryResult> {
+    let id = format!("linear/{}/{n}x{n}/b{batch}", format.name());
+    let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+    let x = random(batch * n, 10);
+    // A third of the weights zero, as TWN's threshold leaves them; one scale per row.
+    let t: Vec<i8> = (0..n * n).map(|_| rng.random_range(-1..=1)).collect();
+    let scale: Vec<f32> = (0..n).map(|_| rng.random_range(0.01f32..0.1)).collect();
+    let dense = reference::quant::dequantize(&t, &scale, &scale, n, n);
+    let (gx, gy) = (gpu.upload(&x, &[batch, n]), gpu.empty(&[batch, n]));
+    let gw = gpu.upload(&dense, &[n, n]);
+    let words = crate::quant::packed::pack(&t, n, n);
+    let packed = kernels::PackedTernary {
+        words: gpu.upload_u32(&words, &[n, kernels::words_per_row(n)]),
+        scale_pos: gpu.upload(&scale, &[n]),
+        scale_neg: gpu.upload(&scale, &[n]),
+        n,
+        k: n,
+        asymmetric: false,
+    };
+    let run = || match format {
+        WeightFormat::F32 if batch == 1 => kernels::matvec(gpu, &gx, &gw, &gy, 1, n, n),
+        WeightFormat::F32 => kernels::matmul(gpu, MatmulForm::NT, &gx, &gw, &gy, batch, n, n, false),
+        WeightFormat::Ternary => kernels::ternary_matmul(gpu, &gx, &packed, &gy, batch, kernels::TernaryLayout::default()),
+    };
+    run();
+    let got = gpu.read_f32(&gy).await?;
+    for r in [0, batch / 2, batch - 1] {
+        let mut want = vec![0f32; n];
+        reference::matmul(MatmulForm::NT, &x[r * n..(r + 1) * n], &dense, &mut want, 1, n, n, false);
+        if let Some(why) = mismatch(&format!("row {r}"), &got[r * n..(r + 1) * n], &want, 1e-5 * (n as f32).sqrt()) {
+            return Ok(failed(id, why));
+        }
+    }
+    let t = time_async(gpu, 2, runs, run).await?;
+    let weight_bytes = match format {
+        WeightFormat::F32 => 4 * n * n,
+        WeightFormat::Ternary => 4 * words.len() + 8 * n,
+    };
+    Ok(result(id, t, 2.0 * (batch * n * n) as f64, (weight_bytes + 8 * batch * n) as f64))
+}

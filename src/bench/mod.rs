@@ -17,7 +17,7 @@ use crate::gpu::AdapterSummary;
 use serde::{Deserialize, Serialize};
 
 /// Version of the suite's entry set: ids and what they measure.
-pub const SUITE_VERSION: u32 = 2;
+pub const SUITE_VERSION: u32 = 3;
 /// Version of the result file's layout (`RunReport`).
 pub const SCHEMA_VERSION: u32 = 1;
 

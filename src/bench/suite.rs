@@ -1,7 +1,7 @@
 //! The fixed, versioned suite: every entry's stable id and what it runs. `--quick` runs the
 //! same entries at tiny sizes (their ids say so), so the suite cannot rot unnoticed.
 
-use super::entries::{conv2d_entry, failed, matmul_entry, pgd_entry, pgd_step_entry, train_step_entry, ConvPass};
+use super::entries::{conv2d_entry, failed, linear_entry, matmul_entry, pgd_entry, pgd_step_entry, train_step_entry, ConvPass, WeightFormat};
 use super::EntryResult;
 use crate::error::Result;
 use crate::gpu::Gpu;
@@ -11,6 +11,7 @@ use crate::kernels::{Conv2dGeometry, Norm};
 #[derive(Clone, Debug, PartialEq)]
 pub enum Entry {
     Matmul { n: usize },
+    Linear { format: WeightFormat, n: usize, batch: usize },
     Conv2d { pass: ConvPass, geometry: Conv2dGeometry, out: usize },
     PgdStep { norm: Norm, batch: usize, dim: usize },
     TrainStep { model: &'static str, batch: usize },
@@ -22,6 +23,7 @@ impl Entry {
     pub fn id(&self) -> String {
         match self {
             Entry::Matmul { n } => format!("matmul/f32/{n}"),
+            Entry::Linear { format, n, batch } => format!("linear/{}/{n}x{n}/b{batch}", format.name()),
             Entry::Conv2d { pass, geometry: g, out } => format!("conv2d/{}/c{}-{}x{}-k{}-o{out}/b{}", pass.name(), g.c, g.h, g.w, g.kh, g.n),
             Entry::PgdStep { norm, batch, dim } => format!("pgd_step/{}/b{batch}x{dim}", if *norm == Norm::Linf { "linf" } else { "l2" }),
             Entry::TrainStep { model, batch } => format!("train_step/{model}/b{batch}"),
@@ -32,6 +34,7 @@ impl Entry {
     pub async fn run(&self, gpu: &Gpu, runs: usize) -> Result<EntryResult> {
         match *self {
             Entry::Matmul { n } => matmul_entry(gpu, n, runs).await,
+            Entry::Linear { format, n, batch } => linear_entry(gpu, format, n, batch, runs).await,
             Entry::Conv2d { pass, geometry, out } => conv2d_entry(gpu, pass, geometry, out, runs).await,
             Entry::PgdStep { norm, batch, dim } => pgd_step_entry(gpu, norm, batch, dim, runs).await,
             Entry::TrainStep { model, batch } => train_step_entry(gpu, model, batch, runs).await,
@@ -44,6 +47,13 @@ impl Entry {
 pub fn suite(quick: bool) -> Vec<Entry> {
     let batch = if quick { 4 } else { 128 };
     let mut out: Vec<Entry> = (if quick { vec![64, 128] } else { vec![256, 512, 1024] }).into_iter().map(|n| Entry::Matmul { n }).collect();
+    // A large linear layer, f32 against 2-bit ternary, from one example to a batch.
+    let (n, batches) = if quick { (256, vec![1, 4]) } else { (4096, vec![1, 64, 128]) };
+    for b in batches {
+        for format in [WeightFormat::F32, WeightFormat::Ternary] {
+            out.push(Entry::Linear { format, n, batch: b });
+        }
+    }
     // The cnn preset's two convolutions on MNIST.
     for (c, hw, o) in [(1, 28, 16), (16, 14, 32)] {
         let geometry = Conv2dGeometry { n: batch, c, h: hw, w: hw, kh: 5, kw: 5, stride: 1, pad: 2 };

@@ -39,6 +39,9 @@ pub enum Command {
     /// curve, per-class results, minimal adversarial distances, sanity checks; writes JSON,
     /// a PNG grid and the adversarial examples.
     Attack(AttackArgs),
+    /// Pack a quantized checkpoint's ternary weights (2 bits each, 16 per u32) for inference
+    /// and attacks: reports the sizes and checks the packed model's test accuracy.
+    Quantize(QuantizeArgs),
     /// Train the mlp preset on the bundled MNIST subset and report test accuracy.
     Demo {
         /// Epochs to train.
@@ -127,6 +130,49 @@ pub struct TrainArgs {
     pub resume: bool,
     #[command(flatten)]
     pub adv: AdvArgs,
+    /// Train ternary weights (quantization-aware training with a straight-through estimator
+    /// over f32 latent weights): twn (Li & Liu 2016) or ttq (Zhu et al. 2017).
+    #[arg(long, value_enum)]
+    pub quant: Option<QuantArg>,
+    /// One ternary scale per layer or per output channel [default: layer].
+    #[arg(long, value_enum, requires = "quant")]
+    pub quant_scales: Option<QuantScalesArg>,
+    /// Which weight layers are ternary: all, or hidden (the first and last stay f32)
+    /// [default: all].
+    #[arg(long, value_enum, requires = "quant")]
+    pub quant_layers: Option<QuantLayersArg>,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq)]
+pub enum QuantArg {
+    Twn,
+    Ttq,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq)]
+pub enum QuantScalesArg {
+    Layer,
+    Channel,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq)]
+pub enum QuantLayersArg {
+    All,
+    Hidden,
+}
+
+#[derive(Args, Debug)]
+pub struct QuantizeArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// A checkpoint of a quantized model (trained with --quant).
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Where to write the packed checkpoint.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, default_value_t = 256)]
+    pub batch_size: usize,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq)]

@@ -21,13 +21,14 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Train(args) => {
             let gpu = open(&choice)?;
             let splits = load_data(&args.data)?;
-            let spec = ModelSpec::load(&args.model)?;
+            let spec = model_spec(&args)?;
             let cfg = train_config(&args, load_run_file(args.config.as_deref())?.train)?;
             let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("runs/{}-s{}", spec.name, cfg.seed)));
             fit(&gpu, &splits, &spec, &cfg, &out, args.resume).map(|_| ())
         }
         Command::Eval(args) => eval(&choice, &args),
         Command::Attack(args) => super::attack::attack(&choice, &args),
+        Command::Quantize(args) => quantize(&choice, &args),
         Command::Prune(args) => prune(&choice, &args),
         Command::Demo { epochs, out } => {
             let gpu = open(&choice)?;
@@ -110,6 +111,52 @@ pub(super) fn load_run_file(path: Option<&Path>) -> Result<RunFile> {
     let Some(path) = path else { return Ok(RunFile::default()) };
     let text = std::fs::read_to_string(path).map_err(|e| AerError::file(path, format!("cannot read the config: {e}")))?;
     toml::from_str(&text).map_err(|e| AerError::file(path, format!("is not a valid run file ([train] and [attack] tables): {e}")))
+}
+
+/// The model to train: the preset or file, with the --quant flags applied.
+pub(super) fn model_spec(a: &TrainArgs) -> Result<ModelSpec> {
+    use super::args::{QuantArg, QuantLayersArg, QuantScalesArg};
+    use crate::quant::{QuantLayers, QuantSpec, ScaleGranularity, TernaryMethod};
+    let mut spec = ModelSpec::load(&a.model)?;
+    if let Some(m) = a.quant {
+        let mut q = QuantSpec::new(if m == QuantArg::Twn { TernaryMethod::Twn } else { TernaryMethod::Ttq });
+        if a.quant_scales == Some(QuantScalesArg::Channel) {
+            q.scales = ScaleGranularity::Channel;
+        }
+        if a.quant_layers == Some(QuantLayersArg::Hidden) {
+            q.layers = QuantLayers::Hidden;
+        }
+        spec.quant = Some(q);
+    }
+    Ok(spec)
+}
+
+fn quantize(choice: &AdapterChoice, args: &super::args::QuantizeArgs) -> Result<()> {
+    let ck = Checkpoint::load(&args.checkpoint)?;
+    if !ck.packed.is_empty() {
+        return Err(AerError::checkpoint(&args.checkpoint, "is already packed"));
+    }
+    let gpu = open(choice)?;
+    let splits = load_data(&args.data)?;
+    ck.check_data(splits.train.shape, splits.classes, &args.checkpoint)?;
+    let (model, _) = ck.restore(&gpu)?;
+    let latent = block_on(evaluate(&gpu, &model, &splits.test, args.batch_size))?;
+    let packed = block_on(Checkpoint::capture_packed(&gpu, &model, &ck.config, ck.epoch, &ck.history)).map_err(|e| AerError::checkpoint(&args.checkpoint, e.to_string()))?;
+    packed.save(&args.out)?;
+    // Read the file back: the accuracy reported is the packed file's.
+    let (packed_model, _) = Checkpoint::load(&args.out)?.restore(&gpu)?;
+    let t = Instant::now();
+    let r = block_on(evaluate(&gpu, &packed_model, &splits.test, args.batch_size))?;
+    let (f32_bytes, packed_bytes, other) = packed.weight_bytes();
+    println!("ternary layers: {} ({} weights)", packed.packed.len(), f32_bytes / 4);
+    for (name, (s, words)) in &packed.packed {
+        println!("  {name:<16} [{}, {}]  {} B packed, {} B as f32", s[0], s[1], 4 * words.len(), 4 * s[0] * s[1]);
+    }
+    println!("ternary layers: {packed_bytes} B packed vs {f32_bytes} B f32 ({:.2}x smaller)", f32_bytes as f64 / packed_bytes.max(1) as f64);
+    println!("whole model: {} B vs {} B f32 ({:.2}x smaller)", packed_bytes + other, f32_bytes + other, (f32_bytes + other) as f64 / (packed_bytes + other).max(1) as f64);
+    println!("test accuracy: {:.2}% packed ({:.2} s), {:.2}% through the latent weights", 100.0 * r.accuracy, t.elapsed().as_secs_f64(), 100.0 * latent.accuracy);
+    println!("wrote {}", args.out.display());
+    Ok(())
 }
 
 pub(super) fn train_config(a: &TrainArgs, file: Option<TrainConfig>) -> Result<TrainConfig> {
@@ -333,7 +380,7 @@ fn prune(choice: &AdapterChoice, args: &super::args::PruneArgs) -> Result<()> {
     }
     let gpu = open(choice)?;
     let splits = load_data(&a.data)?;
-    let spec = ModelSpec::load(&a.model)?;
+    let spec = model_spec(a)?;
     let out = a.out.clone().unwrap_or_else(|| PathBuf::from(format!("runs/{}-lottery-s{}", spec.name, cfg.seed)));
     std::fs::create_dir_all(&out).map_err(|e| AerError::file(&out, format!("cannot create the output directory: {e}")))?;
     eprintln!("lottery ticket: {} rounds of {:.0}% ({:?}), rewind to epoch {}, {} epochs per round", lt.rounds, 100.0 * lt.rate, lt.scope, lt.rewind_epoch, cfg.epochs);

@@ -20,7 +20,8 @@ impl BufferPool {
     /// A buffer of exactly `bytes` bytes (rounded up to 4), reused when one is free.
     /// Returns whether it was reused: a reused buffer holds stale data.
     pub fn take(&self, device: &wgpu::Device, bytes: u64) -> wgpu::Buffer {
-        let bytes = bytes.max(4).next_multiple_of(4);
+        // At least 16 bytes: any buffer may be viewed as an array of vec4 (one element minimum).
+        let bytes = bytes.max(16).next_multiple_of(4);
         if let Some(b) = self.free.lock().unwrap().get_mut(&bytes).and_then(|v| v.pop()) {
             return b;
         }

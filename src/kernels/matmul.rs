@@ -127,3 +127,20 @@ pub fn matmul_with(gpu: &Gpu, variant: MatmulVariant, form: MatmulForm, a: &Tens
     gpu.launch(kernel, &overrides(false), &params, &[a, b, &partial], grid);
     gpu.launch(&REDUCE, &overrides(accumulate), &params, &[a, b, c, &partial], grid_1d(m * n));
 }
+
+const MATVEC: Kernel = Kernel { shader: &MATMUL, entry: "matvec" };
+const MATVEC_WG: usize = 64;
+
+/// c[m, n] = sum_k a[m, k] * b[n, k] for a few rows m (b is a linear layer's weight [n, k]):
+/// the matrix-vector product, one row of `a` per workgroup row.
+pub fn matvec(gpu: &Gpu, a: &Tensor, b: &Tensor, c: &Tensor, m: usize, n: usize, k: usize) {
+    assert!(a.numel() >= m * k && b.numel() >= k * n && c.numel() >= m * n, "matvec {m}x{n}x{k}: operand too small");
+    assert!(m <= 65_535, "matvec: {m} rows exceed one grid dimension; use matmul");
+    if m == 0 || n == 0 {
+        return;
+    }
+    let params = Params { m: m as u32, n: n as u32, k: k as u32, k_chunk: k as u32, splits: 1, _pad: [0; 3] };
+    // Bindings 5 and 6 view a and b as vec4 (one load for four values) when rows allow it.
+    let vec4 = (k % 4 == 0) as u32 as f64;
+    gpu.launch(&MATVEC, &[("VEC4", vec4)], &params, &[a, b, c, c, a, b], [n.div_ceil(MATVEC_WG * 4) as u32, m as u32, 1]);
+}

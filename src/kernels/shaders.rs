@@ -20,6 +20,8 @@ shader!(ADV_LOSS, "adv_loss");
 shader!(PGD, "pgd");
 shader!(SELECT, "select");
 shader!(MASK, "mask");
+shader!(TERNARY, "ternary");
+shader!(QUANT, "quant");
 
 /// All shaders, for validation.
-pub static ALL: &[&Shader] = &[&MATMUL, &BIAS, &RELU, &CONV2D, &MAXPOOL, &SOFTMAX_XENT, &OPTIM, &ADV_LOSS, &PGD, &SELECT, &MASK];
+pub static ALL: &[&Shader] = &[&MATMUL, &BIAS, &RELU, &CONV2D, &MAXPOOL, &SOFTMAX_XENT, &OPTIM, &ADV_LOSS, &PGD, &SELECT, &MASK, &TERNARY, &QUANT];

@@ -5,7 +5,8 @@ use super::init;
 use super::spec::{LayerSpec, ModelSpec};
 use crate::error::{AerError, Result};
 use crate::gpu::{Gpu, Tensor};
-use crate::kernels::{self as k, Conv2dGeometry, MatmulForm};
+use crate::kernels::{self as k, Conv2dGeometry, MatmulForm, PackedTernary, TernaryLayout};
+use crate::quant::Quantizer;
 use std::collections::HashMap;
 
 /// A learnable tensor, named as PyTorch would (`fc1.weight`), and its gradient.
@@ -56,13 +57,25 @@ pub struct Model {
     /// Leave gradients unmasked in the next backward passes (prune-and-regrow reads the
     /// dense gradient at inactive weights).
     pub dense_gradients: std::cell::Cell<bool>,
+    /// Ternary quantization-aware training (the spec's `[quant]`): the forward and backward
+    /// passes use the dequantized weights, and gradients reach the latent weights through a
+    /// straight-through estimator.
+    pub quant: Option<Quantizer>,
+    /// Packed ternary weights by parameter index: when present, the forward pass and the
+    /// input gradient run on them (inference and attacks), and parameter gradients are not
+    /// available.
+    packed: HashMap<usize, PackedTernary>,
     layers: Vec<Layer>,
 }
+
+/// Conv2d's weights [out, patch] times its columns [patch, positions] into [out, positions]:
+/// in a ternary product's terms, x is [K, M] and y is [N, M].
+const CONV_TERNARY: TernaryLayout = TernaryLayout { trans_x: true, trans_y: true };
 
 impl Model {
     /// A freshly initialised model (seeded).
     pub fn new(gpu: &Gpu, spec: &ModelSpec, input: [usize; 3], classes: usize, seed: u64) -> Result<Model> {
-        Self::build(gpu, spec, input, classes, |name, shape, fan_in, fan_out, last| {
+        Self::build(gpu, spec, input, classes, None, |name, shape, fan_in, fan_out, last| {
             let n = shape.iter().product();
             Ok(if name.ends_with(".bias") {
                 vec![0.0; n]
@@ -77,7 +90,7 @@ impl Model {
     /// A model whose parameters come from `tensors` (name -> values), checked for presence
     /// and size.
     pub fn from_tensors(gpu: &Gpu, spec: &ModelSpec, input: [usize; 3], classes: usize, tensors: &HashMap<String, Vec<f32>>) -> Result<Model> {
-        Self::build(gpu, spec, input, classes, |name, shape, _, _, _| {
+        Self::build(gpu, spec, input, classes, Some(tensors), |name, shape, _, _, _| {
             let v = tensors.get(name).ok_or_else(|| AerError::Invalid(format!("missing tensor '{name}' for model '{}'", spec.name)))?;
             if v.len() != shape.iter().product::<usize>() {
                 return Err(AerError::Invalid(format!("tensor '{name}' has {} values, model '{}' expects shape {shape:?}", v.len(), spec.name)));
@@ -91,6 +104,7 @@ impl Model {
         spec: &ModelSpec,
         input: [usize; 3],
         classes: usize,
+        existing: Option<&HashMap<String, Vec<f32>>>,
         mut values: impl FnMut(&str, &[usize], usize, usize, bool) -> Result<Vec<f32>>,
     ) -> Result<Model> {
         let shapes = spec.shapes(input, classes)?;
@@ -126,7 +140,8 @@ impl Model {
                 LayerSpec::Flatten => Layer::Flatten,
             });
         }
-        Ok(Model { spec: spec.clone(), input, classes, params, dense_gradients: false.into(), layers })
+        let quant = spec.quant.as_ref().map(|q| Quantizer::attach(gpu, q, &mut params, existing)).transpose()?;
+        Ok(Model { spec: spec.clone(), input, classes, params, dense_gradients: false.into(), quant, packed: HashMap::new(), layers })
     }
 
     /// For each weight tensor, how many times one example uses each of its values (1 for a
@@ -157,11 +172,17 @@ impl Model {
     pub fn forward(&self, gpu: &Gpu, x: Tensor, mut tape: Option<&mut Tape>) -> Tensor {
         let n = x.shape()[0];
         let mut x = x;
+        if let (Some(q), true) = (&self.quant, self.packed.is_empty()) {
+            q.refresh(gpu, &self.params);
+        }
         for layer in &self.layers {
             let (y, saved) = match layer {
                 Layer::Linear { w, b, inp, out } => {
                     let y = gpu.empty(&[n, *out]);
-                    k::matmul(gpu, MatmulForm::NT, &x, &self.params[*w].value, &y, n, *out, *inp, false);
+                    match self.packed.get(w) {
+                        Some(pk) => k::ternary_matmul(gpu, &x, pk, &y, n, TernaryLayout::default()),
+                        None => k::matmul(gpu, MatmulForm::NT, &x, self.weight(*w), &y, n, *out, *inp, false),
+                    }
                     k::bias_add(gpu, &y, &self.params[*b].value, n, *out, 1);
                     (y, Saved::Input(x))
                 }
@@ -171,7 +192,10 @@ impl Model {
                     let cols = gpu.empty(&[g.patch(), g.positions()]);
                     k::im2col(gpu, &g, &x, &cols);
                     let y_cn = gpu.empty(&[*out, g.positions()]);
-                    k::matmul(gpu, MatmulForm::NN, &self.params[*w].value, &cols, &y_cn, *out, g.positions(), g.patch(), false);
+                    match self.packed.get(w) {
+                        Some(pk) => k::ternary_matmul(gpu, &cols, pk, &y_cn, g.positions(), CONV_TERNARY),
+                        None => k::matmul(gpu, MatmulForm::NN, self.weight(*w), &cols, &y_cn, *out, g.positions(), g.patch(), false),
+                    }
                     let y = gpu.empty(&[n, *out, g.oh(), g.ow()]);
                     let hw = g.oh() * g.ow();
                     k::cnhw_to_nchw(gpu, &y_cn, &y, n, *out, hw);
@@ -223,6 +247,10 @@ impl Model {
     }
 
     fn backprop(&self, gpu: &Gpu, tape: Tape, dy: Tensor, param_grads: bool, input_grad: bool) -> Option<Tensor> {
+        assert!(
+            !param_grads || self.packed.is_empty(),
+            "a packed ternary model has no parameter gradients: train the latent weights (a checkpoint with [quant]) instead"
+        );
         let mut dy = dy;
         let n = dy.shape()[0];
         for (i, (layer, saved)) in self.layers.iter().zip(tape.saved).enumerate().rev() {
@@ -232,13 +260,16 @@ impl Model {
                     if param_grads {
                         k::matmul(gpu, MatmulForm::TN, &dy, &x, &self.params[*w].grad, *out, *inp, n, false);
                         k::bias_grad(gpu, &dy, &self.params[*b].grad, n, *out, 1);
-                        self.mask_grad(gpu, *w);
+                        self.weight_grad_done(gpu, *w);
                     }
                     if !need_dx {
                         return None;
                     }
                     let dx = gpu.empty(&[n, *inp]);
-                    k::matmul(gpu, MatmulForm::NN, &dy, &self.params[*w].value, &dx, n, *inp, *out, false);
+                    match self.packed.get(w) {
+                        Some(pk) => k::ternary_matmul_t(gpu, &dy, pk, &dx, n, TernaryLayout::default()),
+                        None => k::matmul(gpu, MatmulForm::NN, &dy, self.weight(*w), &dx, n, *inp, *out, false),
+                    }
                     dx
                 }
                 (Layer::Conv2d { w, b, out, .. }, Saved::Cols(cols, g)) => {
@@ -248,13 +279,16 @@ impl Model {
                     if param_grads {
                         k::matmul(gpu, MatmulForm::NT, &dy_cn, &cols, &self.params[*w].grad, *out, g.patch(), g.positions(), false);
                         k::bias_grad(gpu, &dy, &self.params[*b].grad, n, *out, hw);
-                        self.mask_grad(gpu, *w);
+                        self.weight_grad_done(gpu, *w);
                     }
                     if !need_dx {
                         return None;
                     }
                     let dcols = gpu.empty(&[g.patch(), g.positions()]);
-                    k::matmul(gpu, MatmulForm::TN, &self.params[*w].value, &dy_cn, &dcols, g.patch(), g.positions(), *out, false);
+                    match self.packed.get(w) {
+                        Some(pk) => k::ternary_matmul_t(gpu, &dy_cn, pk, &dcols, g.positions(), CONV_TERNARY),
+                        None => k::matmul(gpu, MatmulForm::TN, self.weight(*w), &dy_cn, &dcols, g.patch(), g.positions(), *out, false),
+                    }
                     let dx = gpu.empty(&[n, g.c, g.h, g.w]);
                     k::col2im(gpu, &g, &dcols, &dx);
                     dx
@@ -275,13 +309,40 @@ impl Model {
         Some(dy)
     }
 
-    fn mask_grad(&self, gpu: &Gpu, i: usize) {
-        if self.dense_gradients.get() {
-            return;
+    /// The weights a layer computes with: the dequantized ones under quantization.
+    fn weight(&self, i: usize) -> &Tensor {
+        match self.quant.as_ref().and_then(|q| q.find(i)) {
+            Some(q) => &q.wq,
+            None => &self.params[i].value,
         }
-        if let Some(m) = &self.params[i].mask {
-            k::apply_mask(gpu, m, &self.params[i].grad);
+    }
+
+    /// A weight's gradient is written: mask it, then carry it to the latent weights.
+    fn weight_grad_done(&self, gpu: &Gpu, i: usize) {
+        if !self.dense_gradients.get() {
+            if let Some(m) = &self.params[i].mask {
+                k::apply_mask(gpu, m, &self.params[i].grad);
+            }
         }
+        if let Some(q) = &self.quant {
+            q.backward(gpu, &self.params, i);
+        }
+    }
+
+    /// Run inference and attacks on packed ternary weights from now on (quantized models only).
+    pub fn use_packed(&mut self, gpu: &Gpu) -> Result<()> {
+        let q = self.quant.as_ref().ok_or_else(|| AerError::Invalid(format!("model '{}' is not quantized: add a [quant] table (or train with --quant)", self.spec.name)))?;
+        self.packed = q.pack(gpu, &self.params);
+        Ok(())
+    }
+
+    /// Use the given packed weights (by parameter index), e.g. read from a packed checkpoint.
+    pub fn set_packed(&mut self, packed: HashMap<usize, PackedTernary>) {
+        self.packed = packed;
+    }
+
+    pub fn packed(&self) -> &HashMap<usize, PackedTernary> {
+        &self.packed
     }
 
     /// Overwrite parameter values by name (e.g. rewinding to earlier weights); masks are

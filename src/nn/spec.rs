@@ -33,6 +33,9 @@ fn one() -> usize {
 pub struct ModelSpec {
     pub name: String,
     pub layers: Vec<LayerSpec>,
+    /// Ternary quantization of the weights (see `crate::quant`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quant: Option<crate::quant::QuantSpec>,
 }
 
 const MLP: &str = include_str!("../../assets/configs/mlp.toml");

@@ -7,6 +7,7 @@ mod layers;
 mod loss;
 mod matmul;
 mod optim;
+pub mod quant;
 pub mod select;
 
 pub use conv2d::{col2im, conv2d_forward, im2col, permute_cnhw_to_nchw, permute_nchw_to_cnhw};
@@ -14,3 +15,4 @@ pub use layers::{apply_mask, bias_add, mask_union, bias_grad, maxpool2_backward,
 pub use loss::{argmax, first_argmax, softmax_xent, trades_xent};
 pub use matmul::matmul;
 pub use optim::{adam, sgd};
+pub use quant::{ternarize, ternary_matmul, ternary_matmul_t, ternary_pack, ternary_ste, ternary_threshold};

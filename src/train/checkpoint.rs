@@ -3,6 +3,12 @@
 //! the optimizer state (`optimizer.fc1.weight.exp_avg`)
 //! and metadata (format version, model spec, epoch, seed, training config, history), so that
 //! training resumes from any epoch. Written atomically: a temp file, then a rename.
+//!
+//! A packed checkpoint (`aer quantize`) stores each ternary weight as `{weight}.ternary`
+//! (U32 [out, ceil(in / 16)], the layout of `crate::quant::packed`) with its scales
+//! `{weight}.scale_pos` and `{weight}.scale_neg` (F32, one per layer or per output channel)
+//! instead of its f32 values, and no optimizer state or masks; metadata `ternary_shapes` gives
+//! each weight's [out, in] (in = in_channels * kh * kw for a convolution).
 
 use super::config::TrainConfig;
 use crate::error::{AerError, Result};
@@ -53,6 +59,8 @@ pub struct Checkpoint {
     pub optimizer_step: u32,
     /// Model parameters and optimizer state, by name.
     pub tensors: BTreeMap<String, (Vec<usize>, Vec<f32>)>,
+    /// Packed ternary weights by weight name: ([out, in], words).
+    pub packed: BTreeMap<String, ([usize; 2], Vec<u32>)>,
     pub history: Vec<EpochRecord>,
 }
 
@@ -73,11 +81,19 @@ impl Checkpoint {
         meta.insert("train_config".into(), serde_json::to_string(&self.config).unwrap());
         meta.insert("optimizer_step".into(), self.optimizer_step.to_string());
         meta.insert("history".into(), serde_json::to_string(&self.history).unwrap());
-        let views: Vec<(String, TensorView)> = self
+        let mut views: Vec<(String, TensorView)> = self
             .tensors
             .iter()
             .map(|(k, (shape, v))| (k.clone(), TensorView::new(Dtype::F32, shape.clone(), bytemuck::cast_slice(v)).expect("consistent tensor")))
             .collect();
+        if !self.packed.is_empty() {
+            let shapes: BTreeMap<&String, [usize; 2]> = self.packed.iter().map(|(k, (s, _))| (k, *s)).collect();
+            meta.insert("ternary_shapes".into(), serde_json::to_string(&shapes).unwrap());
+            for (k, (s, words)) in &self.packed {
+                let shape = vec![s[0], crate::quant::packed::words_per_row(s[1])];
+                views.push((format!("{k}.ternary"), TensorView::new(Dtype::U32, shape, bytemuck::cast_slice(words)).expect("consistent tensor")));
+            }
+        }
         safetensors::serialize(views, Some(meta)).map_err(|e| AerError::Invalid(format!("serialising checkpoint: {e}")))
     }
 
@@ -110,7 +126,21 @@ impl Checkpoint {
         let config: TrainConfig = serde_json::from_value(json("train_config")?).map_err(|e| format!("train_config: {e}"))?;
         let history: Vec<EpochRecord> = serde_json::from_value(json("history")?).map_err(|e| format!("history: {e}"))?;
         let mut tensors = BTreeMap::new();
+        let mut packed = BTreeMap::new();
+        let ternary_shapes: BTreeMap<String, [usize; 2]> = match meta.get("ternary_shapes") {
+            Some(_) => serde_json::from_value(json("ternary_shapes")?).map_err(|e| format!("ternary_shapes: {e}"))?,
+            None => BTreeMap::new(),
+        };
         for (name, view) in st.tensors() {
+            if let Some(weight) = name.strip_suffix(".ternary") {
+                let shape = *ternary_shapes.get(weight).ok_or_else(|| format!("packed tensor '{name}' has no entry in metadata ternary_shapes"))?;
+                if view.dtype() != Dtype::U32 || view.shape() != [shape[0], crate::quant::packed::words_per_row(shape[1])] {
+                    return Err(format!("packed tensor '{name}' is {:?} {:?}, expected U32 [{}, {}]", view.dtype(), view.shape(), shape[0], crate::quant::packed::words_per_row(shape[1])));
+                }
+                let words: Vec<u32> = view.data().chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect();
+                packed.insert(weight.to_string(), (shape, words));
+                continue;
+            }
             if view.dtype() != Dtype::F32 {
                 return Err(format!("tensor '{name}' is {:?}, expected F32", view.dtype()));
             }
@@ -125,6 +155,7 @@ impl Checkpoint {
             config,
             optimizer_step: num("optimizer_step")? as u32,
             tensors,
+            packed,
             history,
         })
     }
@@ -180,14 +211,92 @@ impl Checkpoint {
             config: config.clone(),
             optimizer_step: opt.step,
             tensors,
+            packed: BTreeMap::new(),
             history: history.to_vec(),
         })
     }
 
+    /// A packed checkpoint of a quantized model: ternary weights as 2-bit codes with their
+    /// group scales, everything else f32; no optimizer state (inference and attacks only).
+    pub async fn capture_packed(gpu: &crate::gpu::Gpu, model: &crate::nn::Model, config: &TrainConfig, epoch: usize, history: &[EpochRecord]) -> Result<Checkpoint> {
+        let q = model.quant.as_ref().ok_or_else(|| AerError::Invalid(format!("model '{}' is not quantized: train it with --quant (or a [quant] table) first", model.spec.name)))?;
+        let packed_gpu = q.pack(gpu, &model.params);
+        let mut tensors = BTreeMap::new();
+        let mut packed = BTreeMap::new();
+        for (i, p) in model.params.iter().enumerate() {
+            match (q.find(i), packed_gpu.get(&i)) {
+                (Some(w), Some(pk)) => {
+                    let b = gpu.read_bytes(&[&pk.words, &w.scale_pos, &w.scale_neg]).await?;
+                    packed.insert(p.name.clone(), ([pk.n, pk.k], bytemuck::pod_collect_to_vec(&b[0])));
+                    // TTQ's scales are parameters of the same names; TWN's are derived.
+                    tensors.insert(format!("{}.scale_pos", p.name), (vec![w.groups.groups], bytemuck::pod_collect_to_vec(&b[1])));
+                    tensors.insert(format!("{}.scale_neg", p.name), (vec![w.groups.groups], bytemuck::pod_collect_to_vec(&b[2])));
+                }
+                _ if tensors.contains_key(&p.name) => {}
+                _ => {
+                    let v = gpu.read_f32(&p.value).await?;
+                    tensors.insert(p.name.clone(), (p.value.shape().to_vec(), v));
+                }
+            }
+        }
+        let optimizer_step = 0;
+        Ok(Checkpoint { spec: model.spec.clone(), input: model.input, classes: model.classes, epoch, config: config.clone(), optimizer_step, tensors, packed, history: history.to_vec() })
+    }
+
+    /// The bytes of the model's weights as stored: (f32 bytes of the ternary weights,
+    /// their packed bytes with scales, bytes of everything else that is f32).
+    pub fn weight_bytes(&self) -> (usize, usize, usize) {
+        let mut f32_equiv = 0;
+        let mut packed = 0;
+        for (name, (s, words)) in &self.packed {
+            f32_equiv += 4 * s[0] * s[1];
+            packed += 4 * words.len();
+            for side in ["scale_pos", "scale_neg"] {
+                packed += self.tensors.get(&format!("{name}.{side}")).map_or(0, |t| 4 * t.1.len());
+            }
+        }
+        let scale = |k: &String| k.ends_with(".scale_pos") || k.ends_with(".scale_neg");
+        let other = self.tensors.iter().filter(|(k, _)| !scale(k) && !k.starts_with("optimizer.") && !k.starts_with("mask.")).map(|(_, t)| 4 * t.1.len()).sum();
+        (f32_equiv, packed, other)
+    }
+
     /// The model (and, when the checkpoint has its state, the optimizer) back on the GPU.
     pub fn restore(&self, gpu: &crate::gpu::Gpu) -> Result<(crate::nn::Model, super::Optimizer)> {
-        let values = self.param_values();
+        let mut values = self.param_values();
+        // Packed weights: the latent values become the dequantized weights, and the model
+        // computes with the packed codes.
+        let mut unpacked = Vec::new();
+        for (name, (s, words)) in &self.packed {
+            let t = crate::quant::packed::unpack(words, s[0], s[1]).map_err(|e| AerError::Invalid(format!("{name}: {e}")))?;
+            let scale = |side: &str| -> Result<Vec<f32>> {
+                let v = values.get(&format!("{name}.{side}")).ok_or_else(|| AerError::Invalid(format!("packed weight '{name}' has no tensor '{name}.{side}'")))?;
+                if v.is_empty() || s[0] % v.len() != 0 {
+                    return Err(AerError::Invalid(format!("'{name}.{side}' has {} scales for {} rows", v.len(), s[0])));
+                }
+                Ok((0..s[0]).map(|r| v[r / (s[0] / v.len())]).collect())
+            };
+            let (pos, neg) = (scale("scale_pos")?, scale("scale_neg")?);
+            values.insert(name.clone(), crate::reference::quant::dequantize(&t, &pos, &neg, s[0], s[1]));
+            unpacked.push((name.clone(), s[0], s[1], words, pos, neg));
+        }
         let mut model = crate::nn::Model::from_tensors(gpu, &self.spec, self.input, self.classes, &values)?;
+        if !unpacked.is_empty() {
+            let mut packed = HashMap::new();
+            for (name, n, k, words, pos, neg) in unpacked {
+                let i = model.params.iter().position(|p| p.name == name).ok_or_else(|| AerError::Invalid(format!("packed weight '{name}' is not a parameter of model '{}'", self.spec.name)))?;
+                let asymmetric = pos != neg;
+                let pk = crate::kernels::PackedTernary {
+                    words: gpu.upload_u32(words, &[n, crate::quant::packed::words_per_row(k)]),
+                    scale_pos: gpu.upload(&pos, &[n]),
+                    scale_neg: gpu.upload(&neg, &[n]),
+                    n,
+                    k,
+                    asymmetric,
+                };
+                packed.insert(i, pk);
+            }
+            model.set_packed(packed);
+        }
         let masks: HashMap<String, Vec<f32>> = model.params.iter().filter_map(|p| values.get(&format!("mask.{}", p.name)).map(|m| (p.name.clone(), m.clone()))).collect();
         let mut opt = super::Optimizer::new(gpu, &self.config.optimizer, &model.params);
         opt.step = self.optimizer_step;

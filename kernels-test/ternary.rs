@@ -1,0 +1,207 @@
+//! ternary.wgsl (products on packed ternary weights), quant.wgsl (thresholds, ternarize,
+//! TTQ's straight-through gradients, packing) and matmul.wgsl's `matvec`, against
+//! `reference::quant` and `reference::matmul`.
+//!
+//! Activations are multiples of 1/64 and scales multiples of 1/8, so every product and every
+//! partial sum is exact in f32 and the kernels must match the f64 references exactly, in any
+//! order of summation.
+
+use crate::common::*;
+use aer::kernels::{self, MatmulForm, PackedTernary, TernaryGroups, TernaryLayout, ThresholdRule};
+use aer::quant::packed;
+use aer::reference;
+use rand::rngs::StdRng;
+use rand::Rng;
+
+const LAYOUTS: [TernaryLayout; 4] = [
+    TernaryLayout { trans_x: false, trans_y: false },
+    TernaryLayout { trans_x: true, trans_y: true },
+    TernaryLayout { trans_x: true, trans_y: false },
+    TernaryLayout { trans_x: false, trans_y: true },
+];
+
+#[derive(Debug, Clone, Copy)]
+struct Case {
+    m: usize,
+    n: usize,
+    k: usize,
+    layout: TernaryLayout,
+    asymmetric: bool,
+    /// Share of zero weights.
+    zeros: f64,
+}
+
+struct Weights {
+    t: Vec<i8>,
+    pos: Vec<f32>,
+    neg: Vec<f32>,
+    gpu: PackedTernary,
+}
+
+fn weights(rng: &mut StdRng, c: &Case) -> Weights {
+    let t: Vec<i8> = (0..c.n * c.k).map(|_| if rng.random_bool(c.zeros) { 0 } else if rng.random() { 1 } else { -1 }).collect();
+    let pos: Vec<f32> = (0..c.n).map(|_| rng.random_range(1..=16) as f32 / 8.0).collect();
+    let neg: Vec<f32> = if c.asymmetric { (0..c.n).map(|_| rng.random_range(1..=16) as f32 / 8.0).collect() } else { pos.clone() };
+    let g = gpu();
+    let words = packed::pack(&t, c.n, c.k);
+    let gpu = PackedTernary {
+        words: g.upload_u32(&words, &[words.len()]),
+        scale_pos: upload(&pos),
+        scale_neg: upload(&neg),
+        n: c.n,
+        k: c.k,
+        asymmetric: c.asymmetric,
+    };
+    Weights { t, pos, neg, gpu }
+}
+
+fn check(c: Case, seed: usize) {
+    let mut rng = rng("ternary_matmul", seed);
+    let w = weights(&mut rng, &c);
+    let x = dyadic(&mut rng, c.m * c.k);
+    let y = gpu().full(&[c.m * c.n], f32::NAN);
+    kernels::ternary_matmul(gpu(), &upload(&x), &w.gpu, &y, c.m, c.layout);
+    let want = reference::ternary_matmul(&x, &w.t, &w.pos, &w.neg, c.m, c.n, c.k, c.layout);
+    assert_close("ternary_matmul y", &c, &read(&y), &want, Tol::EXACT);
+
+    let dy = dyadic(&mut rng, c.m * c.n);
+    let dx = gpu().full(&[c.m * c.k], f32::NAN);
+    kernels::ternary_matmul_t(gpu(), &upload(&dy), &w.gpu, &dx, c.m, c.layout);
+    let want = reference::ternary_matmul_t(&dy, &w.t, &w.pos, &w.neg, c.m, c.n, c.k, c.layout);
+    assert_close("ternary_matmul_t dx", &c, &read(&dx), &want, Tol::EXACT);
+}
+
+/// Every layout, symmetric and asymmetric scales, one row (the matrix-vector kernel) and
+/// several (four rows per invocation, with a ragged last block); K off the 16 weights of a
+/// word and the 4 of a decoded group; N off the 64-lane workgroup; all-zero and dense rows.
+#[test]
+fn ternary_matmul_edge_shapes() {
+    let mut cases = Vec::new();
+    for layout in LAYOUTS {
+        for asymmetric in [false, true] {
+            cases.push(Case { m: 1, n: 65, k: 37, layout, asymmetric, zeros: 0.3 });
+            cases.push(Case { m: 6, n: 17, k: 16, layout, asymmetric, zeros: 0.3 });
+        }
+    }
+    let plain = TernaryLayout::default();
+    for (m, n, k, zeros) in [(1, 1, 1, 0.0), (4, 3, 15, 0.0), (5, 64, 17, 1.0), (9, 130, 100, 0.5), (130, 33, 300, 0.5), (3, 2, 4096, 0.4)] {
+        cases.push(Case { m, n, k, layout: plain, asymmetric: true, zeros });
+    }
+    // The cnn preset's convolutions on 16 images: columns [c * 25, positions], y [out, positions].
+    let conv = TernaryLayout { trans_x: true, trans_y: true };
+    cases.push(Case { m: 16 * 784, n: 16, k: 25, layout: conv, asymmetric: true, zeros: 0.3 });
+    cases.push(Case { m: 16 * 196, n: 32, k: 400, layout: conv, asymmetric: true, zeros: 0.3 });
+    for (i, c) in cases.into_iter().enumerate() {
+        check(c, i);
+    }
+}
+
+#[test]
+fn ternary_matmul_random_shapes() {
+    for i in 0..8 {
+        let mut rng = rng("ternary_matmul_random_shapes", i);
+        let c = Case {
+            m: rng.random_range(1..200),
+            n: rng.random_range(1..200),
+            k: rng.random_range(1..400),
+            layout: LAYOUTS[rng.random_range(0..4)],
+            asymmetric: rng.random(),
+            zeros: rng.random_range(0.0..1.0),
+        };
+        check(c, 100 + i);
+    }
+}
+
+/// Grids past 65,535 workgroups in y, which the launchers spread into z: more than
+/// 4 x 65,535 rows for the forward kernel (four rows per invocation), more than 65,535 for
+/// the input gradient.
+#[test]
+fn ternary_matmul_grid_limits() {
+    check(Case { m: 4 * 65_535 + 5, n: 2, k: 3, layout: TernaryLayout { trans_x: true, trans_y: true }, asymmetric: true, zeros: 0.2 }, 200);
+}
+
+#[test]
+fn ternary_pack_round_trips_and_rejects_corrupt_words() {
+    for (i, (n, k)) in [(1, 1), (3, 16), (5, 17), (2, 100), (7, 33)].into_iter().enumerate() {
+        let mut r = rng("ternary_pack_round_trip", i);
+        let t: Vec<i8> = (0..n * k).map(|_| r.random_range(-1..=1)).collect();
+        let words = packed::pack(&t, n, k);
+        assert_eq!(words.len(), n * k.div_ceil(16));
+        assert_eq!(packed::unpack(&words, n, k).unwrap(), t, "[{n}, {k}]");
+    }
+    // Code 10, and a set padding bit past k = 17 (bit 2 * 1 of the row's second word).
+    assert!(packed::unpack(&[0b10], 1, 1).is_err());
+    assert!(packed::unpack(&[0, 0b100], 1, 17).is_err());
+    assert!(packed::unpack(&[0], 2, 1).is_err(), "wrong word count");
+}
+
+fn groups_cases() -> Vec<(TernaryGroups, ThresholdRule)> {
+    let mut out = Vec::new();
+    for (n, k) in [(1, 1), (4, 17), (33, 100), (8, 3000)] {
+        for groups in [1, n] {
+            for rule in [ThresholdRule::MeanAbs(0.7), ThresholdRule::MaxAbs(0.05)] {
+                out.push((TernaryGroups { n, k, groups }, rule));
+            }
+        }
+    }
+    out
+}
+
+/// Thresholds and TWN scales, the dequantized weights, the packed form and TTQ's gradients
+/// of weights with exact zeros (pruned), per layer and per channel, under both rules.
+#[test]
+fn quantizers_match_reference() {
+    for (i, (g, rule)) in groups_cases().into_iter().enumerate() {
+        let case = format!("{g:?} {rule:?}");
+        let mut r = rng("quantizers", i);
+        let w: Vec<f32> = (0..g.n * g.k).map(|_| if r.random_bool(0.2) { 0.0 } else { r.random_range(-1.0..1.0) }).collect();
+        let gw = upload(&w);
+        let (delta, pos, neg) = (gpu().zeros(&[g.groups]), gpu().zeros(&[g.groups]), gpu().zeros(&[g.groups]));
+        kernels::ternary_threshold(gpu(), g, rule, &gw, &delta, &pos, &neg, true);
+        let want = reference::ternary_threshold(&w, g.groups, rule);
+        let tol = Tol { abs: 1e-7, rel: 1e-5 };
+        assert_close("delta", &case, &read(&delta), &want.iter().map(|d| d.0).collect::<Vec<_>>(), tol);
+        assert_close("alpha", &case, &read(&pos), &want.iter().map(|d| d.1).collect::<Vec<_>>(), tol);
+        assert_close("alpha (negative)", &case, &read(&neg), &want.iter().map(|d| d.1).collect::<Vec<_>>(), tol);
+
+        // From here on the GPU's own thresholds, with asymmetric scales, so a weight near the
+        // threshold cannot flip between GPU and reference.
+        let delta_v = read(&delta);
+        let pos_v: Vec<f32> = (0..g.groups).map(|_| r.random_range(1..=16) as f32 / 8.0).collect();
+        let neg_v: Vec<f32> = (0..g.groups).map(|_| r.random_range(1..=16) as f32 / 8.0).collect();
+        gpu().write(&pos, &pos_v);
+        gpu().write(&neg, &neg_v);
+        let wq = gpu().empty(&[w.len()]);
+        kernels::ternarize(gpu(), g, &gw, &delta, &pos, &neg, &wq);
+        assert_close("ternarize", &case, &read(&wq), &reference::ternarize(&w, &delta_v, &pos_v, &neg_v), Tol::EXACT);
+
+        let p = kernels::ternary_pack(gpu(), g, &gw, &delta, &pos, &neg, true);
+        let (words, row_pos, row_neg) = reference::ternary_pack(&w, &delta_v, &pos_v, &neg_v, g.n, g.k);
+        assert_same("ternary_pack words", &case, &read_u32(&p.words), &words);
+        assert_close("ternary_pack scale_pos", &case, &read(&p.scale_pos), &row_pos, Tol::EXACT);
+        assert_close("ternary_pack scale_neg", &case, &read(&p.scale_neg), &row_neg, Tol::EXACT);
+
+        let grad = dyadic(&mut r, w.len());
+        let (gg, gp, gn) = (upload(&grad), gpu().zeros(&[g.groups]), gpu().zeros(&[g.groups]));
+        kernels::ternary_ste(gpu(), g, &gw, &delta, &pos, &neg, &gg, &gp, &gn);
+        let (latent, want_p, want_n) = reference::ternary_ste(&w, &delta_v, &pos_v, &neg_v, &grad);
+        assert_close("ternary_ste latent gradient", &case, &read(&gg), &latent, Tol::EXACT);
+        assert_close("ternary_ste scale_pos gradient", &case, &read(&gp), &want_p, Tol::EXACT);
+        assert_close("ternary_ste scale_neg gradient", &case, &read(&gn), &want_n, Tol::EXACT);
+    }
+}
+
+/// The f32 matrix-vector product against the dense reference (form NT), K off the 4-wide
+/// step, N off the workgroup.
+#[test]
+fn matvec_matches_reference() {
+    for (i, (m, n, k)) in [(1, 1, 1), (1, 65, 7), (3, 130, 64), (2, 7, 4099), (5, 200, 301)].into_iter().enumerate() {
+        let mut r = rng("matvec", i);
+        let (a, b) = (dyadic(&mut r, m * k), dyadic(&mut r, n * k));
+        let c = gpu().full(&[m * n], f32::NAN);
+        kernels::matvec(gpu(), &upload(&a), &upload(&b), &c, m, n, k);
+        let mut want = vec![0f32; m * n];
+        reference::matmul(MatmulForm::NT, &a, &b, &mut want, m, n, k, false);
+        assert_close("matvec", &(m, n, k), &read(&c), &want, Tol::EXACT);
+    }
+}

@@ -1,0 +1,107 @@
+use super::shaders::TERNARY;
+use crate::gpu::{Gpu, Kernel, Tensor};
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    m: u32,
+    n: u32,
+    k: u32,
+    words: u32,
+    groups_y: u32,
+    _pad: [u32; 3],
+}
+
+/// A ternary weight matrix [n, k] on the GPU in the packed layout of `shaders/ternary.wgsl`
+/// (2 bits per weight, 16 per u32, row by row) with one positive and one negative scale per
+/// row.
+#[derive(Clone)]
+pub struct PackedTernary {
+    /// u32 [n, words_per_row(k)].
+    pub words: Tensor,
+    /// f32 [n] each.
+    pub scale_pos: Tensor,
+    pub scale_neg: Tensor,
+    pub n: usize,
+    pub k: usize,
+    /// Some row's positive and negative scales differ (TTQ); false lets the kernels skip a sum.
+    pub asymmetric: bool,
+}
+
+/// u32 words that hold one row of k ternary weights.
+pub fn words_per_row(k: usize) -> usize {
+    k.div_ceil(16)
+}
+
+/// How activations are laid out around a ternary product.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct TernaryLayout {
+    /// The activations x (and the input gradient) are stored [K, M] (im2col columns).
+    pub trans_x: bool,
+    /// The outputs y (and their gradient) are stored [N, M] (a convolution's channel-major output).
+    pub trans_y: bool,
+}
+
+const WG: usize = 64;
+/// Output columns per invocation of the forward kernel.
+const COLS: usize = 4;
+const MAX_GROUPS: usize = 65_535;
+/// Rows of x per invocation of the forward kernel once there are this many rows.
+const BATCHED_ROWS: usize = 4;
+
+/// Spread `blocks` workgroups over y and z (WebGPU allows 65,535 per dimension).
+fn grid_yz(blocks: usize) -> (u32, u32) {
+    let y = blocks.clamp(1, MAX_GROUPS);
+    (y as u32, blocks.div_ceil(y).max(1) as u32)
+}
+
+fn check_words(w: &PackedTernary) {
+    assert!(
+        w.words.numel() >= w.n * words_per_row(w.k) && w.scale_pos.numel() >= w.n && w.scale_neg.numel() >= w.n,
+        "ternary weights [{}, {}]: packed words or scales too small",
+        w.n,
+        w.k
+    );
+}
+
+/// y[m, n] = sum_k x[m, k] * W[n, k] over m rows of x, with W ternary (layouts as `layout`).
+pub fn ternary_matmul(gpu: &Gpu, x: &Tensor, w: &PackedTernary, y: &Tensor, m: usize, layout: TernaryLayout) {
+    check_words(w);
+    assert!(x.numel() >= m * w.k && y.numel() >= m * w.n, "ternary_matmul {m}x{}x{}: operand too small", w.n, w.k);
+    if m == 0 || w.n == 0 {
+        return;
+    }
+    if w.k == 0 {
+        gpu.fill_zero(y);
+        return;
+    }
+    let rows = if m >= BATCHED_ROWS { BATCHED_ROWS } else { 1 };
+    let (gy, gz) = grid_yz(m.div_ceil(rows));
+    let p = Params { m: m as u32, n: w.n as u32, k: w.k as u32, words: words_per_row(w.k) as u32, groups_y: gy, _pad: [0; 3] };
+    let overrides = [
+        ("TRANS_X", layout.trans_x as u32 as f64),
+        ("TRANS_Y", layout.trans_y as u32 as f64),
+        ("ASYMMETRIC", w.asymmetric as u32 as f64),
+        ("ROWS", rows as f64),
+        ("X_VEC4", (!layout.trans_x && w.k % 4 == 0) as u32 as f64),
+        ("WG", WG as f64),
+    ];
+    let kernel = Kernel { shader: &TERNARY, entry: "ternary_matmul" };
+    gpu.launch(&kernel, &overrides, &p, &[x, &w.words, &w.scale_pos, &w.scale_neg, y, x], [w.n.div_ceil(WG * COLS) as u32, gy, gz]);
+}
+
+/// dx[m, k] = sum_n dy[m, n] * W[n, k]: the input gradient of `ternary_matmul` (dy laid out as
+/// its y, dx as its x).
+pub fn ternary_matmul_t(gpu: &Gpu, dy: &Tensor, w: &PackedTernary, dx: &Tensor, m: usize, layout: TernaryLayout) {
+    check_words(w);
+    assert!(dy.numel() >= m * w.n && dx.numel() >= m * w.k, "ternary_matmul_t {m}x{}x{}: operand too small", w.n, w.k);
+    if m == 0 || w.k == 0 {
+        return;
+    }
+    let words = words_per_row(w.k);
+    let (gy, gz) = grid_yz(m);
+    let p = Params { m: m as u32, n: w.n as u32, k: w.k as u32, words: words as u32, groups_y: gy, _pad: [0; 3] };
+    let overrides = [("TRANS_X", layout.trans_x as u32 as f64), ("TRANS_Y", layout.trans_y as u32 as f64), ("WG", WG as f64)];
+    let kernel = Kernel { shader: &TERNARY, entry: "ternary_matmul_t" };
+    gpu.launch(&kernel, &overrides, &p, &[dy, &w.words, &w.scale_pos, &w.scale_neg, dx], [words.div_ceil(WG) as u32, gy, gz]);
+}

@@ -1,0 +1,106 @@
+//! Quantization-aware training state: for each ternary weight, its threshold, its scales
+//! and the dequantized weights the forward and backward passes use, refreshed from the
+//! full-precision latent weights (which the optimizer updates) before every forward pass.
+
+use super::{QuantLayers, QuantSpec, ScaleGranularity, TernaryMethod};
+use crate::error::{AerError, Result};
+use crate::gpu::{Gpu, Tensor};
+use crate::kernels::{self as k, PackedTernary, TernaryGroups};
+use crate::nn::Param;
+use std::collections::HashMap;
+
+/// One ternary weight tensor.
+pub struct QuantizedWeight {
+    /// Index of the latent weight in the model's parameters.
+    pub param: usize,
+    pub groups: TernaryGroups,
+    /// Per group: threshold and scales. For TTQ the scales are the value tensors of the
+    /// parameters `{weight}.scale_pos` and `{weight}.scale_neg` (indices in `learned`).
+    pub delta: Tensor,
+    pub scale_pos: Tensor,
+    pub scale_neg: Tensor,
+    pub learned: Option<(usize, usize)>,
+    /// The dequantized weights.
+    pub wq: Tensor,
+}
+
+pub struct Quantizer {
+    pub spec: QuantSpec,
+    pub weights: Vec<QuantizedWeight>,
+}
+
+impl Quantizer {
+    /// Quantize the weights of `params` the spec selects. TTQ adds its scales as parameters,
+    /// taken from `existing` when it has them, else initialised to TWN's alpha (the mean |w|
+    /// above the threshold).
+    pub fn attach(gpu: &Gpu, spec: &QuantSpec, params: &mut Vec<Param>, existing: Option<&HashMap<String, Vec<f32>>>) -> Result<Quantizer> {
+        let weight_params: Vec<usize> = (0..params.len()).filter(|&i| params[i].prunable()).collect();
+        let chosen: Vec<usize> = match spec.layers {
+            QuantLayers::All => weight_params.clone(),
+            QuantLayers::Hidden => weight_params.iter().copied().filter(|i| Some(i) != weight_params.first() && Some(i) != weight_params.last()).collect(),
+        };
+        let mut weights = Vec::new();
+        for i in chosen {
+            let shape = params[i].value.shape().to_vec();
+            let n = shape[0];
+            let kk: usize = shape[1..].iter().product();
+            let groups = TernaryGroups { n, k: kk, groups: if spec.scales == ScaleGranularity::Channel { n } else { 1 } };
+            let delta = gpu.zeros(&[groups.groups]);
+            let (scale_pos, scale_neg, learned) = match spec.method {
+                TernaryMethod::Twn => (gpu.zeros(&[groups.groups]), gpu.zeros(&[groups.groups]), None),
+                TernaryMethod::Ttq => {
+                    let name = params[i].name.clone();
+                    let mut scale = |suffix: &str| -> Result<usize> {
+                        let pname = format!("{name}.{suffix}");
+                        let t = match existing.and_then(|e| e.get(&pname)) {
+                            Some(v) if v.len() == groups.groups => gpu.upload(v, &[groups.groups]),
+                            Some(v) => return Err(AerError::Invalid(format!("tensor '{pname}' has {} values, expected {} (one per {:?} group)", v.len(), groups.groups, spec.scales))),
+                            None => gpu.zeros(&[groups.groups]),
+                        };
+                        params.push(Param { name: pname, grad: gpu.zeros(&[groups.groups]), value: t, mask: None });
+                        Ok(params.len() - 1)
+                    };
+                    let (p, q) = (scale("scale_pos")?, scale("scale_neg")?);
+                    let fresh = existing.is_none_or(|e| !e.contains_key(&params[p].name));
+                    if fresh {
+                        k::ternary_threshold(gpu, groups, spec.rule(), &params[i].value, &delta, &params[p].value, &params[q].value, true);
+                    }
+                    (params[p].value.clone(), params[q].value.clone(), Some((p, q)))
+                }
+            };
+            weights.push(QuantizedWeight { param: i, groups, delta, scale_pos, scale_neg, learned, wq: gpu.zeros(&shape) });
+        }
+        Ok(Quantizer { spec: spec.clone(), weights })
+    }
+
+    /// Thresholds (and TWN's scales) and the dequantized weights from the latent weights.
+    pub fn refresh(&self, gpu: &Gpu, params: &[Param]) {
+        let twn = self.spec.method == TernaryMethod::Twn;
+        for q in &self.weights {
+            let w = &params[q.param].value;
+            k::ternary_threshold(gpu, q.groups, self.spec.rule(), w, &q.delta, &q.scale_pos, &q.scale_neg, twn);
+            k::ternarize(gpu, q.groups, w, &q.delta, &q.scale_pos, &q.scale_neg, &q.wq);
+        }
+    }
+
+    pub fn find(&self, param: usize) -> Option<&QuantizedWeight> {
+        self.weights.iter().find(|q| q.param == param)
+    }
+
+    /// After the backward pass wrote dL/dwq into the latent weight's gradient: TTQ's
+    /// straight-through gradients (TWN's estimator is the identity).
+    pub fn backward(&self, gpu: &Gpu, params: &[Param], param: usize) {
+        let Some(q) = self.find(param) else { return };
+        if let Some((p, n)) = q.learned {
+            let latent = &params[param];
+            k::ternary_ste(gpu, q.groups, &latent.value, &q.delta, &q.scale_pos, &q.scale_neg, &latent.grad, &params[p].grad, &params[n].grad);
+        }
+    }
+
+    /// The packed form of every ternary weight, by parameter index (after a refresh).
+    pub fn pack(&self, gpu: &Gpu, params: &[Param]) -> HashMap<usize, PackedTernary> {
+        self.refresh(gpu, params);
+        let asymmetric = self.spec.method == TernaryMethod::Ttq;
+        self.weights.iter().map(|q| (q.param, k::ternary_pack(gpu, q.groups, &params[q.param].value, &q.delta, &q.scale_pos, &q.scale_neg, asymmetric))).collect()
+    }
+}

@@ -1,0 +1,134 @@
+//! References for `shaders/ternary.wgsl` and `shaders/quant.wgsl`: ternary products as dense
+//! products with the dequantized weights, and the quantizers written out plainly.
+
+use crate::kernels::{TernaryLayout, ThresholdRule};
+use crate::quant::packed;
+
+/// Dequantized weights [n, k] from ternary values and per-row scales.
+pub fn dequantize(t: &[i8], scale_pos: &[f32], scale_neg: &[f32], n: usize, k: usize) -> Vec<f32> {
+    (0..n * k)
+        .map(|i| match t[i] {
+            1 => scale_pos[i / k],
+            -1 => -scale_neg[i / k],
+            _ => 0.0,
+        })
+        .collect()
+}
+
+fn x_index(layout: TernaryLayout, m: usize, k: usize, row: usize, col: usize) -> usize {
+    if layout.trans_x { col * m + row } else { row * k + col }
+}
+
+fn y_index(layout: TernaryLayout, m: usize, n: usize, row: usize, col: usize) -> usize {
+    if layout.trans_y { col * m + row } else { row * n + col }
+}
+
+/// y[m, n] = sum_k x[m, k] W[n, k] with W dequantized (f64 accumulation).
+pub fn ternary_matmul(x: &[f32], t: &[i8], scale_pos: &[f32], scale_neg: &[f32], m: usize, n: usize, k: usize, layout: TernaryLayout) -> Vec<f32> {
+    let w = dequantize(t, scale_pos, scale_neg, n, k);
+    let mut y = vec![0f32; m * n];
+    for r in 0..m {
+        for c in 0..n {
+            let s: f64 = (0..k).map(|j| x[x_index(layout, m, k, r, j)] as f64 * w[c * k + j] as f64).sum();
+            y[y_index(layout, m, n, r, c)] = s as f32;
+        }
+    }
+    y
+}
+
+/// dx[m, k] = sum_n dy[m, n] W[n, k] (dy laid out as y, dx as x).
+pub fn ternary_matmul_t(dy: &[f32], t: &[i8], scale_pos: &[f32], scale_neg: &[f32], m: usize, n: usize, k: usize, layout: TernaryLayout) -> Vec<f32> {
+    let w = dequantize(t, scale_pos, scale_neg, n, k);
+    let mut dx = vec![0f32; m * k];
+    for r in 0..m {
+        for j in 0..k {
+            let s: f64 = (0..n).map(|c| dy[y_index(layout, m, n, r, c)] as f64 * w[c * k + j] as f64).sum();
+            dx[x_index(layout, m, k, r, j)] = s as f32;
+        }
+    }
+    dx
+}
+
+/// Per group of `w.len() / groups` consecutive weights: (delta, alpha), alpha being the mean
+/// |w| over |w| > delta (0 when no weight is above it).
+pub fn ternary_threshold(w: &[f32], groups: usize, rule: ThresholdRule) -> Vec<(f32, f32)> {
+    w.chunks(w.len() / groups)
+        .map(|g| {
+            let delta = match rule {
+                ThresholdRule::MeanAbs(f) => f * (g.iter().map(|v| v.abs() as f64).sum::<f64>() / g.len() as f64) as f32,
+                ThresholdRule::MaxAbs(f) => f * g.iter().fold(0f32, |m, v| m.max(v.abs())),
+            };
+            let above: Vec<f64> = g.iter().filter(|v| v.abs() > delta).map(|v| v.abs() as f64).collect();
+            let alpha = if above.is_empty() { 0.0 } else { (above.iter().sum::<f64>() / above.len() as f64) as f32 };
+            (delta, alpha)
+        })
+        .collect()
+}
+
+/// The ternary value of each weight under its group's threshold.
+pub fn ternary_values(w: &[f32], delta: &[f32]) -> Vec<i8> {
+    let size = w.len() / delta.len();
+    w.iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            let d = delta[i / size];
+            if v > d {
+                1
+            } else if v < -d {
+                -1
+            } else {
+                0
+            }
+        })
+        .collect()
+}
+
+/// The dequantized weights, per group.
+pub fn ternarize(w: &[f32], delta: &[f32], scale_pos: &[f32], scale_neg: &[f32]) -> Vec<f32> {
+    let size = w.len() / delta.len();
+    ternary_values(w, delta)
+        .iter()
+        .enumerate()
+        .map(|(i, &t)| match t {
+            1 => scale_pos[i / size],
+            -1 => -scale_neg[i / size],
+            _ => 0.0,
+        })
+        .collect()
+}
+
+/// TTQ's gradients: (latent gradient, scale_pos gradient, scale_neg gradient) from dL/dwq.
+pub fn ternary_ste(w: &[f32], delta: &[f32], scale_pos: &[f32], scale_neg: &[f32], grad: &[f32]) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let groups = delta.len();
+    let size = w.len() / groups;
+    let (mut gp, mut gn) = (vec![0f64; groups], vec![0f64; groups]);
+    let t = ternary_values(w, delta);
+    let latent = grad
+        .iter()
+        .enumerate()
+        .map(|(i, &g)| {
+            let grp = i / size;
+            match t[i] {
+                1 => {
+                    gp[grp] += g as f64;
+                    scale_pos[grp] * g
+                }
+                -1 => {
+                    gn[grp] -= g as f64;
+                    scale_neg[grp] * g
+                }
+                _ => g,
+            }
+        })
+        .collect();
+    (latent, gp.into_iter().map(|v| v as f32).collect(), gn.into_iter().map(|v| v as f32).collect())
+}
+
+/// The packed words and per-row scales of `ternary_pack`.
+pub fn ternary_pack(w: &[f32], delta: &[f32], scale_pos: &[f32], scale_neg: &[f32], n: usize, k: usize) -> (Vec<u32>, Vec<f32>, Vec<f32>) {
+    let rows_per_group = n / delta.len();
+    let words = packed::pack(&ternary_values(w, delta), n, k);
+    let row_pos = (0..n).map(|r| scale_pos[r / rows_per_group]).collect();
+    let row_neg = (0..n).map(|r| scale_neg[r / rows_per_group]).collect();
+    (words, row_pos, row_neg)
+}
