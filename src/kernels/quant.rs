@@ -51,6 +51,7 @@ fn kernel(entry: &'static str) -> Kernel {
 
 /// Each group's threshold into `delta`; with `write_scales`, also alpha (the mean |w| above
 /// the threshold) into both scales.
+#[allow(clippy::too_many_arguments)]
 pub fn ternary_threshold(gpu: &Gpu, g: TernaryGroups, rule: ThresholdRule, w: &Tensor, delta: &Tensor, scale_pos: &Tensor, scale_neg: &Tensor, write_scales: bool) {
     let (code, factor) = match rule {
         ThresholdRule::MeanAbs(f) => (0.0, f),
