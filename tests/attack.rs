@@ -3,25 +3,17 @@
 //! grows with eps, restarts never weaken an attack, PGD finds the closed-form worst case of a
 //! linear model, and adversarial training makes a model more robust.
 
+mod common;
+
+use common::{gpu, mnist};
 use aer::attack::{evaluate_robustness, run_attack, sanity_checks, AttackConfig, AttackName, Batch, Method, Objective, WorstCase};
-use aer::data::{load_dir, Dataset, Splits, BUNDLED_MNIST};
-use aer::gpu::{AdapterChoice, Gpu};
+use aer::data::Dataset;
 use aer::kernels::{AdvLoss, Norm};
 use aer::nn::{Model, ModelSpec};
 use aer::train::{train_epoch, AdvMethod, AdvTrainConfig, Checkpoint, LrSchedule, Optimizer, OptimizerConfig, OptimizerKind, TrainConfig};
 use pollster::block_on;
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::OnceLock;
-
-fn gpu() -> &'static Gpu {
-    static GPU: OnceLock<Gpu> = OnceLock::new();
-    GPU.get_or_init(|| block_on(Gpu::new(&AdapterChoice::from_env())).expect("a GPU adapter (apt-get install mesa-vulkan-drivers)"))
-}
-
-fn mnist() -> Splits {
-    load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join(BUNDLED_MNIST), 1000).unwrap()
-}
 
 /// The bundled clean-trained mlp (94.5% test accuracy).
 fn demo_mlp() -> Model {

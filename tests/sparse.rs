@@ -2,25 +2,17 @@
 //! globally) and keeps the largest weights, pruned weights and their optimizer state stay
 //! zero through training, masks survive a checkpoint, and the lottery-ticket loop runs.
 
-use aer::data::{load_dir, Splits, BUNDLED_MNIST};
-use aer::gpu::{AdapterChoice, Gpu};
+mod common;
+
+use common::{gpu, mnist_head};
+use aer::data::Splits;
 use aer::nn::{Model, ModelSpec};
 use aer::sparse::{lottery_ticket, magnitude_prune, sparsity_report, LotteryConfig, Scope};
 use aer::train::{train_epoch, Checkpoint, LrSchedule, Optimizer, OptimizerConfig, OptimizerKind, TrainConfig};
 use pollster::block_on;
-use std::path::Path;
-use std::sync::OnceLock;
-
-fn gpu() -> &'static Gpu {
-    static GPU: OnceLock<Gpu> = OnceLock::new();
-    GPU.get_or_init(|| block_on(Gpu::new(&AdapterChoice::from_env())).expect("a GPU adapter (apt-get install mesa-vulkan-drivers)"))
-}
 
 fn mnist(train: usize) -> Splits {
-    let mut s = load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join(BUNDLED_MNIST), 1000).unwrap();
-    s.train = s.train.head(train);
-    s.val = s.val.head(300);
-    s
+    mnist_head(train, 300)
 }
 
 fn config(kind: OptimizerKind) -> TrainConfig {

@@ -1,24 +1,16 @@
 //! Training end to end on the GPU (short runs, well under 30 s each): the model learns, a
 //! resumed run equals an uninterrupted one bit for bit, and checkpoints round-trip.
 
-use aer::data::{load_dir, Splits, BUNDLED_MNIST};
-use aer::gpu::{AdapterChoice, Gpu};
+mod common;
+
+use common::{gpu, mnist_head};
+use aer::data::Splits;
 use aer::nn::{Model, ModelSpec};
 use aer::train::{evaluate, train_epoch, Checkpoint, LrSchedule, Optimizer, OptimizerConfig, OptimizerKind, TrainConfig};
 use pollster::block_on;
-use std::path::Path;
-use std::sync::OnceLock;
-
-fn gpu() -> &'static Gpu {
-    static GPU: OnceLock<Gpu> = OnceLock::new();
-    GPU.get_or_init(|| block_on(Gpu::new(&AdapterChoice::from_env())).expect("a GPU adapter (apt-get install mesa-vulkan-drivers)"))
-}
 
 fn small_mnist(train: usize) -> Splits {
-    let mut s = load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join(BUNDLED_MNIST), 1000).unwrap();
-    s.train = s.train.head(train);
-    s.val = s.val.head(500);
-    s
+    mnist_head(train, 500)
 }
 
 fn config(kind: OptimizerKind, lr: f32, epochs: usize) -> TrainConfig {
