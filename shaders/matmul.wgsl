@@ -240,10 +240,6 @@ fn b4(col: u32, k: u32) -> vec4<f32> {
     return vec4<f32>(b[i], b[i + 1u], b[i + 2u], b[i + 3u]);
 }
 
-fn store_checked_row(row: u32, col: u32, v: f32) {
-    if (col < p.n) { c[row * p.n + col] = v; }
-}
-
 // c[m, n] = sum_k a[m, k] * b[n, k]: a linear layer (weights [N, K]) on a handful of rows,
 // where a tiled product would idle most of its tile. One invocation per 4 output columns
 // and row m = workgroup y: lanes read their own weight rows and share the row of a (each
@@ -269,5 +265,5 @@ fn matvec(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) li
             out[j] = fma(av, b[min(col + j, p.n - 1u) * p.k + k], out[j]);
         }
     }
-    for (var j = 0u; j < 4u; j++) { store_checked_row(row, col + j, out[j]); }
+    for (var j = 0u; j < 4u; j++) { store_checked(row, col + j, 0u, out[j]); }
 }

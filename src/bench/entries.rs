@@ -267,20 +267,20 @@ pub async fn linear_entry(gpu: &Gpu, format: WeightFormat, n: usize, batch: usiz
     let scale: Vec<f32> = (0..n).map(|_| rng.random_range(0.01f32..0.1)).collect();
     let dense = reference::quant::dequantize(&t, &scale, &scale, n, n);
     let (gx, gy) = (gpu.upload(&x, &[batch, n]), gpu.empty(&[batch, n]));
-    let gw = gpu.upload(&dense, &[n, n]);
     let words = crate::quant::packed::pack(&t, n, n);
-    let packed = kernels::PackedTernary {
-        words: gpu.upload_u32(&words, &[n, kernels::words_per_row(n)]),
-        scale_pos: gpu.upload(&scale, &[n]),
-        scale_neg: gpu.upload(&scale, &[n]),
-        n,
-        k: n,
-        asymmetric: false,
+    // Only the weights this format computes with go to the GPU.
+    enum Weights {
+        F32(Tensor),
+        Ternary(kernels::PackedTernary),
+    }
+    let weights = match format {
+        WeightFormat::F32 => Weights::F32(gpu.upload(&dense, &[n, n])),
+        WeightFormat::Ternary => Weights::Ternary(kernels::PackedTernary::upload(gpu, &words, &scale, &scale, n, n)),
     };
-    let run = || match format {
-        WeightFormat::F32 if batch == 1 => kernels::matvec(gpu, &gx, &gw, &gy, 1, n, n),
-        WeightFormat::F32 => kernels::matmul(gpu, MatmulForm::NT, &gx, &gw, &gy, batch, n, n, false),
-        WeightFormat::Ternary => kernels::ternary_matmul(gpu, &gx, &packed, &gy, batch, kernels::TernaryLayout::default()),
+    let run = || match &weights {
+        Weights::F32(w) if batch == 1 => kernels::matvec(gpu, &gx, w, &gy, 1, n, n),
+        Weights::F32(w) => kernels::matmul(gpu, MatmulForm::NT, &gx, w, &gy, batch, n, n, false),
+        Weights::Ternary(w) => kernels::ternary_matmul(gpu, &gx, w, &gy, batch, kernels::TernaryLayout::default()),
     };
     run();
     let got = gpu.read_f32(&gy).await?;

@@ -20,6 +20,16 @@ impl MatmulForm {
             MatmulForm::TT => (true, true),
         }
     }
+
+    /// The form with these operands transposed (the inverse of `trans`).
+    pub fn from_trans(trans_a: bool, trans_b: bool) -> MatmulForm {
+        match (trans_a, trans_b) {
+            (false, false) => MatmulForm::NN,
+            (false, true) => MatmulForm::NT,
+            (true, false) => MatmulForm::TN,
+            (true, true) => MatmulForm::TT,
+        }
+    }
 }
 
 #[repr(C)]

@@ -28,6 +28,22 @@ pub struct PackedTernary {
     pub asymmetric: bool,
 }
 
+impl PackedTernary {
+    /// Upload packed words [n, words_per_row(k)] and per-row scales; `asymmetric` is set
+    /// where some row's scales differ.
+    pub fn upload(gpu: &Gpu, words: &[u32], scale_pos: &[f32], scale_neg: &[f32], n: usize, k: usize) -> PackedTernary {
+        assert_eq!(words.len(), n * words_per_row(k), "packed ternary [{n}, {k}]: wrong word count");
+        PackedTernary {
+            words: gpu.upload_u32(words, &[n, words_per_row(k)]),
+            scale_pos: gpu.upload(scale_pos, &[n]),
+            scale_neg: gpu.upload(scale_neg, &[n]),
+            n,
+            k,
+            asymmetric: scale_pos != scale_neg,
+        }
+    }
+}
+
 /// u32 words that hold one row of k ternary weights.
 pub fn words_per_row(k: usize) -> usize {
     k.div_ceil(16)

@@ -1,7 +1,8 @@
 //! References for `shaders/ternary.wgsl` and `shaders/quant.wgsl`: ternary products as dense
 //! products with the dequantized weights, and the quantizers written out plainly.
 
-use crate::kernels::{TernaryLayout, ThresholdRule};
+use super::matmul;
+use crate::kernels::{MatmulForm, TernaryLayout, ThresholdRule};
 use crate::quant::packed;
 
 /// Dequantized weights [n, k] from ternary values and per-row scales.
@@ -15,36 +16,28 @@ pub fn dequantize(t: &[i8], scale_pos: &[f32], scale_neg: &[f32], n: usize, k: u
         .collect()
 }
 
-fn x_index(layout: TernaryLayout, m: usize, k: usize, row: usize, col: usize) -> usize {
-    if layout.trans_x { col * m + row } else { row * k + col }
-}
-
-fn y_index(layout: TernaryLayout, m: usize, n: usize, row: usize, col: usize) -> usize {
-    if layout.trans_y { col * m + row } else { row * n + col }
-}
-
-/// y[m, n] = sum_k x[m, k] W[n, k] with W dequantized (f64 accumulation).
+/// y[m, n] = sum_k x[m, k] W[n, k] with W dequantized: the dense product (f64 accumulation),
+/// computed as y^T = W x^T when y is stored [N, M].
 pub fn ternary_matmul(x: &[f32], t: &[i8], scale_pos: &[f32], scale_neg: &[f32], m: usize, n: usize, k: usize, layout: TernaryLayout) -> Vec<f32> {
     let w = dequantize(t, scale_pos, scale_neg, n, k);
     let mut y = vec![0f32; m * n];
-    for r in 0..m {
-        for c in 0..n {
-            let s: f64 = (0..k).map(|j| x[x_index(layout, m, k, r, j)] as f64 * w[c * k + j] as f64).sum();
-            y[y_index(layout, m, n, r, c)] = s as f32;
-        }
+    if layout.trans_y {
+        matmul(MatmulForm::from_trans(false, !layout.trans_x), &w, x, &mut y, n, m, k, false);
+    } else {
+        matmul(MatmulForm::from_trans(layout.trans_x, true), x, &w, &mut y, m, n, k, false);
     }
     y
 }
 
-/// dx[m, k] = sum_n dy[m, n] W[n, k] (dy laid out as y, dx as x).
+/// dx[m, k] = sum_n dy[m, n] W[n, k] (dy laid out as y, dx as x), as dx^T = W^T dy^T when dx
+/// is stored [K, M].
 pub fn ternary_matmul_t(dy: &[f32], t: &[i8], scale_pos: &[f32], scale_neg: &[f32], m: usize, n: usize, k: usize, layout: TernaryLayout) -> Vec<f32> {
     let w = dequantize(t, scale_pos, scale_neg, n, k);
     let mut dx = vec![0f32; m * k];
-    for r in 0..m {
-        for j in 0..k {
-            let s: f64 = (0..n).map(|c| dy[y_index(layout, m, n, r, c)] as f64 * w[c * k + j] as f64).sum();
-            dx[x_index(layout, m, k, r, j)] = s as f32;
-        }
+    if layout.trans_x {
+        matmul(MatmulForm::from_trans(true, !layout.trans_y), &w, dy, &mut dx, k, m, n, false);
+    } else {
+        matmul(MatmulForm::from_trans(layout.trans_y, false), dy, &w, &mut dx, m, k, n, false);
     }
     dx
 }

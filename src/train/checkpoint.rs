@@ -12,6 +12,7 @@
 
 use super::config::TrainConfig;
 use crate::error::{AerError, Result};
+use crate::gpu::Tensor;
 use crate::nn::ModelSpec;
 use safetensors::{tensor::TensorView, Dtype, SafeTensors};
 use serde::{Deserialize, Serialize};
@@ -221,26 +222,25 @@ impl Checkpoint {
     pub async fn capture_packed(gpu: &crate::gpu::Gpu, model: &crate::nn::Model, config: &TrainConfig, epoch: usize, history: &[EpochRecord]) -> Result<Checkpoint> {
         let q = model.quant.as_ref().ok_or_else(|| AerError::Invalid(format!("model '{}' is not quantized: train it with --quant (or a [quant] table) first", model.spec.name)))?;
         let packed_gpu = q.pack(gpu, &model.params);
-        let mut tensors = BTreeMap::new();
+        // One readback: the parameters that stay f32, then each ternary weight's words and
+        // group scales.
+        let plain: Vec<_> = model.params.iter().enumerate().filter(|(i, _)| q.find(*i).is_none()).map(|(_, p)| p).collect();
+        let mut parts: Vec<&Tensor> = plain.iter().map(|p| &p.value).collect();
+        parts.extend(q.weights.iter().flat_map(|w| [&packed_gpu[&w.param].words, &w.scale_pos, &w.scale_neg]));
+        let bytes = gpu.read_bytes(&parts).await?;
+        let (plain_bytes, packed_bytes) = bytes.split_at(plain.len());
+        let mut tensors: BTreeMap<String, (Vec<usize>, Vec<f32>)> =
+            plain.iter().zip(plain_bytes).map(|(p, b)| (p.name.clone(), (p.value.shape().to_vec(), bytemuck::pod_collect_to_vec(b)))).collect();
         let mut packed = BTreeMap::new();
-        for (i, p) in model.params.iter().enumerate() {
-            match (q.find(i), packed_gpu.get(&i)) {
-                (Some(w), Some(pk)) => {
-                    let b = gpu.read_bytes(&[&pk.words, &w.scale_pos, &w.scale_neg]).await?;
-                    packed.insert(p.name.clone(), ([pk.n, pk.k], bytemuck::pod_collect_to_vec(&b[0])));
-                    // TTQ's scales are parameters of the same names; TWN's are derived.
-                    tensors.insert(format!("{}.scale_pos", p.name), (vec![w.groups.groups], bytemuck::pod_collect_to_vec(&b[1])));
-                    tensors.insert(format!("{}.scale_neg", p.name), (vec![w.groups.groups], bytemuck::pod_collect_to_vec(&b[2])));
-                }
-                _ if tensors.contains_key(&p.name) => {}
-                _ => {
-                    let v = gpu.read_f32(&p.value).await?;
-                    tensors.insert(p.name.clone(), (p.value.shape().to_vec(), v));
-                }
-            }
+        for (w, b) in q.weights.iter().zip(packed_bytes.chunks(3)) {
+            let name = &model.params[w.param].name;
+            let pk = &packed_gpu[&w.param];
+            packed.insert(name.clone(), ([pk.n, pk.k], bytemuck::pod_collect_to_vec(&b[0])));
+            // TTQ's scales are parameters of these names already; TWN's are derived.
+            tensors.insert(format!("{name}.scale_pos"), (vec![w.groups.groups], bytemuck::pod_collect_to_vec(&b[1])));
+            tensors.insert(format!("{name}.scale_neg"), (vec![w.groups.groups], bytemuck::pod_collect_to_vec(&b[2])));
         }
-        let optimizer_step = 0;
-        Ok(Checkpoint { spec: model.spec.clone(), input: model.input, classes: model.classes, epoch, config: config.clone(), optimizer_step, tensors, packed, history: history.to_vec() })
+        Ok(Checkpoint { spec: model.spec.clone(), input: model.input, classes: model.classes, epoch, config: config.clone(), optimizer_step: 0, tensors, packed, history: history.to_vec() })
     }
 
     /// The bytes of the model's weights as stored: (f32 bytes of the ternary weights,
@@ -284,16 +284,7 @@ impl Checkpoint {
             let mut packed = HashMap::new();
             for (name, n, k, words, pos, neg) in unpacked {
                 let i = model.params.iter().position(|p| p.name == name).ok_or_else(|| AerError::Invalid(format!("packed weight '{name}' is not a parameter of model '{}'", self.spec.name)))?;
-                let asymmetric = pos != neg;
-                let pk = crate::kernels::PackedTernary {
-                    words: gpu.upload_u32(words, &[n, crate::quant::packed::words_per_row(k)]),
-                    scale_pos: gpu.upload(&pos, &[n]),
-                    scale_neg: gpu.upload(&neg, &[n]),
-                    n,
-                    k,
-                    asymmetric,
-                };
-                packed.insert(i, pk);
+                packed.insert(i, crate::kernels::PackedTernary::upload(gpu, words, &pos, &neg, n, k));
             }
             model.set_packed(packed);
         }
