@@ -26,6 +26,7 @@
 //! | pgd_step L2; apgd_step L2 | 1e-5; 2e-5 | 0 | norms from differently ordered reductions |
 //! | keep_best, keep_max, apgd_checkpoint | 0 | 0 | comparisons and copies |
 //! | ternary_matmul(_t), matvec, ternarize, ternary_pack, ternary_ste | 0 | 0 | dyadic inputs and scales: every product and partial sum is exact |
+//! | bsr_matmul(_t), bsr_weight_grad, bsr_gather, the BSR structure | 0 | 0 | dyadic inputs: every product and partial sum is exact |
 //! | ternary_threshold | 1e-7 | 1e-5 | a mean or maximum of up to 10^5 magnitudes, summed in another order |
 //! | sgd w and momentum | 2e-6 | 1e-5 | a few roundings of O(1) terms per step, 3 steps; the GPU may fuse a*b+c |
 //! | adam w | 2e-6 | 1e-5 | as sgd; sqrt and division are not correctly rounded, but the update is scaled by lr |
@@ -36,6 +37,7 @@
 //! where that is the point (`matmul_long_k`).
 
 mod attack;
+mod bsr;
 mod common;
 mod conv2d;
 mod layers;

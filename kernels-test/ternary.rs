@@ -7,17 +7,17 @@
 //! order of summation.
 
 use crate::common::*;
-use aer::kernels::{self, MatmulForm, PackedTernary, TernaryGroups, TernaryLayout, ThresholdRule};
+use aer::kernels::{self, MatmulForm, PackedTernary, TernaryGroups, ActivationLayout, ThresholdRule};
 use aer::quant::packed;
 use aer::reference;
 use rand::rngs::StdRng;
 use rand::Rng;
 
-const LAYOUTS: [TernaryLayout; 4] = [
-    TernaryLayout { trans_x: false, trans_y: false },
-    TernaryLayout { trans_x: true, trans_y: true },
-    TernaryLayout { trans_x: true, trans_y: false },
-    TernaryLayout { trans_x: false, trans_y: true },
+const LAYOUTS: [ActivationLayout; 4] = [
+    ActivationLayout { trans_x: false, trans_y: false },
+    ActivationLayout { trans_x: true, trans_y: true },
+    ActivationLayout { trans_x: true, trans_y: false },
+    ActivationLayout { trans_x: false, trans_y: true },
 ];
 
 #[derive(Debug, Clone, Copy)]
@@ -25,7 +25,7 @@ struct Case {
     m: usize,
     n: usize,
     k: usize,
-    layout: TernaryLayout,
+    layout: ActivationLayout,
     asymmetric: bool,
     /// Share of zero weights.
     zeros: f64,
@@ -76,12 +76,12 @@ fn ternary_matmul_edge_shapes() {
             cases.push(Case { m: 6, n: 17, k: 16, layout, asymmetric, zeros: 0.3 });
         }
     }
-    let plain = TernaryLayout::default();
+    let plain = ActivationLayout::default();
     for (m, n, k, zeros) in [(1, 1, 1, 0.0), (4, 3, 15, 0.0), (5, 64, 17, 1.0), (9, 130, 100, 0.5), (130, 33, 300, 0.5), (3, 2, 4096, 0.4)] {
         cases.push(Case { m, n, k, layout: plain, asymmetric: true, zeros });
     }
     // The cnn preset's convolutions on 16 images: columns [c * 25, positions], y [out, positions].
-    let conv = TernaryLayout { trans_x: true, trans_y: true };
+    let conv = ActivationLayout { trans_x: true, trans_y: true };
     cases.push(Case { m: 16 * 784, n: 16, k: 25, layout: conv, asymmetric: true, zeros: 0.3 });
     cases.push(Case { m: 16 * 196, n: 32, k: 400, layout: conv, asymmetric: true, zeros: 0.3 });
     for (i, c) in cases.into_iter().enumerate() {
@@ -110,7 +110,7 @@ fn ternary_matmul_random_shapes() {
 /// the input gradient.
 #[test]
 fn ternary_matmul_grid_limits() {
-    check(Case { m: 4 * 65_535 + 5, n: 2, k: 3, layout: TernaryLayout { trans_x: true, trans_y: true }, asymmetric: true, zeros: 0.2 }, 200);
+    check(Case { m: 4 * 65_535 + 5, n: 2, k: 3, layout: ActivationLayout { trans_x: true, trans_y: true }, asymmetric: true, zeros: 0.2 }, 200);
 }
 
 #[test]

@@ -280,7 +280,7 @@ pub async fn linear_entry(gpu: &Gpu, format: WeightFormat, n: usize, batch: usiz
     let run = || match &weights {
         Weights::F32(w) if batch == 1 => kernels::matvec(gpu, &gx, w, &gy, 1, n, n),
         Weights::F32(w) => kernels::matmul(gpu, MatmulForm::NT, &gx, w, &gy, batch, n, n, false),
-        Weights::Ternary(w) => kernels::ternary_matmul(gpu, &gx, w, &gy, batch, kernels::TernaryLayout::default()),
+        Weights::Ternary(w) => kernels::ternary_matmul(gpu, &gx, w, &gy, batch, kernels::ActivationLayout::default()),
     };
     run();
     let got = gpu.read_f32(&gy).await?;

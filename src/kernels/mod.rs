@@ -4,7 +4,9 @@
 
 mod adv_loss;
 mod bias;
+mod bsr;
 mod conv2d;
+mod layout;
 mod mask;
 mod matmul;
 mod maxpool;
@@ -19,6 +21,8 @@ pub mod shaders;
 
 pub use adv_loss::{adv_loss, AdvLoss, AdvLossInputs};
 pub use bias::{bias_add, bias_grad};
+pub use bsr::{bsr_gather, bsr_matmul, bsr_matmul_t, bsr_weight_grad, Bsr, BSR_BLOCKS};
+pub use layout::ActivationLayout;
 pub use conv2d::{col2im, cnhw_to_nchw, im2col, nchw_to_cnhw, Conv2dGeometry};
 pub use mask::{apply_mask, mask_union};
 pub use matmul::{matmul, matmul_with, matvec, MatmulForm, MatmulVariant};
@@ -29,4 +33,4 @@ pub use relu::{relu_backward, relu_forward};
 pub use select::{magnitude_keys, restrict_keys, select_top_k, Candidates};
 pub use quant::{ternarize, ternary_pack, ternary_ste, ternary_threshold, TernaryGroups, ThresholdRule};
 pub use softmax_xent::{argmax, softmax_xent, trades_xent};
-pub use ternary::{ternary_matmul, ternary_matmul_t, words_per_row, PackedTernary, TernaryLayout};
+pub use ternary::{ternary_matmul, ternary_matmul_t, words_per_row, PackedTernary};

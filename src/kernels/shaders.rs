@@ -22,6 +22,8 @@ shader!(SELECT, "select");
 shader!(MASK, "mask");
 shader!(TERNARY, "ternary");
 shader!(QUANT, "quant");
+shader!(BSR, "bsr");
+shader!(BSR_FORMAT, "bsr_format");
 
 /// All shaders, for validation.
-pub static ALL: &[&Shader] = &[&MATMUL, &BIAS, &RELU, &CONV2D, &MAXPOOL, &SOFTMAX_XENT, &OPTIM, &ADV_LOSS, &PGD, &SELECT, &MASK, &TERNARY, &QUANT];
+pub static ALL: &[&Shader] = &[&MATMUL, &BIAS, &RELU, &CONV2D, &MAXPOOL, &SOFTMAX_XENT, &OPTIM, &ADV_LOSS, &PGD, &SELECT, &MASK, &TERNARY, &QUANT, &BSR, &BSR_FORMAT];

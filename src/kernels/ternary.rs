@@ -1,4 +1,5 @@
 use super::shaders::TERNARY;
+use super::layout::ActivationLayout;
 use crate::gpu::{Gpu, Kernel, Tensor};
 
 #[repr(C)]
@@ -49,14 +50,6 @@ pub fn words_per_row(k: usize) -> usize {
     k.div_ceil(16)
 }
 
-/// How activations are laid out around a ternary product.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct TernaryLayout {
-    /// The activations x (and the input gradient) are stored [K, M] (im2col columns).
-    pub trans_x: bool,
-    /// The outputs y (and their gradient) are stored [N, M] (a convolution's channel-major output).
-    pub trans_y: bool,
-}
 
 const WG: usize = 64;
 /// Output columns per invocation of the forward kernel.
@@ -81,7 +74,7 @@ fn check_words(w: &PackedTernary) {
 }
 
 /// y[m, n] = sum_k x[m, k] * W[n, k] over m rows of x, with W ternary (layouts as `layout`).
-pub fn ternary_matmul(gpu: &Gpu, x: &Tensor, w: &PackedTernary, y: &Tensor, m: usize, layout: TernaryLayout) {
+pub fn ternary_matmul(gpu: &Gpu, x: &Tensor, w: &PackedTernary, y: &Tensor, m: usize, layout: ActivationLayout) {
     check_words(w);
     assert!(x.numel() >= m * w.k && y.numel() >= m * w.n, "ternary_matmul {m}x{}x{}: operand too small", w.n, w.k);
     if m == 0 || w.n == 0 {
@@ -108,7 +101,7 @@ pub fn ternary_matmul(gpu: &Gpu, x: &Tensor, w: &PackedTernary, y: &Tensor, m: u
 
 /// dx[m, k] = sum_n dy[m, n] * W[n, k]: the input gradient of `ternary_matmul` (dy laid out as
 /// its y, dx as its x).
-pub fn ternary_matmul_t(gpu: &Gpu, dy: &Tensor, w: &PackedTernary, dx: &Tensor, m: usize, layout: TernaryLayout) {
+pub fn ternary_matmul_t(gpu: &Gpu, dy: &Tensor, w: &PackedTernary, dx: &Tensor, m: usize, layout: ActivationLayout) {
     check_words(w);
     assert!(dy.numel() >= m * w.n && dx.numel() >= m * w.k, "ternary_matmul_t {m}x{}x{}: operand too small", w.n, w.k);
     if m == 0 || w.k == 0 {

@@ -5,7 +5,7 @@ use super::init;
 use super::spec::{LayerSpec, ModelSpec};
 use crate::error::{AerError, Result};
 use crate::gpu::{Gpu, Tensor};
-use crate::kernels::{self as k, Conv2dGeometry, MatmulForm, PackedTernary, TernaryLayout};
+use crate::kernels::{self as k, Conv2dGeometry, MatmulForm, PackedTernary, ActivationLayout};
 use crate::quant::Quantizer;
 use std::collections::HashMap;
 
@@ -70,7 +70,7 @@ pub struct Model {
 
 /// Conv2d's weights [out, patch] times its columns [patch, positions] into [out, positions]:
 /// in a ternary product's terms, x is [K, M] and y is [N, M].
-const CONV_TERNARY: TernaryLayout = TernaryLayout { trans_x: true, trans_y: true };
+const CONV_TERNARY: ActivationLayout = ActivationLayout { trans_x: true, trans_y: true };
 
 impl Model {
     /// A freshly initialised model (seeded).
@@ -180,7 +180,7 @@ impl Model {
                 Layer::Linear { w, b, inp, out } => {
                     let y = gpu.empty(&[n, *out]);
                     match self.packed.get(w) {
-                        Some(pk) => k::ternary_matmul(gpu, &x, pk, &y, n, TernaryLayout::default()),
+                        Some(pk) => k::ternary_matmul(gpu, &x, pk, &y, n, ActivationLayout::default()),
                         None => k::matmul(gpu, MatmulForm::NT, &x, self.weight(*w), &y, n, *out, *inp, false),
                     }
                     k::bias_add(gpu, &y, &self.params[*b].value, n, *out, 1);
@@ -267,7 +267,7 @@ impl Model {
                     }
                     let dx = gpu.empty(&[n, *inp]);
                     match self.packed.get(w) {
-                        Some(pk) => k::ternary_matmul_t(gpu, &dy, pk, &dx, n, TernaryLayout::default()),
+                        Some(pk) => k::ternary_matmul_t(gpu, &dy, pk, &dx, n, ActivationLayout::default()),
                         None => k::matmul(gpu, MatmulForm::NN, &dy, self.weight(*w), &dx, n, *inp, *out, false),
                     }
                     dx

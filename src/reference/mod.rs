@@ -2,6 +2,7 @@
 //! kernel tests compare each GPU launcher against the function of the same name here.
 
 pub mod attack;
+pub mod bsr;
 mod conv2d;
 mod layers;
 mod loss;
@@ -9,10 +10,12 @@ mod matmul;
 mod optim;
 pub mod quant;
 pub mod select;
+mod weights;
 
 pub use conv2d::{col2im, conv2d_forward, im2col, permute_cnhw_to_nchw, permute_nchw_to_cnhw};
 pub use layers::{apply_mask, bias_add, mask_union, bias_grad, maxpool2_backward, maxpool2_forward, relu_backward, relu_forward};
 pub use loss::{argmax, first_argmax, softmax_xent, trades_xent};
 pub use matmul::matmul;
 pub use optim::{adam, sgd};
+pub use weights::{weight_product, weight_product_grad, weight_product_t};
 pub use quant::{ternarize, ternary_matmul, ternary_matmul_t, ternary_pack, ternary_ste, ternary_threshold};

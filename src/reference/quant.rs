@@ -1,8 +1,8 @@
 //! References for `shaders/ternary.wgsl` and `shaders/quant.wgsl`: ternary products as dense
 //! products with the dequantized weights, and the quantizers written out plainly.
 
-use super::matmul;
-use crate::kernels::{MatmulForm, TernaryLayout, ThresholdRule};
+use super::{weight_product, weight_product_t};
+use crate::kernels::{ActivationLayout, ThresholdRule};
 use crate::quant::packed;
 
 /// Dequantized weights [n, k] from ternary values and per-row scales.
@@ -16,30 +16,14 @@ pub fn dequantize(t: &[i8], scale_pos: &[f32], scale_neg: &[f32], n: usize, k: u
         .collect()
 }
 
-/// y[m, n] = sum_k x[m, k] W[n, k] with W dequantized: the dense product (f64 accumulation),
-/// computed as y^T = W x^T when y is stored [N, M].
-pub fn ternary_matmul(x: &[f32], t: &[i8], scale_pos: &[f32], scale_neg: &[f32], m: usize, n: usize, k: usize, layout: TernaryLayout) -> Vec<f32> {
-    let w = dequantize(t, scale_pos, scale_neg, n, k);
-    let mut y = vec![0f32; m * n];
-    if layout.trans_y {
-        matmul(MatmulForm::from_trans(false, !layout.trans_x), &w, x, &mut y, n, m, k, false);
-    } else {
-        matmul(MatmulForm::from_trans(layout.trans_x, true), x, &w, &mut y, m, n, k, false);
-    }
-    y
+/// y[m, n] = sum_k x[m, k] W[n, k] with W dequantized: the dense product.
+pub fn ternary_matmul(x: &[f32], t: &[i8], scale_pos: &[f32], scale_neg: &[f32], m: usize, n: usize, k: usize, layout: ActivationLayout) -> Vec<f32> {
+    weight_product(x, &dequantize(t, scale_pos, scale_neg, n, k), m, n, k, layout)
 }
 
-/// dx[m, k] = sum_n dy[m, n] W[n, k] (dy laid out as y, dx as x), as dx^T = W^T dy^T when dx
-/// is stored [K, M].
-pub fn ternary_matmul_t(dy: &[f32], t: &[i8], scale_pos: &[f32], scale_neg: &[f32], m: usize, n: usize, k: usize, layout: TernaryLayout) -> Vec<f32> {
-    let w = dequantize(t, scale_pos, scale_neg, n, k);
-    let mut dx = vec![0f32; m * k];
-    if layout.trans_x {
-        matmul(MatmulForm::from_trans(true, !layout.trans_y), &w, dy, &mut dx, k, m, n, false);
-    } else {
-        matmul(MatmulForm::from_trans(layout.trans_y, false), dy, &w, &mut dx, m, k, n, false);
-    }
-    dx
+/// dx[m, k] = sum_n dy[m, n] W[n, k] with W dequantized (dy laid out as y, dx as x).
+pub fn ternary_matmul_t(dy: &[f32], t: &[i8], scale_pos: &[f32], scale_neg: &[f32], m: usize, n: usize, k: usize, layout: ActivationLayout) -> Vec<f32> {
+    weight_product_t(dy, &dequantize(t, scale_pos, scale_neg, n, k), m, n, k, layout)
 }
 
 /// Per group of `w.len() / groups` consecutive weights: (delta, alpha), alpha being the mean

@@ -1,0 +1,163 @@
+//! bsr_format.wgsl (the block-sparse structure built on the GPU) and bsr.wgsl (forward, input
+//! gradient, weight gradient, gather) against `reference::bsr`: the dense computations with
+//! the weights outside kept blocks set to zero.
+//!
+//! Inputs are multiples of 1/64 (or of 1/8 for long reductions), so every product and partial
+//! sum is exact in f32 and the kernels must match the f64 references exactly.
+
+use crate::common::*;
+use aer::kernels::{self, ActivationLayout, Bsr, BSR_BLOCKS};
+use aer::reference;
+use rand::rngs::StdRng;
+use rand::Rng;
+
+const LAYOUTS: [ActivationLayout; 4] = [
+    ActivationLayout::LINEAR,
+    ActivationLayout::CONV,
+    ActivationLayout { trans_x: true, trans_y: false },
+    ActivationLayout { trans_x: false, trans_y: true },
+];
+
+#[derive(Debug, Clone, Copy)]
+struct Case {
+    m: usize,
+    n: usize,
+    k: usize,
+    block: usize,
+    /// Share of blocks kept.
+    density: f64,
+    layout: ActivationLayout,
+    /// Leave every other block row empty.
+    empty_rows: bool,
+}
+
+/// A mask with whole blocks kept at `density` (and a few zeros inside kept blocks, as an
+/// element mask after block pruning may have), and the weights it masks.
+fn masked_weights(rng: &mut StdRng, c: &Case) -> (Vec<f32>, Vec<f32>) {
+    let cols = c.k.div_ceil(c.block);
+    let keep: Vec<bool> = (0..c.n.div_ceil(c.block) * cols)
+        .map(|b| !(c.empty_rows && (b / cols) % 2 == 1) && rng.random_bool(c.density))
+        .collect();
+    let mask: Vec<f32> = (0..c.n * c.k)
+        .map(|i| {
+            let b = (i / c.k / c.block) * cols + (i % c.k) / c.block;
+            (keep[b] && rng.random_bool(0.9)) as u32 as f32
+        })
+        .collect();
+    let w = reference::apply_mask(&mask, &dyadic(rng, c.n * c.k));
+    (mask, w)
+}
+
+fn build(mask: &[f32], w: &[f32], c: &Case) -> Bsr {
+    pollster::block_on(Bsr::from_mask(gpu(), &upload(mask), &upload(w), c.n, c.k, c.block)).expect("build the block-sparse structure")
+}
+
+fn check_structure(bsr: &Bsr, mask: &[f32], c: &Case) {
+    let want = reference::bsr::bsr_structure(mask, c.n, c.k, c.block);
+    assert_eq!(bsr.n_blocks, want.col_idx.len(), "kept blocks; case {c:?}");
+    let list = |t: &aer::gpu::Tensor| read_u32(t)[..bsr.n_blocks].to_vec();
+    assert_same("row_ptr", c, &read_u32(&bsr.row_ptr), &want.row_ptr);
+    assert_same("col_ptr", c, &read_u32(&bsr.col_ptr), &want.col_ptr);
+    assert_same("col_idx", c, &list(&bsr.col_idx), &want.col_idx);
+    assert_same("block_row", c, &list(&bsr.block_row), &want.block_row);
+    assert_same("row_idx", c, &list(&bsr.row_idx), &want.row_idx);
+    assert_same("col_block", c, &list(&bsr.col_block), &want.col_block);
+}
+
+fn check(c: Case, seed: usize) {
+    let mut rng = rng("bsr", seed);
+    let (mask, w) = masked_weights(&mut rng, &c);
+    let bsr = build(&mask, &w, &c);
+    check_structure(&bsr, &mask, &c);
+
+    let x = dyadic(&mut rng, c.m * c.k);
+    let y = gpu().full(&[(c.m * c.n).max(1)], f32::NAN);
+    kernels::bsr_matmul(gpu(), &upload(&x), &bsr, &y, c.m, c.layout);
+    let want = reference::bsr::bsr_matmul(&x, &w, &mask, c.m, c.n, c.k, c.block, c.layout);
+    assert_close("bsr_matmul y", &c, &read(&y)[..c.m * c.n], &want, Tol::EXACT);
+
+    let dy = dyadic(&mut rng, c.m * c.n);
+    let dx = gpu().full(&[(c.m * c.k).max(1)], f32::NAN);
+    kernels::bsr_matmul_t(gpu(), &upload(&dy), &bsr, &dx, c.m, c.layout);
+    let want = reference::bsr::bsr_matmul_t(&dy, &w, &mask, c.m, c.n, c.k, c.block, c.layout);
+    assert_close("bsr_matmul_t dx", &c, &read(&dx)[..c.m * c.k], &want, Tol::EXACT);
+
+    let dw = gpu().full(&[(c.n * c.k).max(1)], f32::NAN);
+    kernels::bsr_weight_grad(gpu(), &upload(&dy), &upload(&x), &bsr, &dw, c.m, c.layout);
+    let want = reference::bsr::bsr_weight_grad(&dy, &x, &mask, c.m, c.n, c.k, c.block, c.layout);
+    assert_close("bsr_weight_grad dw", &c, &read(&dw)[..c.n * c.k], &want, Tol::EXACT);
+}
+
+/// Every block size at densities from no block at all to every block, on shapes off the block
+/// (and off the 32 rows and 16 columns an invocation covers), with empty block rows.
+#[test]
+fn bsr_block_sizes_and_densities() {
+    let mut i = 0;
+    for block in BSR_BLOCKS {
+        for (j, density) in [0.0, 0.05, 0.1, 0.25, 0.5, 1.0].into_iter().enumerate() {
+            let layout = LAYOUTS[j % 2];
+            let empty_rows = j == 3;
+            check(Case { m: 37, n: 45, k: 70, block, density, layout, empty_rows }, i);
+            i += 1;
+        }
+        // Exact multiples of the block, and a single row.
+        check(Case { m: 64, n: 2 * block, k: 3 * block, block, density: 0.5, layout: LAYOUTS[2], empty_rows: false }, i);
+        check(Case { m: 1, n: block + 1, k: 1, block, density: 1.0, layout: LAYOUTS[3], empty_rows: false }, i + 1);
+        i += 2;
+    }
+}
+
+#[test]
+fn bsr_random_shapes() {
+    for i in 0..10 {
+        let mut r = rng("bsr_random_shapes", i);
+        let c = Case {
+            m: r.random_range(1..300),
+            n: r.random_range(1..150),
+            k: r.random_range(1..150),
+            block: BSR_BLOCKS[r.random_range(0..4)],
+            density: r.random_range(0.0..1.0),
+            layout: LAYOUTS[r.random_range(0..4)],
+            empty_rows: r.random(),
+        };
+        check(c, 100 + i);
+    }
+}
+
+/// The cnn preset's layers at batch 8: conv2 through im2col (columns [400, positions]) and
+/// fc1 [256, 1568]; and a weight gradient whose m is long enough to be split into slices
+/// (and past what one llvmpipe invocation may loop over), with inputs coarse enough to stay
+/// exact.
+#[test]
+fn bsr_cnn_layers_and_long_reductions() {
+    check(Case { m: 8 * 196, n: 32, k: 400, block: 16, density: 0.3, layout: ActivationLayout::CONV, empty_rows: false }, 200);
+    check(Case { m: 8, n: 256, k: 1568, block: 32, density: 0.1, layout: ActivationLayout::LINEAR, empty_rows: false }, 201);
+
+    let c = Case { m: 70_000, n: 20, k: 9, block: 8, density: 1.0, layout: ActivationLayout::CONV, empty_rows: false };
+    let mut r = rng("bsr_long_m", 0);
+    let (mask, w) = masked_weights(&mut r, &c);
+    let bsr = build(&mask, &w, &c);
+    let coarse = |r: &mut StdRng, n: usize| -> Vec<f32> { (0..n).map(|_| r.random_range(-8i32..=8) as f32 / 8.0).collect() };
+    let (dy, x) = (coarse(&mut r, c.m * c.n), coarse(&mut r, c.m * c.k));
+    let dw = gpu().empty(&[c.n * c.k]);
+    kernels::bsr_weight_grad(gpu(), &upload(&dy), &upload(&x), &bsr, &dw, c.m, c.layout);
+    let want = reference::bsr::bsr_weight_grad(&dy, &x, &mask, c.m, c.n, c.k, c.block, c.layout);
+    assert_close("bsr_weight_grad dw, long m", &c, &read(&dw), &want, Tol::EXACT);
+}
+
+/// After the dense weights change (an optimizer step), bsr_gather brings the blocks up to date;
+/// the structure, and so the zeros outside it, stay.
+#[test]
+fn bsr_gather_refreshes_values() {
+    let c = Case { m: 5, n: 40, k: 33, block: 8, density: 0.4, layout: ActivationLayout::LINEAR, empty_rows: false };
+    let mut r = rng("bsr_gather", 0);
+    let (mask, w) = masked_weights(&mut r, &c);
+    let bsr = build(&mask, &w, &c);
+    let w2 = reference::apply_mask(&mask, &dyadic(&mut r, c.n * c.k));
+    kernels::bsr_gather(gpu(), &upload(&w2), &bsr);
+    let x = dyadic(&mut r, c.m * c.k);
+    let y = gpu().empty(&[c.m * c.n]);
+    kernels::bsr_matmul(gpu(), &upload(&x), &bsr, &y, c.m, c.layout);
+    let want = reference::bsr::bsr_matmul(&x, &w2, &mask, c.m, c.n, c.k, c.block, c.layout);
+    assert_close("bsr_matmul after gather", &c, &read(&y), &want, Tol::EXACT);
+}

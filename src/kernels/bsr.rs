@@ -1,0 +1,222 @@
+use super::shaders::{BSR, BSR_FORMAT};
+use super::layout::ActivationLayout;
+use crate::error::Result;
+use crate::gpu::{grid_1d, Gpu, Kernel, Tensor};
+
+/// Block sizes the kernels are compiled for.
+pub const BSR_BLOCKS: [usize; 4] = [4, 8, 16, 32];
+
+/// A weight matrix [n, k] in block-sparse form on the GPU (layout in `shaders/bsr.wgsl`): its
+/// kept `block` x `block` blocks, listed by block row and by block column. Built from a mask
+/// by `Bsr::from_mask`; `bsr_gather` refreshes the values after the dense weights change.
+pub struct Bsr {
+    pub n: usize,
+    pub k: usize,
+    pub block: usize,
+    /// Kept blocks.
+    pub n_blocks: usize,
+    pub row_ptr: Tensor,
+    pub col_idx: Tensor,
+    pub block_row: Tensor,
+    pub col_ptr: Tensor,
+    pub row_idx: Tensor,
+    pub col_block: Tensor,
+    pub block_map: Tensor,
+    /// f32 [n_blocks, block, block], column-major within a block, zero past n and k.
+    pub values: Tensor,
+}
+
+impl Bsr {
+    pub fn block_rows(&self) -> usize {
+        self.n.div_ceil(self.block)
+    }
+
+    pub fn block_cols(&self) -> usize {
+        self.k.div_ceil(self.block)
+    }
+
+    /// Share of blocks kept.
+    pub fn density(&self) -> f64 {
+        self.n_blocks as f64 / (self.block_rows() * self.block_cols()).max(1) as f64
+    }
+
+    /// The structure of `weights` [n, k] with the blocks where `mask` (same shape; the weights
+    /// themselves will do) has any nonzero element, and their values. One readback (the
+    /// number of kept blocks, to size the arrays).
+    pub async fn from_mask(gpu: &Gpu, mask: &Tensor, weights: &Tensor, n: usize, k: usize, block: usize) -> Result<Bsr> {
+        assert!(BSR_BLOCKS.contains(&block), "block size {block}: the kernels support {BSR_BLOCKS:?}");
+        assert!(mask.numel() >= n * k && weights.numel() >= n * k, "bsr [{n}, {k}]: mask or weights too small");
+        let (rows, cols) = (n.div_ceil(block), k.div_ceil(block));
+        let p = FormatParams { n: n as u32, k: k as u32, rows: rows as u32, cols: cols as u32 };
+        let b = [("B", block as f64)];
+        let flags = gpu.empty_u32(&[(rows * cols).max(1)]);
+        let row_ptr = gpu.empty_u32(&[rows + 1]);
+        let col_ptr = gpu.empty_u32(&[cols + 1]);
+        let kernel = |entry| Kernel { shader: &BSR_FORMAT, entry };
+        gpu.launch(&kernel("block_flags"), &b, &p, &[mask, &flags], grid_1d(rows * cols));
+        for (by_column, out) in [(false, &row_ptr), (true, &col_ptr)] {
+            let o = [("B", block as f64), ("BY_COLUMN", by_column as u32 as f64)];
+            gpu.launch(&kernel("count_scan"), &o, &p, &[mask, &flags, &flags, out], [1, 1, 1]);
+        }
+        let n_blocks = *gpu.read_u32(&row_ptr).await?.last().expect("row_ptr has rows + 1 entries") as usize;
+        let list = || gpu.empty_u32(&[n_blocks.max(1)]);
+        let (col_idx, block_row, row_idx, col_block) = (list(), list(), list(), list());
+        let block_map = gpu.empty_u32(&[(rows * cols).max(1)]);
+        let all = [mask, &flags, &flags, &row_ptr, &row_ptr, &col_ptr, &col_idx, &block_row, &block_map, &row_idx, &col_block, &block_map];
+        gpu.launch(&kernel("fill_rows"), &b, &p, &all, grid_1d(rows));
+        gpu.launch(&kernel("fill_cols"), &b, &p, &all, grid_1d(cols));
+        let values = gpu.zeros(&[n_blocks.max(1) * block * block]);
+        let bsr = Bsr { n, k, block, n_blocks, row_ptr, col_idx, block_row, col_ptr, row_idx, col_block, block_map, values };
+        bsr_gather(gpu, weights, &bsr);
+        Ok(bsr)
+    }
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct FormatParams {
+    n: u32,
+    k: u32,
+    rows: u32,
+    cols: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable, Default)]
+struct Params {
+    m: u32,
+    nc: u32,
+    ni: u32,
+    tiles: u32,
+    n_blocks: u32,
+    block_cols: u32,
+    m_chunk: u32,
+    splits: u32,
+    total: u32,
+    _pad: [u32; 3],
+}
+
+/// Rows of the output per invocation (as matmul's blocked kernel).
+const ROWS: usize = 32;
+/// Lanes per workgroup at most: one SIMD group of a CPU adapter.
+const LANES: usize = 8;
+/// Steps over m one invocation of the weight gradient may take (llvmpipe stops any
+/// invocation after 65,535 loop iterations).
+const MAX_M_PER_INVOCATION: usize = 16_384;
+/// Aim for at least this many workgroups in the weight gradient, splitting m to get them.
+const TARGET_GROUPS: usize = 16;
+const MIN_M_CHUNK: usize = 256;
+const MAX_GROUPS: usize = 65_535;
+
+fn col_groups(block: usize) -> usize {
+    block.min(16) / 4
+}
+
+fn row_groups(block: usize) -> usize {
+    block.min(32) / 4
+}
+
+/// y = x W^T, or with `transpose` dx = dy W: `a` holds m rows of the inner operand (k values,
+/// or n), `c` receives m rows of the output (n, or k), laid out as `layout` says.
+fn product(gpu: &Gpu, w: &Bsr, a: &Tensor, c: &Tensor, m: usize, layout: ActivationLayout, transpose: bool) {
+    let (ni, nc) = if transpose { (w.n, w.k) } else { (w.k, w.n) };
+    assert!(a.numel() >= m * ni && c.numel() >= m * nc, "bsr product {m}x{nc}x{ni}: operand too small");
+    if m == 0 || nc == 0 {
+        return;
+    }
+    let panels = if transpose { w.block_cols() } else { w.block_rows() };
+    let tiles = w.block / (4 * col_groups(w.block));
+    let row_tiles = m.div_ceil(ROWS);
+    let lanes = row_tiles.next_power_of_two().min(LANES);
+    let grid = [row_tiles.div_ceil(lanes), panels * tiles];
+    assert!(grid.iter().all(|&g| g <= MAX_GROUPS), "bsr product {m}x{nc}x{ni}: grid {grid:?} exceeds 65,535 workgroups per dimension");
+    let p = Params { m: m as u32, nc: nc as u32, ni: ni as u32, tiles: tiles as u32, n_blocks: w.n_blocks as u32, block_cols: w.block_cols() as u32, ..Default::default() };
+    let overrides = [
+        ("B", w.block as f64),
+        ("COL_GROUPS", col_groups(w.block) as f64),
+        // The input gradient reads dy (laid out as y) and writes dx (laid out as x).
+        ("TRANS_A", if transpose { layout.trans_y } else { layout.trans_x } as u32 as f64),
+        ("TRANS_C", if transpose { layout.trans_x } else { layout.trans_y } as u32 as f64),
+        ("TRANS_W", transpose as u32 as f64),
+        ("LANES", lanes as f64),
+    ];
+    let (ptr, inner) = if transpose { (&w.col_ptr, &w.row_idx) } else { (&w.row_ptr, &w.col_idx) };
+    let kernel = Kernel { shader: &BSR, entry: "bsr_matmul" };
+    gpu.launch(&kernel, &overrides, &p, &[a, &w.values, &w.values, ptr, inner, &w.col_block, c], [grid[0] as u32, grid[1] as u32, 1]);
+}
+
+/// y[m, n] = sum_k x[m, k] W[n, k] over the kept blocks of W (layouts as the ternary product's:
+/// `trans_x` for im2col columns [k, m], `trans_y` for a channel-major output [n, m]).
+pub fn bsr_matmul(gpu: &Gpu, x: &Tensor, w: &Bsr, y: &Tensor, m: usize, layout: ActivationLayout) {
+    product(gpu, w, x, y, m, layout, false);
+}
+
+/// dx[m, k] = sum_n dy[m, n] W[n, k]: the input gradient of `bsr_matmul` (dy laid out as its
+/// y, dx as its x), walking W's blocks by block column.
+pub fn bsr_matmul_t(gpu: &Gpu, dy: &Tensor, w: &Bsr, dx: &Tensor, m: usize, layout: ActivationLayout) {
+    product(gpu, w, dy, dx, m, layout, true);
+}
+
+/// dw[n, k] = sum_m dy[m, n] x[m, k] inside W's kept blocks and 0 outside (dw is the dense
+/// gradient [n, k]): only the kept blocks are computed, m split into slices to fill the GPU.
+pub fn bsr_weight_grad(gpu: &Gpu, dy: &Tensor, x: &Tensor, w: &Bsr, dw: &Tensor, m: usize, layout: ActivationLayout) {
+    assert!(dy.numel() >= m * w.n && x.numel() >= m * w.k && dw.numel() >= w.n * w.k, "bsr_weight_grad {}x{}x{m}: operand too small", w.n, w.k);
+    let total = w.n * w.k;
+    if total == 0 {
+        return;
+    }
+    if w.n_blocks == 0 || m == 0 {
+        gpu.fill_zero(dw);
+        return;
+    }
+    let bb = w.block * w.block;
+    let tiles = bb / (16 * row_groups(w.block) * col_groups(w.block));
+    let invocations = w.n_blocks * tiles;
+    let lanes = invocations.next_power_of_two().min(LANES);
+    let groups = invocations.div_ceil(lanes);
+    assert!(groups <= MAX_GROUPS, "bsr_weight_grad: {} blocks of {} exceed one grid dimension", w.n_blocks, w.block);
+    let wanted = if groups < TARGET_GROUPS { TARGET_GROUPS.div_ceil(groups).min(m / MIN_M_CHUNK).max(1) } else { 1 };
+    let splits = wanted.max(m.div_ceil(MAX_M_PER_INVOCATION));
+    let m_chunk = m.div_ceil(splits);
+    let splits = m.div_ceil(m_chunk);
+    let partial = gpu.empty(&[splits * w.n_blocks * bb]);
+    let p = Params {
+        m: m as u32,
+        nc: w.k as u32,
+        ni: w.n as u32,
+        tiles: tiles as u32,
+        n_blocks: w.n_blocks as u32,
+        block_cols: w.block_cols() as u32,
+        m_chunk: m_chunk as u32,
+        splits: splits as u32,
+        total: total as u32,
+        _pad: [0; 3],
+    };
+    let overrides = [
+        ("B", w.block as f64),
+        ("COL_GROUPS", col_groups(w.block) as f64),
+        ("ROW_GROUPS", row_groups(w.block) as f64),
+        ("TRANS_A", layout.trans_x as u32 as f64),
+        ("TRANS_C", layout.trans_y as u32 as f64),
+        ("LANES", lanes as f64),
+    ];
+    let grad = Kernel { shader: &BSR, entry: "bsr_weight_grad" };
+    let ids = [x, &w.values, &w.values, &w.row_ptr, &w.col_idx, &w.block_row, &partial, dy];
+    gpu.launch(&grad, &overrides, &p, &ids, [groups as u32, splits as u32, 1]);
+    let scatter = Kernel { shader: &BSR, entry: "bsr_scatter" };
+    gpu.launch(&scatter, &[("B", w.block as f64)], &p, &[x, x, x, x, x, x, dw, &partial, &w.block_map], grid_1d(total));
+}
+
+/// Copy the dense weights [n, k] into the kept blocks' values (after an optimizer step, or
+/// anything else that changes the weights).
+pub fn bsr_gather(gpu: &Gpu, weights: &Tensor, w: &Bsr) {
+    let total = w.n * w.k;
+    assert!(weights.numel() >= total, "bsr_gather: weights smaller than [{}, {}]", w.n, w.k);
+    if total == 0 || w.n_blocks == 0 {
+        return;
+    }
+    let p = Params { nc: w.k as u32, block_cols: w.block_cols() as u32, total: total as u32, ..Default::default() };
+    let kernel = Kernel { shader: &BSR, entry: "bsr_gather" };
+    let t = [weights, weights, weights, weights, weights, weights, weights, weights, &w.block_map, &w.values];
+    gpu.launch(&kernel, &[("B", w.block as f64)], &p, &t, grid_1d(total));
+}

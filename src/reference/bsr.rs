@@ -1,0 +1,89 @@
+//! References for `shaders/bsr_format.wgsl` (the block-sparse structure, built plainly from
+//! the block flags) and `shaders/bsr.wgsl` (products: the dense products with the weights
+//! outside kept blocks set to zero).
+
+use super::{weight_product, weight_product_grad, weight_product_t};
+use crate::kernels::ActivationLayout;
+
+/// The structure arrays of `aer::kernels::Bsr`, as the GPU must build them.
+#[derive(Debug, PartialEq, Eq)]
+pub struct BsrStructure {
+    pub row_ptr: Vec<u32>,
+    pub col_idx: Vec<u32>,
+    pub block_row: Vec<u32>,
+    pub col_ptr: Vec<u32>,
+    pub row_idx: Vec<u32>,
+    pub col_block: Vec<u32>,
+}
+
+/// Per block (row-major over the [ceil(n / b), ceil(k / b)] grid): does it hold a nonzero?
+pub fn block_flags(mask: &[f32], n: usize, k: usize, b: usize) -> Vec<bool> {
+    let (rows, cols) = (n.div_ceil(b), k.div_ceil(b));
+    let mut flags = vec![false; rows * cols];
+    for i in 0..n {
+        for j in 0..k {
+            if mask[i * k + j] != 0.0 {
+                flags[(i / b) * cols + j / b] = true;
+            }
+        }
+    }
+    flags
+}
+
+pub fn bsr_structure(mask: &[f32], n: usize, k: usize, b: usize) -> BsrStructure {
+    let (rows, cols) = (n.div_ceil(b), k.div_ceil(b));
+    let flags = block_flags(mask, n, k, b);
+    let mut s = BsrStructure { row_ptr: vec![0], col_idx: vec![], block_row: vec![], col_ptr: vec![0], row_idx: vec![], col_block: vec![] };
+    let mut id = vec![u32::MAX; rows * cols];
+    for r in 0..rows {
+        for q in 0..cols {
+            if flags[r * cols + q] {
+                id[r * cols + q] = s.col_idx.len() as u32;
+                s.col_idx.push(q as u32);
+                s.block_row.push(r as u32);
+            }
+        }
+        s.row_ptr.push(s.col_idx.len() as u32);
+    }
+    for q in 0..cols {
+        for r in 0..rows {
+            if flags[r * cols + q] {
+                s.row_idx.push(r as u32);
+                s.col_block.push(id[r * cols + q]);
+            }
+        }
+        s.col_ptr.push(s.row_idx.len() as u32);
+    }
+    s
+}
+
+/// 1 at every element of a kept block, 0 elsewhere.
+pub fn block_expand(mask: &[f32], n: usize, k: usize, b: usize) -> Vec<f32> {
+    let flags = block_flags(mask, n, k, b);
+    let cols = k.div_ceil(b);
+    (0..n * k).map(|i| flags[(i / k / b) * cols + (i % k) / b] as u32 as f32).collect()
+}
+
+/// Weights outside the kept blocks set to zero.
+fn blocked(w: &[f32], mask: &[f32], n: usize, k: usize, b: usize) -> Vec<f32> {
+    w.iter().zip(block_expand(mask, n, k, b)).map(|(&v, keep)| v * keep).collect()
+}
+
+/// `kernels::bsr_matmul`: y = x W^T over the blocks `mask` keeps.
+#[allow(clippy::too_many_arguments)]
+pub fn bsr_matmul(x: &[f32], w: &[f32], mask: &[f32], m: usize, n: usize, k: usize, b: usize, layout: ActivationLayout) -> Vec<f32> {
+    weight_product(x, &blocked(w, mask, n, k, b), m, n, k, layout)
+}
+
+/// `kernels::bsr_matmul_t`: dx = dy W over the blocks `mask` keeps.
+#[allow(clippy::too_many_arguments)]
+pub fn bsr_matmul_t(dy: &[f32], w: &[f32], mask: &[f32], m: usize, n: usize, k: usize, b: usize, layout: ActivationLayout) -> Vec<f32> {
+    weight_product_t(dy, &blocked(w, mask, n, k, b), m, n, k, layout)
+}
+
+/// `kernels::bsr_weight_grad`: dW = dy^T x inside the kept blocks, 0 outside.
+#[allow(clippy::too_many_arguments)]
+pub fn bsr_weight_grad(dy: &[f32], x: &[f32], mask: &[f32], m: usize, n: usize, k: usize, b: usize, layout: ActivationLayout) -> Vec<f32> {
+    let dw = weight_product_grad(dy, x, m, n, k, layout);
+    blocked(&dw, mask, n, k, b)
+}
