@@ -61,7 +61,9 @@ fn check_structure(bsr: &Bsr, mask: &[f32], c: &Case) {
     assert_same("col_idx", c, &list(&bsr.col_idx), &want.col_idx);
     assert_same("block_row", c, &list(&bsr.block_row), &want.block_row);
     assert_same("row_idx", c, &list(&bsr.row_idx), &want.row_idx);
-    assert_same("col_block", c, &list(&bsr.col_block), &want.col_block);
+    assert_same("col_pos", c, &list(&bsr.col_pos), &want.col_pos);
+    let empty = |p: &[u32]| p.windows(2).filter(|w| w[0] == w[1]).count();
+    assert_eq!((bsr.empty_rows, bsr.empty_cols), (empty(&want.row_ptr), empty(&want.col_ptr)), "empty panels; case {c:?}");
 }
 
 fn check(c: Case, seed: usize) {

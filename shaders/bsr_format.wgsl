@@ -5,7 +5,7 @@
 //   count_scan   row_ptr (and, with BY_COLUMN, col_ptr): exclusive sums of kept blocks
 //   (the launcher reads nnzb = row_ptr[R] back to size the block arrays)
 //   fill_rows    col_idx, block_row, block_map (row-order ids)
-//   fill_cols    row_idx, col_block (the column-order list, pointing at row-order ids)
+//   fill_cols    row_idx, col_pos (the column-order list, and where each row-order id sits in it)
 
 override B: u32 = 32u;
 // count_scan counts per block column rather than per block row.
@@ -25,7 +25,7 @@ struct Params { n: u32, k: u32, rows: u32, cols: u32 }
 @group(0) @binding(8) var<storage, read_write> block_row: array<u32>;
 @group(0) @binding(9) var<storage, read_write> block_map: array<u32>;
 @group(0) @binding(10) var<storage, read_write> row_idx: array<u32>;
-@group(0) @binding(11) var<storage, read_write> col_block: array<u32>;
+@group(0) @binding(11) var<storage, read_write> col_pos: array<u32>;
 @group(0) @binding(12) var<storage, read> block_map_in: array<u32>;
 
 const NONE: u32 = 0xffffffffu;
@@ -107,7 +107,8 @@ fn fill_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
     }
 }
 
-// One invocation per block column: list its kept blocks in row order, by row-order id.
+// One invocation per block column: list its kept blocks in row order, and tell each block
+// (by row-order id) where it sits in that list.
 @compute @workgroup_size(256)
 fn fill_cols(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
              @builtin(local_invocation_index) li: u32) {
@@ -118,7 +119,7 @@ fn fill_cols(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
         let id = block_map_in[r * p.cols + q];
         if (id != NONE) {
             row_idx[at] = r;
-            col_block[at] = id;
+            col_pos[id] = at;
             at++;
         }
     }

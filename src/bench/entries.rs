@@ -12,12 +12,12 @@ use crate::reference;
 use crate::train::{Optimizer, OptimizerConfig};
 use rand::{Rng, SeedableRng};
 
-fn random(n: usize, seed: u64) -> Vec<f32> {
+pub(super) fn random(n: usize, seed: u64) -> Vec<f32> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     (0..n).map(|_| rng.random_range(-1.0f32..1.0)).collect()
 }
 
-fn result(id: String, t: Timing, flops: f64, bytes: f64) -> EntryResult {
+pub(super) fn result(id: String, t: Timing, flops: f64, bytes: f64) -> EntryResult {
     let s = t.median_ms / 1e3;
     EntryResult {
         id,
@@ -38,7 +38,7 @@ pub(super) fn failed(id: String, why: String) -> EntryResult {
 }
 
 /// The first element outside |got - want| <= tol * (1 + |want|), as a failure message.
-fn mismatch(what: &str, got: &[f32], want: &[f32], tol: f32) -> Option<String> {
+pub(super) fn mismatch(what: &str, got: &[f32], want: &[f32], tol: f32) -> Option<String> {
     if got.len() != want.len() {
         return Some(format!("{what}: {} values, reference has {}", got.len(), want.len()));
     }

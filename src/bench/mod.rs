@@ -5,11 +5,13 @@
 
 mod compare;
 mod entries;
+mod sparse;
 mod suite;
 mod timing;
 
 pub use compare::{compare_markdown, compare_svg};
 pub use entries::ConvPass;
+pub use sparse::{SparseFormat, SparseLayer};
 pub use suite::{run_suite, suite, Entry};
 pub use timing::{time_async, Timing, TIMESTAMPS, WALL_CLOCK};
 
@@ -17,7 +19,7 @@ use crate::gpu::AdapterSummary;
 use serde::{Deserialize, Serialize};
 
 /// Version of the suite's entry set: ids and what they measure.
-pub const SUITE_VERSION: u32 = 3;
+pub const SUITE_VERSION: u32 = 4;
 /// Version of the result file's layout (`RunReport`).
 pub const SCHEMA_VERSION: u32 = 1;
 

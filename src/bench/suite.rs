@@ -2,6 +2,7 @@
 //! same entries at tiny sizes (their ids say so), so the suite cannot rot unnoticed.
 
 use super::entries::{conv2d_entry, failed, linear_entry, matmul_entry, pgd_entry, pgd_step_entry, train_step_entry, ConvPass, WeightFormat};
+use super::sparse::{sparse_entry, sparse_id, SparseFormat, SparseLayer};
 use super::EntryResult;
 use crate::error::Result;
 use crate::gpu::Gpu;
@@ -16,6 +17,7 @@ pub enum Entry {
     PgdStep { norm: Norm, batch: usize, dim: usize },
     TrainStep { model: &'static str, batch: usize },
     Pgd { model: &'static str, batch: usize, steps: usize },
+    Sparse { layer: SparseLayer, pass: ConvPass, format: SparseFormat },
 }
 
 impl Entry {
@@ -28,6 +30,7 @@ impl Entry {
             Entry::PgdStep { norm, batch, dim } => format!("pgd_step/{}/b{batch}x{dim}", if *norm == Norm::Linf { "linf" } else { "l2" }),
             Entry::TrainStep { model, batch } => format!("train_step/{model}/b{batch}"),
             Entry::Pgd { model, batch, steps } => format!("pgd{steps}/{model}/b{batch}"),
+            Entry::Sparse { layer, pass, format } => sparse_id(layer, *pass, *format),
         }
     }
 
@@ -39,6 +42,7 @@ impl Entry {
             Entry::PgdStep { norm, batch, dim } => pgd_step_entry(gpu, norm, batch, dim, runs).await,
             Entry::TrainStep { model, batch } => train_step_entry(gpu, model, batch, runs).await,
             Entry::Pgd { model, batch, steps } => pgd_entry(gpu, model, batch, steps, runs).await,
+            Entry::Sparse { layer, pass, format } => sparse_entry(gpu, layer, pass, format, runs).await,
         }
     }
 }
@@ -70,6 +74,39 @@ pub fn suite(quick: bool) -> Vec<Entry> {
     let steps = if quick { 2 } else { 10 };
     for model in ["mlp", "cnn"] {
         out.push(Entry::Pgd { model, batch, steps });
+    }
+    out.extend(sparse_entries(quick, batch));
+    out
+}
+
+/// Block-sparse products against the dense kernel on the same shapes: a 1024 x 1024 linear
+/// layer and the cnn preset's fc1 and conv2 (through im2col) at batch 128; blocks of 16 and
+/// 32 at densities 50% down to 5%.
+fn sparse_entries(quick: bool, batch: usize) -> Vec<Entry> {
+    let (layers, formats): (Vec<SparseLayer>, Vec<SparseFormat>) = if quick {
+        (
+            vec![SparseLayer { name: "64x64", n: 64, k: 64, m: batch, conv: false }, SparseLayer { name: "c4-6x6-k3-o8", n: 8, k: 36, m: batch * 36, conv: true }],
+            vec![SparseFormat::Dense, SparseFormat::Bsr { block: 16, density: 0.5 }, SparseFormat::Bsr { block: 4, density: 0.25 }],
+        )
+    } else {
+        let mut formats = vec![SparseFormat::Dense];
+        for block in [16, 32] {
+            formats.extend([0.5, 0.25, 0.1, 0.05].map(|density| SparseFormat::Bsr { block, density }));
+        }
+        (
+            vec![
+                SparseLayer { name: "1024x1024", n: 1024, k: 1024, m: batch, conv: false },
+                SparseLayer { name: "cnn-fc1-256x1568", n: 256, k: 1568, m: batch, conv: false },
+                SparseLayer { name: "cnn-conv2-c16-14x14-k5-o32", n: 32, k: 400, m: batch * 196, conv: true },
+            ],
+            formats,
+        )
+    };
+    let mut out = Vec::new();
+    for layer in layers {
+        for pass in [ConvPass::Forward, ConvPass::BackwardData, ConvPass::BackwardWeight] {
+            out.extend(formats.iter().map(|&format| Entry::Sparse { layer, pass, format }));
+        }
     }
     out
 }

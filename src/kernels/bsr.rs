@@ -15,15 +15,20 @@ pub struct Bsr {
     pub block: usize,
     /// Kept blocks.
     pub n_blocks: usize,
+    /// Block rows and block columns without any kept block (their outputs are zero).
+    pub empty_rows: usize,
+    pub empty_cols: usize,
     pub row_ptr: Tensor,
     pub col_idx: Tensor,
     pub block_row: Tensor,
     pub col_ptr: Tensor,
     pub row_idx: Tensor,
-    pub col_block: Tensor,
+    pub col_pos: Tensor,
     pub block_map: Tensor,
-    /// f32 [n_blocks, block, block], column-major within a block, zero past n and k.
+    /// f32 [n_blocks, block, block] in row order, column-major within a block.
     pub values: Tensor,
+    /// The same blocks in column order, row-major within a block (the input gradient's).
+    pub values_t: Tensor,
 }
 
 impl Bsr {
@@ -42,7 +47,7 @@ impl Bsr {
 
     /// The structure of `weights` [n, k] with the blocks where `mask` (same shape; the weights
     /// themselves will do) has any nonzero element, and their values. One readback (the
-    /// number of kept blocks, to size the arrays).
+    /// block counts, to size the arrays).
     pub async fn from_mask(gpu: &Gpu, mask: &Tensor, weights: &Tensor, n: usize, k: usize, block: usize) -> Result<Bsr> {
         assert!(BSR_BLOCKS.contains(&block), "block size {block}: the kernels support {BSR_BLOCKS:?}");
         assert!(mask.numel() >= n * k && weights.numel() >= n * k, "bsr [{n}, {k}]: mask or weights too small");
@@ -58,15 +63,20 @@ impl Bsr {
             let o = [("B", block as f64), ("BY_COLUMN", by_column as u32 as f64)];
             gpu.launch(&kernel("count_scan"), &o, &p, &[mask, &flags, &flags, out], [1, 1, 1]);
         }
-        let n_blocks = *gpu.read_u32(&row_ptr).await?.last().expect("row_ptr has rows + 1 entries") as usize;
+        let ptrs = gpu.read_bytes(&[&row_ptr, &col_ptr]).await?;
+        let (rp, cp): (Vec<u32>, Vec<u32>) = (bytemuck::pod_collect_to_vec(&ptrs[0]), bytemuck::pod_collect_to_vec(&ptrs[1]));
+        let empty = |ptr: &[u32]| ptr.windows(2).filter(|w| w[0] == w[1]).count();
+        let n_blocks = rp[rows] as usize;
         let list = || gpu.empty_u32(&[n_blocks.max(1)]);
-        let (col_idx, block_row, row_idx, col_block) = (list(), list(), list(), list());
+        let (col_idx, block_row, row_idx, col_pos) = (list(), list(), list(), list());
         let block_map = gpu.empty_u32(&[(rows * cols).max(1)]);
-        let all = [mask, &flags, &flags, &row_ptr, &row_ptr, &col_ptr, &col_idx, &block_row, &block_map, &row_idx, &col_block, &block_map];
+        let all = [mask, &flags, &flags, &row_ptr, &row_ptr, &col_ptr, &col_idx, &block_row, &block_map, &row_idx, &col_pos, &block_map];
         gpu.launch(&kernel("fill_rows"), &b, &p, &all, grid_1d(rows));
         gpu.launch(&kernel("fill_cols"), &b, &p, &all, grid_1d(cols));
         let values = gpu.zeros(&[n_blocks.max(1) * block * block]);
-        let bsr = Bsr { n, k, block, n_blocks, row_ptr, col_idx, block_row, col_ptr, row_idx, col_block, block_map, values };
+        let values_t = gpu.zeros(&[n_blocks.max(1) * block * block]);
+        let (empty_rows, empty_cols) = (empty(&rp), empty(&cp));
+        let bsr = Bsr { n, k, block, n_blocks, empty_rows, empty_cols, row_ptr, col_idx, block_row, col_ptr, row_idx, col_pos, block_map, values, values_t };
         bsr_gather(gpu, weights, &bsr);
         Ok(bsr)
     }
@@ -96,8 +106,8 @@ struct Params {
     _pad: [u32; 3],
 }
 
-/// Rows of the output per invocation (as matmul's blocked kernel).
-const ROWS: usize = 32;
+/// Rows of the output per invocation of `bsr_matmul`.
+const ROWS: usize = 16;
 /// Lanes per workgroup at most: one SIMD group of a CPU adapter.
 const LANES: usize = 8;
 /// Steps over m one invocation of the weight gradient may take (llvmpipe stops any
@@ -107,6 +117,11 @@ const MAX_M_PER_INVOCATION: usize = 16_384;
 const TARGET_GROUPS: usize = 16;
 const MIN_M_CHUNK: usize = 256;
 const MAX_GROUPS: usize = 65_535;
+
+/// Groups of four output columns per invocation: of `bsr_matmul`, and of `bsr_weight_grad`.
+fn product_col_groups(block: usize) -> usize {
+    block.min(32) / 4
+}
 
 fn col_groups(block: usize) -> usize {
     block.min(16) / 4
@@ -124,25 +139,33 @@ fn product(gpu: &Gpu, w: &Bsr, a: &Tensor, c: &Tensor, m: usize, layout: Activat
     if m == 0 || nc == 0 {
         return;
     }
-    let panels = if transpose { w.block_cols() } else { w.block_rows() };
-    let tiles = w.block / (4 * col_groups(w.block));
+    let (panels, empty) = if transpose { (w.block_cols(), w.empty_cols) } else { (w.block_rows(), w.empty_rows) };
+    // Clearing is a memset: cheaper than storing the zeros of empty panels one by one.
+    if empty > 0 {
+        gpu.fill_zero(c);
+    }
+    let tiles = w.block / (4 * product_col_groups(w.block));
     let row_tiles = m.div_ceil(ROWS);
     let lanes = row_tiles.next_power_of_two().min(LANES);
-    let grid = [row_tiles.div_ceil(lanes), panels * tiles];
+    // Fill the rest of a SIMD group with neighbouring column tiles.
+    let lanes_p = (LANES / lanes).min((panels * tiles).next_power_of_two());
+    let grid = [row_tiles.div_ceil(lanes), (panels * tiles).div_ceil(lanes_p)];
     assert!(grid.iter().all(|&g| g <= MAX_GROUPS), "bsr product {m}x{nc}x{ni}: grid {grid:?} exceeds 65,535 workgroups per dimension");
-    let p = Params { m: m as u32, nc: nc as u32, ni: ni as u32, tiles: tiles as u32, n_blocks: w.n_blocks as u32, block_cols: w.block_cols() as u32, ..Default::default() };
+    let p = Params { m: m as u32, nc: nc as u32, ni: ni as u32, tiles: tiles as u32, n_blocks: w.n_blocks as u32, total: (panels * tiles) as u32, ..Default::default() };
     let overrides = [
         ("B", w.block as f64),
-        ("COL_GROUPS", col_groups(w.block) as f64),
+        ("COL_GROUPS", product_col_groups(w.block) as f64),
+        ("LANES", lanes as f64),
+        ("LANES_P", lanes_p as f64),
+        ("INNER_EVEN", ni.is_multiple_of(w.block) as u32 as f64),
+        ("SKIP_EMPTY", (empty > 0) as u32 as f64),
         // The input gradient reads dy (laid out as y) and writes dx (laid out as x).
         ("TRANS_A", if transpose { layout.trans_y } else { layout.trans_x } as u32 as f64),
         ("TRANS_C", if transpose { layout.trans_x } else { layout.trans_y } as u32 as f64),
-        ("TRANS_W", transpose as u32 as f64),
-        ("LANES", lanes as f64),
     ];
-    let (ptr, inner) = if transpose { (&w.col_ptr, &w.row_idx) } else { (&w.row_ptr, &w.col_idx) };
+    let (ptr, inner, values) = if transpose { (&w.col_ptr, &w.row_idx, &w.values_t) } else { (&w.row_ptr, &w.col_idx, &w.values) };
     let kernel = Kernel { shader: &BSR, entry: "bsr_matmul" };
-    gpu.launch(&kernel, &overrides, &p, &[a, &w.values, &w.values, ptr, inner, &w.col_block, c], [grid[0] as u32, grid[1] as u32, 1]);
+    gpu.launch(&kernel, &overrides, &p, &[a, a, values, ptr, inner, inner, c], [grid[0] as u32, grid[1] as u32, 1]);
 }
 
 /// y[m, n] = sum_k x[m, k] W[n, k] over the kept blocks of W (layouts as the ternary product's:
@@ -161,12 +184,11 @@ pub fn bsr_matmul_t(gpu: &Gpu, dy: &Tensor, w: &Bsr, dx: &Tensor, m: usize, layo
 /// gradient [n, k]): only the kept blocks are computed, m split into slices to fill the GPU.
 pub fn bsr_weight_grad(gpu: &Gpu, dy: &Tensor, x: &Tensor, w: &Bsr, dw: &Tensor, m: usize, layout: ActivationLayout) {
     assert!(dy.numel() >= m * w.n && x.numel() >= m * w.k && dw.numel() >= w.n * w.k, "bsr_weight_grad {}x{}x{m}: operand too small", w.n, w.k);
-    let total = w.n * w.k;
-    if total == 0 {
+    if w.n * w.k == 0 {
         return;
     }
+    gpu.fill_zero(dw);
     if w.n_blocks == 0 || m == 0 {
-        gpu.fill_zero(dw);
         return;
     }
     let bb = w.block * w.block;
@@ -179,7 +201,7 @@ pub fn bsr_weight_grad(gpu: &Gpu, dy: &Tensor, x: &Tensor, w: &Bsr, dw: &Tensor,
     let splits = wanted.max(m.div_ceil(MAX_M_PER_INVOCATION));
     let m_chunk = m.div_ceil(splits);
     let splits = m.div_ceil(m_chunk);
-    let partial = gpu.empty(&[splits * w.n_blocks * bb]);
+    let total = w.n_blocks * bb;
     let p = Params {
         m: m as u32,
         nc: w.k as u32,
@@ -192,6 +214,7 @@ pub fn bsr_weight_grad(gpu: &Gpu, dy: &Tensor, x: &Tensor, w: &Bsr, dw: &Tensor,
         total: total as u32,
         _pad: [0; 3],
     };
+    let direct = splits == 1;
     let overrides = [
         ("B", w.block as f64),
         ("COL_GROUPS", col_groups(w.block) as f64),
@@ -199,16 +222,23 @@ pub fn bsr_weight_grad(gpu: &Gpu, dy: &Tensor, x: &Tensor, w: &Bsr, dw: &Tensor,
         ("TRANS_A", layout.trans_x as u32 as f64),
         ("TRANS_C", layout.trans_y as u32 as f64),
         ("LANES", lanes as f64),
+        ("DIRECT", direct as u32 as f64),
+        // Rows of x and dy read four values at a time where they are rows of the layer.
+        ("X_VEC4", (!layout.trans_x && w.k.is_multiple_of(4)) as u32 as f64),
+        ("G_VEC4", (!layout.trans_y && w.n.is_multiple_of(4)) as u32 as f64),
     ];
     let grad = Kernel { shader: &BSR, entry: "bsr_weight_grad" };
-    let ids = [x, &w.values, &w.values, &w.row_ptr, &w.col_idx, &w.block_row, &partial, dy];
-    gpu.launch(&grad, &overrides, &p, &ids, [groups as u32, splits as u32, 1]);
-    let scatter = Kernel { shader: &BSR, entry: "bsr_scatter" };
-    gpu.launch(&scatter, &[("B", w.block as f64)], &p, &[x, x, x, x, x, x, dw, &partial, &w.block_map], grid_1d(total));
+    let partial = if direct { dw.clone() } else { gpu.empty(&[splits * total]) };
+    let bind = [x, x, x, x, &w.col_idx, &w.block_row, &partial, dy, dy];
+    gpu.launch(&grad, &overrides, &p, &bind, [groups as u32, splits as u32, 1]);
+    if !direct {
+        let reduce = Kernel { shader: &BSR, entry: "bsr_reduce" };
+        gpu.launch(&reduce, &[("B", w.block as f64)], &p, &[x, x, x, x, &w.col_idx, &w.block_row, dw, &partial], grid_1d(total));
+    }
 }
 
-/// Copy the dense weights [n, k] into the kept blocks' values (after an optimizer step, or
-/// anything else that changes the weights).
+/// Copy the dense weights [n, k] into the kept blocks' values, in both orders (after an
+/// optimizer step, or anything else that changes the weights).
 pub fn bsr_gather(gpu: &Gpu, weights: &Tensor, w: &Bsr) {
     let total = w.n * w.k;
     assert!(weights.numel() >= total, "bsr_gather: weights smaller than [{}, {}]", w.n, w.k);
@@ -217,6 +247,6 @@ pub fn bsr_gather(gpu: &Gpu, weights: &Tensor, w: &Bsr) {
     }
     let p = Params { nc: w.k as u32, block_cols: w.block_cols() as u32, total: total as u32, ..Default::default() };
     let kernel = Kernel { shader: &BSR, entry: "bsr_gather" };
-    let t = [weights, weights, weights, weights, weights, weights, weights, weights, &w.block_map, &w.values];
+    let t = [weights, weights, weights, weights, weights, weights, weights, weights, weights, &w.block_map, &w.col_pos, &w.values, &w.values_t];
     gpu.launch(&kernel, &[("B", w.block as f64)], &p, &t, grid_1d(total));
 }

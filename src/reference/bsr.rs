@@ -13,7 +13,8 @@ pub struct BsrStructure {
     pub block_row: Vec<u32>,
     pub col_ptr: Vec<u32>,
     pub row_idx: Vec<u32>,
-    pub col_block: Vec<u32>,
+    /// Where each block (by row-order id) sits in the column-order list.
+    pub col_pos: Vec<u32>,
 }
 
 /// Per block (row-major over the [ceil(n / b), ceil(k / b)] grid): does it hold a nonzero?
@@ -33,7 +34,7 @@ pub fn block_flags(mask: &[f32], n: usize, k: usize, b: usize) -> Vec<bool> {
 pub fn bsr_structure(mask: &[f32], n: usize, k: usize, b: usize) -> BsrStructure {
     let (rows, cols) = (n.div_ceil(b), k.div_ceil(b));
     let flags = block_flags(mask, n, k, b);
-    let mut s = BsrStructure { row_ptr: vec![0], col_idx: vec![], block_row: vec![], col_ptr: vec![0], row_idx: vec![], col_block: vec![] };
+    let mut s = BsrStructure { row_ptr: vec![0], col_idx: vec![], block_row: vec![], col_ptr: vec![0], row_idx: vec![], col_pos: vec![] };
     let mut id = vec![u32::MAX; rows * cols];
     for r in 0..rows {
         for q in 0..cols {
@@ -45,11 +46,12 @@ pub fn bsr_structure(mask: &[f32], n: usize, k: usize, b: usize) -> BsrStructure
         }
         s.row_ptr.push(s.col_idx.len() as u32);
     }
+    s.col_pos = vec![0; s.col_idx.len()];
     for q in 0..cols {
         for r in 0..rows {
             if flags[r * cols + q] {
+                s.col_pos[id[r * cols + q] as usize] = s.row_idx.len() as u32;
                 s.row_idx.push(r as u32);
-                s.col_block.push(id[r * cols + q]);
             }
         }
         s.col_ptr.push(s.row_idx.len() as u32);

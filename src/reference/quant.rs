@@ -17,11 +17,13 @@ pub fn dequantize(t: &[i8], scale_pos: &[f32], scale_neg: &[f32], n: usize, k: u
 }
 
 /// y[m, n] = sum_k x[m, k] W[n, k] with W dequantized: the dense product.
+#[allow(clippy::too_many_arguments)]
 pub fn ternary_matmul(x: &[f32], t: &[i8], scale_pos: &[f32], scale_neg: &[f32], m: usize, n: usize, k: usize, layout: ActivationLayout) -> Vec<f32> {
     weight_product(x, &dequantize(t, scale_pos, scale_neg, n, k), m, n, k, layout)
 }
 
 /// dx[m, k] = sum_n dy[m, n] W[n, k] with W dequantized (dy laid out as y, dx as x).
+#[allow(clippy::too_many_arguments)]
 pub fn ternary_matmul_t(dy: &[f32], t: &[i8], scale_pos: &[f32], scale_neg: &[f32], m: usize, n: usize, k: usize, layout: ActivationLayout) -> Vec<f32> {
     weight_product_t(dy, &dequantize(t, scale_pos, scale_neg, n, k), m, n, k, layout)
 }

@@ -1,0 +1,141 @@
+//! Block-sparse entries: one product of a layer (forward, input gradient or weight gradient)
+//! through the BSR kernels at a block size and density, next to the same product through the
+//! dense matmul the model otherwise runs, on the same shapes. Only the product is timed (a
+//! convolution's im2col and permutes are the same for both).
+
+use super::entries::{failed, mismatch, random, result, ConvPass};
+use super::EntryResult;
+use crate::error::Result;
+use crate::gpu::{Gpu, Tensor};
+use crate::kernels::{self, ActivationLayout, Bsr, MatmulForm};
+use crate::reference;
+use rand::seq::index::sample;
+use rand::SeedableRng;
+
+/// A weight product of the suite: a linear layer (x [m, k], y [m, n]) or a convolution
+/// through im2col (columns [k, m], output [n, m]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SparseLayer {
+    pub name: &'static str,
+    pub n: usize,
+    pub k: usize,
+    /// Rows of x: the batch, or the batch times the output positions.
+    pub m: usize,
+    pub conv: bool,
+}
+
+impl SparseLayer {
+    fn layout(&self) -> ActivationLayout {
+        if self.conv {
+            ActivationLayout::CONV
+        } else {
+            ActivationLayout::LINEAR
+        }
+    }
+}
+
+/// BSR at a block size and share of kept blocks, or the dense kernel.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SparseFormat {
+    Dense,
+    Bsr { block: usize, density: f64 },
+}
+
+pub fn sparse_id(layer: &SparseLayer, pass: ConvPass, format: SparseFormat) -> String {
+    let kind = if layer.conv { "bsr_conv2d" } else { "bsr_linear" };
+    let f = match format {
+        SparseFormat::Dense => "dense".to_string(),
+        SparseFormat::Bsr { block, density } => format!("b{block}/d{density:.2}"),
+    };
+    format!("{kind}/{}/{f}/{}", pass.name(), layer.name)
+}
+
+/// A mask keeping `round(density * blocks)` blocks (at least one) chosen at random.
+fn block_mask(n: usize, k: usize, block: usize, density: f64, seed: u64) -> Vec<f32> {
+    let (rows, cols) = (n.div_ceil(block), k.div_ceil(block));
+    let total = rows * cols;
+    let kept = ((density * total as f64).round() as usize).clamp(1, total);
+    let mut keep = vec![false; total];
+    for b in sample(&mut rand::rngs::StdRng::seed_from_u64(seed), total, kept) {
+        keep[b] = true;
+    }
+    (0..n * k).map(|i| keep[(i / k / block) * cols + (i % k) / block] as u32 as f32).collect()
+}
+
+pub async fn sparse_entry(gpu: &Gpu, layer: SparseLayer, pass: ConvPass, format: SparseFormat, runs: usize) -> Result<EntryResult> {
+    let id = sparse_id(&layer, pass, format);
+    let SparseLayer { n, k, m, .. } = layer;
+    let layout = layer.layout();
+    let mask = match format {
+        SparseFormat::Dense => vec![1.0; n * k],
+        SparseFormat::Bsr { block, density } => block_mask(n, k, block, density, 11),
+    };
+    let w = reference::apply_mask(&mask, &random(n * k, 12));
+    let (x, dy) = (random(m * k, 13), random(m * n, 14));
+    let (gw, gx, gdy) = (gpu.upload(&w, &[n, k]), gpu.upload(&x, &[m * k]), gpu.upload(&dy, &[m * n]));
+    let out_len = match pass {
+        ConvPass::Forward => m * n,
+        ConvPass::BackwardData => m * k,
+        ConvPass::BackwardWeight => n * k,
+    };
+    let out = gpu.empty(&[out_len]);
+    let bsr = match format {
+        SparseFormat::Dense => None,
+        SparseFormat::Bsr { block, .. } => Some(Bsr::from_mask(gpu, &gpu.upload(&mask, &[n, k]), &gw, n, k, block).await?),
+    };
+    let run = || match &bsr {
+        Some(b) => sparse_pass(gpu, b, pass, layout, &gx, &gdy, &out, m),
+        None => dense_pass(gpu, &gw, pass, layer.conv, &gx, &gdy, &out, m, n, k),
+    };
+    run();
+    let got = gpu.read_f32(&out).await?;
+    let want = match pass {
+        ConvPass::Forward => reference::weight_product(&x, &w, m, n, k, layout),
+        ConvPass::BackwardData => reference::weight_product_t(&dy, &w, m, n, k, layout),
+        ConvPass::BackwardWeight => reference::apply_mask(&mask, &reference::weight_product_grad(&dy, &x, m, n, k, layout)),
+    };
+    let reduction = match pass {
+        ConvPass::Forward => k,
+        ConvPass::BackwardData => n,
+        ConvPass::BackwardWeight => m,
+    };
+    if let Some(why) = mismatch("output", &got, &want, 1e-5 * (reduction as f32).sqrt()) {
+        return Ok(failed(id, why));
+    }
+    let t = super::time_async(gpu, 2, runs, run).await?;
+    // Work actually done: the kept blocks' share of the dense product, and the bytes read
+    // and written once (weights as stored, activations in, result out).
+    let (share, weight_bytes) = match &bsr {
+        Some(b) => (b.n_blocks as f64 * (b.block * b.block) as f64 / (n * k) as f64, b.n_blocks * (b.block * b.block * 4 + 8)),
+        None => (1.0, n * k * 4),
+    };
+    let act_bytes = 4 * match pass {
+        ConvPass::Forward => m * k + m * n,
+        ConvPass::BackwardData => m * n + m * k,
+        ConvPass::BackwardWeight => m * n + m * k + n * k,
+    };
+    Ok(result(id, t, 2.0 * share * (m * n * k) as f64, (weight_bytes + act_bytes) as f64))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sparse_pass(gpu: &Gpu, b: &Bsr, pass: ConvPass, layout: ActivationLayout, x: &Tensor, dy: &Tensor, out: &Tensor, m: usize) {
+    match pass {
+        ConvPass::Forward => kernels::bsr_matmul(gpu, x, b, out, m, layout),
+        ConvPass::BackwardData => kernels::bsr_matmul_t(gpu, dy, b, out, m, layout),
+        ConvPass::BackwardWeight => kernels::bsr_weight_grad(gpu, dy, x, b, out, m, layout),
+    }
+}
+
+/// The products the model runs with dense weights (see `nn::Model`).
+#[allow(clippy::too_many_arguments)]
+fn dense_pass(gpu: &Gpu, w: &Tensor, pass: ConvPass, conv: bool, x: &Tensor, dy: &Tensor, out: &Tensor, m: usize, n: usize, k: usize) {
+    use MatmulForm::*;
+    match (pass, conv) {
+        (ConvPass::Forward, false) => kernels::matmul(gpu, NT, x, w, out, m, n, k, false),
+        (ConvPass::Forward, true) => kernels::matmul(gpu, NN, w, x, out, n, m, k, false),
+        (ConvPass::BackwardData, false) => kernels::matmul(gpu, NN, dy, w, out, m, k, n, false),
+        (ConvPass::BackwardData, true) => kernels::matmul(gpu, TN, w, dy, out, k, m, n, false),
+        (ConvPass::BackwardWeight, false) => kernels::matmul(gpu, TN, dy, x, out, n, k, m, false),
+        (ConvPass::BackwardWeight, true) => kernels::matmul(gpu, NT, dy, x, out, n, k, m, false),
+    }
+}
