@@ -124,3 +124,44 @@ fn fill_cols(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
         }
     }
 }
+
+// ---- block pruning --------------------------------------------------------------------------
+
+@group(0) @binding(14) var<storage, read_write> keys_out: array<u32>;
+@group(0) @binding(15) var<storage, read> block_keep: array<f32>;
+@group(0) @binding(16) var<storage, read_write> mask_out: array<f32>;
+
+// keys_out[b] orders like the mean square of block b's weights (src) over its elements inside
+// [N, K], and is never 0 (select.wgsl's "never choose"): the score magnitude pruning of whole
+// blocks ranks by.
+@compute @workgroup_size(256)
+fn block_norm_keys(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                   @builtin(local_invocation_index) li: u32) {
+    let b = flat(wg, nwg, li);
+    if (b >= p.rows * p.cols) { return; }
+    let n0 = (b / p.cols) * B;
+    let k0 = (b % p.cols) * B;
+    let n1 = min(n0 + B, p.n);
+    let k1 = min(k0 + B, p.k);
+    var s = 0.0;
+    for (var n = n0; n < n1; n++) {
+        for (var k = k0; k < k1; k++) {
+            let v = src[n * p.k + k];
+            s += v * v;
+        }
+    }
+    s /= f32((n1 - n0) * (k1 - k0));
+    // Non-negative floats order like their bits; NaN and overflow count as infinity.
+    keys_out[b] = min(bitcast<u32>(s), 0x7f800000u) + 1u;
+}
+
+// The element mask [N, K] from a 0/1 mask over blocks.
+@compute @workgroup_size(256)
+fn expand_block_mask(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                     @builtin(local_invocation_index) li: u32) {
+    let i = flat(wg, nwg, li);
+    if (i >= p.n * p.k) { return; }
+    let n = i / p.k;
+    let k = i % p.k;
+    mask_out[i] = block_keep[(n / B) * p.cols + k / B];
+}

@@ -23,6 +23,7 @@ fn config(kind: OptimizerKind) -> TrainConfig {
         optimizer: OptimizerConfig { kind, lr: if kind == OptimizerKind::Sgd { 0.05 } else { 1e-3 }, weight_decay: 1e-3, ..Default::default() },
         schedule: LrSchedule::Constant,
         adv: None,
+        block_prune: None,
     }
 }
 
@@ -157,6 +158,100 @@ fn prune_and_regrow_keeps_the_count_and_follows_the_gradient() {
                 let max_left = (0..b.len()).filter(|&j| !was[j] && !now[j]).map(|j| g[j].abs()).fold(0f32, f32::max);
                 assert!(min_grown >= max_left, "{name}: grew |g| {min_grown} but left {max_left}");
             }
+        }
+    }
+}
+
+/// Block pruning removes whole blocks (of the weight matrix, a convolution's as [out, in kh kw]),
+/// exactly as many as asked per layer, those of smallest mean square first; the first and last
+/// layers can be left dense.
+#[test]
+fn block_pruning_removes_whole_blocks_of_smallest_norm() {
+    use aer::sparse::{block_magnitude_prune, matrix_shape};
+    let spec = ModelSpec::load("cnn").unwrap();
+    for (block, hidden_only) in [(8, false), (4, true)] {
+        let mut m = Model::new(gpu(), &spec, [1, 28, 28], 10, 3).unwrap();
+        let before = weights(&m);
+        block_magnitude_prune(gpu(), &mut m, None, 0.75, Scope::Layer, block, hidden_only);
+        let shapes: Vec<Vec<usize>> = m.params.iter().filter(|p| p.prunable()).map(|p| p.value.shape().to_vec()).collect();
+        let last = shapes.len() - 1;
+        for (li, (((name, b), (_, a)), shape)) in before.iter().zip(weights(&m)).zip(&shapes).enumerate() {
+            if hidden_only && (li == 0 || li == last) {
+                assert_eq!(b, &a, "{name}: the first and last layers stay dense");
+                continue;
+            }
+            let (n, k) = matrix_shape(shape);
+            let cols = k.div_ceil(block);
+            let blocks = n.div_ceil(block) * cols;
+            let (mut kept, mut pruned) = (vec![], vec![]);
+            for blk in 0..blocks {
+                let (r, q) = (blk / cols, blk % cols);
+                let idx: Vec<usize> = (r * block..((r + 1) * block).min(n)).flat_map(|i| (q * block..((q + 1) * block).min(k)).map(move |j| i * k + j)).collect();
+                let ms = idx.iter().map(|&i| (b[i] as f64).powi(2)).sum::<f64>() / idx.len() as f64;
+                if idx.iter().all(|&i| a[i] == 0.0) {
+                    pruned.push(ms);
+                } else {
+                    assert!(idx.iter().all(|&i| a[i] == b[i]), "{name}: block {blk} partly pruned");
+                    kept.push(ms);
+                }
+            }
+            assert_eq!(pruned.len(), (0.75 * blocks as f64).round() as usize, "{name}: pruned blocks");
+            let (min_kept, max_pruned) = (kept.iter().cloned().fold(f64::INFINITY, f64::min), pruned.iter().cloned().fold(0.0, f64::max));
+            assert!(kept.is_empty() || min_kept >= max_pruned, "{name}: kept block {min_kept} below pruned {max_pruned}");
+        }
+    }
+}
+
+/// A block-pruned model computes the same logits, parameter gradients and input gradient on
+/// the block-sparse kernels as on the dense ones, and after an optimizer step (the blocks are
+/// refreshed from the dense weights) still the same logits.
+#[test]
+fn block_sparse_kernels_match_the_dense_model() {
+    use aer::sparse::{block_magnitude_prune, Crossover};
+    let s = mnist(32);
+    let spec = ModelSpec::load("cnn").unwrap();
+    let cfg = config(OptimizerKind::Adam);
+    let build = |sparse: bool| {
+        let mut m = Model::new(gpu(), &spec, s.train.shape, 10, 6).unwrap();
+        let opt = Optimizer::new(gpu(), &cfg.optimizer, &m.params);
+        block_magnitude_prune(gpu(), &mut m, Some(&opt), 0.6, Scope::Layer, 8, false);
+        if sparse {
+            let moved = block_on(m.use_block_sparse(gpu(), &Crossover::always())).unwrap();
+            assert_eq!(moved.len(), 4, "every weight layer moves: {moved:?}");
+        }
+        (m, opt)
+    };
+    let (mut dense, mut dense_opt) = build(false);
+    let (mut sparse, mut sparse_opt) = build(true);
+    let (mut xs, mut ys) = (vec![], vec![]);
+    s.train.gather(&(0..32).collect::<Vec<u32>>(), &mut xs, &mut ys);
+    let x = gpu().upload(&xs, &[32, 1, 28, 28]);
+    let y = gpu().upload_u32(&ys, &[32]);
+    let close = |what: &str, a: &[f32], b: &[f32]| {
+        let scale = a.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
+        let worst = a.iter().zip(b).map(|(p, q)| (p - q).abs()).fold(0f32, f32::max);
+        assert!(worst <= 1e-4 * scale, "{what}: differs by {worst} (scale {scale})");
+    };
+    let mut step = |m: &mut Model, opt: &mut Optimizer| {
+        let mut tape = m.tape();
+        let logits = m.forward(gpu(), x.clone(), Some(&mut tape));
+        let d = gpu().empty(logits.shape());
+        let (loss, correct) = (gpu().empty(&[32]), gpu().empty_u32(&[32]));
+        aer::kernels::softmax_xent(gpu(), &logits, &y, &d, &loss, &correct, 32, 10, 0);
+        let dx = m.backward(gpu(), tape, d, true).unwrap();
+        let grads: Vec<Vec<f32>> = m.params.iter().map(|p| block_on(gpu().read_f32(&p.grad)).unwrap()).collect();
+        let out = (block_on(gpu().read_f32(&logits)).unwrap(), block_on(gpu().read_f32(&dx)).unwrap(), grads);
+        opt.update(gpu(), &m.params, 1e-2);
+        m.weights_changed(gpu());
+        out
+    };
+    for round in 0..2 {
+        let (la, dxa, ga) = step(&mut dense, &mut dense_opt);
+        let (lb, dxb, gb) = step(&mut sparse, &mut sparse_opt);
+        close(&format!("logits, step {round}"), &la, &lb);
+        close(&format!("input gradient, step {round}"), &dxa, &dxb);
+        for ((p, a), b) in dense.params.iter().zip(&ga).zip(&gb) {
+            close(&format!("{} gradient, step {round}", p.name), a, b);
         }
     }
 }

@@ -178,12 +178,22 @@ pub async fn pgd_step_entry(gpu: &Gpu, norm: Norm, batch: usize, dim: usize, run
 }
 
 /// `train_step/{model}/b{batch}`: forward, loss, backward and an Adam update on a random
-/// batch of MNIST-shaped data.
-pub async fn train_step_entry(gpu: &Gpu, model: &str, batch: usize, runs: usize) -> Result<EntryResult> {
-    let id = format!("train_step/{model}/b{batch}");
+/// batch of MNIST-shaped data. With `blocks` = (block, sparsity),
+/// `train_step/{model}-b{block}-s{sparsity}/b{batch}`: the same step after pruning that share of
+/// every hidden layer's weight blocks (the first and last layers stay dense), with the pruned
+/// layers on the block-sparse kernels.
+pub async fn train_step_entry(gpu: &Gpu, model: &str, batch: usize, blocks: Option<(usize, f64)>, runs: usize) -> Result<EntryResult> {
+    let id = train_step_id(model, batch, blocks);
     let spec = ModelSpec::load(model)?;
-    let m = Model::new(gpu, &spec, [1, 28, 28], 10, 0)?;
+    let mut m = Model::new(gpu, &spec, [1, 28, 28], 10, 0)?;
     let mut opt = Optimizer::new(gpu, &OptimizerConfig::default(), &m.params);
+    if let Some((block, sparsity)) = blocks {
+        crate::sparse::block_magnitude_prune(gpu, &mut m, Some(&opt), sparsity, crate::sparse::Scope::Layer, block, true);
+        let moved = m.use_block_sparse(gpu, &crate::sparse::Crossover::always()).await?;
+        if moved.is_empty() {
+            return Ok(failed(id, "no layer moved to the block-sparse kernels".into()));
+        }
+    }
     let (x, y) = mnist_shaped_batch(gpu, batch);
     let loss = gpu.empty(&[batch]);
     let correct = gpu.empty_u32(&[batch]);
@@ -194,6 +204,7 @@ pub async fn train_step_entry(gpu: &Gpu, model: &str, batch: usize, runs: usize)
         kernels::softmax_xent(gpu, &logits, &y, &d, &loss, &correct, batch, 10, 0);
         m.backward(gpu, tape, d, false);
         opt.update(gpu, &m.params, 1e-3);
+        m.weights_changed(gpu);
     };
     step();
     let l = gpu.read_f32(&loss).await?;
@@ -205,6 +216,13 @@ pub async fn train_step_entry(gpu: &Gpu, model: &str, batch: usize, runs: usize)
     let mut r = result(id, t, 0.0, 0.0);
     r.items_per_s = Some(batch as f64 / (r.median_ms / 1e3));
     Ok(r)
+}
+
+pub fn train_step_id(model: &str, batch: usize, blocks: Option<(usize, f64)>) -> String {
+    match blocks {
+        None => format!("train_step/{model}/b{batch}"),
+        Some((block, s)) => format!("train_step/{model}-b{block}-s{s:.2}/b{batch}"),
+    }
 }
 
 /// `pgd{steps}/{model}/b{batch}`: an L-inf PGD attack (eps 0.3, random start, one restart,

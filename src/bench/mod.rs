@@ -11,7 +11,7 @@ mod timing;
 
 pub use compare::{compare_markdown, compare_svg};
 pub use entries::ConvPass;
-pub use sparse::{SparseFormat, SparseLayer};
+pub use sparse::{sparse_entry, SparseFormat, SparseLayer};
 pub use suite::{run_suite, suite, Entry};
 pub use timing::{time_async, Timing, TIMESTAMPS, WALL_CLOCK};
 

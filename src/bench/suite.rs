@@ -1,7 +1,7 @@
 //! The fixed, versioned suite: every entry's stable id and what it runs. `--quick` runs the
 //! same entries at tiny sizes (their ids say so), so the suite cannot rot unnoticed.
 
-use super::entries::{conv2d_entry, failed, linear_entry, matmul_entry, pgd_entry, pgd_step_entry, train_step_entry, ConvPass, WeightFormat};
+use super::entries::{conv2d_entry, failed, linear_entry, matmul_entry, pgd_entry, pgd_step_entry, train_step_entry, train_step_id, ConvPass, WeightFormat};
 use super::sparse::{sparse_entry, sparse_id, SparseFormat, SparseLayer};
 use super::EntryResult;
 use crate::error::Result;
@@ -15,7 +15,8 @@ pub enum Entry {
     Linear { format: WeightFormat, n: usize, batch: usize },
     Conv2d { pass: ConvPass, geometry: Conv2dGeometry, out: usize },
     PgdStep { norm: Norm, batch: usize, dim: usize },
-    TrainStep { model: &'static str, batch: usize },
+    /// `blocks`: (block size, share of blocks pruned), on the block-sparse kernels.
+    TrainStep { model: &'static str, batch: usize, blocks: Option<(usize, f64)> },
     Pgd { model: &'static str, batch: usize, steps: usize },
     Sparse { layer: SparseLayer, pass: ConvPass, format: SparseFormat },
 }
@@ -28,7 +29,7 @@ impl Entry {
             Entry::Linear { format, n, batch } => format!("linear/{}/{n}x{n}/b{batch}", format.name()),
             Entry::Conv2d { pass, geometry: g, out } => format!("conv2d/{}/c{}-{}x{}-k{}-o{out}/b{}", pass.name(), g.c, g.h, g.w, g.kh, g.n),
             Entry::PgdStep { norm, batch, dim } => format!("pgd_step/{}/b{batch}x{dim}", if *norm == Norm::Linf { "linf" } else { "l2" }),
-            Entry::TrainStep { model, batch } => format!("train_step/{model}/b{batch}"),
+            Entry::TrainStep { model, batch, blocks } => train_step_id(model, *batch, *blocks),
             Entry::Pgd { model, batch, steps } => format!("pgd{steps}/{model}/b{batch}"),
             Entry::Sparse { layer, pass, format } => sparse_id(layer, *pass, *format),
         }
@@ -40,7 +41,7 @@ impl Entry {
             Entry::Linear { format, n, batch } => linear_entry(gpu, format, n, batch, runs).await,
             Entry::Conv2d { pass, geometry, out } => conv2d_entry(gpu, pass, geometry, out, runs).await,
             Entry::PgdStep { norm, batch, dim } => pgd_step_entry(gpu, norm, batch, dim, runs).await,
-            Entry::TrainStep { model, batch } => train_step_entry(gpu, model, batch, runs).await,
+            Entry::TrainStep { model, batch, blocks } => train_step_entry(gpu, model, batch, blocks, runs).await,
             Entry::Pgd { model, batch, steps } => pgd_entry(gpu, model, batch, steps, runs).await,
             Entry::Sparse { layer, pass, format } => sparse_entry(gpu, layer, pass, format, runs).await,
         }
@@ -69,8 +70,11 @@ pub fn suite(quick: bool) -> Vec<Entry> {
         out.push(Entry::PgdStep { norm, batch, dim: 784 });
     }
     for model in ["mlp", "cnn"] {
-        out.push(Entry::TrainStep { model, batch });
+        out.push(Entry::TrainStep { model, batch, blocks: None });
     }
+    // The cnn with 91% of its hidden layers' 32 x 32 weight blocks pruned (90.5% of all its
+    // weights), on the BSR kernels.
+    out.push(Entry::TrainStep { model: "cnn", batch, blocks: Some((32, 0.91)) });
     let steps = if quick { 2 } else { 10 };
     for model in ["mlp", "cnn"] {
         out.push(Entry::Pgd { model, batch, steps });

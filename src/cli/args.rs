@@ -18,6 +18,11 @@ pub struct GpuArgs {
     /// Restrict to a backend: vulkan, gl, metal, dx12.
     #[arg(long, global = true, env = "WGPU_BACKEND")]
     pub backend: Option<String>,
+    /// Keep every layer on the dense kernels (by default a pruned layer runs on the
+    /// block-sparse ones when its share of kept blocks is below this adapter's crossover:
+    /// see `aer tune`).
+    #[arg(long, global = true)]
+    pub dense_kernels: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -42,6 +47,17 @@ pub enum Command {
     /// Pack a quantized checkpoint's ternary weights (2 bits each, 16 per u32) for inference
     /// and attacks: reports the sizes and checks the packed model's test accuracy.
     Quantize(QuantizeArgs),
+    /// Measure when pruned layers run faster on the block-sparse kernels than dense on this
+    /// adapter (the largest share of kept blocks, per block size), and cache it for this
+    /// adapter; train, eval and attack read it.
+    Tune {
+        /// A small layer, a few seconds (the cache is not written).
+        #[arg(long)]
+        quick: bool,
+        /// Timed runs per measurement.
+        #[arg(long, default_value_t = 7)]
+        runs: usize,
+    },
     /// Train the mlp preset on the bundled MNIST subset and report test accuracy.
     Demo {
         /// Epochs to train.
@@ -141,6 +157,20 @@ pub struct TrainArgs {
     /// [default: all].
     #[arg(long, value_enum, requires = "quant")]
     pub quant_layers: Option<QuantLayersArg>,
+    /// Start from this checkpoint's weights (same model), e.g. to prune a trained model and
+    /// fine-tune it.
+    #[arg(long)]
+    pub init: Option<PathBuf>,
+    /// Before the first epoch, prune this share of each layer's weight blocks (smallest mean
+    /// square first; the mask then stays fixed), e.g. 0.9.
+    #[arg(long)]
+    pub block_sparsity: Option<f64>,
+    /// Block size for --block-sparsity: 4, 8, 16 or 32 [default: 32].
+    #[arg(long, requires = "block_sparsity")]
+    pub block: Option<usize>,
+    /// Prune the first and last weight layers too (by default they stay dense).
+    #[arg(long, requires = "block_sparsity")]
+    pub block_all_layers: bool,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq)]

@@ -31,12 +31,14 @@ fn attack_name(a: AttackArg) -> AttackName {
 }
 
 /// The checkpoint's model on the GPU, checked against the data.
-fn restore_for(gpu: &Gpu, ck: &Checkpoint, path: &std::path::Path, input: [usize; 3], classes: usize) -> Result<Model> {
+fn restore_for(gpu: &Gpu, ck: &Checkpoint, path: &std::path::Path, input: [usize; 3], classes: usize, dense_kernels: bool) -> Result<Model> {
     ck.check_data(input, classes, path)?;
-    Ok(ck.restore(gpu)?.0)
+    let mut model = ck.restore(gpu)?.0;
+    super::commands::block_sparse(gpu, &mut model, dense_kernels)?;
+    Ok(model)
 }
 
-pub fn attack(choice: &AdapterChoice, args: &AttackArgs) -> Result<()> {
+pub fn attack(choice: &AdapterChoice, args: &AttackArgs, dense_kernels: bool) -> Result<()> {
     let cli = AttackSettings {
         norm: args.norm.map(norm),
         eps: args.eps,
@@ -57,8 +59,8 @@ pub fn attack(choice: &AdapterChoice, args: &AttackArgs) -> Result<()> {
     let gpu = open(choice)?;
     let splits = load_data(&args.data)?;
     let input = splits.train.shape;
-    let model = restore_for(&gpu, &ck, &args.checkpoint, input, splits.classes)?;
-    let target = args.transfer_to.as_ref().map(|p| restore_for(&gpu, &Checkpoint::load(p)?, p, input, splits.classes)).transpose()?;
+    let model = restore_for(&gpu, &ck, &args.checkpoint, input, splits.classes, dense_kernels)?;
+    let target = args.transfer_to.as_ref().map(|p| restore_for(&gpu, &Checkpoint::load(p)?, p, input, splits.classes, dense_kernels)).transpose()?;
     let suite = SuiteConfig::resolve(&settings, input, splits.classes)?;
     let (split_name, split) = if args.split == SplitArg::Val { ("validation", &splits.val) } else { ("test", &splits.test) };
     let data = split.head(args.n.unwrap_or(split.len()));

@@ -24,10 +24,23 @@ pub fn run(cli: Cli) -> Result<()> {
             let spec = model_spec(&args)?;
             let cfg = train_config(&args, load_run_file(args.config.as_deref())?.train)?;
             let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("runs/{}-s{}", spec.name, cfg.seed)));
-            fit(&gpu, &splits, &spec, &cfg, &out, args.resume).map(|_| ())
+            let mut cfg = cfg;
+            if let Some(sparsity) = args.block_sparsity {
+                if !(0.0..1.0).contains(&sparsity) {
+                    return Err(AerError::Invalid(format!("--block-sparsity {sparsity}: give the share of blocks to prune, from 0 up to (not including) 1")));
+                }
+                let block = args.block.unwrap_or(32);
+                if !crate::kernels::BSR_BLOCKS.contains(&block) {
+                    return Err(AerError::Invalid(format!("--block {block}: block sizes are {:?}", crate::kernels::BSR_BLOCKS)));
+                }
+                cfg.block_prune = Some(crate::train::BlockPruneConfig { sparsity, block, scope: crate::sparse::Scope::Layer, hidden_only: !args.block_all_layers });
+            }
+            let opts = FitOptions { resume: args.resume, init: args.init.clone(), dense_kernels: cli.gpu.dense_kernels };
+            fit(&gpu, &splits, &spec, &cfg, &out, &opts).map(|_| ())
         }
-        Command::Eval(args) => eval(&choice, &args),
-        Command::Attack(args) => super::attack::attack(&choice, &args),
+        Command::Eval(args) => eval(&choice, &args, cli.gpu.dense_kernels),
+        Command::Attack(args) => super::attack::attack(&choice, &args, cli.gpu.dense_kernels),
+        Command::Tune { quick, runs } => tune(&choice, quick, runs),
         Command::Quantize(args) => quantize(&choice, &args),
         Command::Prune(args) => prune(&choice, &args),
         Command::Demo { epochs, out } => {
@@ -41,15 +54,59 @@ pub fn run(cli: Cli) -> Result<()> {
                 optimizer: OptimizerConfig { kind: OptimizerKind::Sgd, lr: 0.1, momentum: 0.9, weight_decay: 5e-4, ..Default::default() },
                 schedule: LrSchedule::Cosine,
                 adv: None,
+                block_prune: None,
             };
             let t = Instant::now();
-            let r = fit(&gpu, &splits, &ModelSpec::load("mlp")?, &cfg, &out, false)?;
+            let r = fit(&gpu, &splits, &ModelSpec::load("mlp")?, &cfg, &out, &FitOptions::default())?;
             println!("test accuracy: {:.1}%", 100.0 * r.test_accuracy);
             println!("time per epoch: {:.2} s (total {:.1} s)", r.seconds_per_epoch, t.elapsed().as_secs_f64());
             println!("adapter: {}", gpu.adapter_label());
             Ok(())
         }
     }
+}
+
+/// How `fit` starts.
+#[derive(Default)]
+struct FitOptions {
+    /// Continue from <out>/last.safetensors.
+    resume: bool,
+    /// Start from this checkpoint's weights (and masks).
+    init: Option<PathBuf>,
+    /// Never use the block-sparse kernels.
+    dense_kernels: bool,
+}
+
+/// Move pruned layers to the block-sparse kernels where this adapter's crossover says they
+/// are faster, and say which.
+pub(super) fn block_sparse(gpu: &Gpu, model: &mut Model, dense_kernels: bool) -> Result<()> {
+    if dense_kernels || model.params.iter().all(|p| p.mask.is_none()) {
+        return Ok(());
+    }
+    let crossover = crate::sparse::Crossover::for_gpu(gpu);
+    for l in block_on(model.use_block_sparse(gpu, &crossover))? {
+        eprintln!("block-sparse kernels: {} (blocks of {}, {:.1}% kept; crossover: {})", l.weight, l.block, 100.0 * l.density, crossover.source);
+    }
+    Ok(())
+}
+
+fn tune(choice: &AdapterChoice, quick: bool, runs: usize) -> Result<()> {
+    let gpu = open(choice)?;
+    let c = block_on(crate::sparse::tune(&gpu, quick, runs, &mut |block, best, times| {
+        let t: Vec<String> = times.iter().map(|(d, ms)| format!("{:.0}%: {ms:.2} ms", 100.0 * d)).collect();
+        println!("blocks of {block:>2}: block-sparse up to {:.0}% kept ({})", 100.0 * best, t.join(", "));
+    }))?;
+    println!("{}", c.source);
+    if quick {
+        return Ok(());
+    }
+    let path = crate::sparse::cache_path(&c.adapter).ok_or_else(|| AerError::Invalid("no cache directory: set XDG_CACHE_HOME or HOME".into()))?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| AerError::Invalid(format!("{}: {e}", dir.display())))?;
+    }
+    write_atomic(&path, serde_json::to_string_pretty(&c).unwrap().as_bytes())?;
+    println!("wrote {}", path.display());
+    Ok(())
 }
 
 pub(super) fn open(choice: &AdapterChoice) -> Result<Gpu> {
@@ -234,11 +291,12 @@ pub struct FitResult {
 
 /// Train for cfg.epochs with a checkpoint after every epoch; the epoch with the best
 /// validation accuracy is kept as best.safetensors and is the one tested.
-fn fit(gpu: &Gpu, splits: &Splits, spec: &ModelSpec, cfg: &TrainConfig, out: &Path, resume: bool) -> Result<FitResult> {
+fn fit(gpu: &Gpu, splits: &Splits, spec: &ModelSpec, cfg: &TrainConfig, out: &Path, opts: &FitOptions) -> Result<FitResult> {
+    let resume = opts.resume;
     let input = splits.train.shape;
     let last_path = out.join("last.safetensors");
     let best_path = out.join("best.safetensors");
-    let (model, mut opt, mut history) = if resume && last_path.exists() {
+    let (mut model, mut opt, mut history) = if resume && last_path.exists() {
         let ck = Checkpoint::load(&last_path)?;
         if &ck.spec != spec {
             return Err(AerError::checkpoint(&last_path, format!("holds model '{}', not the requested '{}'; use another --out", ck.spec.name, spec.name)));
@@ -251,10 +309,25 @@ fn fit(gpu: &Gpu, splits: &Splits, spec: &ModelSpec, cfg: &TrainConfig, out: &Pa
         eprintln!("resuming after epoch {}", ck.epoch);
         (m, o, ck.history)
     } else {
-        let m = Model::new(gpu, spec, input, splits.classes, cfg.seed)?;
+        let mut m = Model::new(gpu, spec, input, splits.classes, cfg.seed)?;
+        if let Some(path) = &opts.init {
+            let ck = Checkpoint::load(path)?;
+            if &ck.spec != spec {
+                return Err(AerError::checkpoint(path, format!("holds model '{}', not the requested '{}'", ck.spec.name, spec.name)));
+            }
+            ck.check_data(input, splits.classes, path)?;
+            m = ck.restore(gpu)?.0;
+            eprintln!("starting from {} (epoch {})", path.display(), ck.epoch);
+        }
         let o = Optimizer::new(gpu, &cfg.optimizer, &m.params);
+        if let Some(bp) = &cfg.block_prune {
+            crate::sparse::block_magnitude_prune(gpu, &mut m, Some(&o), bp.sparsity, bp.scope, bp.block, bp.hidden_only);
+            let which = if bp.hidden_only { "hidden" } else { "weight" };
+            eprintln!("pruned {:.0}% of each {which} layer's {b}x{b} weight blocks", 100.0 * bp.sparsity, b = bp.block);
+        }
         (m, o, Vec::new())
     };
+    block_sparse(gpu, &mut model, opts.dense_kernels)?;
     eprintln!("model: {} ({} parameters), {:?}", spec.name, model.num_parameters(), cfg.optimizer.kind);
     // With adversarial training the model is selected by robust validation accuracy.
     let score = |r: &EpochRecord| r.robust.as_ref().map_or(r.val_accuracy, |x| x.val_robust_accuracy);
@@ -308,7 +381,8 @@ fn fit(gpu: &Gpu, splits: &Splits, spec: &ModelSpec, cfg: &TrainConfig, out: &Pa
         ck.save(&last_path)?;
     }
     let best_ck = Checkpoint::load(&best_path)?;
-    let (best_model, _) = best_ck.restore(gpu)?;
+    let (mut best_model, _) = best_ck.restore(gpu)?;
+    block_sparse(gpu, &mut best_model, opts.dense_kernels)?;
     let test = block_on(evaluate(gpu, &best_model, &splits.test, 256))?;
     let seconds_per_epoch = history.iter().map(|r| r.seconds).sum::<f64>() / history.len().max(1) as f64;
     let metrics = serde_json::json!({
@@ -328,7 +402,7 @@ fn fit(gpu: &Gpu, splits: &Splits, spec: &ModelSpec, cfg: &TrainConfig, out: &Pa
     Ok(FitResult { test_accuracy: test.accuracy, seconds_per_epoch })
 }
 
-fn eval(choice: &AdapterChoice, args: &EvalArgs) -> Result<()> {
+fn eval(choice: &AdapterChoice, args: &EvalArgs, dense_kernels: bool) -> Result<()> {
     let ck = Checkpoint::load(&args.checkpoint)?;
     if let Some(m) = &args.model {
         let want = ModelSpec::load(m)?;
@@ -339,7 +413,8 @@ fn eval(choice: &AdapterChoice, args: &EvalArgs) -> Result<()> {
     let gpu = open(choice)?;
     let splits = load_data(&args.data)?;
     ck.check_data(splits.train.shape, splits.classes, &args.checkpoint)?;
-    let (model, _) = ck.restore(&gpu)?;
+    let (mut model, _) = ck.restore(&gpu)?;
+    block_sparse(&gpu, &mut model, dense_kernels)?;
     let (name, data) = if args.split == SplitArg::Val { ("validation", &splits.val) } else { ("test", &splits.test) };
     let t = Instant::now();
     let r = block_on(evaluate(&gpu, &model, data, args.batch_size))?;

@@ -52,7 +52,7 @@ impl Bsr {
         assert!(BSR_BLOCKS.contains(&block), "block size {block}: the kernels support {BSR_BLOCKS:?}");
         assert!(mask.numel() >= n * k && weights.numel() >= n * k, "bsr [{n}, {k}]: mask or weights too small");
         let (rows, cols) = (n.div_ceil(block), k.div_ceil(block));
-        let p = FormatParams { n: n as u32, k: k as u32, rows: rows as u32, cols: cols as u32 };
+        let p = format_params(n, k, block);
         let b = [("B", block as f64)];
         let flags = gpu.empty_u32(&[(rows * cols).max(1)]);
         let row_ptr = gpu.empty_u32(&[rows + 1]);
@@ -80,6 +80,34 @@ impl Bsr {
         bsr_gather(gpu, weights, &bsr);
         Ok(bsr)
     }
+}
+
+/// The geometry of `block` x `block` blocks over an [n, k] matrix.
+fn format_params(n: usize, k: usize, block: usize) -> FormatParams {
+    FormatParams { n: n as u32, k: k as u32, rows: n.div_ceil(block) as u32, cols: k.div_ceil(block) as u32 }
+}
+
+/// keys[b] (u32 [ceil(n / block) * ceil(k / block)], row-major over blocks) orders like the
+/// mean square of block b of `weights` [n, k], never 0: what `select_top_k` keeps whole
+/// blocks by.
+pub fn block_norm_keys(gpu: &Gpu, weights: &Tensor, n: usize, k: usize, block: usize, keys: &Tensor) {
+    let p = format_params(n, k, block);
+    let blocks = (p.rows * p.cols) as usize;
+    assert!(weights.numel() >= n * k && keys.numel() >= blocks, "block_norm_keys [{n}, {k}] / {block}: operand too small");
+    let kernel = Kernel { shader: &BSR_FORMAT, entry: "block_norm_keys" };
+    let mut t = vec![weights; 14];
+    t[13] = keys;
+    gpu.launch(&kernel, &[("B", block as f64)], &p, &t, grid_1d(blocks));
+}
+
+/// mask [n, k] = keep[block of each element]: an element mask from a 0/1 mask over blocks.
+pub fn expand_block_mask(gpu: &Gpu, keep: &Tensor, n: usize, k: usize, block: usize, mask: &Tensor) {
+    let p = format_params(n, k, block);
+    assert!(keep.numel() >= (p.rows * p.cols) as usize && mask.numel() >= n * k, "expand_block_mask [{n}, {k}] / {block}: operand too small");
+    let kernel = Kernel { shader: &BSR_FORMAT, entry: "expand_block_mask" };
+    let mut t = vec![keep; 16];
+    t[15] = mask;
+    gpu.launch(&kernel, &[("B", block as f64)], &p, &t, grid_1d(n * k));
 }
 
 #[repr(C)]

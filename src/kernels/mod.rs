@@ -21,7 +21,7 @@ pub mod shaders;
 
 pub use adv_loss::{adv_loss, AdvLoss, AdvLossInputs};
 pub use bias::{bias_add, bias_grad};
-pub use bsr::{bsr_gather, bsr_matmul, bsr_matmul_t, bsr_weight_grad, Bsr, BSR_BLOCKS};
+pub use bsr::{block_norm_keys, expand_block_mask, bsr_gather, bsr_matmul, bsr_matmul_t, bsr_weight_grad, Bsr, BSR_BLOCKS};
 pub use layout::ActivationLayout;
 pub use conv2d::{col2im, cnhw_to_nchw, im2col, nchw_to_cnhw, Conv2dGeometry};
 pub use mask::{apply_mask, mask_union};

@@ -5,7 +5,7 @@ use super::init;
 use super::spec::{LayerSpec, ModelSpec};
 use crate::error::{AerError, Result};
 use crate::gpu::{Gpu, Tensor};
-use crate::kernels::{self as k, Conv2dGeometry, MatmulForm, PackedTernary, ActivationLayout};
+use crate::kernels::{self as k, ActivationLayout, Bsr, Conv2dGeometry, MatmulForm, PackedTernary};
 use crate::quant::Quantizer;
 use std::collections::HashMap;
 
@@ -65,12 +65,20 @@ pub struct Model {
     /// input gradient run on them (inference and attacks), and parameter gradients are not
     /// available.
     packed: HashMap<usize, PackedTernary>,
+    /// Block-sparse copies of pruned weights by parameter index (`use_block_sparse`): when
+    /// present, the layer's products run on the BSR kernels, skipping pruned blocks.
+    sparse: HashMap<usize, Bsr>,
     layers: Vec<Layer>,
 }
 
-/// Conv2d's weights [out, patch] times its columns [patch, positions] into [out, positions]:
-/// in a ternary product's terms, x is [K, M] and y is [N, M].
-const CONV_TERNARY: ActivationLayout = ActivationLayout { trans_x: true, trans_y: true };
+/// A layer that `Model::use_block_sparse` moved to the block-sparse kernels.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct BlockSparseLayer {
+    pub weight: String,
+    pub block: usize,
+    /// Share of blocks kept.
+    pub density: f64,
+}
 
 impl Model {
     /// A freshly initialised model (seeded).
@@ -141,7 +149,7 @@ impl Model {
             });
         }
         let quant = spec.quant.as_ref().map(|q| Quantizer::attach(gpu, q, &mut params, existing)).transpose()?;
-        Ok(Model { spec: spec.clone(), input, classes, params, dense_gradients: false.into(), quant, packed: HashMap::new(), layers })
+        Ok(Model { spec: spec.clone(), input, classes, params, dense_gradients: false.into(), quant, packed: HashMap::new(), sparse: HashMap::new(), layers })
     }
 
     /// For each weight tensor, how many times one example uses each of its values (1 for a
@@ -179,9 +187,10 @@ impl Model {
             let (y, saved) = match layer {
                 Layer::Linear { w, b, inp, out } => {
                     let y = gpu.empty(&[n, *out]);
-                    match self.packed.get(w) {
-                        Some(pk) => k::ternary_matmul(gpu, &x, pk, &y, n, ActivationLayout::default()),
-                        None => k::matmul(gpu, MatmulForm::NT, &x, self.weight(*w), &y, n, *out, *inp, false),
+                    match (self.packed.get(w), self.sparse.get(w)) {
+                        (Some(pk), _) => k::ternary_matmul(gpu, &x, pk, &y, n, ActivationLayout::LINEAR),
+                        (None, Some(bsr)) => k::bsr_matmul(gpu, &x, bsr, &y, n, ActivationLayout::LINEAR),
+                        (None, None) => k::matmul(gpu, MatmulForm::NT, &x, self.weight(*w), &y, n, *out, *inp, false),
                     }
                     k::bias_add(gpu, &y, &self.params[*b].value, n, *out, 1);
                     (y, Saved::Input(x))
@@ -192,9 +201,10 @@ impl Model {
                     let cols = gpu.empty(&[g.patch(), g.positions()]);
                     k::im2col(gpu, &g, &x, &cols);
                     let y_cn = gpu.empty(&[*out, g.positions()]);
-                    match self.packed.get(w) {
-                        Some(pk) => k::ternary_matmul(gpu, &cols, pk, &y_cn, g.positions(), CONV_TERNARY),
-                        None => k::matmul(gpu, MatmulForm::NN, self.weight(*w), &cols, &y_cn, *out, g.positions(), g.patch(), false),
+                    match (self.packed.get(w), self.sparse.get(w)) {
+                        (Some(pk), _) => k::ternary_matmul(gpu, &cols, pk, &y_cn, g.positions(), ActivationLayout::CONV),
+                        (None, Some(bsr)) => k::bsr_matmul(gpu, &cols, bsr, &y_cn, g.positions(), ActivationLayout::CONV),
+                        (None, None) => k::matmul(gpu, MatmulForm::NN, self.weight(*w), &cols, &y_cn, *out, g.positions(), g.patch(), false),
                     }
                     let y = gpu.empty(&[n, *out, g.oh(), g.ow()]);
                     let hw = g.oh() * g.ow();
@@ -258,7 +268,10 @@ impl Model {
             dy = match (layer, saved) {
                 (Layer::Linear { w, b, inp, out }, Saved::Input(x)) => {
                     if param_grads {
-                        k::matmul(gpu, MatmulForm::TN, &dy, &x, &self.params[*w].grad, *out, *inp, n, false);
+                        match self.sparse_grad(*w) {
+                            Some(bsr) => k::bsr_weight_grad(gpu, &dy, &x, bsr, &self.params[*w].grad, n, ActivationLayout::LINEAR),
+                            None => k::matmul(gpu, MatmulForm::TN, &dy, &x, &self.params[*w].grad, *out, *inp, n, false),
+                        }
                         k::bias_grad(gpu, &dy, &self.params[*b].grad, n, *out, 1);
                         self.weight_grad_done(gpu, *w);
                     }
@@ -266,9 +279,10 @@ impl Model {
                         return None;
                     }
                     let dx = gpu.empty(&[n, *inp]);
-                    match self.packed.get(w) {
-                        Some(pk) => k::ternary_matmul_t(gpu, &dy, pk, &dx, n, ActivationLayout::default()),
-                        None => k::matmul(gpu, MatmulForm::NN, &dy, self.weight(*w), &dx, n, *inp, *out, false),
+                    match (self.packed.get(w), self.sparse.get(w)) {
+                        (Some(pk), _) => k::ternary_matmul_t(gpu, &dy, pk, &dx, n, ActivationLayout::LINEAR),
+                        (None, Some(bsr)) => k::bsr_matmul_t(gpu, &dy, bsr, &dx, n, ActivationLayout::LINEAR),
+                        (None, None) => k::matmul(gpu, MatmulForm::NN, &dy, self.weight(*w), &dx, n, *inp, *out, false),
                     }
                     dx
                 }
@@ -277,7 +291,10 @@ impl Model {
                     let dy_cn = gpu.empty(&[*out, g.positions()]);
                     k::nchw_to_cnhw(gpu, &dy, &dy_cn, n, *out, hw);
                     if param_grads {
-                        k::matmul(gpu, MatmulForm::NT, &dy_cn, &cols, &self.params[*w].grad, *out, g.patch(), g.positions(), false);
+                        match self.sparse_grad(*w) {
+                            Some(bsr) => k::bsr_weight_grad(gpu, &dy_cn, &cols, bsr, &self.params[*w].grad, g.positions(), ActivationLayout::CONV),
+                            None => k::matmul(gpu, MatmulForm::NT, &dy_cn, &cols, &self.params[*w].grad, *out, g.patch(), g.positions(), false),
+                        }
                         k::bias_grad(gpu, &dy, &self.params[*b].grad, n, *out, hw);
                         self.weight_grad_done(gpu, *w);
                     }
@@ -285,9 +302,10 @@ impl Model {
                         return None;
                     }
                     let dcols = gpu.empty(&[g.patch(), g.positions()]);
-                    match self.packed.get(w) {
-                        Some(pk) => k::ternary_matmul_t(gpu, &dy_cn, pk, &dcols, g.positions(), CONV_TERNARY),
-                        None => k::matmul(gpu, MatmulForm::TN, self.weight(*w), &dy_cn, &dcols, g.patch(), g.positions(), *out, false),
+                    match (self.packed.get(w), self.sparse.get(w)) {
+                        (Some(pk), _) => k::ternary_matmul_t(gpu, &dy_cn, pk, &dcols, g.positions(), ActivationLayout::CONV),
+                        (None, Some(bsr)) => k::bsr_matmul_t(gpu, &dy_cn, bsr, &dcols, g.positions(), ActivationLayout::CONV),
+                        (None, None) => k::matmul(gpu, MatmulForm::TN, self.weight(*w), &dy_cn, &dcols, g.patch(), g.positions(), *out, false),
                     }
                     let dx = gpu.empty(&[n, g.c, g.h, g.w]);
                     k::col2im(gpu, &g, &dcols, &dx);
@@ -307,6 +325,44 @@ impl Model {
             };
         }
         Some(dy)
+    }
+
+    /// The block-sparse weights to compute a weight gradient with, unless the dense gradient
+    /// was asked for (prune-and-regrow reads it at pruned weights).
+    fn sparse_grad(&self, i: usize) -> Option<&Bsr> {
+        self.sparse.get(&i).filter(|_| !self.dense_gradients.get())
+    }
+
+    /// Run pruned layers on the block-sparse kernels where that is faster: for each masked
+    /// weight of a layer that is neither quantized nor packed, the largest block size whose
+    /// share of kept blocks is at most `crossover.max_density(block)`. Rebuilds the structure
+    /// from the current masks (call again after the masks change); returns the layers moved.
+    pub async fn use_block_sparse(&mut self, gpu: &Gpu, crossover: &crate::sparse::Crossover) -> Result<Vec<BlockSparseLayer>> {
+        self.sparse.clear();
+        let mut chosen = Vec::new();
+        for i in 0..self.params.len() {
+            let p = &self.params[i];
+            let quantized = self.quant.as_ref().is_some_and(|q| q.find(i).is_some()) || self.packed.contains_key(&i);
+            let Some(mask) = p.mask.as_ref().filter(|_| p.prunable() && !quantized) else { continue };
+            let (n, kk) = crate::sparse::matrix_shape(p.value.shape());
+            for &block in k::BSR_BLOCKS.iter().rev() {
+                let bsr = Bsr::from_mask(gpu, mask, &p.value, n, kk, block).await?;
+                if bsr.density() <= crossover.max_density(block) {
+                    chosen.push(BlockSparseLayer { weight: p.name.clone(), block, density: bsr.density() });
+                    self.sparse.insert(i, bsr);
+                    break;
+                }
+            }
+        }
+        Ok(chosen)
+    }
+
+    /// The parameters changed (an optimizer step, `set_values`): bring the block-sparse copies
+    /// up to date.
+    pub fn weights_changed(&self, gpu: &Gpu) {
+        for (&i, bsr) in &self.sparse {
+            k::bsr_gather(gpu, &self.params[i].value, bsr);
+        }
     }
 
     /// The weights a layer computes with: the dequantized ones under quantization.
@@ -359,6 +415,7 @@ impl Model {
                 }
             }
         }
+        self.weights_changed(gpu);
         Ok(())
     }
 

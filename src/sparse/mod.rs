@@ -3,12 +3,16 @@
 //! reports, prune-and-regrow (RigL, SET), and the lottery-ticket procedure (iterative
 //! magnitude pruning with rewinding).
 
+mod crossover;
 mod lottery;
 mod prune;
 mod regrow;
 mod report;
 
+#[cfg(not(target_arch = "wasm32"))]
+pub use crossover::cache_path;
+pub use crossover::{tune, Crossover};
 pub use lottery::{lottery_ticket, LotteryConfig, LotteryRound};
 pub use regrow::{prune_and_regrow, Grow};
-pub use prune::{magnitude_prune, set_masks, Scope};
+pub use prune::{block_magnitude_prune, magnitude_prune, matrix_shape, set_masks, Granularity, Scope};
 pub use report::{sparsity_report, LayerSparsity, SparsityReport};

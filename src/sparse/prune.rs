@@ -1,5 +1,5 @@
-//! Magnitude pruning: keep the weights of largest |w|, exactly as many as the sparsity asks,
-//! per layer or across all layers at once. Pruned weights are zeroed together with their
+//! Magnitude pruning: keep the weights (or B x B blocks) of largest magnitude, exactly as many
+//! as the sparsity asks, per layer or across all layers at once. Pruned weights are zeroed together with their
 //! optimizer state; from then on every backward pass masks their gradients, so they stay
 //! exactly zero.
 
@@ -23,49 +23,104 @@ fn kept(n: usize, sparsity: f64) -> usize {
     n - ((sparsity.clamp(0.0, 1.0) * n as f64).round() as usize).min(n)
 }
 
+/// What pruning removes at a time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Granularity {
+    /// Single weights.
+    Weights,
+    /// `block` x `block` blocks of a weight matrix [out, in] (a convolution's viewed as
+    /// [out, in * kh * kw], as its im2col product sees it), scored by their mean square: what
+    /// the block-sparse kernels skip.
+    Blocks(usize),
+}
+
 /// Prune the model's weights to `sparsity` by magnitude. Already-pruned weights are zero, so
 /// they are the first to go: raising the sparsity never revives a weight.
 pub fn magnitude_prune(gpu: &Gpu, model: &mut Model, opt: Option<&Optimizer>, sparsity: f64, scope: Scope) {
     let idx: Vec<usize> = (0..model.params.len()).filter(|&i| model.params[i].prunable()).collect();
-    let masks: Vec<Tensor> = match scope {
-        Scope::Layer => idx
-            .iter()
-            .map(|&i| {
-                let w = &model.params[i].value;
-                let keys = gpu.empty_u32(&[w.numel()]);
-                kernels::magnitude_keys(gpu, w, &keys);
-                let mask = gpu.empty(w.shape());
-                kernels::select_top_k(gpu, &keys, kept(w.numel(), sparsity), &mask);
-                mask
-            })
-            .collect(),
-        Scope::Global => {
-            let total: usize = idx.iter().map(|&i| model.params[i].value.numel()).sum();
-            let keys = gpu.empty_u32(&[total]);
-            let mut at = 0;
-            for &i in &idx {
-                let w = &model.params[i].value;
-                let k = gpu.empty_u32(&[w.numel()]);
-                kernels::magnitude_keys(gpu, w, &k);
-                gpu.copy_range(&k, 0, &keys, at, w.numel());
-                at += w.numel();
+    prune(gpu, model, opt, &idx, sparsity, scope, Granularity::Weights);
+}
+
+/// Prune whole blocks: the share `sparsity` of each layer's blocks (or of all blocks) with
+/// the smallest mean square goes. With `hidden_only` the first and last weight layers stay
+/// dense (they hold few weights, often less than a block row, and cost accuracy most).
+pub fn block_magnitude_prune(gpu: &Gpu, model: &mut Model, opt: Option<&Optimizer>, sparsity: f64, scope: Scope, block: usize, hidden_only: bool) {
+    let mut idx: Vec<usize> = (0..model.params.len()).filter(|&i| model.params[i].prunable()).collect();
+    if hidden_only && idx.len() > 2 {
+        idx = idx[1..idx.len() - 1].to_vec();
+    }
+    prune(gpu, model, opt, &idx, sparsity, scope, Granularity::Blocks(block));
+}
+
+/// A weight tensor as the matrix [out, rest] that blocks tile.
+pub fn matrix_shape(shape: &[usize]) -> (usize, usize) {
+    let n = shape[0];
+    (n, shape.iter().product::<usize>() / n.max(1))
+}
+
+/// Prune the weights `idx` (parameter indices) by `unit`.
+fn prune(gpu: &Gpu, model: &mut Model, opt: Option<&Optimizer>, idx: &[usize], sparsity: f64, scope: Scope, unit: Granularity) {
+    // Per layer: the selection keys of its units (weights or blocks).
+    let keys: Vec<Tensor> = idx
+        .iter()
+        .map(|&i| {
+            let w = &model.params[i].value;
+            match unit {
+                Granularity::Weights => {
+                    let keys = gpu.empty_u32(&[w.numel()]);
+                    kernels::magnitude_keys(gpu, w, &keys);
+                    keys
+                }
+                Granularity::Blocks(b) => {
+                    let (n, k) = matrix_shape(w.shape());
+                    let keys = gpu.empty_u32(&[n.div_ceil(b) * k.div_ceil(b)]);
+                    kernels::block_norm_keys(gpu, w, n, k, b, &keys);
+                    keys
+                }
             }
-            let all = gpu.empty(&[total]);
-            kernels::select_top_k(gpu, &keys, kept(total, sparsity), &all);
+        })
+        .collect();
+    let select = |keys: &Tensor| {
+        let keep = gpu.empty(&[keys.numel()]);
+        kernels::select_top_k(gpu, keys, kept(keys.numel(), sparsity), &keep);
+        keep
+    };
+    // Per layer: 1 for each unit kept.
+    let keep: Vec<Tensor> = match scope {
+        Scope::Layer => keys.iter().map(select).collect(),
+        Scope::Global => {
+            let total: usize = keys.iter().map(Tensor::numel).sum();
+            let all_keys = gpu.empty_u32(&[total]);
             let mut at = 0;
-            idx.iter()
-                .map(|&i| {
-                    let shape = model.params[i].value.shape().to_vec();
-                    let mask = gpu.empty(&shape);
-                    gpu.copy_range(&all, at, &mask, 0, mask.numel());
-                    at += mask.numel();
-                    mask
+            for k in &keys {
+                gpu.copy_range(k, 0, &all_keys, at, k.numel());
+                at += k.numel();
+            }
+            let all = select(&all_keys);
+            let mut at = 0;
+            keys.iter()
+                .map(|k| {
+                    let keep = gpu.empty(&[k.numel()]);
+                    gpu.copy_range(&all, at, &keep, 0, k.numel());
+                    at += k.numel();
+                    keep
                 })
                 .collect()
         }
     };
-    for (&i, m) in idx.iter().zip(masks) {
-        model.params[i].mask = Some(m);
+    for (&i, keep) in idx.iter().zip(keep) {
+        let shape = model.params[i].value.shape().to_vec();
+        let mask = match unit {
+            Granularity::Weights => keep.reshape(&shape),
+            Granularity::Blocks(b) => {
+                let (n, k) = matrix_shape(&shape);
+                let mask = gpu.empty(&shape);
+                kernels::expand_block_mask(gpu, &keep, n, k, b, &mask);
+                mask
+            }
+        };
+        model.params[i].mask = Some(mask);
     }
     apply_masks(gpu, model, opt);
 }

@@ -59,11 +59,27 @@ pub struct TrainConfig {
     pub schedule: LrSchedule,
     /// Adversarial training, when set.
     pub adv: Option<super::AdvTrainConfig>,
+    /// Prune whole blocks before the first epoch (and keep the mask fixed), when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_prune: Option<BlockPruneConfig>,
+}
+
+/// One-shot block pruning before training: the share `sparsity` of each layer's (or all
+/// layers') `block` x `block` weight blocks with the smallest mean square is removed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockPruneConfig {
+    pub sparsity: f64,
+    pub block: usize,
+    pub scope: crate::sparse::Scope,
+    /// Keep the first and last weight layers dense.
+    #[serde(default)]
+    pub hidden_only: bool,
 }
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { epochs: 10, batch_size: 128, seed: 0, optimizer: OptimizerConfig::default(), schedule: LrSchedule::Cosine, adv: None }
+        TrainConfig { epochs: 10, batch_size: 128, seed: 0, optimizer: OptimizerConfig::default(), schedule: LrSchedule::Cosine, adv: None, block_prune: None }
     }
 }
 

@@ -107,6 +107,7 @@ pub async fn train_epoch(
         };
         model.backward(gpu, tape, dlogits, false);
         opt.update(gpu, &model.params, cfg.lr_at(epoch * batches + b, total_steps));
+        model.weights_changed(gpu);
         in_flight.push_back(gpu.marker());
         if in_flight.len() > IN_FLIGHT {
             gpu.reached(in_flight.pop_front().unwrap()).await?;

@@ -10,7 +10,7 @@ mod optimizer;
 
 pub use adversarial::{craft, AdvMethod, AdvTrainConfig};
 pub use checkpoint::{write_atomic, Checkpoint, EpochRecord, RobustRecord, FORMAT_VERSION};
-pub use config::{LrSchedule, OptimizerConfig, OptimizerKind, TrainConfig};
+pub use config::{BlockPruneConfig, LrSchedule, OptimizerConfig, OptimizerKind, TrainConfig};
 pub use epoch::{train_epoch, EpochStats};
 pub use evaluate::{evaluate, Evaluation};
 pub use optimizer::Optimizer;
