@@ -163,3 +163,44 @@ fn bsr_gather_refreshes_values() {
     let want = reference::bsr::bsr_matmul(&x, &w2, &mask, c.m, c.n, c.k, c.block, c.layout);
     assert_close("bsr_matmul after gather", &c, &read(&y), &want, Tol::EXACT);
 }
+
+/// A convolution on im2col columns restricted to the patch rows its kept blocks read
+/// (`im2col_rows`, `col2im_rows`), against the full-column reference: forward, input gradient
+/// and weight gradient, with block columns left empty on purpose.
+#[test]
+fn bsr_conv_on_active_rows() {
+    use aer::kernels::Conv2dGeometry;
+    for (i, (block, c, co, stride)) in [(4, 3, 10, 1), (8, 5, 9, 2), (16, 4, 20, 1)].into_iter().enumerate() {
+        let g = Conv2dGeometry { n: 2, c, h: 9, w: 7, kh: 3, kw: 3, stride, pad: 1 };
+        let (patch, pos) = (g.patch(), g.positions());
+        let mut r = rng("bsr_conv_active", i);
+        // Keep blocks only in every third block column.
+        let cols_q = patch.div_ceil(block);
+        let mask: Vec<f32> = (0..co * patch).map(|e| ((e % patch) / block % 3 == 0 && r.random_bool(0.8)) as u32 as f32).collect();
+        let w = reference::apply_mask(&mask, &dyadic(&mut r, co * patch));
+        let bsr = pollster::block_on(Bsr::from_mask(gpu(), &upload(&mask), &upload(&w), co, patch, block)).unwrap();
+        let case = format!("{g:?}, block {block}, {} of {cols_q} block columns active", bsr.active.count);
+        assert!(bsr.active.count < cols_q, "{case}");
+        let x = dyadic(&mut r, g.n * g.c * g.h * g.w);
+        let full_cols = reference::im2col(&g, &x);
+        let rows = gpu().empty(&[bsr.active.count * block * pos]);
+        kernels::im2col_rows(gpu(), &g, &upload(&x), &bsr.active.rows, bsr.active.count * block, &rows);
+        let y = gpu().empty(&[co * pos]);
+        kernels::bsr_conv_forward(gpu(), &rows, &bsr, &y, pos);
+        let want = reference::bsr::bsr_matmul(&full_cols, &w, &mask, pos, co, patch, block, ActivationLayout::CONV);
+        assert_close("bsr_conv_forward", &case, &read(&y), &want, Tol::EXACT);
+
+        let dy = dyadic(&mut r, co * pos);
+        let dcols = gpu().empty(&[bsr.active.count * block * pos]);
+        kernels::bsr_conv_backward_data(gpu(), &upload(&dy), &bsr, &dcols, pos);
+        let dx = gpu().empty(&[x.len()]);
+        kernels::col2im_rows(gpu(), &g, &dcols, &bsr.active.pos, &dx);
+        let want = reference::col2im(&g, &reference::bsr::bsr_matmul_t(&dy, &w, &mask, pos, co, patch, block, ActivationLayout::CONV));
+        assert_close("bsr_conv_backward_data + col2im_rows", &case, &read(&dx), &want, Tol::EXACT);
+
+        let dw = gpu().empty(&[co * patch]);
+        kernels::bsr_conv_weight_grad(gpu(), &upload(&dy), &rows, &bsr, &dw, pos);
+        let want = reference::bsr::bsr_weight_grad(&dy, &full_cols, &mask, pos, co, patch, block, ActivationLayout::CONV);
+        assert_close("bsr_conv_weight_grad", &case, &read(&dw), &want, Tol::EXACT);
+    }
+}

@@ -55,11 +55,12 @@ override G_VEC4: bool = false;
 // m: rows of the dense operands (batch rows or positions). nc: output columns of bsr_matmul,
 // K elsewhere. ni: inner length of bsr_matmul, N elsewhere. tiles: column tiles per panel
 // (bsr_matmul) or per block (bsr_weight_grad). total: column tiles (bsr_matmul), or the
-// elements to cover (1-D kernels).
+// elements to cover (1-D kernels). load_nc: bsr_weight_grad's rows of x (K, or the active
+// rows of restricted im2col columns).
 struct Params {
     m: u32, nc: u32, ni: u32, tiles: u32,
     n_blocks: u32, block_cols: u32, m_chunk: u32, splits: u32,
-    total: u32, _p0: u32, _p1: u32, _p2: u32,
+    total: u32, load_nc: u32, _p1: u32, _p2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -82,6 +83,8 @@ struct Params {
 @group(0) @binding(11) var<storage, read> col_pos: array<u32>;
 @group(0) @binding(12) var<storage, read_write> values_out: array<f32>;
 @group(0) @binding(13) var<storage, read_write> values_t_out: array<f32>;
+// bsr_weight_grad: each block's column in x (col_idx, or col_compact for restricted columns).
+@group(0) @binding(14) var<storage, read> load_inner: array<u32>;
 
 const NONE: u32 = 0xffffffffu;
 
@@ -220,12 +223,12 @@ fn load_g4(m: u32, n: u32) -> vec4<f32> {
 }
 
 fn load_x4(m: u32, k: u32) -> vec4<f32> {
-    if (X_VEC4) { return a_vec4[(m * p.nc + min(k, p.nc - 4u)) / 4u]; }
-    let l = p.nc - 1u;
+    if (X_VEC4) { return a_vec4[(m * p.load_nc + min(k, p.load_nc - 4u)) / 4u]; }
+    let l = p.load_nc - 1u;
     if (TRANS_A) {
         return vec4<f32>(a[min(k, l) * p.m + m], a[min(k + 1u, l) * p.m + m], a[min(k + 2u, l) * p.m + m], a[min(k + 3u, l) * p.m + m]);
     }
-    let row = m * p.nc;
+    let row = m * p.load_nc;
     return vec4<f32>(a[row + min(k, l)], a[row + min(k + 1u, l)], a[row + min(k + 2u, l)], a[row + min(k + 3u, l)]);
 }
 
@@ -266,7 +269,10 @@ fn bsr_weight_grad(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
     let tile = t % p.tiles;
     let col_tiles = B / (COL_GROUPS * 4u);
     let n0 = block_row[id] * B + (tile / col_tiles) * (ROW_GROUPS * 4u);
-    let k0 = inner_idx[id] * B + (tile % col_tiles) * (COL_GROUPS * 4u);
+    let kl = (tile % col_tiles) * (COL_GROUPS * 4u);
+    // Where the block's columns are stored (k0) and where they are read in x (kx).
+    let k0 = inner_idx[id] * B + kl;
+    let kx = load_inner[id] * B + kl;
     let m_lo = wg.y * p.m_chunk;
     let m_hi = min(m_lo + p.m_chunk, p.m);
     var m00 = mat4x4<f32>(); var m01 = mat4x4<f32>(); var m02 = mat4x4<f32>(); var m03 = mat4x4<f32>();
@@ -278,10 +284,10 @@ fn bsr_weight_grad(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
     var m60 = mat4x4<f32>(); var m61 = mat4x4<f32>(); var m62 = mat4x4<f32>(); var m63 = mat4x4<f32>();
     var m70 = mat4x4<f32>(); var m71 = mat4x4<f32>(); var m72 = mat4x4<f32>(); var m73 = mat4x4<f32>();
     for (var m = m_lo; m < m_hi; m++) {
-        let x0 = load_x4(m, k0);
+        let x0 = load_x4(m, kx);
         var x1 = vec4<f32>(); var x2 = vec4<f32>(); var x3 = vec4<f32>();
-        if (COL_GROUPS > 1u) { x1 = load_x4(m, k0 + 4u); }
-        if (COL_GROUPS > 2u) { x2 = load_x4(m, k0 + 8u); x3 = load_x4(m, k0 + 12u); }
+        if (COL_GROUPS > 1u) { x1 = load_x4(m, kx + 4u); }
+        if (COL_GROUPS > 2u) { x2 = load_x4(m, kx + 8u); x3 = load_x4(m, kx + 12u); }
         let g0 = load_g4(m, n0);
         m00 = outer_acc(m00, g0, x0);
         if (COL_GROUPS > 1u) { m01 = outer_acc(m01, g0, x1); }

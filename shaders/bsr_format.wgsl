@@ -4,7 +4,7 @@
 //   block_flags  flags[r * Q + q] = 1 for every kept block
 //   count_scan   row_ptr (and, with BY_COLUMN, col_ptr): exclusive sums of kept blocks
 //   (the launcher reads nnzb = row_ptr[R] back to size the block arrays)
-//   fill_rows    col_idx, block_row, block_map (row-order ids)
+//   fill_rows    col_idx, col_compact, block_row, block_map (row-order ids)
 //   fill_cols    row_idx, col_pos (the column-order list, and where each row-order id sits in it)
 
 override B: u32 = 32u;
@@ -27,6 +27,11 @@ struct Params { n: u32, k: u32, rows: u32, cols: u32 }
 @group(0) @binding(10) var<storage, read_write> row_idx: array<u32>;
 @group(0) @binding(11) var<storage, read_write> col_pos: array<u32>;
 @group(0) @binding(12) var<storage, read> block_map_in: array<u32>;
+// Rank of each block column among those with a kept block (NONE for the others), and the
+// kept blocks' column as that rank: their inner index into im2col columns restricted to the
+// rows that kept blocks read.
+@group(0) @binding(17) var<storage, read> col_rank: array<u32>;
+@group(0) @binding(18) var<storage, read_write> col_compact: array<u32>;
 
 const NONE: u32 = 0xffffffffu;
 const WG: u32 = 256u;
@@ -98,6 +103,7 @@ fn fill_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
         let b = r * p.cols + q;
         if (flags_in[b] != 0u) {
             col_idx[at] = q;
+            col_compact[at] = col_rank[q];
             block_row[at] = r;
             block_map[b] = at;
             at++;

@@ -9,12 +9,18 @@
 struct Params {
     n: u32, c: u32, h: u32, w: u32,        // input (or, for the permutes, [n, c, h*w] with h*w in h)
     kh: u32, kw: u32, stride: u32, pad: u32,
-    oh: u32, ow: u32, _p0: u32, _p1: u32,
+    oh: u32, ow: u32, rows: u32, _p1: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+// ROW_MAP: im2col fills only p.rows rows, row i being patch row row_map[i] (zeros for NONE);
+// col2im reads patch row r from row row_map[r] of its input (skipped for NONE). A convolution
+// whose block-sparse weights read only some patch rows needs only those.
+@group(0) @binding(3) var<storage, read> row_map: array<u32>;
+override ROW_MAP: bool = false;
+const NONE: u32 = 0xffffffffu;
 
 fn flat(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> u32 {
     return (wg.y * nwg.x + wg.x) * 256u + li;
@@ -33,16 +39,26 @@ fn im2col(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: ve
           @builtin(local_invocation_index) li: u32) {
     let t = flat(wg, nwg, li);    // (row, img, oy, run)
     let runs = (p.ow + RUN - 1u) / RUN;
-    if (t >= p.c * p.kh * p.kw * p.n * p.oh * runs) { return; }
+    var rows = p.c * p.kh * p.kw;
+    if (ROW_MAP) { rows = p.rows; }
+    if (t >= rows * p.n * p.oh * runs) { return; }
     let ox0 = (t % runs) * RUN;
     let r = t / runs;
     let oy = r % p.oh;
     let img = (r / p.oh) % p.n;
-    let row = r / (p.oh * p.n);   // (c, ky, kx)
+    let out_row = r / (p.oh * p.n);
+    let out = out_row * (p.n * p.oh * p.ow) + (img * p.oh + oy) * p.ow;
+    var row = out_row;            // (c, ky, kx)
+    if (ROW_MAP) {
+        row = row_map[out_row];
+        if (row == NONE) {
+            for (var ox = ox0; ox < min(ox0 + RUN, p.ow); ox++) { dst[out + ox] = 0.0; }
+            return;
+        }
+    }
     let kx = row % p.kw;
     let ky = (row / p.kw) % p.kh;
     let ch = row / (p.kw * p.kh);
-    let out = row * (p.n * p.oh * p.ow) + (img * p.oh + oy) * p.ow;
     let y = i32(oy * STRIDE + ky) - i32(p.pad);
     let y_ok = y >= 0 && y < i32(p.h);
     let src_row = ((img * p.c + ch) * p.h + u32(max(y, 0))) * p.w;
@@ -78,7 +94,11 @@ fn col2im(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: ve
                 if (tx < 0 || u32(tx) % STRIDE != 0u) { continue; }
                 let ox = u32(tx) / STRIDE;
                 if (ox >= p.ow) { continue; }
-                let row = (ch * p.kh + ky) * p.kw + kx;
+                var row = (ch * p.kh + ky) * p.kw + kx;
+                if (ROW_MAP) {
+                    row = row_map[row];
+                    if (row == NONE) { continue; }
+                }
                 s += src[row * ncols + (img * p.oh + oy) * p.ow + ox];
             }
         }

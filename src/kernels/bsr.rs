@@ -29,6 +29,24 @@ pub struct Bsr {
     pub values: Tensor,
     /// The same blocks in column order, row-major within a block (the input gradient's).
     pub values_t: Tensor,
+    /// Block columns holding a kept block, and what restricting a product's inner operand to
+    /// them needs (a convolution then builds only those rows of its im2col columns).
+    pub active: ActiveColumns,
+}
+
+/// The block columns of a `Bsr` that hold a kept block, as a compact inner operand: active
+/// column j covers rows j * block .. (j + 1) * block of the compact operand.
+pub struct ActiveColumns {
+    pub count: usize,
+    /// u32 [count * block]: the column of W (e.g. the im2col patch row) of each compact row,
+    /// u32::MAX past k.
+    pub rows: Tensor,
+    /// u32 [k]: the compact row of each column of W, u32::MAX where no block reads it.
+    pub pos: Tensor,
+    /// u32 [n_blocks]: each kept block's active-column rank (col_idx in the compact operand).
+    pub col_idx: Tensor,
+    /// u32 [count + 1]: col_ptr without the empty block columns.
+    pub col_ptr: Tensor,
 }
 
 impl Bsr {
@@ -68,18 +86,47 @@ impl Bsr {
         let empty = |ptr: &[u32]| ptr.windows(2).filter(|w| w[0] == w[1]).count();
         let n_blocks = rp[rows] as usize;
         let list = || gpu.empty_u32(&[n_blocks.max(1)]);
-        let (col_idx, block_row, row_idx, col_pos) = (list(), list(), list(), list());
+        let (col_idx, block_row, row_idx, col_pos, active_idx) = (list(), list(), list(), list(), list());
         let block_map = gpu.empty_u32(&[(rows * cols).max(1)]);
-        let all = [mask, &flags, &flags, &row_ptr, &row_ptr, &col_ptr, &col_idx, &block_row, &block_map, &row_idx, &col_pos, &block_map];
+        let (rank, active) = active_columns(gpu, &cp, k, block, active_idx);
+        let mut all = vec![mask, &flags, &flags, &row_ptr, &row_ptr, &col_ptr, &col_idx, &block_row, &block_map, &row_idx, &col_pos, &block_map];
+        // Bindings 13 to 16 are not used by the fill kernels.
+        all.extend([mask, mask, mask, mask, &rank, &active.col_idx]);
         gpu.launch(&kernel("fill_rows"), &b, &p, &all, grid_1d(rows));
         gpu.launch(&kernel("fill_cols"), &b, &p, &all, grid_1d(cols));
         let values = gpu.zeros(&[n_blocks.max(1) * block * block]);
         let values_t = gpu.zeros(&[n_blocks.max(1) * block * block]);
         let (empty_rows, empty_cols) = (empty(&rp), empty(&cp));
-        let bsr = Bsr { n, k, block, n_blocks, empty_rows, empty_cols, row_ptr, col_idx, block_row, col_ptr, row_idx, col_pos, block_map, values, values_t };
+        let bsr = Bsr { n, k, block, n_blocks, empty_rows, empty_cols, row_ptr, col_idx, block_row, col_ptr, row_idx, col_pos, block_map, values, values_t, active };
         bsr_gather(gpu, weights, &bsr);
         Ok(bsr)
     }
+}
+
+/// From col_ptr (read back): each block column's rank among the active ones (u32::MAX for
+/// the others, uploaded for fill_rows) and the active columns' maps.
+fn active_columns(gpu: &Gpu, col_ptr: &[u32], k: usize, block: usize, col_idx: Tensor) -> (Tensor, ActiveColumns) {
+    let active: Vec<usize> = (0..col_ptr.len() - 1).filter(|&q| col_ptr[q + 1] > col_ptr[q]).collect();
+    let mut rank = vec![u32::MAX; col_ptr.len() - 1];
+    let mut rows = vec![u32::MAX; (active.len() * block).max(1)];
+    let mut pos = vec![u32::MAX; k.max(1)];
+    for (j, &q) in active.iter().enumerate() {
+        rank[q] = j as u32;
+        for t in 0..block {
+            let col = q * block + t;
+            if col < k {
+                rows[j * block + t] = col as u32;
+                pos[col] = (j * block + t) as u32;
+            }
+        }
+    }
+    let mut ptr: Vec<u32> = active.iter().map(|&q| col_ptr[q]).collect();
+    ptr.push(*col_ptr.last().unwrap());
+    let rank = gpu.upload_u32(&rank, &[rank.len()]);
+    let rows_t = gpu.upload_u32(&rows, &[rows.len()]);
+    let pos = gpu.upload_u32(&pos, &[pos.len()]);
+    let col_ptr = gpu.upload_u32(&ptr, &[ptr.len()]);
+    (rank, ActiveColumns { count: active.len(), rows: rows_t, pos, col_idx, col_ptr })
 }
 
 /// The geometry of `block` x `block` blocks over an [n, k] matrix.
@@ -131,7 +178,8 @@ struct Params {
     m_chunk: u32,
     splits: u32,
     total: u32,
-    _pad: [u32; 3],
+    load_nc: u32,
+    _pad: [u32; 2],
 }
 
 /// Rows of the output per invocation of `bsr_matmul`.
@@ -159,39 +207,69 @@ fn row_groups(block: usize) -> usize {
     block.min(32) / 4
 }
 
-/// y = x W^T, or with `transpose` dx = dy W: `a` holds m rows of the inner operand (k values,
-/// or n), `c` receives m rows of the output (n, or k), laid out as `layout` says.
-fn product(gpu: &Gpu, w: &Bsr, a: &Tensor, c: &Tensor, m: usize, layout: ActivationLayout, transpose: bool) {
-    let (ni, nc) = if transpose { (w.n, w.k) } else { (w.k, w.n) };
+/// Which list of blocks a product walks, and how long its operands are.
+struct Walk<'a> {
+    /// Panel pointers, inner block of each entry, and the values in that entry order.
+    ptr: &'a Tensor,
+    inner: &'a Tensor,
+    values: &'a Tensor,
+    panels: usize,
+    /// Panels without entries (the output is cleared first if there are any).
+    empty: usize,
+    /// Inner length and output columns.
+    ni: usize,
+    nc: usize,
+}
+
+impl Bsr {
+    /// The forward walk (block rows), over all k columns or the active ones only.
+    fn rows_walk(&self, active_only: bool) -> Walk<'_> {
+        let (inner, ni) = if active_only { (&self.active.col_idx, self.active.count * self.block) } else { (&self.col_idx, self.k) };
+        Walk { ptr: &self.row_ptr, inner, values: &self.values, panels: self.block_rows(), empty: self.empty_rows, ni, nc: self.n }
+    }
+
+    /// The input gradient's walk (block columns), producing all k columns or the active ones.
+    fn cols_walk(&self, active_only: bool) -> Walk<'_> {
+        let (ptr, panels, empty, nc) = if active_only {
+            (&self.active.col_ptr, self.active.count, 0, self.active.count * self.block)
+        } else {
+            (&self.col_ptr, self.block_cols(), self.empty_cols, self.k)
+        };
+        Walk { ptr, inner: &self.row_idx, values: &self.values_t, panels, empty, ni: self.n, nc }
+    }
+}
+
+/// c = a w(inner, col) along `walk`: `a` holds m rows of the inner operand, `c` receives m rows
+/// of the output; `trans_a` / `trans_c`: stored [inner, m] / [cols, m].
+#[allow(clippy::too_many_arguments)]
+fn product(gpu: &Gpu, block: usize, walk: Walk, a: &Tensor, c: &Tensor, m: usize, trans_a: bool, trans_c: bool) {
+    let Walk { ptr, inner, values, panels, empty, ni, nc } = walk;
     assert!(a.numel() >= m * ni && c.numel() >= m * nc, "bsr product {m}x{nc}x{ni}: operand too small");
     if m == 0 || nc == 0 {
         return;
     }
-    let (panels, empty) = if transpose { (w.block_cols(), w.empty_cols) } else { (w.block_rows(), w.empty_rows) };
     // Clearing is a memset: cheaper than storing the zeros of empty panels one by one.
     if empty > 0 {
         gpu.fill_zero(c);
     }
-    let tiles = w.block / (4 * product_col_groups(w.block));
+    let tiles = block / (4 * product_col_groups(block));
     let row_tiles = m.div_ceil(ROWS);
     let lanes = row_tiles.next_power_of_two().min(LANES);
     // Fill the rest of a SIMD group with neighbouring column tiles.
     let lanes_p = (LANES / lanes).min((panels * tiles).next_power_of_two());
     let grid = [row_tiles.div_ceil(lanes), (panels * tiles).div_ceil(lanes_p)];
     assert!(grid.iter().all(|&g| g <= MAX_GROUPS), "bsr product {m}x{nc}x{ni}: grid {grid:?} exceeds 65,535 workgroups per dimension");
-    let p = Params { m: m as u32, nc: nc as u32, ni: ni as u32, tiles: tiles as u32, n_blocks: w.n_blocks as u32, total: (panels * tiles) as u32, ..Default::default() };
+    let p = Params { m: m as u32, nc: nc as u32, ni: ni as u32, tiles: tiles as u32, total: (panels * tiles) as u32, ..Default::default() };
     let overrides = [
-        ("B", w.block as f64),
-        ("COL_GROUPS", product_col_groups(w.block) as f64),
+        ("B", block as f64),
+        ("COL_GROUPS", product_col_groups(block) as f64),
         ("LANES", lanes as f64),
         ("LANES_P", lanes_p as f64),
-        ("INNER_EVEN", ni.is_multiple_of(w.block) as u32 as f64),
+        ("INNER_EVEN", ni.is_multiple_of(block) as u32 as f64),
         ("SKIP_EMPTY", (empty > 0) as u32 as f64),
-        // The input gradient reads dy (laid out as y) and writes dx (laid out as x).
-        ("TRANS_A", if transpose { layout.trans_y } else { layout.trans_x } as u32 as f64),
-        ("TRANS_C", if transpose { layout.trans_x } else { layout.trans_y } as u32 as f64),
+        ("TRANS_A", trans_a as u32 as f64),
+        ("TRANS_C", trans_c as u32 as f64),
     ];
-    let (ptr, inner, values) = if transpose { (&w.col_ptr, &w.row_idx, &w.values_t) } else { (&w.row_ptr, &w.col_idx, &w.values) };
     let kernel = Kernel { shader: &BSR, entry: "bsr_matmul" };
     gpu.launch(&kernel, &overrides, &p, &[a, a, values, ptr, inner, inner, c], [grid[0] as u32, grid[1] as u32, 1]);
 }
@@ -199,19 +277,43 @@ fn product(gpu: &Gpu, w: &Bsr, a: &Tensor, c: &Tensor, m: usize, layout: Activat
 /// y[m, n] = sum_k x[m, k] W[n, k] over the kept blocks of W (layouts as the ternary product's:
 /// `trans_x` for im2col columns [k, m], `trans_y` for a channel-major output [n, m]).
 pub fn bsr_matmul(gpu: &Gpu, x: &Tensor, w: &Bsr, y: &Tensor, m: usize, layout: ActivationLayout) {
-    product(gpu, w, x, y, m, layout, false);
+    product(gpu, w.block, w.rows_walk(false), x, y, m, layout.trans_x, layout.trans_y);
 }
 
 /// dx[m, k] = sum_n dy[m, n] W[n, k]: the input gradient of `bsr_matmul` (dy laid out as its
 /// y, dx as its x), walking W's blocks by block column.
 pub fn bsr_matmul_t(gpu: &Gpu, dy: &Tensor, w: &Bsr, dx: &Tensor, m: usize, layout: ActivationLayout) {
-    product(gpu, w, dy, dx, m, layout, true);
+    product(gpu, w.block, w.cols_walk(false), dy, dx, m, layout.trans_y, layout.trans_x);
+}
+
+/// A convolution's forward on im2col columns restricted to W's active columns
+/// (`im2col_rows` with `w.active.rows`): cols [active * block, m] -> y [n, m].
+pub fn bsr_conv_forward(gpu: &Gpu, cols: &Tensor, w: &Bsr, y: &Tensor, m: usize) {
+    product(gpu, w.block, w.rows_walk(true), cols, y, m, true, true);
+}
+
+/// Its input gradient: dy [n, m] -> dcols [active * block, m] (`col2im_rows` with
+/// `w.active.pos` makes dx of it).
+pub fn bsr_conv_backward_data(gpu: &Gpu, dy: &Tensor, w: &Bsr, dcols: &Tensor, m: usize) {
+    product(gpu, w.block, w.cols_walk(true), dy, dcols, m, true, true);
 }
 
 /// dw[n, k] = sum_m dy[m, n] x[m, k] inside W's kept blocks and 0 outside (dw is the dense
 /// gradient [n, k]): only the kept blocks are computed, m split into slices to fill the GPU.
 pub fn bsr_weight_grad(gpu: &Gpu, dy: &Tensor, x: &Tensor, w: &Bsr, dw: &Tensor, m: usize, layout: ActivationLayout) {
-    assert!(dy.numel() >= m * w.n && x.numel() >= m * w.k && dw.numel() >= w.n * w.k, "bsr_weight_grad {}x{}x{m}: operand too small", w.n, w.k);
+    weight_grad(gpu, dy, x, w, dw, m, layout, false);
+}
+
+/// The weight gradient of a convolution from im2col columns restricted to W's active columns
+/// (as `bsr_conv_forward` reads them): dy [n, m], cols [active * block, m].
+pub fn bsr_conv_weight_grad(gpu: &Gpu, dy: &Tensor, cols: &Tensor, w: &Bsr, dw: &Tensor, m: usize) {
+    weight_grad(gpu, dy, cols, w, dw, m, ActivationLayout::CONV, true);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn weight_grad(gpu: &Gpu, dy: &Tensor, x: &Tensor, w: &Bsr, dw: &Tensor, m: usize, layout: ActivationLayout, active_only: bool) {
+    let (x_cols, x_idx) = if active_only { (w.active.count * w.block, &w.active.col_idx) } else { (w.k, &w.col_idx) };
+    assert!(dy.numel() >= m * w.n && x.numel() >= m * x_cols && dw.numel() >= w.n * w.k, "bsr_weight_grad {}x{}x{m}: operand too small", w.n, w.k);
     if w.n * w.k == 0 {
         return;
     }
@@ -240,7 +342,8 @@ pub fn bsr_weight_grad(gpu: &Gpu, dy: &Tensor, x: &Tensor, w: &Bsr, dw: &Tensor,
         m_chunk: m_chunk as u32,
         splits: splits as u32,
         total: total as u32,
-        _pad: [0; 3],
+        load_nc: x_cols as u32,
+        _pad: [0; 2],
     };
     let direct = splits == 1;
     let overrides = [
@@ -252,12 +355,12 @@ pub fn bsr_weight_grad(gpu: &Gpu, dy: &Tensor, x: &Tensor, w: &Bsr, dw: &Tensor,
         ("LANES", lanes as f64),
         ("DIRECT", direct as u32 as f64),
         // Rows of x and dy read four values at a time where they are rows of the layer.
-        ("X_VEC4", (!layout.trans_x && w.k.is_multiple_of(4)) as u32 as f64),
+        ("X_VEC4", (!layout.trans_x && x_cols.is_multiple_of(4)) as u32 as f64),
         ("G_VEC4", (!layout.trans_y && w.n.is_multiple_of(4)) as u32 as f64),
     ];
     let grad = Kernel { shader: &BSR, entry: "bsr_weight_grad" };
     let partial = if direct { dw.clone() } else { gpu.empty(&[splits * total]) };
-    let bind = [x, x, x, x, &w.col_idx, &w.block_row, &partial, dy, dy];
+    let bind = [x, x, x, x, &w.col_idx, &w.block_row, &partial, dy, dy, dy, dy, dy, dy, x_idx];
     gpu.launch(&grad, &overrides, &p, &bind, [groups as u32, splits as u32, 1]);
     if !direct {
         let reduce = Kernel { shader: &BSR, entry: "bsr_reduce" };

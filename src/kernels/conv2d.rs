@@ -44,7 +44,8 @@ struct Params {
     pad: u32,
     oh: u32,
     ow: u32,
-    _pad: [u32; 2],
+    rows: u32,
+    _pad: u32,
 }
 
 impl From<&Conv2dGeometry> for Params {
@@ -60,7 +61,8 @@ impl From<&Conv2dGeometry> for Params {
             pad: g.pad as u32,
             oh: g.oh() as u32,
             ow: g.ow() as u32,
-            _pad: [0; 2],
+            rows: 0,
+            _pad: 0,
         }
     }
 }
@@ -75,13 +77,32 @@ fn stride(g: &Conv2dGeometry) -> [(&'static str, f64); 1] {
 /// cols [c*kh*kw, n*oh*ow] from x [n, c, h, w].
 pub fn im2col(gpu: &Gpu, g: &Conv2dGeometry, x: &Tensor, cols: &Tensor) {
     let k = Kernel { shader: &CONV2D, entry: "im2col" };
-    gpu.launch(&k, &stride(g), &Params::from(g), &[x, cols], grid_1d(g.patch() * g.n * g.oh() * g.ow().div_ceil(RUN)));
+    // Binding 3 (the row map) is not read without ROW_MAP; x stands in.
+    gpu.launch(&k, &stride(g), &Params::from(g), &[x, cols, x], grid_1d(g.patch() * g.n * g.oh() * g.ow().div_ceil(RUN)));
+}
+
+/// cols [n_rows, n*oh*ow]: row i is patch row `rows[i]` of `im2col`, or zeros where it is
+/// `u32::MAX` (the rows a block-sparse weight matrix reads, padded to whole blocks).
+pub fn im2col_rows(gpu: &Gpu, g: &Conv2dGeometry, x: &Tensor, rows: &Tensor, n_rows: usize, cols: &Tensor) {
+    assert!(rows.numel() >= n_rows, "im2col_rows: {} row indices for {n_rows} rows", rows.numel());
+    assert!(cols.numel() >= n_rows * g.positions(), "im2col_rows: cols smaller than [{n_rows}, {}]", g.positions());
+    let k = Kernel { shader: &CONV2D, entry: "im2col" };
+    let p = Params { rows: n_rows as u32, ..Params::from(g) };
+    gpu.launch(&k, &[("STRIDE", g.stride as f64), ("ROW_MAP", 1.0)], &p, &[x, cols, rows], grid_1d(n_rows * g.n * g.oh() * g.ow().div_ceil(RUN)));
+}
+
+/// `col2im` from the rows of `im2col_rows`: `pos[r]` (u32 [c*kh*kw]) is where patch row r sits
+/// in dcols, `u32::MAX` for rows that are all zero.
+pub fn col2im_rows(gpu: &Gpu, g: &Conv2dGeometry, dcols: &Tensor, pos: &Tensor, dx: &Tensor) {
+    assert!(pos.numel() >= g.patch(), "col2im_rows: {} row positions for {} patch rows", pos.numel(), g.patch());
+    let k = Kernel { shader: &CONV2D, entry: "col2im" };
+    gpu.launch(&k, &[("STRIDE", g.stride as f64), ("ROW_MAP", 1.0)], &Params::from(g), &[dcols, dx, pos], grid_1d(g.n * g.c * g.h * g.w.div_ceil(RUN)));
 }
 
 /// dx [n, c, h, w] = the adjoint of im2col applied to dcols.
 pub fn col2im(gpu: &Gpu, g: &Conv2dGeometry, dcols: &Tensor, dx: &Tensor) {
     let k = Kernel { shader: &CONV2D, entry: "col2im" };
-    gpu.launch(&k, &stride(g), &Params::from(g), &[dcols, dx], grid_1d(g.n * g.c * g.h * g.w.div_ceil(RUN)));
+    gpu.launch(&k, &stride(g), &Params::from(g), &[dcols, dx, dcols], grid_1d(g.n * g.c * g.h * g.w.div_ceil(RUN)));
 }
 
 fn permute(gpu: &Gpu, entry: &'static str, src: &Tensor, dst: &Tensor, n: usize, c: usize, hw: usize) {

@@ -21,9 +21,9 @@ pub mod shaders;
 
 pub use adv_loss::{adv_loss, AdvLoss, AdvLossInputs};
 pub use bias::{bias_add, bias_grad};
-pub use bsr::{block_norm_keys, expand_block_mask, bsr_gather, bsr_matmul, bsr_matmul_t, bsr_weight_grad, Bsr, BSR_BLOCKS};
+pub use bsr::{block_norm_keys, bsr_conv_backward_data, bsr_conv_forward, bsr_conv_weight_grad, bsr_gather, bsr_matmul, bsr_matmul_t, bsr_weight_grad, expand_block_mask, ActiveColumns, Bsr, BSR_BLOCKS};
 pub use layout::ActivationLayout;
-pub use conv2d::{col2im, cnhw_to_nchw, im2col, nchw_to_cnhw, Conv2dGeometry};
+pub use conv2d::{col2im, col2im_rows, cnhw_to_nchw, im2col, im2col_rows, nchw_to_cnhw, Conv2dGeometry};
 pub use mask::{apply_mask, mask_union};
 pub use matmul::{matmul, matmul_with, matvec, MatmulForm, MatmulVariant};
 pub use maxpool::{maxpool2_backward, maxpool2_forward};

@@ -37,7 +37,9 @@ enum Layer {
 /// What one layer's forward pass keeps for its backward pass.
 enum Saved {
     Input(Tensor),
-    Cols(Tensor, Conv2dGeometry),
+    /// A convolution's im2col columns; `true` when they hold only the rows its block-sparse
+    /// weights read (`Bsr::active`).
+    Cols(Tensor, Conv2dGeometry, bool),
     Output(Tensor),
     Argmax(Tensor, Vec<usize>),
     Shape(Vec<usize>),
@@ -198,19 +200,35 @@ impl Model {
                 Layer::Conv2d { w, b, out, kernel, stride, pad } => {
                     let s = x.shape();
                     let g = Conv2dGeometry { n, c: s[1], h: s[2], w: s[3], kh: *kernel, kw: *kernel, stride: *stride, pad: *pad };
-                    let cols = gpu.empty(&[g.patch(), g.positions()]);
-                    k::im2col(gpu, &g, &x, &cols);
                     let y_cn = gpu.empty(&[*out, g.positions()]);
-                    match (self.packed.get(w), self.sparse.get(w)) {
-                        (Some(pk), _) => k::ternary_matmul(gpu, &cols, pk, &y_cn, g.positions(), ActivationLayout::CONV),
-                        (None, Some(bsr)) => k::bsr_matmul(gpu, &cols, bsr, &y_cn, g.positions(), ActivationLayout::CONV),
-                        (None, None) => k::matmul(gpu, MatmulForm::NN, self.weight(*w), &cols, &y_cn, *out, g.positions(), g.patch(), false),
-                    }
+                    // Block-sparse weights that leave whole patch rows unread need only the
+                    // others built (unless a dense weight gradient, which reads them all, is asked for).
+                    let active = self.sparse.get(w).filter(|b| b.active.count < b.block_cols() && !self.dense_gradients.get());
+                    let cols = match active {
+                        Some(bsr) => {
+                            let rows = bsr.active.count * bsr.block;
+                            // (A layer with no block left reads no row at all.)
+                            let cols = gpu.empty(&[rows.max(1), g.positions()]);
+                            k::im2col_rows(gpu, &g, &x, &bsr.active.rows, rows, &cols);
+                            k::bsr_conv_forward(gpu, &cols, bsr, &y_cn, g.positions());
+                            cols
+                        }
+                        None => {
+                            let cols = gpu.empty(&[g.patch(), g.positions()]);
+                            k::im2col(gpu, &g, &x, &cols);
+                            match (self.packed.get(w), self.sparse.get(w)) {
+                                (Some(pk), _) => k::ternary_matmul(gpu, &cols, pk, &y_cn, g.positions(), ActivationLayout::CONV),
+                                (None, Some(bsr)) => k::bsr_matmul(gpu, &cols, bsr, &y_cn, g.positions(), ActivationLayout::CONV),
+                                (None, None) => k::matmul(gpu, MatmulForm::NN, self.weight(*w), &cols, &y_cn, *out, g.positions(), g.patch(), false),
+                            }
+                            cols
+                        }
+                    };
                     let y = gpu.empty(&[n, *out, g.oh(), g.ow()]);
                     let hw = g.oh() * g.ow();
                     k::cnhw_to_nchw(gpu, &y_cn, &y, n, *out, hw);
                     k::bias_add(gpu, &y, &self.params[*b].value, n, *out, hw);
-                    (y, Saved::Cols(cols, g))
+                    (y, Saved::Cols(cols, g, active.is_some()))
                 }
                 Layer::Relu => {
                     let y = gpu.empty(x.shape());
@@ -286,14 +304,18 @@ impl Model {
                     }
                     dx
                 }
-                (Layer::Conv2d { w, b, out, .. }, Saved::Cols(cols, g)) => {
+                (Layer::Conv2d { w, b, out, .. }, Saved::Cols(cols, g, active_rows)) => {
                     let hw = g.oh() * g.ow();
                     let dy_cn = gpu.empty(&[*out, g.positions()]);
                     k::nchw_to_cnhw(gpu, &dy, &dy_cn, n, *out, hw);
+                    // Restricted columns were built only for a block-sparse layer.
+                    let active = self.sparse.get(w).filter(|_| active_rows);
                     if param_grads {
-                        match self.sparse_grad(*w) {
-                            Some(bsr) => k::bsr_weight_grad(gpu, &dy_cn, &cols, bsr, &self.params[*w].grad, g.positions(), ActivationLayout::CONV),
-                            None => k::matmul(gpu, MatmulForm::NT, &dy_cn, &cols, &self.params[*w].grad, *out, g.patch(), g.positions(), false),
+                        let grad = &self.params[*w].grad;
+                        match (active, self.sparse_grad(*w)) {
+                            (Some(bsr), _) => k::bsr_conv_weight_grad(gpu, &dy_cn, &cols, bsr, grad, g.positions()),
+                            (None, Some(bsr)) => k::bsr_weight_grad(gpu, &dy_cn, &cols, bsr, grad, g.positions(), ActivationLayout::CONV),
+                            (None, None) => k::matmul(gpu, MatmulForm::NT, &dy_cn, &cols, grad, *out, g.patch(), g.positions(), false),
                         }
                         k::bias_grad(gpu, &dy, &self.params[*b].grad, n, *out, hw);
                         self.weight_grad_done(gpu, *w);
@@ -301,15 +323,22 @@ impl Model {
                     if !need_dx {
                         return None;
                     }
-                    let dcols = gpu.empty(&[g.patch(), g.positions()]);
-                    match (self.packed.get(w), self.sparse.get(w)) {
-                        (Some(pk), _) => k::ternary_matmul_t(gpu, &dy_cn, pk, &dcols, g.positions(), ActivationLayout::CONV),
-                        (None, Some(bsr)) => k::bsr_matmul_t(gpu, &dy_cn, bsr, &dcols, g.positions(), ActivationLayout::CONV),
-                        (None, None) => k::matmul(gpu, MatmulForm::TN, self.weight(*w), &dy_cn, &dcols, g.patch(), g.positions(), *out, false),
-                    }
                     let dx = gpu.empty(&[n, g.c, g.h, g.w]);
-                    k::col2im(gpu, &g, &dcols, &dx);
-                    dx
+                    if let Some(bsr) = active {
+                        let dcols = gpu.empty(&[(bsr.active.count * bsr.block).max(1), g.positions()]);
+                        k::bsr_conv_backward_data(gpu, &dy_cn, bsr, &dcols, g.positions());
+                        k::col2im_rows(gpu, &g, &dcols, &bsr.active.pos, &dx);
+                        dx
+                    } else {
+                        let dcols = gpu.empty(&[g.patch(), g.positions()]);
+                        match (self.packed.get(w), self.sparse.get(w)) {
+                            (Some(pk), _) => k::ternary_matmul_t(gpu, &dy_cn, pk, &dcols, g.positions(), ActivationLayout::CONV),
+                            (None, Some(bsr)) => k::bsr_matmul_t(gpu, &dy_cn, bsr, &dcols, g.positions(), ActivationLayout::CONV),
+                            (None, None) => k::matmul(gpu, MatmulForm::TN, self.weight(*w), &dy_cn, &dcols, g.patch(), g.positions(), *out, false),
+                        }
+                        k::col2im(gpu, &g, &dcols, &dx);
+                        dx
+                    }
                 }
                 (Layer::Relu, Saved::Output(y)) => {
                     k::relu_backward(gpu, &y, &dy);
