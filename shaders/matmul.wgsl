@@ -19,9 +19,13 @@ override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 // Add into C instead of overwriting it (gradient accumulation).
 override ACCUMULATE: bool = false;
-// Lane grid of main_blocked (LANES_X * LANES_Y <= 256), shaped to the matrix by the launcher.
+// Lane grid of main_blocked (LANES_X * LANES_Y * LANES_Z <= 256), shaped to the matrix by the
+// launcher. LANES_Z lanes take different slices of k (split z = wg.z * LANES_Z + lane z): an
+// output too small to give every lane of a SIMD group its own block (a 16 x 25 weight gradient
+// over 100,352 positions) keeps them busy this way.
 override LANES_X: u32 = 8u;
 override LANES_Y: u32 = 8u;
+override LANES_Z: u32 = 1u;
 
 struct Params { m: u32, n: u32, k: u32, k_chunk: u32, splits: u32, _p0: u32, _p1: u32, _p2: u32 }
 
@@ -164,11 +168,12 @@ fn store_block(row: u32, col: u32, z: u32, blk: mat4x4<f32>) {
     store_row(row + 3u, col, z, blk[3]);
 }
 
-@compute @workgroup_size(LANES_X, LANES_Y)
+@compute @workgroup_size(LANES_X, LANES_Y, LANES_Z)
 fn main_blocked(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
     let r = (wg.y * LANES_Y + lid.y) * 32u;
     let col = (wg.x * LANES_X + lid.x) * 16u;
-    let kr = k_range(wg.z);
+    let z = wg.z * LANES_Z + lid.z;
+    let kr = k_range(z);
     // The 32x16 block of C at (r, col): m{i}{j} holds rows r+4i.. and columns col+4j.. .
     // Named variables, not an array: an indexed array would live in memory, not registers.
     var m00 = mat4x4<f32>(); var m01 = mat4x4<f32>(); var m02 = mat4x4<f32>(); var m03 = mat4x4<f32>();
@@ -201,15 +206,15 @@ fn main_blocked(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
         let a7 = load_a4(r + 28u, k);
         m70 = outer_acc(m70, a7, b0); m71 = outer_acc(m71, a7, b1); m72 = outer_acc(m72, a7, b2); m73 = outer_acc(m73, a7, b3);
     }
-    if (r >= p.m || col >= p.n) { return; }
-    store_block(r, col, wg.z, m00); store_block(r, col + 4u, wg.z, m01); store_block(r, col + 8u, wg.z, m02); store_block(r, col + 12u, wg.z, m03);
-    store_block(r + 4u, col, wg.z, m10); store_block(r + 4u, col + 4u, wg.z, m11); store_block(r + 4u, col + 8u, wg.z, m12); store_block(r + 4u, col + 12u, wg.z, m13);
-    store_block(r + 8u, col, wg.z, m20); store_block(r + 8u, col + 4u, wg.z, m21); store_block(r + 8u, col + 8u, wg.z, m22); store_block(r + 8u, col + 12u, wg.z, m23);
-    store_block(r + 12u, col, wg.z, m30); store_block(r + 12u, col + 4u, wg.z, m31); store_block(r + 12u, col + 8u, wg.z, m32); store_block(r + 12u, col + 12u, wg.z, m33);
-    store_block(r + 16u, col, wg.z, m40); store_block(r + 16u, col + 4u, wg.z, m41); store_block(r + 16u, col + 8u, wg.z, m42); store_block(r + 16u, col + 12u, wg.z, m43);
-    store_block(r + 20u, col, wg.z, m50); store_block(r + 20u, col + 4u, wg.z, m51); store_block(r + 20u, col + 8u, wg.z, m52); store_block(r + 20u, col + 12u, wg.z, m53);
-    store_block(r + 24u, col, wg.z, m60); store_block(r + 24u, col + 4u, wg.z, m61); store_block(r + 24u, col + 8u, wg.z, m62); store_block(r + 24u, col + 12u, wg.z, m63);
-    store_block(r + 28u, col, wg.z, m70); store_block(r + 28u, col + 4u, wg.z, m71); store_block(r + 28u, col + 8u, wg.z, m72); store_block(r + 28u, col + 12u, wg.z, m73);
+    if (r >= p.m || col >= p.n || z >= p.splits) { return; }
+    store_block(r, col, z, m00); store_block(r, col + 4u, z, m01); store_block(r, col + 8u, z, m02); store_block(r, col + 12u, z, m03);
+    store_block(r + 4u, col, z, m10); store_block(r + 4u, col + 4u, z, m11); store_block(r + 4u, col + 8u, z, m12); store_block(r + 4u, col + 12u, z, m13);
+    store_block(r + 8u, col, z, m20); store_block(r + 8u, col + 4u, z, m21); store_block(r + 8u, col + 8u, z, m22); store_block(r + 8u, col + 12u, z, m23);
+    store_block(r + 12u, col, z, m30); store_block(r + 12u, col + 4u, z, m31); store_block(r + 12u, col + 8u, z, m32); store_block(r + 12u, col + 12u, z, m33);
+    store_block(r + 16u, col, z, m40); store_block(r + 16u, col + 4u, z, m41); store_block(r + 16u, col + 8u, z, m42); store_block(r + 16u, col + 12u, z, m43);
+    store_block(r + 20u, col, z, m50); store_block(r + 20u, col + 4u, z, m51); store_block(r + 20u, col + 8u, z, m52); store_block(r + 20u, col + 12u, z, m53);
+    store_block(r + 24u, col, z, m60); store_block(r + 24u, col + 4u, z, m61); store_block(r + 24u, col + 8u, z, m62); store_block(r + 24u, col + 12u, z, m63);
+    store_block(r + 28u, col, z, m70); store_block(r + 28u, col + 4u, z, m71); store_block(r + 28u, col + 8u, z, m72); store_block(r + 28u, col + 12u, z, m73);
 }
 
 // ---- split-K reduction -------------------------------------------------------------------------

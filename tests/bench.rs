@@ -44,7 +44,20 @@ fn suite_ids_are_unique_and_filterable() {
         assert_eq!(sorted.len(), ids.len(), "{ids:?}");
     }
     let full: Vec<String> = suite(false).iter().map(|e| e.id()).collect();
-    for id in ["matmul/f32/1024", "train_step/cnn/b128", "pgd10/cnn/b128", "conv2d/bwd_data/c16-14x14-k5-o32/b128", "pgd_step/linf/b128x784"] {
+    for id in [
+        "matmul/f32/1024",
+        "train_step/cnn/b128",
+        "train_step/cnn-b32-s0.91/b128",
+        "pgd10/cnn/b128",
+        "conv2d/bwd_data/c16-14x14-k5-o32/b128",
+        "pgd_step/linf/b128x784",
+        "bsr_linear/fwd/b32/d0.10/1024x1024",
+        "bsr_linear/bwd_weight/dense/1024x1024",
+        "bsr_conv2d/bwd_data/b16/d0.50/cnn-conv2-c16-14x14-k5-o32",
+        "infer/cnn/bsr-b16-s0.91/b256",
+        "infer/cnn/ternary/b256",
+        "select_topk/1048576",
+    ] {
         assert!(full.contains(&id.to_string()), "{id} missing from {full:?}");
     }
 }

@@ -144,7 +144,7 @@ pub async fn conv2d_entry(gpu: &Gpu, pass: ConvPass, g: Conv2dGeometry, co: usiz
 }
 
 /// A random batch of MNIST-shaped data on the GPU: (x, labels).
-fn mnist_shaped_batch(gpu: &Gpu, batch: usize) -> (Tensor, Tensor) {
+pub(super) fn mnist_shaped_batch(gpu: &Gpu, batch: usize) -> (Tensor, Tensor) {
     let data = Dataset {
         images: random(batch * 784, 3).iter().map(|v| ((v + 1.0) * 127.0) as u8).collect(),
         labels: (0..batch).map(|i| (i % 10) as u8).collect(),

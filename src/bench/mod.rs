@@ -5,12 +5,14 @@
 
 mod compare;
 mod entries;
+mod inference;
 mod sparse;
 mod suite;
 mod timing;
 
 pub use compare::{compare_markdown, compare_svg};
 pub use entries::ConvPass;
+pub use inference::InferFormat;
 pub use sparse::{sparse_entry, SparseFormat, SparseLayer};
 pub use suite::{run_suite, suite, Entry};
 pub use timing::{time_async, Timing, TIMESTAMPS, WALL_CLOCK};
@@ -20,6 +22,8 @@ use serde::{Deserialize, Serialize};
 
 /// Version of the suite's entry set: ids and what they measure.
 pub const SUITE_VERSION: u32 = 4;
+// 4: block-sparse products, the block-sparse training step, inference (dense, block-sparse,
+// ternary) and top-k selection joined.
 /// Version of the result file's layout (`RunReport`).
 pub const SCHEMA_VERSION: u32 = 1;
 

@@ -2,6 +2,7 @@
 //! same entries at tiny sizes (their ids say so), so the suite cannot rot unnoticed.
 
 use super::entries::{conv2d_entry, failed, linear_entry, matmul_entry, pgd_entry, pgd_step_entry, train_step_entry, train_step_id, ConvPass, WeightFormat};
+use super::inference::{infer_entry, infer_id, select_entry, InferFormat};
 use super::sparse::{sparse_entry, sparse_id, SparseFormat, SparseLayer};
 use super::EntryResult;
 use crate::error::Result;
@@ -19,6 +20,8 @@ pub enum Entry {
     TrainStep { model: &'static str, batch: usize, blocks: Option<(usize, f64)> },
     Pgd { model: &'static str, batch: usize, steps: usize },
     Sparse { layer: SparseLayer, pass: ConvPass, format: SparseFormat },
+    Infer { model: &'static str, format: InferFormat, batch: usize },
+    Select { n: usize },
 }
 
 impl Entry {
@@ -32,6 +35,8 @@ impl Entry {
             Entry::TrainStep { model, batch, blocks } => train_step_id(model, *batch, *blocks),
             Entry::Pgd { model, batch, steps } => format!("pgd{steps}/{model}/b{batch}"),
             Entry::Sparse { layer, pass, format } => sparse_id(layer, *pass, *format),
+            Entry::Infer { model, format, batch } => infer_id(model, *format, *batch),
+            Entry::Select { n } => format!("select_topk/{n}"),
         }
     }
 
@@ -44,6 +49,8 @@ impl Entry {
             Entry::TrainStep { model, batch, blocks } => train_step_entry(gpu, model, batch, blocks, runs).await,
             Entry::Pgd { model, batch, steps } => pgd_entry(gpu, model, batch, steps, runs).await,
             Entry::Sparse { layer, pass, format } => sparse_entry(gpu, layer, pass, format, runs).await,
+            Entry::Infer { model, format, batch } => infer_entry(gpu, model, format, batch, runs).await,
+            Entry::Select { n } => select_entry(gpu, n, runs).await,
         }
     }
 }
@@ -79,6 +86,12 @@ pub fn suite(quick: bool) -> Vec<Entry> {
     for model in ["mlp", "cnn"] {
         out.push(Entry::Pgd { model, batch, steps });
     }
+    // Inference on the same model three ways: dense, block-sparse, packed ternary.
+    let infer_batch = if quick { 4 } else { 256 };
+    for format in [InferFormat::Dense, InferFormat::Bsr { block: 16, sparsity: 0.91 }, InferFormat::Ternary] {
+        out.push(Entry::Infer { model: "cnn", format, batch: infer_batch });
+    }
+    out.push(Entry::Select { n: if quick { 4096 } else { 1 << 20 } });
     out.extend(sparse_entries(quick, batch));
     out
 }

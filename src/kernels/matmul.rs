@@ -103,19 +103,26 @@ pub fn matmul_with(gpu: &Gpu, variant: MatmulVariant, form: MatmulForm, a: &Tens
     }
     let (ta, tb) = form.trans();
     let (kernel, grid, lanes) = match variant {
-        MatmulVariant::Tiled => (&TILED, [n.div_ceil(TILE), m.div_ceil(TILE)], [16, 16]),
+        MatmulVariant::Tiled => (&TILED, [n.div_ceil(TILE), m.div_ceil(TILE)], [16, 16, 1]),
         MatmulVariant::Blocked => {
-            // One SIMD group of lanes along a row (they then share their loads of A), and as
-            // many rows of lanes as the matrix fills, so thin products waste little.
-            let lx = SIMD_WIDTH;
-            let ly = m.div_ceil(BLOCK_ROWS).next_power_of_two().min(BLOCKED_LANES / SIMD_WIDTH);
-            (&BLOCKED, [n.div_ceil(BLOCK_COLS * lx), m.div_ceil(BLOCK_ROWS * ly)], [lx, ly])
+            // Lanes along a row first (they then share their loads of A), only as many as the
+            // row has blocks; then rows of lanes, as many as the matrix fills; and where that
+            // leaves a SIMD group short, lanes along k.
+            let lx = n.div_ceil(BLOCK_COLS).next_power_of_two().min(SIMD_WIDTH);
+            let ly = m.div_ceil(BLOCK_ROWS).next_power_of_two().min(BLOCKED_LANES / lx);
+            let mut lz = (SIMD_WIDTH / (lx * ly)).max(1);
+            while lz > 1 && k < lz * MIN_K_CHUNK {
+                lz /= 2;
+            }
+            (&BLOCKED, [n.div_ceil(BLOCK_COLS * lx), m.div_ceil(BLOCK_ROWS * ly)], [lx, ly, lz])
         }
     };
     let groups = grid[0] * grid[1];
     let splits = if groups < variant.target_groups() { variant.target_groups().div_ceil(groups).min(k / MIN_K_CHUNK).max(1) } else { 1 };
     // llvmpipe ends any invocation after 65,535 loop iterations: long K is always split.
     let splits = splits.max(k.div_ceil(MAX_K_PER_INVOCATION));
+    // Every workgroup along z covers lanes[2] splits.
+    let splits = (splits * lanes[2]).min(k.max(1));
     let k_chunk = k.div_ceil(splits).max(1);
     let splits = k.div_ceil(k_chunk).max(1);
     let params = Params { m: m as u32, n: n as u32, k: k as u32, k_chunk: k_chunk as u32, splits: splits as u32, _pad: [0; 3] };
@@ -126,9 +133,10 @@ pub fn matmul_with(gpu: &Gpu, variant: MatmulVariant, form: MatmulForm, a: &Tens
             ("ACCUMULATE", accumulate as u32 as f64),
             ("LANES_X", lanes[0] as f64),
             ("LANES_Y", lanes[1] as f64),
+            ("LANES_Z", lanes[2] as f64),
         ]
     };
-    let grid = [grid[0] as u32, grid[1] as u32, splits as u32];
+    let grid = [grid[0] as u32, grid[1] as u32, splits.div_ceil(lanes[2]) as u32];
     if splits == 1 {
         gpu.launch(kernel, &overrides(accumulate), &params, &[a, b, c], grid);
         return;

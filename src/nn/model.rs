@@ -362,10 +362,12 @@ impl Model {
         self.sparse.get(&i).filter(|_| !self.dense_gradients.get())
     }
 
-    /// Run pruned layers on the block-sparse kernels where that is faster: for each masked
-    /// weight of a layer that is neither quantized nor packed, the largest block size whose
-    /// share of kept blocks is at most `crossover.max_density(block)`. Rebuilds the structure
-    /// from the current masks (call again after the masks change); returns the layers moved.
+    /// Run pruned layers on the block-sparse kernels where that is faster. For each masked
+    /// weight of a layer that is neither quantized nor packed, a block size B takes time about
+    /// density(B) / crossover(B) of the dense product (at the crossover both take the same), so
+    /// the block size with the smallest such ratio below 1 is chosen (ties to the larger B).
+    /// Rebuilds the structure from the current masks (call again after the masks change);
+    /// returns the layers moved.
     pub async fn use_block_sparse(&mut self, gpu: &Gpu, crossover: &crate::sparse::Crossover) -> Result<Vec<BlockSparseLayer>> {
         self.sparse.clear();
         let mut chosen = Vec::new();
@@ -374,16 +376,38 @@ impl Model {
             let quantized = self.quant.as_ref().is_some_and(|q| q.find(i).is_some()) || self.packed.contains_key(&i);
             let Some(mask) = p.mask.as_ref().filter(|_| p.prunable() && !quantized) else { continue };
             let (n, kk) = crate::sparse::matrix_shape(p.value.shape());
+            let mut best: Option<(f64, Bsr)> = None;
             for &block in k::BSR_BLOCKS.iter().rev() {
                 let bsr = Bsr::from_mask(gpu, mask, &p.value, n, kk, block).await?;
-                if bsr.density() <= crossover.max_density(block) {
-                    chosen.push(BlockSparseLayer { weight: p.name.clone(), block, density: bsr.density() });
-                    self.sparse.insert(i, bsr);
-                    break;
+                let limit = crossover.max_density(block);
+                let ratio = if limit > 0.0 { bsr.density() / limit } else { f64::INFINITY };
+                if ratio <= 1.0 && best.as_ref().is_none_or(|(r, _)| ratio < *r) {
+                    best = Some((ratio, bsr));
                 }
+            }
+            if let Some((_, bsr)) = best {
+                chosen.push(BlockSparseLayer { weight: p.name.clone(), block: bsr.block, density: bsr.density() });
+                self.sparse.insert(i, bsr);
             }
         }
         Ok(chosen)
+    }
+
+    /// Weight values each weight layer's kernels multiply by, by weight name: all of a dense
+    /// layer's, the kept blocks' (padding included) of a block-sparse one.
+    pub fn executed_weights(&self) -> HashMap<String, usize> {
+        self.params
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.prunable())
+            .map(|(i, p)| (p.name.clone(), self.sparse.get(&i).map_or(p.value.numel(), |b| b.n_blocks * b.block * b.block)))
+            .collect()
+    }
+
+    /// Multiply-adds per example the weight layers' kernels execute (see `executed_weights`).
+    pub fn executed_weights_macs(&self) -> usize {
+        let uses = self.weight_uses_per_example();
+        self.executed_weights().iter().map(|(name, w)| w * uses.get(name).copied().unwrap_or(0)).sum()
     }
 
     /// The parameters changed (an optimizer step, `set_values`): bring the block-sparse copies

@@ -1,0 +1,96 @@
+//! End-to-end inference and mask-selection entries: a forward pass of the cnn preset on a
+//! batch with dense weights, with block-sparse weights on the BSR kernels, and with packed
+//! ternary weights; and the exact top-k selection that magnitude pruning runs.
+
+use super::entries::{failed, mnist_shaped_batch, random, result};
+use super::{time_async, EntryResult};
+use crate::error::Result;
+use crate::gpu::Gpu;
+use crate::kernels;
+use crate::nn::{Model, ModelSpec};
+use crate::quant::{QuantSpec, TernaryMethod};
+use crate::sparse::{block_magnitude_prune, Crossover, Scope};
+
+/// How the weights of an inference entry are stored.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum InferFormat {
+    Dense,
+    /// The hidden layers' `block` x `block` blocks pruned to `sparsity`, on the BSR kernels.
+    Bsr { block: usize, sparsity: f64 },
+    /// TWN ternary weights in every weight layer, packed 16 to a u32.
+    Ternary,
+}
+
+impl InferFormat {
+    pub fn name(&self) -> String {
+        match self {
+            InferFormat::Dense => "dense".into(),
+            InferFormat::Bsr { block, sparsity } => format!("bsr-b{block}-s{sparsity:.2}"),
+            InferFormat::Ternary => "ternary".into(),
+        }
+    }
+}
+
+pub fn infer_id(model: &str, format: InferFormat, batch: usize) -> String {
+    format!("infer/{model}/{}/b{batch}", format.name())
+}
+
+/// `infer/{model}/{format}/b{batch}`: logits for a batch. Checked first against the same
+/// model computed another way: the block-sparse model against its dense kernels, the packed
+/// ternary model against its dequantized weights.
+pub async fn infer_entry(gpu: &Gpu, model: &str, format: InferFormat, batch: usize, runs: usize) -> Result<EntryResult> {
+    let id = infer_id(model, format, batch);
+    let mut spec = ModelSpec::load(model)?;
+    if format == InferFormat::Ternary {
+        spec.quant = Some(QuantSpec::new(TernaryMethod::Twn));
+    }
+    let mut m = Model::new(gpu, &spec, [1, 28, 28], 10, 0)?;
+    let (x, _) = mnist_shaped_batch(gpu, batch);
+    match format {
+        InferFormat::Dense => {}
+        InferFormat::Bsr { block, sparsity } => block_magnitude_prune(gpu, &mut m, None, sparsity, Scope::Layer, block, true),
+        InferFormat::Ternary => {}
+    }
+    let reference = gpu.read_f32(&m.forward(gpu, x.clone(), None)).await?;
+    match format {
+        InferFormat::Dense => {}
+        InferFormat::Bsr { .. } => {
+            if m.use_block_sparse(gpu, &Crossover::always()).await?.is_empty() {
+                return Ok(failed(id, "no layer moved to the block-sparse kernels".into()));
+            }
+        }
+        InferFormat::Ternary => m.use_packed(gpu)?,
+    }
+    let got = gpu.read_f32(&m.forward(gpu, x.clone(), None)).await?;
+    let scale = reference.iter().fold(1e-6f32, |a, v| a.max(v.abs()));
+    if let Some(i) = (0..got.len()).find(|&i| !got[i].is_finite() || (got[i] - reference[i]).abs() > 1e-4 * scale) {
+        return Ok(failed(id, format!("logit {i}: {} against {} computed another way", got[i], reference[i])));
+    }
+    let t = time_async(gpu, 2, runs, || drop(m.forward(gpu, x.clone(), None))).await?;
+    let flops = 2.0 * batch as f64 * m.executed_weights_macs() as f64;
+    let mut r = result(id, t, flops, 0.0);
+    r.items_per_s = Some(batch as f64 / (r.median_ms / 1e3));
+    Ok(r)
+}
+
+/// `select_topk/{n}`: the exact top-k selection (k = n / 10) of magnitude pruning over n
+/// magnitude keys. Checked first: exactly k chosen, none smaller than one left out.
+pub async fn select_entry(gpu: &Gpu, n: usize, runs: usize) -> Result<EntryResult> {
+    let id = format!("select_topk/{n}");
+    let values = random(n, 15);
+    let keys = gpu.empty_u32(&[n]);
+    kernels::magnitude_keys(gpu, &gpu.upload(&values, &[n]), &keys);
+    let mask = gpu.empty(&[n]);
+    let k = n / 10;
+    kernels::select_top_k(gpu, &keys, k, &mask);
+    let got = gpu.read_f32(&mask).await?;
+    let chosen = got.iter().filter(|&&v| v != 0.0).count();
+    let min_kept = values.iter().zip(&got).filter(|(_, &m)| m != 0.0).fold(f32::INFINITY, |a, (v, _)| a.min(v.abs()));
+    let max_left = values.iter().zip(&got).filter(|(_, &m)| m == 0.0).fold(0f32, |a, (v, _)| a.max(v.abs()));
+    if chosen != k || min_kept < max_left {
+        return Ok(failed(id, format!("chose {chosen} of k = {k}; smallest kept {min_kept}, largest left {max_left}")));
+    }
+    let t = time_async(gpu, 2, runs, || kernels::select_top_k(gpu, &keys, k, &mask)).await?;
+    // At least: the keys read once, the mask written once.
+    Ok(result(id, t, 0.0, 8.0 * n as f64))
+}
