@@ -82,6 +82,16 @@ fn col2im(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: ve
     let ch = (r / p.h) % p.c;
     let img = r / (p.h * p.c);
     let ncols = p.n * p.oh * p.ow;
+    if (ROW_MAP) {
+        // A channel none of whose patch rows is read gets no gradient: zeros, without
+        // looking up its rows pixel by pixel.
+        var read = false;
+        for (var q = 0u; q < p.kh * p.kw; q++) { read = read || row_map[ch * p.kh * p.kw + q] != NONE; }
+        if (!read) {
+            for (var x = x0; x < min(x0 + RUN, p.w); x++) { dst[r * p.w + x] = 0.0; }
+            return;
+        }
+    }
     for (var x = x0; x < min(x0 + RUN, p.w); x++) {
         var s = 0.0;
         for (var ky = 0u; ky < p.kh; ky++) {

@@ -34,6 +34,22 @@ fn quick_suite_passes_its_checks_and_round_trips() {
     assert!(RunReport::from_json(&newer, "newer.json").unwrap_err().to_string().contains("newer.json"));
 }
 
+/// An entry whose correctness check fails is reported as failed with the reason, and not
+/// timed: no runs, no times, no rates.
+#[test]
+fn failed_checks_are_reported_and_never_timed() {
+    let gpu = gpu();
+    aer::bench::inject_check_failures(true);
+    let results = block_on(run_suite(&gpu, true, 2, None, &mut |_| {}));
+    aer::bench::inject_check_failures(false);
+    let results = results.unwrap();
+    assert_eq!(results.len(), suite(true).len());
+    for r in &results {
+        assert!(!r.ok() && !r.status.is_empty(), "{}: {}", r.id, r.status);
+        assert!(r.runs == 0 && r.median_ms == 0.0 && r.gflops.is_none() && r.items_per_s.is_none() && r.timing.is_empty(), "{r:?}");
+    }
+}
+
 #[test]
 fn suite_ids_are_unique_and_filterable() {
     for quick in [false, true] {

@@ -235,7 +235,7 @@ fn block_sparse_kernels_match_the_dense_model() {
         let worst = a.iter().zip(b).map(|(p, q)| (p - q).abs()).fold(0f32, f32::max);
         assert!(worst <= 1e-4 * scale, "{what}: differs by {worst} (scale {scale})");
     };
-    let mut step = |m: &mut Model, opt: &mut Optimizer| {
+    let step = |m: &mut Model, opt: &mut Optimizer| {
         let mut tape = m.tape();
         let logits = m.forward(gpu(), x.clone(), Some(&mut tape));
         let d = gpu().empty(logits.shape());

@@ -2,7 +2,7 @@
 //! batch with dense weights, with block-sparse weights on the BSR kernels, and with packed
 //! ternary weights; and the exact top-k selection that magnitude pruning runs.
 
-use super::entries::{failed, mnist_shaped_batch, random, result};
+use super::entries::{failed, injected, mnist_shaped_batch, random, result};
 use super::{time_async, EntryResult};
 use crate::error::Result;
 use crate::gpu::Gpu;
@@ -63,7 +63,7 @@ pub async fn infer_entry(gpu: &Gpu, model: &str, format: InferFormat, batch: usi
     }
     let got = gpu.read_f32(&m.forward(gpu, x.clone(), None)).await?;
     let scale = reference.iter().fold(1e-6f32, |a, v| a.max(v.abs()));
-    if let Some(i) = (0..got.len()).find(|&i| !got[i].is_finite() || (got[i] - reference[i]).abs() > 1e-4 * scale) {
+    if let Some(i) = (0..got.len()).find(|&i| injected() || !got[i].is_finite() || (got[i] - reference[i]).abs() > 1e-4 * scale) {
         return Ok(failed(id, format!("logit {i}: {} against {} computed another way", got[i], reference[i])));
     }
     let t = time_async(gpu, 2, runs, || drop(m.forward(gpu, x.clone(), None))).await?;
@@ -87,7 +87,7 @@ pub async fn select_entry(gpu: &Gpu, n: usize, runs: usize) -> Result<EntryResul
     let chosen = got.iter().filter(|&&v| v != 0.0).count();
     let min_kept = values.iter().zip(&got).filter(|(_, &m)| m != 0.0).fold(f32::INFINITY, |a, (v, _)| a.min(v.abs()));
     let max_left = values.iter().zip(&got).filter(|(_, &m)| m == 0.0).fold(0f32, |a, (v, _)| a.max(v.abs()));
-    if chosen != k || min_kept < max_left {
+    if injected() || chosen != k || min_kept < max_left {
         return Ok(failed(id, format!("chose {chosen} of k = {k}; smallest kept {min_kept}, largest left {max_left}")));
     }
     let t = time_async(gpu, 2, runs, || kernels::select_top_k(gpu, &keys, k, &mask)).await?;

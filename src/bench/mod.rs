@@ -11,7 +11,7 @@ mod suite;
 mod timing;
 
 pub use compare::{compare_markdown, compare_svg};
-pub use entries::ConvPass;
+pub use entries::{inject_check_failures, ConvPass};
 pub use inference::InferFormat;
 pub use sparse::{sparse_entry, SparseFormat, SparseLayer};
 pub use suite::{run_suite, suite, Entry};

@@ -1,19 +1,21 @@
-//! Block-sparse entries: one product of a layer (forward, input gradient or weight gradient)
-//! through the BSR kernels at a block size and density, next to the same product through the
-//! dense matmul the model otherwise runs, on the same shapes. Only the product is timed (a
-//! convolution's im2col and permutes are the same for both).
+//! Block-sparse entries: one pass of a layer (forward, input gradient or weight gradient)
+//! through the BSR kernels at a block size and density, next to the same pass through the
+//! dense matmul the model otherwise runs, on the same shapes. A convolution's passes include
+//! what differs between the two: im2col before the forward product and col2im after the
+//! input gradient's, which the block-sparse layer does only for the patch rows its kept
+//! blocks read (the layout permutes, the same for both, are left out).
 
 use super::entries::{failed, mismatch, random, result, ConvPass};
 use super::EntryResult;
 use crate::error::Result;
 use crate::gpu::{Gpu, Tensor};
-use crate::kernels::{self, ActivationLayout, Bsr, MatmulForm};
+use crate::kernels::{self, ActivationLayout, Bsr, Conv2dGeometry, MatmulForm};
 use crate::reference;
 use rand::seq::index::sample;
 use rand::SeedableRng;
 
-/// A weight product of the suite: a linear layer (x [m, k], y [m, n]) or a convolution
-/// through im2col (columns [k, m], output [n, m]).
+/// A layer of the suite: a linear layer (x [m, k], y [m, n]) or a convolution through im2col
+/// (columns [k, m], output [n, m]; k = c kh kw, m = batch x positions).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SparseLayer {
     pub name: &'static str,
@@ -21,12 +23,20 @@ pub struct SparseLayer {
     pub k: usize,
     /// Rows of x: the batch, or the batch times the output positions.
     pub m: usize,
-    pub conv: bool,
+    pub conv: Option<Conv2dGeometry>,
 }
 
 impl SparseLayer {
+    pub fn linear(name: &'static str, n: usize, k: usize, batch: usize) -> SparseLayer {
+        SparseLayer { name, n, k, m: batch, conv: None }
+    }
+
+    pub fn conv(name: &'static str, out: usize, g: Conv2dGeometry) -> SparseLayer {
+        SparseLayer { name, n: out, k: g.patch(), m: g.positions(), conv: Some(g) }
+    }
+
     fn layout(&self) -> ActivationLayout {
-        if self.conv {
+        if self.conv.is_some() {
             ActivationLayout::CONV
         } else {
             ActivationLayout::LINEAR
@@ -42,7 +52,7 @@ pub enum SparseFormat {
 }
 
 pub fn sparse_id(layer: &SparseLayer, pass: ConvPass, format: SparseFormat) -> String {
-    let kind = if layer.conv { "bsr_conv2d" } else { "bsr_linear" };
+    let kind = if layer.conv.is_some() { "bsr_conv2d" } else { "bsr_linear" };
     let f = match format {
         SparseFormat::Dense => "dense".to_string(),
         SparseFormat::Bsr { block, density } => format!("b{block}/d{density:.2}"),
@@ -71,32 +81,76 @@ pub async fn sparse_entry(gpu: &Gpu, layer: SparseLayer, pass: ConvPass, format:
         SparseFormat::Bsr { block, density } => block_mask(n, k, block, density, 11),
     };
     let w = reference::apply_mask(&mask, &random(n * k, 12));
-    let (x, dy) = (random(m * k, 13), random(m * n, 14));
-    let (gw, gx, gdy) = (gpu.upload(&w, &[n, k]), gpu.upload(&x, &[m * k]), gpu.upload(&dy, &[m * n]));
-    let out_len = match pass {
-        ConvPass::Forward => m * n,
-        ConvPass::BackwardData => m * k,
-        ConvPass::BackwardWeight => n * k,
-    };
-    let out = gpu.empty(&[out_len]);
+    let gw = gpu.upload(&w, &[n, k]);
     let bsr = match format {
         SparseFormat::Dense => None,
         SparseFormat::Bsr { block, .. } => Some(Bsr::from_mask(gpu, &gpu.upload(&mask, &[n, k]), &gw, n, k, block).await?),
     };
-    let run = || match &bsr {
-        Some(b) => sparse_pass(gpu, b, pass, layout, &gx, &gdy, &out, m),
-        None => dense_pass(gpu, &gw, pass, layer.conv, &gx, &gdy, &out, m, n, k),
+    // The layer's input: x [m, k] for a linear layer, images for a convolution (then x is
+    // their im2col columns [k, m]).
+    let input = random(layer.conv.map_or(m * k, |g| g.n * g.c * g.h * g.w), 13);
+    let x = match &layer.conv {
+        Some(g) => reference::im2col(g, &input),
+        None => input.clone(),
+    };
+    let dy = random(m * n, 14);
+    let (g_input, gdy) = (gpu.upload(&input, &[input.len()]), gpu.upload(&dy, &[m * n]));
+    // A block-sparse convolution reads only the active patch rows of its columns.
+    let active = bsr.as_ref().filter(|_| layer.conv.is_some());
+    let col_rows = active.map_or(k, |b| b.active.count * b.block);
+    let cols = gpu.empty(&[(col_rows * m).max(1)]);
+    let im2col = || match (&layer.conv, active) {
+        (Some(g), Some(b)) => kernels::im2col_rows(gpu, g, &g_input, &b.active.rows, col_rows, &cols),
+        (Some(g), None) => kernels::im2col(gpu, g, &g_input, &cols),
+        (None, _) => {}
+    };
+    // x as the products read it: the columns (made once here for the weight gradient's
+    // entry, inside the timed pass for the forward), or the linear input itself.
+    let gx = if layer.conv.is_some() { im2col(); cols.clone() } else { g_input.clone() };
+    let out_len = match pass {
+        ConvPass::Forward => m * n,
+        ConvPass::BackwardData => input.len(),
+        ConvPass::BackwardWeight => n * k,
+    };
+    let out = gpu.empty(&[out_len]);
+    let dcols = gpu.empty(&[(col_rows * m).max(1)]);
+    let run = || match (pass, &layer.conv, &bsr) {
+        (ConvPass::Forward, Some(_), Some(b)) => {
+            im2col();
+            kernels::bsr_conv_forward(gpu, &gx, b, &out, m);
+        }
+        (ConvPass::BackwardData, Some(g), Some(b)) => {
+            kernels::bsr_conv_backward_data(gpu, &gdy, b, &dcols, m);
+            kernels::col2im_rows(gpu, g, &dcols, &b.active.pos, &out);
+        }
+        (ConvPass::BackwardWeight, Some(_), Some(b)) => kernels::bsr_conv_weight_grad(gpu, &gdy, &gx, b, &out, m),
+        (_, None, Some(b)) => sparse_pass(gpu, b, pass, layout, &gx, &gdy, &out, m),
+        (ConvPass::Forward, Some(_), None) => {
+            im2col();
+            dense_pass(gpu, &gw, pass, true, &gx, &gdy, &out, m, n, k);
+        }
+        (ConvPass::BackwardData, Some(g), None) => {
+            dense_pass(gpu, &gw, pass, true, &gx, &gdy, &dcols, m, n, k);
+            kernels::col2im(gpu, g, &dcols, &out);
+        }
+        (_, conv, None) => dense_pass(gpu, &gw, pass, conv.is_some(), &gx, &gdy, &out, m, n, k),
     };
     run();
     let got = gpu.read_f32(&out).await?;
     let want = match pass {
         ConvPass::Forward => reference::weight_product(&x, &w, m, n, k, layout),
-        ConvPass::BackwardData => reference::weight_product_t(&dy, &w, m, n, k, layout),
+        ConvPass::BackwardData => {
+            let dx = reference::weight_product_t(&dy, &w, m, n, k, layout);
+            match &layer.conv {
+                Some(g) => reference::col2im(g, &dx),
+                None => dx,
+            }
+        }
         ConvPass::BackwardWeight => reference::apply_mask(&mask, &reference::weight_product_grad(&dy, &x, m, n, k, layout)),
     };
     let reduction = match pass {
         ConvPass::Forward => k,
-        ConvPass::BackwardData => n,
+        ConvPass::BackwardData => n * layer.conv.map_or(1, |g| g.kh * g.kw),
         ConvPass::BackwardWeight => m,
     };
     if let Some(why) = mismatch("output", &got, &want, 1e-5 * (reduction as f32).sqrt()) {

@@ -102,7 +102,10 @@ pub fn suite(quick: bool) -> Vec<Entry> {
 fn sparse_entries(quick: bool, batch: usize) -> Vec<Entry> {
     let (layers, formats): (Vec<SparseLayer>, Vec<SparseFormat>) = if quick {
         (
-            vec![SparseLayer { name: "64x64", n: 64, k: 64, m: batch, conv: false }, SparseLayer { name: "c4-6x6-k3-o8", n: 8, k: 36, m: batch * 36, conv: true }],
+            vec![
+                SparseLayer::linear("64x64", 64, 64, batch),
+                SparseLayer::conv("c4-6x6-k3-o8", 8, Conv2dGeometry { n: batch, c: 4, h: 6, w: 6, kh: 3, kw: 3, stride: 1, pad: 1 }),
+            ],
             vec![SparseFormat::Dense, SparseFormat::Bsr { block: 16, density: 0.5 }, SparseFormat::Bsr { block: 4, density: 0.25 }],
         )
     } else {
@@ -112,9 +115,9 @@ fn sparse_entries(quick: bool, batch: usize) -> Vec<Entry> {
         }
         (
             vec![
-                SparseLayer { name: "1024x1024", n: 1024, k: 1024, m: batch, conv: false },
-                SparseLayer { name: "cnn-fc1-256x1568", n: 256, k: 1568, m: batch, conv: false },
-                SparseLayer { name: "cnn-conv2-c16-14x14-k5-o32", n: 32, k: 400, m: batch * 196, conv: true },
+                SparseLayer::linear("1024x1024", 1024, 1024, batch),
+                SparseLayer::linear("cnn-fc1-256x1568", 256, 1568, batch),
+                SparseLayer::conv("cnn-conv2-c16-14x14-k5-o32", 32, Conv2dGeometry { n: batch, c: 16, h: 14, w: 14, kh: 5, kw: 5, stride: 1, pad: 2 }),
             ],
             formats,
         )

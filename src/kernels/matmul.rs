@@ -159,6 +159,6 @@ pub fn matvec(gpu: &Gpu, a: &Tensor, b: &Tensor, c: &Tensor, m: usize, n: usize,
     }
     let params = Params { m: m as u32, n: n as u32, k: k as u32, k_chunk: k as u32, splits: 1, _pad: [0; 3] };
     // Bindings 5 and 6 view a and b as vec4 (one load for four values) when rows allow it.
-    let vec4 = (k % 4 == 0) as u32 as f64;
+    let vec4 = k.is_multiple_of(4) as u32 as f64;
     gpu.launch(&MATVEC, &[("VEC4", vec4)], &params, &[a, b, c, c, a, b], [n.div_ceil(MATVEC_WG * 4) as u32, m as u32, 1]);
 }

@@ -33,7 +33,7 @@ pub struct TernaryGroups {
 
 impl TernaryGroups {
     fn params(&self) -> Params {
-        assert!(self.groups > 0 && self.n % self.groups == 0, "{} rows do not split into {} groups", self.n, self.groups);
+        assert!(self.groups > 0 && self.n.is_multiple_of(self.groups), "{} rows do not split into {} groups", self.n, self.groups);
         Params {
             n: self.n as u32,
             k: self.k as u32,

@@ -92,7 +92,7 @@ pub fn ternary_matmul(gpu: &Gpu, x: &Tensor, w: &PackedTernary, y: &Tensor, m: u
         ("TRANS_Y", layout.trans_y as u32 as f64),
         ("ASYMMETRIC", w.asymmetric as u32 as f64),
         ("ROWS", rows as f64),
-        ("X_VEC4", (!layout.trans_x && w.k % 4 == 0) as u32 as f64),
+        ("X_VEC4", (!layout.trans_x && w.k.is_multiple_of(4)) as u32 as f64),
         ("WG", WG as f64),
     ];
     let kernel = Kernel { shader: &TERNARY, entry: "ternary_matmul" };

@@ -70,11 +70,14 @@ pub fn cache_path(adapter: &str) -> Option<std::path::PathBuf> {
 /// Densities `tune` tries, largest first.
 const DENSITIES: [f64; 8] = [0.9, 0.7, 0.5, 0.35, 0.25, 0.15, 0.1, 0.05];
 
+/// What `tune` found for one block size: the crossover density and the (density, ms) tried.
+pub type TuneReport<'a> = &'a mut dyn FnMut(usize, f64, &[(f64, f64)]);
+
 /// Measure the crossover on this adapter: for each block size, the largest density (of
 /// `DENSITIES`) at which forward, input gradient and weight gradient together take less time
 /// on the BSR kernels than on the dense product. `report` sees each block size's result.
-pub async fn tune(gpu: &Gpu, quick: bool, runs: usize, report: &mut dyn FnMut(usize, f64, &[(f64, f64)])) -> Result<Crossover> {
-    let layer = if quick { SparseLayer { name: "256x256", n: 256, k: 256, m: 32, conv: false } } else { SparseLayer { name: "1024x1024", n: 1024, k: 1024, m: 128, conv: false } };
+pub async fn tune(gpu: &Gpu, quick: bool, runs: usize, report: TuneReport<'_>) -> Result<Crossover> {
+    let layer = if quick { SparseLayer::linear("256x256", 256, 256, 32) } else { SparseLayer::linear("1024x1024", 1024, 1024, 128) };
     let total = |format: SparseFormat| async move {
         let mut ms = 0.0;
         for pass in [ConvPass::Forward, ConvPass::BackwardData, ConvPass::BackwardWeight] {
