@@ -11,13 +11,6 @@ use aer::reference;
 use rand::rngs::StdRng;
 use rand::Rng;
 
-const LAYOUTS: [ActivationLayout; 4] = [
-    ActivationLayout::LINEAR,
-    ActivationLayout::CONV,
-    ActivationLayout { trans_x: true, trans_y: false },
-    ActivationLayout { trans_x: false, trans_y: true },
-];
-
 #[derive(Debug, Clone, Copy)]
 struct Case {
     m: usize,
@@ -202,5 +195,30 @@ fn bsr_conv_on_active_rows() {
         kernels::bsr_conv_weight_grad(gpu(), &upload(&dy), &rows, &bsr, &dw, pos);
         let want = reference::bsr::bsr_weight_grad(&dy, &full_cols, &mask, pos, co, patch, block, ActivationLayout::CONV);
         assert_close("bsr_conv_weight_grad", &case, &read(&dw), &want, Tol::EXACT);
+    }
+}
+
+/// Block scores for block pruning and the expansion of a block mask, on shapes off the block.
+/// The squares of multiples of 1/64 sum exactly; the final division may differ by the few ULP
+/// Vulkan allows, so keys (the bits of the mean square) may differ by that many.
+#[test]
+fn block_norm_keys_and_expand_block_mask() {
+    for (i, (n, k, block)) in [(5, 7, 4), (33, 17, 8), (40, 400, 16), (10, 256, 32), (1, 1, 4)].into_iter().enumerate() {
+        let mut r = rng("block_norm_keys", i);
+        let w = dyadic(&mut r, n * k);
+        let blocks = n.div_ceil(block) * k.div_ceil(block);
+        let keys = gpu().empty_u32(&[blocks]);
+        kernels::block_norm_keys(gpu(), &upload(&w), n, k, block, &keys);
+        let want = reference::bsr::block_norm_keys(&w, n, k, block);
+        let got = read_u32(&keys);
+        let case = (n, k, block);
+        assert_eq!(got.len(), want.len(), "{case:?}");
+        for (b, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert!(g.abs_diff(*w) <= 4, "block_norm_keys block {b}: gpu {g:#x}, ref {w:#x}; case {case:?}");
+        }
+        let keep: Vec<f32> = (0..blocks).map(|_| r.random_bool(0.4) as u32 as f32).collect();
+        let mask = gpu().full(&[n * k], f32::NAN);
+        kernels::expand_block_mask(gpu(), &upload(&keep), n, k, block, &mask);
+        assert_close("expand_block_mask", &case, &read(&mask), &reference::bsr::expand_block_mask(&keep, n, k, block), Tol::EXACT);
     }
 }

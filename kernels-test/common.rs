@@ -15,6 +15,14 @@ pub const MAX_GROUPS: usize = 65_535;
 /// Smallest 1-D size whose grid spills into y (see `aer::gpu::grid_1d`).
 pub const SPILL_1D: usize = MAX_GROUPS * aer::gpu::WG_1D as usize + 1;
 
+/// The four layouts of a weight product's activations (linear, convolution, and the two mixed).
+pub const LAYOUTS: [aer::kernels::ActivationLayout; 4] = [
+    aer::kernels::ActivationLayout::LINEAR,
+    aer::kernels::ActivationLayout::CONV,
+    aer::kernels::ActivationLayout { trans_x: true, trans_y: false },
+    aer::kernels::ActivationLayout { trans_x: false, trans_y: true },
+];
+
 static GPU: OnceLock<Gpu> = OnceLock::new();
 
 /// The device every test shares: tests run on several threads, and opening a device per test

@@ -15,6 +15,16 @@ use std::path::Path;
 /// Every entry point the kernel tests exercise, as (file, entry). A new entry point must be
 /// added here together with a test against its CPU reference.
 const TESTED: &[(&str, &str)] = &[
+    ("bsr", "bsr_matmul"),
+    ("bsr", "bsr_weight_grad"),
+    ("bsr", "bsr_reduce"),
+    ("bsr", "bsr_gather"),
+    ("bsr_format", "block_flags"),
+    ("bsr_format", "count_scan"),
+    ("bsr_format", "fill_rows"),
+    ("bsr_format", "fill_cols"),
+    ("bsr_format", "block_norm_keys"),
+    ("bsr_format", "expand_block_mask"),
     ("adv_loss", "adv_loss"),
     ("pgd", "random_start"),
     ("pgd", "pgd_step"),

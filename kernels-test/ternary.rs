@@ -13,13 +13,6 @@ use aer::reference;
 use rand::rngs::StdRng;
 use rand::Rng;
 
-const LAYOUTS: [ActivationLayout; 4] = [
-    ActivationLayout { trans_x: false, trans_y: false },
-    ActivationLayout { trans_x: true, trans_y: true },
-    ActivationLayout { trans_x: true, trans_y: false },
-    ActivationLayout { trans_x: false, trans_y: true },
-];
-
 #[derive(Debug, Clone, Copy)]
 struct Case {
     m: usize,

@@ -59,6 +59,32 @@ pub fn bsr_structure(mask: &[f32], n: usize, k: usize, b: usize) -> BsrStructure
     s
 }
 
+/// `kernels::block_norm_keys`: per block, the bits of the mean square of its elements inside
+/// [n, k] (summed in f32 in row order, as the kernel does), plus one.
+pub fn block_norm_keys(w: &[f32], n: usize, k: usize, b: usize) -> Vec<u32> {
+    let (rows, cols) = (n.div_ceil(b), k.div_ceil(b));
+    (0..rows * cols)
+        .map(|blk| {
+            let (r, q) = (blk / cols, blk % cols);
+            let (n1, k1) = (((r + 1) * b).min(n), ((q + 1) * b).min(k));
+            let mut s = 0f32;
+            for i in r * b..n1 {
+                for j in q * b..k1 {
+                    s += w[i * k + j] * w[i * k + j];
+                }
+            }
+            let ms = s / ((n1 - r * b) * (k1 - q * b)) as f32;
+            ms.to_bits().min(0x7f80_0000) + 1
+        })
+        .collect()
+}
+
+/// `kernels::expand_block_mask`: element (i, j) takes the 0/1 of its block.
+pub fn expand_block_mask(keep: &[f32], n: usize, k: usize, b: usize) -> Vec<f32> {
+    let cols = k.div_ceil(b);
+    (0..n * k).map(|e| keep[(e / k / b) * cols + (e % k) / b]).collect()
+}
+
 /// 1 at every element of a kept block, 0 elsewhere.
 pub fn block_expand(mask: &[f32], n: usize, k: usize, b: usize) -> Vec<f32> {
     let flags = block_flags(mask, n, k, b);
