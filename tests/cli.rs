@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn aer(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_aer")).args(args).env("XDG_RUNTIME_DIR", std::env::temp_dir()).output().unwrap();
+    // No crossover table that `aer tune` cached on this machine: the shipped one serves.
+    let cache = std::env::temp_dir().join("aer-cli-test-cache");
+    let out = Command::new(env!("CARGO_BIN_EXE_aer")).args(args).env("XDG_RUNTIME_DIR", std::env::temp_dir()).env("XDG_CACHE_HOME", cache).output().unwrap();
     let text = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
     assert!(!text.contains("panicked"), "aer {args:?} panicked:\n{text}");
     (out.status.success(), text)
@@ -113,7 +115,7 @@ fn checkpoint_for_another_model_or_data() {
 
 #[test]
 fn every_subcommand_has_help() {
-    for sub in ["adapters", "train", "eval", "attack", "prune", "demo"] {
+    for sub in ["adapters", "train", "eval", "attack", "prune", "quantize", "tune", "demo"] {
         let (ok, text) = aer(&[sub, "--help"]);
         assert!(ok && text.contains("Usage"), "{sub} --help:\n{text}");
     }
@@ -173,4 +175,31 @@ fn lottery_ticket_command() {
     assert_eq!(json["rounds"].as_array().unwrap().len(), 3);
     fails_with(&["prune", "--data", ds, "--val-size", "8", "--rate", "1.5"], &["--rate 1.5"]);
     fails_with(&["prune", "--data", ds, "--val-size", "8", "--epochs", "2", "--rewind-epoch", "2"], &["--rewind-epoch 2", "--epochs 2"]);
+}
+
+/// Block pruning before training, the pruned layer on the block-sparse kernels in training and
+/// evaluation (the same accuracy as on the dense kernels), and bad block settings refused.
+#[test]
+fn block_sparse_training_and_evaluation() {
+    let d = tmpdir("block-sparse");
+    write_tiny(&d, 40);
+    let ds = d.to_str().unwrap();
+    let out = d.join("run");
+    let common = ["--data", ds, "--val-size", "8"];
+    let (ok, text) = aer(&[&["train"][..], &common, &["--epochs", "1", "--batch-size", "8", "--block-sparsity", "0.5", "--block", "32", "--out", out.to_str().unwrap()]].concat());
+    assert!(ok && text.contains("pruned 50% of each hidden layer's 32x32 weight blocks") && text.contains("block-sparse kernels: fc2.weight (blocks of 32"), "{text}");
+    let ck = out.join("best.safetensors");
+    let eval = |extra: &[&str]| {
+        let (ok, text) = aer(&[&["eval"][..], &common, &["--checkpoint", ck.to_str().unwrap()], extra].concat());
+        assert!(ok, "{text}");
+        let acc = text.lines().find(|l| l.starts_with("test accuracy")).map(|l| l.split_whitespace().nth(2).unwrap().to_string());
+        (acc.unwrap_or_default(), text)
+    };
+    let (sparse, text) = eval(&[]);
+    assert!(text.contains("block-sparse kernels: fc2.weight") && text.contains("cost per example"), "{text}");
+    let (dense, text) = eval(&["--dense-kernels"]);
+    assert!(!text.contains("block-sparse kernels"), "{text}");
+    assert_eq!(sparse, dense, "the same model on either kernels");
+    fails_with(&[&["train"][..], &common, &["--block-sparsity", "1.5"]].concat(), &["--block-sparsity 1.5"]);
+    fails_with(&[&["train"][..], &common, &["--block-sparsity", "0.5", "--block", "5"]].concat(), &["--block 5", "[4, 8, 16, 32]"]);
 }
