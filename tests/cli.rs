@@ -7,7 +7,7 @@ use std::process::Command;
 fn aer(args: &[&str]) -> (bool, String) {
     // No crossover table that `aer tune` cached on this machine: the shipped one serves.
     let cache = std::env::temp_dir().join("aer-cli-test-cache");
-    let out = Command::new(env!("CARGO_BIN_EXE_aer")).args(args).env("XDG_RUNTIME_DIR", std::env::temp_dir()).env("XDG_CACHE_HOME", cache).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_aer")).args(args).env("XDG_RUNTIME_DIR", std::env::temp_dir()).env("AER_CACHE_DIR", cache).output().unwrap();
     let text = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
     assert!(!text.contains("panicked"), "aer {args:?} panicked:\n{text}");
     (out.status.success(), text)

@@ -59,12 +59,17 @@ impl Crossover {
     }
 }
 
-/// Where `aer tune` caches the table of an adapter: $XDG_CACHE_HOME/aer (or ~/.cache/aer).
+/// Where `aer tune` caches the table of an adapter: $AER_CACHE_DIR, else $XDG_CACHE_HOME/aer,
+/// else ~/.cache/aer.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn cache_path(adapter: &str) -> Option<std::path::PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME").map(std::path::PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache")))?;
+    use std::path::PathBuf;
+    let dir = std::env::var_os("AER_CACHE_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("aer")))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("aer")))?;
     let name: String = adapter.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
-    Some(base.join("aer").join(format!("bsr-crossover-{name}.json")))
+    Some(dir.join(format!("bsr-crossover-{name}.json")))
 }
 
 /// Densities `tune` tries, largest first.
