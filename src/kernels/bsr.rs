@@ -338,12 +338,11 @@ fn weight_grad(gpu: &Gpu, dy: &Tensor, x: &Tensor, w: &Bsr, dw: &Tensor, m: usiz
         ni: w.n as u32,
         tiles: tiles as u32,
         n_blocks: w.n_blocks as u32,
-        block_cols: w.block_cols() as u32,
         m_chunk: m_chunk as u32,
         splits: splits as u32,
         total: total as u32,
         load_nc: x_cols as u32,
-        _pad: [0; 2],
+        ..Default::default()
     };
     let direct = splits == 1;
     let overrides = [

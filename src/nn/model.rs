@@ -74,7 +74,7 @@ pub struct Model {
 }
 
 /// A layer that `Model::use_block_sparse` moved to the block-sparse kernels.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug)]
 pub struct BlockSparseLayer {
     pub weight: String,
     pub block: usize,

@@ -87,9 +87,8 @@ pub fn expand_block_mask(keep: &[f32], n: usize, k: usize, b: usize) -> Vec<f32>
 
 /// 1 at every element of a kept block, 0 elsewhere.
 pub fn block_expand(mask: &[f32], n: usize, k: usize, b: usize) -> Vec<f32> {
-    let flags = block_flags(mask, n, k, b);
-    let cols = k.div_ceil(b);
-    (0..n * k).map(|i| flags[(i / k / b) * cols + (i % k) / b] as u32 as f32).collect()
+    let keep: Vec<f32> = block_flags(mask, n, k, b).into_iter().map(|f| f as u32 as f32).collect();
+    expand_block_mask(&keep, n, k, b)
 }
 
 /// Weights outside the kept blocks set to zero.

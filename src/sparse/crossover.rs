@@ -33,11 +33,6 @@ impl Crossover {
         self.max_density.get(&block.to_string()).copied().unwrap_or(0.0)
     }
 
-    /// Never use the block-sparse kernels.
-    pub fn never() -> Crossover {
-        Crossover { adapter: String::new(), source: "disabled".into(), max_density: BTreeMap::new() }
-    }
-
     /// Always use them where a layer has any pruned block.
     pub fn always() -> Crossover {
         let max_density = crate::kernels::BSR_BLOCKS.iter().map(|b| (b.to_string(), 1.0)).collect();

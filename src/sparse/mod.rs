@@ -14,5 +14,5 @@ pub use crossover::cache_path;
 pub use crossover::{tune, Crossover};
 pub use lottery::{lottery_ticket, LotteryConfig, LotteryRound};
 pub use regrow::{prune_and_regrow, Grow};
-pub use prune::{block_magnitude_prune, magnitude_prune, matrix_shape, set_masks, Granularity, Scope};
+pub use prune::{block_magnitude_prune, magnitude_prune, matrix_shape, set_masks, Scope};
 pub use report::{sparsity_report, LayerSparsity, SparsityReport};

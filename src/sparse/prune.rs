@@ -1,7 +1,7 @@
 //! Magnitude pruning: keep the weights (or B x B blocks) of largest magnitude, exactly as many
-//! as the sparsity asks, per layer or across all layers at once. Pruned weights are zeroed together with their
-//! optimizer state; from then on every backward pass masks their gradients, so they stay
-//! exactly zero.
+//! as the sparsity asks, per layer or across all layers at once. Pruned weights are zeroed
+//! together with their optimizer state; from then on every backward pass masks their
+//! gradients, so they stay exactly zero.
 
 use crate::gpu::{Gpu, Tensor};
 use crate::kernels;
@@ -24,9 +24,8 @@ fn kept(n: usize, sparsity: f64) -> usize {
 }
 
 /// What pruning removes at a time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Granularity {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Granularity {
     /// Single weights.
     Weights,
     /// `block` x `block` blocks of a weight matrix [out, in] (a convolution's viewed as

@@ -34,9 +34,8 @@ pub struct SparsityReport {
 pub async fn sparsity_report(gpu: &Gpu, model: &Model) -> Result<SparsityReport> {
     let values = model.download(gpu).await?;
     let uses = model.weight_uses_per_example();
-    let executed = model.executed_weights();
     let mut layers = Vec::new();
-    let (mut dense_macs, mut sparse_macs, mut executed_macs, mut nonzero_parameters, mut parameters) = (0, 0, 0, 0, 0);
+    let (mut dense_macs, mut sparse_macs, mut nonzero_parameters, mut parameters) = (0, 0, 0, 0);
     for (name, _, v) in &values {
         let nonzero = v.iter().filter(|&&x| x != 0.0).count();
         nonzero_parameters += nonzero;
@@ -44,10 +43,9 @@ pub async fn sparsity_report(gpu: &Gpu, model: &Model) -> Result<SparsityReport>
         if let Some(&u) = uses.get(name) {
             dense_macs += v.len() * u;
             sparse_macs += nonzero * u;
-            executed_macs += executed.get(name).copied().unwrap_or(v.len()) * u;
             layers.push(LayerSparsity { name: name.clone(), weights: v.len(), nonzero, sparsity: 1.0 - nonzero as f64 / v.len().max(1) as f64 });
         }
     }
     let (w, nz) = layers.iter().fold((0, 0), |(w, nz), l| (w + l.weights, nz + l.nonzero));
-    Ok(SparsityReport { layers, sparsity: 1.0 - nz as f64 / w.max(1) as f64, nonzero_parameters, parameters, dense_macs, sparse_macs, executed_macs })
+    Ok(SparsityReport { layers, sparsity: 1.0 - nz as f64 / w.max(1) as f64, nonzero_parameters, parameters, dense_macs, sparse_macs, executed_macs: model.executed_weights_macs() })
 }
