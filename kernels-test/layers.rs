@@ -8,7 +8,7 @@ use rand::Rng;
 
 /// 1-D sizes: around the 256-wide workgroup, random, past the 65,535-group spill into y, and
 /// one maximal 128 MiB binding.
-fn sizes_1d(test: &str) -> Vec<usize> {
+pub(crate) fn sizes_1d(test: &str) -> Vec<usize> {
     let mut sizes = vec![1, 2, 255, 256, 257, 65_537];
     let mut r = rng(test, 0);
     sizes.extend((0..24).map(|_| r.random_range(1..100_000)));
@@ -133,13 +133,13 @@ fn bias_grad_matches_reference() {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct PoolCase {
-    planes: usize,
-    h: usize,
-    w: usize,
+pub(crate) struct PoolCase {
+    pub(crate) planes: usize,
+    pub(crate) h: usize,
+    pub(crate) w: usize,
 }
 
-fn pool_cases() -> Vec<PoolCase> {
+pub(crate) fn pool_cases() -> Vec<PoolCase> {
     let mut cases = vec![
         PoolCase { planes: 1, h: 1, w: 1 },
         PoolCase { planes: 2, h: 1, w: 6 },
@@ -159,7 +159,7 @@ fn pool_cases() -> Vec<PoolCase> {
 
 /// Few distinct values, so windows often tie and the first maximum must win; every
 /// seventh plane is constant.
-fn pool_input(rng: &mut StdRng, c: &PoolCase) -> Vec<f32> {
+pub(crate) fn pool_input(rng: &mut StdRng, c: &PoolCase) -> Vec<f32> {
     let plane = c.h * c.w;
     (0..c.planes * plane)
         .map(|i| if (i / plane) % 7 == 6 { 0.5 } else { rng.random_range(-2i32..=2) as f32 / 2.0 })

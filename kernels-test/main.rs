@@ -40,6 +40,7 @@ mod attack;
 mod bsr;
 mod common;
 mod conv2d;
+mod ibp;
 mod layers;
 mod loss;
 mod matmul;

@@ -55,6 +55,14 @@ fn check(c: Case, seed: usize) {
     kernels::ternary_matmul_t(gpu(), &upload(&dy), &w.gpu, &dx, c.m, c.layout);
     let want = reference::ternary_matmul_t(&dy, &w.t, &w.pos, &w.neg, c.m, c.n, c.k, c.layout);
     assert_close("ternary_matmul_t dx", &c, &read(&dx), &want, Tol::EXACT);
+
+    // |W| (interval bounds' radius product) in the same codes.
+    let abs = w.gpu.abs(gpu());
+    let w_abs: Vec<f32> = reference::quant::dequantize(&w.t, &w.pos, &w.neg, c.n, c.k).iter().map(|v| v.abs()).collect();
+    kernels::ternary_matmul(gpu(), &upload(&x), &abs, &y, c.m, c.layout);
+    assert_close("ternary_matmul y, |W|", &c, &read(&y), &reference::weight_product(&x, &w_abs, c.m, c.n, c.k, c.layout), Tol::EXACT);
+    kernels::ternary_matmul_t(gpu(), &upload(&dy), &abs, &dx, c.m, c.layout);
+    assert_close("ternary_matmul_t dx, |W|", &c, &read(&dx), &reference::weight_product_t(&dy, &w_abs, c.m, c.n, c.k, c.layout), Tol::EXACT);
 }
 
 /// Every layout, symmetric and asymmetric scales, one row (the matrix-vector kernel) and

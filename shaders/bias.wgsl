@@ -1,7 +1,8 @@
 // Per-channel bias over a tensor viewed as [outer, channels, inner]:
 // linear layers use inner = 1, conv layers (NCHW) inner = H*W.
 
-struct Params { outer: u32, channels: u32, inner: u32, _pad: u32 }
+// accumulate != 0: bias_grad adds to the gradient instead of overwriting it.
+struct Params { outer: u32, channels: u32, inner: u32, accumulate: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 // bias_add: the activations, updated in place. bias_grad: the output gradient.
@@ -36,5 +37,5 @@ fn bias_grad(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
         if (li < stride) { partial[li] += partial[li + stride]; }
         workgroupBarrier();
     }
-    if (li == 0u) { bias[ch] = partial[0]; }
+    if (li == 0u) { bias[ch] = select(0.0, bias[ch], p.accumulate != 0u) + partial[0]; }
 }

@@ -7,11 +7,11 @@ struct Params {
     outer: u32,
     channels: u32,
     inner: u32,
-    _pad: u32,
+    accumulate: u32,
 }
 
 fn params(outer: usize, channels: usize, inner: usize) -> Params {
-    Params { outer: outer as u32, channels: channels as u32, inner: inner as u32, _pad: 0 }
+    Params { outer: outer as u32, channels: channels as u32, inner: inner as u32, accumulate: 0 }
 }
 
 /// x[o, c, i] += bias[c] in place, x viewed as [outer, channels, inner].
@@ -24,4 +24,11 @@ pub fn bias_add(gpu: &Gpu, x: &Tensor, bias: &Tensor, outer: usize, channels: us
 pub fn bias_grad(gpu: &Gpu, dy: &Tensor, dbias: &Tensor, outer: usize, channels: usize, inner: usize) {
     let k = Kernel { shader: &BIAS, entry: "bias_grad" };
     gpu.launch(&k, &[], &params(outer, channels, inner), &[dy, dbias], [channels as u32, 1, 1]);
+}
+
+/// dbias[c] += sum over o, i of dy[o, c, i] (a loss with several terms).
+pub fn bias_grad_accumulate(gpu: &Gpu, dy: &Tensor, dbias: &Tensor, outer: usize, channels: usize, inner: usize) {
+    let k = Kernel { shader: &BIAS, entry: "bias_grad" };
+    let p = Params { accumulate: 1, ..params(outer, channels, inner) };
+    gpu.launch(&k, &[], &p, &[dy, dbias], [channels as u32, 1, 1]);
 }

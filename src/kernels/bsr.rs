@@ -9,6 +9,8 @@ pub const BSR_BLOCKS: [usize; 4] = [4, 8, 16, 32];
 /// A weight matrix [n, k] in block-sparse form on the GPU (layout in `shaders/bsr.wgsl`): its
 /// kept `block` x `block` blocks, listed by block row and by block column. Built from a mask
 /// by `Bsr::from_mask`; `bsr_gather` refreshes the values after the dense weights change.
+/// Cloning shares the structure and values (tensors are handles).
+#[derive(Clone)]
 pub struct Bsr {
     pub n: usize,
     pub k: usize,
@@ -36,6 +38,7 @@ pub struct Bsr {
 
 /// The block columns of a `Bsr` that hold a kept block, as a compact inner operand: active
 /// column j covers rows j * block .. (j + 1) * block of the compact operand.
+#[derive(Clone)]
 pub struct ActiveColumns {
     pub count: usize,
     /// u32 [count * block]: the column of W (e.g. the im2col patch row) of each compact row,
@@ -50,6 +53,16 @@ pub struct ActiveColumns {
 }
 
 impl Bsr {
+    /// The same structure with |values| (the radius product of interval bounds).
+    pub fn abs(&self, gpu: &Gpu) -> Bsr {
+        let abs = |t: &Tensor| {
+            let a = gpu.empty(t.shape());
+            super::abs_values(gpu, t, &a);
+            a
+        };
+        Bsr { values: abs(&self.values), values_t: abs(&self.values_t), ..self.clone() }
+    }
+
     pub fn block_rows(&self) -> usize {
         self.n.div_ceil(self.block)
     }

@@ -6,6 +6,7 @@ mod adv_loss;
 mod bias;
 mod bsr;
 mod conv2d;
+mod ibp;
 mod layout;
 mod mask;
 mod matmul;
@@ -20,8 +21,9 @@ mod ternary;
 pub mod shaders;
 
 pub use adv_loss::{adv_loss, AdvLoss, AdvLossInputs};
-pub use bias::{bias_add, bias_grad};
+pub use bias::{bias_add, bias_grad, bias_grad_accumulate};
 pub use bsr::{block_norm_keys, bsr_conv_backward_data, bsr_conv_forward, bsr_conv_weight_grad, bsr_gather, bsr_matmul, bsr_matmul_t, bsr_weight_grad, expand_block_mask, ActiveColumns, Bsr, BSR_BLOCKS};
+pub use ibp::{abs_values, ibp_input, ibp_margin, ibp_margin_backward, ibp_maxpool, ibp_maxpool_backward, ibp_relu, ibp_relu_backward, ibp_worst_from_bounds, negate_values, sign_accumulate};
 pub use layout::ActivationLayout;
 pub use conv2d::{col2im, col2im_rows, cnhw_to_nchw, im2col, im2col_rows, nchw_to_cnhw, Conv2dGeometry};
 pub use mask::{apply_mask, mask_union};

@@ -24,6 +24,7 @@ shader!(TERNARY, "ternary");
 shader!(QUANT, "quant");
 shader!(BSR, "bsr");
 shader!(BSR_FORMAT, "bsr_format");
+shader!(IBP, "ibp");
 
 /// All shaders, for validation.
-pub static ALL: &[&Shader] = &[&MATMUL, &BIAS, &RELU, &CONV2D, &MAXPOOL, &SOFTMAX_XENT, &OPTIM, &ADV_LOSS, &PGD, &SELECT, &MASK, &TERNARY, &QUANT, &BSR, &BSR_FORMAT];
+pub static ALL: &[&Shader] = &[&MATMUL, &BIAS, &RELU, &CONV2D, &MAXPOOL, &SOFTMAX_XENT, &OPTIM, &ADV_LOSS, &PGD, &SELECT, &MASK, &TERNARY, &QUANT, &BSR, &BSR_FORMAT, &IBP];

@@ -30,6 +30,15 @@ pub struct PackedTernary {
 }
 
 impl PackedTernary {
+    /// |W| in the same codes: with the negative scales negated, a -1 code contributes
+    /// -(-scale_neg) x = |w| x in both products (the kernels' signed and unsigned sums swap
+    /// roles, so the matrix counts as asymmetric).
+    pub fn abs(&self, gpu: &Gpu) -> PackedTernary {
+        let neg = gpu.empty(self.scale_neg.shape());
+        super::negate_values(gpu, &self.scale_neg, &neg);
+        PackedTernary { scale_neg: neg, asymmetric: true, ..self.clone() }
+    }
+
     /// Upload packed words [n, words_per_row(k)] and per-row scales; `asymmetric` is set
     /// where some row's scales differ.
     pub fn upload(gpu: &Gpu, words: &[u32], scale_pos: &[f32], scale_neg: &[f32], n: usize, k: usize) -> PackedTernary {

@@ -5,6 +5,7 @@ use super::init;
 use super::spec::{LayerSpec, ModelSpec};
 use crate::error::{AerError, Result};
 use crate::gpu::{Gpu, Tensor};
+use super::weights::{Weights, WeightsRef};
 use crate::kernels::{self as k, ActivationLayout, Bsr, Conv2dGeometry, MatmulForm, PackedTernary};
 use crate::quant::Quantizer;
 use std::collections::HashMap;
@@ -26,7 +27,7 @@ impl Param {
     }
 }
 
-enum Layer {
+pub(super) enum Layer {
     Linear { w: usize, b: usize, inp: usize, out: usize },
     Conv2d { w: usize, b: usize, out: usize, kernel: usize, stride: usize, pad: usize },
     Relu,
@@ -43,6 +44,17 @@ enum Saved {
     Output(Tensor),
     Argmax(Tensor, Vec<usize>),
     Shape(Vec<usize>),
+}
+
+/// What a backward pass does with parameter gradients.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Grads {
+    /// Leave them alone (input gradients only).
+    Skip,
+    /// Write them, unmasked and before quantization's estimator.
+    Raw,
+    /// Write them and complete them (`Model::weight_grad_done`).
+    Finished,
 }
 
 /// The record of one forward pass, consumed by `Model::backward`.
@@ -66,11 +78,11 @@ pub struct Model {
     /// Packed ternary weights by parameter index: when present, the forward pass and the
     /// input gradient run on them (inference and attacks), and parameter gradients are not
     /// available.
-    packed: HashMap<usize, PackedTernary>,
+    pub(super) packed: HashMap<usize, PackedTernary>,
     /// Block-sparse copies of pruned weights by parameter index (`use_block_sparse`): when
     /// present, the layer's products run on the BSR kernels, skipping pruned blocks.
-    sparse: HashMap<usize, Bsr>,
-    layers: Vec<Layer>,
+    pub(super) sparse: HashMap<usize, Bsr>,
+    pub(super) layers: Vec<Layer>,
 }
 
 /// A layer that `Model::use_block_sparse` moved to the block-sparse kernels.
@@ -189,11 +201,7 @@ impl Model {
             let (y, saved) = match layer {
                 Layer::Linear { w, b, inp, out } => {
                     let y = gpu.empty(&[n, *out]);
-                    match (self.packed.get(w), self.sparse.get(w)) {
-                        (Some(pk), _) => k::ternary_matmul(gpu, &x, pk, &y, n, ActivationLayout::LINEAR),
-                        (None, Some(bsr)) => k::bsr_matmul(gpu, &x, bsr, &y, n, ActivationLayout::LINEAR),
-                        (None, None) => k::matmul(gpu, MatmulForm::NT, &x, self.weight(*w), &y, n, *out, *inp, false),
-                    }
+                    self.weights(*w).apply(gpu, &x, &y, n, *out, *inp, ActivationLayout::LINEAR);
                     k::bias_add(gpu, &y, &self.params[*b].value, n, *out, 1);
                     (y, Saved::Input(x))
                 }
@@ -216,11 +224,7 @@ impl Model {
                         None => {
                             let cols = gpu.empty(&[g.patch(), g.positions()]);
                             k::im2col(gpu, &g, &x, &cols);
-                            match (self.packed.get(w), self.sparse.get(w)) {
-                                (Some(pk), _) => k::ternary_matmul(gpu, &cols, pk, &y_cn, g.positions(), ActivationLayout::CONV),
-                                (None, Some(bsr)) => k::bsr_matmul(gpu, &cols, bsr, &y_cn, g.positions(), ActivationLayout::CONV),
-                                (None, None) => k::matmul(gpu, MatmulForm::NN, self.weight(*w), &cols, &y_cn, *out, g.positions(), g.patch(), false),
-                            }
+                            self.weights(*w).apply(gpu, &cols, &y_cn, g.positions(), *out, g.patch(), ActivationLayout::CONV);
                             cols
                         }
                     };
@@ -265,16 +269,33 @@ impl Model {
     /// tape: writes every parameter's gradient and, when asked, returns the gradient with
     /// respect to the input batch (what attacks need).
     pub fn backward(&self, gpu: &Gpu, tape: Tape, dy: Tensor, input_grad: bool) -> Option<Tensor> {
-        self.backprop(gpu, tape, dy, true, input_grad)
+        self.backprop(gpu, tape, dy, Grads::Finished, input_grad)
+    }
+
+    /// `backward` for the first term of a loss with several: the weight gradients are left
+    /// raw (unmasked, before quantization's estimator) for the other terms to add to (e.g.
+    /// `bounds_backward`); `finish_gradients` then completes them.
+    pub fn backward_raw(&self, gpu: &Gpu, tape: Tape, dy: Tensor) {
+        self.backprop(gpu, tape, dy, Grads::Raw, false);
+    }
+
+    /// Mask every raw weight gradient and carry it to the latent weights (see `backward_raw`).
+    pub fn finish_gradients(&self, gpu: &Gpu) {
+        for (i, p) in self.params.iter().enumerate() {
+            if p.prunable() {
+                self.weight_grad_done(gpu, i);
+            }
+        }
     }
 
     /// The gradient with respect to the input batch only, leaving parameter gradients
     /// untouched: what an attack needs, at two thirds of the matmul work of `backward`.
     pub fn input_gradient(&self, gpu: &Gpu, tape: Tape, dy: Tensor) -> Tensor {
-        self.backprop(gpu, tape, dy, false, true).expect("asked for the input gradient")
+        self.backprop(gpu, tape, dy, Grads::Skip, true).expect("asked for the input gradient")
     }
 
-    fn backprop(&self, gpu: &Gpu, tape: Tape, dy: Tensor, param_grads: bool, input_grad: bool) -> Option<Tensor> {
+    fn backprop(&self, gpu: &Gpu, tape: Tape, dy: Tensor, grads: Grads, input_grad: bool) -> Option<Tensor> {
+        let param_grads = grads != Grads::Skip;
         assert!(
             !param_grads || self.packed.is_empty(),
             "a packed ternary model has no parameter gradients: train the latent weights (a checkpoint with [quant]) instead"
@@ -291,17 +312,15 @@ impl Model {
                             None => k::matmul(gpu, MatmulForm::TN, &dy, &x, &self.params[*w].grad, *out, *inp, n, false),
                         }
                         k::bias_grad(gpu, &dy, &self.params[*b].grad, n, *out, 1);
-                        self.weight_grad_done(gpu, *w);
+                        if grads == Grads::Finished {
+                            self.weight_grad_done(gpu, *w);
+                        }
                     }
                     if !need_dx {
                         return None;
                     }
                     let dx = gpu.empty(&[n, *inp]);
-                    match (self.packed.get(w), self.sparse.get(w)) {
-                        (Some(pk), _) => k::ternary_matmul_t(gpu, &dy, pk, &dx, n, ActivationLayout::LINEAR),
-                        (None, Some(bsr)) => k::bsr_matmul_t(gpu, &dy, bsr, &dx, n, ActivationLayout::LINEAR),
-                        (None, None) => k::matmul(gpu, MatmulForm::NN, &dy, self.weight(*w), &dx, n, *inp, *out, false),
-                    }
+                    self.weights(*w).apply_t(gpu, &dy, &dx, n, *out, *inp, ActivationLayout::LINEAR);
                     dx
                 }
                 (Layer::Conv2d { w, b, out, .. }, Saved::Cols(cols, g, active_rows)) => {
@@ -318,7 +337,9 @@ impl Model {
                             (None, None) => k::matmul(gpu, MatmulForm::NT, &dy_cn, &cols, grad, *out, g.patch(), g.positions(), false),
                         }
                         k::bias_grad(gpu, &dy, &self.params[*b].grad, n, *out, hw);
-                        self.weight_grad_done(gpu, *w);
+                        if grads == Grads::Finished {
+                            self.weight_grad_done(gpu, *w);
+                        }
                     }
                     if !need_dx {
                         return None;
@@ -331,11 +352,7 @@ impl Model {
                         dx
                     } else {
                         let dcols = gpu.empty(&[g.patch(), g.positions()]);
-                        match (self.packed.get(w), self.sparse.get(w)) {
-                            (Some(pk), _) => k::ternary_matmul_t(gpu, &dy_cn, pk, &dcols, g.positions(), ActivationLayout::CONV),
-                            (None, Some(bsr)) => k::bsr_matmul_t(gpu, &dy_cn, bsr, &dcols, g.positions(), ActivationLayout::CONV),
-                            (None, None) => k::matmul(gpu, MatmulForm::TN, self.weight(*w), &dy_cn, &dcols, g.patch(), g.positions(), *out, false),
-                        }
+                        self.weights(*w).apply_t(gpu, &dy_cn, &dcols, g.positions(), *out, g.patch(), ActivationLayout::CONV);
                         k::col2im(gpu, &g, &dcols, &dx);
                         dx
                     }
@@ -418,8 +435,17 @@ impl Model {
         }
     }
 
+    /// The form weight `i`'s products run in: packed, block-sparse, or dense (`weight`).
+    pub(super) fn weights(&self, i: usize) -> WeightsRef<'_> {
+        match (self.packed.get(&i), self.sparse.get(&i)) {
+            (Some(pk), _) => Weights::Packed(pk),
+            (None, Some(bsr)) => Weights::Sparse(bsr),
+            (None, None) => Weights::Dense(self.weight(i)),
+        }
+    }
+
     /// The weights a layer computes with: the dequantized ones under quantization.
-    fn weight(&self, i: usize) -> &Tensor {
+    pub(super) fn weight(&self, i: usize) -> &Tensor {
         match self.quant.as_ref().and_then(|q| q.find(i)) {
             Some(q) => &q.wq,
             None => &self.params[i].value,

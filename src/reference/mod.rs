@@ -3,6 +3,7 @@
 
 pub mod attack;
 pub mod bsr;
+pub mod ibp;
 mod conv2d;
 mod layers;
 mod loss;

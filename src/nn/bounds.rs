@@ -1,0 +1,210 @@
+//! Interval bound propagation through a model (Gowal et al., 2018): for every example of a
+//! batch, a box that contains the logits of every input in the L-inf ball of radius eps
+//! around it (clipped to [0, 1]), and the bounds of the margins z_y - z_j against every other
+//! class. Boxes travel in centre-radius form; weight layers multiply the centre by W and the
+//! radius by |W| on the same kernels as the forward pass (dense, block-sparse or packed).
+//!
+//! With a tape, `bounds_backward` differentiates the margins' bounds with respect to the
+//! parameters: certified training's loss.
+
+use super::model::{Layer, Model};
+use super::weights::{OwnedWeights, Weights};
+use crate::gpu::{Gpu, Tensor};
+use crate::kernels::{self as k, ActivationLayout, Bsr, Conv2dGeometry, MatmulForm, PackedTernary};
+use std::borrow::Borrow;
+
+/// The bounds of one batch.
+pub struct Bounds {
+    /// The logits' box, [n, classes] each: lower = centre - radius, upper = centre + radius.
+    pub centre: Tensor,
+    pub radius: Tensor,
+    /// [n, classes]: an upper bound of z_j - z_y for every class j (0 at the label y). The
+    /// example is verified robust when all the others are negative.
+    pub worst: Tensor,
+}
+
+/// What a bound pass keeps for `bounds_backward`.
+pub struct BoundsTape {
+    saved: Vec<BoxSaved>,
+}
+
+enum BoxSaved {
+    /// A linear layer's input box and |W|.
+    Linear(Tensor, Tensor, OwnedWeights),
+    /// A convolution's im2col columns of the centre and of the radius, and |W|.
+    Conv(Tensor, Tensor, Conv2dGeometry, OwnedWeights),
+    /// ReLU's input box.
+    Relu(Tensor, Tensor),
+    /// Max-pool's winners (lower, upper corner) and input shape.
+    Pool(Tensor, Tensor, Vec<usize>),
+    Shape(Vec<usize>),
+    /// The last linear layer folded into the margins: its input box.
+    Margin(Tensor, Tensor),
+}
+
+impl Model {
+    /// Whether the margins fold the last layer in (it is linear and not packed: the margin
+    /// kernel reads dense weights). Otherwise they come from the logits' box, which is looser.
+    fn folds_last_layer(&self) -> bool {
+        matches!(self.layers.last(), Some(Layer::Linear { w, .. }) if !self.packed().contains_key(w))
+    }
+
+    /// Interval bounds of the logits and margins of x [n, C, H, W] (labels [n], u32) under
+    /// L-inf perturbations of radius eps. With a tape, records what `bounds_backward` needs.
+    pub fn bounds(&self, gpu: &Gpu, x: &Tensor, labels: &Tensor, eps: f32, mut tape: Option<&mut BoundsTape>) -> Bounds {
+        if let (Some(q), true) = (&self.quant, self.packed().is_empty()) {
+            q.refresh(gpu, &self.params);
+        }
+        let n = x.shape()[0];
+        let (mut c, mut r) = (gpu.empty(x.shape()), gpu.empty(x.shape()));
+        k::ibp_input(gpu, x, eps, &c, &r);
+        let mut worst = None;
+        let last = self.layers.len() - 1;
+        for (i, layer) in self.layers.iter().enumerate() {
+            if let (true, Layer::Linear { w, b, inp, .. }) = (i == last && self.folds_last_layer(), layer) {
+                let t = gpu.empty(&[n, self.classes]);
+                k::ibp_margin(gpu, &c, &r, self.weight(*w), &self.params[*b].value, labels, &t, n, self.classes, *inp);
+                worst = Some(t);
+                if let Some(tp) = tape.as_deref_mut() {
+                    tp.saved.push(BoxSaved::Margin(c.clone(), r.clone()));
+                }
+            }
+            let (yc, yr, saved) = match layer {
+                Layer::Linear { w, b, inp, out } => {
+                    let abs = self.weights(*w).abs(gpu);
+                    let (yc, yr) = (gpu.empty(&[n, *out]), gpu.empty(&[n, *out]));
+                    self.weights(*w).apply(gpu, &c, &yc, n, *out, *inp, ActivationLayout::LINEAR);
+                    abs.apply(gpu, &r, &yr, n, *out, *inp, ActivationLayout::LINEAR);
+                    k::bias_add(gpu, &yc, &self.params[*b].value, n, *out, 1);
+                    (yc, yr, BoxSaved::Linear(c, r, abs))
+                }
+                Layer::Conv2d { w, b, out, kernel, stride, pad } => {
+                    let s = c.shape();
+                    let g = Conv2dGeometry { n, c: s[1], h: s[2], w: s[3], kh: *kernel, kw: *kernel, stride: *stride, pad: *pad };
+                    let abs = self.weights(*w).abs(gpu);
+                    let (cols_c, cols_r) = (gpu.empty(&[g.patch(), g.positions()]), gpu.empty(&[g.patch(), g.positions()]));
+                    // Padding reads zero into both: a point, and inside every box.
+                    k::im2col(gpu, &g, &c, &cols_c);
+                    k::im2col(gpu, &g, &r, &cols_r);
+                    let yc = conv_apply(gpu, &self.weights(*w), &cols_c, &g, *out);
+                    let yr = conv_apply(gpu, &abs, &cols_r, &g, *out);
+                    k::bias_add(gpu, &yc, &self.params[*b].value, n, *out, g.oh() * g.ow());
+                    (yc, yr, BoxSaved::Conv(cols_c, cols_r, g, abs))
+                }
+                Layer::Relu => {
+                    let (yc, yr) = (gpu.empty(c.shape()), gpu.empty(c.shape()));
+                    k::ibp_relu(gpu, &c, &r, &yc, &yr);
+                    (yc, yr, BoxSaved::Relu(c, r))
+                }
+                Layer::Maxpool2 => {
+                    let s = c.shape().to_vec();
+                    let out_shape = [s[0], s[1], s[2] / 2, s[3] / 2];
+                    let (yc, yr) = (gpu.empty(&out_shape), gpu.empty(&out_shape));
+                    let (lo, hi) = (gpu.empty_u32(&out_shape), gpu.empty_u32(&out_shape));
+                    k::ibp_maxpool(gpu, &c, &r, &yc, &yr, &lo, &hi, s[0] * s[1], s[2], s[3]);
+                    (yc, yr, BoxSaved::Pool(lo, hi, s))
+                }
+                Layer::Flatten => {
+                    let s = c.shape().to_vec();
+                    let flat = [n, s[1..].iter().product()];
+                    (c.reshape(&flat), r.reshape(&flat), BoxSaved::Shape(s))
+                }
+            };
+            // The folded last layer's own box is for reporting only: nothing to keep for it.
+            if let (Some(tp), false) = (tape.as_deref_mut(), i == last && worst.is_some()) {
+                tp.saved.push(saved);
+            }
+            (c, r) = (yc, yr);
+        }
+        let worst = worst.unwrap_or_else(|| {
+            let t = gpu.empty(&[n, self.classes]);
+            k::ibp_worst_from_bounds(gpu, &c, &r, labels, &t, n, self.classes);
+            t
+        });
+        Bounds { centre: c, radius: r, worst }
+    }
+
+    pub fn bounds_tape(&self) -> BoundsTape {
+        BoundsTape { saved: Vec::with_capacity(self.layers.len()) }
+    }
+
+    /// Add the gradient of a loss on the margins' bounds (`dworst`, the gradient with respect
+    /// to `Bounds::worst`) to every parameter's raw gradient (see `Model::backward_raw`; call
+    /// `finish_gradients` after). Needs the last layer folded in (a linear last layer).
+    pub fn bounds_backward(&self, gpu: &Gpu, tape: BoundsTape, labels: &Tensor, dworst: &Tensor) {
+        assert!(self.packed().is_empty(), "a packed ternary model has no parameter gradients: train the latent weights instead");
+        assert!(self.folds_last_layer(), "certified training needs a model whose last layer is linear");
+        let n = dworst.shape()[0];
+        let mut dc = gpu.empty(&[0]);
+        let mut dr = gpu.empty(&[0]);
+        for (i, (layer, saved)) in self.layers.iter().zip(tape.saved).enumerate().rev() {
+            let need_in = i > 0;
+            match (layer, saved) {
+                (Layer::Linear { w, b, inp, .. }, BoxSaved::Margin(c, r)) => {
+                    (dc, dr) = (gpu.empty(c.shape()), gpu.empty(c.shape()));
+                    let grads = (&self.params[*w].grad, &self.params[*b].grad);
+                    let d_in = need_in.then_some((&dc, &dr));
+                    k::ibp_margin_backward(gpu, dworst, &c, &r, self.weight(*w), labels, d_in, Some(grads), n, self.classes, *inp);
+                }
+                (Layer::Linear { w, b, inp, out }, BoxSaved::Linear(c, r, abs)) => {
+                    let grad = &self.params[*w].grad;
+                    k::matmul(gpu, MatmulForm::TN, &dc, &c, grad, *out, *inp, n, true);
+                    let g_abs = gpu.empty(grad.shape());
+                    k::matmul(gpu, MatmulForm::TN, &dr, &r, &g_abs, *out, *inp, n, false);
+                    k::sign_accumulate(gpu, self.weight(*w), &g_abs, grad);
+                    k::bias_grad_accumulate(gpu, &dc, &self.params[*b].grad, n, *out, 1);
+                    if need_in {
+                        let (dc_in, dr_in) = (gpu.empty(c.shape()), gpu.empty(r.shape()));
+                        self.weights(*w).apply_t(gpu, &dc, &dc_in, n, *out, *inp, ActivationLayout::LINEAR);
+                        abs.apply_t(gpu, &dr, &dr_in, n, *out, *inp, ActivationLayout::LINEAR);
+                        (dc, dr) = (dc_in, dr_in);
+                    }
+                }
+                (Layer::Conv2d { w, b, out, .. }, BoxSaved::Conv(cols_c, cols_r, g, abs)) => {
+                    let hw = g.oh() * g.ow();
+                    let (dc_cn, dr_cn) = (gpu.empty(&[*out, g.positions()]), gpu.empty(&[*out, g.positions()]));
+                    k::nchw_to_cnhw(gpu, &dc, &dc_cn, n, *out, hw);
+                    k::nchw_to_cnhw(gpu, &dr, &dr_cn, n, *out, hw);
+                    let grad = &self.params[*w].grad;
+                    k::matmul(gpu, MatmulForm::NT, &dc_cn, &cols_c, grad, *out, g.patch(), g.positions(), true);
+                    let g_abs = gpu.empty(grad.shape());
+                    k::matmul(gpu, MatmulForm::NT, &dr_cn, &cols_r, &g_abs, *out, g.patch(), g.positions(), false);
+                    k::sign_accumulate(gpu, self.weight(*w), &g_abs, grad);
+                    k::bias_grad_accumulate(gpu, &dc, &self.params[*b].grad, n, *out, hw);
+                    if need_in {
+                        (dc, dr) = (conv_apply_t(gpu, &self.weights(*w), &dc_cn, &g, *out), conv_apply_t(gpu, &abs, &dr_cn, &g, *out));
+                    }
+                }
+                (Layer::Relu, BoxSaved::Relu(c, r)) => k::ibp_relu_backward(gpu, &c, &r, &dc, &dr),
+                (Layer::Maxpool2, BoxSaved::Pool(lo, hi, s)) => {
+                    let (dc_in, dr_in) = (gpu.empty(&s), gpu.empty(&s));
+                    k::ibp_maxpool_backward(gpu, &dc, &dr, &lo, &hi, &dc_in, &dr_in, s[0] * s[1], s[2], s[3]);
+                    (dc, dr) = (dc_in, dr_in);
+                }
+                (Layer::Flatten, BoxSaved::Shape(s)) => (dc, dr) = (dc.reshape(&s), dr.reshape(&s)),
+                _ => unreachable!("bounds tape does not match the model's layers"),
+            }
+            if !need_in {
+                break;
+            }
+        }
+    }
+}
+
+/// A convolution's output [n, out, oh, ow] from im2col columns through `w`.
+fn conv_apply<T: Borrow<Tensor>, S: Borrow<Bsr>, P: Borrow<PackedTernary>>(gpu: &Gpu, w: &Weights<T, S, P>, cols: &Tensor, g: &Conv2dGeometry, out: usize) -> Tensor {
+    let y_cn = gpu.empty(&[out, g.positions()]);
+    w.apply(gpu, cols, &y_cn, g.positions(), out, g.patch(), ActivationLayout::CONV);
+    let y = gpu.empty(&[g.n, out, g.oh(), g.ow()]);
+    k::cnhw_to_nchw(gpu, &y_cn, &y, g.n, out, g.oh() * g.ow());
+    y
+}
+
+/// The input gradient [n, c, h, w] of `conv_apply` from the output gradient in [out, positions].
+fn conv_apply_t<T: Borrow<Tensor>, S: Borrow<Bsr>, P: Borrow<PackedTernary>>(gpu: &Gpu, w: &Weights<T, S, P>, dy_cn: &Tensor, g: &Conv2dGeometry, out: usize) -> Tensor {
+    let dcols = gpu.empty(&[g.patch(), g.positions()]);
+    w.apply_t(gpu, dy_cn, &dcols, g.positions(), out, g.patch(), ActivationLayout::CONV);
+    let dx = gpu.empty(&[g.n, g.c, g.h, g.w]);
+    k::col2im(gpu, g, &dcols, &dx);
+    dx
+}

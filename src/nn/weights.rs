@@ -1,0 +1,58 @@
+//! The form a weight layer's products run in: dense, block-sparse or packed ternary. Every
+//! pass over the model (forward, backward, bounds) multiplies through these two methods.
+
+use crate::gpu::{Gpu, Tensor};
+use crate::kernels::{self as k, ActivationLayout, Bsr, MatmulForm, PackedTernary};
+use std::borrow::Borrow;
+
+#[derive(Clone)]
+pub enum Weights<T: Borrow<Tensor>, S: Borrow<Bsr>, P: Borrow<PackedTernary>> {
+    /// [out, k] (a convolution's [out, in * kh * kw]).
+    Dense(T),
+    Sparse(S),
+    Packed(P),
+}
+
+/// A layer's weights, borrowed from the model.
+pub type WeightsRef<'a> = Weights<&'a Tensor, &'a Bsr, &'a PackedTernary>;
+/// Weights made for one pass (e.g. |W| for the radius of a bound).
+pub type OwnedWeights = Weights<Tensor, Bsr, PackedTernary>;
+
+impl<T: Borrow<Tensor>, S: Borrow<Bsr>, P: Borrow<PackedTernary>> Weights<T, S, P> {
+    /// y = x W^T over m activation rows: x [m, k] -> y [m, out] for a linear layer
+    /// (`LINEAR`), im2col columns [k, m] -> [out, m] for a convolution (`CONV`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn apply(&self, gpu: &Gpu, x: &Tensor, y: &Tensor, m: usize, out: usize, kk: usize, layout: ActivationLayout) {
+        match self {
+            Weights::Packed(pk) => k::ternary_matmul(gpu, x, pk.borrow(), y, m, layout),
+            Weights::Sparse(bsr) => k::bsr_matmul(gpu, x, bsr.borrow(), y, m, layout),
+            Weights::Dense(w) if layout == ActivationLayout::LINEAR => k::matmul(gpu, MatmulForm::NT, x, w.borrow(), y, m, out, kk, false),
+            Weights::Dense(w) => k::matmul(gpu, MatmulForm::NN, w.borrow(), x, y, out, m, kk, false),
+        }
+    }
+
+    /// dx = dy W, the input gradient of `apply` (dy laid out as its y, dx as its x).
+    #[allow(clippy::too_many_arguments)]
+    pub fn apply_t(&self, gpu: &Gpu, dy: &Tensor, dx: &Tensor, m: usize, out: usize, kk: usize, layout: ActivationLayout) {
+        match self {
+            Weights::Packed(pk) => k::ternary_matmul_t(gpu, dy, pk.borrow(), dx, m, layout),
+            Weights::Sparse(bsr) => k::bsr_matmul_t(gpu, dy, bsr.borrow(), dx, m, layout),
+            Weights::Dense(w) if layout == ActivationLayout::LINEAR => k::matmul(gpu, MatmulForm::NN, dy, w.borrow(), dx, m, kk, out, false),
+            Weights::Dense(w) => k::matmul(gpu, MatmulForm::TN, w.borrow(), dy, dx, kk, m, out, false),
+        }
+    }
+
+    /// |W| in the same form.
+    pub fn abs(&self, gpu: &Gpu) -> OwnedWeights {
+        match self {
+            Weights::Packed(pk) => Weights::Packed(pk.borrow().abs(gpu)),
+            Weights::Sparse(bsr) => Weights::Sparse(bsr.borrow().abs(gpu)),
+            Weights::Dense(w) => {
+                let w = w.borrow();
+                let a = gpu.empty(w.shape());
+                k::abs_values(gpu, w, &a);
+                Weights::Dense(a)
+            }
+        }
+    }
+}
