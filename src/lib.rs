@@ -15,6 +15,7 @@ pub mod reference;
 pub mod report;
 pub mod sparse;
 pub mod train;
+pub mod verify;
 #[cfg(target_arch = "wasm32")] pub mod web;
 
 pub use error::{AerError, Result};

@@ -1,6 +1,6 @@
 //! The backward pass of whole models against finite differences of the loss: every layer type
 //! (conv2d with stride and padding, ReLU, max-pool, flatten, linear), every parameter tensor,
-//! and the input gradient that attacks use.
+//! the input gradient that attacks use, and certified training's interval-bound gradients.
 
 use aer::gpu::{AdapterChoice, Gpu, Tensor};
 use aer::kernels;
@@ -48,6 +48,61 @@ fn loss(gpu: &Gpu, model: &Model, x: &[f32], y: &Tensor, shape: &[usize]) -> f64
     block_on(gpu.read_f32(&l)).unwrap().iter().map(|&v| v as f64).sum::<f64>() / n as f64
 }
 
+/// Mean of kappa * CE(logits) + (1 - kappa) * CE(worst-case logits at eps): certified
+/// training's loss, on the GPU.
+fn certified_loss(gpu: &Gpu, model: &Model, x: &[f32], y: &Tensor, shape: &[usize], eps: f32, kappa: f64) -> f64 {
+    let clean = loss(gpu, model, x, y, shape);
+    let bounds = model.bounds(gpu, &gpu.upload(x, shape), y, eps, None);
+    let (n, c) = (shape[0], model.classes);
+    let (d, l, k) = (gpu.empty(&[n, c]), gpu.empty(&[n]), gpu.empty_u32(&[n]));
+    kernels::softmax_xent(gpu, &bounds.worst, y, &d, &l, &k, n, c, 0);
+    let worst = block_on(gpu.read_f32(&l)).unwrap().iter().map(|&v| v as f64).sum::<f64>() / n as f64;
+    kappa * clean + (1.0 - kappa) * worst
+}
+
+/// Compares analytic and central-difference slopes of `loss` (one-sided slopes on both sides
+/// first: a perturbation that moves a ReLU or a max-pool winner across its kink makes them
+/// disagree, and such points say nothing about the backward pass, so they are skipped; they
+/// are rare, and most checks must go through). Returns how many points were checked.
+struct FiniteDifferences {
+    eps: f32,
+    base: f64,
+    checked: std::cell::Cell<usize>,
+}
+
+impl FiniteDifferences {
+    fn check(&self, name: &str, analytic: f32, plus: f64, minus: f64) {
+        let (right, left) = ((plus - self.base) / self.eps as f64, (self.base - minus) / self.eps as f64);
+        if (right - left).abs() > 1e-3 + 0.02 * right.abs().max(left.abs()) {
+            return;
+        }
+        self.checked.set(self.checked.get() + 1);
+        let numeric = (plus - minus) / (2.0 * self.eps as f64);
+        let err = (analytic as f64 - numeric).abs();
+        assert!(err <= 5e-4 + 0.01 * numeric.abs(), "{name}: backward {analytic} vs finite difference {numeric}");
+    }
+
+    /// `per_tensor` random entries of every parameter tensor against `p.grad`.
+    fn check_params(&self, gpu: &Gpu, model: &Model, rng: &mut rand::rngs::StdRng, per_tensor: usize, loss: &dyn Fn() -> f64) {
+        for p in &model.params {
+            let w = block_on(gpu.read_f32(&p.value)).unwrap();
+            let g = block_on(gpu.read_f32(&p.grad)).unwrap();
+            for _ in 0..per_tensor {
+                let i = rng.random_range(0..w.len());
+                let mut wp = w.clone();
+                wp[i] = w[i] + self.eps;
+                gpu.write(&p.value, &wp);
+                let plus = loss();
+                wp[i] = w[i] - self.eps;
+                gpu.write(&p.value, &wp);
+                let minus = loss();
+                gpu.write(&p.value, &w);
+                self.check(&format!("{}[{i}]", p.name), g[i], plus, minus);
+            }
+        }
+    }
+}
+
 #[test]
 fn model_gradients_match_finite_differences() {
     let gpu = block_on(Gpu::new(&AdapterChoice::from_env())).unwrap();
@@ -65,47 +120,42 @@ fn model_gradients_match_finite_differences() {
     kernels::softmax_xent(&gpu, &logits, &y, &d, &l, &k, 3, 4, 0);
     let dx = block_on(gpu.read_f32(&model.backward(&gpu, tape, d, true).unwrap())).unwrap();
 
-    let eps = 1e-3f32;
-    let base = loss(&gpu, &model, &x, &y, &shape);
-    let checked = std::cell::Cell::new(0usize);
-    // A perturbation that moves a ReLU or a max-pool winner across its kink makes the two
-    // one-sided slopes disagree; such points say nothing about the backward pass and are
-    // skipped (they are rare: most checks must go through).
-    let check = |name: &str, analytic: f32, plus: f64, minus: f64| {
-        let (right, left) = ((plus - base) / eps as f64, (base - minus) / eps as f64);
-        if (right - left).abs() > 1e-3 + 0.02 * right.abs().max(left.abs()) {
-            return;
-        }
-        checked.set(checked.get() + 1);
-        let numeric = (plus - minus) / (2.0 * eps as f64);
-        let err = (analytic as f64 - numeric).abs();
-        assert!(err <= 5e-4 + 0.01 * numeric.abs(), "{name}: backward {analytic} vs finite difference {numeric}");
-    };
-    for p in &model.params {
-        let w = block_on(gpu.read_f32(&p.value)).unwrap();
-        let g = block_on(gpu.read_f32(&p.grad)).unwrap();
-        for _ in 0..6 {
-            let i = rng.random_range(0..w.len());
-            let mut wp = w.clone();
-            wp[i] = w[i] + eps;
-            gpu.write(&p.value, &wp);
-            let plus = loss(&gpu, &model, &x, &y, &shape);
-            wp[i] = w[i] - eps;
-            gpu.write(&p.value, &wp);
-            let minus = loss(&gpu, &model, &x, &y, &shape);
-            gpu.write(&p.value, &w);
-            check(&format!("{}[{i}]", p.name), g[i], plus, minus);
-        }
-    }
+    let fd = FiniteDifferences { eps: 1e-3, base: loss(&gpu, &model, &x, &y, &shape), checked: 0.into() };
+    fd.check_params(&gpu, &model, &mut rng, 6, &|| loss(&gpu, &model, &x, &y, &shape));
     for _ in 0..8 {
         let i = rng.random_range(0..x.len());
         let mut xp = x.clone();
-        xp[i] += eps;
+        xp[i] += fd.eps;
         let plus = loss(&gpu, &model, &xp, &y, &shape);
-        xp[i] -= 2.0 * eps;
+        xp[i] -= 2.0 * fd.eps;
         let minus = loss(&gpu, &model, &xp, &y, &shape);
-        check(&format!("input[{i}]"), dx[i], plus, minus);
+        fd.check(&format!("input[{i}]"), dx[i], plus, minus);
     }
     let total = model.params.len() * 6 + 8;
-    assert!(checked.get() * 10 >= total * 8, "only {} of {total} points were away from a kink", checked.get());
+    assert!(fd.checked.get() * 10 >= total * 8, "only {} of {total} points were away from a kink", fd.checked.get());
+}
+
+/// Certified training's gradients (clean pass, raw, plus the interval-bound pass, then
+/// finished) against finite differences of the mixed loss, through every layer type.
+#[test]
+fn certified_gradients_match_finite_differences() {
+    let gpu = block_on(Gpu::new(&AdapterChoice::from_env())).unwrap();
+    let spec = ModelSpec::from_toml(SPEC, "tiny").unwrap();
+    let shape = [3usize, 2, 7, 7];
+    let model = Model::new(&gpu, &spec, [2, 7, 7], 4, 2).unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let x: Vec<f32> = (0..shape.iter().product()).map(|_| rng.random_range(0.0..1.0)).collect();
+    let y = gpu.upload_u32(&[2, 0, 3], &[3]);
+    let (eps, kappa) = (0.05f32, 0.3f32);
+    let xt = gpu.upload(&x, &shape);
+    let slot = || gpu.empty(&[3]);
+    let (l, bl) = (slot(), slot());
+    let (c, v) = (gpu.empty_u32(&[3]), gpu.empty_u32(&[3]));
+    let slots = aer::train::CertifiedSlots { loss: &l, correct: &c, bound_loss: &bl, verified: &v, offset: 0 };
+    aer::train::certified_gradients(&gpu, &model, &xt, &y, eps, kappa, &slots);
+    let f = || certified_loss(&gpu, &model, &x, &y, &shape, eps, kappa as f64);
+    let fd = FiniteDifferences { eps: 1e-3, base: f(), checked: 0.into() };
+    fd.check_params(&gpu, &model, &mut rng, 8, &f);
+    let total = model.params.len() * 8;
+    assert!(fd.checked.get() * 10 >= total * 8, "only {} of {total} points were away from a kink", fd.checked.get());
 }

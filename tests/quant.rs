@@ -23,6 +23,7 @@ fn config() -> TrainConfig {
         optimizer: OptimizerConfig { kind: OptimizerKind::Adam, lr: 2e-3, ..Default::default() },
         schedule: LrSchedule::Constant,
         adv: None,
+        certify: None,
         block_prune: None,
     }
 }

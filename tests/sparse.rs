@@ -23,6 +23,7 @@ fn config(kind: OptimizerKind) -> TrainConfig {
         optimizer: OptimizerConfig { kind, lr: if kind == OptimizerKind::Sgd { 0.05 } else { 1e-3 }, weight_decay: 1e-3, ..Default::default() },
         schedule: LrSchedule::Constant,
         adv: None,
+        certify: None,
         block_prune: None,
     }
 }

@@ -21,6 +21,7 @@ fn config(kind: OptimizerKind, lr: f32, epochs: usize) -> TrainConfig {
         optimizer: OptimizerConfig { kind, lr, ..Default::default() },
         schedule: LrSchedule::Cosine,
         adv: None,
+        certify: None,
         block_prune: None,
     }
 }

@@ -44,6 +44,10 @@ pub enum Command {
     /// curve, per-class results, minimal adversarial distances, sanity checks; writes JSON,
     /// a PNG grid and the adversarial examples.
     Attack(AttackArgs),
+    /// Verify a checkpoint with interval bounds: the share of examples provably robust at
+    /// eps (no input in the L-inf ball changes the prediction), beside clean and PGD robust
+    /// accuracy, with the check verified <= PGD <= clean per example; writes verify.json.
+    Verify(VerifyArgs),
     /// Pack a quantized checkpoint's ternary weights (2 bits each, 16 per u32) for inference
     /// and attacks: reports the sizes and checks the packed model's test accuracy.
     Quantize(QuantizeArgs),
@@ -146,6 +150,8 @@ pub struct TrainArgs {
     pub resume: bool,
     #[command(flatten)]
     pub adv: AdvArgs,
+    #[command(flatten)]
+    pub certify: CertifyArgs,
     /// Train ternary weights (quantization-aware training with a straight-through estimator
     /// over f32 latent weights): twn (Li & Liu 2016) or ttq (Zhu et al. 2017).
     #[arg(long, value_enum)]
@@ -250,6 +256,24 @@ pub struct AdvArgs {
     pub adv_val_examples: Option<usize>,
 }
 
+/// Certified training with interval bounds (unset values take the defaults shown).
+#[derive(Args, Debug, Default)]
+pub struct CertifyArgs {
+    /// Train for verified robustness at this L-inf radius (interval bound propagation,
+    /// Gowal et al. 2018): clean and worst-case cross-entropy mixed.
+    #[arg(long)]
+    pub certify: Option<f32>,
+    /// Clean epochs before the ramp [default: 1].
+    #[arg(long, requires = "certify")]
+    pub certify_warmup_epochs: Option<usize>,
+    /// Epochs over which eps rises from 0 and the clean weight falls [default: 6].
+    #[arg(long, requires = "certify")]
+    pub certify_ramp_epochs: Option<usize>,
+    /// The clean loss's final weight kappa [default: 0.5].
+    #[arg(long, requires = "certify")]
+    pub certify_kappa_end: Option<f32>,
+}
+
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq)]
 pub enum NormArg {
     Linf,
@@ -323,6 +347,36 @@ pub struct AttackArgs {
     pub batch_size: usize,
     /// Directory for robustness.json, examples.safetensors and examples.png
     /// [default: next to the checkpoint, <name>-attack/].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Checkpoint to verify (.safetensors written by `aer train`).
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Verify the first N examples of the split [default: all].
+    #[arg(long)]
+    pub n: Option<usize>,
+    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
+    pub split: SplitArg,
+    /// L-inf radii, comma-separated (several give a verified-accuracy curve).
+    #[arg(long, value_delimiter = ',', default_value = "0.1")]
+    pub eps: Vec<f32>,
+    /// Steps of the PGD attack run beside the bounds (0 skips it).
+    #[arg(long, default_value_t = 40)]
+    pub pgd_steps: usize,
+    /// PGD step [default: 2.5 eps / steps].
+    #[arg(long)]
+    pub pgd_step: Option<f32>,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[arg(long, default_value_t = 256)]
+    pub batch_size: usize,
+    /// Where to write the results [default: next to the checkpoint, <name>-verify.json].
     #[arg(long)]
     pub out: Option<PathBuf>,
 }

@@ -31,7 +31,7 @@ fn attack_name(a: AttackArg) -> AttackName {
 }
 
 /// The checkpoint's model on the GPU, checked against the data.
-fn restore_for(gpu: &Gpu, ck: &Checkpoint, path: &std::path::Path, input: [usize; 3], classes: usize, dense_kernels: bool) -> Result<Model> {
+pub(super) fn restore_for(gpu: &Gpu, ck: &Checkpoint, path: &std::path::Path, input: [usize; 3], classes: usize, dense_kernels: bool) -> Result<Model> {
     ck.check_data(input, classes, path)?;
     let mut model = ck.restore(gpu)?.0;
     super::commands::block_sparse(gpu, &mut model, dense_kernels)?;

@@ -3,7 +3,7 @@
 use super::args::{AdvMethodArg, Cli, Command, DataArgs, EvalArgs, NormArg, OptimizerArg, ScheduleArg, SplitArg, TrainArgs};
 use crate::attack::{evaluate_robustness, AttackConfig, AttackSettings};
 use crate::kernels::Norm;
-use crate::train::{AdvMethod, AdvTrainConfig, RobustRecord};
+use crate::train::{AdvMethod, AdvTrainConfig, CertifiedRecord, RobustRecord};
 use super::progress::epoch_bar;
 use crate::data::{load_dir, Splits};
 use crate::gpu::{list_adapters, AdapterChoice, Gpu};
@@ -40,6 +40,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Eval(args) => eval(&choice, &args, cli.gpu.dense_kernels),
         Command::Attack(args) => super::attack::attack(&choice, &args, cli.gpu.dense_kernels),
+        Command::Verify(args) => super::verify::verify(&choice, &args, cli.gpu.dense_kernels),
         Command::Tune { quick, runs } => tune(&choice, quick, runs),
         Command::Quantize(args) => quantize(&choice, &args),
         Command::Prune(args) => prune(&choice, &args),
@@ -54,6 +55,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 optimizer: OptimizerConfig { kind: OptimizerKind::Sgd, lr: 0.1, momentum: 0.9, weight_decay: 5e-4, ..Default::default() },
                 schedule: LrSchedule::Cosine,
                 adv: None,
+                certify: None,
                 block_prune: None,
             };
             let t = Instant::now();
@@ -271,6 +273,19 @@ pub(super) fn train_config(a: &TrainArgs, file: Option<TrainConfig>) -> Result<T
             adv.check()?;
         }
     }
+    let c = &a.certify;
+    if let Some(eps) = c.certify {
+        cfg.certify.get_or_insert_with(Default::default).eps = eps;
+    }
+    if let Some(cc) = cfg.certify.as_mut() {
+        if let Some(v) = c.certify_warmup_epochs { cc.warmup_epochs = v; }
+        if let Some(v) = c.certify_ramp_epochs { cc.ramp_epochs = v; }
+        if let Some(v) = c.certify_kappa_end { cc.kappa_end = v; }
+        cc.check()?;
+        if cfg.adv.is_some() {
+            return Err(AerError::Invalid("certified training (--certify) and adversarial training (--adv) are separate losses; choose one".into()));
+        }
+    }
     if cfg.epochs == 0 || cfg.batch_size == 0 {
         return Err(AerError::Invalid("epochs and batch size must be at least 1".into()));
     }
@@ -329,8 +344,16 @@ fn fit(gpu: &Gpu, splits: &Splits, spec: &ModelSpec, cfg: &TrainConfig, out: &Pa
     };
     block_sparse(gpu, &mut model, opts.dense_kernels)?;
     eprintln!("model: {} ({} parameters), {:?}", spec.name, model.num_parameters(), cfg.optimizer.kind);
-    // With adversarial training the model is selected by robust validation accuracy.
-    let score = |r: &EpochRecord| r.robust.as_ref().map_or(r.val_accuracy, |x| x.val_robust_accuracy);
+    if cfg.certify.is_some() && !model.folds_last_layer() {
+        return Err(AerError::Invalid(format!("certified training needs a model that ends with a linear layer; '{}' does not", spec.name)));
+    }
+    // With adversarial (certified) training the model is selected by robust (verified)
+    // validation accuracy.
+    let score = |r: &EpochRecord| match (&r.robust, &r.certified) {
+        (Some(x), _) => x.val_robust_accuracy,
+        (None, Some(x)) => x.val_verified_accuracy,
+        (None, None) => r.val_accuracy,
+    };
     let mut best = history.iter().map(score).fold(-1.0, f64::max);
     for epoch in history.len()..cfg.epochs {
         let t = Instant::now();
@@ -350,6 +373,20 @@ fn fit(gpu: &Gpu, splits: &Splits, spec: &ModelSpec, cfg: &TrainConfig, out: &Pa
             }),
             None => None,
         };
+        let certified = match &cfg.certify {
+            Some(cc) => {
+                let (eps, kappa) = cc.at(epoch, batches - 1, batches);
+                let v = block_on(crate::verify::verify(gpu, &model, &splits.val, cc.eps, 256, &mut |_, _| {}))?;
+                Some(CertifiedRecord {
+                    eps,
+                    kappa,
+                    train_bound_loss: stats.bound_loss.unwrap_or(0.0),
+                    train_verified_accuracy: stats.verified_accuracy.unwrap_or(0.0),
+                    val_verified_accuracy: v.verified_accuracy(),
+                })
+            }
+            None => None,
+        };
         bar.finish_and_clear();
         let rec = EpochRecord {
             epoch: epoch + 1,
@@ -358,10 +395,20 @@ fn fit(gpu: &Gpu, splits: &Splits, spec: &ModelSpec, cfg: &TrainConfig, out: &Pa
             val_accuracy: val.accuracy,
             seconds: t.elapsed().as_secs_f64(),
             robust,
+            certified,
         };
-        let robust_note = rec.robust.as_ref().map_or(String::new(), |r| {
-            format!("  eps {:.3}  train-adv {:.2}%  val-robust {:.2}%", r.eps, 100.0 * r.train_robust_accuracy, 100.0 * r.val_robust_accuracy)
-        });
+        let robust_note = match (&rec.robust, &rec.certified) {
+            (Some(r), _) => format!("  eps {:.3}  train-adv {:.2}%  val-robust {:.2}%", r.eps, 100.0 * r.train_robust_accuracy, 100.0 * r.val_robust_accuracy),
+            (None, Some(c)) => format!(
+                "  eps {:.3}  kappa {:.2}  bound-loss {:.4}  train-verified {:.2}%  val-verified {:.2}%",
+                c.eps,
+                c.kappa,
+                c.train_bound_loss,
+                100.0 * c.train_verified_accuracy,
+                100.0 * c.val_verified_accuracy
+            ),
+            (None, None) => String::new(),
+        };
         eprintln!(
             "epoch {:>3}/{}  loss {:.4}  train {:.2}%  val {:.2}%{robust_note}  {:.2} s",
             rec.epoch,
@@ -397,7 +444,7 @@ fn fit(gpu: &Gpu, splits: &Splits, spec: &ModelSpec, cfg: &TrainConfig, out: &Pa
         "history": history,
     });
     write_atomic(&out.join("metrics.json"), serde_json::to_string_pretty(&metrics).unwrap().as_bytes())?;
-    let what = if cfg.adv.is_some() { "val robust" } else { "val" };
+    let what = if cfg.adv.is_some() { "val robust" } else if cfg.certify.is_some() { "val verified" } else { "val" };
     eprintln!("best epoch {} ({what} {:.2}%), test accuracy {:.2}%", best_ck.epoch, 100.0 * best, 100.0 * test.accuracy);
     Ok(FitResult { test_accuracy: test.accuracy, seconds_per_epoch })
 }

@@ -5,6 +5,7 @@ mod args;
 mod attack;
 mod commands;
 mod progress;
+mod verify;
 
 use clap::Parser;
 

@@ -34,5 +34,5 @@ pub use pgd::{apgd_checkpoint, apgd_step, keep_best, keep_max, pgd_step, random_
 pub use relu::{relu_backward, relu_forward};
 pub use select::{magnitude_keys, restrict_keys, select_top_k, Candidates};
 pub use quant::{ternarize, ternary_pack, ternary_ste, ternary_threshold, TernaryGroups, ThresholdRule};
-pub use softmax_xent::{argmax, softmax_xent, trades_xent};
+pub use softmax_xent::{argmax, softmax_xent, softmax_xent_weighted, trades_xent};
 pub use ternary::{ternary_matmul, ternary_matmul_t, words_per_row, PackedTernary};

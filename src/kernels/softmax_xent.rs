@@ -16,8 +16,15 @@ struct Params {
 /// gradient of the mean loss over the batch into `dlogits`.
 #[allow(clippy::too_many_arguments)]
 pub fn softmax_xent(gpu: &Gpu, logits: &Tensor, labels: &Tensor, dlogits: &Tensor, loss: &Tensor, correct: &Tensor, batch: usize, classes: usize, offset: usize) {
+    softmax_xent_weighted(gpu, logits, labels, dlogits, loss, correct, batch, classes, offset, 1.0);
+}
+
+/// `softmax_xent` for one term of a weighted loss: the gradient is of `weight` times the
+/// batch mean (the per-example losses stay unweighted).
+#[allow(clippy::too_many_arguments)]
+pub fn softmax_xent_weighted(gpu: &Gpu, logits: &Tensor, labels: &Tensor, dlogits: &Tensor, loss: &Tensor, correct: &Tensor, batch: usize, classes: usize, offset: usize, weight: f32) {
     let k = Kernel { shader: &SOFTMAX_XENT, entry: "softmax_xent" };
-    let p = Params { batch: batch as u32, classes: classes as u32, offset: offset as u32, scale: 1.0 / batch as f32, beta: 0.0, _pad: [0; 3] };
+    let p = Params { batch: batch as u32, classes: classes as u32, offset: offset as u32, scale: weight / batch as f32, beta: 0.0, _pad: [0; 3] };
     gpu.launch(&k, &[], &p, &[logits, labels, dlogits, loss, correct], [batch.div_ceil(64) as u32, 1, 1]);
 }
 

@@ -45,7 +45,7 @@ enum BoxSaved {
 impl Model {
     /// Whether the margins fold the last layer in (it is linear and not packed: the margin
     /// kernel reads dense weights). Otherwise they come from the logits' box, which is looser.
-    fn folds_last_layer(&self) -> bool {
+    pub fn folds_last_layer(&self) -> bool {
         matches!(self.layers.last(), Some(Layer::Linear { w, .. }) if !self.packed().contains_key(w))
     }
 

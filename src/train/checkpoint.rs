@@ -33,6 +33,23 @@ pub struct EpochRecord {
     /// Adversarial training's measurements, when it ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub robust: Option<RobustRecord>,
+    /// Certified training's measurements, when it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certified: Option<CertifiedRecord>,
+}
+
+/// One certified-training epoch's figures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CertifiedRecord {
+    /// The radius and the clean loss's weight at the end of the epoch.
+    pub eps: f32,
+    pub kappa: f32,
+    /// Mean cross-entropy of the worst-case logits over the epoch.
+    pub train_bound_loss: f64,
+    /// Training examples verified at their step's radius (ties counted).
+    pub train_verified_accuracy: f64,
+    /// Validation accuracy verified at the full radius.
+    pub val_verified_accuracy: f64,
 }
 
 /// One adversarial-training epoch's robustness figures.

@@ -59,6 +59,9 @@ pub struct TrainConfig {
     pub schedule: LrSchedule,
     /// Adversarial training, when set.
     pub adv: Option<super::AdvTrainConfig>,
+    /// Certified training with interval bounds, when set (not with `adv`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certify: Option<super::CertifiedConfig>,
     /// Prune whole blocks before the first epoch (and keep the mask fixed), when set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub block_prune: Option<BlockPruneConfig>,
@@ -79,7 +82,7 @@ pub struct BlockPruneConfig {
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { epochs: 10, batch_size: 128, seed: 0, optimizer: OptimizerConfig::default(), schedule: LrSchedule::Cosine, adv: None, block_prune: None }
+        TrainConfig { epochs: 10, batch_size: 128, seed: 0, optimizer: OptimizerConfig::default(), schedule: LrSchedule::Cosine, adv: None, certify: None, block_prune: None }
     }
 }
 

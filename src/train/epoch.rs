@@ -3,6 +3,7 @@
 //! epoch-long buffers that are read back once at the end.
 
 use super::adversarial::{craft, AdvMethod};
+use super::certified::{certified_gradients, CertifiedSlots};
 use super::config::TrainConfig;
 use crate::attack::Batch;
 use rand::{Rng, SeedableRng};
@@ -26,6 +27,10 @@ pub struct EpochStats {
     /// and per class (robust, attacked).
     pub robust_accuracy: Option<f64>,
     pub robust_by_class: Option<Vec<(usize, usize)>>,
+    /// Certified training: the mean bound loss, and the share of examples verified at their
+    /// step's radius.
+    pub bound_loss: Option<f64>,
+    pub verified_accuracy: Option<f64>,
 }
 
 /// Train `model` for epoch `epoch` (0-based) of `cfg`. `progress(done, total)` is called
@@ -51,6 +56,11 @@ pub async fn train_epoch(
     let correct = gpu.empty_u32(&[n]);
     // Per example: correct on its training attack's example (TRADES: the adversarial half).
     let adv_correct = gpu.empty_u32(&[n]);
+    // Certified training: the bound loss and verification per example.
+    let (bound_loss, verified) = match cfg.certify {
+        Some(_) => (gpu.empty(&[n]), gpu.empty_u32(&[n])),
+        None => (gpu.empty(&[1]), gpu.empty_u32(&[1])),
+    };
     let mut attacked = vec![false; n];
     let mut rng = rand::rngs::StdRng::seed_from_u64(cfg.seed ^ 0xad5e_1ec7 ^ (epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
     let (mut xs, mut ys) = (Vec::new(), Vec::new());
@@ -62,50 +72,56 @@ pub async fn train_epoch(
         data.gather(idx, &mut xs, &mut ys);
         let x = gpu.upload(&xs, &[m, c, h, w]);
         let y = gpu.upload_u32(&ys, &[m]);
-        let mut tape = model.tape();
-        let dlogits = match &cfg.adv {
-            None => {
-                let logits = model.forward(gpu, x, Some(&mut tape));
-                let dlogits = gpu.empty(logits.shape());
-                kernels::softmax_xent(gpu, &logits, &y, &dlogits, &loss, &correct, m, model.classes, b * bs);
-                dlogits
-            }
-            Some(a) => {
-                let eps = a.eps_at(epoch, b, batches);
-                let step = match a.method {
-                    AdvMethod::Fgsm => 1.25 * eps,
-                    _ if a.eps > 0.0 => a.step * eps / a.eps,
-                    _ => a.step,
-                };
-                let (mut eps_v, mut step_v) = (Vec::with_capacity(m), Vec::with_capacity(m));
-                for (k, &label) in ys.iter().enumerate() {
-                    let chosen = rng.random::<f32>() < class_shares[label as usize];
-                    attacked[b * bs + k] = chosen;
-                    eps_v.push(if chosen { eps } else { 0.0 });
-                    step_v.push(if chosen { step } else { 0.0 });
-                }
-                let salt = crate::reference::attack::pcg((cfg.seed as u32) ^ ((epoch * batches + b) as u32).wrapping_mul(0x9e37_79b9)) as u64;
-                let batch = Batch::with_radii(gpu, x.clone(), y.clone(), eps_v, step_v, salt);
-                if a.method == AdvMethod::Trades {
-                    let clean_logits = model.forward(gpu, x.clone(), None);
-                    let x_adv = craft(gpu, model, a, &batch, Some(&clean_logits));
-                    let both = gpu.empty(&[2 * m, c, h, w]);
-                    gpu.copy_range(&x, 0, &both, 0, x.numel());
-                    gpu.copy_range(&x_adv, 0, &both, x.numel(), x.numel());
-                    let logits = model.forward(gpu, both, Some(&mut tape));
-                    let dlogits = gpu.empty(logits.shape());
-                    kernels::trades_xent(gpu, &logits, &y, &dlogits, &loss, &correct, &adv_correct, a.beta, m, model.classes, b * bs);
-                    dlogits
-                } else {
-                    let x_adv = craft(gpu, model, a, &batch, None);
-                    let logits = model.forward(gpu, x_adv, Some(&mut tape));
+        if let Some(cc) = &cfg.certify {
+            let (eps, kappa) = cc.at(epoch, b, batches);
+            let slots = CertifiedSlots { loss: &loss, correct: &correct, bound_loss: &bound_loss, verified: &verified, offset: b * bs };
+            certified_gradients(gpu, model, &x, &y, eps, kappa, &slots);
+        } else {
+            let mut tape = model.tape();
+            let dlogits = match &cfg.adv {
+                None => {
+                    let logits = model.forward(gpu, x, Some(&mut tape));
                     let dlogits = gpu.empty(logits.shape());
                     kernels::softmax_xent(gpu, &logits, &y, &dlogits, &loss, &correct, m, model.classes, b * bs);
                     dlogits
                 }
-            }
-        };
-        model.backward(gpu, tape, dlogits, false);
+                Some(a) => {
+                    let eps = a.eps_at(epoch, b, batches);
+                    let step = match a.method {
+                        AdvMethod::Fgsm => 1.25 * eps,
+                        _ if a.eps > 0.0 => a.step * eps / a.eps,
+                        _ => a.step,
+                    };
+                    let (mut eps_v, mut step_v) = (Vec::with_capacity(m), Vec::with_capacity(m));
+                    for (k, &label) in ys.iter().enumerate() {
+                        let chosen = rng.random::<f32>() < class_shares[label as usize];
+                        attacked[b * bs + k] = chosen;
+                        eps_v.push(if chosen { eps } else { 0.0 });
+                        step_v.push(if chosen { step } else { 0.0 });
+                    }
+                    let salt = crate::reference::attack::pcg((cfg.seed as u32) ^ ((epoch * batches + b) as u32).wrapping_mul(0x9e37_79b9)) as u64;
+                    let batch = Batch::with_radii(gpu, x.clone(), y.clone(), eps_v, step_v, salt);
+                    if a.method == AdvMethod::Trades {
+                        let clean_logits = model.forward(gpu, x.clone(), None);
+                        let x_adv = craft(gpu, model, a, &batch, Some(&clean_logits));
+                        let both = gpu.empty(&[2 * m, c, h, w]);
+                        gpu.copy_range(&x, 0, &both, 0, x.numel());
+                        gpu.copy_range(&x_adv, 0, &both, x.numel(), x.numel());
+                        let logits = model.forward(gpu, both, Some(&mut tape));
+                        let dlogits = gpu.empty(logits.shape());
+                        kernels::trades_xent(gpu, &logits, &y, &dlogits, &loss, &correct, &adv_correct, a.beta, m, model.classes, b * bs);
+                        dlogits
+                    } else {
+                        let x_adv = craft(gpu, model, a, &batch, None);
+                        let logits = model.forward(gpu, x_adv, Some(&mut tape));
+                        let dlogits = gpu.empty(logits.shape());
+                        kernels::softmax_xent(gpu, &logits, &y, &dlogits, &loss, &correct, m, model.classes, b * bs);
+                        dlogits
+                    }
+                }
+            };
+            model.backward(gpu, tape, dlogits, false);
+        }
         opt.update(gpu, &model.params, cfg.lr_at(epoch * batches + b, total_steps));
         model.weights_changed(gpu);
         in_flight.push_back(gpu.marker());
@@ -119,12 +135,22 @@ pub async fn train_epoch(
     if trades {
         wanted.push(&adv_correct);
     }
+    if cfg.certify.is_some() {
+        wanted.extend([&bound_loss, &verified]);
+    }
     let bytes = gpu.read_bytes(&wanted).await?;
     progress(batches, batches);
     let losses: Vec<f32> = bytemuck::pod_collect_to_vec(&bytes[0]);
     let hits: Vec<u32> = bytemuck::pod_collect_to_vec(&bytes[1]);
     // Without TRADES the training examples are the adversarial ones, so `correct` is it.
-    let adv_hits: Vec<u32> = bytemuck::pod_collect_to_vec(bytes.last().unwrap());
+    let adv_hits: Vec<u32> = bytemuck::pod_collect_to_vec(&bytes[wanted.len() - if cfg.certify.is_some() { 3 } else { 1 }]);
+    let (bound_loss, verified_accuracy) = if cfg.certify.is_some() {
+        let l: Vec<f32> = bytemuck::pod_collect_to_vec(&bytes[bytes.len() - 2]);
+        let v: Vec<u32> = bytemuck::pod_collect_to_vec(&bytes[bytes.len() - 1]);
+        (Some(mean(l.iter().map(|&x| x as f64), n)), Some(mean(v.iter().map(|&x| x as f64), n)))
+    } else {
+        (None, None)
+    };
     let (robust_accuracy, robust_by_class) = if cfg.adv.is_some() {
         let mut by_class = vec![(0usize, 0usize); model.classes];
         for i in (0..n).filter(|&i| attacked[i]) {
@@ -138,10 +164,16 @@ pub async fn train_epoch(
         (None, None)
     };
     Ok(EpochStats {
-        loss: losses.iter().map(|&l| l as f64).sum::<f64>() / n.max(1) as f64,
-        accuracy: hits.iter().map(|&h| h as f64).sum::<f64>() / n.max(1) as f64,
+        loss: mean(losses.iter().map(|&l| l as f64), n),
+        accuracy: mean(hits.iter().map(|&h| h as f64), n),
         steps: batches,
         robust_accuracy,
         robust_by_class,
+        bound_loss,
+        verified_accuracy,
     })
+}
+
+fn mean(v: impl Iterator<Item = f64>, n: usize) -> f64 {
+    v.sum::<f64>() / n.max(1) as f64
 }

@@ -2,6 +2,7 @@
 //! evaluation, and checkpoints that let a run resume from any epoch.
 
 mod adversarial;
+mod certified;
 mod checkpoint;
 mod config;
 mod evaluate;
@@ -9,7 +10,8 @@ mod epoch;
 mod optimizer;
 
 pub use adversarial::{craft, AdvMethod, AdvTrainConfig};
-pub use checkpoint::{write_atomic, Checkpoint, EpochRecord, RobustRecord, FORMAT_VERSION};
+pub use certified::{certified_gradients, CertifiedConfig, CertifiedSlots};
+pub use checkpoint::{write_atomic, Checkpoint, EpochRecord, CertifiedRecord, RobustRecord, FORMAT_VERSION};
 pub use config::{BlockPruneConfig, LrSchedule, OptimizerConfig, OptimizerKind, TrainConfig};
 pub use epoch::{train_epoch, EpochStats};
 pub use evaluate::{evaluate, Evaluation};
