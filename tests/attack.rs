@@ -154,6 +154,7 @@ fn train_and_attack(adv: Option<AdvMethod>) -> (f64, f64) {
         schedule: LrSchedule::Cosine,
         adv: adv.map(|method| AdvTrainConfig { method, eps: 0.1, step: 0.05, steps: 3, ..Default::default() }),
         certify: None,
+        dynamic: None,
         block_prune: None,
     };
     let model = Model::new(gpu(), &spec, s.train.shape, 10, cfg.seed).unwrap();

@@ -24,6 +24,7 @@ fn config() -> TrainConfig {
         schedule: LrSchedule::Constant,
         adv: None,
         certify: None,
+        dynamic: None,
         block_prune: None,
     }
 }

@@ -24,6 +24,7 @@ fn config(kind: OptimizerKind) -> TrainConfig {
         schedule: LrSchedule::Constant,
         adv: None,
         certify: None,
+        dynamic: None,
         block_prune: None,
     }
 }
@@ -258,5 +259,39 @@ fn block_sparse_kernels_match_the_dense_model() {
             close(&format!("{} gradient, step {round}, sparsity {sparsity}", p.name), a, b);
         }
     }
+    }
+}
+
+/// RigL and SET from scratch: random masks at the ERK densities, exactly as many active
+/// weights per layer after every update, masks that actually move, pruned weights exactly zero,
+/// and a model that still learns.
+#[test]
+fn dynamic_sparse_training_keeps_each_layers_count_and_moves_the_masks() {
+    use aer::sparse::{DynamicMethod, DynamicSparseConfig};
+    let s = mnist(1500);
+    let spec = ModelSpec::load("mlp").unwrap();
+    for method in [DynamicMethod::Rigl, DynamicMethod::Set] {
+        let d = DynamicSparseConfig { sparsity: 0.9, method, update_every: 8, ..Default::default() };
+        let cfg = TrainConfig { epochs: 2, schedule: LrSchedule::Cosine, dynamic: Some(d.clone()), ..config(OptimizerKind::Adam) };
+        let mut m = Model::new(gpu(), &spec, s.train.shape, 10, 2).unwrap();
+        let mut opt = Optimizer::new(gpu(), &cfg.optimizer, &m.params);
+        d.init_masks(gpu(), &mut m, Some(&opt), cfg.seed);
+        let masks = |m: &Model| -> Vec<Vec<f32>> { m.params.iter().filter_map(|p| p.mask.as_ref()).map(|t| block_on(gpu().read_f32(t)).unwrap()).collect() };
+        let start = masks(&m);
+        let wanted: Vec<usize> = d.layer_sparsity(&m).iter().map(|&(i, sp)| m.params[i].value.numel() - (sp * m.params[i].value.numel() as f64).round() as usize).collect();
+        let active = |v: &[f32]| v.iter().filter(|&&x| x != 0.0).count();
+        assert_eq!(start.iter().map(|v| active(v)).collect::<Vec<_>>(), wanted, "{method:?}: initial masks");
+        let mut acc = 0.0;
+        for e in 0..cfg.epochs {
+            acc = block_on(train_epoch(gpu(), &m, &mut opt, &s.train, &cfg, e, &[], &mut |_, _| {})).unwrap().accuracy;
+        }
+        let end = masks(&m);
+        assert_eq!(end.iter().map(|v| active(v)).collect::<Vec<_>>(), wanted, "{method:?}: every update keeps each layer's count");
+        let moved: usize = start.iter().zip(&end).map(|(a, b)| a.iter().zip(b).filter(|(x, y)| x != y).count()).sum();
+        assert!(moved > 0, "{method:?}: the masks never changed");
+        for ((name, w), mask) in weights(&m).iter().zip(&end) {
+            assert!(w.iter().zip(mask).all(|(w, m)| *m != 0.0 || *w == 0.0), "{method:?}: {name} has pruned weights that are not zero");
+        }
+        assert!(acc > 0.6, "{method:?}: training accuracy {acc}");
     }
 }

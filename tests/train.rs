@@ -22,6 +22,7 @@ fn config(kind: OptimizerKind, lr: f32, epochs: usize) -> TrainConfig {
         schedule: LrSchedule::Cosine,
         adv: None,
         certify: None,
+        dynamic: None,
         block_prune: None,
     }
 }

@@ -206,6 +206,7 @@ fn certified_training_raises_verified_accuracy() {
             schedule: LrSchedule::Cosine,
             adv: None,
             certify,
+            dynamic: None,
             block_prune: None,
         };
         let model = Model::new(gpu(), &spec, s.train.shape, 10, cfg.seed).unwrap();

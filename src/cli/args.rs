@@ -177,6 +177,34 @@ pub struct TrainArgs {
     /// Prune the first and last weight layers too (by default they stay dense).
     #[arg(long, requires = "block_sparsity")]
     pub block_all_layers: bool,
+    /// Dynamic sparse training from scratch at this sparsity (share of all weights pruned),
+    /// e.g. 0.9: random masks, then prune-and-regrow during training.
+    #[arg(long)]
+    pub dynamic_sparsity: Option<f64>,
+    /// rigl (regrow where the gradient is largest) or set (at random) [default: rigl].
+    #[arg(long, value_enum, requires = "dynamic_sparsity")]
+    pub dynamic: Option<DynamicArg>,
+    /// Layer densities: erk or uniform [default: erk].
+    #[arg(long, value_enum, requires = "dynamic_sparsity")]
+    pub dynamic_distribution: Option<DistributionArg>,
+    /// Optimizer steps between mask updates [default: 100].
+    #[arg(long, requires = "dynamic_sparsity")]
+    pub dynamic_update_every: Option<usize>,
+    /// Share of active weights moved at the first update, decaying with a cosine [default: 0.3].
+    #[arg(long, requires = "dynamic_sparsity")]
+    pub dynamic_drop_fraction: Option<f64>,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq)]
+pub enum DynamicArg {
+    Rigl,
+    Set,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq)]
+pub enum DistributionArg {
+    Erk,
+    Uniform,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq)]

@@ -56,6 +56,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 schedule: LrSchedule::Cosine,
                 adv: None,
                 certify: None,
+                dynamic: None,
                 block_prune: None,
             };
             let t = Instant::now();
@@ -286,6 +287,30 @@ pub(super) fn train_config(a: &TrainArgs, file: Option<TrainConfig>) -> Result<T
             return Err(AerError::Invalid("certified training (--certify) and adversarial training (--adv) are separate losses; choose one".into()));
         }
     }
+    if let Some(sparsity) = a.dynamic_sparsity {
+        cfg.dynamic.get_or_insert_with(Default::default).sparsity = sparsity;
+    }
+    if let Some(d) = cfg.dynamic.as_mut() {
+        use crate::sparse::{Distribution, DynamicMethod};
+        if let Some(m) = a.dynamic {
+            d.method = match m {
+                super::args::DynamicArg::Rigl => DynamicMethod::Rigl,
+                super::args::DynamicArg::Set => DynamicMethod::Set,
+            };
+        }
+        if let Some(v) = a.dynamic_distribution {
+            d.distribution = match v {
+                super::args::DistributionArg::Erk => Distribution::Erk,
+                super::args::DistributionArg::Uniform => Distribution::Uniform,
+            };
+        }
+        if let Some(v) = a.dynamic_update_every { d.update_every = v; }
+        if let Some(v) = a.dynamic_drop_fraction { d.drop_fraction = v; }
+        d.check()?;
+        if a.block_sparsity.is_some() || cfg.block_prune.is_some() {
+            return Err(AerError::Invalid("dynamic sparse training (--dynamic-sparsity) makes its own masks; drop --block-sparsity".into()));
+        }
+    }
     if cfg.epochs == 0 || cfg.batch_size == 0 {
         return Err(AerError::Invalid("epochs and batch size must be at least 1".into()));
     }
@@ -340,9 +365,15 @@ fn fit(gpu: &Gpu, splits: &Splits, spec: &ModelSpec, cfg: &TrainConfig, out: &Pa
             let which = if bp.hidden_only { "hidden" } else { "weight" };
             eprintln!("pruned {:.0}% of each {which} layer's {b}x{b} weight blocks", 100.0 * bp.sparsity, b = bp.block);
         }
+        if let Some(d) = &cfg.dynamic {
+            d.init_masks(gpu, &mut m, Some(&o), cfg.seed);
+            let layers: Vec<String> = d.layer_sparsity(&m).iter().map(|(i, s)| format!("{} {:.1}%", m.params[*i].name, 100.0 * s)).collect();
+            eprintln!("dynamic sparse training ({:?}, {:?}): random masks, sparsity {}", d.method, d.distribution, layers.join(", "));
+        }
         (m, o, Vec::new())
     };
-    block_sparse(gpu, &mut model, opts.dense_kernels)?;
+    // Masks that change during training keep the dense kernels until it ends.
+    block_sparse(gpu, &mut model, opts.dense_kernels || cfg.dynamic.is_some())?;
     eprintln!("model: {} ({} parameters), {:?}", spec.name, model.num_parameters(), cfg.optimizer.kind);
     if cfg.certify.is_some() && !model.folds_last_layer() {
         return Err(AerError::Invalid(format!("certified training needs a model that ends with a linear layer; '{}' does not", spec.name)));

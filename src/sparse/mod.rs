@@ -1,9 +1,10 @@
 //! Sparsity: pruning masks kept on the GPU (one per weight tensor, in `nn::Param::mask`),
 //! magnitude pruning per layer or across layers by exact GPU top-k selection, sparsity
-//! reports, prune-and-regrow (RigL, SET), and the lottery-ticket procedure (iterative
+//! reports, prune-and-regrow and dynamic sparse training from scratch (RigL, SET), and the lottery-ticket procedure (iterative
 //! magnitude pruning with rewinding).
 
 mod crossover;
+mod dynamic;
 mod lottery;
 mod prune;
 mod regrow;
@@ -12,7 +13,8 @@ mod report;
 #[cfg(not(target_arch = "wasm32"))]
 pub use crossover::cache_path;
 pub use crossover::{tune, Crossover};
+pub use dynamic::{erk_densities, Distribution, DynamicMethod, DynamicSparseConfig};
 pub use lottery::{lottery_ticket, LotteryConfig, LotteryRound};
 pub use regrow::{prune_and_regrow, Grow};
-pub use prune::{block_magnitude_prune, magnitude_prune, matrix_shape, set_masks, Scope};
+pub use prune::{block_magnitude_prune, magnitude_prune, matrix_shape, random_prune, set_masks, Scope};
 pub use report::{sparsity_report, LayerSparsity, SparsityReport};

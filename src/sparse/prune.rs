@@ -124,6 +124,21 @@ fn prune(gpu: &Gpu, model: &mut Model, opt: Option<&Optimizer>, idx: &[usize], s
     apply_masks(gpu, model, opt);
 }
 
+/// Random masks, exactly `sparsity` of each listed weight tensor pruned ((parameter index,
+/// sparsity) pairs), seeded: the start of dynamic sparse training from scratch.
+pub fn random_prune(gpu: &Gpu, model: &mut Model, opt: Option<&Optimizer>, layers: &[(usize, f64)], seed: u64) {
+    use rand::{Rng, SeedableRng};
+    for &(i, sparsity) in layers {
+        let n = model.params[i].value.numel();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let keys: Vec<u32> = (0..n).map(|_| rng.random_range(1..=u32::MAX)).collect();
+        let keep = gpu.empty(model.params[i].value.shape());
+        kernels::select_top_k(gpu, &gpu.upload_u32(&keys, &[n]), kept(n, sparsity), &keep);
+        model.params[i].mask = Some(keep);
+    }
+    apply_masks(gpu, model, opt);
+}
+
 /// Set masks from values (e.g. a checkpoint's `mask.<param>` tensors) and apply them.
 pub fn set_masks(gpu: &Gpu, model: &mut Model, opt: Option<&Optimizer>, masks: &std::collections::HashMap<String, Vec<f32>>) {
     for p in model.params.iter_mut() {

@@ -62,6 +62,9 @@ pub struct TrainConfig {
     /// Certified training with interval bounds, when set (not with `adv`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certify: Option<super::CertifiedConfig>,
+    /// Dynamic sparse training from scratch (RigL, SET), when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dynamic: Option<crate::sparse::DynamicSparseConfig>,
     /// Prune whole blocks before the first epoch (and keep the mask fixed), when set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub block_prune: Option<BlockPruneConfig>,
@@ -82,7 +85,7 @@ pub struct BlockPruneConfig {
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { epochs: 10, batch_size: 128, seed: 0, optimizer: OptimizerConfig::default(), schedule: LrSchedule::Cosine, adv: None, certify: None, block_prune: None }
+        TrainConfig { epochs: 10, batch_size: 128, seed: 0, optimizer: OptimizerConfig::default(), schedule: LrSchedule::Cosine, adv: None, certify: None, dynamic: None, block_prune: None }
     }
 }
 

@@ -72,6 +72,12 @@ pub async fn train_epoch(
         data.gather(idx, &mut xs, &mut ys);
         let x = gpu.upload(&xs, &[m, c, h, w]);
         let y = gpu.upload_u32(&ys, &[m]);
+        let step = epoch * batches + b;
+        // Dynamic sparse training's mask updates read the dense gradient (RigL).
+        let dynamic = cfg.dynamic.as_ref();
+        if dynamic.is_some_and(|d| d.wants_dense_gradients(step, total_steps)) {
+            model.dense_gradients.set(true);
+        }
         if let Some(cc) = &cfg.certify {
             let (eps, kappa) = cc.at(epoch, b, batches);
             let slots = CertifiedSlots { loss: &loss, correct: &correct, bound_loss: &bound_loss, verified: &verified, offset: b * bs };
@@ -122,7 +128,11 @@ pub async fn train_epoch(
             };
             model.backward(gpu, tape, dlogits, false);
         }
-        opt.update(gpu, &model.params, cfg.lr_at(epoch * batches + b, total_steps));
+        if let Some(d) = dynamic {
+            d.step(gpu, model, opt, step, total_steps, cfg.seed).await?;
+            model.dense_gradients.set(false);
+        }
+        opt.update(gpu, &model.params, cfg.lr_at(step, total_steps));
         model.weights_changed(gpu);
         in_flight.push_back(gpu.marker());
         if in_flight.len() > IN_FLIGHT {
