@@ -115,7 +115,7 @@ fn checkpoint_for_another_model_or_data() {
 
 #[test]
 fn every_subcommand_has_help() {
-    for sub in ["adapters", "train", "eval", "attack", "prune", "quantize", "tune", "demo"] {
+    for sub in ["adapters", "train", "eval", "attack", "verify", "prune", "quantize", "tune", "demo"] {
         let (ok, text) = aer(&[sub, "--help"]);
         assert!(ok && text.contains("Usage"), "{sub} --help:\n{text}");
     }
@@ -202,4 +202,37 @@ fn block_sparse_training_and_evaluation() {
     assert_eq!(sparse, dense, "the same model on either kernels");
     fails_with(&[&["train"][..], &common, &["--block-sparsity", "1.5"]].concat(), &["--block-sparsity 1.5"]);
     fails_with(&[&["train"][..], &common, &["--block-sparsity", "0.5", "--block", "5"]].concat(), &["--block 5", "[4, 8, 16, 32]"]);
+}
+
+#[test]
+fn certified_training_and_verification_write_their_results() {
+    let d = tmpdir("verify");
+    write_tiny(&d, 40);
+    let ds = d.to_str().unwrap();
+    let out = d.join("run");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["train", "--data", ds, "--val-size", "8", "--epochs", "2", "--batch-size", "8", "--out", out.to_str().unwrap()];
+        args.extend(extra);
+        aer(&args)
+    };
+    let (ok, text) = run(&["--certify", "0.05", "--certify-warmup-epochs", "0", "--certify-ramp-epochs", "1", "--dynamic-sparsity", "0.5", "--dynamic-update-every", "2"]);
+    assert!(ok && text.contains("val-verified") && text.contains("dynamic sparse training"), "{text}");
+    let ck = out.join("best.safetensors");
+    let json_path = d.join("verify.json");
+    let (ok, text) = aer(&["verify", "--data", ds, "--val-size", "8", "--checkpoint", ck.to_str().unwrap(), "--eps", "0,0.05,1", "--pgd-steps", "3", "--out", json_path.to_str().unwrap()]);
+    assert!(ok && text.contains("verified"), "{text}");
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&json_path).unwrap()).unwrap();
+    let rows = json["results"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    for r in rows {
+        assert_eq!(r["order_holds"], true, "{r}");
+        assert!(r["verified_accuracy"].as_f64().unwrap() <= r["clean_accuracy"].as_f64().unwrap());
+    }
+    assert_eq!(rows[2]["verified_accuracy"], 0.0, "nothing is verified when the box is the whole input range");
+    assert!(json["soundness_problems"].as_array().unwrap().is_empty());
+
+    fails_with(&["train", "--data", ds, "--val-size", "8", "--certify", "0.1", "--adv", "pgd"], &["--certify", "--adv"]);
+    fails_with(&["train", "--data", ds, "--val-size", "8", "--certify=-1"], &["radius", "-1"]);
+    fails_with(&["train", "--data", ds, "--val-size", "8", "--dynamic-sparsity", "1.5"], &["1.5", "share of weights"]);
+    fails_with(&["verify", "--data", ds, "--val-size", "8", "--checkpoint", ck.to_str().unwrap(), "--eps=-0.1"], &["--eps -0.1"]);
 }
