@@ -26,6 +26,11 @@
 //! | pgd_step L2; apgd_step L2 | 1e-5; 2e-5 | 0 | norms from differently ordered reductions |
 //! | keep_best, keep_max, apgd_checkpoint | 0 | 0 | comparisons and copies |
 //! | ternary_matmul(_t), matvec, ternarize, ternary_pack, ternary_ste | 0 | 0 | dyadic inputs and scales: every product and partial sum is exact |
+//! | ibp (all entries) | 0 | 0 | dyadic inputs scaled so that every sum stays exact |
+//! | sum_squares | 0 | 2e-6 | up to 2^24 positive terms summed in another order |
+//! | l2_ascent, l2_project | 1e-6 | 1e-6 | a norm's square root and one division |
+//! | linf_ascent, random_corner | 4e-7 (1 + r) | 0 | the radius from a square root (a few ULP) |
+//! | random_normal | 3e-3 | 0 | as random_start's Gaussian draws |
 //! | bsr_matmul(_t), bsr_weight_grad, bsr_gather, the BSR structure | 0 | 0 | dyadic inputs: every product and partial sum is exact |
 //! | ternary_threshold | 1e-7 | 1e-5 | a mean or maximum of up to 10^5 magnitudes, summed in another order |
 //! | sgd w and momentum | 2e-6 | 1e-5 | a few roundings of O(1) terms per step, 3 steps; the GPU may fuse a*b+c |
@@ -40,6 +45,7 @@ mod attack;
 mod bsr;
 mod common;
 mod conv2d;
+mod corrupt;
 mod ibp;
 mod layers;
 mod loss;

@@ -5,6 +5,7 @@ pub mod attack;
 pub mod bsr;
 pub mod ibp;
 mod conv2d;
+pub mod corrupt;
 mod layers;
 mod loss;
 mod matmul;
