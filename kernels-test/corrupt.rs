@@ -41,11 +41,12 @@ fn l2_steps_and_projections_match_reference() {
         kernels::sum_squares(gpu(), &tw0, None, &norms, 0);
         kernels::sum_squares(gpu(), &tg, None, &norms, 1);
         let nv: Vec<f64> = read(&norms).iter().map(|&v| v as f64).collect();
-        let step = 0.25;
-        let w = upload(&w0);
-        kernels::l2_ascent(gpu(), &w, &tg, &norms, 1, step);
         let tol = Tol { abs: 1e-6, rel: 1e-6 };
-        assert_close("l2_ascent", &case, &read(&w), &reference::l2_ascent(&w0, &g, nv[1], step), tol);
+        for (radius, r) in [(Radius::absolute(0.5), 0.5), (Radius::of_norm(0.05, 0), 0.05 * nv[0].sqrt())] {
+            let w = upload(&w0);
+            kernels::l2_ascent(gpu(), &w, &tg, &norms, 1, radius, 0.25);
+            assert_close("l2_ascent", &format!("{case}, {radius:?}"), &read(&w), &reference::l2_ascent(&w0, &g, nv[1], r, 0.25), tol);
+        }
         for (sphere, radius) in [(false, Radius::absolute(0.5)), (true, Radius::absolute(0.5)), (false, Radius::of_norm(0.01, 0)), (true, Radius::of_norm(2.0, 0))] {
             let w = upload(&w1);
             kernels::sum_squares(gpu(), &w, Some(&tw0), &norms, 2);

@@ -17,7 +17,7 @@ struct Params {
     seed: u32,
     eps: f32,
     rel: f32,
-    // L2: the step length; L-inf: the step as a fraction of the radius.
+    // Ascent steps: the step as a fraction of the radius.
     step: f32,
     // sum_squares: 0 sums src^2, 1 sums (src - base)^2. l2_project: 0 clamps into the ball,
     // 1 scales onto its sphere. L-inf kernels: 0 for an absolute radius, else the reference's
@@ -83,14 +83,15 @@ fn radius() -> f32 {
     return p.eps + p.rel * reference;
 }
 
-// w += step * g / |g| (|g| over the slot's tensors), the steepest L2 ascent step.
+// w += step * radius * g / |g| (|g| over the slot's tensors): the steepest L2 ascent step, a
+// fraction of the radius long.
 @compute @workgroup_size(256)
 fn l2_ascent(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
              @builtin(local_invocation_index) li: u32) {
     let i = flat(wg, nwg, li);
     if (i >= p.n) { return; }
     let g = sqrt(norms[p.slot]);
-    if (g > 0.0) { w[i] += p.step * src[i] / g; }
+    if (g > 0.0) { w[i] += p.step * radius() * src[i] / g; }
 }
 
 // w = w0 + (w - w0) * s with |w - w0| (the slot) scaled to at most the radius (mode 0) or

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod attack;
 pub mod bench;
 pub mod data;
+pub mod faults;
 pub mod kernels;
 pub mod nn;
 pub mod quant;

@@ -48,6 +48,10 @@ pub enum Command {
     /// eps (no input in the L-inf ball changes the prediction), beside clean and PGD robust
     /// accuracy, with the check verified <= PGD <= clean per example; writes verify.json.
     Verify(VerifyArgs),
+    /// Parameter corruption: the largest loss increase a bounded weight perturbation causes
+    /// (gradient ascent on the weights) against random perturbations of the same size, per
+    /// layer and for all weights; writes corrupt.json.
+    Corrupt(CorruptArgs),
     /// Pack a quantized checkpoint's ternary weights (2 bits each, 16 per u32) for inference
     /// and attacks: reports the sizes and checks the packed model's test accuracy.
     Quantize(QuantizeArgs),
@@ -405,6 +409,37 @@ pub struct VerifyArgs {
     #[arg(long, default_value_t = 256)]
     pub batch_size: usize,
     /// Where to write the results [default: next to the checkpoint, <name>-verify.json].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct CorruptArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Checkpoint to corrupt (.safetensors written by `aer train`).
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Measure on the first N examples of the split (one batch).
+    #[arg(long, default_value_t = 256)]
+    pub n: usize,
+    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
+    pub split: SplitArg,
+    /// l2: radius rho times the clean weights' norm; linf: rho times each layer's RMS weight.
+    #[arg(long, value_enum, default_value_t = NormArg::L2)]
+    pub norm: NormArg,
+    /// Relative radii, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "0.05")]
+    pub rho: Vec<f32>,
+    /// Gradient ascent steps.
+    #[arg(long, default_value_t = 10)]
+    pub steps: usize,
+    /// Random perturbations for comparison.
+    #[arg(long, default_value_t = 10)]
+    pub random: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Where to write the results [default: next to the checkpoint, <name>-corrupt.json].
     #[arg(long)]
     pub out: Option<PathBuf>,
 }

@@ -41,6 +41,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Eval(args) => eval(&choice, &args, cli.gpu.dense_kernels),
         Command::Attack(args) => super::attack::attack(&choice, &args, cli.gpu.dense_kernels),
         Command::Verify(args) => super::verify::verify(&choice, &args, cli.gpu.dense_kernels),
+        Command::Corrupt(args) => super::verify::corrupt(&choice, &args, cli.gpu.dense_kernels),
         Command::Tune { quick, runs } => tune(&choice, quick, runs),
         Command::Quantize(args) => quantize(&choice, &args),
         Command::Prune(args) => prune(&choice, &args),

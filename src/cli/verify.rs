@@ -1,7 +1,8 @@
 //! `aer verify`: interval-bound verification of a checkpoint beside clean and PGD robust
-//! accuracy, per radius, with the per-example check verified <= PGD <= clean.
+//! accuracy, per radius, with the per-example check verified <= PGD <= clean. `aer corrupt`:
+//! the per-layer parameter-vulnerability table.
 
-use super::args::{SplitArg, VerifyArgs};
+use super::args::{CorruptArgs, SplitArg, VerifyArgs};
 use super::attack::restore_for;
 use super::commands::{load_data, open};
 use super::progress::work_bar;
@@ -91,5 +92,58 @@ pub fn verify(choice: &AdapterChoice, args: &VerifyArgs, dense_kernels: bool) ->
     if !problems.is_empty() {
         return Err(AerError::Invalid(format!("{} examples break verified <= PGD <= clean: the bounds are not sound (see {})", problems.len(), out.display())));
     }
+    Ok(())
+}
+
+pub fn corrupt(choice: &AdapterChoice, args: &CorruptArgs, dense_kernels: bool) -> Result<()> {
+    use crate::faults::{vulnerability_table, CorruptionConfig};
+    if let Some(r) = args.rho.iter().find(|r| !(r.is_finite() && **r >= 0.0)) {
+        return Err(AerError::Invalid(format!("--rho {r}: relative radii must be finite and at least 0")));
+    }
+    if args.n == 0 {
+        return Err(AerError::Invalid("--n 0 leaves no examples to measure the loss on".into()));
+    }
+    let ck = Checkpoint::load(&args.checkpoint)?;
+    let gpu = open(choice)?;
+    let splits = load_data(&args.data)?;
+    let model = restore_for(&gpu, &ck, &args.checkpoint, splits.train.shape, splits.classes, dense_kernels)?;
+    let (split_name, split) = if args.split == SplitArg::Val { ("validation", &splits.val) } else { ("test", &splits.test) };
+    let most = model.max_batch(gpu.limits.max_storage_buffer_binding_size);
+    if args.n.min(split.len()) > most {
+        return Err(AerError::Invalid(format!("--n {}: the loss is measured in one batch, and this model's activations fit at most {most} examples on this adapter; give --n {most} or less", args.n)));
+    }
+    let data = split.head(args.n);
+    let (x, y, _) = crate::attack::upload_range(&gpu, &data, 0..data.len());
+    let out = args.out.clone().unwrap_or_else(|| {
+        let stem = args.checkpoint.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
+        args.checkpoint.with_file_name(format!("{stem}-corrupt.json"))
+    });
+    let norm = super::commands::norm(args.norm);
+    eprintln!("corrupting {} ({}, epoch {}) on the first {} {split_name} examples, {norm:?}, {} ascent steps, {} random draws", args.checkpoint.display(), ck.spec.name, ck.epoch, data.len(), args.steps, args.random);
+    let mut tables = Vec::new();
+    for &rho in &args.rho {
+        let cfg = CorruptionConfig { norm, rho, steps: args.steps, random: args.random, seed: args.seed };
+        let rows = block_on(vulnerability_table(&gpu, &model, &x, &y, &cfg))?;
+        println!("rho {rho} ({norm:?}):");
+        println!("  {:<14} {:>8} {:>9} {:>8} {:>14} {:>9} {:>14} {:>9}", "weights", "count", "radius", "loss", "+loss gradient", "accuracy", "+loss random", "accuracy");
+        for r in &rows {
+            println!(
+                "  {:<14} {:>8} {:>9.4} {:>8.4} {:>14.4} {:>8.2}% {:>14.4} {:>8.2}%",
+                r.scope, r.weights, r.radius, r.clean_loss, r.worst_loss - r.clean_loss, 100.0 * r.worst_accuracy, r.random_loss_max - r.clean_loss, 100.0 * r.random_accuracy_mean
+            );
+        }
+        tables.push(json!({"rho": rho, "config": cfg, "rows": rows}));
+    }
+    let report = json!({
+        "checkpoint": args.checkpoint,
+        "model": ck.spec.name,
+        "adapter": gpu.adapter_label(),
+        "split": split_name,
+        "examples": data.len(),
+        "method": "parameter corruption (Sun et al. 2021): gradient ascent on the weights vs random perturbations of the same radius",
+        "tables": tables,
+    });
+    write_atomic(&out, serde_json::to_string_pretty(&report).unwrap().as_bytes())?;
+    eprintln!("wrote {}", out.display());
     Ok(())
 }

@@ -68,9 +68,10 @@ pub fn sum_squares(gpu: &Gpu, x: &Tensor, minus: Option<&Tensor>, norms: &Tensor
     gpu.launch(&kernel("sum_squares_final"), &[], &p, &[x, x, x, &partials, norms], [1, 1, 1]);
 }
 
-/// w += step * g / |g|, with |g|^2 in `norms[slot]` (the steepest L2 ascent step of length step).
-pub fn l2_ascent(gpu: &Gpu, w: &Tensor, g: &Tensor, norms: &Tensor, slot: usize, step: f32) {
-    let p = Params { n: w.numel() as u32, slot: slot as u32, step, ..Default::default() };
+/// w += step * r * g / |g| for the radius r, with |g|^2 in `norms[slot]`: the steepest L2
+/// ascent step, `step` of the radius long.
+pub fn l2_ascent(gpu: &Gpu, w: &Tensor, g: &Tensor, norms: &Tensor, slot: usize, radius: Radius, step: f32) {
+    let p = Params { slot: slot as u32, step, ..radius.params(w.numel()) };
     gpu.launch(&kernel("l2_ascent"), &[], &p, &[g, g, w, w, norms], grid_1d(w.numel()));
 }
 

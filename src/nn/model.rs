@@ -185,6 +185,20 @@ impl Model {
         out
     }
 
+    /// The largest batch whose every activation (and a convolution's im2col columns) fits in
+    /// one storage binding of `limit` bytes.
+    pub fn max_batch(&self, limit: u64) -> usize {
+        let shapes = self.spec.shapes(self.input, self.classes).expect("the model was built from these shapes");
+        let per_example = self.layers.iter().enumerate().map(|(i, l)| {
+            let out: usize = shapes[i + 1].iter().product();
+            match l {
+                Layer::Conv2d { kernel, .. } => out.max(shapes[i][0] * kernel * kernel * shapes[i + 1][1] * shapes[i + 1][2]),
+                _ => out.max(shapes[i].iter().product()),
+            }
+        });
+        (limit / (4 * per_example.max().unwrap_or(1).max(1) as u64)) as usize
+    }
+
     pub fn num_parameters(&self) -> usize {
         self.params.iter().map(|p| p.value.numel()).sum()
     }

@@ -7,10 +7,10 @@ pub fn sum_squares(x: &[f32], minus: Option<&[f32]>) -> f64 {
     x.iter().enumerate().map(|(i, &v)| (v as f64 - minus.map_or(0.0, |m| m[i] as f64)).powi(2)).sum()
 }
 
-/// w + step * g / |g|, with |g|^2 = g_norm2 (unchanged when it is 0).
-pub fn l2_ascent(w: &[f32], g: &[f32], g_norm2: f64, step: f32) -> Vec<f32> {
+/// w + step * r * g / |g|, with |g|^2 = g_norm2 (unchanged when it is 0).
+pub fn l2_ascent(w: &[f32], g: &[f32], g_norm2: f64, r: f64, step: f32) -> Vec<f32> {
     let n = g_norm2.sqrt();
-    w.iter().zip(g).map(|(&w, &g)| if n > 0.0 { (w as f64 + step as f64 * g as f64 / n) as f32 } else { w }).collect()
+    w.iter().zip(g).map(|(&w, &g)| if n > 0.0 { (w as f64 + step as f64 * r * g as f64 / n) as f32 } else { w }).collect()
 }
 
 /// w0 + (w - w0) * s with |w - w0|^2 = d_norm2: into the ball of radius r, or onto its sphere.

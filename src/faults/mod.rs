@@ -1,0 +1,6 @@
+//! How fragile the weights themselves are: worst-case parameter corruption by gradient ascent
+//! against random perturbations of the same size, per layer and for the whole model.
+
+mod corruption;
+
+pub use corruption::{corrupt, vulnerability_table, Corruption, CorruptionConfig};
