@@ -155,6 +155,7 @@ fn train_and_attack(adv: Option<AdvMethod>) -> (f64, f64) {
         adv: adv.map(|method| AdvTrainConfig { method, eps: 0.1, step: 0.05, steps: 3, ..Default::default() }),
         certify: None,
         dynamic: None,
+        weight_perturb: None,
         block_prune: None,
     };
     let model = Model::new(gpu(), &spec, s.train.shape, 10, cfg.seed).unwrap();

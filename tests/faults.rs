@@ -47,3 +47,42 @@ fn gradient_corruption_beats_random_and_grows_with_the_radius() {
     let bias = model.params.iter().position(|p| p.name == "fc1.bias").unwrap();
     assert!(block_on(corrupt(gpu(), &model, &x, &y, &[bias], &CorruptionConfig::default())).is_err(), "biases are not corruption targets");
 }
+
+/// Training through corrupted weights (each step's gradient taken rho times each layer's norm
+/// along it) leaves a model whose worst-case corrupted loss is lower than plain training's,
+/// at a comparable clean accuracy.
+#[test]
+fn corruption_resistant_training_lowers_the_corrupted_loss() {
+    use aer::nn::ModelSpec;
+    use aer::train::{train_epoch, LrSchedule, Optimizer, OptimizerConfig, OptimizerKind, TrainConfig, WeightPerturbConfig};
+    let s = common::mnist_head(2000, 256);
+    let spec = ModelSpec::from_toml("name = \"mlp100\"\n[[layers]]\ntype = \"flatten\"\n[[layers]]\ntype = \"linear\"\nout = 100\n[[layers]]\ntype = \"relu\"\n[[layers]]\ntype = \"linear\"\n", "test").unwrap();
+    let (x, y, _) = aer::attack::upload_range(gpu(), &s.val, 0..s.val.len());
+    let cfg_corrupt = CorruptionConfig { norm: Norm::L2, rho: 0.05, steps: 5, random: 2, seed: 0 };
+    let run = |weight_perturb: Option<WeightPerturbConfig>| {
+        let cfg = TrainConfig {
+            epochs: 3,
+            batch_size: 64,
+            seed: 2,
+            optimizer: OptimizerConfig { kind: OptimizerKind::Adam, lr: 3e-3, ..Default::default() },
+            schedule: LrSchedule::Cosine,
+            adv: None,
+            certify: None,
+            dynamic: None,
+            weight_perturb,
+            block_prune: None,
+        };
+        let model = Model::new(gpu(), &spec, s.train.shape, 10, cfg.seed).unwrap();
+        let mut opt = Optimizer::new(gpu(), &cfg.optimizer, &model.params);
+        for e in 0..cfg.epochs {
+            block_on(train_epoch(gpu(), &model, &mut opt, &s.train, &cfg, e, &[], &mut |_, _| {})).unwrap();
+        }
+        let weights: Vec<usize> = (0..model.params.len()).filter(|&i| model.params[i].prunable()).collect();
+        block_on(corrupt(gpu(), &model, &x, &y, &weights, &cfg_corrupt)).unwrap()
+    };
+    let plain = run(None);
+    let resistant = run(Some(WeightPerturbConfig { rho: 0.02 }));
+    eprintln!("plain: clean {:.3} corrupted {:.3}; resistant: clean {:.3} corrupted {:.3}", plain.clean_accuracy, plain.worst_loss, resistant.clean_accuracy, resistant.worst_loss);
+    assert!(resistant.clean_accuracy > plain.clean_accuracy - 0.05, "clean accuracy {} vs plain {}", resistant.clean_accuracy, plain.clean_accuracy);
+    assert!(resistant.worst_loss < 0.8 * plain.worst_loss, "corrupted loss {} not clearly below plain training's {}", resistant.worst_loss, plain.worst_loss);
+}

@@ -25,6 +25,7 @@ fn config() -> TrainConfig {
         adv: None,
         certify: None,
         dynamic: None,
+        weight_perturb: None,
         block_prune: None,
     }
 }

@@ -23,6 +23,7 @@ fn config(kind: OptimizerKind, lr: f32, epochs: usize) -> TrainConfig {
         adv: None,
         certify: None,
         dynamic: None,
+        weight_perturb: None,
         block_prune: None,
     }
 }

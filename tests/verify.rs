@@ -207,6 +207,8 @@ fn certified_training_raises_verified_accuracy() {
             adv: None,
             certify,
             dynamic: None,
+            weight_perturb: None,
+            weight_perturb: None,
             block_prune: None,
         };
         let model = Model::new(gpu(), &spec, s.train.shape, 10, cfg.seed).unwrap();

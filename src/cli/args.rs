@@ -181,6 +181,10 @@ pub struct TrainArgs {
     /// Prune the first and last weight layers too (by default they stay dense).
     #[arg(long, requires = "block_sparsity")]
     pub block_all_layers: bool,
+    /// Corruption-resistant training: take each step's gradient at weights moved this many
+    /// times each layer's norm along it (adversarial weight perturbation), e.g. 0.01.
+    #[arg(long)]
+    pub weight_perturb: Option<f32>,
     /// Dynamic sparse training from scratch at this sparsity (share of all weights pruned),
     /// e.g. 0.9: random masks, then prune-and-regrow during training.
     #[arg(long)]

@@ -58,6 +58,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 adv: None,
                 certify: None,
                 dynamic: None,
+                weight_perturb: None,
                 block_prune: None,
             };
             let t = Instant::now();
@@ -287,6 +288,12 @@ pub(super) fn train_config(a: &TrainArgs, file: Option<TrainConfig>) -> Result<T
         if cfg.adv.is_some() {
             return Err(AerError::Invalid("certified training (--certify) and adversarial training (--adv) are separate losses; choose one".into()));
         }
+    }
+    if let Some(rho) = a.weight_perturb {
+        if !(rho.is_finite() && rho >= 0.0) {
+            return Err(AerError::Invalid(format!("--weight-perturb {rho}: give the radius relative to each layer's norm, e.g. 0.01")));
+        }
+        cfg.weight_perturb = Some(crate::train::WeightPerturbConfig { rho });
     }
     if let Some(sparsity) = a.dynamic_sparsity {
         cfg.dynamic.get_or_insert_with(Default::default).sparsity = sparsity;

@@ -261,3 +261,21 @@ pub async fn vulnerability_table(gpu: &Gpu, model: &Model, x: &Tensor, y: &Tenso
     }
     Ok(rows)
 }
+
+/// Corruption-resistant training's step (Sun et al. 2021; adversarial weight perturbation, Wu
+/// et al. 2020): every weight tensor moved rho times its own norm along its current loss
+/// gradient. Take the training gradient there, then `restore` before the optimizer step.
+pub struct WeightPerturbation(Saved);
+
+impl WeightPerturbation {
+    pub fn along_gradient(gpu: &Gpu, model: &Model, rho: f32) -> WeightPerturbation {
+        let targets: Vec<usize> = (0..model.params.len()).filter(|&i| model.params[i].prunable()).collect();
+        let saved = Saved::new(gpu, model, &targets);
+        saved.ascend(gpu, model, Norm::L2, rho, 1.0, false);
+        WeightPerturbation(saved)
+    }
+
+    pub fn restore(self, gpu: &Gpu, model: &Model) {
+        self.0.restore(gpu, model);
+    }
+}

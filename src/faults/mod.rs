@@ -1,6 +1,7 @@
 //! How fragile the weights themselves are: worst-case parameter corruption by gradient ascent
-//! against random perturbations of the same size, per layer and for the whole model.
+//! against random perturbations of the same size, per layer and for the whole model, and the
+//! weight perturbation that corruption-resistant training steps through.
 
 mod corruption;
 
-pub use corruption::{corrupt, vulnerability_table, Corruption, CorruptionConfig};
+pub use corruption::{corrupt, vulnerability_table, Corruption, CorruptionConfig, WeightPerturbation};

@@ -65,6 +65,9 @@ pub struct TrainConfig {
     /// Dynamic sparse training from scratch (RigL, SET), when set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dynamic: Option<crate::sparse::DynamicSparseConfig>,
+    /// Corruption-resistant training (adversarial weight perturbation), when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight_perturb: Option<WeightPerturbConfig>,
     /// Prune whole blocks before the first epoch (and keep the mask fixed), when set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub block_prune: Option<BlockPruneConfig>,
@@ -83,9 +86,18 @@ pub struct BlockPruneConfig {
     pub hidden_only: bool,
 }
 
+/// Take every step's gradient at weights moved `rho` times each layer's norm along that
+/// gradient (the worst first-order L2 corruption of that size), so training minimises the
+/// corrupted loss.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WeightPerturbConfig {
+    pub rho: f32,
+}
+
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { epochs: 10, batch_size: 128, seed: 0, optimizer: OptimizerConfig::default(), schedule: LrSchedule::Cosine, adv: None, certify: None, dynamic: None, block_prune: None }
+        TrainConfig { epochs: 10, batch_size: 128, seed: 0, optimizer: OptimizerConfig::default(), schedule: LrSchedule::Cosine, adv: None, certify: None, dynamic: None, weight_perturb: None, block_prune: None }
     }
 }
 

@@ -2,7 +2,7 @@
 //! backward and update are recorded and submitted; per-example losses and hits land in
 //! epoch-long buffers that are read back once at the end.
 
-use super::adversarial::{craft, AdvMethod};
+use super::adversarial::{craft, AdvMethod, AdvTrainConfig};
 use super::certified::{certified_gradients, CertifiedSlots};
 use super::config::TrainConfig;
 use crate::attack::Batch;
@@ -10,7 +10,8 @@ use rand::{Rng, SeedableRng};
 use super::optimizer::Optimizer;
 use crate::data::Dataset;
 use crate::error::Result;
-use crate::gpu::Gpu;
+use crate::faults::WeightPerturbation;
+use crate::gpu::{Gpu, Tensor};
 use crate::kernels;
 use crate::nn::Model;
 use std::collections::VecDeque;
@@ -61,6 +62,7 @@ pub async fn train_epoch(
         Some(_) => (gpu.empty(&[n]), gpu.empty_u32(&[n])),
         None => (gpu.empty(&[1]), gpu.empty_u32(&[1])),
     };
+    let slots = EpochSlots { loss: &loss, correct: &correct, adv_correct: &adv_correct, bound_loss: &bound_loss, verified: &verified };
     let mut attacked = vec![false; n];
     let mut rng = rand::rngs::StdRng::seed_from_u64(cfg.seed ^ 0xad5e_1ec7 ^ (epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
     let (mut xs, mut ys) = (Vec::new(), Vec::new());
@@ -78,55 +80,31 @@ pub async fn train_epoch(
         if dynamic.is_some_and(|d| d.wants_dense_gradients(step, total_steps)) {
             model.dense_gradients.set(true);
         }
-        if let Some(cc) = &cfg.certify {
-            let (eps, kappa) = cc.at(epoch, b, batches);
-            let slots = CertifiedSlots { loss: &loss, correct: &correct, bound_loss: &bound_loss, verified: &verified, offset: b * bs };
-            certified_gradients(gpu, model, &x, &y, eps, kappa, &slots);
-        } else {
-            let mut tape = model.tape();
-            let dlogits = match &cfg.adv {
-                None => {
-                    let logits = model.forward(gpu, x, Some(&mut tape));
-                    let dlogits = gpu.empty(logits.shape());
-                    kernels::softmax_xent(gpu, &logits, &y, &dlogits, &loss, &correct, m, model.classes, b * bs);
-                    dlogits
-                }
-                Some(a) => {
-                    let eps = a.eps_at(epoch, b, batches);
-                    let step = match a.method {
-                        AdvMethod::Fgsm => 1.25 * eps,
-                        _ if a.eps > 0.0 => a.step * eps / a.eps,
-                        _ => a.step,
-                    };
-                    let (mut eps_v, mut step_v) = (Vec::with_capacity(m), Vec::with_capacity(m));
-                    for (k, &label) in ys.iter().enumerate() {
-                        let chosen = rng.random::<f32>() < class_shares[label as usize];
-                        attacked[b * bs + k] = chosen;
-                        eps_v.push(if chosen { eps } else { 0.0 });
-                        step_v.push(if chosen { step } else { 0.0 });
-                    }
-                    let salt = crate::reference::attack::pcg((cfg.seed as u32) ^ ((epoch * batches + b) as u32).wrapping_mul(0x9e37_79b9)) as u64;
-                    let batch = Batch::with_radii(gpu, x.clone(), y.clone(), eps_v, step_v, salt);
-                    if a.method == AdvMethod::Trades {
-                        let clean_logits = model.forward(gpu, x.clone(), None);
-                        let x_adv = craft(gpu, model, a, &batch, Some(&clean_logits));
-                        let both = gpu.empty(&[2 * m, c, h, w]);
-                        gpu.copy_range(&x, 0, &both, 0, x.numel());
-                        gpu.copy_range(&x_adv, 0, &both, x.numel(), x.numel());
-                        let logits = model.forward(gpu, both, Some(&mut tape));
-                        let dlogits = gpu.empty(logits.shape());
-                        kernels::trades_xent(gpu, &logits, &y, &dlogits, &loss, &correct, &adv_correct, a.beta, m, model.classes, b * bs);
-                        dlogits
-                    } else {
-                        let x_adv = craft(gpu, model, a, &batch, None);
-                        let logits = model.forward(gpu, x_adv, Some(&mut tape));
-                        let dlogits = gpu.empty(logits.shape());
-                        kernels::softmax_xent(gpu, &logits, &y, &dlogits, &loss, &correct, m, model.classes, b * bs);
-                        dlogits
-                    }
-                }
+        let adv_batch = cfg.adv.as_ref().map(|a| {
+            let eps = a.eps_at(epoch, b, batches);
+            let step = match a.method {
+                AdvMethod::Fgsm => 1.25 * eps,
+                _ if a.eps > 0.0 => a.step * eps / a.eps,
+                _ => a.step,
             };
-            model.backward(gpu, tape, dlogits, false);
+            let (mut eps_v, mut step_v) = (Vec::with_capacity(m), Vec::with_capacity(m));
+            for (k, &label) in ys.iter().enumerate() {
+                let chosen = rng.random::<f32>() < class_shares[label as usize];
+                attacked[b * bs + k] = chosen;
+                eps_v.push(if chosen { eps } else { 0.0 });
+                step_v.push(if chosen { step } else { 0.0 });
+            }
+            let salt = crate::reference::attack::pcg((cfg.seed as u32) ^ ((epoch * batches + b) as u32).wrapping_mul(0x9e37_79b9)) as u64;
+            (a, Batch::with_radii(gpu, x.clone(), y.clone(), eps_v, step_v, salt))
+        });
+        let what = BatchLoss { x: &x, y: &y, adv: adv_batch.as_ref().map(|(a, b)| (*a, b)), certify: cfg.certify.as_ref().map(|cc| cc.at(epoch, b, batches)) };
+        batch_gradients(gpu, model, &what, &slots, b * bs);
+        // Corruption-resistant training: the step's gradient is taken at weights moved
+        // against it, within rho of each layer's norm.
+        if let Some(wp) = &cfg.weight_perturb {
+            let moved = WeightPerturbation::along_gradient(gpu, model, wp.rho);
+            batch_gradients(gpu, model, &what, &slots, b * bs);
+            moved.restore(gpu, model);
         }
         if let Some(d) = dynamic {
             d.step(gpu, model, opt, step, total_steps, cfg.seed).await?;
@@ -182,6 +160,65 @@ pub async fn train_epoch(
         bound_loss,
         verified_accuracy,
     })
+}
+
+/// The per-example outputs of an epoch's batches: example i of a batch at `offset + i`.
+struct EpochSlots<'a> {
+    loss: &'a Tensor,
+    correct: &'a Tensor,
+    /// TRADES: correct on the adversarial example.
+    adv_correct: &'a Tensor,
+    /// Certified training.
+    bound_loss: &'a Tensor,
+    verified: &'a Tensor,
+}
+
+/// What one batch trains on: (x, y) with a clean loss, an adversarial one (the training
+/// attack's settings and its batch) or a certified one (eps, kappa).
+struct BatchLoss<'a> {
+    x: &'a Tensor,
+    y: &'a Tensor,
+    adv: Option<(&'a AdvTrainConfig, &'a Batch)>,
+    certify: Option<(f32, f32)>,
+}
+
+/// Write every parameter's gradient of the batch's loss, and its per-example outputs.
+fn batch_gradients(gpu: &Gpu, model: &Model, l: &BatchLoss, s: &EpochSlots, offset: usize) {
+    let (m, classes) = (l.x.shape()[0], model.classes);
+    if let Some((eps, kappa)) = l.certify {
+        let slots = CertifiedSlots { loss: s.loss, correct: s.correct, bound_loss: s.bound_loss, verified: s.verified, offset };
+        return certified_gradients(gpu, model, l.x, l.y, eps, kappa, &slots);
+    }
+    let mut tape = model.tape();
+    let dlogits = match l.adv {
+        None => {
+            let logits = model.forward(gpu, l.x.clone(), Some(&mut tape));
+            let dlogits = gpu.empty(logits.shape());
+            kernels::softmax_xent(gpu, &logits, l.y, &dlogits, s.loss, s.correct, m, classes, offset);
+            dlogits
+        }
+        Some((a, batch)) if a.method == AdvMethod::Trades => {
+            let clean_logits = model.forward(gpu, l.x.clone(), None);
+            let x_adv = craft(gpu, model, a, batch, Some(&clean_logits));
+            let mut shape = l.x.shape().to_vec();
+            shape[0] *= 2;
+            let both = gpu.empty(&shape);
+            gpu.copy_range(l.x, 0, &both, 0, l.x.numel());
+            gpu.copy_range(&x_adv, 0, &both, l.x.numel(), l.x.numel());
+            let logits = model.forward(gpu, both, Some(&mut tape));
+            let dlogits = gpu.empty(logits.shape());
+            kernels::trades_xent(gpu, &logits, l.y, &dlogits, s.loss, s.correct, s.adv_correct, a.beta, m, classes, offset);
+            dlogits
+        }
+        Some((a, batch)) => {
+            let x_adv = craft(gpu, model, a, batch, None);
+            let logits = model.forward(gpu, x_adv, Some(&mut tape));
+            let dlogits = gpu.empty(logits.shape());
+            kernels::softmax_xent(gpu, &logits, l.y, &dlogits, s.loss, s.correct, m, classes, offset);
+            dlogits
+        }
+    };
+    model.backward(gpu, tape, dlogits, false);
 }
 
 fn mean(v: impl Iterator<Item = f64>, n: usize) -> f64 {
