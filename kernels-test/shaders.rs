@@ -44,6 +44,8 @@ const TESTED: &[(&str, &str)] = &[
     ("corrupt", "linf_ascent"),
     ("corrupt", "random_corner"),
     ("corrupt", "random_normal"),
+    ("faults", "flip_bits"),
+    ("faults", "flip_bits_f16"),
     ("adv_loss", "adv_loss"),
     ("pgd", "random_start"),
     ("pgd", "pgd_step"),

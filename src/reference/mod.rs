@@ -6,6 +6,7 @@ pub mod bsr;
 pub mod ibp;
 mod conv2d;
 pub mod corrupt;
+pub mod faults;
 mod layers;
 mod loss;
 mod matmul;
