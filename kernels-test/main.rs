@@ -32,6 +32,8 @@
 //! | linf_ascent, random_corner | 4e-7 (1 + r) | 0 | the radius from a square root (a few ULP) |
 //! | random_normal | 3e-3 | 0 | as random_start's Gaussian draws |
 //! | flip_bits, flip_bits_f16 | 0 | 0 | bit patterns, on values exact in f16 |
+//! | absmax, quantize_i8 | 0 | 0 | selection, and rounding of exact products (scales of exactly 1) |
+//! | lut_matmul | 0 | 1e-6 | an exact i32 sum times two scales from a division |
 //! | bsr_matmul(_t), bsr_weight_grad, bsr_gather, the BSR structure | 0 | 0 | dyadic inputs: every product and partial sum is exact |
 //! | ternary_threshold | 1e-7 | 1e-5 | a mean or maximum of up to 10^5 magnitudes, summed in another order |
 //! | sgd w and momentum | 2e-6 | 1e-5 | a few roundings of O(1) terms per step, 3 steps; the GPU may fuse a*b+c |
@@ -47,6 +49,7 @@ mod bsr;
 mod common;
 mod conv2d;
 mod corrupt;
+mod faults;
 mod ibp;
 mod layers;
 mod loss;

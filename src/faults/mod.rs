@@ -3,5 +3,7 @@
 //! weight perturbation that corruption-resistant training steps through.
 
 mod corruption;
+mod multiplier;
 
+pub use multiplier::{ProductTable, TableError};
 pub use corruption::{corrupt, vulnerability_table, Corruption, CorruptionConfig, WeightPerturbation};

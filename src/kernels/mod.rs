@@ -3,6 +3,7 @@
 //! `crate::reference` with the same names.
 
 mod adv_loss;
+mod approx;
 mod bias;
 mod bsr;
 mod conv2d;
@@ -23,6 +24,7 @@ mod ternary;
 pub mod shaders;
 
 pub use adv_loss::{adv_loss, AdvLoss, AdvLossInputs};
+pub use approx::{absmax, approx_product, lut_matmul, quantize_i8, TABLE_ENTRIES};
 pub use bias::{bias_add, bias_grad, bias_grad_accumulate};
 pub use bsr::{block_norm_keys, bsr_conv_backward_data, bsr_conv_forward, bsr_conv_weight_grad, bsr_gather, bsr_matmul, bsr_matmul_t, bsr_weight_grad, expand_block_mask, ActiveColumns, Bsr, BSR_BLOCKS};
 pub use corrupt::{l2_ascent, l2_project, linf_ascent, random_corner, random_normal, sum_squares, Radius};

@@ -27,6 +27,7 @@ shader!(BSR_FORMAT, "bsr_format");
 shader!(IBP, "ibp");
 shader!(CORRUPT, "corrupt");
 shader!(FAULTS, "faults");
+shader!(APPROX, "approx");
 
 /// All shaders, for validation.
-pub static ALL: &[&Shader] = &[&MATMUL, &BIAS, &RELU, &CONV2D, &MAXPOOL, &SOFTMAX_XENT, &OPTIM, &ADV_LOSS, &PGD, &SELECT, &MASK, &TERNARY, &QUANT, &BSR, &BSR_FORMAT, &IBP, &CORRUPT, &FAULTS];
+pub static ALL: &[&Shader] = &[&MATMUL, &BIAS, &RELU, &CONV2D, &MAXPOOL, &SOFTMAX_XENT, &OPTIM, &ADV_LOSS, &PGD, &SELECT, &MASK, &TERNARY, &QUANT, &BSR, &BSR_FORMAT, &IBP, &CORRUPT, &FAULTS, &APPROX];

@@ -68,7 +68,7 @@ const MAX_GROUPS: usize = 65_535;
 const BATCHED_ROWS: usize = 4;
 
 /// Spread `blocks` workgroups over y and z (WebGPU allows 65,535 per dimension).
-fn grid_yz(blocks: usize) -> (u32, u32) {
+pub(super) fn grid_yz(blocks: usize) -> (u32, u32) {
     let y = blocks.clamp(1, MAX_GROUPS);
     (y as u32, blocks.div_ceil(y).max(1) as u32)
 }

@@ -82,6 +82,9 @@ pub struct Model {
     /// Block-sparse copies of pruned weights by parameter index (`use_block_sparse`): when
     /// present, the layer's products run on the BSR kernels, skipping pruned blocks.
     pub(super) sparse: HashMap<usize, Bsr>,
+    /// An 8-bit multiplier's product table (`use_multiplier`): when present, the forward
+    /// pass's weight products quantize both operands and multiply through it.
+    approx: Option<Tensor>,
     pub(super) layers: Vec<Layer>,
 }
 
@@ -163,7 +166,7 @@ impl Model {
             });
         }
         let quant = spec.quant.as_ref().map(|q| Quantizer::attach(gpu, q, &mut params, existing)).transpose()?;
-        Ok(Model { spec: spec.clone(), input, classes, params, dense_gradients: false.into(), quant, packed: HashMap::new(), sparse: HashMap::new(), layers })
+        Ok(Model { spec: spec.clone(), input, classes, params, dense_gradients: false.into(), quant, packed: HashMap::new(), sparse: HashMap::new(), approx: None, layers })
     }
 
     /// For each weight tensor, how many times one example uses each of its values (1 for a
@@ -215,7 +218,7 @@ impl Model {
             let (y, saved) = match layer {
                 Layer::Linear { w, b, inp, out } => {
                     let y = gpu.empty(&[n, *out]);
-                    self.weights(*w).apply(gpu, &x, &y, n, *out, *inp, ActivationLayout::LINEAR);
+                    self.forward_weights(*w).apply(gpu, &x, &y, n, *out, *inp, ActivationLayout::LINEAR);
                     k::bias_add(gpu, &y, &self.params[*b].value, n, *out, 1);
                     (y, Saved::Input(x))
                 }
@@ -225,7 +228,7 @@ impl Model {
                     let y_cn = gpu.empty(&[*out, g.positions()]);
                     // Block-sparse weights that leave whole patch rows unread need only the
                     // others built (unless a dense weight gradient, which reads them all, is asked for).
-                    let active = self.sparse.get(w).filter(|b| b.active.count < b.block_cols() && !self.dense_gradients.get());
+                    let active = self.sparse.get(w).filter(|b| b.active.count < b.block_cols() && !self.dense_gradients.get() && self.approx.is_none());
                     let cols = match active {
                         Some(bsr) => {
                             let rows = bsr.active.count * bsr.block;
@@ -238,7 +241,7 @@ impl Model {
                         None => {
                             let cols = gpu.empty(&[g.patch(), g.positions()]);
                             k::im2col(gpu, &g, &x, &cols);
-                            self.weights(*w).apply(gpu, &cols, &y_cn, g.positions(), *out, g.patch(), ActivationLayout::CONV);
+                            self.forward_weights(*w).apply(gpu, &cols, &y_cn, g.positions(), *out, g.patch(), ActivationLayout::CONV);
                             cols
                         }
                     };
@@ -456,6 +459,22 @@ impl Model {
             (None, Some(bsr)) => Weights::Sparse(bsr),
             (None, None) => Weights::Dense(self.weight(i)),
         }
+    }
+
+    /// The weights of the forward pass: through the multiplier's table when one is in use
+    /// (packed layers keep their own kernels).
+    fn forward_weights(&self, i: usize) -> WeightsRef<'_> {
+        match (&self.approx, self.packed.contains_key(&i)) {
+            (Some(table), false) => Weights::Approx(self.weight(i), table),
+            _ => self.weights(i),
+        }
+    }
+
+    /// Compute the forward pass's weight products through an 8-bit multiplier's product table
+    /// (i32 [65536], see `crate::faults::ProductTable`), or exactly again with None. Input
+    /// gradients (attacks) and interval bounds keep the exact products.
+    pub fn use_multiplier(&mut self, table: Option<Tensor>) {
+        self.approx = table;
     }
 
     /// The weights a layer computes with: the dequantized ones under quantization.

@@ -11,6 +11,9 @@ pub enum Weights<T: Borrow<Tensor>, S: Borrow<Bsr>, P: Borrow<PackedTernary>> {
     Dense(T),
     Sparse(S),
     Packed(P),
+    /// Dense weights [out, k] multiplied through an 8-bit multiplier's product table (i32
+    /// [65536]); the input gradient uses the exact product (straight through).
+    Approx(T, T),
 }
 
 /// A layer's weights, borrowed from the model.
@@ -26,6 +29,7 @@ impl<T: Borrow<Tensor>, S: Borrow<Bsr>, P: Borrow<PackedTernary>> Weights<T, S, 
         match self {
             Weights::Packed(pk) => k::ternary_matmul(gpu, x, pk.borrow(), y, m, layout),
             Weights::Sparse(bsr) => k::bsr_matmul(gpu, x, bsr.borrow(), y, m, layout),
+            Weights::Approx(w, table) => k::approx_product(gpu, x, w.borrow(), table.borrow(), y, m, out, kk, layout),
             Weights::Dense(w) if layout == ActivationLayout::LINEAR => k::matmul(gpu, MatmulForm::NT, x, w.borrow(), y, m, out, kk, false),
             Weights::Dense(w) => k::matmul(gpu, MatmulForm::NN, w.borrow(), x, y, out, m, kk, false),
         }
@@ -37,8 +41,8 @@ impl<T: Borrow<Tensor>, S: Borrow<Bsr>, P: Borrow<PackedTernary>> Weights<T, S, 
         match self {
             Weights::Packed(pk) => k::ternary_matmul_t(gpu, dy, pk.borrow(), dx, m, layout),
             Weights::Sparse(bsr) => k::bsr_matmul_t(gpu, dy, bsr.borrow(), dx, m, layout),
-            Weights::Dense(w) if layout == ActivationLayout::LINEAR => k::matmul(gpu, MatmulForm::NN, dy, w.borrow(), dx, m, kk, out, false),
-            Weights::Dense(w) => k::matmul(gpu, MatmulForm::TN, w.borrow(), dy, dx, kk, m, out, false),
+            Weights::Dense(w) | Weights::Approx(w, _) if layout == ActivationLayout::LINEAR => k::matmul(gpu, MatmulForm::NN, dy, w.borrow(), dx, m, kk, out, false),
+            Weights::Dense(w) | Weights::Approx(w, _) => k::matmul(gpu, MatmulForm::TN, w.borrow(), dy, dx, kk, m, out, false),
         }
     }
 
@@ -47,7 +51,7 @@ impl<T: Borrow<Tensor>, S: Borrow<Bsr>, P: Borrow<PackedTernary>> Weights<T, S, 
         match self {
             Weights::Packed(pk) => Weights::Packed(pk.borrow().abs(gpu)),
             Weights::Sparse(bsr) => Weights::Sparse(bsr.borrow().abs(gpu)),
-            Weights::Dense(w) => {
+            Weights::Dense(w) | Weights::Approx(w, _) => {
                 let w = w.borrow();
                 let a = gpu.empty(w.shape());
                 k::abs_values(gpu, w, &a);
