@@ -115,7 +115,7 @@ fn checkpoint_for_another_model_or_data() {
 
 #[test]
 fn every_subcommand_has_help() {
-    for sub in ["adapters", "train", "eval", "attack", "verify", "prune", "quantize", "tune", "demo"] {
+    for sub in ["adapters", "train", "eval", "attack", "verify", "corrupt", "faults", "prune", "quantize", "tune", "demo"] {
         let (ok, text) = aer(&[sub, "--help"]);
         assert!(ok && text.contains("Usage"), "{sub} --help:\n{text}");
     }

@@ -86,3 +86,42 @@ fn corruption_resistant_training_lowers_the_corrupted_loss() {
     assert!(resistant.clean_accuracy > plain.clean_accuracy - 0.05, "clean accuracy {} vs plain {}", resistant.clean_accuracy, plain.clean_accuracy);
     assert!(resistant.worst_loss < 0.8 * plain.worst_loss, "corrupted loss {} not clearly below plain training's {}", resistant.worst_loss, plain.worst_loss);
 }
+
+/// Bit flips: rate 0 changes nothing (f32) or only rounds (f16), faults cost accuracy as the
+/// rate grows, packed ternary codes flip too (and need a packed model); the exact multiplier
+/// matches float accuracy and truncated ones err more with more bits dropped.
+#[test]
+fn bit_flips_and_multipliers_degrade_as_faults_grow() {
+    use aer::faults::{bit_flip_curve, multiplier_curve, ProductTable, Storage};
+    use aer::nn::ModelSpec;
+    use aer::quant::{QuantSpec, TernaryMethod};
+    let mut model = demo_mlp();
+    let data = mnist().test.head(200);
+    let clean = block_on(aer::train::evaluate(gpu(), &model, &data, 256)).unwrap().accuracy;
+    let rates = [0.0, 1e-5, 1e-2];
+    let f32_curve = block_on(bit_flip_curve(gpu(), &mut model, &data, Storage::F32, &rates, 2, None, 0, 256)).unwrap();
+    assert_eq!(f32_curve[0].accuracy, clean, "rate 0 must leave the model as it is");
+    assert!(f32_curve[2].accuracy < 0.5 && f32_curve[2].accuracy < f32_curve[0].accuracy, "{f32_curve:?}");
+    let f16 = block_on(bit_flip_curve(gpu(), &mut model, &data, Storage::F16, &rates[..1], 1, None, 0, 256)).unwrap();
+    assert!((f16[0].accuracy - clean).abs() <= 0.01, "f16 storage alone: {} vs {clean}", f16[0].accuracy);
+    assert_eq!(block_on(aer::train::evaluate(gpu(), &model, &data, 256)).unwrap().accuracy, clean, "faults must be undone");
+    assert!(block_on(bit_flip_curve(gpu(), &mut model, &data, Storage::Ternary, &rates, 1, None, 0, 256)).is_err(), "ternary storage needs a packed model");
+
+    let tables = [ProductTable::exact(), ProductTable::truncated(6), ProductTable::truncated(12)];
+    let m = block_on(multiplier_curve(gpu(), &mut model, &data, &tables, None, 256)).unwrap();
+    assert!((m[0].accuracy - clean).abs() <= 0.02, "8-bit exact products: {} vs float {clean}", m[0].accuracy);
+    assert!(m[2].accuracy < m[0].accuracy, "{m:?}");
+    assert_eq!(block_on(aer::train::evaluate(gpu(), &model, &data, 256)).unwrap().accuracy, clean, "the multiplier must be removed");
+
+    // Packed ternary codes: flipping every bit changes the model; rate 0 does not.
+    let mut spec = ModelSpec::load("mlp").unwrap();
+    spec.quant = Some(QuantSpec::new(TernaryMethod::Twn));
+    let mut ternary = Model::new(gpu(), &spec, [1, 28, 28], 10, 1).unwrap();
+    ternary.use_packed(gpu()).unwrap();
+    let (x, _, _) = aer::attack::upload_range(gpu(), &data, 0..data.len());
+    let logits = |m: &Model| block_on(gpu().read_f32(&m.forward(gpu(), x.clone(), None))).unwrap();
+    let before = logits(&ternary);
+    let c = block_on(bit_flip_curve(gpu(), &mut ternary, &data, Storage::Ternary, &[0.0, 0.3], 1, None, 0, 256)).unwrap();
+    assert_eq!(c.len(), 2);
+    assert_eq!(logits(&ternary), before, "packed codes restored");
+}

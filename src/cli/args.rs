@@ -52,6 +52,10 @@ pub enum Command {
     /// (gradient ascent on the weights) against random perturbations of the same size, per
     /// layer and for all weights; writes corrupt.json.
     Corrupt(CorruptArgs),
+    /// Fault injection: accuracy and robust accuracy as random bit flips in the stored weights
+    /// (f32, f16, packed ternary) grow, and under approximate 8-bit multipliers; writes
+    /// faults.json.
+    Faults(FaultsArgs),
     /// Pack a quantized checkpoint's ternary weights (2 bits each, 16 per u32) for inference
     /// and attacks: reports the sizes and checks the packed model's test accuracy.
     Quantize(QuantizeArgs),
@@ -444,6 +448,53 @@ pub struct CorruptArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Where to write the results [default: next to the checkpoint, <name>-corrupt.json].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq)]
+pub enum StorageArg {
+    F32,
+    F16,
+    Ternary,
+}
+
+#[derive(Args, Debug)]
+pub struct FaultsArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Checkpoint to inject faults into (a packed one from `aer quantize` for ternary storage).
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Evaluate on the first N examples of the split.
+    #[arg(long, default_value_t = 500)]
+    pub n: usize,
+    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
+    pub split: SplitArg,
+    /// Storage formats whose bits flip, comma-separated [default: ternary for a packed
+    /// checkpoint, else f32,f16].
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub storage: Option<Vec<StorageArg>>,
+    /// Per-bit flip probabilities, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "0,1e-7,1e-6,1e-5,1e-4,1e-3")]
+    pub rates: Vec<f64>,
+    /// Fault patterns per rate.
+    #[arg(long, default_value_t = 3)]
+    pub trials: usize,
+    /// Multipliers, comma-separated: exact, trunc:<bits> (low product bits dropped) or a
+    /// product-table file (see assets/multipliers); `--multipliers` with no value skips them.
+    #[arg(long, value_delimiter = ',', num_args = 0.., default_value = "exact,trunc:4,trunc:6,trunc:8,trunc:10")]
+    pub multipliers: Vec<String>,
+    /// L-inf radius of the PGD attack run at every point (0 skips it).
+    #[arg(long, default_value_t = 0.1)]
+    pub eps: f32,
+    #[arg(long, default_value_t = 10)]
+    pub pgd_steps: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[arg(long, default_value_t = 256)]
+    pub batch_size: usize,
+    /// Where to write the results [default: next to the checkpoint, <name>-faults.json].
     #[arg(long)]
     pub out: Option<PathBuf>,
 }

@@ -42,6 +42,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Attack(args) => super::attack::attack(&choice, &args, cli.gpu.dense_kernels),
         Command::Verify(args) => super::verify::verify(&choice, &args, cli.gpu.dense_kernels),
         Command::Corrupt(args) => super::verify::corrupt(&choice, &args, cli.gpu.dense_kernels),
+        Command::Faults(args) => super::verify::faults(&choice, &args, cli.gpu.dense_kernels),
         Command::Tune { quick, runs } => tune(&choice, quick, runs),
         Command::Quantize(args) => quantize(&choice, &args),
         Command::Prune(args) => prune(&choice, &args),

@@ -1,8 +1,9 @@
 //! `aer verify`: interval-bound verification of a checkpoint beside clean and PGD robust
 //! accuracy, per radius, with the per-example check verified <= PGD <= clean. `aer corrupt`:
-//! the per-layer parameter-vulnerability table.
+//! the per-layer parameter-vulnerability table. `aer faults`: bit flips and approximate
+//! multipliers.
 
-use super::args::{CorruptArgs, SplitArg, VerifyArgs};
+use super::args::{CorruptArgs, FaultsArgs, SplitArg, StorageArg, VerifyArgs};
 use super::attack::restore_for;
 use super::commands::{load_data, open};
 use super::progress::work_bar;
@@ -142,6 +143,84 @@ pub fn corrupt(choice: &AdapterChoice, args: &CorruptArgs, dense_kernels: bool) 
         "examples": data.len(),
         "method": "parameter corruption (Sun et al. 2021): gradient ascent on the weights vs random perturbations of the same radius",
         "tables": tables,
+    });
+    write_atomic(&out, serde_json::to_string_pretty(&report).unwrap().as_bytes())?;
+    eprintln!("wrote {}", out.display());
+    Ok(())
+}
+
+pub fn faults(choice: &AdapterChoice, args: &FaultsArgs, dense_kernels: bool) -> Result<()> {
+    use crate::faults::{bit_flip_curve, multiplier_curve, FaultPoint, ProductTable, Storage};
+    if let Some(r) = args.rates.iter().find(|r| !(0.0..=1.0).contains(*r)) {
+        return Err(AerError::Invalid(format!("--rates {r}: flip probabilities are in [0, 1]")));
+    }
+    let tables = args.multipliers.iter().map(|m| ProductTable::parse(m)).collect::<Result<Vec<_>>>()?;
+    let ck = Checkpoint::load(&args.checkpoint)?;
+    let gpu = open(choice)?;
+    let splits = load_data(&args.data)?;
+    let mut model = restore_for(&gpu, &ck, &args.checkpoint, splits.train.shape, splits.classes, dense_kernels)?;
+    let (split_name, split) = if args.split == SplitArg::Val { ("validation", &splits.val) } else { ("test", &splits.test) };
+    let data = split.head(args.n);
+    if data.is_empty() {
+        return Err(AerError::Invalid("--n 0 leaves nothing to evaluate".into()));
+    }
+    let storage: Vec<Storage> = match &args.storage {
+        Some(v) => v.iter().map(|s| match s { StorageArg::F32 => Storage::F32, StorageArg::F16 => Storage::F16, StorageArg::Ternary => Storage::Ternary }).collect(),
+        None if !model.packed().is_empty() => vec![Storage::Ternary],
+        None => vec![Storage::F32, Storage::F16],
+    };
+    let attack = (args.eps > 0.0 && args.pgd_steps > 0).then(|| AttackConfig::pgd(Norm::Linf, args.eps, 2.5 * args.eps / args.pgd_steps as f32, args.pgd_steps, args.seed));
+    let out = args.out.clone().unwrap_or_else(|| {
+        let stem = args.checkpoint.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
+        args.checkpoint.with_file_name(format!("{stem}-faults.json"))
+    });
+    eprintln!("fault injection into {} ({}, epoch {}) on the first {} {split_name} examples{}", args.checkpoint.display(), ck.spec.name, ck.epoch, data.len(), attack.as_ref().map_or(String::new(), |a| format!(", {} at eps {}", a.label(), a.eps)));
+    let print = |p: &FaultPoint| {
+        println!("  {:<28} accuracy {:>6.2}% (min {:>6.2}%){}", p.label, 100.0 * p.accuracy, 100.0 * p.accuracy_min, p.robust_accuracy.map_or(String::new(), |r| format!("  robust {:>6.2}%", 100.0 * r)));
+    };
+    let mut curves = Vec::new();
+    for s in storage {
+        println!("bit flips, {s:?} storage ({} patterns per rate):", args.trials);
+        let points = block_on(bit_flip_curve(&gpu, &mut model, &data, s, &args.rates, args.trials, attack.as_ref(), args.seed, args.batch_size))?;
+        points.iter().for_each(print);
+        curves.push(json!({"storage": s, "points": points}));
+    }
+    let multipliers = if tables.is_empty() {
+        Vec::new()
+    } else {
+        println!("approximate multipliers (8-bit operands):");
+        let points = block_on(multiplier_curve(&gpu, &mut model, &data, &tables, attack.as_ref(), args.batch_size))?;
+        for p in &points {
+            print(p);
+            if let Some(e) = &p.multiplier_error {
+                println!("  {:<28} error rate {:.2}%, mean relative error {:.3}%", "", 100.0 * e.error_rate, 100.0 * e.mean_relative_error);
+            }
+        }
+        points
+    };
+    // Faults break gradients (NaN, saturated or table-quantized products): an attack weakened
+    // that way is not robustness.
+    let base = curves.iter().filter_map(|c| c["points"][0]["robust_accuracy"].as_f64()).fold(f64::NAN, f64::min);
+    let masked: Vec<String> = curves
+        .iter()
+        .flat_map(|c| c["points"].as_array().cloned().unwrap_or_default())
+        .chain(multipliers.iter().map(|p| serde_json::to_value(p).unwrap()))
+        .filter(|p| p["robust_accuracy"].as_f64().is_some_and(|r| r > base + 0.05))
+        .map(|p| p["label"].as_str().unwrap_or("").to_string())
+        .collect();
+    if !masked.is_empty() {
+        eprintln!("warning: robust accuracy rises above the fault-free model's under {}: the faults mask the attack's gradients (multipliers: the attack differentiates the exact products), so these robust figures are upper bounds, not robustness", masked.join(", "));
+    }
+    let report = json!({
+        "checkpoint": args.checkpoint,
+        "model": ck.spec.name,
+        "adapter": gpu.adapter_label(),
+        "split": split_name,
+        "examples": data.len(),
+        "attack": attack,
+        "gradient_masking_suspected": masked,
+        "bit_flips": curves,
+        "multipliers": multipliers,
     });
     write_atomic(&out, serde_json::to_string_pretty(&report).unwrap().as_bytes())?;
     eprintln!("wrote {}", out.display());
