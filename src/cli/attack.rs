@@ -38,6 +38,12 @@ pub(super) fn restore_for(gpu: &Gpu, ck: &Checkpoint, path: &std::path::Path, in
     Ok(model)
 }
 
+/// A results path next to a checkpoint: its stem plus `suffix` (e.g. `best-verify.json`).
+pub(super) fn beside(checkpoint: &std::path::Path, suffix: &str) -> PathBuf {
+    let stem = checkpoint.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
+    checkpoint.with_file_name(format!("{stem}{suffix}"))
+}
+
 pub fn attack(choice: &AdapterChoice, args: &AttackArgs, dense_kernels: bool) -> Result<()> {
     let cli = AttackSettings {
         norm: args.norm.map(norm),
@@ -67,10 +73,7 @@ pub fn attack(choice: &AdapterChoice, args: &AttackArgs, dense_kernels: bool) ->
     if data.is_empty() {
         return Err(AerError::Invalid("--n 0 leaves nothing to attack".into()));
     }
-    let out = args.out.clone().unwrap_or_else(|| {
-        let stem = args.checkpoint.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
-        args.checkpoint.with_file_name(format!("{stem}-attack"))
-    });
+    let out = args.out.clone().unwrap_or_else(|| beside(&args.checkpoint, "-attack"));
     std::fs::create_dir_all(&out).map_err(|e| AerError::file(&out, format!("cannot create the output directory: {e}")))?;
 
     eprintln!("attacking {} ({}, epoch {}) on the first {} {split_name} examples", args.checkpoint.display(), ck.spec.name, ck.epoch, data.len());

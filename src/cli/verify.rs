@@ -4,7 +4,7 @@
 //! multipliers.
 
 use super::args::{CorruptArgs, FaultsArgs, SplitArg, StorageArg, VerifyArgs};
-use super::attack::restore_for;
+use super::attack::{beside, restore_for};
 use super::commands::{load_data, open};
 use super::progress::work_bar;
 use crate::attack::{evaluate_robustness, AttackConfig};
@@ -29,10 +29,7 @@ pub fn verify(choice: &AdapterChoice, args: &VerifyArgs, dense_kernels: bool) ->
     if data.is_empty() {
         return Err(AerError::Invalid("--n 0 leaves nothing to verify".into()));
     }
-    let out = args.out.clone().unwrap_or_else(|| {
-        let stem = args.checkpoint.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
-        args.checkpoint.with_file_name(format!("{stem}-verify.json"))
-    });
+    let out = args.out.clone().unwrap_or_else(|| beside(&args.checkpoint, "-verify.json"));
     eprintln!("verifying {} ({}, epoch {}) on the first {} {split_name} examples", args.checkpoint.display(), ck.spec.name, ck.epoch, data.len());
     let batches = data.len().div_ceil(args.batch_size.max(1));
     let mut rows = Vec::new();
@@ -115,10 +112,7 @@ pub fn corrupt(choice: &AdapterChoice, args: &CorruptArgs, dense_kernels: bool) 
     }
     let data = split.head(args.n);
     let (x, y, _) = crate::attack::upload_range(&gpu, &data, 0..data.len());
-    let out = args.out.clone().unwrap_or_else(|| {
-        let stem = args.checkpoint.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
-        args.checkpoint.with_file_name(format!("{stem}-corrupt.json"))
-    });
+    let out = args.out.clone().unwrap_or_else(|| beside(&args.checkpoint, "-corrupt.json"));
     let norm = super::commands::norm(args.norm);
     eprintln!("corrupting {} ({}, epoch {}) on the first {} {split_name} examples, {norm:?}, {} ascent steps, {} random draws", args.checkpoint.display(), ck.spec.name, ck.epoch, data.len(), args.steps, args.random);
     let mut tables = Vec::new();
@@ -170,10 +164,7 @@ pub fn faults(choice: &AdapterChoice, args: &FaultsArgs, dense_kernels: bool) ->
         None => vec![Storage::F32, Storage::F16],
     };
     let attack = (args.eps > 0.0 && args.pgd_steps > 0).then(|| AttackConfig::pgd(Norm::Linf, args.eps, 2.5 * args.eps / args.pgd_steps as f32, args.pgd_steps, args.seed));
-    let out = args.out.clone().unwrap_or_else(|| {
-        let stem = args.checkpoint.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
-        args.checkpoint.with_file_name(format!("{stem}-faults.json"))
-    });
+    let out = args.out.clone().unwrap_or_else(|| beside(&args.checkpoint, "-faults.json"));
     eprintln!("fault injection into {} ({}, epoch {}) on the first {} {split_name} examples{}", args.checkpoint.display(), ck.spec.name, ck.epoch, data.len(), attack.as_ref().map_or(String::new(), |a| format!(", {} at eps {}", a.label(), a.eps)));
     let print = |p: &FaultPoint| {
         println!("  {:<28} accuracy {:>6.2}% (min {:>6.2}%){}", p.label, 100.0 * p.accuracy, 100.0 * p.accuracy_min, p.robust_accuracy.map_or(String::new(), |r| format!("  robust {:>6.2}%", 100.0 * r)));
