@@ -198,27 +198,29 @@ fn bsr_conv_on_active_rows() {
     }
 }
 
-/// Block scores for block pruning and the expansion of a block mask, on shapes off the block.
-/// The squares of multiples of 1/64 sum exactly; the final division may differ by the few ULP
-/// Vulkan allows, so keys (the bits of the mean square) may differ by that many.
+/// Tile scores for block and channel pruning and the expansion of a tile mask, on shapes off
+/// the tile: square blocks, whole rows (channels), and thin tiles. The squares of multiples of
+/// 1/64 sum exactly; the final division may differ by the few ULP Vulkan allows, so keys (the
+/// bits of the mean square) may differ by that many.
 #[test]
 fn block_norm_keys_and_expand_block_mask() {
-    for (i, (n, k, block)) in [(5, 7, 4), (33, 17, 8), (40, 400, 16), (10, 256, 32), (1, 1, 4)].into_iter().enumerate() {
+    let cases = [(5, 7, (4, 4)), (33, 17, (8, 8)), (40, 400, (16, 16)), (10, 256, (32, 32)), (1, 1, (4, 4)), (32, 400, (1, 400)), (7, 33, (1, 33)), (9, 20, (3, 5))];
+    for (i, (n, k, tile)) in cases.into_iter().enumerate() {
         let mut r = rng("block_norm_keys", i);
         let w = dyadic(&mut r, n * k);
-        let blocks = n.div_ceil(block) * k.div_ceil(block);
-        let keys = gpu().empty_u32(&[blocks]);
-        kernels::block_norm_keys(gpu(), &upload(&w), n, k, block, &keys);
-        let want = reference::bsr::block_norm_keys(&w, n, k, block);
+        let tiles = n.div_ceil(tile.0) * k.div_ceil(tile.1);
+        let keys = gpu().empty_u32(&[tiles]);
+        kernels::block_norm_keys(gpu(), &upload(&w), n, k, tile, &keys);
+        let want = reference::bsr::block_norm_keys(&w, n, k, tile);
         let got = read_u32(&keys);
-        let case = (n, k, block);
+        let case = (n, k, tile);
         assert_eq!(got.len(), want.len(), "{case:?}");
         for (b, (g, w)) in got.iter().zip(&want).enumerate() {
-            assert!(g.abs_diff(*w) <= 4, "block_norm_keys block {b}: gpu {g:#x}, ref {w:#x}; case {case:?}");
+            assert!(g.abs_diff(*w) <= 4, "block_norm_keys tile {b}: gpu {g:#x}, ref {w:#x}; case {case:?}");
         }
-        let keep: Vec<f32> = (0..blocks).map(|_| r.random_bool(0.4) as u32 as f32).collect();
+        let keep: Vec<f32> = (0..tiles).map(|_| r.random_bool(0.4) as u32 as f32).collect();
         let mask = gpu().full(&[n * k], f32::NAN);
-        kernels::expand_block_mask(gpu(), &upload(&keep), n, k, block, &mask);
-        assert_close("expand_block_mask", &case, &read(&mask), &reference::bsr::expand_block_mask(&keep, n, k, block), Tol::EXACT);
+        kernels::expand_block_mask(gpu(), &upload(&keep), n, k, tile, &mask);
+        assert_close("expand_block_mask", &case, &read(&mask), &reference::bsr::expand_block_mask(&keep, n, k, tile), Tol::EXACT);
     }
 }

@@ -73,3 +73,25 @@ fn mask_union_and_restrict_keys_match_reference() {
         }
     }
 }
+
+/// N:M masks (2:4, 1:4, 4:8, 1:1 and 3:3 on rows off the group size): few distinct
+/// magnitudes with both signs, so ties to the lower index decide often.
+#[test]
+fn nm_mask_matches_reference() {
+    let cases = [(1, 1, 1, 1), (3, 8, 2, 4), (5, 10, 2, 4), (4, 33, 1, 4), (2, 64, 4, 8), (7, 9, 3, 3), (300, 1568, 2, 4)];
+    for (i, (rows, k, keep, group)) in cases.into_iter().enumerate() {
+        let mut r = rng("nm_mask", i);
+        let w: Vec<f32> = (0..rows * k).map(|_| r.random_range(-3i32..=3) as f32 / 2.0).collect();
+        let mask = gpu().full(&[rows * k], f32::NAN);
+        kernels::nm_mask(gpu(), &upload(&w), k, keep, group, &mask);
+        let case = (rows, k, keep, group);
+        let want = aer::reference::nm_mask(&w, k, keep, group);
+        assert_close("nm_mask", &case, &read(&mask), &want, Tol::EXACT);
+        // Every full group keeps exactly `keep`.
+        for row in want.chunks(k) {
+            for g in row.chunks(group).filter(|g| g.len() == group) {
+                assert_eq!(g.iter().sum::<f32>() as usize, keep, "{case:?}");
+            }
+        }
+    }
+}

@@ -65,6 +65,7 @@ const TESTED: &[(&str, &str)] = &[
     ("conv2d", "nchw_to_cnhw"),
     ("mask", "apply_mask"),
     ("mask", "mask_union"),
+    ("mask", "nm_mask"),
     ("matmul", "main"),
     ("matmul", "main_blocked"),
     ("matmul", "reduce_splits"),

@@ -8,6 +8,9 @@
 //   fill_cols    row_idx, col_pos (the column-order list, and where each row-order id sits in it)
 
 override B: u32 = 32u;
+// Pruning tiles (block_norm_keys, expand_block_mask) are B x BW: BW = 0 means square tiles,
+// BW = K whole rows (output channels).
+override BW: u32 = 0u;
 // count_scan counts per block column rather than per block row.
 override BY_COLUMN: bool = false;
 
@@ -137,6 +140,10 @@ fn fill_cols(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
 @group(0) @binding(15) var<storage, read> block_keep: array<f32>;
 @group(0) @binding(16) var<storage, read_write> mask_out: array<f32>;
 
+fn tile_width() -> u32 {
+    return select(BW, B, BW == 0u);
+}
+
 // keys_out[b] orders like the mean square of block b's weights (src) over its elements inside
 // [N, K], and is never 0 (select.wgsl's "never choose"): the score magnitude pruning of whole
 // blocks ranks by.
@@ -145,10 +152,11 @@ fn block_norm_keys(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups
                    @builtin(local_invocation_index) li: u32) {
     let b = flat(wg, nwg, li);
     if (b >= p.rows * p.cols) { return; }
+    let bw = tile_width();
     let n0 = (b / p.cols) * B;
-    let k0 = (b % p.cols) * B;
+    let k0 = (b % p.cols) * bw;
     let n1 = min(n0 + B, p.n);
-    let k1 = min(k0 + B, p.k);
+    let k1 = min(k0 + bw, p.k);
     var s = 0.0;
     for (var n = n0; n < n1; n++) {
         for (var k = k0; k < k1; k++) {
@@ -161,7 +169,7 @@ fn block_norm_keys(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups
     keys_out[b] = min(bitcast<u32>(s), 0x7f800000u) + 1u;
 }
 
-// The element mask [N, K] from a 0/1 mask over blocks.
+// The element mask [N, K] from a 0/1 mask over tiles.
 @compute @workgroup_size(256)
 fn expand_block_mask(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                      @builtin(local_invocation_index) li: u32) {
@@ -169,5 +177,5 @@ fn expand_block_mask(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgrou
     if (i >= p.n * p.k) { return; }
     let n = i / p.k;
     let k = i % p.k;
-    mask_out[i] = block_keep[(n / B) * p.cols + k / B];
+    mask_out[i] = block_keep[(n / B) * p.cols + k / tile_width()];
 }

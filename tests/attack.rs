@@ -156,6 +156,7 @@ fn train_and_attack(adv: Option<AdvMethod>) -> (f64, f64) {
         certify: None,
         dynamic: None,
         weight_perturb: None,
+        structured_prune: None,
         block_prune: None,
     };
     let model = Model::new(gpu(), &spec, s.train.shape, 10, cfg.seed).unwrap();

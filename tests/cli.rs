@@ -234,5 +234,11 @@ fn certified_training_and_verification_write_their_results() {
     fails_with(&["train", "--data", ds, "--val-size", "8", "--certify", "0.1", "--adv", "pgd"], &["--certify", "--adv"]);
     fails_with(&["train", "--data", ds, "--val-size", "8", "--certify=-1"], &["radius", "-1"]);
     fails_with(&["train", "--data", ds, "--val-size", "8", "--dynamic-sparsity", "1.5"], &["1.5", "share of weights"]);
+    let (ok, text) = run(&["--nm", "2:4"]);
+    assert!(ok && text.contains("pruned to 2:4"), "{text}");
+    let (ok, text) = run(&["--channel-sparsity", "0.5"]);
+    assert!(ok && text.contains("output channels"), "{text}");
+    fails_with(&["train", "--data", ds, "--val-size", "8", "--nm", "5:4"], &["--nm 5:4", "N <= M"]);
+    fails_with(&["train", "--data", ds, "--val-size", "8", "--nm", "2:4", "--dynamic-sparsity", "0.5"], &["--nm"]);
     fails_with(&["verify", "--data", ds, "--val-size", "8", "--checkpoint", ck.to_str().unwrap(), "--eps=-0.1"], &["--eps -0.1"]);
 }

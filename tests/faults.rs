@@ -70,6 +70,7 @@ fn corruption_resistant_training_lowers_the_corrupted_loss() {
             certify: None,
             dynamic: None,
             weight_perturb,
+            structured_prune: None,
             block_prune: None,
         };
         let model = Model::new(gpu(), &spec, s.train.shape, 10, cfg.seed).unwrap();

@@ -26,6 +26,7 @@ fn config() -> TrainConfig {
         certify: None,
         dynamic: None,
         weight_perturb: None,
+        structured_prune: None,
         block_prune: None,
     }
 }

@@ -26,6 +26,7 @@ fn config(kind: OptimizerKind) -> TrainConfig {
         certify: None,
         dynamic: None,
         weight_perturb: None,
+        structured_prune: None,
         block_prune: None,
     }
 }
@@ -294,5 +295,50 @@ fn dynamic_sparse_training_keeps_each_layers_count_and_moves_the_masks() {
             assert!(w.iter().zip(mask).all(|(w, m)| *m != 0.0 || *w == 0.0), "{method:?}: {name} has pruned weights that are not zero");
         }
         assert!(acc > 0.6, "{method:?}: training accuracy {acc}");
+    }
+}
+
+/// Channel pruning removes whole output channels (rows of each weight matrix), exactly the
+/// share asked for per layer, the ones of smallest mean square; N:M pruning keeps exactly N
+/// of every M consecutive weights along each row, the largest.
+#[test]
+fn channel_and_nm_pruning_keep_their_structure() {
+    use aer::sparse::{channel_prune, nm_prune};
+    let spec = ModelSpec::load("cnn").unwrap();
+    let mut m = Model::new(gpu(), &spec, [1, 28, 28], 10, 3).unwrap();
+    let before = weights(&m);
+    channel_prune(gpu(), &mut m, None, 0.5, Scope::Layer, true);
+    let after = weights(&m);
+    let shapes: Vec<Vec<usize>> = m.params.iter().filter(|p| p.prunable()).map(|p| p.value.shape().to_vec()).collect();
+    for (l, ((name, w), (_, w0))) in after.iter().zip(&before).enumerate() {
+        let rows = shapes[l][0];
+        let k = w.len() / rows;
+        let zero_rows: Vec<bool> = w.chunks(k).map(|r| r.iter().all(|&v| v == 0.0)).collect();
+        if l == 0 || l == after.len() - 1 {
+            assert!(w == w0, "{name}: hidden_only keeps the first and last layers whole");
+            continue;
+        }
+        assert_eq!(zero_rows.iter().filter(|&&z| z).count(), rows / 2, "{name}: half of the channels go");
+        // Every surviving row is untouched and scores at least every pruned one.
+        let ms = |r: &[f32]| r.iter().map(|v| v * v).sum::<f32>() / r.len() as f32;
+        let kept_min = w0.chunks(k).zip(&zero_rows).filter(|(_, z)| !**z).map(|(r, _)| ms(r)).fold(f32::INFINITY, f32::min);
+        let pruned_max = w0.chunks(k).zip(&zero_rows).filter(|(_, z)| **z).map(|(r, _)| ms(r)).fold(0f32, f32::max);
+        assert!(kept_min >= pruned_max, "{name}: kept {kept_min} < pruned {pruned_max}");
+        for (r, (a, b)) in w.chunks(k).zip(w0.chunks(k)).enumerate() {
+            assert!(zero_rows[r] || a == b, "{name}: row {r} changed");
+        }
+    }
+
+    let mut m = Model::new(gpu(), &spec, [1, 28, 28], 10, 3).unwrap();
+    nm_prune(gpu(), &mut m, None, 2, 4, false);
+    for (((name, w), (_, w0)), shape) in weights(&m).iter().zip(&before).zip(&shapes) {
+        let k = w.len() / shape[0];
+        let groups = |v: &[f32]| v.chunks(k).flat_map(|row| row.chunks(4).map(|g| g.to_vec()).collect::<Vec<_>>()).collect::<Vec<_>>();
+        for (g, g0) in groups(w).iter().zip(groups(w0)) {
+            let kept: Vec<f32> = g.iter().copied().filter(|&v| v != 0.0).collect();
+            assert_eq!(kept.len(), 2.min(g.len()), "{name}: 2:4 keeps two of every four");
+            let smallest_kept = kept.iter().fold(f32::INFINITY, |a, v| a.min(v.abs()));
+            assert!(g0.iter().zip(g).filter(|(_, v)| **v == 0.0).all(|(o, _)| o.abs() <= smallest_kept), "{name}: a pruned weight outweighs a kept one");
+        }
     }
 }

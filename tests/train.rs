@@ -24,6 +24,7 @@ fn config(kind: OptimizerKind, lr: f32, epochs: usize) -> TrainConfig {
         certify: None,
         dynamic: None,
         weight_perturb: None,
+        structured_prune: None,
         block_prune: None,
     }
 }

@@ -208,6 +208,7 @@ fn certified_training_raises_verified_accuracy() {
             certify,
             dynamic: None,
             weight_perturb: None,
+            structured_prune: None,
             weight_perturb: None,
             block_prune: None,
         };

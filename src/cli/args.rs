@@ -185,6 +185,14 @@ pub struct TrainArgs {
     /// Prune the first and last weight layers too (by default they stay dense).
     #[arg(long, requires = "block_sparsity")]
     pub block_all_layers: bool,
+    /// Before the first epoch, prune this share of each hidden layer's output channels
+    /// (filters), smallest mean square first; the mask then stays fixed.
+    #[arg(long)]
+    pub channel_sparsity: Option<f64>,
+    /// Before the first epoch, prune to N:M sparsity, e.g. 2:4 (in every 4 consecutive
+    /// weights along a row the 2 largest stay).
+    #[arg(long)]
+    pub nm: Option<String>,
     /// Corruption-resistant training: take each step's gradient at weights moved this many
     /// times each layer's norm along it (adversarial weight perturbation), e.g. 0.01.
     #[arg(long)]

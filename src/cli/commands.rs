@@ -60,6 +60,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 certify: None,
                 dynamic: None,
                 weight_perturb: None,
+                structured_prune: None,
                 block_prune: None,
             };
             let t = Instant::now();
@@ -290,6 +291,22 @@ pub(super) fn train_config(a: &TrainArgs, file: Option<TrainConfig>) -> Result<T
             return Err(AerError::Invalid("certified training (--certify) and adversarial training (--adv) are separate losses; choose one".into()));
         }
     }
+    let structured = match (a.channel_sparsity, &a.nm) {
+        (Some(_), Some(_)) => return Err(AerError::Invalid("--channel-sparsity and --nm are two structures; choose one".into())),
+        (Some(s), None) if !(0.0..1.0).contains(&s) => return Err(AerError::Invalid(format!("--channel-sparsity {s}: give the share of channels to prune, from 0 up to (not including) 1"))),
+        (Some(sparsity), None) => Some(crate::train::StructuredPrune::Channels { sparsity }),
+        (None, Some(nm)) => {
+            let parsed = nm.split_once(':').and_then(|(n, m)| Some((n.parse::<usize>().ok()?, m.parse::<usize>().ok()?)));
+            match parsed {
+                Some((keep, group)) if keep >= 1 && keep <= group => Some(crate::train::StructuredPrune::Nm { keep, group }),
+                _ => return Err(AerError::Invalid(format!("--nm {nm}: give N:M with 1 <= N <= M, e.g. 2:4"))),
+            }
+        }
+        (None, None) => None,
+    };
+    if structured.is_some() {
+        cfg.structured_prune = structured;
+    }
     if let Some(rho) = a.weight_perturb {
         if !(rho.is_finite() && rho >= 0.0) {
             return Err(AerError::Invalid(format!("--weight-perturb {rho}: give the radius relative to each layer's norm, e.g. 0.01")));
@@ -316,8 +333,8 @@ pub(super) fn train_config(a: &TrainArgs, file: Option<TrainConfig>) -> Result<T
         if let Some(v) = a.dynamic_update_every { d.update_every = v; }
         if let Some(v) = a.dynamic_drop_fraction { d.drop_fraction = v; }
         d.check()?;
-        if a.block_sparsity.is_some() || cfg.block_prune.is_some() {
-            return Err(AerError::Invalid("dynamic sparse training (--dynamic-sparsity) makes its own masks; drop --block-sparsity".into()));
+        if a.block_sparsity.is_some() || cfg.block_prune.is_some() || cfg.structured_prune.is_some() {
+            return Err(AerError::Invalid("dynamic sparse training (--dynamic-sparsity) makes its own masks; drop --block-sparsity, --channel-sparsity and --nm".into()));
         }
     }
     if cfg.epochs == 0 || cfg.batch_size == 0 {
@@ -373,6 +390,17 @@ fn fit(gpu: &Gpu, splits: &Splits, spec: &ModelSpec, cfg: &TrainConfig, out: &Pa
             crate::sparse::block_magnitude_prune(gpu, &mut m, Some(&o), bp.sparsity, bp.scope, bp.block, bp.hidden_only);
             let which = if bp.hidden_only { "hidden" } else { "weight" };
             eprintln!("pruned {:.0}% of each {which} layer's {b}x{b} weight blocks", 100.0 * bp.sparsity, b = bp.block);
+        }
+        match cfg.structured_prune {
+            Some(crate::train::StructuredPrune::Channels { sparsity }) => {
+                crate::sparse::channel_prune(gpu, &mut m, Some(&o), sparsity, crate::sparse::Scope::Layer, true);
+                eprintln!("pruned {:.0}% of each hidden layer's output channels", 100.0 * sparsity);
+            }
+            Some(crate::train::StructuredPrune::Nm { keep, group }) => {
+                crate::sparse::nm_prune(gpu, &mut m, Some(&o), keep, group, false);
+                eprintln!("pruned to {keep}:{group} sparsity");
+            }
+            None => {}
         }
         if let Some(d) = &cfg.dynamic {
             d.init_masks(gpu, &mut m, Some(&o), cfg.seed);

@@ -147,27 +147,35 @@ fn format_params(n: usize, k: usize, block: usize) -> FormatParams {
     FormatParams { n: n as u32, k: k as u32, rows: n.div_ceil(block) as u32, cols: k.div_ceil(block) as u32 }
 }
 
-/// keys[b] (u32 [ceil(n / block) * ceil(k / block)], row-major over blocks) orders like the
-/// mean square of block b of `weights` [n, k], never 0: what `select_top_k` keeps whole
-/// blocks by.
-pub fn block_norm_keys(gpu: &Gpu, weights: &Tensor, n: usize, k: usize, block: usize, keys: &Tensor) {
-    let p = format_params(n, k, block);
-    let blocks = (p.rows * p.cols) as usize;
-    assert!(weights.numel() >= n * k && keys.numel() >= blocks, "block_norm_keys [{n}, {k}] / {block}: operand too small");
+/// keys [tiles] ordering like each tile's mean square (tiles of `tile` = (rows, cols) over the
+/// weight matrix [n, k], row-major; never 0, so that `select_top_k` may pick every one): the
+/// score block pruning (tile (B, B)) and channel pruning (tile (1, k)) rank by.
+pub fn block_norm_keys(gpu: &Gpu, weights: &Tensor, n: usize, k: usize, tile: (usize, usize), keys: &Tensor) {
+    let p = tile_params(n, k, tile);
+    let tiles = (p.rows * p.cols) as usize;
+    assert!(weights.numel() >= n * k && keys.numel() >= tiles, "block_norm_keys [{n}, {k}] / {tile:?}: operand too small");
     let kernel = Kernel { shader: &BSR_FORMAT, entry: "block_norm_keys" };
     let mut t = vec![weights; 14];
     t[13] = keys;
-    gpu.launch(&kernel, &[("B", block as f64)], &p, &t, grid_1d(blocks));
+    gpu.launch(&kernel, &tile_overrides(tile), &p, &t, grid_1d(tiles));
 }
 
-/// mask [n, k] = keep[block of each element]: an element mask from a 0/1 mask over blocks.
-pub fn expand_block_mask(gpu: &Gpu, keep: &Tensor, n: usize, k: usize, block: usize, mask: &Tensor) {
-    let p = format_params(n, k, block);
-    assert!(keep.numel() >= (p.rows * p.cols) as usize && mask.numel() >= n * k, "expand_block_mask [{n}, {k}] / {block}: operand too small");
+/// mask [n, k] = keep[tile of each element]: an element mask from a 0/1 mask over tiles.
+pub fn expand_block_mask(gpu: &Gpu, keep: &Tensor, n: usize, k: usize, tile: (usize, usize), mask: &Tensor) {
+    let p = tile_params(n, k, tile);
+    assert!(keep.numel() >= (p.rows * p.cols) as usize && mask.numel() >= n * k, "expand_block_mask [{n}, {k}] / {tile:?}: operand too small");
     let kernel = Kernel { shader: &BSR_FORMAT, entry: "expand_block_mask" };
     let mut t = vec![keep; 16];
     t[15] = mask;
-    gpu.launch(&kernel, &[("B", block as f64)], &p, &t, grid_1d(n * k));
+    gpu.launch(&kernel, &tile_overrides(tile), &p, &t, grid_1d(n * k));
+}
+
+fn tile_params(n: usize, k: usize, (rows, cols): (usize, usize)) -> FormatParams {
+    FormatParams { n: n as u32, k: k as u32, rows: n.div_ceil(rows) as u32, cols: k.div_ceil(cols) as u32 }
+}
+
+fn tile_overrides((rows, cols): (usize, usize)) -> [(&'static str, f64); 2] {
+    [("B", rows as f64), ("BW", cols as f64)]
 }
 
 #[repr(C)]

@@ -59,36 +59,37 @@ pub fn bsr_structure(mask: &[f32], n: usize, k: usize, b: usize) -> BsrStructure
     s
 }
 
-/// `kernels::block_norm_keys`: per block, the bits of the mean square of its elements inside
-/// [n, k] (summed in f32 in row order, as the kernel does), plus one.
-pub fn block_norm_keys(w: &[f32], n: usize, k: usize, b: usize) -> Vec<u32> {
-    let (rows, cols) = (n.div_ceil(b), k.div_ceil(b));
+/// `kernels::block_norm_keys`: per tile (rows x cols, row-major over [n, k]), the bits of the
+/// mean square of its elements inside [n, k] (summed in f32 in row order, as the kernel does),
+/// plus one.
+pub fn block_norm_keys(w: &[f32], n: usize, k: usize, (th, tw): (usize, usize)) -> Vec<u32> {
+    let (rows, cols) = (n.div_ceil(th), k.div_ceil(tw));
     (0..rows * cols)
         .map(|blk| {
             let (r, q) = (blk / cols, blk % cols);
-            let (n1, k1) = (((r + 1) * b).min(n), ((q + 1) * b).min(k));
+            let (n1, k1) = (((r + 1) * th).min(n), ((q + 1) * tw).min(k));
             let mut s = 0f32;
-            for i in r * b..n1 {
-                for j in q * b..k1 {
+            for i in r * th..n1 {
+                for j in q * tw..k1 {
                     s += w[i * k + j] * w[i * k + j];
                 }
             }
-            let ms = s / ((n1 - r * b) * (k1 - q * b)) as f32;
+            let ms = s / ((n1 - r * th) * (k1 - q * tw)) as f32;
             ms.to_bits().min(0x7f80_0000) + 1
         })
         .collect()
 }
 
-/// `kernels::expand_block_mask`: element (i, j) takes the 0/1 of its block.
-pub fn expand_block_mask(keep: &[f32], n: usize, k: usize, b: usize) -> Vec<f32> {
-    let cols = k.div_ceil(b);
-    (0..n * k).map(|e| keep[(e / k / b) * cols + (e % k) / b]).collect()
+/// `kernels::expand_block_mask`: element (i, j) takes the 0/1 of its tile.
+pub fn expand_block_mask(keep: &[f32], n: usize, k: usize, (th, tw): (usize, usize)) -> Vec<f32> {
+    let cols = k.div_ceil(tw);
+    (0..n * k).map(|e| keep[(e / k / th) * cols + (e % k) / tw]).collect()
 }
 
 /// 1 at every element of a kept block, 0 elsewhere.
 pub fn block_expand(mask: &[f32], n: usize, k: usize, b: usize) -> Vec<f32> {
     let keep: Vec<f32> = block_flags(mask, n, k, b).into_iter().map(|f| f as u32 as f32).collect();
-    expand_block_mask(&keep, n, k, b)
+    expand_block_mask(&keep, n, k, (b, b))
 }
 
 /// Weights outside the kept blocks set to zero.

@@ -32,6 +32,19 @@ enum Granularity {
     /// [out, in * kh * kw], as its im2col product sees it), scored by their mean square: what
     /// the block-sparse kernels skip.
     Blocks(usize),
+    /// Whole output channels (filters): rows of the weight matrix, scored by mean square.
+    Channels,
+}
+
+impl Granularity {
+    /// The tile a weight matrix [n, k] is pruned in, for the tiled granularities.
+    fn tile(self, k: usize) -> Option<(usize, usize)> {
+        match self {
+            Granularity::Weights => None,
+            Granularity::Blocks(b) => Some((b, b)),
+            Granularity::Channels => Some((1, k)),
+        }
+    }
 }
 
 /// Prune the model's weights to `sparsity` by magnitude. Already-pruned weights are zero, so
@@ -45,11 +58,35 @@ pub fn magnitude_prune(gpu: &Gpu, model: &mut Model, opt: Option<&Optimizer>, sp
 /// the smallest mean square goes. With `hidden_only` the first and last weight layers stay
 /// dense (they hold few weights, often less than a block row, and cost accuracy most).
 pub fn block_magnitude_prune(gpu: &Gpu, model: &mut Model, opt: Option<&Optimizer>, sparsity: f64, scope: Scope, block: usize, hidden_only: bool) {
-    let mut idx: Vec<usize> = (0..model.params.len()).filter(|&i| model.params[i].prunable()).collect();
-    if hidden_only && idx.len() > 2 {
-        idx = idx[1..idx.len() - 1].to_vec();
-    }
+    let idx = weight_layers(model, hidden_only);
     prune(gpu, model, opt, &idx, sparsity, scope, Granularity::Blocks(block));
+}
+
+/// Prune whole output channels (filters; the rows of each weight matrix): the share
+/// `sparsity` of each layer's channels (or of all channels) with the smallest mean square goes,
+/// with their biases left as they are. With `hidden_only` the first and last weight layers stay
+/// whole (the last one's channels are the classes).
+pub fn channel_prune(gpu: &Gpu, model: &mut Model, opt: Option<&Optimizer>, sparsity: f64, scope: Scope, hidden_only: bool) {
+    let idx = weight_layers(model, hidden_only);
+    prune(gpu, model, opt, &idx, sparsity, scope, Granularity::Channels);
+}
+
+/// N:M sparsity (e.g. 2:4, which sparse tensor cores run): in every group of `group`
+/// consecutive weights along each row of each weight matrix keep the `keep` largest.
+pub fn nm_prune(gpu: &Gpu, model: &mut Model, opt: Option<&Optimizer>, keep: usize, group: usize, hidden_only: bool) {
+    for i in weight_layers(model, hidden_only) {
+        let w = &model.params[i].value;
+        let mask = gpu.empty(w.shape());
+        kernels::nm_mask(gpu, w, matrix_shape(w.shape()).1, keep, group, &mask);
+        model.params[i].mask = Some(mask);
+    }
+    apply_masks(gpu, model, opt);
+}
+
+/// The weight tensors' parameter indices, without the first and last with `hidden_only`.
+fn weight_layers(model: &Model, hidden_only: bool) -> Vec<usize> {
+    let idx: Vec<usize> = (0..model.params.len()).filter(|&i| model.params[i].prunable()).collect();
+    if hidden_only && idx.len() > 2 { idx[1..idx.len() - 1].to_vec() } else { idx }
 }
 
 /// A weight tensor as the matrix [out, rest] that blocks tile.
@@ -65,16 +102,16 @@ fn prune(gpu: &Gpu, model: &mut Model, opt: Option<&Optimizer>, idx: &[usize], s
         .iter()
         .map(|&i| {
             let w = &model.params[i].value;
-            match unit {
-                Granularity::Weights => {
+            let (n, k) = matrix_shape(w.shape());
+            match unit.tile(k) {
+                None => {
                     let keys = gpu.empty_u32(&[w.numel()]);
                     kernels::magnitude_keys(gpu, w, &keys);
                     keys
                 }
-                Granularity::Blocks(b) => {
-                    let (n, k) = matrix_shape(w.shape());
-                    let keys = gpu.empty_u32(&[n.div_ceil(b) * k.div_ceil(b)]);
-                    kernels::block_norm_keys(gpu, w, n, k, b, &keys);
+                Some(tile) => {
+                    let keys = gpu.empty_u32(&[n.div_ceil(tile.0) * k.div_ceil(tile.1)]);
+                    kernels::block_norm_keys(gpu, w, n, k, tile, &keys);
                     keys
                 }
             }
@@ -110,12 +147,12 @@ fn prune(gpu: &Gpu, model: &mut Model, opt: Option<&Optimizer>, idx: &[usize], s
     };
     for (&i, keep) in idx.iter().zip(keep) {
         let shape = model.params[i].value.shape().to_vec();
-        let mask = match unit {
-            Granularity::Weights => keep.reshape(&shape),
-            Granularity::Blocks(b) => {
-                let (n, k) = matrix_shape(&shape);
+        let (n, k) = matrix_shape(&shape);
+        let mask = match unit.tile(k) {
+            None => keep.reshape(&shape),
+            Some(tile) => {
                 let mask = gpu.empty(&shape);
-                kernels::expand_block_mask(gpu, &keep, n, k, b, &mask);
+                kernels::expand_block_mask(gpu, &keep, n, k, tile, &mask);
                 mask
             }
         };

@@ -65,6 +65,10 @@ pub struct TrainConfig {
     /// Dynamic sparse training from scratch (RigL, SET), when set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dynamic: Option<crate::sparse::DynamicSparseConfig>,
+    /// Prune whole channels or to N:M sparsity before the first epoch (the mask then stays
+    /// fixed), when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub structured_prune: Option<StructuredPrune>,
     /// Corruption-resistant training (adversarial weight perturbation), when set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weight_perturb: Option<WeightPerturbConfig>,
@@ -86,6 +90,17 @@ pub struct BlockPruneConfig {
     pub hidden_only: bool,
 }
 
+/// One-shot structured pruning before training.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub enum StructuredPrune {
+    /// The share `sparsity` of each hidden layer's output channels (filters) with the smallest
+    /// mean square (the first and last weight layers stay whole).
+    Channels { sparsity: f64 },
+    /// In every group of `group` consecutive weights along a row, the `keep` largest stay.
+    Nm { keep: usize, group: usize },
+}
+
 /// Take every step's gradient at weights moved `rho` times each layer's norm along that
 /// gradient (the worst first-order L2 corruption of that size), so training minimises the
 /// corrupted loss.
@@ -97,7 +112,7 @@ pub struct WeightPerturbConfig {
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { epochs: 10, batch_size: 128, seed: 0, optimizer: OptimizerConfig::default(), schedule: LrSchedule::Cosine, adv: None, certify: None, dynamic: None, weight_perturb: None, block_prune: None }
+        TrainConfig { epochs: 10, batch_size: 128, seed: 0, optimizer: OptimizerConfig::default(), schedule: LrSchedule::Cosine, adv: None, certify: None, dynamic: None, weight_perturb: None, structured_prune: None, block_prune: None }
     }
 }
 

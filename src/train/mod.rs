@@ -12,7 +12,7 @@ mod optimizer;
 pub use adversarial::{craft, AdvMethod, AdvTrainConfig};
 pub use certified::{certified_gradients, CertifiedConfig, CertifiedSlots};
 pub use checkpoint::{write_atomic, Checkpoint, EpochRecord, CertifiedRecord, RobustRecord, FORMAT_VERSION};
-pub use config::{BlockPruneConfig, LrSchedule, OptimizerConfig, OptimizerKind, TrainConfig, WeightPerturbConfig};
+pub use config::{BlockPruneConfig, LrSchedule, OptimizerConfig, OptimizerKind, StructuredPrune, TrainConfig, WeightPerturbConfig};
 pub use epoch::{train_epoch, EpochStats};
 pub use evaluate::{evaluate, Evaluation};
 pub use optimizer::Optimizer;
