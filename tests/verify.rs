@@ -209,7 +209,6 @@ fn certified_training_raises_verified_accuracy() {
             dynamic: None,
             weight_perturb: None,
             structured_prune: None,
-            weight_perturb: None,
             block_prune: None,
         };
         let model = Model::new(gpu(), &spec, s.train.shape, 10, cfg.seed).unwrap();
