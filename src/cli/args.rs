@@ -99,6 +99,16 @@ pub enum SplitArg {
     Val,
 }
 
+impl SplitArg {
+    /// The split's name and examples.
+    pub fn pick(self, splits: &crate::data::Splits) -> (&'static str, &crate::data::Dataset) {
+        match self {
+            SplitArg::Val => ("validation", &splits.val),
+            SplitArg::Test => ("test", &splits.test),
+        }
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct DataArgs {
     /// Data directory: MNIST-style IDX files (raw or .gz) or CIFAR-10 binary batches.

@@ -1,7 +1,7 @@
 //! `aer attack`: robustness evaluation of a checkpoint, written as robustness.json, a PNG
 //! grid of examples and the adversarial examples themselves (safetensors).
 
-use super::args::{AttackArg, AttackArgs, SplitArg};
+use super::args::{AttackArg, AttackArgs};
 use super::commands::{load_data, load_run_file, norm, open};
 use super::progress::work_bar;
 use crate::attack::{
@@ -44,6 +44,16 @@ pub(super) fn beside(checkpoint: &std::path::Path, suffix: &str) -> PathBuf {
     checkpoint.with_file_name(format!("{stem}{suffix}"))
 }
 
+/// A command's JSON results: the fields every evaluation report shares (the checkpoint, its
+/// model, the adapter, the split and how many of its examples), then `body`'s.
+pub(super) fn report(checkpoint: &std::path::Path, ck: &Checkpoint, gpu: &Gpu, split: &str, examples: usize, body: serde_json::Value) -> serde_json::Value {
+    let mut r = json!({"checkpoint": checkpoint, "model": ck.spec.name, "adapter": gpu.adapter_label(), "split": split, "examples": examples});
+    if let (Some(r), serde_json::Value::Object(b)) = (r.as_object_mut(), body) {
+        r.extend(b);
+    }
+    r
+}
+
 pub fn attack(choice: &AdapterChoice, args: &AttackArgs, dense_kernels: bool) -> Result<()> {
     let cli = AttackSettings {
         norm: args.norm.map(norm),
@@ -68,7 +78,7 @@ pub fn attack(choice: &AdapterChoice, args: &AttackArgs, dense_kernels: bool) ->
     let model = restore_for(&gpu, &ck, &args.checkpoint, input, splits.classes, dense_kernels)?;
     let target = args.transfer_to.as_ref().map(|p| restore_for(&gpu, &Checkpoint::load(p)?, p, input, splits.classes, dense_kernels)).transpose()?;
     let suite = SuiteConfig::resolve(&settings, input, splits.classes)?;
-    let (split_name, split) = if args.split == SplitArg::Val { ("validation", &splits.val) } else { ("test", &splits.test) };
+    let (split_name, split) = args.split.pick(&splits);
     let data = split.head(args.n.unwrap_or(split.len()));
     if data.is_empty() {
         return Err(AerError::Invalid("--n 0 leaves nothing to attack".into()));
@@ -164,12 +174,7 @@ pub fn attack(choice: &AdapterChoice, args: &AttackArgs, dense_kernels: bool) ->
         println!("{} {}: {}", if c.passed { "ok  " } else { "WARN" }, c.name, c.detail);
     }
 
-    let result = json!({
-        "checkpoint": args.checkpoint,
-        "model": ck.spec.name,
-        "adapter": gpu.adapter_label(),
-        "split": split_name,
-        "examples": r.labels.len(),
+    let result = report(&args.checkpoint, &ck, &gpu, split_name, r.labels.len(), json!({
         "clean_accuracy": r.clean_accuracy(),
         "attacks": r.attacks.iter().map(|a| json!({"label": a.config.label(), "config": a.config, "robust_accuracy": a.accuracy(), "seconds": a.seconds})).collect::<Vec<_>>(),
         "worst_case_robust_accuracy": r.worst_accuracy(),
@@ -180,7 +185,7 @@ pub fn attack(choice: &AdapterChoice, args: &AttackArgs, dense_kernels: bool) ->
         "checks": checks,
         "attack_seconds": attack_seconds,
         "total_seconds": t.elapsed().as_secs_f64(),
-    });
+    }));
     write_atomic(&out.join("robustness.json"), serde_json::to_string_pretty(&result).unwrap().as_bytes())?;
     let meta: HashMap<String, String> = [
         ("format".to_string(), "aer-adversarial-examples".to_string()),

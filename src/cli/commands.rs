@@ -1,6 +1,6 @@
 //! What each subcommand does.
 
-use super::args::{AdvMethodArg, Cli, Command, DataArgs, EvalArgs, NormArg, OptimizerArg, ScheduleArg, SplitArg, TrainArgs};
+use super::args::{AdvMethodArg, Cli, Command, DataArgs, EvalArgs, NormArg, OptimizerArg, ScheduleArg, TrainArgs};
 use crate::attack::{evaluate_robustness, AttackConfig, AttackSettings};
 use crate::kernels::Norm;
 use crate::train::{AdvMethod, AdvTrainConfig, CertifiedRecord, RobustRecord};
@@ -530,7 +530,7 @@ fn eval(choice: &AdapterChoice, args: &EvalArgs, dense_kernels: bool) -> Result<
     ck.check_data(splits.train.shape, splits.classes, &args.checkpoint)?;
     let (mut model, _) = ck.restore(&gpu)?;
     block_sparse(&gpu, &mut model, dense_kernels)?;
-    let (name, data) = if args.split == SplitArg::Val { ("validation", &splits.val) } else { ("test", &splits.test) };
+    let (name, data) = args.split.pick(&splits);
     let t = Instant::now();
     let r = block_on(evaluate(&gpu, &model, data, args.batch_size))?;
     let secs = t.elapsed().as_secs_f64();

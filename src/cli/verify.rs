@@ -3,8 +3,8 @@
 //! the per-layer parameter-vulnerability table. `aer faults`: bit flips and approximate
 //! multipliers.
 
-use super::args::{CorruptArgs, FaultsArgs, SplitArg, StorageArg, VerifyArgs};
-use super::attack::{beside, restore_for};
+use super::args::{CorruptArgs, FaultsArgs, StorageArg, VerifyArgs};
+use super::attack::{beside, report, restore_for};
 use super::commands::{load_data, open};
 use super::progress::work_bar;
 use crate::attack::{evaluate_robustness, AttackConfig};
@@ -24,7 +24,7 @@ pub fn verify(choice: &AdapterChoice, args: &VerifyArgs, dense_kernels: bool) ->
     let gpu = open(choice)?;
     let splits = load_data(&args.data)?;
     let model = restore_for(&gpu, &ck, &args.checkpoint, splits.train.shape, splits.classes, dense_kernels)?;
-    let (split_name, split) = if args.split == SplitArg::Val { ("validation", &splits.val) } else { ("test", &splits.test) };
+    let (split_name, split) = args.split.pick(&splits);
     let data = split.head(args.n.unwrap_or(split.len()));
     if data.is_empty() {
         return Err(AerError::Invalid("--n 0 leaves nothing to verify".into()));
@@ -75,17 +75,12 @@ pub fn verify(choice: &AdapterChoice, args: &VerifyArgs, dense_kernels: bool) ->
         }));
         problems.extend(found);
     }
-    let report = json!({
-        "checkpoint": args.checkpoint,
-        "model": ck.spec.name,
-        "adapter": gpu.adapter_label(),
-        "split": split_name,
-        "examples": data.len(),
+    let results = report(&args.checkpoint, &ck, &gpu, split_name, data.len(), json!({
         "method": "interval bound propagation (Gowal et al. 2018), last layer folded into the margins",
         "results": rows,
         "soundness_problems": problems,
-    });
-    write_atomic(&out, serde_json::to_string_pretty(&report).unwrap().as_bytes())?;
+    }));
+    write_atomic(&out, serde_json::to_string_pretty(&results).unwrap().as_bytes())?;
     eprintln!("wrote {}", out.display());
     if !problems.is_empty() {
         return Err(AerError::Invalid(format!("{} examples break verified <= PGD <= clean: the bounds are not sound (see {})", problems.len(), out.display())));
@@ -105,7 +100,7 @@ pub fn corrupt(choice: &AdapterChoice, args: &CorruptArgs, dense_kernels: bool) 
     let gpu = open(choice)?;
     let splits = load_data(&args.data)?;
     let model = restore_for(&gpu, &ck, &args.checkpoint, splits.train.shape, splits.classes, dense_kernels)?;
-    let (split_name, split) = if args.split == SplitArg::Val { ("validation", &splits.val) } else { ("test", &splits.test) };
+    let (split_name, split) = args.split.pick(&splits);
     let most = model.max_batch(gpu.limits.max_storage_buffer_binding_size);
     if args.n.min(split.len()) > most {
         return Err(AerError::Invalid(format!("--n {}: the loss is measured in one batch, and this model's activations fit at most {most} examples on this adapter; give --n {most} or less", args.n)));
@@ -129,16 +124,11 @@ pub fn corrupt(choice: &AdapterChoice, args: &CorruptArgs, dense_kernels: bool) 
         }
         tables.push(json!({"rho": rho, "config": cfg, "rows": rows}));
     }
-    let report = json!({
-        "checkpoint": args.checkpoint,
-        "model": ck.spec.name,
-        "adapter": gpu.adapter_label(),
-        "split": split_name,
-        "examples": data.len(),
+    let results = report(&args.checkpoint, &ck, &gpu, split_name, data.len(), json!({
         "method": "parameter corruption (Sun et al. 2021): gradient ascent on the weights vs random perturbations of the same radius",
         "tables": tables,
-    });
-    write_atomic(&out, serde_json::to_string_pretty(&report).unwrap().as_bytes())?;
+    }));
+    write_atomic(&out, serde_json::to_string_pretty(&results).unwrap().as_bytes())?;
     eprintln!("wrote {}", out.display());
     Ok(())
 }
@@ -153,7 +143,7 @@ pub fn faults(choice: &AdapterChoice, args: &FaultsArgs, dense_kernels: bool) ->
     let gpu = open(choice)?;
     let splits = load_data(&args.data)?;
     let mut model = restore_for(&gpu, &ck, &args.checkpoint, splits.train.shape, splits.classes, dense_kernels)?;
-    let (split_name, split) = if args.split == SplitArg::Val { ("validation", &splits.val) } else { ("test", &splits.test) };
+    let (split_name, split) = args.split.pick(&splits);
     let data = split.head(args.n);
     if data.is_empty() {
         return Err(AerError::Invalid("--n 0 leaves nothing to evaluate".into()));
@@ -202,18 +192,13 @@ pub fn faults(choice: &AdapterChoice, args: &FaultsArgs, dense_kernels: bool) ->
     if !masked.is_empty() {
         eprintln!("warning: robust accuracy rises above the fault-free model's under {}: the faults mask the attack's gradients (multipliers: the attack differentiates the exact products), so these robust figures are upper bounds, not robustness", masked.join(", "));
     }
-    let report = json!({
-        "checkpoint": args.checkpoint,
-        "model": ck.spec.name,
-        "adapter": gpu.adapter_label(),
-        "split": split_name,
-        "examples": data.len(),
+    let results = report(&args.checkpoint, &ck, &gpu, split_name, data.len(), json!({
         "attack": attack,
         "gradient_masking_suspected": masked,
         "bit_flips": curves,
         "multipliers": multipliers,
-    });
-    write_atomic(&out, serde_json::to_string_pretty(&report).unwrap().as_bytes())?;
+    }));
+    write_atomic(&out, serde_json::to_string_pretty(&results).unwrap().as_bytes())?;
     eprintln!("wrote {}", out.display());
     Ok(())
 }
