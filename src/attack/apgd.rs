@@ -23,8 +23,7 @@ pub fn apgd(gpu: &Gpu, model: &Model, cfg: &AttackConfig, b: &Batch, record: &Wo
     for r in 0..cfg.restarts {
         let obj = objective(cfg, b, r);
         let x = start(gpu, cfg, b, r);
-        let x_prev = gpu.empty(x.shape());
-        gpu.copy(&x, &x_prev);
+        let x_prev = gpu.duplicate(&x);
         let states: Vec<ApgdState> = b.eps_values.iter().map(|&e| ApgdState::initial(2.0 * e)).collect();
         let state = gpu.upload_u32(bytemuck::cast_slice(&states), &[n * kernels::APGD_STATE_WORDS]);
         let (best_x, best_grad) = (gpu.empty(x.shape()), gpu.empty(x.shape()));

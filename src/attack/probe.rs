@@ -50,8 +50,7 @@ impl WorstCase {
     /// Starts at the clean input with nothing found (any observation replaces it).
     pub fn new(gpu: &Gpu, x0: &Tensor) -> WorstCase {
         let n = x0.shape()[0];
-        let x = gpu.empty(x0.shape());
-        gpu.copy(x0, &x);
+        let x = gpu.duplicate(x0);
         WorstCase { x, loss: gpu.full(&[n], f32::NEG_INFINITY), success: gpu.zeros_u32(&[n]), dim: x0.numel() / n.max(1) }
     }
 

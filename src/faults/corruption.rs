@@ -62,8 +62,9 @@ impl Corruption {
 }
 
 /// Clean copies of the weights `targets` and the slots of their norms: slot t holds target
-/// t's clean squared norm, slot T all targets'; the gradient's and the perturbation's norms
-/// follow in the same layout at offsets T + 1 and 2 (T + 1).
+/// t's clean squared norm, slot T all targets' (when they are corrupted as one); the
+/// gradient's and the perturbation's norms follow in the same layout at offsets T + 1 and
+/// 2 (T + 1).
 struct Saved {
     targets: Vec<usize>,
     clean: Vec<Tensor>,
@@ -71,18 +72,14 @@ struct Saved {
 }
 
 impl Saved {
-    fn new(gpu: &Gpu, model: &Model, targets: &[usize]) -> Saved {
-        let clean: Vec<Tensor> = targets.iter().map(|&i| {
-            let w = &model.params[i].value;
-            let c = gpu.empty(w.shape());
-            gpu.copy(w, &c);
-            c
-        }).collect();
+    fn new(gpu: &Gpu, model: &Model, targets: &[usize], whole: bool) -> Saved {
+        let clean: Vec<Tensor> = targets.iter().map(|&i| gpu.duplicate(&model.params[i].value)).collect();
         let norms = gpu.zeros(&[3 * (targets.len() + 1)]);
-        let all = targets.len();
         for (t, c) in clean.iter().enumerate() {
             k::sum_squares(gpu, c, None, &norms, t);
-            k::sum_squares(gpu, c, None, &norms, all);
+            if whole {
+                k::sum_squares(gpu, c, None, &norms, targets.len());
+            }
         }
         Saved { targets: targets.to_vec(), clean, norms }
     }
@@ -197,7 +194,7 @@ pub async fn corrupt(gpu: &Gpu, model: &Model, x: &Tensor, y: &Tensor, targets: 
     let rounds = 1 + cfg.steps + cfg.random;
     let loss = gpu.empty(&[rounds * n]);
     let correct = gpu.empty_u32(&[rounds * n]);
-    let saved = Saved::new(gpu, model, targets);
+    let saved = Saved::new(gpu, model, targets, whole);
     let measure = |round: usize, backward: bool| {
         let mut tape = model.tape();
         let logits = model.forward(gpu, x.clone(), backward.then_some(&mut tape));
@@ -270,7 +267,7 @@ pub struct WeightPerturbation(Saved);
 impl WeightPerturbation {
     pub fn along_gradient(gpu: &Gpu, model: &Model, rho: f32) -> WeightPerturbation {
         let targets: Vec<usize> = (0..model.params.len()).filter(|&i| model.params[i].prunable()).collect();
-        let saved = Saved::new(gpu, model, &targets);
+        let saved = Saved::new(gpu, model, &targets, false);
         saved.ascend(gpu, model, Norm::L2, rho, 1.0, false);
         WeightPerturbation(saved)
     }

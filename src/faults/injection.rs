@@ -46,12 +46,6 @@ async fn measure(gpu: &Gpu, model: &Model, data: &Dataset, attack: Option<&Attac
     Ok((r.clean_accuracy(), attack.map(|_| r.worst_accuracy())))
 }
 
-fn copy(gpu: &Gpu, t: &Tensor) -> Tensor {
-    let c = if t.dtype() == crate::gpu::DType::U32 { gpu.empty_u32(t.shape()) } else { gpu.empty(t.shape()) };
-    gpu.copy(t, &c);
-    c
-}
-
 /// Accuracy (and robust accuracy under `attack`) of `model` on `data` with every stored bit
 /// flipped with probability `rate`, for each rate, averaged over `trials` fault patterns.
 #[allow(clippy::too_many_arguments)]
@@ -71,7 +65,7 @@ pub async fn bit_flip_curve(
     }
     let trials = trials.max(1);
     let packed: HashMap<usize, PackedTernary> = model.packed().clone();
-    let originals: Vec<Tensor> = model.params.iter().map(|p| copy(gpu, &p.value)).collect();
+    let originals: Vec<Tensor> = model.params.iter().map(|p| gpu.duplicate(&p.value)).collect();
     let mut points = Vec::new();
     for &rate in rates {
         let mut acc = Vec::new();
@@ -91,7 +85,7 @@ pub async fn bit_flip_curve(
                 let flipped = packed
                     .iter()
                     .map(|(&i, pk)| {
-                        let f = PackedTernary { words: copy(gpu, &pk.words), scale_pos: copy(gpu, &pk.scale_pos), scale_neg: copy(gpu, &pk.scale_neg), asymmetric: true, ..pk.clone() };
+                        let f = PackedTernary { words: gpu.duplicate(&pk.words), scale_pos: gpu.duplicate(&pk.scale_pos), scale_neg: gpu.duplicate(&pk.scale_neg), asymmetric: true, ..pk.clone() };
                         let s = s ^ (i as u32).wrapping_mul(0xc2b2_ae35);
                         k::flip_bits(gpu, &f.words, rate as f32, s);
                         k::flip_bits(gpu, &f.scale_pos, rate as f32, s ^ 1);

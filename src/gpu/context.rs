@@ -129,6 +129,13 @@ impl Gpu {
         self.with_encoder(|enc| enc.copy_buffer_to_buffer(src.buffer(), 0, dst.buffer(), 0, src.bytes()));
     }
 
+    /// A new tensor holding a copy of `t` (same shape and dtype).
+    pub fn duplicate(&self, t: &Tensor) -> Tensor {
+        let c = self.alloc(t.shape(), t.dtype());
+        self.copy(t, &c);
+        c
+    }
+
     /// Copy `n` elements from `src[src_at..]` to `dst[dst_at..]` (4-byte elements).
     pub fn copy_range(&self, src: &Tensor, src_at: usize, dst: &Tensor, dst_at: usize, n: usize) {
         assert!(src_at + n <= src.numel() && dst_at + n <= dst.numel(), "copy_range: out of bounds");

@@ -119,6 +119,8 @@ pub async fn train_epoch(
         }
     }
     let trades = cfg.adv.as_ref().is_some_and(|a| a.method == AdvMethod::Trades);
+    // One readback: losses and hits, then TRADES' adversarial hits, then certified training's
+    // bound losses and verifications.
     let mut wanted = vec![&loss, &correct];
     if trades {
         wanted.push(&adv_correct);
@@ -131,13 +133,15 @@ pub async fn train_epoch(
     let losses: Vec<f32> = bytemuck::pod_collect_to_vec(&bytes[0]);
     let hits: Vec<u32> = bytemuck::pod_collect_to_vec(&bytes[1]);
     // Without TRADES the training examples are the adversarial ones, so `correct` is it.
-    let adv_hits: Vec<u32> = bytemuck::pod_collect_to_vec(&bytes[wanted.len() - if cfg.certify.is_some() { 3 } else { 1 }]);
-    let (bound_loss, verified_accuracy) = if cfg.certify.is_some() {
-        let l: Vec<f32> = bytemuck::pod_collect_to_vec(&bytes[bytes.len() - 2]);
-        let v: Vec<u32> = bytemuck::pod_collect_to_vec(&bytes[bytes.len() - 1]);
-        (Some(mean(l.iter().map(|&x| x as f64), n)), Some(mean(v.iter().map(|&x| x as f64), n)))
-    } else {
-        (None, None)
+    let adv_hits: Vec<u32> = bytemuck::pod_collect_to_vec(&bytes[if trades { 2 } else { 1 }]);
+    let (bound_loss, verified_accuracy) = match cfg.certify {
+        Some(_) => {
+            let at = if trades { 3 } else { 2 };
+            let l: Vec<f32> = bytemuck::pod_collect_to_vec(&bytes[at]);
+            let v: Vec<u32> = bytemuck::pod_collect_to_vec(&bytes[at + 1]);
+            (Some(mean(l.iter().map(|&x| x as f64), n)), Some(mean(v.iter().map(|&x| x as f64), n)))
+        }
+        None => (None, None),
     };
     let (robust_accuracy, robust_by_class) = if cfg.adv.is_some() {
         let mut by_class = vec![(0usize, 0usize); model.classes];
