@@ -53,31 +53,13 @@ fn gradient_corruption_beats_random_and_grows_with_the_radius() {
 /// at a comparable clean accuracy.
 #[test]
 fn corruption_resistant_training_lowers_the_corrupted_loss() {
-    use aer::nn::ModelSpec;
-    use aer::train::{train_epoch, LrSchedule, Optimizer, OptimizerConfig, OptimizerKind, TrainConfig, WeightPerturbConfig};
+    use aer::train::{TrainConfig, WeightPerturbConfig};
     let s = common::mnist_head(2000, 256);
-    let spec = ModelSpec::from_toml("name = \"mlp100\"\n[[layers]]\ntype = \"flatten\"\n[[layers]]\ntype = \"linear\"\nout = 100\n[[layers]]\ntype = \"relu\"\n[[layers]]\ntype = \"linear\"\n", "test").unwrap();
     let (x, y, _) = aer::attack::upload_range(gpu(), &s.val, 0..s.val.len());
     let cfg_corrupt = CorruptionConfig { norm: Norm::L2, rho: 0.05, steps: 5, random: 2, seed: 0 };
     let run = |weight_perturb: Option<WeightPerturbConfig>| {
-        let cfg = TrainConfig {
-            epochs: 3,
-            batch_size: 64,
-            seed: 2,
-            optimizer: OptimizerConfig { kind: OptimizerKind::Adam, lr: 3e-3, ..Default::default() },
-            schedule: LrSchedule::Cosine,
-            adv: None,
-            certify: None,
-            dynamic: None,
-            weight_perturb,
-            structured_prune: None,
-            block_prune: None,
-        };
-        let model = Model::new(gpu(), &spec, s.train.shape, 10, cfg.seed).unwrap();
-        let mut opt = Optimizer::new(gpu(), &cfg.optimizer, &model.params);
-        for e in 0..cfg.epochs {
-            block_on(train_epoch(gpu(), &model, &mut opt, &s.train, &cfg, e, &[], &mut |_, _| {})).unwrap();
-        }
+        let cfg = TrainConfig { weight_perturb, ..common::adam_config(3, 3e-3, 2) };
+        let model = common::train(&common::mlp100(), &s.train, &cfg, &mut |_| {});
         let weights: Vec<usize> = (0..model.params.len()).filter(|&i| model.params[i].prunable()).collect();
         block_on(corrupt(gpu(), &model, &x, &y, &weights, &cfg_corrupt)).unwrap()
     };

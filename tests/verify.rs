@@ -11,9 +11,9 @@ use aer::kernels::Norm;
 use aer::nn::{Model, ModelSpec};
 use aer::quant::{QuantLayers, QuantSpec, ScaleGranularity, TernaryMethod};
 use aer::sparse::Crossover;
-use aer::train::{train_epoch, CertifiedConfig, Checkpoint, LrSchedule, Optimizer, OptimizerConfig, OptimizerKind, TrainConfig};
+use aer::train::{CertifiedConfig, Checkpoint, TrainConfig};
 use aer::verify::verify;
-use common::{gpu, mnist, mnist_head};
+use common::{adam_config, gpu, mlp100, mnist, mnist_head, train};
 use pollster::block_on;
 use rand::{Rng, SeedableRng};
 use std::collections::HashMap;
@@ -196,27 +196,9 @@ fn verified_stays_below_pgd_and_clean_and_falls_with_eps() {
 fn certified_training_raises_verified_accuracy() {
     let s = mnist_head(2000, 256);
     let eps = 0.02;
-    let spec = ModelSpec::from_toml("name = \"mlp100\"\n[[layers]]\ntype = \"flatten\"\n[[layers]]\ntype = \"linear\"\nout = 100\n[[layers]]\ntype = \"relu\"\n[[layers]]\ntype = \"linear\"\n", "test").unwrap();
     let run = |certify: Option<CertifiedConfig>| {
-        let cfg = TrainConfig {
-            epochs: 4,
-            batch_size: 64,
-            seed: 1,
-            optimizer: OptimizerConfig { kind: OptimizerKind::Adam, lr: 3e-3, ..Default::default() },
-            schedule: LrSchedule::Cosine,
-            adv: None,
-            certify,
-            dynamic: None,
-            weight_perturb: None,
-            structured_prune: None,
-            block_prune: None,
-        };
-        let model = Model::new(gpu(), &spec, s.train.shape, 10, cfg.seed).unwrap();
-        let mut opt = Optimizer::new(gpu(), &cfg.optimizer, &model.params);
-        for e in 0..cfg.epochs {
-            let stats = block_on(train_epoch(gpu(), &model, &mut opt, &s.train, &cfg, e, &[], &mut |_, _| {})).unwrap();
-            assert_eq!(stats.verified_accuracy.is_some(), cfg.certify.is_some());
-        }
+        let cfg = TrainConfig { certify, ..adam_config(4, 3e-3, 1) };
+        let model = train(&mlp100(), &s.train, &cfg, &mut |stats| assert_eq!(stats.verified_accuracy.is_some(), cfg.certify.is_some()));
         let v = block_on(verify(gpu(), &model, &s.val, eps, 256, &mut |_, _| {})).unwrap();
         (v.clean_accuracy(), v.verified_accuracy())
     };

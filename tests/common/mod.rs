@@ -25,3 +25,25 @@ pub fn mnist_head(train: usize, val: usize) -> Splits {
     s.val = s.val.head(val);
     s
 }
+
+/// input - 100 - classes: small enough to train for a few epochs inside a test.
+pub fn mlp100() -> aer::nn::ModelSpec {
+    let toml = "name = \"mlp100\"\n[[layers]]\ntype = \"flatten\"\n[[layers]]\ntype = \"linear\"\nout = 100\n[[layers]]\ntype = \"relu\"\n[[layers]]\ntype = \"linear\"\n";
+    aer::nn::ModelSpec::from_toml(toml, "mlp100").unwrap()
+}
+
+/// Adam at `lr` with a cosine schedule, batches of 64, for `epochs`; everything else off.
+pub fn adam_config(epochs: usize, lr: f32, seed: u64) -> aer::train::TrainConfig {
+    use aer::train::{OptimizerConfig, OptimizerKind, TrainConfig};
+    TrainConfig { epochs, batch_size: 64, seed, optimizer: OptimizerConfig { kind: OptimizerKind::Adam, lr, ..Default::default() }, ..Default::default() }
+}
+
+/// A fresh model of `spec` trained with `cfg` on `data`; `each(stats)` after every epoch.
+pub fn train(spec: &aer::nn::ModelSpec, data: &aer::data::Dataset, cfg: &aer::train::TrainConfig, each: &mut dyn FnMut(&aer::train::EpochStats)) -> aer::nn::Model {
+    let model = aer::nn::Model::new(gpu(), spec, data.shape, 10, cfg.seed).unwrap();
+    let mut opt = aer::train::Optimizer::new(gpu(), &cfg.optimizer, &model.params);
+    for e in 0..cfg.epochs {
+        each(&block_on(aer::train::train_epoch(gpu(), &model, &mut opt, data, cfg, e, &[], &mut |_, _| {})).unwrap());
+    }
+    model
+}
