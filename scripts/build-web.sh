@@ -88,7 +88,9 @@ esac
 
 # ---- build the wasm module ------------------------------------------------------------------
 # --lib only: the binaries are native tools (clap, pollster) with no browser build.
-log "cargo build --lib --target $TARGET ($PROFILE)"
+# The benchmark files the page writes name the source they were built from.
+export AER_GIT_REVISION=${AER_GIT_REVISION:-$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)}
+log "cargo build --lib --target $TARGET ($PROFILE, $AER_GIT_REVISION)"
 env "${BUILD_ENV[@]}" "$CARGO" build --lib --locked --target "$TARGET" --target-dir "$TARGET_DIR" \
     "${PROFILE_ARGS[@]}" "${BUILD_ARGS[@]}" \
     || die "cargo build for $TARGET failed (see above). --locked: this script never rewrites Cargo.lock, so a stale lock needs a native 'cargo build' first"

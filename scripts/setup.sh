@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Install what aer needs on a Debian/Ubuntu machine, skipping what is already there.
 #   scripts/setup.sh            the CPU Vulkan driver (Mesa lavapipe), enough for the demo
-#   scripts/setup.sh --browser  also Chromium (WebGPU tests, SwiftShader) and the wasm toolchain
+#   scripts/setup.sh --browser  also Chromium (WebGPU tests, SwiftShader), node (the browser
+#                               tests' driver) and the wasm toolchain
 set -euo pipefail
 
 want=(mesa-vulkan-drivers)
 if [[ "${1:-}" == "--browser" ]]; then
     want+=(chromium rustc-web cargo-web rust-web-src)
+    # node may come from elsewhere (nodesource's package bundles npm): only ask for what the
+    # commands are missing.
+    command -v node >/dev/null || want+=(nodejs)
+    command -v npm >/dev/null || want+=(npm)
 fi
 
 missing=()

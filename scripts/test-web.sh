@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# End-to-end browser test: build the wasm package (scripts/build-web.sh), install the test's
-# node dependencies, then run the matmul smoke test in headless Chromium's WebGPU
-# (web-test/smoke.mjs). Needs node >= 20 and Chromium (apt-get install chromium nodejs npm).
+# End-to-end browser tests: build the wasm package (scripts/build-web.sh), install the tests'
+# node dependencies, then in headless Chromium's WebGPU run the matmul smoke test
+# (web-test/smoke.mjs) and the demo's whole flow (web-test/demo.mjs: train, prune,
+# ternarize, attack, draw, benchmark), and parse the demo's benchmark file with the native
+# aer-bench. Needs node >= 20 and Chromium (apt-get install chromium nodejs npm).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -31,8 +33,25 @@ else
     log "npm ci: skipped (node_modules matches package-lock.json)"
 fi
 
-t=$(date +%s)
 status=0
+t=$(date +%s)
 node web-test/smoke.mjs || status=$?
-log "browser run: $(elapsed "$t")"
+log "smoke test: $(elapsed "$t")"
+
+t=$(date +%s)
+node web-test/demo.mjs || status=$?
+log "demo flow: $(elapsed "$t")"
+
+# The page's benchmark file must be one the native tools read: aer-bench compare parses it
+# with the native schema (beside the native quick run when there is one).
+if [[ -f target/web-e2e/bench-web.json ]]; then
+    native=()
+    [[ -f target/bench-quick.json ]] && native=(target/bench-quick.json)
+    if cargo run --release --quiet --bin aer-bench -- compare "${native[@]}" target/web-e2e/bench-web.json --svg target/web-e2e/bench-compare.svg > target/web-e2e/bench-compare.md; then
+        log "benchmark file parsed by aer-bench compare: target/web-e2e/bench-compare.md"
+    else
+        log "error: aer-bench could not read the page's benchmark file"
+        status=1
+    fi
+fi
 exit $status

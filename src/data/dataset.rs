@@ -1,6 +1,6 @@
 //! An in-memory image data set (bytes, CHW) and the train / validation / test splits.
 
-use super::{cifar::read_cifar10_batch, idx::read_idx};
+use super::{cifar::read_cifar10_batch, idx::{parse_idx, read_idx, IdxArray}};
 use crate::error::{AerError, Result};
 use rand::{seq::SliceRandom, SeedableRng};
 use std::path::{Path, PathBuf};
@@ -166,10 +166,22 @@ fn read_idx_pair(dir: &Path, prefix: &str) -> Result<Dataset> {
     let labels = find(dir, &[&format!("{prefix}-labels-idx1-ubyte"), &format!("{prefix}-labels.idx1-ubyte")])?;
     let im = read_idx(&images, 3)?;
     let lb = read_idx(&labels, 1)?;
+    pair(im, lb).map_err(|reason| AerError::file(&labels, format!("{reason} in {}", images.display())))
+}
+
+fn pair(im: IdxArray, lb: IdxArray) -> std::result::Result<Dataset, String> {
     if im.dims[0] != lb.dims[0] {
-        return Err(AerError::file(&labels, format!("{} labels for {} images in {}", lb.dims[0], im.dims[0], images.display())));
+        return Err(format!("{} labels for {} images", lb.dims[0], im.dims[0]));
     }
     Ok(Dataset { images: im.data, labels: lb.data, shape: [1, im.dims[1], im.dims[2]] })
+}
+
+/// A data set from the bytes of an IDX image file and its label file (plain or gzip), as a
+/// browser fetches them; `origin` names them in errors.
+pub fn idx_dataset(images: &[u8], labels: &[u8], origin: &str) -> Result<Dataset> {
+    let im = parse_idx(images, 3).map_err(|e| AerError::Invalid(format!("{origin} images: {e}")))?;
+    let lb = parse_idx(labels, 1).map_err(|e| AerError::Invalid(format!("{origin} labels: {e}")))?;
+    pair(im, lb).map_err(|e| AerError::Invalid(format!("{origin}: {e}")))
 }
 
 fn find(dir: &Path, names: &[&str]) -> Result<PathBuf> {

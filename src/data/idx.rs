@@ -18,7 +18,8 @@ pub fn read_idx(path: &Path, ndim: usize) -> Result<IdxArray> {
     parse_idx(&raw, ndim).map_err(|reason| AerError::file(path, reason))
 }
 
-fn parse_idx(raw: &[u8], ndim: usize) -> std::result::Result<IdxArray, String> {
+/// Parse IDX bytes (plain or gzip) of `ndim` dimensions; the error says what is wrong.
+pub fn parse_idx(raw: &[u8], ndim: usize) -> std::result::Result<IdxArray, String> {
     let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(raw)

@@ -13,6 +13,17 @@ use wgpu::util::DeviceExt;
 /// CPU records the rest of a step.
 const LAUNCHES_PER_SUBMIT: usize = 64;
 
+/// Which limits a device is opened with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceLimits {
+    /// Everything the adapter offers.
+    Adapter,
+    /// WebGPU's defaults, which every WebGPU adapter supports (128 MiB storage bindings,
+    /// 16 KiB workgroup storage, 256 invocations per workgroup, 8 storage buffers per stage):
+    /// what a page can count on.
+    WebGpuDefaults,
+}
+
 /// One device and queue. It may be shared between threads (the tests do): launches from
 /// several threads go into one pending encoder and are submitted in recording order, so each
 /// thread's own work stays in order.
@@ -21,7 +32,10 @@ pub struct Gpu {
     pub queue: wgpu::Queue,
     pub info: wgpu::AdapterInfo,
     pub features: wgpu::Features,
+    /// The device's limits: what kernels may use.
     pub limits: wgpu::Limits,
+    /// What the adapter offers (at least `limits`).
+    pub adapter_limits: wgpu::Limits,
     pipelines: Mutex<PipelineCache>,
     pool: Arc<BufferPool>,
     pending: Mutex<Option<(wgpu::CommandEncoder, usize)>>,
@@ -31,12 +45,21 @@ impl Gpu {
     /// Open the adapter the choice names (or the best one found), with every limit it offers
     /// and timestamp queries where it has them.
     pub async fn new(choice: &AdapterChoice) -> Result<Gpu> {
+        Self::open(choice, DeviceLimits::Adapter).await
+    }
+
+    /// `new`, with the device's limits chosen.
+    pub async fn open(choice: &AdapterChoice, which: DeviceLimits) -> Result<Gpu> {
         let inst = instance(choice)?;
         let adapter = pick_adapter(&inst, choice).await?;
         let info = adapter.get_info();
         let wanted = wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SHADER_F16;
         let features = adapter.features() & wanted;
-        let limits = adapter.limits();
+        let adapter_limits = adapter.limits();
+        let limits = match which {
+            DeviceLimits::Adapter => adapter_limits.clone(),
+            DeviceLimits::WebGpuDefaults => wgpu::Limits::default(),
+        };
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("aer"),
@@ -52,14 +75,21 @@ impl Gpu {
             info,
             features,
             limits,
+            adapter_limits,
             pipelines: Mutex::new(PipelineCache::default()),
             pool: Arc::new(BufferPool::new()),
             pending: Mutex::new(None),
         })
     }
 
+    /// The adapter with the device's features and limits.
     pub fn summary(&self) -> AdapterSummary {
         AdapterSummary::new(&self.info, self.features, &self.limits)
+    }
+
+    /// The adapter with the limits it offers.
+    pub fn adapter_summary(&self) -> AdapterSummary {
+        AdapterSummary::new(&self.info, self.features, &self.adapter_limits)
     }
 
     /// "name (backend)", the way results and logs name the adapter.

@@ -10,7 +10,7 @@ mod tensor;
 mod timer;
 
 pub use adapter::{list_adapters, AdapterChoice, AdapterSummary};
-pub use context::{Gpu, Marker};
+pub use context::{DeviceLimits, Gpu, Marker};
 pub use pipeline::{Kernel, Shader};
 pub use tensor::{DType, Tensor};
 pub use timer::GpuTimer;

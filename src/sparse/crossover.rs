@@ -50,6 +50,8 @@ impl Crossover {
                 }
             }
         }
+        #[cfg(target_arch = "wasm32")]
+        let _ = gpu; // a browser has no cache directory
         Crossover::shipped()
     }
 }

@@ -1,7 +1,10 @@
-//! Browser entry points (wasm32 only), exported with wasm-bindgen for `assets/web/smoke.html`.
+//! Browser entry points (wasm32 only), exported with wasm-bindgen: the kernel smoke test
+//! (`assets/web/smoke.html`) here, the demo's steps (`assets/web/index.html`) in `demo`.
 //! They return JSON strings so the page and the headless test need no generated TS types.
 
-use crate::gpu::{AdapterChoice, Gpu};
+pub mod demo;
+
+use crate::gpu::{AdapterChoice, DeviceLimits, Gpu};
 use crate::kernels::{self, MatmulForm};
 use crate::reference;
 use rand::rngs::StdRng;
@@ -29,7 +32,9 @@ async fn gpu() -> Result<Rc<Gpu>, JsValue> {
     if let Some(g) = GPU.with(|c| c.borrow().clone()) {
         return Ok(g);
     }
-    let g = Rc::new(Gpu::new(&AdapterChoice::default()).await.map_err(js_err)?);
+    // WebGPU's default limits, not the adapter's: the page must run on any WebGPU adapter,
+    // and this proves the kernels fit.
+    let g = Rc::new(Gpu::open(&AdapterChoice::default(), DeviceLimits::WebGpuDefaults).await.map_err(js_err)?);
     // Two first calls racing each other would both open a device; keep whichever came first.
     Ok(GPU.with(|c| c.borrow_mut().get_or_insert(g).clone()))
 }
@@ -102,8 +107,15 @@ pub async fn matmul_smoke(m: u32, n: u32, k: u32, seed: u32) -> Result<String, J
     serde_json::to_string(&out).map_err(js_err)
 }
 
-/// The adapter the page opened, as JSON (`gpu::AdapterSummary`).
+/// The adapter the page opened with the device's limits (WebGPU's defaults), as JSON
+/// (`gpu::AdapterSummary`).
 #[wasm_bindgen]
 pub async fn adapter_info() -> Result<String, JsValue> {
     serde_json::to_string(&gpu().await?.summary()).map_err(js_err)
+}
+
+/// The same adapter with the limits it offers.
+#[wasm_bindgen]
+pub async fn adapter_limits() -> Result<String, JsValue> {
+    serde_json::to_string(&gpu().await?.adapter_summary()).map_err(js_err)
 }
