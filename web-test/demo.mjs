@@ -54,8 +54,24 @@ async function main() {
       } catch {
         failure = `the flow did not finish within ${TIMEOUT_MS / 1000} s`;
       }
+      const flow = await page.evaluate(() => window.__aerDemo ?? null);
+      // Then a visitor draws a digit (a "7") with the mouse and asks for its classification.
+      let drawn = null;
+      if (!failure && !flow?.error) {
+        await page.click('#clear-btn');
+        await page.locator('#pad').scrollIntoViewIfNeeded();
+        const box = await page.locator('#pad').boundingBox();
+        const at = (fx, fy) => [box.x + fx * box.width, box.y + fy * box.height];
+        await page.mouse.move(...at(0.25, 0.25));
+        await page.mouse.down();
+        for (const [fx, fy] of [[0.75, 0.25], [0.45, 0.8]]) await page.mouse.move(...at(fx, fy), { steps: 12 });
+        await page.mouse.up();
+        await page.click('#predict-btn');
+        await page.waitForFunction(() => 'classify drawing' in (window.__aerDemo?.timings ?? {}) || window.__aerDemo?.error, null, { timeout: 60_000 });
+        drawn = await page.evaluate(() => ({ predict: window.__aerDemo.predict, input: window.__aerDemo.predictInput, error: window.__aerDemo.error, seconds: window.__aerDemo.timings['classify drawing'] }));
+      }
       await page.screenshot({ path: path.join(OUT, 'screenshot.png'), fullPage: true });
-      return page.evaluate(() => window.__aerDemo ?? null);
+      return { ...flow, drawn };
     });
   } catch (e) {
     failure = `browser: ${e.message}`;
@@ -69,7 +85,8 @@ async function main() {
     if (benchJson) await writeFile(path.join(OUT, 'bench-web.json'), benchJson);
     const a = state.adapter;
     if (a) console.log(`web demo: adapter ${a.name} (${a.backend}, ${a.device_type})`);
-    for (const [k, s] of Object.entries(state.timings ?? {})) console.log(`  ${k.padEnd(28)} ${s.toFixed(1)} s`);
+    const timings = { ...state.timings, ...(state.drawn?.seconds ? { 'classify drawing': state.drawn.seconds } : {}) };
+    for (const [k, s] of Object.entries(timings)) console.log(`  ${k.padEnd(28)} ${s.toFixed(1)} s`);
     console.log(`  ${'whole run (browser start to end)'.padEnd(28)} ${wall.toFixed(1)} s`);
   }
   const checks = [];
@@ -88,6 +105,14 @@ async function main() {
     check(Math.abs(at?.eps - 0.1) < 1e-6 && fgsm && fgsm.robust_accuracy < at.clean_accuracy, `FGSM at eps ${at?.eps?.toFixed(2)}: robust ${fgsm?.robust_accuracy} < clean ${at?.clean_accuracy}`);
     check(at && at.worst_robust_accuracy <= Math.min(...at.attacks.map((x) => x.robust_accuracy)), `worst case ${at?.worst_robust_accuracy} <= every attack`);
     check(state.predict && state.predict.adversarial?.length === 784, 'classified a test image and attacked it');
+    const d = state.drawn;
+    const probSum = d?.predict?.probs?.reduce((a, b) => a + b, 0);
+    // The model sees the drawing at 8 bits, so the perturbation is measured against that.
+    const linf = d?.input ? Math.max(...d.predict.adversarial.map((v, i) => Math.abs(v - Math.round(255 * d.input[i]) / 255))) : Infinity;
+    // MNIST's preparation (fit to 20x20, centre by mass) must make a drawn 7 read as one.
+    check(d?.predict?.pred === 7, `the drawn 7 is read as ${d?.predict?.pred}`);
+    check(d && !d.error && Math.abs(probSum - 1) < 1e-3 && linf <= d.predict.eps + 1e-5 && d.input.some((v) => v > 0.5),
+      `a digit drawn with the mouse: predicted ${d?.predict?.pred}, adversarial ${d?.predict?.adv_pred}, perturbation ${linf.toFixed(4)} <= eps ${d?.predict?.eps}${d?.error ? ` (${d.error})` : ''}`);
     const b = state.bench;
     const errs = b ? benchSchemaErrors(b) : ['no benchmark result'];
     check(errs.length === 0, `benchmark JSON in the native schema${errs.length ? `: ${errs.join('; ')}` : ` (${b.results.length} entries, ${b.results.filter((r) => r.status === 'ok').length} ok)`}`);

@@ -2,7 +2,7 @@
 // scripts/build-web.sh), which runs the library's kernels through WebGPU. The page only
 // draws. The state of a run goes to window.__aerDemo, which the headless test reads:
 // {done, ok, error, timings: {step: seconds}, adapter, train, prune, ternary, attack,
-// predict, bench, benchJson}.
+// predict (with its input, predictInput), bench, benchJson}.
 //
 // ?auto=1 runs the whole flow once loaded; model, epochs, sparsity, finetune, eps, steps, n
 // and bench=0 (skip the benchmark) override the form's values.
@@ -345,6 +345,7 @@ async function predict(pixels) {
   const eps = num('eps');
   const r = JSON.parse(await demo_predict($('attack-stage').value, pixels, eps, num('steps')));
   state.predict = r;
+  state.predictInput = Array.from(pixels);
   paint($('seen'), pixels);
   paint($('seen-adv'), r.adversarial);
   paint($('seen-diff'), r.adversarial.map((v, i) => v - pixels[i]), eps);
