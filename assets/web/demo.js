@@ -1,7 +1,7 @@
 // The aer browser demo: every step calls the wasm module (target/web/pkg, built by
 // scripts/build-web.sh), which runs the library's kernels through WebGPU. The page only
 // draws. The state of a run goes to window.__aerDemo, which the headless test reads:
-// {done, ok, error, timings: {step: seconds}, adapter, train, prune, ternary, attack,
+// {done, ok, error, timings: {step: seconds}, stalls: {step: longest main-thread block, ms}, adapter, train, prune, ternary, attack,
 // predict (with its input, predictInput), bench, benchJson}.
 //
 // ?auto=1 runs the whole flow once loaded; model, epochs, sparsity, finetune, eps, steps, n
@@ -15,7 +15,7 @@ const VAL_SIZE = 1000;
 const SEED = 0;
 const SIDE = 28;
 
-const state = { done: false, ok: false, error: null, timings: {}, adapter: null, train: null, prune: null, ternary: null, attack: null, predict: null, bench: null, benchJson: null };
+const state = { done: false, ok: false, error: null, timings: {}, stalls: {}, adapter: null, train: null, prune: null, ternary: null, attack: null, predict: null, bench: null, benchJson: null };
 window.__aerDemo = state;
 
 const $ = (id) => document.getElementById(id);
@@ -36,6 +36,16 @@ function fail(e) {
   console.error(e);
 }
 
+// The page must stay responsive while a step runs: a 50 ms timer measures the longest time
+// the main thread was kept from it (state.stalls, per step, in ms).
+let lastTick = performance.now();
+let longestGap = 0;
+setInterval(() => {
+  const now = performance.now();
+  longestGap = Math.max(longestGap, now - lastTick);
+  lastTick = now;
+}, 50);
+
 // One step at a time: the wasm session refuses overlapping steps, so the buttons do too.
 let running = false;
 function enable(on) {
@@ -48,10 +58,13 @@ async function step(name, fn) {
   enable(false);
   setStatus(`${name}\u2026`);
   const t = performance.now();
+  longestGap = 0;
+  lastTick = t;
   try {
     const out = await fn();
     const s = (performance.now() - t) / 1e3;
     state.timings[name] = s;
+    state.stalls[name] = Math.round(longestGap);
     const row = document.createElement('tr');
     row.innerHTML = `<td>${name}</td><td class="num">${s.toFixed(1)}</td>`;
     $('timings').tBodies[0].append(row);
