@@ -11,6 +11,7 @@ pub mod data;
 pub mod faults;
 pub mod kernels;
 pub mod nn;
+pub mod pipeline;
 pub mod quant;
 pub mod reference;
 pub mod report;

@@ -158,6 +158,7 @@ fn train_and_attack(adv: Option<AdvMethod>) -> (f64, f64) {
         weight_perturb: None,
         structured_prune: None,
         block_prune: None,
+        prune: None,
     };
     let model = Model::new(gpu(), &spec, s.train.shape, 10, cfg.seed).unwrap();
     let mut opt = Optimizer::new(gpu(), &cfg.optimizer, &model.params);

@@ -28,6 +28,7 @@ fn config() -> TrainConfig {
         weight_perturb: None,
         structured_prune: None,
         block_prune: None,
+        prune: None,
     }
 }
 

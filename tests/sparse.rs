@@ -28,6 +28,7 @@ fn config(kind: OptimizerKind) -> TrainConfig {
         weight_perturb: None,
         structured_prune: None,
         block_prune: None,
+        prune: None,
     }
 }
 

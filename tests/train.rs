@@ -26,6 +26,7 @@ fn config(kind: OptimizerKind, lr: f32, epochs: usize) -> TrainConfig {
         weight_perturb: None,
         structured_prune: None,
         block_prune: None,
+        prune: None,
     }
 }
 

@@ -228,3 +228,14 @@ impl SuiteConfig {
         Ok(SuiteConfig { attacks, curve, curve_n: s.curve_n.unwrap_or(500), distance })
     }
 }
+
+impl SuiteConfig {
+    /// The attack the robustness curve uses: the suite's untargeted multi-step PGD, else a
+    /// conventional PGD with the same settings.
+    pub fn curve_attack(&self, settings: &AttackSettings, input: [usize; 3], classes: usize) -> Result<AttackConfig> {
+        if let Some(a) = self.attacks.iter().find(|a| a.method == Method::Pgd && a.steps > 1 && !a.targeted) {
+            return Ok(a.clone());
+        }
+        Ok(SuiteConfig::resolve(&AttackSettings { attacks: Some(vec![AttackName::Pgd]), ..settings.clone() }, input, classes)?.attacks[0].clone())
+    }
+}

@@ -70,6 +70,12 @@ pub enum Command {
         #[arg(long, default_value_t = 7)]
         runs: usize,
     },
+    /// Run a pipeline file: its stages in order, each from the previous stage's checkpoint,
+    /// one run per combination of swept values; a stopped run resumes where it stopped.
+    Run(PipelineArgs),
+    /// The AER report of a directory of pipeline runs: a table (accuracy, robustness,
+    /// sparsity, bits, bytes, FLOPs, time) and plots, as Markdown, HTML, CSV and JSON.
+    Report(ReportArgs),
     /// Train the mlp preset on the bundled MNIST subset and report test accuracy.
     Demo {
         /// Epochs to train.
@@ -513,6 +519,24 @@ pub struct FaultsArgs {
     #[arg(long, default_value_t = 256)]
     pub batch_size: usize,
     /// Where to write the results [default: next to the checkpoint, <name>-faults.json].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct PipelineArgs {
+    /// The pipeline file (TOML); presets are in assets/pipelines/.
+    pub file: PathBuf,
+    /// Directory of the runs [default: runs/<pipeline name>].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// A directory `aer run` wrote (searched for run summaries, at any depth).
+    pub dir: PathBuf,
+    /// Where the report goes [default: DIR/report].
     #[arg(long)]
     pub out: Option<PathBuf>,
 }

@@ -5,7 +5,7 @@ use super::args::{AttackArg, AttackArgs};
 use super::commands::{load_data, load_run_file, norm, open};
 use super::progress::work_bar;
 use crate::attack::{
-    evaluate_robustness, export_examples, fraction, minimal_distances, robustness_curve, sanity_checks, AttackName, AttackSettings, Method, SuiteConfig,
+    evaluate_robustness, export_examples, fraction, minimal_distances, robustness_curve, sanity_checks, AttackName, AttackSettings, SuiteConfig,
 };
 use crate::gpu::{AdapterChoice, Gpu};
 use crate::nn::Model;
@@ -109,12 +109,7 @@ pub fn attack(choice: &AdapterChoice, args: &AttackArgs, dense_kernels: bool) ->
     let attack_seconds = t.elapsed().as_secs_f64();
 
     // The curve uses the suite's PGD (or a conventional one).
-    let curve_attack = suite
-        .attacks
-        .iter()
-        .find(|a| a.method == Method::Pgd && a.steps > 1 && !a.targeted)
-        .cloned()
-        .unwrap_or_else(|| SuiteConfig::resolve(&AttackSettings { attacks: Some(vec![AttackName::Pgd]), ..settings.clone() }, input, splits.classes).unwrap().attacks[0].clone());
+    let curve_attack = suite.curve_attack(&settings, input, splits.classes)?;
     let bar = work_bar("curve", suite.curve.len(), "radii");
     let curve_data = data.spread(suite.curve_n);
     let curve = block_on(robustness_curve(&gpu, &model, &curve_data, &curve_attack, &suite.curve, args.batch_size, &mut |d, _| bar.set_position(d as u64)))?;

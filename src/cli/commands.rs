@@ -1,14 +1,14 @@
 //! What each subcommand does.
 
 use super::args::{AdvMethodArg, Cli, Command, DataArgs, EvalArgs, NormArg, OptimizerArg, ScheduleArg, TrainArgs};
-use crate::attack::{evaluate_robustness, AttackConfig, AttackSettings};
+use crate::attack::AttackSettings;
 use crate::kernels::Norm;
-use crate::train::{AdvMethod, AdvTrainConfig, CertifiedRecord, RobustRecord};
+use crate::train::{AdvMethod, AdvTrainConfig};
 use super::progress::epoch_bar;
 use crate::data::{load_dir, Splits};
 use crate::gpu::{list_adapters, AdapterChoice, Gpu};
 use crate::nn::{Model, ModelSpec};
-use crate::train::{evaluate, train_epoch, write_atomic, Checkpoint, EpochRecord, LrSchedule, Optimizer, OptimizerConfig, OptimizerKind, TrainConfig};
+use crate::train::{evaluate, write_atomic, Checkpoint, EpochRecord, FitEvent, FitOptions, FitResult, LrSchedule, OptimizerConfig, OptimizerKind, TrainConfig};
 use crate::{AerError, Result};
 use pollster::block_on;
 use std::path::{Path, PathBuf};
@@ -44,6 +44,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Corrupt(args) => super::verify::corrupt(&choice, &args, cli.gpu.dense_kernels),
         Command::Faults(args) => super::verify::faults(&choice, &args, cli.gpu.dense_kernels),
         Command::Tune { quick, runs } => tune(&choice, quick, runs),
+        Command::Run(args) => super::pipeline::run(&choice, &args, cli.gpu.dense_kernels),
+        Command::Report(args) => super::pipeline::report(&args),
         Command::Quantize(args) => quantize(&choice, &args),
         Command::Prune(args) => prune(&choice, &args),
         Command::Demo { epochs, out } => {
@@ -62,6 +64,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 weight_perturb: None,
                 structured_prune: None,
                 block_prune: None,
+                prune: None,
             };
             let t = Instant::now();
             let r = fit(&gpu, &splits, &ModelSpec::load("mlp")?, &cfg, &out, &FitOptions::default())?;
@@ -73,28 +76,14 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// How `fit` starts.
-#[derive(Default)]
-struct FitOptions {
-    /// Continue from <out>/last.safetensors.
-    resume: bool,
-    /// Start from this checkpoint's weights (and masks).
-    init: Option<PathBuf>,
-    /// Never use the block-sparse kernels.
-    dense_kernels: bool,
-}
-
 /// Move pruned layers to the block-sparse kernels where this adapter's crossover says they
 /// are faster, and say which.
 pub(super) fn block_sparse(gpu: &Gpu, model: &mut Model, dense_kernels: bool) -> Result<()> {
-    if dense_kernels || model.params.iter().all(|p| p.mask.is_none()) {
-        return Ok(());
-    }
-    let crossover = crate::sparse::Crossover::for_gpu(gpu);
-    for l in block_on(model.use_block_sparse(gpu, &crossover))? {
-        eprintln!("block-sparse kernels: {} (blocks of {}, {:.1}% kept; crossover: {})", l.weight, l.block, 100.0 * l.density, crossover.source);
-    }
-    Ok(())
+    block_on(crate::train::block_sparse(gpu, model, dense_kernels, &mut |ev| {
+        if let FitEvent::Note(s) = ev {
+            eprintln!("{s}")
+        }
+    }))
 }
 
 fn tune(choice: &AdapterChoice, quick: bool, runs: usize) -> Result<()> {
@@ -350,171 +339,52 @@ pub(super) fn norm(n: NormArg) -> Norm {
     }
 }
 
-pub struct FitResult {
-    pub test_accuracy: f64,
-    pub seconds_per_epoch: f64,
+/// Train with a progress bar per epoch and a line per finished epoch.
+fn fit(gpu: &Gpu, splits: &Splits, spec: &ModelSpec, cfg: &TrainConfig, out: &Path, opts: &FitOptions) -> Result<FitResult> {
+    let mut bar: Option<indicatif::ProgressBar> = None;
+    let r = block_on(crate::train::fit(gpu, splits, spec, cfg, out, opts, &mut |ev| match ev {
+        FitEvent::Note(s) => eprintln!("{s}"),
+        FitEvent::EpochStart { epoch, epochs, batches } => bar = Some(epoch_bar(epoch, epochs, batches)),
+        FitEvent::Batch { done } => {
+            if let Some(b) = &bar {
+                b.set_position(done as u64)
+            }
+        }
+        FitEvent::EpochDone(rec) => {
+            if let Some(b) = bar.take() {
+                b.finish_and_clear();
+            }
+            eprintln!("{}", epoch_line(rec, cfg.epochs));
+        }
+    }))?;
+    let what = if cfg.adv.is_some() { "val robust" } else if cfg.certify.is_some() { "val verified" } else { "val" };
+    eprintln!("best epoch {} ({what} {:.2}%), test accuracy {:.2}%", r.best_epoch, 100.0 * r.best_score, 100.0 * r.test_accuracy);
+    Ok(r)
 }
 
-/// Train for cfg.epochs with a checkpoint after every epoch; the epoch with the best
-/// validation accuracy is kept as best.safetensors and is the one tested.
-fn fit(gpu: &Gpu, splits: &Splits, spec: &ModelSpec, cfg: &TrainConfig, out: &Path, opts: &FitOptions) -> Result<FitResult> {
-    let resume = opts.resume;
-    let input = splits.train.shape;
-    let last_path = out.join("last.safetensors");
-    let best_path = out.join("best.safetensors");
-    let (mut model, mut opt, mut history) = if resume && last_path.exists() {
-        let ck = Checkpoint::load(&last_path)?;
-        if &ck.spec != spec {
-            return Err(AerError::checkpoint(&last_path, format!("holds model '{}', not the requested '{}'; use another --out", ck.spec.name, spec.name)));
-        }
-        if &ck.config != cfg {
-            return Err(AerError::checkpoint(&last_path, "was trained with other settings; rerun with the same settings or use another --out"));
-        }
-        ck.check_data(input, splits.classes, &last_path)?;
-        let (m, o) = ck.restore(gpu)?;
-        eprintln!("resuming after epoch {}", ck.epoch);
-        (m, o, ck.history)
-    } else {
-        let mut m = Model::new(gpu, spec, input, splits.classes, cfg.seed)?;
-        if let Some(path) = &opts.init {
-            let ck = Checkpoint::load(path)?;
-            if &ck.spec != spec {
-                return Err(AerError::checkpoint(path, format!("holds model '{}', not the requested '{}'", ck.spec.name, spec.name)));
-            }
-            ck.check_data(input, splits.classes, path)?;
-            m = ck.restore(gpu)?.0;
-            eprintln!("starting from {} (epoch {})", path.display(), ck.epoch);
-        }
-        let o = Optimizer::new(gpu, &cfg.optimizer, &m.params);
-        if let Some(bp) = &cfg.block_prune {
-            crate::sparse::block_magnitude_prune(gpu, &mut m, Some(&o), bp.sparsity, bp.scope, bp.block, bp.hidden_only);
-            let which = if bp.hidden_only { "hidden" } else { "weight" };
-            eprintln!("pruned {:.0}% of each {which} layer's {b}x{b} weight blocks", 100.0 * bp.sparsity, b = bp.block);
-        }
-        match cfg.structured_prune {
-            Some(crate::train::StructuredPrune::Channels { sparsity }) => {
-                crate::sparse::channel_prune(gpu, &mut m, Some(&o), sparsity, crate::sparse::Scope::Layer, true);
-                eprintln!("pruned {:.0}% of each hidden layer's output channels", 100.0 * sparsity);
-            }
-            Some(crate::train::StructuredPrune::Nm { keep, group }) => {
-                crate::sparse::nm_prune(gpu, &mut m, Some(&o), keep, group, false);
-                eprintln!("pruned to {keep}:{group} sparsity");
-            }
-            None => {}
-        }
-        if let Some(d) = &cfg.dynamic {
-            d.init_masks(gpu, &mut m, Some(&o), cfg.seed);
-            let layers: Vec<String> = d.layer_sparsity(&m).iter().map(|(i, s)| format!("{} {:.1}%", m.params[*i].name, 100.0 * s)).collect();
-            eprintln!("dynamic sparse training ({:?}, {:?}): random masks, sparsity {}", d.method, d.distribution, layers.join(", "));
-        }
-        (m, o, Vec::new())
+/// One finished epoch, as a line.
+pub(super) fn epoch_line(rec: &EpochRecord, epochs: usize) -> String {
+    let robust_note = match (&rec.robust, &rec.certified) {
+        (Some(r), _) => format!("  eps {:.3}  train-adv {:.2}%  val-robust {:.2}%", r.eps, 100.0 * r.train_robust_accuracy, 100.0 * r.val_robust_accuracy),
+        (None, Some(c)) => format!(
+            "  eps {:.3}  kappa {:.2}  bound-loss {:.4}  train-verified {:.2}%  val-verified {:.2}%",
+            c.eps,
+            c.kappa,
+            c.train_bound_loss,
+            100.0 * c.train_verified_accuracy,
+            100.0 * c.val_verified_accuracy
+        ),
+        (None, None) => String::new(),
     };
-    // Masks that change during training keep the dense kernels until it ends.
-    block_sparse(gpu, &mut model, opts.dense_kernels || cfg.dynamic.is_some())?;
-    eprintln!("model: {} ({} parameters), {:?}", spec.name, model.num_parameters(), cfg.optimizer.kind);
-    if cfg.certify.is_some() && !model.folds_last_layer() {
-        return Err(AerError::Invalid(format!("certified training needs a model that ends with a linear layer; '{}' does not", spec.name)));
-    }
-    // With adversarial (certified) training the model is selected by robust (verified)
-    // validation accuracy.
-    let score = |r: &EpochRecord| match (&r.robust, &r.certified) {
-        (Some(x), _) => x.val_robust_accuracy,
-        (None, Some(x)) => x.val_verified_accuracy,
-        (None, None) => r.val_accuracy,
-    };
-    let mut best = history.iter().map(score).fold(-1.0, f64::max);
-    for epoch in history.len()..cfg.epochs {
-        let t = Instant::now();
-        let batches = splits.train.len().div_ceil(cfg.batch_size);
-        let bar = epoch_bar(epoch, cfg.epochs, batches);
-        let prev_by_class = history.last().and_then(|r| r.robust.as_ref()).map(|r| r.train_robust_by_class.clone());
-        let shares = cfg.adv.as_ref().map(|a| a.class_shares(prev_by_class.as_deref(), splits.classes)).unwrap_or_default();
-        let stats = block_on(train_epoch(gpu, &model, &mut opt, &splits.train, cfg, epoch, &shares, &mut |done, _| bar.set_position(done as u64)))?;
-        let val = block_on(evaluate(gpu, &model, &splits.val, 256))?;
-        let robust = match &cfg.adv {
-            Some(a) => Some(RobustRecord {
-                eps: a.eps_at(epoch, batches - 1, batches),
-                train_robust_accuracy: stats.robust_accuracy.unwrap_or(0.0),
-                train_robust_by_class: stats.robust_by_class.unwrap_or_default().iter().map(|&(r, t)| r as f64 / t.max(1) as f64).collect(),
-                class_shares: shares.clone(),
-                val_robust_accuracy: validation_robustness(gpu, &model, &splits.val, a)?,
-            }),
-            None => None,
-        };
-        let certified = match &cfg.certify {
-            Some(cc) => {
-                let (eps, kappa) = cc.at(epoch, batches - 1, batches);
-                let v = block_on(crate::verify::verify(gpu, &model, &splits.val, cc.eps, 256, &mut |_, _| {}))?;
-                Some(CertifiedRecord {
-                    eps,
-                    kappa,
-                    train_bound_loss: stats.bound_loss.unwrap_or(0.0),
-                    train_verified_accuracy: stats.verified_accuracy.unwrap_or(0.0),
-                    val_verified_accuracy: v.verified_accuracy(),
-                })
-            }
-            None => None,
-        };
-        bar.finish_and_clear();
-        let rec = EpochRecord {
-            epoch: epoch + 1,
-            train_loss: stats.loss,
-            train_accuracy: stats.accuracy,
-            val_accuracy: val.accuracy,
-            seconds: t.elapsed().as_secs_f64(),
-            robust,
-            certified,
-        };
-        let robust_note = match (&rec.robust, &rec.certified) {
-            (Some(r), _) => format!("  eps {:.3}  train-adv {:.2}%  val-robust {:.2}%", r.eps, 100.0 * r.train_robust_accuracy, 100.0 * r.val_robust_accuracy),
-            (None, Some(c)) => format!(
-                "  eps {:.3}  kappa {:.2}  bound-loss {:.4}  train-verified {:.2}%  val-verified {:.2}%",
-                c.eps,
-                c.kappa,
-                c.train_bound_loss,
-                100.0 * c.train_verified_accuracy,
-                100.0 * c.val_verified_accuracy
-            ),
-            (None, None) => String::new(),
-        };
-        eprintln!(
-            "epoch {:>3}/{}  loss {:.4}  train {:.2}%  val {:.2}%{robust_note}  {:.2} s",
-            rec.epoch,
-            cfg.epochs,
-            rec.train_loss,
-            100.0 * rec.train_accuracy,
-            100.0 * rec.val_accuracy,
-            rec.seconds
-        );
-        let this = score(&rec);
-        history.push(rec);
-        let ck = block_on(Checkpoint::capture(gpu, &model, &opt, cfg, epoch + 1, &history))?;
-        if this > best {
-            best = this;
-            ck.save(&best_path)?;
-        }
-        ck.save(&last_path)?;
-    }
-    let best_ck = Checkpoint::load(&best_path)?;
-    let (mut best_model, _) = best_ck.restore(gpu)?;
-    block_sparse(gpu, &mut best_model, opts.dense_kernels)?;
-    let test = block_on(evaluate(gpu, &best_model, &splits.test, 256))?;
-    let seconds_per_epoch = history.iter().map(|r| r.seconds).sum::<f64>() / history.len().max(1) as f64;
-    let metrics = serde_json::json!({
-        "model": spec.name,
-        "adapter": gpu.adapter_label(),
-        "data": splits.source,
-        "config": cfg,
-        "best_epoch": best_ck.epoch,
-        "best_val_accuracy": best,
-        "test_accuracy": test.accuracy,
-        "seconds_per_epoch": seconds_per_epoch,
-        "history": history,
-    });
-    write_atomic(&out.join("metrics.json"), serde_json::to_string_pretty(&metrics).unwrap().as_bytes())?;
-    let what = if cfg.adv.is_some() { "val robust" } else if cfg.certify.is_some() { "val verified" } else { "val" };
-    eprintln!("best epoch {} ({what} {:.2}%), test accuracy {:.2}%", best_ck.epoch, 100.0 * best, 100.0 * test.accuracy);
-    Ok(FitResult { test_accuracy: test.accuracy, seconds_per_epoch })
+    format!(
+        "epoch {:>3}/{}  loss {:.4}  train {:.2}%  val {:.2}%{robust_note}  {:.2} s",
+        rec.epoch,
+        epochs,
+        rec.train_loss,
+        100.0 * rec.train_accuracy,
+        100.0 * rec.val_accuracy,
+        rec.seconds
+    )
 }
 
 fn eval(choice: &AdapterChoice, args: &EvalArgs, dense_kernels: bool) -> Result<()> {
@@ -546,16 +416,6 @@ fn eval(choice: &AdapterChoice, args: &EvalArgs, dense_kernels: bool) -> Result<
         args.batch_size
     );
     Ok(())
-}
-
-/// PGD robust accuracy at the training radius on the first `val_examples` validation images.
-fn validation_robustness(gpu: &Gpu, model: &Model, val: &crate::data::Dataset, a: &AdvTrainConfig) -> Result<f64> {
-    if a.val_examples == 0 {
-        return Ok(0.0);
-    }
-    let attack = AttackConfig::pgd(a.norm, a.eps, a.val_step, a.val_steps, 0);
-    let r = block_on(evaluate_robustness(gpu, model, &val.head(a.val_examples), &[attack], 256, &mut |_, _| {}))?;
-    Ok(r.worst_accuracy())
 }
 
 fn prune(choice: &AdapterChoice, args: &super::args::PruneArgs) -> Result<()> {

@@ -4,6 +4,7 @@
 mod args;
 mod attack;
 mod commands;
+mod pipeline;
 mod progress;
 mod verify;
 

@@ -1,5 +1,7 @@
-//! Artefacts a person looks at: image grids and (later) the experiment report.
+//! Artefacts a person looks at: image grids, plots, and the AER report of pipeline runs.
 
+pub mod aer;
 mod grid;
+pub mod svg;
 
 pub use grid::{adversarial_grid, encode_png};

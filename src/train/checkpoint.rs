@@ -112,6 +112,8 @@ impl Checkpoint {
                 views.push((format!("{k}.ternary"), TensorView::new(Dtype::U32, shape, bytemuck::cast_slice(words)).expect("consistent tensor")));
             }
         }
+        views.sort_by(|a, b| a.0.cmp(&b.0));
+        meta.insert(CHECKSUM.into(), format!("{:08x}", checksum(&meta, views.iter().map(|(k, v)| (k.as_str(), v.shape(), v.data())))));
         safetensors::serialize(views, Some(meta)).map_err(|e| AerError::Invalid(format!("serialising checkpoint: {e}")))
     }
 
@@ -129,6 +131,16 @@ impl Checkpoint {
         let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| format!("truncated, corrupt or not a safetensors file ({e})"))?;
         let st = SafeTensors::deserialize(bytes).map_err(|e| format!("corrupt or truncated safetensors data ({e})"))?;
         let meta = header.metadata().clone().unwrap_or_default();
+        // Files written before checksums existed have none; every file since has one, and a
+        // mismatch means the bytes changed after writing.
+        if let Some(want) = meta.get(CHECKSUM) {
+            let mut tensors: Vec<_> = st.tensors();
+            tensors.sort_by(|a, b| a.0.cmp(&b.0));
+            let got = format!("{:08x}", checksum(&meta, tensors.iter().map(|(k, v)| (k.as_str(), v.shape(), v.data()))));
+            if &got != want {
+                return Err(format!("checksum mismatch (stored {want}, contents give {got}): the file is corrupt; delete it (a pipeline then reruns its stage) or restore it from a copy"));
+            }
+        }
         let get = |k: &str| meta.get(k).ok_or_else(|| format!("metadata field '{k}' is missing: not an aer checkpoint"));
         if get("format")? != FORMAT {
             return Err(format!("metadata 'format' is '{}', expected '{FORMAT}'", get("format")?));
@@ -177,6 +189,31 @@ impl Checkpoint {
             history,
         })
     }
+}
+
+/// Metadata field holding the CRC-32 of everything else in the file.
+const CHECKSUM: &str = "crc32";
+
+/// CRC-32 over the metadata (sorted, without the checksum itself) and the tensors in name
+/// order: names, shapes and bytes.
+fn checksum<'a>(meta: &HashMap<String, String>, tensors: impl Iterator<Item = (&'a str, &'a [usize], &'a [u8])>) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    let mut keys: Vec<_> = meta.keys().filter(|k| k.as_str() != CHECKSUM).collect();
+    keys.sort();
+    for k in keys {
+        for part in [k.as_bytes(), b"\0", meta[k].as_bytes(), b"\0"] {
+            h.update(part);
+        }
+    }
+    for (name, shape, data) in tensors {
+        h.update(name.as_bytes());
+        h.update(b"\0");
+        for d in shape {
+            h.update(&(*d as u64).to_le_bytes());
+        }
+        h.update(data);
+    }
+    h.finalize()
 }
 
 /// Write `bytes` to `path` through a temp file in the same directory and a rename.

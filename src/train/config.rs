@@ -75,6 +75,48 @@ pub struct TrainConfig {
     /// Prune whole blocks before the first epoch (and keep the mask fixed), when set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub block_prune: Option<BlockPruneConfig>,
+    /// Magnitude pruning during training (one-shot or gradual), when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prune: Option<GradualPrune>,
+}
+
+/// Magnitude pruning while training: at the start of each epoch the sparsity is raised along
+/// Zhu & Gupta's cubic schedule, s_e = s (1 - (1 - (e + 1) / R)^3), reaching `sparsity` after
+/// `ramp_epochs` = R epochs (0 or 1: all at once, before the first epoch). Weights once pruned
+/// stay pruned. With adversarial training in the same config this is adversarial pruning.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GradualPrune {
+    pub sparsity: f64,
+    #[serde(default)]
+    pub ramp_epochs: usize,
+    #[serde(default = "global_scope")]
+    pub scope: crate::sparse::Scope,
+}
+
+fn global_scope() -> crate::sparse::Scope {
+    crate::sparse::Scope::Global
+}
+
+impl GradualPrune {
+    /// The sparsity of epoch `epoch` (0-based).
+    pub fn sparsity_at(&self, epoch: usize) -> f64 {
+        if self.ramp_epochs <= 1 {
+            return self.sparsity;
+        }
+        let t = ((epoch + 1) as f64 / self.ramp_epochs as f64).min(1.0);
+        self.sparsity * (1.0 - (1.0 - t).powi(3))
+    }
+
+    pub fn check(&self, epochs: usize) -> crate::Result<()> {
+        if !(0.0..1.0).contains(&self.sparsity) {
+            return Err(crate::AerError::Invalid(format!("prune sparsity {}: give the share of weights to remove, from 0 up to (not including) 1", self.sparsity)));
+        }
+        if self.ramp_epochs > epochs {
+            return Err(crate::AerError::Invalid(format!("prune ramp_epochs {} is more than the {epochs} training epochs: the final sparsity would never be reached", self.ramp_epochs)));
+        }
+        Ok(())
+    }
 }
 
 /// One-shot block pruning before training: the share `sparsity` of each layer's (or all
@@ -112,7 +154,7 @@ pub struct WeightPerturbConfig {
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { epochs: 10, batch_size: 128, seed: 0, optimizer: OptimizerConfig::default(), schedule: LrSchedule::Cosine, adv: None, certify: None, dynamic: None, weight_perturb: None, structured_prune: None, block_prune: None }
+        TrainConfig { epochs: 10, batch_size: 128, seed: 0, optimizer: OptimizerConfig::default(), schedule: LrSchedule::Cosine, adv: None, certify: None, dynamic: None, weight_perturb: None, structured_prune: None, block_prune: None, prune: None }
     }
 }
 

@@ -1,0 +1,12 @@
+//! Experiment pipelines: ordered stages (train, adversarial train, prune with a schedule,
+//! quantize, attack, benchmark) in a TOML file, each reading the previous stage's checkpoint;
+//! sweeps over stage parameters; resumption after a stop; and one summary per run for the
+//! AER report (`crate::report::aer`).
+
+mod run;
+mod spec;
+mod summary;
+
+pub use run::{first_difference, one_line, run_pipeline, Event, RunOptions, StageRecord, RUN_FORMAT};
+pub use spec::{parse, Pipeline, Run, Stage, SWEEPABLE};
+pub use summary::{summarise, AttackSummary, CurvePoint, RunSummary};

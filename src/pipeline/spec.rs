@@ -1,0 +1,308 @@
+//! The pipeline file: a model, a data set and an ordered list of stages, each reading the
+//! previous stage's checkpoint. A stage parameter given as a list (sparsity, eps, seed,
+//! method...) is a sweep: the file expands into one run per combination of values.
+
+use crate::attack::AttackSettings;
+use crate::error::{AerError, Result};
+use crate::quant::{QuantLayers, ScaleGranularity, TernaryMethod};
+use crate::sparse::Scope;
+use crate::train::TrainConfig;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Keys whose value may be a list of values to sweep over. Others that are lists
+/// (`attacks`, `curve`) are lists in their own right.
+pub const SWEEPABLE: &[&str] = &["seed", "sparsity", "eps", "method", "lr", "epochs", "beta", "rho", "ramp_epochs", "steps", "batch_size"];
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pipeline {
+    pub name: String,
+    /// A preset (mlp, cnn) or a TOML model file.
+    #[serde(default = "default_model")]
+    pub model: String,
+    /// A data directory (MNIST IDX files or CIFAR-10 batches); the bundled MNIST subset when
+    /// left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<PathBuf>,
+    #[serde(default = "default_val_size")]
+    pub val_size: usize,
+    /// Use only the first this many training images (0: all), for quick runs.
+    #[serde(default)]
+    pub train_examples: usize,
+    /// Every stage trains with this seed (plus its stage index, so that the stages of a run
+    /// see different data orders).
+    #[serde(default)]
+    pub seed: u64,
+    pub stages: Vec<Stage>,
+}
+
+fn default_model() -> String {
+    "mlp".into()
+}
+
+fn default_val_size() -> usize {
+    crate::data::VALIDATION_SIZE
+}
+
+fn global() -> Scope {
+    Scope::Global
+}
+
+fn twn() -> TernaryMethod {
+    TernaryMethod::Twn
+}
+
+fn default_attack_n() -> usize {
+    1000
+}
+
+fn default_bench_batch() -> usize {
+    128
+}
+
+fn default_bench_runs() -> usize {
+    10
+}
+
+/// One step of a pipeline.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Stage {
+    /// Train (from scratch as the first stage, else fine-tune the previous stage's model).
+    /// Adversarial training, certified training, dynamic sparse training (RigL) and the other
+    /// settings of `[train]` all apply.
+    Train {
+        #[serde(default)]
+        train: TrainConfig,
+    },
+    /// Magnitude pruning of the previous model to `sparsity` while training it for
+    /// `train.epochs` epochs, along the cubic schedule over `ramp_epochs` (0: one-shot).
+    Prune {
+        sparsity: f64,
+        #[serde(default)]
+        ramp_epochs: usize,
+        #[serde(default = "global")]
+        scope: Scope,
+        #[serde(default)]
+        train: TrainConfig,
+    },
+    /// Ternary quantization-aware fine-tuning of the previous model for `train.epochs`
+    /// epochs, then packing into 2-bit codes; later stages run on the packed kernels.
+    Quantize {
+        #[serde(default = "twn")]
+        method: TernaryMethod,
+        #[serde(default)]
+        layers: QuantLayers,
+        #[serde(default)]
+        scales: ScaleGranularity,
+        #[serde(default)]
+        train: TrainConfig,
+    },
+    /// Attack the previous model on `n` test images spread over the test set: clean and
+    /// robust accuracy per attack, the worst case, the robustness curve and sanity checks.
+    Attack {
+        #[serde(default)]
+        attack: AttackSettings,
+        #[serde(default = "default_attack_n")]
+        n: usize,
+    },
+    /// Measure the previous model's inference time on batches of `batch` test images.
+    Bench {
+        #[serde(default = "default_bench_batch")]
+        batch: usize,
+        #[serde(default = "default_bench_runs")]
+        runs: usize,
+    },
+}
+
+impl Stage {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Stage::Train { .. } => "train",
+            Stage::Prune { .. } => "prune",
+            Stage::Quantize { .. } => "quantize",
+            Stage::Attack { .. } => "attack",
+            Stage::Bench { .. } => "bench",
+        }
+    }
+}
+
+/// One run of a pipeline file: its settings with every sweep resolved to one value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Run {
+    /// e.g. `sparsity=0.8,seed=1`; empty without sweeps.
+    pub label: String,
+    /// A directory name for the run.
+    pub dir: String,
+    pub pipeline: Pipeline,
+}
+
+/// Parse a pipeline file and expand its sweeps into runs, in the order the lists appear.
+pub fn parse(text: &str, origin: &str) -> Result<Vec<Run>> {
+    let value: toml::Value = toml::from_str(text).map_err(|e| AerError::Invalid(format!("{origin}: {e}")))?;
+    let mut axes = Vec::new();
+    find_sweeps(&value, &mut Vec::new(), &mut axes);
+    let mut runs = Vec::new();
+    let combos: usize = axes.iter().map(|(_, vals): &(Vec<PathPart>, Vec<toml::Value>)| vals.len()).product();
+    for c in 0..combos {
+        let mut v = value.clone();
+        let mut rest = c;
+        let mut parts = Vec::new();
+        // The last list varies fastest.
+        let mut picks = vec![0; axes.len()];
+        for (i, (_, vals)) in axes.iter().enumerate().rev() {
+            picks[i] = rest % vals.len();
+            rest /= vals.len();
+        }
+        for ((path, vals), &k) in axes.iter().zip(&picks) {
+            *at(&mut v, path) = vals[k].clone();
+            parts.push(format!("{}={}", key_name(path, &axes), scalar(&vals[k])));
+        }
+        let pipeline: Pipeline = v.try_into().map_err(|e: toml::de::Error| AerError::Invalid(format!("{origin}: {e}")))?;
+        pipeline.check(origin)?;
+        let label = parts.join(",");
+        let dir = if label.is_empty() { "run".to_string() } else { label.chars().map(|ch| if ch.is_ascii_alphanumeric() || "=.-".contains(ch) { ch } else { '_' }).collect() };
+        runs.push(Run { label, dir, pipeline });
+    }
+    Ok(runs)
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum PathPart {
+    Key(String),
+    Index(usize),
+}
+
+fn find_sweeps(v: &toml::Value, path: &mut Vec<PathPart>, out: &mut Vec<(Vec<PathPart>, Vec<toml::Value>)>) {
+    match v {
+        toml::Value::Table(t) => {
+            for (k, x) in t {
+                path.push(PathPart::Key(k.clone()));
+                match x {
+                    toml::Value::Array(items) if SWEEPABLE.contains(&k.as_str()) && !items.is_empty() && items.iter().all(|i| !i.is_table() && !i.is_array()) => {
+                        out.push((path.clone(), items.clone()));
+                    }
+                    _ => find_sweeps(x, path, out),
+                }
+                path.pop();
+            }
+        }
+        toml::Value::Array(items) => {
+            for (i, x) in items.iter().enumerate() {
+                path.push(PathPart::Index(i));
+                find_sweeps(x, path, out);
+                path.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+fn at<'a>(v: &'a mut toml::Value, path: &[PathPart]) -> &'a mut toml::Value {
+    path.iter().fold(v, |v, p| match p {
+        PathPart::Key(k) => v.get_mut(k.as_str()).expect("swept key exists"),
+        PathPart::Index(i) => v.get_mut(*i).expect("swept index exists"),
+    })
+}
+
+/// The swept key's name, with its stage (`stages.2.sparsity` as `s2.sparsity`) when two
+/// sweeps share a name.
+fn key_name(path: &[PathPart], axes: &[(Vec<PathPart>, Vec<toml::Value>)]) -> String {
+    let last = |p: &[PathPart]| match p.last() {
+        Some(PathPart::Key(k)) => k.clone(),
+        _ => String::new(),
+    };
+    let name = last(path);
+    if axes.iter().filter(|(p, _)| last(p) == name).count() < 2 {
+        return name;
+    }
+    match path.get(1) {
+        Some(PathPart::Index(i)) => format!("s{i}.{name}"),
+        _ => name,
+    }
+}
+
+fn scalar(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl Pipeline {
+    fn check(&self, origin: &str) -> Result<()> {
+        if self.stages.is_empty() {
+            return Err(AerError::Invalid(format!("{origin}: no stages; add [[stages]] tables (kind = \"train\", \"prune\", \"quantize\", \"attack\" or \"bench\")")));
+        }
+        for (i, s) in self.stages.iter().enumerate() {
+            let needs_model = !matches!(s, Stage::Train { .. });
+            if i == 0 && needs_model {
+                return Err(AerError::Invalid(format!("{origin}: stage 1 is '{}', which needs a model: start with a train stage", s.kind())));
+            }
+            let bad = |what: String| AerError::Invalid(format!("{origin}: stage {} ({}): {what}", i + 1, s.kind()));
+            match s {
+                Stage::Prune { sparsity, ramp_epochs, train, .. } => {
+                    crate::train::GradualPrune { sparsity: *sparsity, ramp_epochs: *ramp_epochs, scope: Scope::Global }.check(train.epochs).map_err(|e| bad(e.to_string()))?;
+                }
+                Stage::Attack { n, .. } if *n == 0 => return Err(bad("n must be at least 1".into())),
+                Stage::Bench { batch, runs } if *batch == 0 || *runs == 0 => return Err(bad("batch and runs must be at least 1".into())),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = r#"
+name = "t"
+seed = [0, 1]
+[[stages]]
+kind = "train"
+[stages.train]
+epochs = 2
+[[stages]]
+kind = "prune"
+sparsity = [0.5, 0.8, 0.9]
+[stages.train]
+epochs = 1
+[[stages]]
+kind = "attack"
+n = 10
+[stages.attack]
+attacks = ["fgsm", "pgd"]
+"#;
+
+    #[test]
+    fn lists_expand_into_runs() {
+        let runs = parse(FILE, "t.toml").unwrap();
+        assert_eq!(runs.len(), 6);
+        assert_eq!(runs[0].label, "seed=0,sparsity=0.5");
+        assert_eq!(runs[5].label, "seed=1,sparsity=0.9");
+        assert_eq!(runs[4].pipeline.seed, 1);
+        match &runs[4].pipeline.stages[1] {
+            Stage::Prune { sparsity, .. } => assert_eq!(*sparsity, 0.8),
+            s => panic!("{s:?}"),
+        }
+        // A list that is a list in its own right is left alone.
+        match &runs[0].pipeline.stages[2] {
+            Stage::Attack { attack, .. } => assert_eq!(attack.attacks.as_ref().unwrap().len(), 2),
+            s => panic!("{s:?}"),
+        }
+        assert!(runs.iter().all(|r| !r.dir.contains(',')));
+    }
+
+    #[test]
+    fn bad_files_name_the_problem() {
+        let e = parse("name = \"x\"\n[[stages]]\nkind = \"attack\"\n", "p.toml").unwrap_err().to_string();
+        assert!(e.contains("start with a train stage"), "{e}");
+        let e = parse("name = \"x\"\n[[stages]]\nkind = \"trian\"\n", "p.toml").unwrap_err().to_string();
+        assert!(e.contains("trian"), "{e}");
+        let e = parse("name = \"x\"\n[[stages]]\nkind = \"train\"\n[[stages]]\nkind = \"prune\"\nsparsity = 1.5\n", "p.toml").unwrap_err().to_string();
+        assert!(e.contains("stage 2 (prune)") && e.contains("sparsity"), "{e}");
+    }
+}

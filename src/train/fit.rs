@@ -1,0 +1,225 @@
+//! A whole training run into a directory: epochs with a checkpoint after each
+//! (`last.safetensors`), the best epoch by validation score kept as `best.safetensors`,
+//! resumption from the last finished epoch, and `metrics.json` at the end. The command line
+//! and the pipeline runner both train through here.
+
+use super::checkpoint::{write_atomic, CertifiedRecord, Checkpoint, EpochRecord, RobustRecord};
+use super::config::{StructuredPrune, TrainConfig};
+use super::{evaluate, train_epoch, AdvTrainConfig, Optimizer};
+use crate::attack::{evaluate_robustness, AttackConfig};
+use crate::data::{Dataset, Splits};
+use crate::error::{AerError, Result};
+use crate::gpu::Gpu;
+use crate::nn::{Model, ModelSpec};
+use crate::sparse::Scope;
+use std::path::{Path, PathBuf};
+use web_time::Instant;
+
+/// How `fit` starts.
+#[derive(Clone, Debug, Default)]
+pub struct FitOptions {
+    /// Continue from <out>/last.safetensors when it exists.
+    pub resume: bool,
+    /// Start from this checkpoint's weights (and masks) instead of a fresh initialisation.
+    pub init: Option<PathBuf>,
+    /// Never use the block-sparse kernels.
+    pub dense_kernels: bool,
+}
+
+/// What a run reports while it goes.
+pub enum FitEvent<'a> {
+    /// Something worth a line (what was pruned, where it resumed).
+    Note(String),
+    EpochStart { epoch: usize, epochs: usize, batches: usize },
+    Batch { done: usize },
+    EpochDone(&'a EpochRecord),
+}
+
+pub struct FitResult {
+    pub test_accuracy: f64,
+    pub seconds_per_epoch: f64,
+    pub best_epoch: usize,
+    /// The best epoch's validation score (robust or verified accuracy when training for it).
+    pub best_score: f64,
+    pub best_path: PathBuf,
+}
+
+/// Train `spec` on `splits` with `cfg` into `out`.
+pub async fn fit(gpu: &Gpu, splits: &Splits, spec: &ModelSpec, cfg: &TrainConfig, out: &Path, opts: &FitOptions, on: &mut dyn FnMut(FitEvent)) -> Result<FitResult> {
+    let input = splits.train.shape;
+    let last_path = out.join("last.safetensors");
+    let best_path = out.join("best.safetensors");
+    let (mut model, mut opt, mut history) = if opts.resume && last_path.exists() {
+        let ck = Checkpoint::load(&last_path)?;
+        if &ck.spec != spec {
+            return Err(AerError::checkpoint(&last_path, format!("holds model '{}', not the requested '{}'; use another --out", ck.spec.name, spec.name)));
+        }
+        if &ck.config != cfg {
+            return Err(AerError::checkpoint(&last_path, "was trained with other settings; rerun with the same settings or use another --out"));
+        }
+        ck.check_data(input, splits.classes, &last_path)?;
+        let (m, o) = ck.restore(gpu)?;
+        on(FitEvent::Note(format!("resuming after epoch {}", ck.epoch)));
+        (m, o, ck.history)
+    } else {
+        let (m, o) = start(gpu, splits, spec, cfg, opts, on)?;
+        (m, o, Vec::new())
+    };
+    // Masks that change during training keep the dense kernels until it ends.
+    block_sparse(gpu, &mut model, opts.dense_kernels || cfg.dynamic.is_some() || cfg.prune.is_some(), on).await?;
+    on(FitEvent::Note(format!("model: {} ({} parameters), {:?}", spec.name, model.num_parameters(), cfg.optimizer.kind)));
+    if cfg.certify.is_some() && !model.folds_last_layer() {
+        return Err(AerError::Invalid(format!("certified training needs a model that ends with a linear layer; '{}' does not", spec.name)));
+    }
+    let mut best = history.iter().map(score).fold(-1.0, f64::max);
+    for epoch in history.len()..cfg.epochs {
+        let t = Instant::now();
+        let batches = splits.train.len().div_ceil(cfg.batch_size);
+        if let Some(p) = &cfg.prune {
+            let target = p.sparsity_at(epoch);
+            if target > 0.0 {
+                crate::sparse::magnitude_prune(gpu, &mut model, Some(&opt), target, p.scope);
+                on(FitEvent::Note(format!("epoch {}: pruned to {:.1}% sparsity ({:?})", epoch + 1, 100.0 * target, p.scope)));
+            }
+        }
+        on(FitEvent::EpochStart { epoch, epochs: cfg.epochs, batches });
+        let prev_by_class = history.last().and_then(|r| r.robust.as_ref()).map(|r| r.train_robust_by_class.clone());
+        let shares = cfg.adv.as_ref().map(|a| a.class_shares(prev_by_class.as_deref(), splits.classes)).unwrap_or_default();
+        let stats = train_epoch(gpu, &model, &mut opt, &splits.train, cfg, epoch, &shares, &mut |done, _| on(FitEvent::Batch { done })).await?;
+        let val = evaluate(gpu, &model, &splits.val, 256).await?;
+        let robust = match &cfg.adv {
+            Some(a) => Some(RobustRecord {
+                eps: a.eps_at(epoch, batches - 1, batches),
+                train_robust_accuracy: stats.robust_accuracy.unwrap_or(0.0),
+                train_robust_by_class: stats.robust_by_class.unwrap_or_default().iter().map(|&(r, t)| r as f64 / t.max(1) as f64).collect(),
+                class_shares: shares.clone(),
+                val_robust_accuracy: validation_robustness(gpu, &model, &splits.val, a).await?,
+            }),
+            None => None,
+        };
+        let certified = match &cfg.certify {
+            Some(cc) => {
+                let (eps, kappa) = cc.at(epoch, batches - 1, batches);
+                let v = crate::verify::verify(gpu, &model, &splits.val, cc.eps, 256, &mut |_, _| {}).await?;
+                Some(CertifiedRecord {
+                    eps,
+                    kappa,
+                    train_bound_loss: stats.bound_loss.unwrap_or(0.0),
+                    train_verified_accuracy: stats.verified_accuracy.unwrap_or(0.0),
+                    val_verified_accuracy: v.verified_accuracy(),
+                })
+            }
+            None => None,
+        };
+        let rec = EpochRecord {
+            epoch: epoch + 1,
+            train_loss: stats.loss,
+            train_accuracy: stats.accuracy,
+            val_accuracy: val.accuracy,
+            seconds: t.elapsed().as_secs_f64(),
+            robust,
+            certified,
+        };
+        on(FitEvent::EpochDone(&rec));
+        // Under a pruning schedule only epochs at the final sparsity compete for best.
+        let eligible = cfg.prune.as_ref().is_none_or(|p| p.sparsity_at(epoch) >= p.sparsity);
+        let this = score(&rec);
+        history.push(rec);
+        let ck = Checkpoint::capture(gpu, &model, &opt, cfg, epoch + 1, &history).await?;
+        if eligible && this > best {
+            best = this;
+            ck.save(&best_path)?;
+        }
+        ck.save(&last_path)?;
+    }
+    let best_ck = Checkpoint::load(&best_path)?;
+    let (mut best_model, _) = best_ck.restore(gpu)?;
+    block_sparse(gpu, &mut best_model, opts.dense_kernels, &mut |_| {}).await?;
+    let test = evaluate(gpu, &best_model, &splits.test, 256).await?;
+    let seconds_per_epoch = history.iter().map(|r| r.seconds).sum::<f64>() / history.len().max(1) as f64;
+    let metrics = serde_json::json!({
+        "model": spec.name,
+        "adapter": gpu.adapter_label(),
+        "data": splits.source,
+        "config": cfg,
+        "best_epoch": best_ck.epoch,
+        "best_val_accuracy": best,
+        "test_accuracy": test.accuracy,
+        "seconds_per_epoch": seconds_per_epoch,
+        "history": history,
+    });
+    write_atomic(&out.join("metrics.json"), serde_json::to_string_pretty(&metrics).unwrap().as_bytes())?;
+    Ok(FitResult { test_accuracy: test.accuracy, seconds_per_epoch, best_epoch: best_ck.epoch, best_score: best, best_path })
+}
+
+/// With adversarial (certified) training the model is selected by robust (verified)
+/// validation accuracy.
+fn score(r: &EpochRecord) -> f64 {
+    match (&r.robust, &r.certified) {
+        (Some(x), _) => x.val_robust_accuracy,
+        (None, Some(x)) => x.val_verified_accuracy,
+        (None, None) => r.val_accuracy,
+    }
+}
+
+/// The model and optimizer of a run's first epoch: fresh or from `opts.init`, then the
+/// one-shot pruning and the dynamic sparse masks the config asks for.
+fn start(gpu: &Gpu, splits: &Splits, spec: &ModelSpec, cfg: &TrainConfig, opts: &FitOptions, on: &mut dyn FnMut(FitEvent)) -> Result<(Model, Optimizer)> {
+    let input = splits.train.shape;
+    let mut m = Model::new(gpu, spec, input, splits.classes, cfg.seed)?;
+    if let Some(path) = &opts.init {
+        let ck = Checkpoint::load(path)?;
+        if &ck.spec != spec {
+            return Err(AerError::checkpoint(path, format!("holds model '{}', not the requested '{}'", ck.spec.name, spec.name)));
+        }
+        ck.check_data(input, splits.classes, path)?;
+        m = ck.restore(gpu)?.0;
+        on(FitEvent::Note(format!("starting from {} (epoch {})", path.display(), ck.epoch)));
+    }
+    let o = Optimizer::new(gpu, &cfg.optimizer, &m.params);
+    if let Some(bp) = &cfg.block_prune {
+        crate::sparse::block_magnitude_prune(gpu, &mut m, Some(&o), bp.sparsity, bp.scope, bp.block, bp.hidden_only);
+        let which = if bp.hidden_only { "hidden" } else { "weight" };
+        on(FitEvent::Note(format!("pruned {:.0}% of each {which} layer's {b}x{b} weight blocks", 100.0 * bp.sparsity, b = bp.block)));
+    }
+    match cfg.structured_prune {
+        Some(StructuredPrune::Channels { sparsity }) => {
+            crate::sparse::channel_prune(gpu, &mut m, Some(&o), sparsity, Scope::Layer, true);
+            on(FitEvent::Note(format!("pruned {:.0}% of each hidden layer's output channels", 100.0 * sparsity)));
+        }
+        Some(StructuredPrune::Nm { keep, group }) => {
+            crate::sparse::nm_prune(gpu, &mut m, Some(&o), keep, group, false);
+            on(FitEvent::Note(format!("pruned to {keep}:{group} sparsity")));
+        }
+        None => {}
+    }
+    if let Some(d) = &cfg.dynamic {
+        d.init_masks(gpu, &mut m, Some(&o), cfg.seed);
+        let layers: Vec<String> = d.layer_sparsity(&m).iter().map(|(i, s)| format!("{} {:.1}%", m.params[*i].name, 100.0 * s)).collect();
+        on(FitEvent::Note(format!("dynamic sparse training ({:?}, {:?}): random masks, sparsity {}", d.method, d.distribution, layers.join(", "))));
+    }
+    Ok((m, o))
+}
+
+/// Move pruned layers to the block-sparse kernels where this adapter's crossover says they
+/// are faster (unless `dense_kernels`), and say which.
+pub async fn block_sparse(gpu: &Gpu, model: &mut Model, dense_kernels: bool, on: &mut dyn FnMut(FitEvent)) -> Result<()> {
+    if dense_kernels || model.params.iter().all(|p| p.mask.is_none()) {
+        return Ok(());
+    }
+    let crossover = crate::sparse::Crossover::for_gpu(gpu);
+    for l in model.use_block_sparse(gpu, &crossover).await? {
+        on(FitEvent::Note(format!("block-sparse kernels: {} (blocks of {}, {:.1}% kept; crossover: {})", l.weight, l.block, 100.0 * l.density, crossover.source)));
+    }
+    Ok(())
+}
+
+/// PGD robust accuracy at the training radius on the first `val_examples` validation images.
+pub async fn validation_robustness(gpu: &Gpu, model: &Model, val: &Dataset, a: &AdvTrainConfig) -> Result<f64> {
+    if a.val_examples == 0 {
+        return Ok(0.0);
+    }
+    let attack = AttackConfig::pgd(a.norm, a.eps, a.val_step, a.val_steps, 0);
+    let r = evaluate_robustness(gpu, model, &val.head(a.val_examples), &[attack], 256, &mut |_, _| {}).await?;
+    Ok(r.worst_accuracy())
+}
