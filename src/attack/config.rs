@@ -155,9 +155,10 @@ impl SuiteConfig {
         let norm = s.norm.unwrap_or(Norm::Linf);
         let (eps0, step0, steps0) = conventional(input, norm);
         let eps = s.eps.unwrap_or(eps0);
-        // With a non-default radius the step keeps the default's proportion to it.
-        let step = s.step.unwrap_or(step0 * eps / eps0);
         let steps = s.steps.unwrap_or(steps0);
+        // With a non-default radius or step count the step keeps the default's proportion to
+        // eps / steps, so that the steps still cover the ball as far as the default's do.
+        let step = s.step.unwrap_or(step0 * (eps / eps0) * (steps0 as f32 / steps.max(1) as f32));
         let restarts = s.restarts.unwrap_or(1);
         let apgd_steps = s.apgd_steps.unwrap_or(100);
         let seed = s.seed.unwrap_or(0);

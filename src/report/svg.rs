@@ -50,7 +50,23 @@ fn ticks(lo: f64, hi: f64) -> Vec<f64> {
     out
 }
 
+/// Tick positions of a log axis (in log10 units): 1, 2 and 5 times powers of ten inside
+/// [lo, hi], or the plain ticks of the log values when the range is too narrow for two.
+fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let mut out = Vec::new();
+    for k in (lo.floor() as i32)..=(hi.ceil() as i32) {
+        for m in [1.0f64, 2.0, 5.0] {
+            let t = (m * 10f64.powi(k)).log10();
+            if t >= lo && t <= hi {
+                out.push(t);
+            }
+        }
+    }
+    if out.len() < 2 { ticks(lo, hi) } else { out }
+}
+
 fn fmt(v: f64, percent: bool) -> String {
+    let v = if v.abs() < 1e-12 { 0.0 } else { v };
     if percent {
         return format!("{}%", (100.0 * v * 10.0).round() / 10.0);
     }
@@ -100,7 +116,7 @@ impl Chart {
             let y = py(t);
             s += &format!("<line x1=\"{LEFT}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"#e3e3e3\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\n", W - RIGHT, LEFT - 6.0, y + 4.0, fmt(t, self.y_percent));
         }
-        for t in ticks(x0, x1) {
+        for t in if self.x_log { log_ticks(x0, x1) } else { ticks(x0, x1) } {
             let v = if self.x_log { 10f64.powf(t) } else { t };
             let x = LEFT + (W - LEFT - RIGHT) * (t - x0) / (x1 - x0);
             s += &format!("<line x1=\"{x:.1}\" y1=\"{TOP}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"#e3e3e3\"/><text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\n", H - BOTTOM, H - BOTTOM + 16.0, fmt(v, self.x_percent));
@@ -155,12 +171,12 @@ mod tests {
             y_percent: true,
             x_log: true,
             series: vec![Series { label: "a<b".into(), points: vec![(10.0, 0.5, "p".into()), (1000.0, 0.9, "q".into())], line: true, markers: true }],
-            empty_note: "none".into(),
+            empty_note: "nothing to draw".into(),
         };
         let s = c.to_svg();
         assert_eq!(s.matches("<circle").count(), 2);
-        assert!(s.contains("<polyline") && s.contains("a&lt;b") && !s.contains("none"));
+        assert!(s.contains("<polyline") && s.contains("a&lt;b") && !s.contains("nothing to draw"));
         let empty = Chart { series: vec![], ..c }.to_svg();
-        assert!(empty.contains("none") && !empty.contains("<circle"));
+        assert!(empty.contains("nothing to draw") && !empty.contains("<circle"));
     }
 }

@@ -1,0 +1,231 @@
+//! Pipelines through the `aer` binary: a run killed inside a stage resumes to the same
+//! numbers as one never stopped; a changed configuration is refused; a corrupt or truncated
+//! checkpoint is reported, never used; a sweep runs one run per value and its report has
+//! every table and plot.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn command(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_aer"));
+    // No crossover table that `aer tune` cached on this machine: the shipped one serves.
+    c.args(args).current_dir(ROOT).env("XDG_RUNTIME_DIR", std::env::temp_dir()).env("AER_CACHE_DIR", std::env::temp_dir().join("aer-pipeline-test-cache"));
+    c
+}
+
+fn aer(args: &[&str]) -> (bool, String) {
+    let out = command(args).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("panicked"), "aer {args:?} panicked:\n{text}");
+    (out.status.success(), text)
+}
+
+fn tmpdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("aer-pipeline-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+fn run_ok(file: &str, out: &Path) -> String {
+    let (ok, text) = aer(&["run", file, "--out", out.to_str().unwrap()]);
+    assert!(ok, "aer run {file} failed:\n{text}");
+    text
+}
+
+/// A summary without its wall-clock fields, which differ between any two runs.
+fn numbers(path: &Path) -> serde_json::Value {
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                m.retain(|k, _| !k.contains("seconds") && !k.ends_with("_ms") && k != "us_per_example");
+                m.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    strip(&mut v);
+    v
+}
+
+const RESUMABLE: &str = r#"
+name = "resume"
+train_examples = 2000
+seed = 3
+[[stages]]
+kind = "train"
+[stages.train]
+epochs = 2
+[[stages]]
+kind = "prune"
+sparsity = 0.8
+ramp_epochs = 3
+[stages.train]
+epochs = 6
+[[stages]]
+kind = "attack"
+n = 60
+[stages.attack]
+eps = 0.1
+steps = 3
+attacks = ["fgsm", "pgd"]
+curve = [0.0, 0.1, 1.0]
+curve_n = 30
+"#;
+
+#[test]
+fn killed_run_resumes_to_the_same_numbers() {
+    let dir = tmpdir("resume");
+    let file = write(&dir, "p.toml", RESUMABLE);
+    let whole = dir.join("whole");
+    run_ok(&file, &whole);
+
+    // Kill the second run (no chance to clean up) once the prune stage has finished an epoch.
+    let killed = dir.join("killed");
+    let mut child = command(&["run", &file, "--out", killed.to_str().unwrap()]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let epoch_file = killed.join("run/02-prune/last.safetensors");
+    let t = Instant::now();
+    while !epoch_file.exists() {
+        assert!(t.elapsed() < Duration::from_secs(120), "the prune stage never wrote an epoch checkpoint");
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!killed.join("run/02-prune/stage.json").exists(), "the run was killed after its prune stage, not inside it");
+    assert!(killed.join("run/01-train/stage.json").exists());
+
+    let text = run_ok(&file, &killed);
+    assert!(text.contains("stage 1/3 train: finished earlier"), "{text}");
+    assert!(text.contains("resuming after epoch"), "{text}");
+    assert_eq!(numbers(&killed.join("run/summary.json")), numbers(&whole.join("run/summary.json")));
+}
+
+const TINY: &str = r#"
+name = "tiny"
+train_examples = 600
+[[stages]]
+kind = "train"
+[stages.train]
+epochs = 1
+"#;
+
+#[test]
+fn changed_configuration_is_refused() {
+    let dir = tmpdir("changed");
+    let out = dir.join("out");
+    run_ok(&write(&dir, "p.toml", TINY), &out);
+    let (ok, text) = aer(&["run", &write(&dir, "q.toml", &TINY.replace("epochs = 1", "epochs = 2")), "--out", out.to_str().unwrap()]);
+    assert!(!ok, "{text}");
+    for needle in ["run.json", "another configuration", "stages.0.train.epochs: 1 before, 2 now", "use another --out"] {
+        assert!(text.contains(needle), "expected '{needle}' in:\n{text}");
+    }
+}
+
+#[test]
+fn corrupt_or_truncated_checkpoints_are_reported() {
+    let dir = tmpdir("corrupt");
+    let file = write(&dir, "p.toml", TINY);
+    let out = dir.join("out");
+    run_ok(&file, &out);
+    let ck = out.join("run/01-train/best.safetensors");
+    let good = std::fs::read(&ck).unwrap();
+
+    // One flipped bit in the weights.
+    let mut bad = good.clone();
+    let at = bad.len() - 1000;
+    bad[at] ^= 0x10;
+    std::fs::write(&ck, &bad).unwrap();
+    let (ok, text) = aer(&["run", &file, "--out", out.to_str().unwrap()]);
+    assert!(!ok && text.contains("best.safetensors") && text.contains("checksum mismatch"), "{text}");
+
+    std::fs::write(&ck, &good[..good.len() / 2]).unwrap();
+    let (ok, text) = aer(&["run", &file, "--out", out.to_str().unwrap()]);
+    assert!(!ok && text.contains("best.safetensors") && text.contains("truncated"), "{text}");
+
+    // The intact file is accepted again.
+    std::fs::write(&ck, &good).unwrap();
+    assert!(run_ok(&file, &out).contains("finished earlier"));
+}
+
+#[test]
+fn sweep_runs_each_value_and_reports_with_every_plot() {
+    let dir = tmpdir("sweep");
+    let file = write(
+        &dir,
+        "p.toml",
+        r#"
+name = "sweep"
+train_examples = 1000
+[[stages]]
+kind = "train"
+[stages.train]
+epochs = 1
+[[stages]]
+kind = "prune"
+sparsity = [0.5, 0.9]
+[stages.train]
+epochs = 1
+[[stages]]
+kind = "attack"
+n = 40
+[stages.attack]
+eps = 0.1
+steps = 2
+attacks = ["fgsm", "pgd"]
+curve = [0.0, 0.05, 0.1, 1.0]
+curve_n = 20
+[[stages]]
+kind = "bench"
+batch = 16
+runs = 2
+"#,
+    );
+    let out = dir.join("out");
+    let text = run_ok(&file, &out);
+    assert!(text.contains("2 runs") && text.contains("[sparsity=0.5]") && text.contains("[sparsity=0.9]"), "{text}");
+    let (ok, text) = aer(&["report", out.to_str().unwrap()]);
+    assert!(ok, "{text}");
+    let report = out.join("report");
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    assert_eq!(md.lines().filter(|l| l.starts_with("| sweep [")).count(), 2, "{md}");
+    assert!(md.contains("FGSM eps 0.100") && md.contains("PGD-2 eps 0.100"), "{md}");
+    let csv = std::fs::read_to_string(report.join("report.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    let runs: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(report.join("report.json")).unwrap()).unwrap();
+    let sparsities: Vec<f64> = runs.iter().map(|r| r["sparsity"].as_f64().unwrap()).collect();
+    assert!((sparsities[0] - 0.5).abs() < 0.01 && (sparsities[1] - 0.9).abs() < 0.01, "{sparsities:?}");
+    assert!(runs.iter().all(|r| r["inference_us_per_example"].as_f64().unwrap() > 0.0 && r["curve"].as_array().unwrap().len() == 4));
+    for plot in ["robust_vs_clean.svg", "accuracy_vs_sparsity.svg", "robustness_curve.svg", "pareto.svg"] {
+        let svg = std::fs::read_to_string(report.join(plot)).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains("<circle"), "{plot} has no points:\n{svg}");
+    }
+    let html = std::fs::read_to_string(report.join("report.html")).unwrap();
+    assert_eq!(html.matches("<svg").count(), 4);
+}
+
+#[test]
+fn presets_parse() {
+    let dir = Path::new(ROOT).join("assets/pipelines");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "toml") {
+            let runs = aer::pipeline::parse(&std::fs::read_to_string(&p).unwrap(), &p.display().to_string()).unwrap_or_else(|e| panic!("{e}"));
+            assert!(!runs.is_empty());
+            n += 1;
+        }
+    }
+    assert!(n >= 6, "{n} presets");
+}
