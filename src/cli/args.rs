@@ -76,6 +76,12 @@ pub enum Command {
     /// The AER report of a directory of pipeline runs: a table (accuracy, robustness,
     /// sparsity, bits, bytes, FLOPs, time) and plots, as Markdown, HTML, CSV and JSON.
     Report(ReportArgs),
+    /// Import weights trained elsewhere (safetensors, PyTorch naming: fc1.weight, conv1.bias...,
+    /// or an nn.Sequential state dict) into a checkpoint, and test it.
+    Import(ImportArgs),
+    /// Export a checkpoint's weights as plain safetensors (PyTorch naming, f32; packed ternary
+    /// weights dequantized, pruned weights zero).
+    Export(ExportArgs),
     /// Train the mlp preset on the bundled MNIST subset and report test accuracy.
     Demo {
         /// Epochs to train.
@@ -521,6 +527,30 @@ pub struct FaultsArgs {
     /// Where to write the results [default: next to the checkpoint, <name>-faults.json].
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The architecture: a preset (mlp, cnn) or a TOML model file.
+    #[arg(long, default_value = "mlp")]
+    pub model: String,
+    /// The safetensors file of weights.
+    #[arg(long)]
+    pub weights: PathBuf,
+    /// The checkpoint to write.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// The safetensors file to write.
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Args, Debug)]

@@ -44,6 +44,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Corrupt(args) => super::verify::corrupt(&choice, &args, cli.gpu.dense_kernels),
         Command::Faults(args) => super::verify::faults(&choice, &args, cli.gpu.dense_kernels),
         Command::Tune { quick, runs } => tune(&choice, quick, runs),
+        Command::Import(args) => import(&choice, &args),
+        Command::Export(args) => export(&choice, &args),
         Command::Run(args) => super::pipeline::run(&choice, &args, cli.gpu.dense_kernels),
         Command::Report(args) => super::pipeline::report(&args),
         Command::Quantize(args) => quantize(&choice, &args),
@@ -84,6 +86,56 @@ pub(super) fn block_sparse(gpu: &Gpu, model: &mut Model, dense_kernels: bool) ->
             eprintln!("{s}")
         }
     }))
+}
+
+fn import(choice: &AdapterChoice, args: &super::args::ImportArgs) -> Result<()> {
+    use crate::nn::interop::{match_tensors, read_tensors};
+    let spec = ModelSpec::load(&args.model)?;
+    let splits = load_data(&args.data)?;
+    let bytes = std::fs::read(&args.weights).map_err(|e| AerError::file(&args.weights, format!("cannot read: {e}")))?;
+    let file = read_tensors(&bytes, &args.weights.display().to_string())?;
+    let gpu = open(choice)?;
+    let expected: Vec<(String, Vec<usize>)> = Model::new(&gpu, &spec, splits.train.shape, splits.classes, 0)?.params.iter().map(|p| (p.name.clone(), p.value.shape().to_vec())).collect();
+    let values = match_tensors(&file, &expected, &args.weights.display().to_string())?;
+    let model = Model::from_tensors(&gpu, &spec, splits.train.shape, splits.classes, &values)?;
+    let test = block_on(evaluate(&gpu, &model, &splits.test, 256))?;
+    let ck = Checkpoint {
+        spec: spec.clone(),
+        input: splits.train.shape,
+        classes: splits.classes,
+        epoch: 0,
+        config: TrainConfig::default(),
+        optimizer_step: 0,
+        tensors: expected.iter().map(|(n, s)| (n.clone(), (s.clone(), values[n].clone()))).collect(),
+        packed: Default::default(),
+        history: Vec::new(),
+    };
+    ck.save(&args.out)?;
+    println!("imported {} tensors into model '{}': test accuracy {:.2}% on {}", expected.len(), spec.name, 100.0 * test.accuracy, splits.source);
+    println!("wrote {}", args.out.display());
+    Ok(())
+}
+
+fn export(choice: &AdapterChoice, args: &super::args::ExportArgs) -> Result<()> {
+    let mut ck = Checkpoint::load(&args.checkpoint)?;
+    let gpu = open(choice)?;
+    if ck.spec.quant.is_some() && ck.packed.is_empty() {
+        // Latent weights are not what a quantized model computes with: pack them first.
+        let (latent, _) = ck.restore(&gpu)?;
+        ck = block_on(Checkpoint::capture_packed(&gpu, &latent, &ck.config, ck.epoch, &ck.history))?;
+    }
+    let (model, _) = ck.restore(&gpu)?;
+    // The values the model computes with: dequantized where packed, zero where pruned.
+    let tensors = block_on(model.download(&gpu))?;
+    let mut meta = std::collections::HashMap::new();
+    meta.insert("format".to_string(), "aer-weights".to_string());
+    meta.insert("model_spec".to_string(), ck.spec.to_toml());
+    meta.insert("input_shape".to_string(), serde_json::to_string(&ck.input).unwrap());
+    meta.insert("classes".to_string(), ck.classes.to_string());
+    write_atomic(&args.out, &crate::nn::interop::write_tensors(&tensors, meta)?)?;
+    println!("exported {} tensors of model '{}' ({})", tensors.len(), ck.spec.name, tensors.iter().map(|(n, s, _)| format!("{n} {s:?}")).collect::<Vec<_>>().join(", "));
+    println!("wrote {}", args.out.display());
+    Ok(())
 }
 
 fn tune(choice: &AdapterChoice, quick: bool, runs: usize) -> Result<()> {

@@ -37,14 +37,8 @@ pub fn run(choice: &AdapterChoice, args: &PipelineArgs, dense_kernels: bool) -> 
                 b.set_position((base + done) as u64);
             }
         }
-        Event::Fit(FitEvent::EpochDone(rec)) => match &bar {
-            Some(b) => b.println(format!("    {}", epoch_line(rec, epochs))),
-            None => eprintln!("    {}", epoch_line(rec, epochs)),
-        },
-        Event::Fit(FitEvent::Note(s)) => match &bar {
-            Some(b) => b.println(format!("    {s}")),
-            None => eprintln!("    {s}"),
-        },
+        Event::Fit(FitEvent::EpochDone(rec)) => say(&bar, format!("    {}", epoch_line(rec, epochs))),
+        Event::Fit(FitEvent::Note(s)) => say(&bar, format!("    {s}")),
         Event::Done { index, kind, summary, seconds } => {
             if let Some(b) = bar.take() {
                 b.finish_and_clear();
@@ -58,6 +52,15 @@ pub fn run(choice: &AdapterChoice, args: &PipelineArgs, dense_kernels: bool) -> 
     }
     eprintln!("report: aer report {}", out.display());
     Ok(())
+}
+
+/// A line above the bar; a hidden bar (standard error is not a terminal) prints nothing, so
+/// then the line goes straight to standard error.
+fn say(bar: &Option<indicatif::ProgressBar>, line: String) {
+    match bar {
+        Some(b) if !b.is_hidden() => b.println(line),
+        _ => eprintln!("{line}"),
+    }
 }
 
 pub fn report(args: &ReportArgs) -> Result<()> {

@@ -3,6 +3,7 @@
 
 mod bounds;
 mod init;
+pub mod interop;
 mod model;
 mod spec;
 mod weights;

@@ -1,0 +1,134 @@
+//! Weights in and out as plain safetensors, so that models trained elsewhere can be attacked
+//! and compressed here and ours used elsewhere.
+//!
+//! The naming is PyTorch's for a module with named layers: linear layers `fc1`, `fc2`, ... and
+//! convolutions `conv1`, `conv2`, ... in the order the model spec lists them, each with
+//! `.weight` (linear [out, in], conv [out, in, kh, kw]) and `.bias` [out]. Activations are
+//! NCHW and `flatten` keeps (c, h, w) order, as `torch.flatten(x, 1)` does, so a state dict
+//! of the same architecture loads as it is. An `nn.Sequential` state dict (`0.weight`,
+//! `3.bias`, optionally under a prefix such as `features.`) loads too: its weight layers are
+//! taken in index order. F32, F16, BF16 and F64 tensors are read.
+
+use crate::error::{AerError, Result};
+use safetensors::{Dtype, SafeTensors};
+use std::collections::{BTreeMap, HashMap};
+
+/// Tensors of a safetensors file as f32, by name, with their shapes.
+pub fn read_tensors(bytes: &[u8], origin: &str) -> Result<BTreeMap<String, (Vec<usize>, Vec<f32>)>> {
+    let st = SafeTensors::deserialize(bytes).map_err(|e| AerError::Invalid(format!("{origin}: not a safetensors file, or truncated ({e})")))?;
+    let mut out = BTreeMap::new();
+    for (name, view) in st.tensors() {
+        let d = view.data();
+        let values: Vec<f32> = match view.dtype() {
+            Dtype::F32 => d.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect(),
+            Dtype::F64 => d.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap()) as f32).collect(),
+            Dtype::F16 => d.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+            Dtype::BF16 => d.chunks_exact(2).map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+            other => return Err(AerError::Invalid(format!("{origin}: tensor '{name}' is {other:?}; weights must be F32, F16, BF16 or F64"))),
+        };
+        out.insert(name, (view.shape().to_vec(), values));
+    }
+    Ok(out)
+}
+
+/// Match a file's tensors to the parameters `expected` (name, shape, in model order): by our
+/// names when the file has them all, else an `nn.Sequential` state dict by layer order.
+pub fn match_tensors(file: &BTreeMap<String, (Vec<usize>, Vec<f32>)>, expected: &[(String, Vec<usize>)], origin: &str) -> Result<HashMap<String, Vec<f32>>> {
+    let by_name = expected.iter().all(|(n, _)| file.contains_key(n));
+    let source: Vec<(String, String)> = if by_name {
+        expected.iter().map(|(n, _)| (n.clone(), n.clone())).collect()
+    } else {
+        sequential_names(file, expected, origin)?
+    };
+    let mut out = HashMap::new();
+    for ((ours, shape), (_, theirs)) in expected.iter().zip(&source) {
+        let (s, v) = &file[theirs];
+        if s != shape {
+            return Err(AerError::Invalid(format!("{origin}: tensor '{theirs}' is {s:?}, the model's '{ours}' is {shape:?}; is this the same architecture?")));
+        }
+        out.insert(ours.clone(), v.clone());
+    }
+    Ok(out)
+}
+
+/// Pair our parameters with `<prefix><index>.weight` / `.bias` tensors in index order.
+fn sequential_names(file: &BTreeMap<String, (Vec<usize>, Vec<f32>)>, expected: &[(String, Vec<usize>)], origin: &str) -> Result<Vec<(String, String)>> {
+    let index_of = |name: &str, suffix: &str| -> Option<(u64, String)> {
+        let stem = name.strip_suffix(suffix)?;
+        let (prefix, idx) = match stem.rfind('.') {
+            Some(p) => (&stem[..=p], &stem[p + 1..]),
+            None => ("", stem),
+        };
+        Some((idx.parse().ok()?, prefix.to_string()))
+    };
+    let mut layers: Vec<(u64, String, String)> = file
+        .keys()
+        .filter_map(|k| index_of(k, ".weight").map(|(i, p)| (i, p.clone(), format!("{p}{i}"))))
+        .collect();
+    layers.sort();
+    let want = expected.iter().filter(|(n, _)| n.ends_with(".weight")).count();
+    if layers.len() != want {
+        let ours: Vec<&str> = expected.iter().map(|(n, _)| n.as_str()).collect();
+        let theirs: Vec<&str> = file.keys().map(String::as_str).collect();
+        return Err(AerError::Invalid(format!(
+            "{origin}: cannot match the tensors to the model: it needs {ours:?} (or an nn.Sequential state dict with {want} weight layers), the file has {theirs:?}"
+        )));
+    }
+    let mut out = Vec::new();
+    let mut layer = layers.iter();
+    let mut current = None;
+    for (n, _) in expected {
+        if n.ends_with(".weight") {
+            current = layer.next();
+            out.push((n.clone(), format!("{}.weight", current.unwrap().2)));
+        } else {
+            let stem = &current.ok_or_else(|| AerError::Invalid(format!("{origin}: '{n}' comes before any weight")))?.2;
+            let bias = format!("{stem}.bias");
+            if !file.contains_key(&bias) {
+                return Err(AerError::Invalid(format!("{origin}: '{stem}.weight' has no '{bias}'; aer's layers all have biases")));
+            }
+            out.push((n.clone(), bias));
+        }
+    }
+    Ok(out)
+}
+
+/// A plain safetensors file of `tensors` (name, shape, values) with `metadata`.
+pub fn write_tensors(tensors: &[(String, Vec<usize>, Vec<f32>)], metadata: HashMap<String, String>) -> Result<Vec<u8>> {
+    let views: Vec<(String, safetensors::tensor::TensorView)> = tensors
+        .iter()
+        .map(|(n, s, v)| (n.clone(), safetensors::tensor::TensorView::new(Dtype::F32, s.clone(), bytemuck::cast_slice(v)).expect("consistent tensor")))
+        .collect();
+    safetensors::serialize(views, Some(metadata)).map_err(|e| AerError::Invalid(format!("serialising weights: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(entries: &[(&str, Vec<usize>)]) -> BTreeMap<String, (Vec<usize>, Vec<f32>)> {
+        entries.iter().map(|(n, s)| (n.to_string(), (s.clone(), vec![0.5; s.iter().product()]))).collect()
+    }
+
+    fn expected() -> Vec<(String, Vec<usize>)> {
+        vec![("conv1.weight".into(), vec![4, 1, 3, 3]), ("conv1.bias".into(), vec![4]), ("fc1.weight".into(), vec![10, 16]), ("fc1.bias".into(), vec![10])]
+    }
+
+    #[test]
+    fn sequential_state_dicts_match_by_layer_order() {
+        // Index 10 sorts after 2 numerically, not as text.
+        let f = file(&[("net.10.weight", vec![10, 16]), ("net.10.bias", vec![10]), ("net.2.weight", vec![4, 1, 3, 3]), ("net.2.bias", vec![4])]);
+        let m = match_tensors(&f, &expected(), "f").unwrap();
+        assert_eq!(m["fc1.weight"].len(), 160);
+        assert_eq!(m["conv1.bias"].len(), 4);
+    }
+
+    #[test]
+    fn mismatches_name_both_sides() {
+        let f = file(&[("conv1.weight", vec![4, 1, 5, 5]), ("conv1.bias", vec![4]), ("fc1.weight", vec![10, 16]), ("fc1.bias", vec![10])]);
+        let e = match_tensors(&f, &expected(), "f.safetensors").unwrap_err().to_string();
+        assert!(e.contains("[4, 1, 5, 5]") && e.contains("[4, 1, 3, 3]"), "{e}");
+        let e = match_tensors(&file(&[("x", vec![3])]), &expected(), "f.safetensors").unwrap_err().to_string();
+        assert!(e.contains("conv1.weight") && e.contains("\"x\""), "{e}");
+    }
+}
