@@ -227,5 +227,20 @@ fn presets_parse() {
             n += 1;
         }
     }
-    assert!(n >= 6, "{n} presets");
+    assert!(n >= 7, "{n} presets");
+}
+
+#[test]
+fn lottery_stage_prunes_and_rewinds_each_round() {
+    let dir = tmpdir("lottery");
+    let file = write(&dir, "p.toml", "name = \"lt\"\ntrain_examples = 600\n[[stages]]\nkind = \"lottery\"\nrounds = 2\nrate = 0.5\n[stages.train]\nepochs = 1\n");
+    let out = dir.join("out");
+    let text = run_ok(&file, &out);
+    assert!(text.contains("lottery: weights kept"), "{text}");
+    let s: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("run/summary.json")).unwrap()).unwrap();
+    assert!((s["sparsity"].as_f64().unwrap() - 0.75).abs() < 0.01, "{s}");
+    let rounds = s["stages"][0]["result"]["rounds"].as_array().unwrap();
+    assert_eq!(rounds.len(), 3);
+    // Round 2 starts from the round-0 initialisation, masked: the seeded fresh weights.
+    assert!(out.join("run/01-lottery/round-02/init.safetensors").exists());
 }

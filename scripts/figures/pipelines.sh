@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 cargo build --release --bin aer
-for preset in "${@:-dense-pgd-at rigl sparsity-sweep adv-gradual-prune ternary-pgd-at prune-ternary-pgd-at}"; do
+for preset in "${@:-dense-pgd-at rigl lottery sparsity-sweep adv-gradual-prune ternary-pgd-at prune-ternary-pgd-at}"; do
     for p in $preset; do
         ./target/release/aer run "assets/pipelines/$p.toml" --out "runs/pipelines/$p"
     done

@@ -196,6 +196,39 @@ async fn run_stage(gpu: &Gpu, p: &Pipeline, i: usize, stage: &Stage, splits: &Sp
             let r = fit(gpu, splits, &spec, &cfg, sdir, &fit_opts(prev.map(Path::to_path_buf)), &mut fit_on).await?;
             Ok((Some(r.best_path), json!({ "test_accuracy": r.test_accuracy, "best_epoch": r.best_epoch, "val_score": r.best_score, "sparsity": sparsity, "seconds_per_epoch": r.seconds_per_epoch })))
         }
+        Stage::Lottery { rounds, rate, scope, train } => {
+            refuse_packed(prev_ck.as_ref(), "lottery")?;
+            let cfg = stage_train(p, i, train);
+            // The weights every round rewinds to.
+            let rewind: std::collections::HashMap<String, Vec<f32>> = match &prev_ck {
+                Some(ck) => ck.param_values(),
+                None => crate::nn::Model::new(gpu, &spec, splits.train.shape, splits.classes, cfg.seed)?.download(gpu).await?.into_iter().map(|(n, _, v)| (n, v)).collect(),
+            };
+            let mut out = Vec::new();
+            let mut best: Option<PathBuf> = None;
+            for round in 0..=*rounds {
+                let rdir = sdir.join(format!("round-{round:02}"));
+                let init = match &best {
+                    None => prev.map(Path::to_path_buf),
+                    Some(prev_best) => {
+                        let path = rdir.join("init.safetensors");
+                        let remaining = (1.0 - rate).powi(round as i32);
+                        let ck = Checkpoint::load(prev_best)?;
+                        let (mut m, _) = ck.restore(gpu)?;
+                        crate::sparse::magnitude_prune(gpu, &mut m, None, 1.0 - remaining, *scope);
+                        m.set_values(gpu, &rewind)?;
+                        let fresh = crate::train::Optimizer::new(gpu, &cfg.optimizer, &m.params);
+                        Checkpoint::capture(gpu, &m, &fresh, &cfg, 0, &[]).await?.save(&path)?;
+                        Some(path)
+                    }
+                };
+                let r = fit(gpu, splits, &spec, &cfg, &rdir, &fit_opts(init), &mut fit_on).await?;
+                out.push(json!({ "round": round, "remaining": (1.0 - rate).powi(round as i32), "test_accuracy": r.test_accuracy, "best_epoch": r.best_epoch, "val_score": r.best_score }));
+                best = Some(r.best_path);
+            }
+            let last = out.last().cloned().unwrap_or_default();
+            Ok((best, json!({ "rounds": out, "sparsity": 1.0 - last["remaining"].as_f64().unwrap_or(1.0), "test_accuracy": last["test_accuracy"] })))
+        }
         Stage::Quantize { method, layers, scales, train } => {
             let ck = prev_ck.expect("checked: a quantize stage follows a model");
             refuse_packed(Some(&ck), "quantize")?;
@@ -261,6 +294,10 @@ pub fn one_line(kind: &str, r: &Value) -> String {
     match kind {
         "train" => format!("test {}  best epoch {}", pct("test_accuracy"), r["best_epoch"]),
         "prune" => format!("sparsity {}  test {}  best epoch {}", pct("sparsity"), pct("test_accuracy"), r["best_epoch"]),
+        "lottery" => {
+            let rounds: Vec<String> = r["rounds"].as_array().into_iter().flatten().map(|x| format!("{:.1}%: {:.2}%", 100.0 * x["remaining"].as_f64().unwrap_or(0.0), 100.0 * x["test_accuracy"].as_f64().unwrap_or(0.0))).collect();
+            format!("weights kept: test accuracy  {}", rounds.join("  "))
+        }
         "quantize" => format!("packed test {}  (latent {})  {} B", pct("test_accuracy"), pct("latent_test_accuracy"), r["bytes"]),
         "attack" => {
             let attacks: Vec<String> = r["attacks"].as_array().into_iter().flatten().map(|a| format!("{} {:.2}%", a["attack"].as_str().unwrap_or("?"), 100.0 * a["robust_accuracy"].as_f64().unwrap_or(0.0))).collect();

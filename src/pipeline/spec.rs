@@ -53,6 +53,10 @@ fn twn() -> TernaryMethod {
     TernaryMethod::Twn
 }
 
+fn default_rate() -> f64 {
+    0.2
+}
+
 fn default_attack_n() -> usize {
     1000
 }
@@ -82,6 +86,19 @@ pub enum Stage {
         sparsity: f64,
         #[serde(default)]
         ramp_epochs: usize,
+        #[serde(default = "global")]
+        scope: Scope,
+        #[serde(default)]
+        train: TrainConfig,
+    },
+    /// Lottery tickets (Frankle & Carbin): train, prune `rate` of the remaining weights by
+    /// magnitude, rewind the survivors, retrain; `rounds` times. The rewind point is the
+    /// stage's seeded initialisation as a first stage, else the previous stage's weights
+    /// (late rewinding). Each round trains `train.epochs` epochs.
+    Lottery {
+        rounds: usize,
+        #[serde(default = "default_rate")]
+        rate: f64,
         #[serde(default = "global")]
         scope: Scope,
         #[serde(default)]
@@ -121,6 +138,7 @@ impl Stage {
         match self {
             Stage::Train { .. } => "train",
             Stage::Prune { .. } => "prune",
+            Stage::Lottery { .. } => "lottery",
             Stage::Quantize { .. } => "quantize",
             Stage::Attack { .. } => "attack",
             Stage::Bench { .. } => "bench",
@@ -233,10 +251,10 @@ fn scalar(v: &toml::Value) -> String {
 impl Pipeline {
     fn check(&self, origin: &str) -> Result<()> {
         if self.stages.is_empty() {
-            return Err(AerError::Invalid(format!("{origin}: no stages; add [[stages]] tables (kind = \"train\", \"prune\", \"quantize\", \"attack\" or \"bench\")")));
+            return Err(AerError::Invalid(format!("{origin}: no stages; add [[stages]] tables (kind = \"train\", \"prune\", \"lottery\", \"quantize\", \"attack\" or \"bench\")")));
         }
         for (i, s) in self.stages.iter().enumerate() {
-            let needs_model = !matches!(s, Stage::Train { .. });
+            let needs_model = !matches!(s, Stage::Train { .. } | Stage::Lottery { .. });
             if i == 0 && needs_model {
                 return Err(AerError::Invalid(format!("{origin}: stage 1 is '{}', which needs a model: start with a train stage", s.kind())));
             }
@@ -245,6 +263,7 @@ impl Pipeline {
                 Stage::Prune { sparsity, ramp_epochs, train, .. } => {
                     crate::train::GradualPrune { sparsity: *sparsity, ramp_epochs: *ramp_epochs, scope: Scope::Global }.check(train.epochs).map_err(|e| bad(e.to_string()))?;
                 }
+                Stage::Lottery { rounds, rate, .. } if *rounds == 0 || !(*rate > 0.0 && *rate < 1.0) => return Err(bad(format!("rounds must be at least 1 and rate in (0, 1); got {rounds} and {rate}"))),
                 Stage::Attack { n, .. } if *n == 0 => return Err(bad("n must be at least 1".into())),
                 Stage::Bench { batch, runs } if *batch == 0 || *runs == 0 => return Err(bad("batch and runs must be at least 1".into())),
                 _ => {}
