@@ -195,6 +195,10 @@ runs = 2
     let out = dir.join("out");
     let text = run_ok(&file, &out);
     assert!(text.contains("2 runs") && text.contains("[sparsity=0.5]") && text.contains("[sparsity=0.9]"), "{text}");
+    // The second run's train stage is the first run's: the sweep does not change it.
+    assert!(text.contains("stage 1/4 train: finished earlier: ") && text.contains("(shared with sparsity=0.5)"), "{text}");
+    let rec: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("sparsity=0.9/01-train/stage.json")).unwrap()).unwrap();
+    assert_eq!(rec["checkpoint"], "../sparsity=0.5/01-train/best.safetensors");
     let (ok, text) = aer(&["report", out.to_str().unwrap()]);
     assert!(ok, "{text}");
     let report = out.join("report");

@@ -50,12 +50,24 @@ pub struct StageRecord {
     pub result: Value,
     pub seconds: f64,
     pub adapter: String,
+    /// The run whose identical stage (same settings, same stages before it) this one reuses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_from: Option<String>,
+}
+
+/// Finished stages by what determines them (the run's data and seed, the stage and every
+/// stage before it): runs of a sweep share the stages their values do not change.
+type SharedStages = std::collections::HashMap<String, (String, StageRecord)>;
+
+fn prefix_key(p: &Pipeline, i: usize) -> String {
+    json!([p.model, p.data, p.val_size, p.train_examples, p.seed, p.stages[..=i]]).to_string()
 }
 
 /// Run every run of a pipeline file into `out`, one directory each.
 pub async fn run_pipeline(gpu: &Gpu, runs: &[Run], out: &Path, opts: &RunOptions, on: &mut dyn FnMut(Event)) -> Result<Vec<RunSummary>> {
     let mut summaries = Vec::new();
     let mut data: Option<(Value, Splits)> = None;
+    let mut shared = SharedStages::new();
     for (i, run) in runs.iter().enumerate() {
         let dir = out.join(&run.dir);
         on(Event::Run { index: i, runs: runs.len(), label: &run.label, dir: &dir });
@@ -66,7 +78,7 @@ pub async fn run_pipeline(gpu: &Gpu, runs: &[Run], out: &Path, opts: &RunOptions
             data = Some((key, load_splits(&run.pipeline)?));
         }
         let splits = &data.as_ref().unwrap().1;
-        let records = run_stages(gpu, &run.pipeline, splits, &dir, opts, on).await?;
+        let records = run_stages(gpu, run, splits, &dir, opts, &mut shared, on).await?;
         let summary = summarise(gpu, run, splits, &dir, records).await?;
         write_atomic(&dir.join("summary.json"), serde_json::to_string_pretty(&summary).unwrap().as_bytes())?;
         summaries.push(summary);
@@ -118,32 +130,44 @@ pub fn first_difference(a: &Value, b: &Value, path: String) -> Option<String> {
     }
 }
 
-async fn run_stages(gpu: &Gpu, p: &Pipeline, splits: &Splits, dir: &Path, opts: &RunOptions, on: &mut dyn FnMut(Event)) -> Result<Vec<StageRecord>> {
+async fn run_stages(gpu: &Gpu, run: &Run, splits: &Splits, dir: &Path, opts: &RunOptions, shared: &mut SharedStages, on: &mut dyn FnMut(Event)) -> Result<Vec<StageRecord>> {
+    let p = &run.pipeline;
     let mut records: Vec<StageRecord> = Vec::new();
     let mut model: Option<PathBuf> = None;
     for (i, stage) in p.stages.iter().enumerate() {
         let kind = stage.kind();
         let sdir = dir.join(format!("{:02}-{kind}", i + 1));
         let record_path = sdir.join("stage.json");
-        if let Some(rec) = finished(&record_path, dir)? {
-            if let Some(ck) = &rec.checkpoint {
-                model = Some(dir.join(ck));
+        let key = prefix_key(p, i);
+        let rec = match finished(&record_path, dir)? {
+            Some(rec) => {
+                on(Event::Reused { index: i, kind, summary: one_line(kind, &rec.result) });
+                rec
             }
-            on(Event::Reused { index: i, kind, summary: one_line(kind, &rec.result) });
-            records.push(rec);
-            continue;
-        }
-        on(Event::Stage { index: i, stages: p.stages.len(), kind });
-        let t = Instant::now();
-        let prev = model.clone();
-        let (checkpoint, result) = run_stage(gpu, p, i, stage, splits, &sdir, prev.as_deref(), opts, on).await?;
-        let rel = |path: PathBuf| path.strip_prefix(dir).unwrap_or(&path).to_string_lossy().into_owned();
-        let rec = StageRecord { index: i + 1, kind: kind.into(), checkpoint: checkpoint.map(rel), result, seconds: t.elapsed().as_secs_f64(), adapter: gpu.adapter_label() };
-        write_atomic(&record_path, serde_json::to_string_pretty(&rec).unwrap().as_bytes())?;
+            None => match shared.get(&key) {
+                // The same stage of an earlier run of this sweep: point at its checkpoint.
+                Some((other, rec)) => {
+                    let rec = StageRecord { checkpoint: rec.checkpoint.as_ref().map(|c| format!("../{other}/{c}")), seconds: 0.0, shared_from: Some(other.clone()), ..rec.clone() };
+                    write_atomic(&record_path, serde_json::to_string_pretty(&rec).unwrap().as_bytes())?;
+                    on(Event::Reused { index: i, kind, summary: format!("{} (shared with {other})", one_line(kind, &rec.result)) });
+                    rec
+                }
+                None => {
+                    on(Event::Stage { index: i, stages: p.stages.len(), kind });
+                    let t = Instant::now();
+                    let (checkpoint, result) = run_stage(gpu, p, i, stage, splits, &sdir, model.as_deref(), opts, on).await?;
+                    let rel = |path: PathBuf| path.strip_prefix(dir).unwrap_or(&path).to_string_lossy().into_owned();
+                    let rec = StageRecord { index: i + 1, kind: kind.into(), checkpoint: checkpoint.map(rel), result, seconds: t.elapsed().as_secs_f64(), adapter: gpu.adapter_label(), shared_from: None };
+                    write_atomic(&record_path, serde_json::to_string_pretty(&rec).unwrap().as_bytes())?;
+                    on(Event::Done { index: i, kind, summary: one_line(kind, &rec.result), seconds: rec.seconds });
+                    rec
+                }
+            },
+        };
         if let Some(ck) = &rec.checkpoint {
             model = Some(dir.join(ck));
         }
-        on(Event::Done { index: i, kind, summary: one_line(kind, &rec.result), seconds: rec.seconds });
+        shared.entry(key).or_insert_with(|| (run.dir.clone(), rec.clone()));
         records.push(rec);
     }
     Ok(records)

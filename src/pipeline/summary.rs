@@ -55,6 +55,8 @@ pub struct RunSummary {
     pub executed_flops: usize,
     /// From the last bench stage, when there is one.
     pub inference_us_per_example: Option<f64>,
+    /// Time of this run's own stages (a stage shared with an earlier run of the sweep counts
+    /// there).
     pub seconds: f64,
     pub stages: Vec<StageRecord>,
 }
