@@ -248,3 +248,45 @@ fn lottery_stage_prunes_and_rewinds_each_round() {
     // Round 2 starts from the round-0 initialisation, masked: the seeded fresh weights.
     assert!(out.join("run/01-lottery/round-02/init.safetensors").exists());
 }
+
+/// Documented tolerances between adapters (README, "Determinism").
+const ACCURACY_TOLERANCE: f64 = 0.01;
+const LOSS_TOLERANCE: f64 = 1e-5;
+
+#[test]
+fn adapters_agree_within_the_documented_tolerances() {
+    let swiftshader = "/usr/lib/chromium/vk_swiftshader_icd.json";
+    assert!(Path::new(swiftshader).exists(), "this test compares llvmpipe with SwiftShader: apt-get install chromium (scripts/setup.sh --browser)");
+    let dir = tmpdir("adapters");
+    let file = write(&dir, "p.toml", "name = \"x\"\ntrain_examples = 500\nseed = 2\n[[stages]]\nkind = \"train\"\n[stages.train]\nepochs = 1\n[[stages]]\nkind = \"prune\"\nsparsity = 0.5\n[stages.train]\nepochs = 1\n[[stages]]\nkind = \"attack\"\nn = 50\n[stages.attack]\neps = 0.1\nsteps = 3\nattacks = [\"fgsm\", \"pgd\"]\ncurve = [0.0, 0.1]\ncurve_n = 20\n");
+    let mut results = Vec::new();
+    for (name, icd) in [("llvmpipe", None), ("swiftshader", Some(swiftshader))] {
+        let out = dir.join(name);
+        let mut c = command(&["run", &file, "--out", out.to_str().unwrap()]);
+        if let Some(icd) = icd {
+            c.env("VK_ICD_FILENAMES", icd).env_remove("WGPU_ADAPTER_NAME");
+        } else {
+            c.env("WGPU_ADAPTER_NAME", "llvmpipe");
+        }
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "{name}: {}", String::from_utf8_lossy(&o.stderr));
+        let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("run/summary.json")).unwrap()).unwrap();
+        let losses: Vec<f64> = ["01-train", "02-prune"]
+            .iter()
+            .flat_map(|s| {
+                let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("run").join(s).join("metrics.json")).unwrap()).unwrap();
+                m["history"].as_array().unwrap().iter().map(|h| h["train_loss"].as_f64().unwrap()).collect::<Vec<_>>()
+            })
+            .collect();
+        results.push((summary, losses));
+    }
+    let (a, b) = (&results[0], &results[1]);
+    assert_ne!(a.0["adapter"], b.0["adapter"], "both runs used one adapter");
+    for k in ["test_accuracy", "worst_robust_accuracy"] {
+        let (x, y) = (a.0[k].as_f64().unwrap(), b.0[k].as_f64().unwrap());
+        assert!((x - y).abs() <= ACCURACY_TOLERANCE, "{k}: {x} on {} vs {y} on {}", a.0["adapter"], b.0["adapter"]);
+    }
+    for (x, y) in a.1.iter().zip(&b.1) {
+        assert!((x - y).abs() <= LOSS_TOLERANCE * x.abs(), "mean training loss {x} vs {y}");
+    }
+}
