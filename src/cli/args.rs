@@ -215,6 +215,13 @@ pub struct TrainArgs {
     /// weights along a row the 2 largest stay).
     #[arg(long)]
     pub nm: Option<String>,
+    /// Magnitude pruning while training, one threshold across layers: this share of the
+    /// weights, reached along the cubic schedule over --prune-ramp-epochs.
+    #[arg(long)]
+    pub prune_sparsity: Option<f64>,
+    /// Epochs over which the cubic schedule raises the sparsity (0: all before the first).
+    #[arg(long, default_value_t = 0)]
+    pub prune_ramp_epochs: usize,
     /// Corruption-resistant training: take each step's gradient at weights moved this many
     /// times each layer's norm along it (adversarial weight perturbation), e.g. 0.01.
     #[arg(long)]

@@ -378,6 +378,15 @@ pub(super) fn train_config(a: &TrainArgs, file: Option<TrainConfig>) -> Result<T
             return Err(AerError::Invalid("dynamic sparse training (--dynamic-sparsity) makes its own masks; drop --block-sparsity, --channel-sparsity and --nm".into()));
         }
     }
+    if let Some(sparsity) = a.prune_sparsity {
+        cfg.prune = Some(crate::train::GradualPrune { sparsity, ramp_epochs: a.prune_ramp_epochs, scope: crate::sparse::Scope::Global });
+    }
+    if let Some(p) = &cfg.prune {
+        p.check(cfg.epochs)?;
+        if cfg.dynamic.is_some() {
+            return Err(AerError::Invalid("--prune-sparsity prunes by magnitude while training and --dynamic-sparsity trains its own masks; choose one".into()));
+        }
+    }
     if cfg.epochs == 0 || cfg.batch_size == 0 {
         return Err(AerError::Invalid("epochs and batch size must be at least 1".into()));
     }

@@ -170,3 +170,20 @@ impl TrainConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::GradualPrune;
+
+    #[test]
+    fn the_cubic_schedule_rises_fast_then_levels_off() {
+        let p = GradualPrune { sparsity: 0.9, ramp_epochs: 4, scope: crate::sparse::Scope::Global };
+        let s: Vec<f64> = (0..6).map(|e| p.sparsity_at(e)).collect();
+        // s_e = 0.9 (1 - (1 - (e + 1) / 4)^3)
+        for (got, want) in s.iter().zip([0.9 * (1.0 - 0.421875), 0.9 * 0.875, 0.9 * (1.0 - 0.015625), 0.9, 0.9, 0.9]) {
+            assert!((got - want).abs() < 1e-12, "{s:?}");
+        }
+        assert_eq!(GradualPrune { ramp_epochs: 0, ..p.clone() }.sparsity_at(0), 0.9);
+        assert!(p.check(3).is_err() && p.check(4).is_ok());
+    }
+}
