@@ -201,7 +201,7 @@ pub fn write_report(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
     for (file, _) in &plots {
         md += &format!("![{file}]({file})\n\n");
     }
-    let mut html = format!("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>AER report</title>\n<style>body{{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#1d232a}}table{{border-collapse:collapse;font-variant-numeric:tabular-nums}}th,td{{border-bottom:1px solid #ddd;padding:.25em .7em;text-align:left}}td+td{{text-align:right}}.plots{{display:flex;flex-wrap:wrap;gap:1em}}</style></head><body>\n<h1>AER report</h1>\n<p>{}</p>\n<table>\n", escape(&intro));
+    let mut html = format!("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>AER report</title>\n<style>body{{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#1d232a}}table{{border-collapse:collapse;font-variant-numeric:tabular-nums}}th,td{{border-bottom:1px solid #ddd;padding:.25em .7em;text-align:left}}td{{white-space:nowrap}}td+td{{text-align:right}}.plots{{display:flex;flex-wrap:wrap;gap:1em}}</style></head><body>\n<h1>AER report</h1>\n<p>{}</p>\n<table>\n", escape(&intro));
     html += &format!("<tr>{}</tr>\n", rows[0].iter().map(|c| format!("<th>{}</th>", escape(c))).collect::<String>());
     for r in &rows[1..] {
         html += &format!("<tr>{}</tr>\n", r.iter().map(|c| format!("<td>{}</td>", escape(c))).collect::<String>());

@@ -76,8 +76,9 @@ pub async fn fit(gpu: &Gpu, splits: &Splits, spec: &ModelSpec, cfg: &TrainConfig
         let t = Instant::now();
         let batches = splits.train.len().div_ceil(cfg.batch_size);
         if let Some(p) = &cfg.prune {
+            // Once reached, a sparsity stays: the masks (restored on resume) already hold it.
             let target = p.sparsity_at(epoch);
-            if target > 0.0 {
+            if target > 0.0 && (epoch == 0 || target > p.sparsity_at(epoch - 1)) {
                 crate::sparse::magnitude_prune(gpu, &mut model, Some(&opt), target, p.scope);
                 on(FitEvent::Note(format!("epoch {}: pruned to {:.1}% sparsity ({:?})", epoch + 1, 100.0 * target, p.scope)));
             }
