@@ -159,6 +159,7 @@ fn train_and_attack(adv: Option<AdvMethod>) -> (f64, f64) {
         structured_prune: None,
         block_prune: None,
         prune: None,
+        snip: None,
     };
     let model = Model::new(gpu(), &spec, s.train.shape, 10, cfg.seed).unwrap();
     let mut opt = Optimizer::new(gpu(), &cfg.optimizer, &model.params);

@@ -242,6 +242,10 @@ fn certified_training_and_verification_write_their_results() {
     let (ok, text) = run(&["--prune-sparsity", "0.6", "--prune-ramp-epochs", "2"]);
     assert!(ok && text.contains("epoch 1: pruned to 52.5% sparsity") && text.contains("epoch 2: pruned to 60.0% sparsity"), "{text}");
     fails_with(&["train", "--data", ds, "--val-size", "8", "--epochs", "2", "--prune-sparsity", "0.6", "--prune-ramp-epochs", "3"], &["ramp_epochs 3", "2 training epochs"]);
+    let (ok, text) = run(&["--snip", "0.5"]);
+    assert!(ok && text.contains("SNIP: pruned 50.0%"), "{text}");
+    fails_with(&["train", "--data", ds, "--val-size", "8", "--snip", "1.5"], &["--snip 1.5", "from 0 up to"]);
+    fails_with(&["train", "--data", ds, "--val-size", "8", "--snip", "0.5", "--dynamic-sparsity", "0.5"], &["--snip", "--dynamic-sparsity"]);
     fails_with(&["train", "--data", ds, "--val-size", "8", "--nm", "2:4", "--dynamic-sparsity", "0.5"], &["--nm"]);
     fails_with(&["verify", "--data", ds, "--val-size", "8", "--checkpoint", ck.to_str().unwrap(), "--eps=-0.1"], &["--eps -0.1"]);
 }

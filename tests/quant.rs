@@ -29,6 +29,7 @@ fn config() -> TrainConfig {
         structured_prune: None,
         block_prune: None,
         prune: None,
+        snip: None,
     }
 }
 

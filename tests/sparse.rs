@@ -1,6 +1,7 @@
 //! Pruning on the GPU: magnitude pruning meets the requested sparsity exactly (per layer and
 //! globally) and keeps the largest weights, pruned weights and their optimizer state stay
-//! zero through training, masks survive a checkpoint, and the lottery-ticket loop runs.
+//! zero through training, masks survive a checkpoint, the lottery-ticket loop runs, and SNIP
+//! prunes by sensitivity.
 
 mod common;
 
@@ -29,6 +30,7 @@ fn config(kind: OptimizerKind) -> TrainConfig {
         structured_prune: None,
         block_prune: None,
         prune: None,
+        snip: None,
     }
 }
 
@@ -342,4 +344,38 @@ fn channel_and_nm_pruning_keep_their_structure() {
             assert!(g0.iter().zip(g).filter(|(_, v)| **v == 0.0).all(|(o, _)| o.abs() <= smallest_kept), "{name}: a pruned weight outweighs a kept one");
         }
     }
+}
+
+/// Train `m` (already masked) for `epochs` and return its validation accuracy.
+fn train_masked(m: &Model, splits: &Splits, cfg: &TrainConfig, epochs: usize) -> f64 {
+    let mut opt = Optimizer::new(gpu(), &cfg.optimizer, &m.params);
+    for e in 0..epochs {
+        block_on(train_epoch(gpu(), m, &mut opt, &splits.train, cfg, e, &[], &mut |_, _| {})).unwrap();
+    }
+    block_on(aer::train::evaluate(gpu(), m, &splits.val, 256)).unwrap().accuracy
+}
+
+#[test]
+fn snip_prunes_exactly_by_sensitivity_and_beats_random_masks() {
+    let splits = mnist(2000);
+    let spec = common::mlp100();
+    let cfg = TrainConfig { epochs: 3, ..config(OptimizerKind::Adam) };
+    let sparsity = 0.97;
+    let mut snip = Model::new(gpu(), &spec, [1, 28, 28], 10, 3).unwrap();
+    block_on(aer::sparse::snip_prune(gpu(), &mut snip, None, &splits.train, 64, 2, 3, sparsity, Scope::Global)).unwrap();
+    let w = weights(&snip);
+    let (total, zeros) = w.iter().fold((0, 0), |(t, z), (_, v)| (t + v.len(), z + v.iter().filter(|&&x| x == 0.0).count()));
+    assert_eq!(zeros, (sparsity * total as f64).round() as usize);
+    // Pixels black in every training image have zero gradient in any batch: SNIP never keeps
+    // their weights, which magnitude or random pruning would.
+    let fc1 = &w.iter().find(|(n, _)| n == "fc1.weight").unwrap().1;
+    let dead: Vec<usize> = (0..784).filter(|&p| splits.train.images.chunks(784).all(|im| im[p] == 0)).collect();
+    assert!(dead.len() > 50, "{} always-black pixels", dead.len());
+    assert!(dead.iter().all(|&p| (0..100).all(|r| fc1[r * 784 + p] == 0.0)), "SNIP kept weights of pixels with zero gradient");
+
+    let mut random = Model::new(gpu(), &spec, [1, 28, 28], 10, 3).unwrap();
+    let layers: Vec<(usize, f64)> = (0..random.params.len()).filter(|&i| random.params[i].prunable()).map(|i| (i, sparsity)).collect();
+    aer::sparse::random_prune(gpu(), &mut random, None, &layers, 3);
+    let (a_snip, a_random) = (train_masked(&snip, &splits, &cfg, 3), train_masked(&random, &splits, &cfg, 3));
+    assert!(a_snip > a_random, "SNIP {a_snip} vs random {a_random} at {sparsity}");
 }

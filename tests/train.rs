@@ -27,6 +27,7 @@ fn config(kind: OptimizerKind, lr: f32, epochs: usize) -> TrainConfig {
         structured_prune: None,
         block_prune: None,
         prune: None,
+        snip: None,
     }
 }
 

@@ -219,6 +219,10 @@ pub struct TrainArgs {
     /// weights, reached along the cubic schedule over --prune-ramp-epochs.
     #[arg(long)]
     pub prune_sparsity: Option<f64>,
+    /// SNIP: before the first epoch, prune this share of the weights by connection
+    /// sensitivity |gradient x weight| on one training batch (one threshold across layers).
+    #[arg(long)]
+    pub snip: Option<f64>,
     /// Epochs over which the cubic schedule raises the sparsity (0: all before the first).
     #[arg(long, default_value_t = 0)]
     pub prune_ramp_epochs: usize,

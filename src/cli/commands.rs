@@ -67,6 +67,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 structured_prune: None,
                 block_prune: None,
                 prune: None,
+                snip: None,
             };
             let t = Instant::now();
             let r = fit(&gpu, &splits, &ModelSpec::load("mlp")?, &cfg, &out, &FitOptions::default())?;
@@ -380,6 +381,15 @@ pub(super) fn train_config(a: &TrainArgs, file: Option<TrainConfig>) -> Result<T
     }
     if let Some(sparsity) = a.prune_sparsity {
         cfg.prune = Some(crate::train::GradualPrune { sparsity, ramp_epochs: a.prune_ramp_epochs, scope: crate::sparse::Scope::Global });
+    }
+    if let Some(sparsity) = a.snip {
+        if !(0.0..1.0).contains(&sparsity) {
+            return Err(AerError::Invalid(format!("--snip {sparsity}: give the share of weights to prune at initialisation, from 0 up to (not including) 1")));
+        }
+        cfg.snip = Some(crate::train::SnipConfig { sparsity, batches: 1, scope: crate::sparse::Scope::Global });
+    }
+    if cfg.snip.is_some() && (cfg.dynamic.is_some() || cfg.prune.is_some()) {
+        return Err(AerError::Invalid("--snip makes a fixed mask at initialisation; drop --dynamic-sparsity and --prune-sparsity".into()));
     }
     if let Some(p) = &cfg.prune {
         p.check(cfg.epochs)?;

@@ -16,5 +16,5 @@ pub use crossover::{tune, Crossover};
 pub use dynamic::{erk_densities, Distribution, DynamicMethod, DynamicSparseConfig};
 pub use lottery::{lottery_ticket, LotteryConfig, LotteryRound};
 pub use regrow::{prune_and_regrow, Grow};
-pub use prune::{block_magnitude_prune, channel_prune, magnitude_prune, matrix_shape, nm_prune, random_prune, set_masks, Scope};
+pub use prune::{block_magnitude_prune, channel_prune, magnitude_prune, matrix_shape, nm_prune, random_prune, set_masks, snip_prune, Scope};
 pub use report::{sparsity_report, LayerSparsity, SparsityReport};

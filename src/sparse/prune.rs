@@ -95,13 +95,21 @@ pub fn matrix_shape(shape: &[usize]) -> (usize, usize) {
     (n, shape.iter().product::<usize>() / n.max(1))
 }
 
-/// Prune the weights `idx` (parameter indices) by `unit`.
+/// Prune the weights `idx` (parameter indices) by `unit`, ranked by magnitude.
 fn prune(gpu: &Gpu, model: &mut Model, opt: Option<&Optimizer>, idx: &[usize], sparsity: f64, scope: Scope, unit: Granularity) {
+    prune_ranked(gpu, model, opt, idx, None, sparsity, scope, unit)
+}
+
+/// `prune`, ranked by the magnitude of `scores` (one tensor per listed weight) instead of
+/// the weights' own when given.
+#[allow(clippy::too_many_arguments)]
+fn prune_ranked(gpu: &Gpu, model: &mut Model, opt: Option<&Optimizer>, idx: &[usize], scores: Option<&[Tensor]>, sparsity: f64, scope: Scope, unit: Granularity) {
     // Per layer: the selection keys of its units (weights or blocks).
     let keys: Vec<Tensor> = idx
         .iter()
-        .map(|&i| {
-            let w = &model.params[i].value;
+        .enumerate()
+        .map(|(j, &i)| {
+            let w = scores.map_or(&model.params[i].value, |s| &s[j]);
             let (n, k) = matrix_shape(w.shape());
             match unit.tile(k) {
                 None => {
@@ -159,6 +167,46 @@ fn prune(gpu: &Gpu, model: &mut Model, opt: Option<&Optimizer>, idx: &[usize], s
         model.params[i].mask = Some(mask);
     }
     apply_masks(gpu, model, opt);
+}
+
+/// SNIP (Lee et al., 2019): prune at initialisation, before any training, keeping the
+/// weights of largest connection sensitivity |dL/dw * w|, the loss gradient summed over the
+/// first `batches` batches of `data` (in the seeded order of epoch 0). The scores are
+/// computed once, on the CPU, from one readback of the weights and gradients per batch.
+#[allow(clippy::too_many_arguments)]
+pub async fn snip_prune(gpu: &Gpu, model: &mut Model, opt: Option<&Optimizer>, data: &crate::data::Dataset, batch_size: usize, batches: usize, seed: u64, sparsity: f64, scope: Scope) -> crate::Result<()> {
+    let idx: Vec<usize> = (0..model.params.len()).filter(|&i| model.params[i].prunable()).collect();
+    let order = data.epoch_order(seed, 0);
+    let [c, h, w] = data.shape;
+    let mut grad_sum: Vec<Vec<f32>> = idx.iter().map(|&i| vec![0.0; model.params[i].value.numel()]).collect();
+    let (mut xs, mut ys) = (Vec::new(), Vec::new());
+    for b in order.chunks(batch_size.max(1)).take(batches.max(1)) {
+        data.gather(b, &mut xs, &mut ys);
+        let (x, y) = (gpu.upload(&xs, &[b.len(), c, h, w]), gpu.upload_u32(&ys, &[b.len()]));
+        let mut tape = model.tape();
+        let logits = model.forward(gpu, x, Some(&mut tape));
+        let dlogits = gpu.empty(logits.shape());
+        let (loss, correct) = (gpu.empty(&[b.len()]), gpu.empty_u32(&[b.len()]));
+        kernels::softmax_xent(gpu, &logits, &y, &dlogits, &loss, &correct, b.len(), model.classes, 0);
+        model.backward(gpu, tape, dlogits, false);
+        let grads = gpu.read_bytes(&idx.iter().map(|&i| &model.params[i].grad).collect::<Vec<_>>()).await?;
+        for (sum, g) in grad_sum.iter_mut().zip(grads) {
+            let g: Vec<f32> = bytemuck::pod_collect_to_vec(&g);
+            sum.iter_mut().zip(g).for_each(|(s, g)| *s += g);
+        }
+    }
+    let weights = gpu.read_bytes(&idx.iter().map(|&i| &model.params[i].value).collect::<Vec<_>>()).await?;
+    let scores: Vec<Tensor> = idx
+        .iter()
+        .zip(grad_sum.iter().zip(weights))
+        .map(|(&i, (g, w))| {
+            let w: Vec<f32> = bytemuck::pod_collect_to_vec(&w);
+            let s: Vec<f32> = g.iter().zip(&w).map(|(g, w)| (g * w).abs()).collect();
+            gpu.upload(&s, model.params[i].value.shape())
+        })
+        .collect();
+    prune_ranked(gpu, model, opt, &idx, Some(&scores), sparsity, scope, Granularity::Weights);
+    Ok(())
 }
 
 /// Random masks, exactly `sparsity` of each listed weight tensor pruned ((parameter index,

@@ -78,6 +78,26 @@ pub struct TrainConfig {
     /// Magnitude pruning during training (one-shot or gradual), when set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prune: Option<GradualPrune>,
+    /// SNIP: prune at initialisation by connection sensitivity (the mask then stays fixed),
+    /// when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snip: Option<SnipConfig>,
+}
+
+/// SNIP (Lee et al., 2019) before the first epoch: keep the 1 - `sparsity` share of weights
+/// with the largest |dL/dw * w| on the first `batches` training batches.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnipConfig {
+    pub sparsity: f64,
+    #[serde(default = "one")]
+    pub batches: usize,
+    #[serde(default = "global_scope")]
+    pub scope: crate::sparse::Scope,
+}
+
+fn one() -> usize {
+    1
 }
 
 /// Magnitude pruning while training: at the start of each epoch the sparsity is raised along
@@ -154,7 +174,7 @@ pub struct WeightPerturbConfig {
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { epochs: 10, batch_size: 128, seed: 0, optimizer: OptimizerConfig::default(), schedule: LrSchedule::Cosine, adv: None, certify: None, dynamic: None, weight_perturb: None, structured_prune: None, block_prune: None, prune: None }
+        TrainConfig { epochs: 10, batch_size: 128, seed: 0, optimizer: OptimizerConfig::default(), schedule: LrSchedule::Cosine, adv: None, certify: None, dynamic: None, weight_perturb: None, structured_prune: None, block_prune: None, prune: None, snip: None }
     }
 }
 

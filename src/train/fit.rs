@@ -62,7 +62,7 @@ pub async fn fit(gpu: &Gpu, splits: &Splits, spec: &ModelSpec, cfg: &TrainConfig
         on(FitEvent::Note(format!("resuming after epoch {}", ck.epoch)));
         (m, o, ck.history)
     } else {
-        let (m, o) = start(gpu, splits, spec, cfg, opts, on)?;
+        let (m, o) = start(gpu, splits, spec, cfg, opts, on).await?;
         (m, o, Vec::new())
     };
     // Masks that change during training keep the dense kernels until it ends.
@@ -165,7 +165,7 @@ fn score(r: &EpochRecord) -> f64 {
 
 /// The model and optimizer of a run's first epoch: fresh or from `opts.init`, then the
 /// one-shot pruning and the dynamic sparse masks the config asks for.
-fn start(gpu: &Gpu, splits: &Splits, spec: &ModelSpec, cfg: &TrainConfig, opts: &FitOptions, on: &mut dyn FnMut(FitEvent)) -> Result<(Model, Optimizer)> {
+async fn start(gpu: &Gpu, splits: &Splits, spec: &ModelSpec, cfg: &TrainConfig, opts: &FitOptions, on: &mut dyn FnMut(FitEvent<'_>)) -> Result<(Model, Optimizer)> {
     let input = splits.train.shape;
     let mut m = Model::new(gpu, spec, input, splits.classes, cfg.seed)?;
     if let Some(path) = &opts.init {
@@ -193,6 +193,10 @@ fn start(gpu: &Gpu, splits: &Splits, spec: &ModelSpec, cfg: &TrainConfig, opts: 
             on(FitEvent::Note(format!("pruned to {keep}:{group} sparsity")));
         }
         None => {}
+    }
+    if let Some(sn) = &cfg.snip {
+        crate::sparse::snip_prune(gpu, &mut m, Some(&o), &splits.train, cfg.batch_size, sn.batches, cfg.seed, sn.sparsity, sn.scope).await?;
+        on(FitEvent::Note(format!("SNIP: pruned {:.1}% of the weights by |gradient x weight| on {} batch(es) ({:?})", 100.0 * sn.sparsity, sn.batches, sn.scope)));
     }
     if let Some(d) = &cfg.dynamic {
         d.init_masks(gpu, &mut m, Some(&o), cfg.seed);
