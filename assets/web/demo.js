@@ -205,7 +205,7 @@ function fineTuneProgress(name) {
 async function prune() {
   const r = JSON.parse(await demo_prune(num('sparsity'), num('finetune'), fineTuneProgress('prune')));
   state.prune = r;
-  stageRow(`pruned ${pct(r.sparsity)} (before fine-tune ${pct(r.test_accuracy_before_finetune)})`, r.test_accuracy, r.sparsity, r.csr_bytes, r.bytes);
+  stageRow(`pruned ${pct(r.sparsity)} (before fine-tune ${pct(r.test_accuracy_before_finetune)})`, r.test_accuracy, r.sparsity, r.stored_bytes, r.bytes);
   return r;
 }
 

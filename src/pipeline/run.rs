@@ -79,7 +79,7 @@ pub async fn run_pipeline(gpu: &Gpu, runs: &[Run], out: &Path, opts: &RunOptions
         }
         let splits = &data.as_ref().unwrap().1;
         let records = run_stages(gpu, run, splits, &dir, opts, &mut shared, on).await?;
-        let summary = summarise(gpu, run, splits, &dir, records).await?;
+        let summary = summarise(gpu, run, splits, &dir, records, opts.dense_kernels).await?;
         write_atomic(&dir.join("summary.json"), serde_json::to_string_pretty(&summary).unwrap().as_bytes())?;
         summaries.push(summary);
     }
@@ -281,12 +281,13 @@ async fn run_stage(gpu: &Gpu, p: &Pipeline, i: usize, stage: &Stage, splits: &Sp
             let data = splits.test.spread(*n);
             let r = evaluate_robustness(gpu, &m, &data, &suite.attacks, 256, &mut |_, _| {}).await?;
             let curve_attack = suite.curve_attack(attack, splits.test.shape, splits.classes)?;
-            let curve = robustness_curve(gpu, &m, &data.spread(suite.curve_n), &curve_attack, &suite.curve, 256, &mut |_, _| {}).await?;
+            let curve_data = data.spread(suite.curve_n);
+            let curve = robustness_curve(gpu, &m, &curve_data, &curve_attack, &suite.curve, 256, &mut |_, _| {}).await?;
             let checks = sanity_checks(&r, &curve);
             let attacks: Vec<Value> = r.attacks.iter().map(|a| json!({ "attack": a.config.label(), "config": a.config, "robust_accuracy": a.accuracy(), "seconds": a.seconds })).collect();
             Ok((None, json!({
                 "n": data.len(), "clean_accuracy": r.clean_accuracy(), "attacks": attacks, "worst_robust_accuracy": r.worst_accuracy(),
-                "curve": { "attack": curve_attack.label(), "norm": curve_attack.norm, "examples": data.spread(suite.curve_n).len(), "points": curve.iter().map(|(e, a)| json!({ "eps": e, "robust_accuracy": a })).collect::<Vec<_>>() },
+                "curve": { "attack": curve_attack.label(), "norm": curve_attack.norm, "examples": curve_data.len(), "points": curve.iter().map(|(e, a)| json!({ "eps": e, "robust_accuracy": a })).collect::<Vec<_>>() },
                 "checks": checks.iter().map(|c| json!({ "name": c.name, "passed": c.passed, "detail": c.detail })).collect::<Vec<_>>(),
             })))
         }

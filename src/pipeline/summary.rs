@@ -61,15 +61,16 @@ pub struct RunSummary {
     pub stages: Vec<StageRecord>,
 }
 
-pub async fn summarise(gpu: &Gpu, run: &Run, splits: &Splits, dir: &Path, stages: Vec<StageRecord>) -> Result<RunSummary> {
+/// `dense_kernels`: measure the cost as the run's other stages ran, on the dense kernels only.
+pub async fn summarise(gpu: &Gpu, run: &Run, splits: &Splits, dir: &Path, stages: Vec<StageRecord>, dense_kernels: bool) -> Result<RunSummary> {
     let last_ck = stages.iter().rev().find_map(|s| s.checkpoint.clone()).expect("a pipeline starts with a train stage");
     let ck = Checkpoint::load(&dir.join(&last_ck))?;
     let (mut model, _) = ck.restore(gpu)?;
-    block_sparse(gpu, &mut model, false, &mut |_| {}).await?;
+    block_sparse(gpu, &mut model, dense_kernels, &mut |_| {}).await?;
     let test = evaluate(gpu, &model, &splits.test, 256).await?;
-    let stored = stored_size(&ck);
+    let stored = ck.stored_size();
     let uses = model.weight_uses_per_example();
-    let dense_macs: usize = ck.tensors.iter().filter_map(|(k, (_, v))| uses.get(k).map(|u| u * v.len())).sum::<usize>() + ck.packed.iter().map(|(k, (s, _))| uses.get(k).copied().unwrap_or(1) * s[0] * s[1]).sum::<usize>();
+    let dense_macs: usize = model.params.iter().filter_map(|p| uses.get(&p.name).map(|u| u * p.value.numel())).sum();
     let attack = stages.iter().rev().find(|s| s.kind == "attack").map(|s| &s.result);
     let attacks = attack
         .and_then(|r| r["attacks"].as_array())
@@ -95,44 +96,13 @@ pub async fn summarise(gpu: &Gpu, run: &Run, splits: &Splits, dir: &Path, stages
         worst_robust_accuracy: attack.and_then(|r| r["worst_robust_accuracy"].as_f64()),
         curve,
         weights: stored.weights,
-        sparsity: 1.0 - stored.nonzero as f64 / stored.weights.max(1) as f64,
+        sparsity: stored.sparsity(),
         weight_bits: 8.0 * stored.weight_bytes as f64 / stored.weights.max(1) as f64,
-        model_bytes: stored.weight_bytes + stored.other_bytes,
+        model_bytes: stored.bytes(),
         dense_flops: 2 * dense_macs,
         executed_flops: 2 * model.executed_weights_macs(),
         inference_us_per_example: bench.and_then(|r: &Value| r["us_per_example"].as_f64()),
         seconds: stages.iter().map(|s| s.seconds).sum(),
         stages,
     })
-}
-
-struct Stored {
-    weights: usize,
-    nonzero: usize,
-    weight_bytes: usize,
-    other_bytes: usize,
-}
-
-fn stored_size(ck: &Checkpoint) -> Stored {
-    let mut s = Stored { weights: 0, nonzero: 0, weight_bytes: 0, other_bytes: 0 };
-    let scale = |k: &str| k.ends_with(".scale_pos") || k.ends_with(".scale_neg");
-    for (name, (shape, v)) in ck.tensors.iter().filter(|(k, _)| !k.starts_with("optimizer.") && !k.starts_with("mask.")) {
-        if scale(name) {
-            s.weight_bytes += 4 * v.len();
-        } else if name.ends_with(".weight") {
-            let nnz = v.iter().filter(|&&x| x != 0.0).count();
-            s.weights += v.len();
-            s.nonzero += nnz;
-            s.weight_bytes += (4 * v.len()).min(8 * nnz + 4 * (shape[0] + 1));
-        } else {
-            s.other_bytes += 4 * v.len();
-        }
-    }
-    for (s2, words) in ck.packed.values() {
-        let codes = crate::quant::packed::unpack(words, s2[0], s2[1]).unwrap_or_default();
-        s.weights += s2[0] * s2[1];
-        s.nonzero += codes.iter().filter(|&&c| c != 0).count();
-        s.weight_bytes += 4 * words.len();
-    }
-    s
 }

@@ -191,6 +191,33 @@ impl Checkpoint {
     }
 }
 
+/// What `Checkpoint::stored_size` counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoredSize {
+    /// Values of the weight tensors (packed ones included), and how many are not zero.
+    pub weights: usize,
+    pub nonzero: usize,
+    /// Bytes of the weights as stored, and of everything else.
+    pub weight_bytes: usize,
+    pub other_bytes: usize,
+}
+
+impl StoredSize {
+    pub fn bytes(&self) -> usize {
+        self.weight_bytes + self.other_bytes
+    }
+
+    /// The same model with every weight a dense f32.
+    pub fn f32_bytes(&self) -> usize {
+        4 * self.weights + self.other_bytes
+    }
+
+    /// Share of the weights that are zero.
+    pub fn sparsity(&self) -> f64 {
+        1.0 - self.nonzero as f64 / self.weights.max(1) as f64
+    }
+}
+
 /// Metadata field holding the CRC-32 of everything else in the file.
 const CHECKSUM: &str = "crc32";
 
@@ -312,6 +339,33 @@ impl Checkpoint {
         let scale = |k: &String| k.ends_with(".scale_pos") || k.ends_with(".scale_neg");
         let other = self.tensors.iter().filter(|(k, _)| !scale(k) && !k.starts_with("optimizer.") && !k.starts_with("mask.")).map(|(_, t)| 4 * t.1.len()).sum();
         (f32_equiv, packed, other)
+    }
+
+    /// The model as stored for inference: dense f32 weights, pruned f32 weights as compressed
+    /// rows (values, column indices, row offsets) where that is smaller, packed ternary codes
+    /// with their scales, and everything else (biases) as f32.
+    pub fn stored_size(&self) -> StoredSize {
+        let mut s = StoredSize { weights: 0, nonzero: 0, weight_bytes: 0, other_bytes: 0 };
+        let scale = |k: &str| k.ends_with(".scale_pos") || k.ends_with(".scale_neg");
+        for (name, (shape, v)) in self.tensors.iter().filter(|(k, _)| !k.starts_with("optimizer.") && !k.starts_with("mask.")) {
+            if scale(name) {
+                s.weight_bytes += 4 * v.len();
+            } else if name.ends_with(".weight") {
+                let nnz = v.iter().filter(|&&x| x != 0.0).count();
+                s.weights += v.len();
+                s.nonzero += nnz;
+                s.weight_bytes += (4 * v.len()).min(8 * nnz + 4 * (shape[0] + 1));
+            } else {
+                s.other_bytes += 4 * v.len();
+            }
+        }
+        for (shape, words) in self.packed.values() {
+            let codes = crate::quant::packed::unpack(words, shape[0], shape[1]).unwrap_or_default();
+            s.weights += shape[0] * shape[1];
+            s.nonzero += codes.iter().filter(|&&c| c != 0).count();
+            s.weight_bytes += 4 * words.len();
+        }
+        s
     }
 
     /// The model (and, when the checkpoint has its state, the optimizer) back on the GPU.

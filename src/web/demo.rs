@@ -159,17 +159,6 @@ async fn fit(gpu: &Gpu, model: &Model, opt: &mut Optimizer, splits: &Splits, cfg
     Ok(epochs)
 }
 
-/// Bytes of the model as f32 and as compressed row storage of its non-zero weights
-/// (values, column indices and row offsets; biases as f32).
-fn model_sizes(ck: &Checkpoint) -> (usize, usize) {
-    let (mut dense, mut csr) = (0, 0);
-    for (name, (shape, v)) in ck.tensors.iter().filter(|(k, _)| !k.starts_with("optimizer.") && !k.starts_with("mask.")) {
-        dense += 4 * v.len();
-        csr += if name.ends_with(".weight") { 8 * v.iter().filter(|&&x| x != 0.0).count() + 4 * (shape[0] + 1) } else { 4 * v.len() };
-    }
-    (dense, csr)
-}
-
 /// Train a fresh `model` ("mlp" or "cnn") for `epochs` epochs and test it.
 #[wasm_bindgen]
 pub async fn demo_train(model: String, epochs: u32, seed: u32, progress: js_sys::Function) -> std::result::Result<String, JsValue> {
@@ -188,7 +177,7 @@ pub async fn demo_train(model: String, epochs: u32, seed: u32, progress: js_sys:
     let history = fit(&gpu, &m, &mut opt, &splits, &cfg, "train", &progress).await.map_err(js_err)?;
     let test = evaluate(&gpu, &m, &splits.test, 256).await.map_err(js_err)?;
     let ck = Checkpoint::capture(&gpu, &m, &opt, &cfg, cfg.epochs, &[]).await.map_err(js_err)?;
-    let (bytes, _) = model_sizes(&ck);
+    let bytes = ck.stored_size().bytes();
     set_stage(Stage::Dense, ck);
     SESSION.with(|s| s.borrow_mut().config = cfg);
     let out = json!({
@@ -222,13 +211,13 @@ pub async fn demo_prune(sparsity: f64, finetune_epochs: u32, progress: js_sys::F
     let test = evaluate(&gpu, &m, &splits.test, 256).await.map_err(js_err)?;
     let report = sparsity_report(&gpu, &m).await.map_err(js_err)?;
     let ck = Checkpoint::capture(&gpu, &m, &opt, &dense.config, dense.epoch, &[]).await.map_err(js_err)?;
-    let (dense_bytes, csr_bytes) = model_sizes(&ck);
+    let size = ck.stored_size();
     set_stage(Stage::Pruned, ck);
     let out = json!({
         "sparsity": report.sparsity, "nonzero_parameters": report.nonzero_parameters, "parameters": report.parameters,
         "dense_macs": report.dense_macs, "sparse_macs": report.sparse_macs,
         "test_accuracy_before_finetune": before.accuracy, "test_accuracy": test.accuracy, "epochs": history,
-        "bytes": dense_bytes, "csr_bytes": csr_bytes, "seconds": (now_ms() - t0) / 1e3,
+        "bytes": size.f32_bytes(), "stored_bytes": size.bytes(), "seconds": (now_ms() - t0) / 1e3,
     });
     Ok(out.to_string())
 }
@@ -268,18 +257,12 @@ pub async fn demo_ternarize(finetune_epochs: u32, progress: js_sys::Function) ->
     // Test what was packed, on the packed kernels.
     let (packed_model, _) = packed.restore(&gpu).map_err(js_err)?;
     let test = evaluate(&gpu, &packed_model, &splits.test, 256).await.map_err(js_err)?;
-    let (f32_bytes, packed_bytes, other) = packed.weight_bytes();
-    let (mut codes, mut zeros) = (0usize, 0usize);
-    for (s, words) in packed.packed.values() {
-        let t = crate::quant::packed::unpack(words, s[0], s[1]).map_err(js_err)?;
-        codes += t.len();
-        zeros += t.iter().filter(|&&v| v == 0).count();
-    }
+    let size = packed.stored_size();
     set_stage(Stage::Ternary, packed);
     let out = json!({
         "from": from, "test_accuracy_before_finetune": before.accuracy, "test_accuracy": test.accuracy, "epochs": history,
-        "bytes": packed_bytes + other, "f32_bytes": f32_bytes + other, "ratio": (f32_bytes + other) as f64 / (packed_bytes + other).max(1) as f64,
-        "zero_codes": zeros as f64 / codes.max(1) as f64, "seconds": (now_ms() - t0) / 1e3,
+        "bytes": size.bytes(), "f32_bytes": size.f32_bytes(), "ratio": size.f32_bytes() as f64 / size.bytes().max(1) as f64,
+        "zero_codes": size.sparsity(), "seconds": (now_ms() - t0) / 1e3,
     });
     Ok(out.to_string())
 }
