@@ -3,6 +3,7 @@
 //! suite versions, filters, quick runs): a missing entry is shown as such.
 
 use super::RunReport;
+use crate::report::svg::escape;
 
 /// Every entry id in any run, in order of first appearance.
 fn all_ids(runs: &[RunReport]) -> Vec<String> {
@@ -57,10 +58,6 @@ pub fn compare_markdown(runs: &[RunReport]) -> String {
         runs.iter().map(|r| format!("{}: {}", r.label(), r.results.first().map(|e| e.timing.as_str()).unwrap_or("-"))).collect::<Vec<_>>().join("; ")
     );
     s
-}
-
-fn escape(t: &str) -> String {
-    t.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 /// Horizontal bars: per entry, one bar per run for its speed relative to the first run, on
