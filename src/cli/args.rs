@@ -219,13 +219,13 @@ pub struct TrainArgs {
     /// weights, reached along the cubic schedule over --prune-ramp-epochs.
     #[arg(long)]
     pub prune_sparsity: Option<f64>,
+    /// Epochs over which the cubic schedule raises the sparsity (0: all before the first).
+    #[arg(long, default_value_t = 0)]
+    pub prune_ramp_epochs: usize,
     /// SNIP: before the first epoch, prune this share of the weights by connection
     /// sensitivity |gradient x weight| on one training batch (one threshold across layers).
     #[arg(long)]
     pub snip: Option<f64>,
-    /// Epochs over which the cubic schedule raises the sparsity (0: all before the first).
-    #[arg(long, default_value_t = 0)]
-    pub prune_ramp_epochs: usize,
     /// Corruption-resistant training: take each step's gradient at weights moved this many
     /// times each layer's norm along it (adversarial weight perturbation), e.g. 0.01.
     #[arg(long)]

@@ -167,16 +167,18 @@ fn score(r: &EpochRecord) -> f64 {
 /// one-shot pruning and the dynamic sparse masks the config asks for.
 async fn start(gpu: &Gpu, splits: &Splits, spec: &ModelSpec, cfg: &TrainConfig, opts: &FitOptions, on: &mut dyn FnMut(FitEvent<'_>)) -> Result<(Model, Optimizer)> {
     let input = splits.train.shape;
-    let mut m = Model::new(gpu, spec, input, splits.classes, cfg.seed)?;
-    if let Some(path) = &opts.init {
-        let ck = Checkpoint::load(path)?;
-        if &ck.spec != spec {
-            return Err(AerError::checkpoint(path, format!("holds model '{}', not the requested '{}'", ck.spec.name, spec.name)));
+    let mut m = match &opts.init {
+        None => Model::new(gpu, spec, input, splits.classes, cfg.seed)?,
+        Some(path) => {
+            let ck = Checkpoint::load(path)?;
+            if &ck.spec != spec {
+                return Err(AerError::checkpoint(path, format!("holds model '{}', not the requested '{}'", ck.spec.name, spec.name)));
+            }
+            ck.check_data(input, splits.classes, path)?;
+            on(FitEvent::Note(format!("starting from {} (epoch {})", path.display(), ck.epoch)));
+            ck.restore(gpu)?.0
         }
-        ck.check_data(input, splits.classes, path)?;
-        m = ck.restore(gpu)?.0;
-        on(FitEvent::Note(format!("starting from {} (epoch {})", path.display(), ck.epoch)));
-    }
+    };
     let o = Optimizer::new(gpu, &cfg.optimizer, &m.params);
     if let Some(bp) = &cfg.block_prune {
         crate::sparse::block_magnitude_prune(gpu, &mut m, Some(&o), bp.sparsity, bp.scope, bp.block, bp.hidden_only);
