@@ -1,17 +1,10 @@
 //! Bad input through the `aer` binary: every case exits non-zero with a message that names
 //! the file or field and what was expected, and nothing panics.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-fn aer(args: &[&str]) -> (bool, String) {
-    // No crossover table that `aer tune` cached on this machine: the shipped one serves.
-    let cache = std::env::temp_dir().join("aer-cli-test-cache");
-    let out = Command::new(env!("CARGO_BIN_EXE_aer")).args(args).env("XDG_RUNTIME_DIR", std::env::temp_dir()).env("AER_CACHE_DIR", cache).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
-    assert!(!text.contains("panicked"), "aer {args:?} panicked:\n{text}");
-    (out.status.success(), text)
-}
+use common::{aer, tmpdir};
+use std::path::Path;
 
 fn fails_with(args: &[&str], needles: &[&str]) {
     let (ok, text) = aer(args);
@@ -19,13 +12,6 @@ fn fails_with(args: &[&str], needles: &[&str]) {
     for n in needles {
         assert!(text.contains(n), "aer {args:?}: expected '{n}' in:\n{text}");
     }
-}
-
-fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("aer-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 fn idx(magic: u32, dims: &[u32], data: &[u8]) -> Vec<u8> {

@@ -1,16 +1,17 @@
 //! Weights in and out: a checkpoint exported as plain safetensors imports back to the same
 //! test accuracy, also renamed as an nn.Sequential state dict and stored as f16.
 
+mod common;
+
 use aer::nn::interop::read_tensors;
 use std::path::PathBuf;
-use std::process::Command;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
+/// Run `aer`, which must succeed; its standard error then output.
 fn aer(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_aer")).args(args).current_dir(ROOT).env("XDG_RUNTIME_DIR", std::env::temp_dir()).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "aer {args:?} failed:\n{text}");
+    let (ok, text) = common::aer(args);
+    assert!(ok, "aer {args:?} failed:\n{text}");
     text
 }
 
@@ -21,8 +22,7 @@ fn accuracy(text: &str) -> f64 {
 
 #[test]
 fn exported_weights_import_to_the_same_accuracy() {
-    let dir = std::env::temp_dir().join(format!("aer-interop-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::tmpdir("interop");
     let p = |n: &str| -> String { dir.join(n).to_string_lossy().into_owned() };
     let original = PathBuf::from(ROOT).join("assets/models/cnn-ibp-e0.1-rigl-s0.9.safetensors");
     let original = original.to_str().unwrap();

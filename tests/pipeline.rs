@@ -3,32 +3,14 @@
 //! checkpoint is reported, never used; a sweep runs one run per value and its report has
 //! every table and plot.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+mod common;
+
+use common::{aer, aer_command as command, tmpdir};
+use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-fn command(args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_aer"));
-    // No crossover table that `aer tune` cached on this machine: the shipped one serves.
-    c.args(args).current_dir(ROOT).env("XDG_RUNTIME_DIR", std::env::temp_dir()).env("AER_CACHE_DIR", std::env::temp_dir().join("aer-pipeline-test-cache"));
-    c
-}
-
-fn aer(args: &[&str]) -> (bool, String) {
-    let out = command(args).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
-    assert!(!text.contains("panicked"), "aer {args:?} panicked:\n{text}");
-    (out.status.success(), text)
-}
-
-fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("aer-pipeline-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 fn write(dir: &Path, name: &str, text: &str) -> String {
     let p = dir.join(name);

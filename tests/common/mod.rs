@@ -47,3 +47,30 @@ pub fn train(spec: &aer::nn::ModelSpec, data: &aer::data::Dataset, cfg: &aer::tr
     }
     model
 }
+
+/// The `aer` binary, run from the crate root, with no crossover table that `aer tune` cached
+/// on this machine (the shipped one serves).
+pub fn aer_command(args: &[&str]) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_aer"));
+    c.args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .env("AER_CACHE_DIR", std::env::temp_dir().join("aer-test-cache"));
+    c
+}
+
+/// Run `aer`: (whether it succeeded, its standard error then output). It must not panic.
+pub fn aer(args: &[&str]) -> (bool, String) {
+    let out = aer_command(args).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("panicked"), "aer {args:?} panicked:\n{text}");
+    (out.status.success(), text)
+}
+
+/// An empty directory of this test process, for test `name`.
+pub fn tmpdir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("aer-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
