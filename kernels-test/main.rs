@@ -36,6 +36,9 @@
 //! | lut_matmul | 0 | 1e-6 | an exact i32 sum times two scales from a division |
 //! | bsr_matmul(_t), bsr_weight_grad, bsr_gather, the BSR structure | 0 | 0 | dyadic inputs: every product and partial sum is exact |
 //! | ternary_threshold | 1e-7 | 1e-5 | a mean or maximum of up to 10^5 magnitudes, summed in another order |
+//! | score_grad | 0 | 0 | one product of dyadic values and a sign |
+//! | gate_forward, gate_open_probability | 1e-5; 1e-6 | 0 | exp, log and a division of values in [0, 1]; the draw's u rounds in f32 near 1, where log(1 - u) magnifies it |
+//! | gate_backward | 1e-7; 2e-6 | 1e-6; 1e-5 | a product with the gate; the sigmoid's and s(1 - s)'s few ULP |
 //! | sgd w and momentum | 2e-6 | 1e-5 | a few roundings of O(1) terms per step, 3 steps; the GPU may fuse a*b+c |
 //! | adam w | 2e-6 | 1e-5 | as sgd; sqrt and division are not correctly rounded, but the update is scaled by lr |
 //! | adam m, v | 1e-6 amax(ref) | 1e-5 | a couple of roundings each, relative to the moment's own scale |
@@ -52,6 +55,7 @@ mod corrupt;
 mod faults;
 mod ibp;
 mod layers;
+mod learned_mask;
 mod loss;
 mod matmul;
 mod optim;

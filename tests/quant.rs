@@ -30,6 +30,8 @@ fn config() -> TrainConfig {
         block_prune: None,
         prune: None,
         snip: None,
+                learned_mask: None,
+                early_bird: None,
     }
 }
 

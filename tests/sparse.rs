@@ -31,6 +31,8 @@ fn config(kind: OptimizerKind) -> TrainConfig {
         block_prune: None,
         prune: None,
         snip: None,
+                learned_mask: None,
+                early_bird: None,
     }
 }
 
@@ -119,11 +121,27 @@ fn pruned_weights_stay_zero_through_training_and_checkpoints() {
 fn lottery_ticket_rounds_prune_the_remaining_weights() {
     let s = mnist(1500);
     let cfg = TrainConfig { epochs: 2, ..config(OptimizerKind::Adam) };
-    let lt = LotteryConfig { rounds: 2, rate: 0.5, scope: Scope::Global, rewind_epoch: 0 };
+    let lt = LotteryConfig { rounds: 2, rate: 0.5, scope: Scope::Global, rewind_epoch: 0, parts: 1 };
     let rounds = block_on(lottery_ticket(gpu(), &s, &ModelSpec::load("mlp").unwrap(), &cfg, &lt, &mut |_| {})).unwrap();
     assert_eq!(rounds.iter().map(|r| r.remaining).collect::<Vec<_>>(), vec![1.0, 0.5, 0.25]);
     for r in &rounds {
         assert!(r.test_accuracy > 0.8 && r.best_epoch >= 1, "{r:?}");
+    }
+}
+
+/// COLT: the shares' masks overlap only in part, so each round keeps fewer weights than one
+/// copy's pruning would, and the rounds keep narrowing.
+#[test]
+fn colt_keeps_only_the_weights_every_share_kept() {
+    let s = mnist(1500);
+    let cfg = TrainConfig { epochs: 2, ..config(OptimizerKind::Adam) };
+    let lt = LotteryConfig { rounds: 2, rate: 0.5, scope: Scope::Layer, rewind_epoch: 0, parts: 2 };
+    let rounds = block_on(lottery_ticket(gpu(), &s, &common::mlp100(), &cfg, &lt, &mut |_| {})).unwrap();
+    let left: Vec<f64> = rounds.iter().map(|r| r.remaining).collect();
+    assert_eq!(left[0], 1.0);
+    assert!(left[1] < 0.5 && left[1] > 0.2 && left[2] < 0.25, "remaining per round: {left:?}");
+    for r in &rounds {
+        assert!(r.test_accuracy > 0.75 && r.best_epoch >= 1, "{r:?}");
     }
 }
 

@@ -28,6 +28,8 @@ fn config(kind: OptimizerKind, lr: f32, epochs: usize) -> TrainConfig {
         block_prune: None,
         prune: None,
         snip: None,
+                learned_mask: None,
+                early_bird: None,
     }
 }
 

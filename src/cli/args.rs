@@ -38,7 +38,8 @@ pub enum Command {
     /// Evaluate a checkpoint on the test (or validation) split.
     Eval(EvalArgs),
     /// Prune while training: the lottery-ticket procedure (iterative magnitude pruning with
-    /// rewinding), reporting accuracy at every sparsity.
+    /// rewinding; COLT with --colt-parts), reporting accuracy at every sparsity; with --adv
+    /// the tickets train adversarially and are chosen by robust validation accuracy.
     Prune(PruneArgs),
     /// Attack a checkpoint: robust accuracy per attack and in the worst case, a robustness
     /// curve, per-class results, minimal adversarial distances, sanity checks; writes JSON,
@@ -226,6 +227,39 @@ pub struct TrainArgs {
     /// sensitivity |gradient x weight| on one training batch (one threshold across layers).
     #[arg(long)]
     pub snip: Option<f64>,
+    /// HYDRA: before the first epoch, prune this share of each layer's weights by learned
+    /// scores (weights frozen, scores trained on the run's loss, adversarial with --adv, for
+    /// --mask-epochs); the run's epochs then fine-tune under the mask.
+    #[arg(long, conflicts_with = "hard_concrete")]
+    pub hydra: Option<f64>,
+    /// Hard-concrete gates with an L0 penalty: train gates and weights together for
+    /// --mask-epochs, then keep the gates most likely open, pruning this share of the weights.
+    #[arg(long)]
+    pub hard_concrete: Option<f64>,
+    /// Epochs of mask training for --hydra or --hard-concrete [default: 2].
+    #[arg(long)]
+    pub mask_epochs: Option<usize>,
+    /// Learning rate of HYDRA's scores (SGD) or of the gates (Adam) [default: 0.1].
+    #[arg(long)]
+    pub mask_lr: Option<f32>,
+    /// Hard concrete: weight of the expected share of open gates in the loss [default: 1].
+    #[arg(long)]
+    pub l0: Option<f32>,
+    /// Prune by one ranking across layers instead of per layer (--hydra, --hard-concrete).
+    #[arg(long)]
+    pub mask_global: bool,
+    /// Early-bird ticket: while training, draw the magnitude mask at this sparsity after every
+    /// epoch, and prune to it once it has settled (normalised Hamming distance to the last 5
+    /// below --early-bird-threshold); the remaining epochs train the ticket. With --adv it is
+    /// the robust early-bird ticket.
+    #[arg(long)]
+    pub early_bird: Option<f64>,
+    /// Mask distance below which the early-bird search stops [default: 0.1].
+    #[arg(long, requires = "early_bird")]
+    pub early_bird_threshold: Option<f64>,
+    /// Draw the early-bird ticket after this many epochs even if unsettled [default: half the epochs].
+    #[arg(long, requires = "early_bird")]
+    pub early_bird_max_epochs: Option<usize>,
     /// Corruption-resistant training: take each step's gradient at weights moved this many
     /// times each layer's norm along it (adversarial weight perturbation), e.g. 0.01.
     #[arg(long)]
@@ -621,4 +655,8 @@ pub struct PruneArgs {
     /// weights [default: 0].
     #[arg(long)]
     pub rewind_epoch: Option<usize>,
+    /// Cyclic overlapping lottery tickets (COLT): each round trains the ticket on this many
+    /// disjoint shares of the training data and keeps only the weights all their masks keep.
+    #[arg(long)]
+    pub colt_parts: Option<usize>,
 }

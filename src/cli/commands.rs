@@ -68,6 +68,8 @@ pub fn run(cli: Cli) -> Result<()> {
                 block_prune: None,
                 prune: None,
                 snip: None,
+                learned_mask: None,
+                early_bird: None,
             };
             let t = Instant::now();
             let r = fit(&gpu, &splits, &ModelSpec::load("mlp")?, &cfg, &out, &FitOptions::default())?;
@@ -388,6 +390,42 @@ pub(super) fn train_config(a: &TrainArgs, file: Option<TrainConfig>) -> Result<T
         }
         cfg.snip = Some(crate::train::SnipConfig { sparsity, batches: 1, scope: crate::sparse::Scope::Global });
     }
+    let learned = [(a.hydra, crate::sparse::LearnedMethod::Hydra), (a.hard_concrete, crate::sparse::LearnedMethod::HardConcrete)];
+    if let Some((sparsity, method)) = learned.iter().find_map(|(s, m)| s.map(|s| (s, *m))) {
+        let d = crate::sparse::LearnedMaskConfig::default();
+        let lm = crate::sparse::LearnedMaskConfig {
+            method,
+            sparsity,
+            scope: if a.mask_global { crate::sparse::Scope::Global } else { crate::sparse::Scope::Layer },
+            epochs: a.mask_epochs.unwrap_or(d.epochs),
+            lr: a.mask_lr.unwrap_or(d.lr),
+            l0: a.l0.unwrap_or(d.l0),
+            ..d
+        };
+        lm.check()?;
+        cfg.learned_mask = Some(lm);
+    } else if a.mask_epochs.is_some() || a.mask_lr.is_some() || a.l0.is_some() || a.mask_global {
+        return Err(AerError::Invalid("--mask-epochs, --mask-lr, --l0 and --mask-global set up a learned mask; add --hydra S or --hard-concrete S".into()));
+    }
+    if cfg.learned_mask.is_some() && (cfg.dynamic.is_some() || cfg.prune.is_some() || cfg.snip.is_some() || a.quant.is_some()) {
+        return Err(AerError::Invalid("--hydra and --hard-concrete make their own fixed mask; drop --dynamic-sparsity, --prune-sparsity, --snip and --quant".into()));
+    }
+    if let Some(sparsity) = a.early_bird {
+        let d = crate::sparse::EarlyBirdConfig::default();
+        cfg.early_bird = Some(crate::sparse::EarlyBirdConfig {
+            sparsity,
+            threshold: a.early_bird_threshold.unwrap_or(d.threshold),
+            max_epochs: a.early_bird_max_epochs.unwrap_or(cfg.epochs / 2),
+            ..d
+        });
+    }
+    if let Some(eb) = &cfg.early_bird {
+        eb.check(cfg.epochs)?;
+        let others = cfg.learned_mask.is_some() || cfg.dynamic.is_some() || cfg.prune.is_some() || cfg.snip.is_some() || cfg.block_prune.is_some() || cfg.structured_prune.is_some();
+        if others {
+            return Err(AerError::Invalid("--early-bird draws its own mask while training; drop the other pruning options".into()));
+        }
+    }
     if cfg.snip.is_some() && (cfg.dynamic.is_some() || cfg.prune.is_some()) {
         return Err(AerError::Invalid("--snip makes a fixed mask at initialisation; drop --dynamic-sparsity and --prune-sparsity".into()));
     }
@@ -494,9 +532,6 @@ fn prune(choice: &AdapterChoice, args: &super::args::PruneArgs) -> Result<()> {
     let a = &args.train;
     let file = load_run_file(a.config.as_deref())?;
     let cfg = train_config(a, file.train)?;
-    if cfg.adv.is_some() {
-        return Err(AerError::Invalid("adversarial lottery tickets are not supported yet; drop --adv / [train.adv]".into()));
-    }
     let mut lt = file.prune.unwrap_or_default();
     if let Some(v) = args.rounds { lt.rounds = v; }
     if let Some(v) = args.rate { lt.rate = v; }
@@ -504,6 +539,7 @@ fn prune(choice: &AdapterChoice, args: &super::args::PruneArgs) -> Result<()> {
         lt.scope = if v == super::args::ScopeArg::Layer { Scope::Layer } else { Scope::Global };
     }
     if let Some(v) = args.rewind_epoch { lt.rewind_epoch = v; }
+    if let Some(v) = args.colt_parts { lt.parts = v; }
     if !(lt.rate > 0.0 && lt.rate < 1.0) {
         return Err(AerError::Invalid(format!("--rate {} must be in (0, 1)", lt.rate)));
     }
@@ -515,7 +551,8 @@ fn prune(choice: &AdapterChoice, args: &super::args::PruneArgs) -> Result<()> {
     let spec = model_spec(a)?;
     let out = a.out.clone().unwrap_or_else(|| PathBuf::from(format!("runs/{}-lottery-s{}", spec.name, cfg.seed)));
     std::fs::create_dir_all(&out).map_err(|e| AerError::file(&out, format!("cannot create the output directory: {e}")))?;
-    eprintln!("lottery ticket: {} rounds of {:.0}% ({:?}), rewind to epoch {}, {} epochs per round", lt.rounds, 100.0 * lt.rate, lt.scope, lt.rewind_epoch, cfg.epochs);
+    let what = if lt.parts > 1 { format!("COLT over {} data shares", lt.parts) } else { "lottery ticket".into() };
+    eprintln!("{what}: {} rounds of {:.0}% ({:?}), rewind to epoch {}, {} epochs per round", lt.rounds, 100.0 * lt.rate, lt.scope, lt.rewind_epoch, cfg.epochs);
     let rounds = block_on(lottery_ticket(&gpu, &splits, &spec, &cfg, &lt, &mut |r| {
         eprintln!(
             "round {:>2}: {:6.2}% of weights  best epoch {:>2}  val {:.2}%  test {:.2}%  {:.1} s",

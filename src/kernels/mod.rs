@@ -11,6 +11,7 @@ mod corrupt;
 mod faults;
 mod ibp;
 mod layout;
+mod learned_mask;
 mod mask;
 mod matmul;
 mod maxpool;
@@ -31,6 +32,7 @@ pub use corrupt::{l2_ascent, l2_project, linf_ascent, random_corner, random_norm
 pub use faults::{flip_bits, flip_bits_f16};
 pub use ibp::{abs_values, ibp_input, ibp_margin, ibp_margin_backward, ibp_maxpool, ibp_maxpool_backward, ibp_relu, ibp_relu_backward, ibp_worst_from_bounds, negate_values, sign_accumulate};
 pub use layout::ActivationLayout;
+pub use learned_mask::{gate_backward, gate_forward, gate_open_probability, score_grad, HardConcrete};
 pub use conv2d::{col2im, col2im_rows, cnhw_to_nchw, im2col, im2col_rows, nchw_to_cnhw, Conv2dGeometry};
 pub use mask::{apply_mask, mask_union, nm_mask};
 pub use matmul::{matmul, matmul_with, matvec, MatmulForm, MatmulVariant};

@@ -20,6 +20,7 @@ shader!(ADV_LOSS, "adv_loss");
 shader!(PGD, "pgd");
 shader!(SELECT, "select");
 shader!(MASK, "mask");
+shader!(LEARNED_MASK, "learned_mask");
 shader!(TERNARY, "ternary");
 shader!(QUANT, "quant");
 shader!(BSR, "bsr");
@@ -30,4 +31,4 @@ shader!(FAULTS, "faults");
 shader!(APPROX, "approx");
 
 /// All shaders, for validation.
-pub static ALL: &[&Shader] = &[&MATMUL, &BIAS, &RELU, &CONV2D, &MAXPOOL, &SOFTMAX_XENT, &OPTIM, &ADV_LOSS, &PGD, &SELECT, &MASK, &TERNARY, &QUANT, &BSR, &BSR_FORMAT, &IBP, &CORRUPT, &FAULTS, &APPROX];
+pub static ALL: &[&Shader] = &[&MATMUL, &BIAS, &RELU, &CONV2D, &MAXPOOL, &SOFTMAX_XENT, &OPTIM, &ADV_LOSS, &PGD, &SELECT, &MASK, &LEARNED_MASK, &TERNARY, &QUANT, &BSR, &BSR_FORMAT, &IBP, &CORRUPT, &FAULTS, &APPROX];

@@ -9,6 +9,7 @@ mod conv2d;
 pub mod corrupt;
 pub mod faults;
 mod layers;
+pub mod learned_mask;
 mod loss;
 mod matmul;
 mod optim;

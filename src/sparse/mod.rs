@@ -1,10 +1,15 @@
 //! Sparsity: pruning masks kept on the GPU (one per weight tensor, in `nn::Param::mask`),
 //! magnitude pruning per layer or across layers by exact GPU top-k selection, sparsity
-//! reports, prune-and-regrow and dynamic sparse training from scratch (RigL, SET), and the lottery-ticket procedure (iterative
-//! magnitude pruning with rewinding).
+//! reports, prune-and-regrow and dynamic sparse training from scratch (RigL, SET), learned
+//! masks (HYDRA's scores, hard-concrete gates with an L0 penalty), early-bird tickets, and
+//! lottery tickets (iterative magnitude pruning with rewinding; COLT's overlapping masks).
 
 mod crossover;
 mod dynamic;
+mod early_bird;
+mod hard_concrete;
+mod hydra;
+mod learned;
 mod lottery;
 mod prune;
 mod regrow;
@@ -14,6 +19,10 @@ mod report;
 pub use crossover::cache_path;
 pub use crossover::{tune, Crossover};
 pub use dynamic::{erk_densities, Distribution, DynamicMethod, DynamicSparseConfig};
+pub use early_bird::{mask_distance, EarlyBirdConfig, EarlyBirdSearch};
+pub use hard_concrete::HardConcreteGates;
+pub use hydra::Hydra;
+pub use learned::{learn_mask, LearnedMaskConfig, LearnedMethod};
 pub use lottery::{lottery_ticket, LotteryConfig, LotteryRound};
 pub use regrow::{prune_and_regrow, Grow};
 pub use prune::{block_magnitude_prune, channel_prune, magnitude_prune, matrix_shape, nm_prune, random_prune, set_masks, snip_prune, Scope};

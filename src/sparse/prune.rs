@@ -104,6 +104,36 @@ fn prune(gpu: &Gpu, model: &mut Model, opt: Option<&Optimizer>, idx: &[usize], s
 /// the weights' own when given.
 #[allow(clippy::too_many_arguments)]
 fn prune_ranked(gpu: &Gpu, model: &mut Model, opt: Option<&Optimizer>, idx: &[usize], scores: Option<&[Tensor]>, sparsity: f64, scope: Scope, unit: Granularity) {
+    let masks = ranked_masks(gpu, model, idx, scores, sparsity, scope, unit);
+    for (&i, mask) in idx.iter().zip(masks) {
+        model.params[i].mask = Some(mask);
+    }
+    apply_masks(gpu, model, opt);
+}
+
+/// Prune the weights `idx` to `sparsity` ranked by the magnitude of `scores` (one tensor per
+/// listed weight): what learned masks (HYDRA's scores, hard-concrete gates) end with.
+pub(super) fn prune_by_scores(gpu: &Gpu, model: &mut Model, opt: Option<&Optimizer>, idx: &[usize], scores: &[Tensor], sparsity: f64, scope: Scope) {
+    prune_ranked(gpu, model, opt, idx, Some(scores), sparsity, scope, Granularity::Weights)
+}
+
+/// The masks (shaped as the weights) keeping the `1 - sparsity` share of the weights `idx`
+/// with the largest magnitude of `scores` (one tensor per listed weight), by exact GPU
+/// top-k selection: HYDRA's forward pass takes them anew at every step.
+pub(super) fn score_masks(gpu: &Gpu, model: &Model, idx: &[usize], scores: &[Tensor], sparsity: f64, scope: Scope) -> Vec<Tensor> {
+    ranked_masks(gpu, model, idx, Some(scores), sparsity, scope, Granularity::Weights)
+}
+
+/// The masks magnitude pruning to `sparsity` would set now, without setting them (what
+/// early-bird tickets compare from epoch to epoch), in the order of the prunable weights.
+pub(super) fn magnitude_masks(gpu: &Gpu, model: &Model, sparsity: f64, scope: Scope) -> Vec<Tensor> {
+    let idx: Vec<usize> = (0..model.params.len()).filter(|&i| model.params[i].prunable()).collect();
+    ranked_masks(gpu, model, &idx, None, sparsity, scope, Granularity::Weights)
+}
+
+/// The masks of `prune_ranked`, not yet set.
+#[allow(clippy::too_many_arguments)]
+fn ranked_masks(gpu: &Gpu, model: &Model, idx: &[usize], scores: Option<&[Tensor]>, sparsity: f64, scope: Scope, unit: Granularity) -> Vec<Tensor> {
     // Per layer: the selection keys of its units (weights or blocks).
     let keys: Vec<Tensor> = idx
         .iter()
@@ -153,20 +183,21 @@ fn prune_ranked(gpu: &Gpu, model: &mut Model, opt: Option<&Optimizer>, idx: &[us
                 .collect()
         }
     };
-    for (&i, keep) in idx.iter().zip(keep) {
-        let shape = model.params[i].value.shape().to_vec();
-        let (n, k) = matrix_shape(&shape);
-        let mask = match unit.tile(k) {
-            None => keep.reshape(&shape),
-            Some(tile) => {
-                let mask = gpu.empty(&shape);
-                kernels::expand_block_mask(gpu, &keep, n, k, tile, &mask);
-                mask
+    idx.iter()
+        .zip(keep)
+        .map(|(&i, keep)| {
+            let shape = model.params[i].value.shape().to_vec();
+            let (n, k) = matrix_shape(&shape);
+            match unit.tile(k) {
+                None => keep.reshape(&shape),
+                Some(tile) => {
+                    let mask = gpu.empty(&shape);
+                    kernels::expand_block_mask(gpu, &keep, n, k, tile, &mask);
+                    mask
+                }
             }
-        };
-        model.params[i].mask = Some(mask);
-    }
-    apply_masks(gpu, model, opt);
+        })
+        .collect()
 }
 
 /// SNIP (Lee et al., 2019): prune at initialisation, before any training, keeping the

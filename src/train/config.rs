@@ -82,6 +82,14 @@ pub struct TrainConfig {
     /// when set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snip: Option<SnipConfig>,
+    /// Prune by a learned mask (HYDRA, hard concrete) before the first epoch, when set: its
+    /// own epochs train the mask, then the run's epochs fine-tune under it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub learned_mask: Option<crate::sparse::LearnedMaskConfig>,
+    /// Search for an early-bird ticket while training and prune to it once its mask has
+    /// settled, when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub early_bird: Option<crate::sparse::EarlyBirdConfig>,
 }
 
 /// SNIP (Lee et al., 2019) before the first epoch: keep the 1 - `sparsity` share of weights
@@ -174,7 +182,7 @@ pub struct WeightPerturbConfig {
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { epochs: 10, batch_size: 128, seed: 0, optimizer: OptimizerConfig::default(), schedule: LrSchedule::Cosine, adv: None, certify: None, dynamic: None, weight_perturb: None, structured_prune: None, block_prune: None, prune: None, snip: None }
+        TrainConfig { epochs: 10, batch_size: 128, seed: 0, optimizer: OptimizerConfig::default(), schedule: LrSchedule::Cosine, adv: None, certify: None, dynamic: None, weight_perturb: None, structured_prune: None, block_prune: None, prune: None, snip: None, learned_mask: None, early_bird: None }
     }
 }
 

@@ -7,7 +7,7 @@ use super::certified::{certified_gradients, CertifiedSlots};
 use super::config::TrainConfig;
 use crate::attack::Batch;
 use rand::{Rng, SeedableRng};
-use super::optimizer::Optimizer;
+use super::learner::Learner;
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::faults::WeightPerturbation;
@@ -34,14 +34,15 @@ pub struct EpochStats {
     pub verified_accuracy: Option<f64>,
 }
 
-/// Train `model` for epoch `epoch` (0-based) of `cfg`. `progress(done, total)` is called
-/// after each batch has finished on the GPU. With adversarial training, `class_shares` gives
+/// Train `model` for epoch `epoch` (0-based) of `cfg`; `opt` takes each step (the optimizer,
+/// or a learned mask). `progress(done, total)` is called after each batch has finished on
+/// the GPU. With adversarial training, `class_shares` gives
 /// each class's fraction of adversarial examples (see `AdvTrainConfig::class_shares`).
 #[allow(clippy::too_many_arguments)]
 pub async fn train_epoch(
     gpu: &Gpu,
     model: &Model,
-    opt: &mut Optimizer,
+    opt: &mut dyn Learner,
     data: &Dataset,
     cfg: &TrainConfig,
     epoch: usize,
@@ -75,6 +76,7 @@ pub async fn train_epoch(
         let x = gpu.upload(&xs, &[m, c, h, w]);
         let y = gpu.upload_u32(&ys, &[m]);
         let step = epoch * batches + b;
+        opt.prepare(gpu, model, step);
         // Dynamic sparse training's mask updates read the dense gradient (RigL).
         let dynamic = cfg.dynamic.as_ref();
         if dynamic.is_some_and(|d| d.wants_dense_gradients(step, total_steps)) {
@@ -107,10 +109,11 @@ pub async fn train_epoch(
             moved.restore(gpu, model);
         }
         if let Some(d) = dynamic {
-            d.step(gpu, model, opt, step, total_steps, cfg.seed).await?;
+            let o = opt.optimizer().ok_or_else(|| crate::AerError::Invalid("dynamic sparse training needs the plain optimizer, not a learned mask".into()))?;
+            d.step(gpu, model, o, step, total_steps, cfg.seed).await?;
             model.dense_gradients.set(false);
         }
-        opt.update(gpu, &model.params, cfg.lr_at(step, total_steps));
+        opt.step(gpu, model, cfg.lr_at(step, total_steps));
         model.weights_changed(gpu);
         in_flight.push_back(gpu.marker());
         if in_flight.len() > IN_FLIGHT {
@@ -118,6 +121,7 @@ pub async fn train_epoch(
             progress(b + 1 - IN_FLIGHT, batches);
         }
     }
+    opt.finish(gpu, model);
     let trades = cfg.adv.as_ref().is_some_and(|a| a.method == AdvMethod::Trades);
     // One readback: losses and hits, then TRADES' adversarial hits, then certified training's
     // bound losses and verifications.

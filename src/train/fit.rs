@@ -66,12 +66,15 @@ pub async fn fit(gpu: &Gpu, splits: &Splits, spec: &ModelSpec, cfg: &TrainConfig
         (m, o, Vec::new())
     };
     // Masks that change during training keep the dense kernels until it ends.
-    block_sparse(gpu, &mut model, opts.dense_kernels || cfg.dynamic.is_some() || cfg.prune.is_some(), on).await?;
+    block_sparse(gpu, &mut model, opts.dense_kernels || cfg.dynamic.is_some() || cfg.prune.is_some() || cfg.early_bird.is_some(), on).await?;
     on(FitEvent::Note(format!("model: {} ({} parameters), {:?}", spec.name, model.num_parameters(), cfg.optimizer.kind)));
     if cfg.certify.is_some() && !model.folds_last_layer() {
         return Err(AerError::Invalid(format!("certified training needs a model that ends with a linear layer; '{}' does not", spec.name)));
     }
     let mut best = history.iter().map(score).fold(-1.0, f64::max);
+    // Early-bird tickets: the search runs until the model has its masks (a resumed run whose
+    // ticket is drawn does not search again; one stopped mid-search starts its window anew).
+    let mut early_bird = cfg.early_bird.as_ref().filter(|_| model.params.iter().all(|p| p.mask.is_none())).map(crate::sparse::EarlyBirdSearch::new);
     for epoch in history.len()..cfg.epochs {
         let t = Instant::now();
         let batches = splits.train.len().div_ceil(cfg.batch_size);
@@ -122,8 +125,20 @@ pub async fn fit(gpu: &Gpu, splits: &Splits, spec: &ModelSpec, cfg: &TrainConfig
             certified,
         };
         on(FitEvent::EpochDone(&rec));
-        // Under a pruning schedule only epochs at the final sparsity compete for best.
-        let eligible = cfg.prune.as_ref().is_none_or(|p| p.sparsity_at(epoch) >= p.sparsity);
+        // Under a pruning schedule only epochs at the final sparsity compete for best; while
+        // searching for an early-bird ticket, none does.
+        let eligible = cfg.prune.as_ref().is_none_or(|p| p.sparsity_at(epoch) >= p.sparsity) && early_bird.is_none();
+        if let (Some(search), Some(eb)) = (early_bird.as_mut(), &cfg.early_bird) {
+            let far = search.observe(gpu, &model).await?;
+            let distance = far.map(|d| format!("{d:.4}")).unwrap_or_else(|| "-".into());
+            if search.settled(far, epoch + 1) {
+                crate::sparse::magnitude_prune(gpu, &mut model, Some(&opt), eb.sparsity, eb.scope);
+                on(FitEvent::Note(format!("epoch {}: early-bird ticket drawn (mask distance {distance}, threshold {}): pruned {:.1}% ({:?})", epoch + 1, eb.threshold, 100.0 * eb.sparsity, eb.scope)));
+                early_bird = None;
+            } else {
+                on(FitEvent::Note(format!("epoch {}: early-bird mask distance {distance} (threshold {})", epoch + 1, eb.threshold)));
+            }
+        }
         let this = score(&rec);
         history.push(rec);
         let ck = Checkpoint::capture(gpu, &model, &opt, cfg, epoch + 1, &history).await?;
@@ -199,6 +214,17 @@ async fn start(gpu: &Gpu, splits: &Splits, spec: &ModelSpec, cfg: &TrainConfig, 
     if let Some(sn) = &cfg.snip {
         crate::sparse::snip_prune(gpu, &mut m, Some(&o), &splits.train, cfg.batch_size, sn.batches, cfg.seed, sn.sparsity, sn.scope).await?;
         on(FitEvent::Note(format!("SNIP: pruned {:.1}% of the weights by |gradient x weight| on {} batch(es) ({:?})", 100.0 * sn.sparsity, sn.batches, sn.scope)));
+    }
+    if let Some(lm) = &cfg.learned_mask {
+        let what = match lm.method {
+            crate::sparse::LearnedMethod::Hydra => "HYDRA scores",
+            crate::sparse::LearnedMethod::HardConcrete => "hard-concrete gates",
+        };
+        crate::sparse::learn_mask(gpu, &mut m, Some(&o), splits, cfg, lm, &mut |e, s, val| {
+            on(FitEvent::Note(format!("{what}, epoch {}/{}: train loss {:.4}, accuracy {:.2}%, val accuracy {:.2}%", e + 1, lm.epochs, s.loss, 100.0 * s.accuracy, 100.0 * val)));
+        })
+        .await?;
+        on(FitEvent::Note(format!("pruned {:.1}% of the weights by the learned {what} ({:?})", 100.0 * lm.sparsity, lm.scope)));
     }
     if let Some(d) = &cfg.dynamic {
         d.init_masks(gpu, &mut m, Some(&o), cfg.seed);

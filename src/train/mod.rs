@@ -8,6 +8,7 @@ mod config;
 mod evaluate;
 mod epoch;
 mod fit;
+mod learner;
 mod optimizer;
 
 pub use adversarial::{craft, AdvMethod, AdvTrainConfig};
@@ -17,4 +18,5 @@ pub use fit::{block_sparse, fit, validation_robustness, FitEvent, FitOptions, Fi
 pub use config::{BlockPruneConfig, GradualPrune, SnipConfig, LrSchedule, OptimizerConfig, OptimizerKind, StructuredPrune, TrainConfig, WeightPerturbConfig};
 pub use epoch::{train_epoch, EpochStats};
 pub use evaluate::{evaluate, Evaluation};
+pub use learner::Learner;
 pub use optimizer::Optimizer;
