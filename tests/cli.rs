@@ -163,6 +163,37 @@ fn lottery_ticket_command() {
     fails_with(&["prune", "--data", ds, "--val-size", "8", "--epochs", "2", "--rewind-epoch", "2"], &["--rewind-epoch 2", "--epochs 2"]);
 }
 
+/// HYDRA, hard-concrete gates, early-bird tickets and COLT from the command line, the mask
+/// distance between two of their checkpoints, and settings that cannot work refused.
+#[test]
+fn learned_masks_early_bird_and_colt_commands() {
+    let d = tmpdir("learned-masks");
+    write_tiny(&d, 40);
+    let ds = d.to_str().unwrap();
+    let common = ["--data", ds, "--val-size", "8", "--batch-size", "8"];
+    let run = |name: &str, extra: &[&str]| {
+        let out = d.join(name);
+        let (ok, text) = aer(&[&["train"][..], &common, extra, &["--out", out.to_str().unwrap()]].concat());
+        assert!(ok, "{text}");
+        (out.join("best.safetensors"), text)
+    };
+    let (hydra, text) = run("hydra", &["--hydra", "0.5", "--mask-epochs", "1", "--epochs", "1"]);
+    assert!(text.contains("HYDRA scores, epoch 1/1") && text.contains("pruned 50.0% of the weights by the learned HYDRA scores"), "{text}");
+    let (gates, text) = run("gates", &["--hard-concrete", "0.5", "--mask-epochs", "1", "--epochs", "1", "--mask-global"]);
+    assert!(text.contains("hard-concrete gates, epoch 1/1") && text.contains("(Global)"), "{text}");
+    let (_, text) = run("early-bird", &["--early-bird", "0.5", "--epochs", "4", "--early-bird-threshold", "1"]);
+    assert!(text.contains("early-bird ticket drawn"), "{text}");
+    let (ok, text) = aer(&[&["eval"][..], &common[..4], &["--checkpoint", hydra.to_str().unwrap(), "--mask-distance", gates.to_str().unwrap()]].concat());
+    let overall: f64 = text.lines().find_map(|l| l.strip_prefix("mask distance overall: ")).and_then(|v| v.parse().ok()).unwrap_or(-1.0);
+    assert!(ok && overall > 0.0 && overall <= 1.0, "{text}");
+    let (ok, text) = aer(&["prune", "--data", ds, "--val-size", "8", "--epochs", "1", "--batch-size", "8", "--rounds", "1", "--rate", "0.5", "--colt-parts", "2", "--out", d.join("colt").to_str().unwrap()]);
+    assert!(ok && text.contains("COLT over 2 data shares") && text.contains("round  1:"), "{text}");
+    fails_with(&[&["train"][..], &common, &["--mask-epochs", "2"]].concat(), &["--mask-epochs", "--hydra"]);
+    fails_with(&[&["train"][..], &common, &["--hydra", "1.2"]].concat(), &["sparsity 1.2"]);
+    fails_with(&[&["train"][..], &common, &["--early-bird", "0.5", "--epochs", "1"]].concat(), &["early-bird", "epochs"]);
+    fails_with(&[&["train"][..], &common, &["--hydra", "0.5", "--snip", "0.5"]].concat(), &["--hydra", "--snip"]);
+}
+
 /// Block pruning before training, the pruned layer on the block-sparse kernels in training and
 /// evaluation (the same accuracy as on the dense kernels), and bad block settings refused.
 #[test]

@@ -213,7 +213,7 @@ fn presets_parse() {
             n += 1;
         }
     }
-    assert!(n >= 7, "{n} presets");
+    assert!(n >= 8, "{n} presets");
 }
 
 #[test]

@@ -630,6 +630,10 @@ pub struct EvalArgs {
     pub split: SplitArg,
     #[arg(long, default_value_t = 256)]
     pub batch_size: usize,
+    /// Also print the mask distance to this checkpoint of the same model: per weight tensor
+    /// and overall, the share of weights one keeps and the other prunes.
+    #[arg(long)]
+    pub mask_distance: Option<PathBuf>,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq)]

@@ -524,6 +524,22 @@ fn eval(choice: &AdapterChoice, args: &EvalArgs, dense_kernels: bool) -> Result<
         1e6 * secs / data.len().max(1) as f64,
         args.batch_size
     );
+    if let Some(other) = &args.mask_distance {
+        let o = Checkpoint::load(other)?;
+        if o.spec != ck.spec {
+            return Err(AerError::checkpoint(other, format!("holds model '{}', not '{}': mask distances compare checkpoints of one model", o.spec.name, ck.spec.name)));
+        }
+        let (a, b) = (ck.kept(), o.kept());
+        let (mut differ, mut total) = (0.0, 0usize);
+        for (name, ka) in &a {
+            let Some(kb) = b.get(name) else { continue };
+            let d = crate::sparse::mask_distance(ka, kb);
+            println!("mask distance {name}: {d:.4} ({} of {} weights kept here, {} there)", ka.iter().filter(|&&k| k).count(), ka.len(), kb.iter().filter(|&&k| k).count());
+            differ += d * ka.len() as f64;
+            total += ka.len();
+        }
+        println!("mask distance overall: {:.4}", differ / total.max(1) as f64);
+    }
     Ok(())
 }
 

@@ -264,6 +264,14 @@ impl Pipeline {
                     crate::train::GradualPrune { sparsity: *sparsity, ramp_epochs: *ramp_epochs, scope: Scope::Global }.check(train.epochs).map_err(|e| bad(e.to_string()))?;
                 }
                 Stage::Lottery { rounds, rate, .. } if *rounds == 0 || !(*rate > 0.0 && *rate < 1.0) => return Err(bad(format!("rounds must be at least 1 and rate in (0, 1); got {rounds} and {rate}"))),
+                Stage::Train { train } => {
+                    if let Some(lm) = &train.learned_mask {
+                        lm.check().map_err(|e| bad(e.to_string()))?;
+                    }
+                    if let Some(eb) = &train.early_bird {
+                        eb.check(train.epochs).map_err(|e| bad(e.to_string()))?;
+                    }
+                }
                 Stage::Attack { n, .. } if *n == 0 => return Err(bad("n must be at least 1".into())),
                 Stage::Bench { batch, runs } if *batch == 0 || *runs == 0 => return Err(bad("batch and runs must be at least 1".into())),
                 _ => {}

@@ -340,6 +340,22 @@ impl Checkpoint {
         let other = self.tensors.iter().filter(|(k, _)| !scale(k) && !k.starts_with("optimizer.") && !k.starts_with("mask.")).map(|(_, t)| 4 * t.1.len()).sum();
         (f32_equiv, packed, other)
     }
+    /// Which weights each prunable tensor keeps: its `mask.` tensor where it has one, else
+    /// its non-zero values (packed ternary weights are left out).
+    pub fn kept(&self) -> BTreeMap<String, Vec<bool>> {
+        self.tensors
+            .iter()
+            .filter(|(k, _)| k.ends_with(".weight") && !k.starts_with("mask.") && !k.starts_with("optimizer."))
+            .map(|(k, (_, v))| {
+                let kept = match self.tensors.get(&format!("mask.{k}")) {
+                    Some((_, m)) => m.iter().map(|&x| x != 0.0).collect(),
+                    None => v.iter().map(|&x| x != 0.0).collect(),
+                };
+                (k.clone(), kept)
+            })
+            .collect()
+    }
+
 
     /// The model as stored for inference: dense f32 weights, pruned f32 weights as compressed
     /// rows (values, column indices, row offsets) where that is smaller, packed ternary codes

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Adversarially trained cnn (assets/models/cnn-madry-e13.safetensors, PGD-AT at eps 0.3)
+# pruned to 90% and 99% sparsity by global magnitude and by HYDRA (per-layer learned scores,
+# the adversarial loss throughout), each then fine-tuned with PGD adversarial training.
+# Both get the same budget of adversarial epochs: magnitude fine-tunes for 2, HYDRA trains
+# its scores for 1 and fine-tunes for 1. Each model is attacked with PGD-40 (eps 0.3, step
+# 0.01) on the first 1,000 test images, beside the dense model. Not part of CI.
+#   scripts/figures/robust-pruning.sh [OUT_DIR]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+OUT=${1:-runs/robust-pruning}
+DENSE=assets/models/cnn-madry-e13.safetensors
+cargo build --release --bin aer
+AER=target/release/aer
+ADV=(--adv pgd --adv-eps 0.3 --adv-steps 10 --adv-step 0.075 --adv-val-examples 256)
+TUNE=(--model cnn --init "$DENSE" --optimizer adam --lr 3e-4 --seed 0 "${ADV[@]}")
+attack() { $AER attack --checkpoint "$1" --out "$2" --attacks pgd --n 1000 --curve --distance-n 0; }
+for s in 0.9 0.99; do
+    $AER train "${TUNE[@]}" --hydra "$s" --mask-epochs 1 --epochs 1 --out "$OUT/hydra-$s"
+    attack "$OUT/hydra-$s/best.safetensors" "$OUT/hydra-$s/attack"
+    $AER train "${TUNE[@]}" --prune-sparsity "$s" --epochs 2 --out "$OUT/magnitude-$s"
+    attack "$OUT/magnitude-$s/best.safetensors" "$OUT/magnitude-$s/attack"
+done
+attack "$DENSE" "$OUT/dense/attack"
+python3 - "$OUT" <<'PY'
+import json, sys
+out = sys.argv[1]
+for run in ["dense"] + [f"{m}-{s}" for s in ("0.9", "0.99") for m in ("magnitude", "hydra")]:
+    r = json.load(open(f"{out}/{run}/attack/robustness.json"))
+    print(f"{run:16s} clean {100 * r['clean_accuracy']:.2f}%  PGD-40 {100 * r['worst_case_robust_accuracy']:.2f}%")
+PY
