@@ -35,6 +35,7 @@
 //! | absmax, quantize_i8 | 0 | 0 | selection, and rounding of exact products (scales of exactly 1) |
 //! | lut_matmul | 0 | 1e-6 | an exact i32 sum times two scales from a division |
 //! | bsr_matmul(_t), bsr_weight_grad, bsr_gather, the BSR structure | 0 | 0 | dyadic inputs: every product and partial sum is exact |
+//! | ternary_relax; channel_lasso | 3e-7; 1e-7 | 1e-6 | a product, an add and a division; a norm summed in another order |
 //! | ternary_threshold | 1e-7 | 1e-5 | a mean or maximum of up to 10^5 magnitudes, summed in another order |
 //! | score_grad | 0 | 0 | one product of dyadic values and a sign |
 //! | gate_forward, gate_open_probability | 1e-5; 1e-6 | 0 | exp, log and a division of values in [0, 1]; the draw's u rounds in f32 near 1, where log(1 - u) magnifies it |

@@ -79,6 +79,8 @@ const TESTED: &[(&str, &str)] = &[
     ("quant", "ternary_threshold"),
     ("quant", "ternarize"),
     ("quant", "ternary_ste"),
+    ("quant", "ternary_relax"),
+    ("quant", "channel_lasso"),
     ("quant", "ternary_pack"),
     ("maxpool", "maxpool_forward"),
     ("maxpool", "maxpool_backward"),

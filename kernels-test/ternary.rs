@@ -199,3 +199,29 @@ fn matvec_matches_reference() {
         assert_close("matvec", &(m, n, k), &read(&c), &want, Tol::EXACT);
     }
 }
+
+/// BinaryRelax's relaxation and the channel-sparsity gradient, on rows off the workgroup
+/// size, with all-zero rows (no subgradient) and lambda from 0 to very large.
+#[test]
+fn ternary_relax_and_channel_lasso_match_reference() {
+    for (i, (n, k)) in [(1usize, 1usize), (3, 255), (17, 257), (300, 784), (5, 5000)].into_iter().enumerate() {
+        let mut r = rng("ternary_relax", i);
+        let mut w = uniform(&mut r, n * k, -1.0, 1.0);
+        if n > 2 {
+            w[k..2 * k].iter_mut().for_each(|v| *v = 0.0);
+        }
+        let g = TernaryGroups { n, k, groups: 1 };
+        let wq0 = uniform(&mut r, n * k, -1.0, 1.0);
+        for lambda in [0.0f32, 0.5, 7.0, 1e6] {
+            let wq = upload(&wq0);
+            kernels::ternary_relax(gpu(), g, &upload(&w), &wq, lambda);
+            // One product, one add and one division, each correctly rounded at most.
+            assert_close("ternary_relax", &(n, k, lambda), &read(&wq), &reference::ternary_relax(&w, &wq0, lambda), Tol { abs: 3e-7, rel: 1e-6 });
+        }
+        let grad0 = uniform(&mut r, n * k, -1.0, 1.0);
+        let grad = upload(&grad0);
+        kernels::channel_lasso(gpu(), g, &upload(&w), &grad, 0.01);
+        // A row's norm summed in another order: a few ULP of a term below mu.
+        assert_close("channel_lasso", &(n, k), &read(&grad), &reference::channel_lasso(&w, &grad0, k, 0.01), Tol { abs: 1e-7, rel: 1e-6 });
+    }
+}

@@ -8,6 +8,10 @@
 //   ternarize          the dequantized weights that forward and backward passes use
 //   ternary_ste        TTQ's gradients: the scales' and the latent weights' (straight through)
 //   ternary_pack       the 2-bit packed form (layout in ternary.wgsl)
+//   ternary_relax      BinaryRelax (Yin et al. 2018): the weights relaxed toward their
+//                      projection, (w + lambda * wq) / (1 + lambda), in place of wq
+//   channel_lasso      the gradient of mu * sum over output channels of ||w_row||, added to
+//                      the latent weights' gradient (the channel-sparsity term)
 
 // 0: delta = FACTOR * mean |w| (TWN); 1: delta = FACTOR * max |w| (TTQ).
 override RULE: u32 = 0u;
@@ -15,7 +19,8 @@ override FACTOR: f32 = 0.7;
 // Write alpha into both scales (TWN, and TTQ's initial scales).
 override WRITE_SCALES: bool = true;
 
-struct Params { n: u32, k: u32, groups: u32, group_size: u32, words: u32, _p0: u32, _p1: u32, _p2: u32 }
+// weight: ternary_relax's lambda or channel_lasso's mu.
+struct Params { n: u32, k: u32, groups: u32, group_size: u32, words: u32, weight: f32, _p1: u32, _p2: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 // Latent full-precision weights [N, K].
@@ -159,5 +164,35 @@ fn ternary_pack(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) n
     if (kw == 0u) {
         row_pos[row] = scale_pos[g];
         row_neg[row] = scale_neg[g];
+    }
+}
+
+// BinaryRelax's relaxed weights: wq (the projection, from ternarize) moved back toward the
+// latent weights; lambda grows during training, and the exact projection is lambda = inf.
+@compute @workgroup_size(WG)
+fn ternary_relax(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                 @builtin(local_invocation_index) li: u32) {
+    let i = (wg.y * nwg.x + wg.x) * WG + li;
+    if (i >= p.n * p.k) { return; }
+    wq[i] = (w[i] + p.weight * wq[i]) / (1.0 + p.weight);
+}
+
+// One workgroup per output channel (row): wq (the latent gradient) += mu * w_row / ||w_row||,
+// nothing for a row that is all zeros (the subgradient 0).
+@compute @workgroup_size(WG)
+fn channel_lasso(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+    let row = wg.x;
+    let base = row * p.k;
+    var ss = 0.0;
+    for (var j = li; j < p.k; j += WG) {
+        let v = w[base + j];
+        ss += v * v;
+    }
+    red_a[li] = ss;
+    red_b[li] = 0.0;
+    let norm = sqrt(reduce_pair(li, false).x);
+    if (norm == 0.0) { return; }
+    for (var j = li; j < p.k; j += WG) {
+        wq[base + j] += p.weight * w[base + j] / norm;
     }
 }

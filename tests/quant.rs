@@ -32,6 +32,7 @@ fn config() -> TrainConfig {
         snip: None,
                 learned_mask: None,
                 early_bird: None,
+                relax: None,
     }
 }
 
@@ -128,4 +129,53 @@ fn packed_matches_latent(name: &str, layers: usize, routed: f64) {
     bad.packed.values_mut().next().unwrap().1[0] = 0b10;
     let err = Checkpoint::from_bytes(&bad.to_bytes().unwrap()).unwrap().restore(gpu()).err().expect("corrupt codes accepted").to_string();
     assert!(err.contains("corrupt"), "{err}");
+}
+
+/// BinaryRelax: while relaxed, the forward weights lie strictly between the latent weights
+/// and their ternary projection; after the epoch (and in the exact phase) they are ternary
+/// again; the model learns; and the channel-sparsity term shrinks whole output channels.
+#[test]
+fn binary_relax_trains_toward_the_ternary_projection_and_the_lasso_shrinks_channels() {
+    use aer::train::RelaxConfig;
+    let r = RelaxConfig::default();
+    assert_eq!(r.lambda_at(0, 100, 10), Some(1.0));
+    assert_eq!(r.lambda_at(20, 100, 10), Some(4.0));
+    assert_eq!(r.lambda_at(75, 100, 10), None, "the last quarter is exact");
+    let data = mnist(1500);
+    let spec = quantized("mlp", QuantSpec::new(TernaryMethod::Twn));
+    let mut row_norms = Vec::new();
+    for mu in [0.0f32, 0.02] {
+        let model = Model::new(gpu(), &spec, data.train.shape, data.classes, 3).unwrap();
+        let relax = RelaxConfig { channel_sparsity: mu, ..RelaxConfig::default() };
+        let cfg = TrainConfig { epochs: 3, relax: Some(relax), ..config() };
+        let mut opt = Optimizer::new(gpu(), &cfg.optimizer, &model.params);
+        for e in 0..cfg.epochs {
+            block_on(train_epoch(gpu(), &model, &mut opt, &data.train, &cfg, e, &[], &mut |_, _| {})).unwrap();
+        }
+        let q = model.quant.as_ref().unwrap();
+        // Relaxed at lambda 3: wq = (w + 3 Q(w)) / 4, with Q(w) recomputed here.
+        q.set_relaxation(Some(3.0), 0.0);
+        q.refresh(gpu(), &model.params);
+        let relaxed = block_on(gpu().read_f32(&q.weights[1].wq)).unwrap();
+        q.set_relaxation(None, 0.0);
+        q.refresh(gpu(), &model.params);
+        let exact = block_on(gpu().read_f32(&q.weights[1].wq)).unwrap();
+        let latent = block_on(gpu().read_f32(&model.params[q.weights[1].param].value)).unwrap();
+        for ((r, e), w) in relaxed.iter().zip(&exact).zip(&latent) {
+            assert!((r - (w + 3.0 * e) / 4.0).abs() < 1e-6, "relaxed {r}, exact {e}, latent {w}");
+        }
+        let mut distinct = exact.clone();
+        distinct.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        distinct.dedup();
+        assert!(distinct.len() <= 3, "exact projection: {distinct:?}");
+        let acc = block_on(evaluate(gpu(), &model, &data.val, 256)).unwrap().accuracy;
+        // The lasso trades some accuracy for sparse channels.
+        assert!(acc > if mu > 0.0 { 0.75 } else { 0.85 }, "mu {mu}: validation accuracy {acc}");
+        // fc2's output channels: how many have a latent norm below a tenth of the largest.
+        let k = model.params[q.weights[1].param].value.shape()[1];
+        let norms: Vec<f32> = latent.chunks(k).map(|r| r.iter().map(|v| v * v).sum::<f32>().sqrt()).collect();
+        let max = norms.iter().cloned().fold(0.0, f32::max);
+        row_norms.push(norms.iter().filter(|&&n| n < 0.1 * max).count());
+    }
+    assert!(row_norms[1] > row_norms[0] + 5, "channels shrunk without and with the lasso: {row_norms:?}");
 }

@@ -33,6 +33,7 @@ fn config(kind: OptimizerKind) -> TrainConfig {
         snip: None,
                 learned_mask: None,
                 early_bird: None,
+                relax: None,
     }
 }
 

@@ -30,6 +30,7 @@ fn config(kind: OptimizerKind, lr: f32, epochs: usize) -> TrainConfig {
         snip: None,
                 learned_mask: None,
                 early_bird: None,
+                relax: None,
     }
 }
 

@@ -7,7 +7,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 OUT=${1:-runs/lottery}
 cargo build --release --bin aer
+# A seed whose lottery.json exists is not rerun (assets/figures/lottery-mlp/ holds recorded
+# seeds: copy s<seed>.json to $OUT/s<seed>/lottery.json to reuse one).
 for seed in 0 1 2; do
+    [[ -f "$OUT/s$seed/lottery.json" ]] && continue
     target/release/aer prune --model mlp --optimizer adam --lr 1.2e-3 --schedule constant --epochs 12 \
         --rounds 15 --rate 0.2 --scope global --rewind-epoch 0 --seed "$seed" --out "$OUT/s$seed"
 done

@@ -14,18 +14,22 @@ cargo build --release --bin aer
 AER=target/release/aer
 ADV=(--adv pgd --adv-eps 0.3 --adv-steps 10 --adv-step 0.075 --adv-val-examples 256)
 TUNE=(--model cnn --init "$DENSE" --optimizer adam --lr 3e-4 --seed 0 "${ADV[@]}")
-attack() { $AER attack --checkpoint "$1" --out "$2" --attacks pgd --n 1000 --curve --distance-n 0; }
-for s in 0.9 0.99; do
-    $AER train "${TUNE[@]}" --hydra "$s" --mask-epochs 1 --epochs 1 --out "$OUT/hydra-$s"
-    attack "$OUT/hydra-$s/best.safetensors" "$OUT/hydra-$s/attack"
-    $AER train "${TUNE[@]}" --prune-sparsity "$s" --epochs 2 --out "$OUT/magnitude-$s"
-    attack "$OUT/magnitude-$s/best.safetensors" "$OUT/magnitude-$s/attack"
-done
+# Runs and attacks already finished (their result files exist) are skipped on a rerun.
+attack() { [[ -f "$2/robustness.json" ]] || $AER attack --checkpoint "$1" --out "$2" --attacks pgd --n 1000 --curve --distance-n 0; }
+prune() { [[ -f "$OUT/$1/metrics.json" ]] || $AER train "${TUNE[@]}" "${@:2}" --out "$OUT/$1"; attack "$OUT/$1/best.safetensors" "$OUT/$1/attack"; }
 attack "$DENSE" "$OUT/dense/attack"
+for s in ${SPARSITIES:-0.9 0.99}; do
+    prune "hydra-$s" --hydra "$s" --mask-epochs 1 --epochs 1
+    prune "magnitude-$s" --prune-sparsity "$s" --epochs 2
+done
 python3 - "$OUT" <<'PY'
 import json, sys
 out = sys.argv[1]
+import os
 for run in ["dense"] + [f"{m}-{s}" for s in ("0.9", "0.99") for m in ("magnitude", "hydra")]:
-    r = json.load(open(f"{out}/{run}/attack/robustness.json"))
+    path = f"{out}/{run}/attack/robustness.json"
+    if not os.path.exists(path):
+        continue
+    r = json.load(open(path))
     print(f"{run:16s} clean {100 * r['clean_accuracy']:.2f}%  PGD-40 {100 * r['worst_case_robust_accuracy']:.2f}%")
 PY

@@ -194,6 +194,18 @@ pub struct TrainArgs {
     /// [default: all].
     #[arg(long, value_enum, requires = "quant")]
     pub quant_layers: Option<QuantLayersArg>,
+    /// BinaryRelax with --quant twn: train on the weights relaxed toward their ternary
+    /// projection, lambda = 1 doubling every epoch (--relax-growth), exact for the last
+    /// quarter of the epochs.
+    #[arg(long, requires = "quant")]
+    pub binary_relax: bool,
+    /// BinaryRelax: lambda's growth factor per epoch [default: 2].
+    #[arg(long, requires = "binary_relax")]
+    pub relax_growth: Option<f32>,
+    /// BinaryRelax: add mu times the sum of the output channels' weight norms to the loss
+    /// (the channel-sparsity trade-off term) [default: 0].
+    #[arg(long, requires = "binary_relax")]
+    pub relax_channel_lasso: Option<f32>,
     /// Start from this checkpoint's weights (same model), e.g. to prune a trained model and
     /// fine-tune it.
     #[arg(long)]

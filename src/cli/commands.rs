@@ -70,6 +70,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 snip: None,
                 learned_mask: None,
                 early_bird: None,
+                relax: None,
             };
             let t = Instant::now();
             let r = fit(&gpu, &splits, &ModelSpec::load("mlp")?, &cfg, &out, &FitOptions::default())?;
@@ -409,6 +410,16 @@ pub(super) fn train_config(a: &TrainArgs, file: Option<TrainConfig>) -> Result<T
     }
     if cfg.learned_mask.is_some() && (cfg.dynamic.is_some() || cfg.prune.is_some() || cfg.snip.is_some() || a.quant.is_some()) {
         return Err(AerError::Invalid("--hydra and --hard-concrete make their own fixed mask; drop --dynamic-sparsity, --prune-sparsity, --snip and --quant".into()));
+    }
+    if a.binary_relax {
+        if a.quant != Some(super::args::QuantArg::Twn) {
+            return Err(AerError::Invalid("--binary-relax relaxes toward TWN's projection; use it with --quant twn".into()));
+        }
+        let d = crate::train::RelaxConfig::default();
+        cfg.relax = Some(crate::train::RelaxConfig { growth: a.relax_growth.unwrap_or(d.growth), channel_sparsity: a.relax_channel_lasso.unwrap_or(d.channel_sparsity), ..d });
+    }
+    if let Some(r) = &cfg.relax {
+        r.check()?;
     }
     if let Some(sparsity) = a.early_bird {
         let d = crate::sparse::EarlyBirdConfig::default();

@@ -41,6 +41,6 @@ pub use optim::{adam, sgd, AdamParams, SgdParams};
 pub use pgd::{apgd_checkpoint, apgd_step, keep_best, keep_max, pgd_step, random_start, ApgdState, Norm, Start, APGD_STATE_WORDS};
 pub use relu::{relu_backward, relu_forward};
 pub use select::{magnitude_keys, restrict_keys, select_top_k, Candidates};
-pub use quant::{ternarize, ternary_pack, ternary_ste, ternary_threshold, TernaryGroups, ThresholdRule};
+pub use quant::{channel_lasso, ternarize, ternary_pack, ternary_relax, ternary_ste, ternary_threshold, TernaryGroups, ThresholdRule};
 pub use softmax_xent::{argmax, softmax_xent, softmax_xent_weighted, trades_xent};
 pub use ternary::{ternary_matmul, ternary_matmul_t, words_per_row, PackedTernary};

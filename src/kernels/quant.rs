@@ -10,7 +10,9 @@ struct Params {
     groups: u32,
     group_size: u32,
     words: u32,
-    _pad: [u32; 3],
+    /// ternary_relax's lambda, channel_lasso's mu.
+    weight: f32,
+    _pad: [u32; 2],
 }
 
 /// How a ternary quantizer sets each group's threshold delta.
@@ -40,7 +42,8 @@ impl TernaryGroups {
             groups: self.groups as u32,
             group_size: (self.n / self.groups * self.k) as u32,
             words: words_per_row(self.k) as u32,
-            _pad: [0; 3],
+            weight: 0.0,
+            _pad: [0; 2],
         }
     }
 }
@@ -92,4 +95,18 @@ pub fn ternary_pack(gpu: &Gpu, g: TernaryGroups, w: &Tensor, delta: &Tensor, sca
         grid_1d(g.n * words),
     );
     out
+}
+
+/// BinaryRelax: `wq` (the ternary projection of `w`, from `ternarize`) becomes
+/// (w + lambda * wq) / (1 + lambda).
+pub fn ternary_relax(gpu: &Gpu, g: TernaryGroups, w: &Tensor, wq: &Tensor, lambda: f32) {
+    let p = Params { weight: lambda, ..g.params() };
+    gpu.launch(&kernel("ternary_relax"), &[], &p, &[w, w, w, w, wq], grid_1d(g.n * g.k));
+}
+
+/// The channel-sparsity term's gradient: `grad` += mu * w_row / ||w_row|| for each output
+/// channel (row of the [n, k] weight) with a non-zero norm.
+pub fn channel_lasso(gpu: &Gpu, g: TernaryGroups, w: &Tensor, grad: &Tensor, mu: f32) {
+    let p = Params { weight: mu, ..g.params() };
+    gpu.launch(&kernel("channel_lasso"), &[], &p, &[w, w, w, w, grad], [g.n as u32, 1, 1]);
 }

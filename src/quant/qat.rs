@@ -7,6 +7,7 @@ use crate::error::{AerError, Result};
 use crate::gpu::{Gpu, Tensor};
 use crate::kernels::{self as k, PackedTernary, TernaryGroups};
 use crate::nn::Param;
+use std::cell::Cell;
 use std::collections::HashMap;
 
 /// One ternary weight tensor.
@@ -27,6 +28,11 @@ pub struct QuantizedWeight {
 pub struct Quantizer {
     pub spec: QuantSpec,
     pub weights: Vec<QuantizedWeight>,
+    /// BinaryRelax while training: the weights are relaxed toward their projection with
+    /// this lambda (None: the exact projection, as in evaluation and at the end).
+    relax: Cell<Option<f32>>,
+    /// The channel-sparsity term's weight mu, added to the latent gradients (0: none).
+    channel_sparsity: Cell<f32>,
 }
 
 impl Quantizer {
@@ -70,7 +76,7 @@ impl Quantizer {
             };
             weights.push(QuantizedWeight { param: i, groups, delta, scale_pos, scale_neg, learned, wq: gpu.zeros(&shape) });
         }
-        Ok(Quantizer { spec: spec.clone(), weights })
+        Ok(Quantizer { spec: spec.clone(), weights, relax: Cell::new(None), channel_sparsity: Cell::new(0.0) })
     }
 
     /// Thresholds (and TWN's scales) and the dequantized weights from the latent weights.
@@ -80,7 +86,19 @@ impl Quantizer {
             let w = &params[q.param].value;
             k::ternary_threshold(gpu, q.groups, self.spec.rule(), w, &q.delta, &q.scale_pos, &q.scale_neg, twn);
             k::ternarize(gpu, q.groups, w, &q.delta, &q.scale_pos, &q.scale_neg, &q.wq);
+            if let Some(lambda) = self.relax.get() {
+                k::ternary_relax(gpu, q.groups, w, &q.wq, lambda);
+            }
         }
+    }
+
+    /// BinaryRelax (Yin et al. 2018): until set back to None, the forward pass uses
+    /// (w + lambda * Q(w)) / (1 + lambda) instead of the projection Q(w), with the identity
+    /// as the gradient's estimator; and each backward pass adds the gradient of
+    /// `channel_sparsity` times the sum of the output channels' norms to the latent weights.
+    pub fn set_relaxation(&self, lambda: Option<f32>, channel_sparsity: f32) {
+        self.relax.set(lambda);
+        self.channel_sparsity.set(channel_sparsity);
     }
 
     pub fn find(&self, param: usize) -> Option<&QuantizedWeight> {
@@ -91,9 +109,13 @@ impl Quantizer {
     /// straight-through gradients (TWN's estimator is the identity).
     pub fn backward(&self, gpu: &Gpu, params: &[Param], param: usize) {
         let Some(q) = self.find(param) else { return };
+        let latent = &params[param];
         if let Some((p, n)) = q.learned {
-            let latent = &params[param];
             k::ternary_ste(gpu, q.groups, &latent.value, &q.delta, &q.scale_pos, &q.scale_neg, &latent.grad, &params[p].grad, &params[n].grad);
+        }
+        let mu = self.channel_sparsity.get();
+        if mu > 0.0 {
+            k::channel_lasso(gpu, q.groups, &latent.value, &latent.grad, mu);
         }
     }
 

@@ -23,4 +23,4 @@ pub use loss::{argmax, first_argmax, softmax_xent, trades_xent};
 pub use matmul::matmul;
 pub use optim::{adam, sgd};
 pub use weights::{weight_product, weight_product_grad, weight_product_t};
-pub use quant::{ternarize, ternary_matmul, ternary_matmul_t, ternary_pack, ternary_ste, ternary_threshold};
+pub use quant::{channel_lasso, ternarize, ternary_matmul, ternary_matmul_t, ternary_pack, ternary_relax, ternary_ste, ternary_threshold};

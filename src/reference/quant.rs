@@ -111,3 +111,22 @@ pub fn ternary_pack(w: &[f32], delta: &[f32], scale_pos: &[f32], scale_neg: &[f3
     let row_neg = (0..n).map(|r| scale_neg[r / rows_per_group]).collect();
     (words, row_pos, row_neg)
 }
+
+/// BinaryRelax's relaxed weights from the projection `wq`.
+pub fn ternary_relax(w: &[f32], wq: &[f32], lambda: f32) -> Vec<f32> {
+    w.iter().zip(wq).map(|(&w, &q)| ((w as f64 + lambda as f64 * q as f64) / (1.0 + lambda as f64)) as f32).collect()
+}
+
+/// `grad` plus mu * w_row / ||w_row|| for the rows of length `k` with a non-zero norm.
+pub fn channel_lasso(w: &[f32], grad: &[f32], k: usize, mu: f32) -> Vec<f32> {
+    let mut out = grad.to_vec();
+    for (r, row) in w.chunks(k).enumerate() {
+        let norm = row.iter().map(|&v| v as f64 * v as f64).sum::<f64>().sqrt();
+        if norm > 0.0 {
+            for (j, &v) in row.iter().enumerate() {
+                out[r * k + j] = (grad[r * k + j] as f64 + mu as f64 * v as f64 / norm) as f32;
+            }
+        }
+    }
+    out
+}

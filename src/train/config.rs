@@ -90,6 +90,45 @@ pub struct TrainConfig {
     /// settled, when set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub early_bird: Option<crate::sparse::EarlyBirdConfig>,
+    /// BinaryRelax for a ternary (TWN) model, when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relax: Option<RelaxConfig>,
+}
+
+/// BinaryRelax (Yin et al. 2018): the ternary model trains on its weights relaxed toward their
+/// projection, (w + lambda Q(w)) / (1 + lambda), with lambda = `lambda0` * `growth`^epoch
+/// (per step, smoothly), and on the exact projection for the last `exact_fraction` of the
+/// epochs; `channel_sparsity` adds mu * sum of the output channels' norms to the loss.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RelaxConfig {
+    pub lambda0: f32,
+    pub growth: f32,
+    pub exact_fraction: f64,
+    pub channel_sparsity: f32,
+}
+
+impl Default for RelaxConfig {
+    fn default() -> Self {
+        RelaxConfig { lambda0: 1.0, growth: 2.0, exact_fraction: 0.25, channel_sparsity: 0.0 }
+    }
+}
+
+impl RelaxConfig {
+    /// The relaxation at `step` of `total` steps, `batches` per epoch (None: exact).
+    pub fn lambda_at(&self, step: usize, total: usize, batches: usize) -> Option<f32> {
+        if step as f64 >= (1.0 - self.exact_fraction) * total as f64 {
+            return None;
+        }
+        Some(self.lambda0 * self.growth.powf(step as f32 / batches.max(1) as f32))
+    }
+
+    pub fn check(&self) -> crate::Result<()> {
+        if !(self.lambda0 > 0.0 && self.growth >= 1.0 && (0.0..=1.0).contains(&self.exact_fraction) && self.channel_sparsity >= 0.0) {
+            return Err(crate::AerError::Invalid(format!("BinaryRelax needs lambda0 > 0, growth >= 1, exact_fraction in [0, 1] and channel_sparsity >= 0; got {self:?}")));
+        }
+        Ok(())
+    }
 }
 
 /// SNIP (Lee et al., 2019) before the first epoch: keep the 1 - `sparsity` share of weights
@@ -182,7 +221,7 @@ pub struct WeightPerturbConfig {
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { epochs: 10, batch_size: 128, seed: 0, optimizer: OptimizerConfig::default(), schedule: LrSchedule::Cosine, adv: None, certify: None, dynamic: None, weight_perturb: None, structured_prune: None, block_prune: None, prune: None, snip: None, learned_mask: None, early_bird: None }
+        TrainConfig { epochs: 10, batch_size: 128, seed: 0, optimizer: OptimizerConfig::default(), schedule: LrSchedule::Cosine, adv: None, certify: None, dynamic: None, weight_perturb: None, structured_prune: None, block_prune: None, prune: None, snip: None, learned_mask: None, early_bird: None, relax: None }
     }
 }
 

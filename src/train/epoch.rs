@@ -76,6 +76,9 @@ pub async fn train_epoch(
         let x = gpu.upload(&xs, &[m, c, h, w]);
         let y = gpu.upload_u32(&ys, &[m]);
         let step = epoch * batches + b;
+        if let (Some(r), Some(q)) = (&cfg.relax, &model.quant) {
+            q.set_relaxation(r.lambda_at(step, total_steps, batches), r.channel_sparsity);
+        }
         opt.prepare(gpu, model, step);
         // Dynamic sparse training's mask updates read the dense gradient (RigL).
         let dynamic = cfg.dynamic.as_ref();
@@ -122,6 +125,10 @@ pub async fn train_epoch(
         }
     }
     opt.finish(gpu, model);
+    // Evaluation and checkpoints see the exact ternary projection.
+    if let (Some(_), Some(q)) = (&cfg.relax, &model.quant) {
+        q.set_relaxation(None, 0.0);
+    }
     let trades = cfg.adv.as_ref().is_some_and(|a| a.method == AdvMethod::Trades);
     // One readback: losses and hits, then TRADES' adversarial hits, then certified training's
     // bound losses and verifications.
