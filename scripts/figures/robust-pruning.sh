@@ -4,7 +4,8 @@
 # the adversarial loss throughout), each then fine-tuned with PGD adversarial training.
 # Both get the same budget of adversarial epochs: magnitude fine-tunes for 2, HYDRA trains
 # its scores for 1 and fine-tunes for 1. Each model is attacked with PGD-40 (eps 0.3, step
-# 0.01) on the first 1,000 test images, beside the dense model. Not part of CI.
+# 0.01) on the whole test split (it is ordered by class, so no prefix of it will do), beside
+# the dense model. Not part of CI.
 #   scripts/figures/robust-pruning.sh [OUT_DIR]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -15,7 +16,7 @@ AER=target/release/aer
 ADV=(--adv pgd --adv-eps 0.3 --adv-steps 10 --adv-step 0.075 --adv-val-examples 256)
 TUNE=(--model cnn --init "$DENSE" --optimizer adam --lr 3e-4 --seed 0 "${ADV[@]}")
 # Runs and attacks already finished (their result files exist) are skipped on a rerun.
-attack() { [[ -f "$2/robustness.json" ]] || $AER attack --checkpoint "$1" --out "$2" --attacks pgd --n 1000 --curve --distance-n 0; }
+attack() { [[ -f "$2/robustness.json" ]] || $AER attack --checkpoint "$1" --out "$2" --attacks pgd --curve --distance-n 0; }
 prune() { [[ -f "$OUT/$1/metrics.json" ]] || $AER train "${TUNE[@]}" "${@:2}" --out "$OUT/$1"; attack "$OUT/$1/best.safetensors" "$OUT/$1/attack"; }
 attack "$DENSE" "$OUT/dense/attack"
 for s in ${SPARSITIES:-0.9 0.99}; do

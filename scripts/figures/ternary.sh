@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Ternary against f32 on the bundled MNIST: the same model, settings and seed trained in f32,
-# with TWN and with TTQ (all weight layers ternary, one scale per layer), then packed; the
+# with TWN, with TTQ and with BinaryRelax over TWN's projection (all weight layers ternary,
+# one scale per layer), then packed; the
 # packed file's size and test accuracy are printed by `aer quantize`. Not part of CI.
 #   scripts/figures/ternary.sh [OUT_DIR] [MODELS]      e.g. scripts/figures/ternary.sh runs/ternary "mlp cnn"
 set -euo pipefail
@@ -15,9 +16,10 @@ for model in $MODELS; do
     else
         settings=(--optimizer adam --lr 1e-3 --epochs 15)
     fi
-    for q in f32 twn ttq; do
+    for q in ${QUANTS:-f32 twn ttq relax}; do
         quant=()
         [ "$q" != f32 ] && quant=(--quant "$q")
+        [ "$q" = relax ] && quant=(--quant twn --binary-relax)
         target/release/aer train --model "$model" "${settings[@]}" "${quant[@]}" --seed 0 --out "$OUT/$model-$q" 2>&1 | tail -1
         if [ "$q" != f32 ]; then
             target/release/aer quantize --checkpoint "$OUT/$model-$q/best.safetensors" --out "$OUT/$model-$q/packed.safetensors"
