@@ -4,7 +4,7 @@
 //! and gate locations train together, on the clean or the adversarial loss (robust tickets).
 //! The final mask keeps the gates most likely open, exactly as many as the sparsity asks.
 
-use super::prune::{prune_by_scores, Scope};
+use super::prune::{prune_by_scores, weight_layers, Scope};
 use crate::error::{AerError, Result};
 use crate::gpu::{Gpu, Tensor};
 use crate::kernels::{self, HardConcrete};
@@ -41,7 +41,7 @@ impl HardConcreteGates {
         if model.quant.is_some() {
             return Err(AerError::Invalid("hard-concrete gates prune f32 weights; prune before ternary quantization".into()));
         }
-        let layers: Vec<usize> = (0..model.params.len()).filter(|&i| model.params[i].prunable()).collect();
+        let layers = weight_layers(model, false);
         let total: usize = layers.iter().map(|&i| model.params[i].value.numel()).sum();
         let mut weights = Vec::new();
         let mut log_alpha = Vec::new();
@@ -96,28 +96,30 @@ impl HardConcreteGates {
     /// Expected share of open gates (what the L0 penalty weighs), read back.
     pub async fn open_share(&self, gpu: &Gpu) -> Result<f64> {
         let (mut open, mut n) = (0f64, 0usize);
-        for la in &self.log_alpha {
-            let q = gpu.empty(la.value.shape());
-            kernels::gate_open_probability(gpu, self.hc, &la.value, &q);
+        for q in self.open_probabilities(gpu) {
             open += gpu.read_f32(&q).await?.iter().map(|&x| x as f64).sum::<f64>();
             n += q.numel();
         }
         Ok(open / n.max(1) as f64)
     }
 
-    /// End: the test-time gated weights, pruned to `sparsity` by each gate's probability of
-    /// being open; the masks are the model's from now on.
-    pub fn prune(self, gpu: &Gpu, model: &mut Model, opt: Option<&Optimizer>, sparsity: f64, scope: Scope) {
-        self.write_weights(gpu, model, None);
-        let open: Vec<Tensor> = self
-            .log_alpha
+    /// Each gate's P(z != 0), one tensor per gated weight.
+    fn open_probabilities(&self, gpu: &Gpu) -> Vec<Tensor> {
+        self.log_alpha
             .iter()
             .map(|la| {
                 let q = gpu.empty(la.value.shape());
                 kernels::gate_open_probability(gpu, self.hc, &la.value, &q);
                 q
             })
-            .collect();
+            .collect()
+    }
+
+    /// End: the test-time gated weights, pruned to `sparsity` by each gate's probability of
+    /// being open; the masks are the model's from now on.
+    pub fn prune(self, gpu: &Gpu, model: &mut Model, opt: Option<&Optimizer>, sparsity: f64, scope: Scope) {
+        self.write_weights(gpu, model, None);
+        let open = self.open_probabilities(gpu);
         prune_by_scores(gpu, model, opt, &self.layers, &open, sparsity, scope);
     }
 }

@@ -4,7 +4,7 @@
 //! on the network's own loss (adversarial for robust pruning) through a straight-through
 //! estimator; the final mask is the top k of the trained scores, and fine-tuning follows.
 
-use super::prune::{prune_by_scores, score_masks, Scope};
+use super::prune::{prune_by_scores, score_masks, weight_layers, Scope};
 use crate::error::{AerError, Result};
 use crate::gpu::{Gpu, Tensor};
 use crate::kernels;
@@ -32,7 +32,7 @@ impl Hydra {
         if model.quant.is_some() {
             return Err(AerError::Invalid("HYDRA prunes f32 weights; prune before ternary quantization".into()));
         }
-        let layers: Vec<usize> = (0..model.params.len()).filter(|&i| model.params[i].prunable()).collect();
+        let layers = weight_layers(model, false);
         let weights = gpu.read_bytes(&layers.iter().map(|&i| &model.params[i].value).collect::<Vec<_>>()).await?;
         let mut scores = Vec::new();
         let mut frozen = Vec::new();

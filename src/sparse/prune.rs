@@ -84,7 +84,7 @@ pub fn nm_prune(gpu: &Gpu, model: &mut Model, opt: Option<&Optimizer>, keep: usi
 }
 
 /// The weight tensors' parameter indices, without the first and last with `hidden_only`.
-fn weight_layers(model: &Model, hidden_only: bool) -> Vec<usize> {
+pub(super) fn weight_layers(model: &Model, hidden_only: bool) -> Vec<usize> {
     let idx: Vec<usize> = (0..model.params.len()).filter(|&i| model.params[i].prunable()).collect();
     if hidden_only && idx.len() > 2 { idx[1..idx.len() - 1].to_vec() } else { idx }
 }
@@ -127,8 +127,7 @@ pub(super) fn score_masks(gpu: &Gpu, model: &Model, idx: &[usize], scores: &[Ten
 /// The masks magnitude pruning to `sparsity` would set now, without setting them (what
 /// early-bird tickets compare from epoch to epoch), in the order of the prunable weights.
 pub(super) fn magnitude_masks(gpu: &Gpu, model: &Model, sparsity: f64, scope: Scope) -> Vec<Tensor> {
-    let idx: Vec<usize> = (0..model.params.len()).filter(|&i| model.params[i].prunable()).collect();
-    ranked_masks(gpu, model, &idx, None, sparsity, scope, Granularity::Weights)
+    ranked_masks(gpu, model, &weight_layers(model, false), None, sparsity, scope, Granularity::Weights)
 }
 
 /// The masks of `prune_ranked`, not yet set.
