@@ -26,6 +26,8 @@
 //! | pgd_step L2; apgd_step L2 | 1e-5; 2e-5 | 0 | norms from differently ordered reductions |
 //! | keep_best, keep_max, apgd_checkpoint | 0 | 0 | comparisons and copies |
 //! | ternary_matmul(_t), matvec, ternarize, ternary_pack, ternary_ste | 0 | 0 | dyadic inputs and scales: every product and partial sum is exact |
+//! | row_norms, sphere_project, ternary_reinit | 1e-7 | 2e-6 | a norm's square root and a division (or sqrt of a count), the sum in another order |
+//! | ternary_matmul_f16; f32_to_f16 | 0 | 2^-10 | dyadic inputs exact in f16; WGSL may round y's (and a conversion's) last f16 bit either way |
 //! | ibp (all entries) | 0 | 0 | dyadic inputs scaled so that every sum stays exact |
 //! | sum_squares | 0 | 2e-6 | up to 2^24 positive terms summed in another order |
 //! | l2_ascent, l2_project | 1e-6 | 1e-6 | a norm's square root and one division |
@@ -54,6 +56,7 @@ mod common;
 mod conv2d;
 mod corrupt;
 mod faults;
+mod hypersphere;
 mod ibp;
 mod layers;
 mod learned_mask;
@@ -63,3 +66,4 @@ mod optim;
 mod select;
 mod shaders;
 mod ternary;
+mod ternary_f16;

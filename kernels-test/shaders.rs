@@ -6,7 +6,7 @@
 
 use naga::back::pipeline_constants::process_overrides;
 use naga::back::PipelineConstants;
-use naga::valid::{Capabilities, ModuleInfo, ValidationFlags, Validator};
+use naga::valid::{ModuleInfo, ValidationFlags, Validator};
 use naga::{AddressSpace, Module, ShaderStage};
 use std::borrow::Cow;
 use std::collections::BTreeSet;
@@ -25,6 +25,9 @@ const TESTED: &[(&str, &str)] = &[
     ("bsr_format", "fill_cols"),
     ("bsr_format", "block_norm_keys"),
     ("bsr_format", "expand_block_mask"),
+    ("hypersphere", "row_norms"),
+    ("hypersphere", "sphere_project"),
+    ("hypersphere", "ternary_reinit"),
     ("ibp", "ibp_input"),
     ("ibp", "ibp_relu"),
     ("ibp", "ibp_relu_backward"),
@@ -76,6 +79,9 @@ const TESTED: &[(&str, &str)] = &[
     ("matmul", "matvec"),
     ("ternary", "ternary_matmul"),
     ("ternary", "ternary_matmul_t"),
+    ("ternary_f16", "ternary_matmul_f16"),
+    ("ternary_f16", "f32_to_f16"),
+    ("ternary_f16", "f16_to_f32"),
     ("quant", "ternary_threshold"),
     ("quant", "ternarize"),
     ("quant", "ternary_ste"),
@@ -128,7 +134,7 @@ fn shader_files() -> Vec<(String, String)> {
 fn validate(name: &str, src: &str) -> (Module, ModuleInfo) {
     let module = naga::front::wgsl::parse_str(src)
         .unwrap_or_else(|e| panic!("shaders/{name}.wgsl does not parse:\n{}", e.emit_to_string(src)));
-    let info = Validator::new(ValidationFlags::all(), Capabilities::default())
+    let info = Validator::new(ValidationFlags::all(), aer::gpu::shader_capabilities(src))
         .validate(&module)
         .unwrap_or_else(|e| panic!("shaders/{name}.wgsl does not validate:\n{}", e.emit_to_string(src)));
     (module, info)

@@ -14,24 +14,25 @@ use rand::rngs::StdRng;
 use rand::Rng;
 
 #[derive(Debug, Clone, Copy)]
-struct Case {
-    m: usize,
-    n: usize,
-    k: usize,
-    layout: ActivationLayout,
-    asymmetric: bool,
+pub struct Case {
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    pub layout: ActivationLayout,
+    pub asymmetric: bool,
     /// Share of zero weights.
-    zeros: f64,
+    pub zeros: f64,
 }
 
-struct Weights {
-    t: Vec<i8>,
-    pos: Vec<f32>,
-    neg: Vec<f32>,
-    gpu: PackedTernary,
+pub struct Weights {
+    pub t: Vec<i8>,
+    pub pos: Vec<f32>,
+    pub neg: Vec<f32>,
+    pub gpu: PackedTernary,
 }
 
-fn weights(rng: &mut StdRng, c: &Case) -> Weights {
+/// Random ternary weights for a case, with dyadic scales (multiples of 1/8), packed on the GPU.
+pub fn weights(rng: &mut StdRng, c: &Case) -> Weights {
     let t: Vec<i8> = (0..c.n * c.k).map(|_| if rng.random_bool(c.zeros) { 0 } else if rng.random() { 1 } else { -1 }).collect();
     let pos: Vec<f32> = (0..c.n).map(|_| rng.random_range(1..=16) as f32 / 8.0).collect();
     let neg: Vec<f32> = if c.asymmetric { (0..c.n).map(|_| rng.random_range(1..=16) as f32 / 8.0).collect() } else { pos.clone() };
@@ -70,6 +71,13 @@ fn check(c: Case, seed: usize) {
 /// word and the 4 of a decoded group; N off the 64-lane workgroup; all-zero and dense rows.
 #[test]
 fn ternary_matmul_edge_shapes() {
+    for (i, c) in edge_cases().into_iter().enumerate() {
+        check(c, i);
+    }
+}
+
+/// The shapes of `ternary_matmul_edge_shapes`, shared with the f16 kernel's test.
+pub fn edge_cases() -> Vec<Case> {
     let mut cases = Vec::new();
     for layout in LAYOUTS {
         for asymmetric in [false, true] {
@@ -85,9 +93,7 @@ fn ternary_matmul_edge_shapes() {
     let conv = ActivationLayout { trans_x: true, trans_y: true };
     cases.push(Case { m: 16 * 784, n: 16, k: 25, layout: conv, asymmetric: true, zeros: 0.3 });
     cases.push(Case { m: 16 * 196, n: 32, k: 400, layout: conv, asymmetric: true, zeros: 0.3 });
-    for (i, c) in cases.into_iter().enumerate() {
-        check(c, i);
-    }
+    cases
 }
 
 #[test]

@@ -107,10 +107,14 @@ if [[ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $WB_VERSI
     [[ -x "$INSTALL_CARGO" ]] || die "no cargo to install wasm-bindgen-cli with"
     # --locked first for a reproducible CLI; a registry that lacks one of its pinned
     # dependencies (yanked, or a lagging mirror) makes that fail, so fall back to a fresh
-    # resolution rather than stop.
-    if ! "$INSTALL_CARGO" install wasm-bindgen-cli --version "$WB_VERSION" --locked --force; then
+    # resolution rather than stop. A debug build compiles in a fraction of a release build's
+    # time on a small machine and still binds one module in seconds (AER_WEB_BINDGEN_RELEASE=1
+    # for an optimised one).
+    INSTALL_ARGS=(--version "$WB_VERSION" --force)
+    [[ -n "${AER_WEB_BINDGEN_RELEASE:-}" ]] || INSTALL_ARGS+=(--debug)
+    if ! "$INSTALL_CARGO" install wasm-bindgen-cli "${INSTALL_ARGS[@]}" --locked; then
         log "warning: locked install of wasm-bindgen-cli failed; retrying without --locked"
-        "$INSTALL_CARGO" install wasm-bindgen-cli --version "$WB_VERSION" --force
+        "$INSTALL_CARGO" install wasm-bindgen-cli "${INSTALL_ARGS[@]}"
     fi
     [[ "$(wasm-bindgen --version 2>/dev/null || true)" == "wasm-bindgen $WB_VERSION" ]] \
         || die "wasm-bindgen $WB_VERSION is not on PATH after installing it (PATH=$PATH)"

@@ -163,6 +163,7 @@ fn train_and_attack(adv: Option<AdvMethod>) -> (f64, f64) {
                 learned_mask: None,
                 early_bird: None,
                 relax: None,
+                hq: None,
     };
     let model = Model::new(gpu(), &spec, s.train.shape, 10, cfg.seed).unwrap();
     let mut opt = Optimizer::new(gpu(), &cfg.optimizer, &model.params);

@@ -194,6 +194,38 @@ fn learned_masks_early_bird_and_colt_commands() {
     fails_with(&[&["train"][..], &common, &["--hydra", "0.5", "--snip", "0.5"]].concat(), &["--hydra", "--snip"]);
 }
 
+/// Ternary training with HQ, packing with the cosine distances and the f16-activation
+/// accuracy (where the adapter has shader-f16), evaluation of the packed file in f16, and
+/// settings that cannot work refused.
+#[test]
+fn hq_quantize_and_f16_activation_commands() {
+    let d = tmpdir("hq-f16");
+    write_tiny(&d, 40);
+    let ds = d.to_str().unwrap();
+    let common = ["--data", ds, "--val-size", "8", "--batch-size", "8"];
+    let out = d.join("hq");
+    let (ok, text) = aer(&[&["train"][..], &common, &["--quant", "twn", "--hq", "0.5", "--epochs", "2", "--out", out.to_str().unwrap()]].concat());
+    assert!(ok && text.contains("HQ on the hypersphere") && text.contains("HQ reinitialised"), "{text}");
+    let (latent, packed) = (out.join("best.safetensors"), d.join("packed.safetensors"));
+    let f16 = pollster::block_on(aer::gpu::Gpu::new(&aer::gpu::AdapterChoice::from_env())).unwrap().has_f16();
+    let mut args = vec!["quantize", "--data", ds, "--val-size", "8", "--checkpoint", latent.to_str().unwrap(), "--out", packed.to_str().unwrap()];
+    if f16 {
+        args.push("--f16-activations");
+    }
+    let (ok, text) = aer(&args);
+    assert!(ok && text.contains("cosine distance to f32"), "{text}");
+    assert_eq!(text.contains("packed with f16 activations"), f16, "{text}");
+    if f16 {
+        let (ok, text) = aer(&[&["eval"][..], &common[..4], &["--checkpoint", packed.to_str().unwrap(), "--f16-activations"]].concat());
+        assert!(ok && text.contains("test accuracy"), "{text}");
+    }
+    fails_with(&[&["eval"][..], &common[..4], &["--checkpoint", latent.to_str().unwrap(), "--f16-activations"]].concat(), &[latent.to_str().unwrap(), "no packed ternary layers"]);
+    fails_with(&[&["train"][..], &common, &["--quant", "ttq", "--hq", "0.5"]].concat(), &["--hq", "--quant twn"]);
+    fails_with(&[&["train"][..], &common, &["--quant", "twn", "--hq", "1.5"]].concat(), &["HQ", "sparsity"]);
+    fails_with(&[&["train"][..], &common, &["--quant", "twn", "--hq", "0.5", "--epochs", "1"]].concat(), &["HQ", "2 epochs"]);
+    fails_with(&[&["train"][..], &common, &["--hq", "0.5"]].concat(), &["--quant"]);
+}
+
 /// Block pruning before training, the pruned layer on the block-sparse kernels in training and
 /// evaluation (the same accuracy as on the dense kernels), and bad block settings refused.
 #[test]

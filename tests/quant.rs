@@ -33,6 +33,7 @@ fn config() -> TrainConfig {
                 learned_mask: None,
                 early_bird: None,
                 relax: None,
+                hq: None,
     }
 }
 
@@ -178,4 +179,66 @@ fn binary_relax_trains_toward_the_ternary_projection_and_the_lasso_shrinks_chann
         row_norms.push(norms.iter().filter(|&&n| n < 0.1 * max).count());
     }
     assert!(row_norms[1] > row_norms[0] + 5, "channels shrunk without and with the lasso: {row_norms:?}");
+}
+
+/// HQ: on the hypersphere every row keeps its norm through the optimizer's steps; the
+/// reinitialisation puts the kept weights exactly on their ternary direction (cosine
+/// distance 0 with per-channel scales); and a run through `fit` (pruning on the sphere, then
+/// ternary training) ends with ternary weights closer in direction to the full-precision
+/// ones than TWN's from the same start, at a usable accuracy.
+#[test]
+fn hq_keeps_rows_on_the_sphere_and_ends_nearer_the_ternary_direction() {
+    use aer::quant::cosine_distance;
+    use aer::train::{fit, FitEvent, HqConfig};
+    let data = mnist(1500);
+    let channel = QuantSpec { scales: ScaleGranularity::Channel, ..QuantSpec::new(TernaryMethod::Twn) };
+    let model = Model::new(gpu(), &quantized("mlp", channel), data.train.shape, data.classes, 3).unwrap();
+    let q = model.quant.as_ref().unwrap();
+    let norms = |i: usize| {
+        let w = block_on(gpu().read_f32(&model.params[q.weights[i].param].value)).unwrap();
+        let k = w.len() / q.weights[i].groups.n;
+        w.chunks(k).map(|r| r.iter().map(|v| v * v).sum::<f32>().sqrt()).collect::<Vec<f32>>()
+    };
+    q.begin_sphere(gpu(), &model.params);
+    let before = norms(1);
+    let cfg = config();
+    let mut opt = Optimizer::new(gpu(), &cfg.optimizer, &model.params);
+    block_on(train_epoch(gpu(), &model, &mut opt, &data.train, &cfg, 0, &[], &mut |_, _| {})).unwrap();
+    q.refresh(gpu(), &model.params);
+    for (a, b) in before.iter().zip(norms(1)) {
+        assert!((a - b).abs() < 1e-5 * a, "row norm {a} -> {b} on the sphere");
+    }
+    q.end_sphere(gpu(), &model.params);
+    for (d, w) in block_on(q.cosine_distances(gpu(), &model.params)).unwrap().iter().zip(&q.weights) {
+        assert!(d.1.abs() < 1e-6, "{}: cosine distance {} after the reinitialisation", model.params[w.param].name, d.1);
+    }
+
+    let spec = quantized("mlp", QuantSpec::new(TernaryMethod::Twn));
+    let mut results = Vec::new();
+    for hq in [None, Some(HqConfig::default())] {
+        let cfg = TrainConfig { epochs: 4, hq: hq.clone(), ..config() };
+        let dir = common::tmpdir(if hq.is_some() { "hq" } else { "hq-twn" });
+        let mut notes = Vec::new();
+        let r = block_on(fit(gpu(), &data, &spec, &cfg, &dir, &Default::default(), &mut |e| {
+            if let FitEvent::Note(n) = e {
+                notes.push(n)
+            }
+        }))
+        .unwrap();
+        if hq.is_some() {
+            assert!(notes.iter().any(|n| n.contains("epoch 1: HQ") && n.contains("pruned")), "{notes:#?}");
+            assert!(notes.iter().any(|n| n.starts_with("epoch 3: HQ reinitialised")), "{notes:#?}");
+            assert!(r.best_epoch >= 3, "a full-precision epoch was picked: {}", r.best_epoch);
+        }
+        let (model, _) = Checkpoint::load(&dir.join("best.safetensors")).unwrap().restore(gpu()).unwrap();
+        let acc = block_on(evaluate(gpu(), &model, &data.val, 256)).unwrap().accuracy;
+        let q = model.quant.as_ref().unwrap();
+        let fc1 = block_on(q.cosine_distances(gpu(), &model.params)).unwrap()[0].1;
+        let (w, t) = (block_on(gpu().read_f32(&model.params[q.weights[0].param].value)).unwrap(), block_on(gpu().read_f32(&q.weights[0].wq)).unwrap());
+        assert!((cosine_distance(&w, &t) - fc1).abs() < 1e-9);
+        results.push((acc, fc1));
+    }
+    let ((twn_acc, twn_cos), (hq_acc, hq_cos)) = (results[0], results[1]);
+    assert!(hq_acc > 0.8 && twn_acc > 0.8, "validation accuracy: TWN {twn_acc}, HQ {hq_acc}");
+    assert!(hq_cos < 0.75 * twn_cos, "fc1's cosine distance to its ternary weights: TWN {twn_cos}, HQ {hq_cos}");
 }

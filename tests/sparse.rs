@@ -34,6 +34,7 @@ fn config(kind: OptimizerKind) -> TrainConfig {
                 learned_mask: None,
                 early_bird: None,
                 relax: None,
+                hq: None,
     }
 }
 

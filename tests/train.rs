@@ -31,6 +31,7 @@ fn config(kind: OptimizerKind, lr: f32, epochs: usize) -> TrainConfig {
                 learned_mask: None,
                 early_bird: None,
                 relax: None,
+                hq: None,
     }
 }
 

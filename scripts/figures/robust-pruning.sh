@@ -18,11 +18,11 @@ TUNE=(--model cnn --init "$DENSE" --optimizer adam --lr 3e-4 --seed 0 "${ADV[@]}
 # Runs and attacks already finished (their result files exist) are skipped on a rerun.
 attack() { [[ -f "$2/robustness.json" ]] || $AER attack --checkpoint "$1" --out "$2" --attacks pgd --curve --distance-n 0; }
 prune() { [[ -f "$OUT/$1/metrics.json" ]] || $AER train "${TUNE[@]}" "${@:2}" --out "$OUT/$1"; attack "$OUT/$1/best.safetensors" "$OUT/$1/attack"; }
-attack "$DENSE" "$OUT/dense/attack"
 for s in ${SPARSITIES:-0.9 0.99}; do
-    prune "hydra-$s" --hydra "$s" --mask-epochs 1 --epochs 1
     prune "magnitude-$s" --prune-sparsity "$s" --epochs 2
+    prune "hydra-$s" --hydra "$s" --mask-epochs 1 --epochs 1
 done
+attack "$DENSE" "$OUT/dense/attack"
 python3 - "$OUT" <<'PY'
 import json, sys
 out = sys.argv[1]

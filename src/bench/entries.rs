@@ -281,6 +281,8 @@ pub enum WeightFormat {
     F32,
     /// 2-bit packed ternary (see `crate::quant::packed`).
     Ternary,
+    /// Packed ternary with half-precision activations (adapters with shader-f16).
+    TernaryF16,
 }
 
 impl WeightFormat {
@@ -288,21 +290,33 @@ impl WeightFormat {
         match self {
             WeightFormat::F32 => "f32",
             WeightFormat::Ternary => "ternary",
+            WeightFormat::TernaryF16 => "ternary-f16",
         }
     }
 }
 
 /// `linear/{format}/{n}x{n}/b{batch}`: y = x W^T for a square layer, as the model runs it:
-/// f32 through `matvec` at batch 1 and `matmul` above, ternary through `ternary_matmul`.
+/// f32 through `matvec` at batch 1 and `matmul` above, ternary through `ternary_matmul`
+/// (`ternary_matmul_f16` with x and y in half precision).
 pub async fn linear_entry(gpu: &Gpu, format: WeightFormat, n: usize, batch: usize, runs: usize) -> Result<EntryResult> {
     let id = format!("linear/{}/{n}x{n}/b{batch}", format.name());
+    if format == WeightFormat::TernaryF16 && !gpu.has_f16() {
+        return Ok(failed(id, "unsupported: this adapter has no shader-f16".into()));
+    }
     let mut rng = rand::rngs::StdRng::seed_from_u64(9);
     let x = random(batch * n, 10);
     // A third of the weights zero, as TWN's threshold leaves them; one scale per row.
     let t: Vec<i8> = (0..n * n).map(|_| rng.random_range(-1..=1)).collect();
     let scale: Vec<f32> = (0..n).map(|_| rng.random_range(0.01f32..0.1)).collect();
     let dense = reference::quant::dequantize(&t, &scale, &scale, n, n);
-    let (gx, gy) = (gpu.upload(&x, &[batch, n]), gpu.empty(&[batch, n]));
+    let half = format == WeightFormat::TernaryF16;
+    let (gx, gy) = if half {
+        let (h, y) = (gpu.empty_f16(&[batch, n]), gpu.empty_f16(&[batch, n]));
+        kernels::to_f16(gpu, &gpu.upload(&x, &[batch, n]), &h);
+        (h, y)
+    } else {
+        (gpu.upload(&x, &[batch, n]), gpu.empty(&[batch, n]))
+    };
     let words = crate::quant::packed::pack(&t, n, n);
     // Only the weights this format computes with go to the GPU.
     enum Weights {
@@ -311,26 +325,33 @@ pub async fn linear_entry(gpu: &Gpu, format: WeightFormat, n: usize, batch: usiz
     }
     let weights = match format {
         WeightFormat::F32 => Weights::F32(gpu.upload(&dense, &[n, n])),
-        WeightFormat::Ternary => Weights::Ternary(kernels::PackedTernary::upload(gpu, &words, &scale, &scale, n, n)),
+        WeightFormat::Ternary | WeightFormat::TernaryF16 => Weights::Ternary(kernels::PackedTernary::upload(gpu, &words, &scale, &scale, n, n)),
     };
+    let layout = kernels::ActivationLayout::default();
     let run = || match &weights {
         Weights::F32(w) if batch == 1 => kernels::matvec(gpu, &gx, w, &gy, 1, n, n),
         Weights::F32(w) => kernels::matmul(gpu, MatmulForm::NT, &gx, w, &gy, batch, n, n, false),
-        Weights::Ternary(w) => kernels::ternary_matmul(gpu, &gx, w, &gy, batch, kernels::ActivationLayout::default()),
+        Weights::Ternary(w) if half => kernels::ternary_matmul_f16(gpu, &gx, w, &gy, batch, layout),
+        Weights::Ternary(w) => kernels::ternary_matmul(gpu, &gx, w, &gy, batch, layout),
     };
     run();
-    let got = gpu.read_f32(&gy).await?;
+    let got = if half { gpu.read_f16(&gy).await? } else { gpu.read_f32(&gy).await? };
+    // Half precision: the activations' and the output's rounding, 2^-11 each, relative to
+    // sum |x w| (at most sqrt(n) times |y| for these random signs).
+    let tol = if half { 2e-3 * (n as f32).sqrt() } else { 1e-5 * (n as f32).sqrt() };
     for r in [0, batch / 2, batch - 1] {
         let mut want = vec![0f32; n];
-        reference::matmul(MatmulForm::NT, &x[r * n..(r + 1) * n], &dense, &mut want, 1, n, n, false);
-        if let Some(why) = mismatch(&format!("row {r}"), &got[r * n..(r + 1) * n], &want, 1e-5 * (n as f32).sqrt()) {
+        let xr: Vec<f32> = if half { x[r * n..(r + 1) * n].iter().map(|&v| reference::round_f16(v)).collect() } else { x[r * n..(r + 1) * n].to_vec() };
+        reference::matmul(MatmulForm::NT, &xr, &dense, &mut want, 1, n, n, false);
+        if let Some(why) = mismatch(&format!("row {r}"), &got[r * n..(r + 1) * n], &want, tol) {
             return Ok(failed(id, why));
         }
     }
     let t = time_async(gpu, 2, runs, run).await?;
-    let weight_bytes = match format {
-        WeightFormat::F32 => 4 * n * n,
-        WeightFormat::Ternary => 4 * words.len() + 8 * n,
+    let (weight_bytes, activation_bytes) = match format {
+        WeightFormat::F32 => (4 * n * n, 8 * batch * n),
+        WeightFormat::Ternary => (4 * words.len() + 8 * n, 8 * batch * n),
+        WeightFormat::TernaryF16 => (4 * words.len() + 8 * n, 4 * batch * n),
     };
-    Ok(result(id, t, 2.0 * (batch * n * n) as f64, (weight_bytes + 8 * batch * n) as f64))
+    Ok(result(id, t, 2.0 * (batch * n * n) as f64, (weight_bytes + activation_bytes) as f64))
 }

@@ -59,10 +59,11 @@ impl Entry {
 pub fn suite(quick: bool) -> Vec<Entry> {
     let batch = if quick { 4 } else { 128 };
     let mut out: Vec<Entry> = (if quick { vec![64, 128] } else { vec![256, 512, 1024] }).into_iter().map(|n| Entry::Matmul { n }).collect();
-    // A large linear layer, f32 against 2-bit ternary, from one example to a batch.
+    // A large linear layer, f32 against 2-bit ternary (f32 and f16 activations), from one
+    // example to a batch.
     let (n, batches) = if quick { (256, vec![1, 4]) } else { (4096, vec![1, 64, 128]) };
     for b in batches {
-        for format in [WeightFormat::F32, WeightFormat::Ternary] {
+        for format in [WeightFormat::F32, WeightFormat::Ternary, WeightFormat::TernaryF16] {
             out.push(Entry::Linear { format, n, batch: b });
         }
     }

@@ -206,6 +206,15 @@ pub struct TrainArgs {
     /// (the channel-sparsity trade-off term) [default: 0].
     #[arg(long, requires = "binary_relax")]
     pub relax_channel_lasso: Option<f32>,
+    /// Hyperspherical quantization with --quant twn: the first half of the epochs train in
+    /// full precision with each output channel's weights on a hypersphere while each layer is
+    /// pruned to this share (cubic schedule); the kept weights are then reinitialised to their
+    /// ternary direction and the rest of the epochs train ternary.
+    #[arg(long, requires = "quant", value_name = "SPARSITY")]
+    pub hq: Option<f64>,
+    /// HQ: the share of the epochs on the hypersphere [default: 0.5].
+    #[arg(long, requires = "hq")]
+    pub hq_sphere_fraction: Option<f64>,
     /// Start from this checkpoint's weights (same model), e.g. to prune a trained model and
     /// fine-tune it.
     #[arg(long)]
@@ -336,6 +345,10 @@ pub struct QuantizeArgs {
     pub out: PathBuf,
     #[arg(long, default_value_t = 256)]
     pub batch_size: usize,
+    /// Also report the packed model's test accuracy with half-precision activations in its
+    /// ternary layers (adapters with shader-f16).
+    #[arg(long)]
+    pub f16_activations: bool,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq)]
@@ -646,6 +659,10 @@ pub struct EvalArgs {
     /// and overall, the share of weights one keeps and the other prunes.
     #[arg(long)]
     pub mask_distance: Option<PathBuf>,
+    /// A packed checkpoint's ternary layers read and write half-precision activations
+    /// (adapters with shader-f16).
+    #[arg(long)]
+    pub f16_activations: bool,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq)]

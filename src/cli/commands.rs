@@ -71,6 +71,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 learned_mask: None,
                 early_bird: None,
                 relax: None,
+                hq: None,
             };
             let t = Instant::now();
             let r = fit(&gpu, &splits, &ModelSpec::load("mlp")?, &cfg, &out, &FitOptions::default())?;
@@ -250,6 +251,11 @@ fn quantize(choice: &AdapterChoice, args: &super::args::QuantizeArgs) -> Result<
     ck.check_data(splits.train.shape, splits.classes, &args.checkpoint)?;
     let (model, _) = ck.restore(&gpu)?;
     let latent = block_on(evaluate(&gpu, &model, &splits.test, args.batch_size))?;
+    // How far each layer's ternary weights point from its full-precision ones.
+    let cosine: std::collections::HashMap<String, f64> = match &model.quant {
+        Some(q) => block_on(q.cosine_distances(&gpu, &model.params))?.into_iter().map(|(i, d)| (model.params[i].name.clone(), d)).collect(),
+        None => Default::default(),
+    };
     let packed = block_on(Checkpoint::capture_packed(&gpu, &model, &ck.config, ck.epoch, &ck.history)).map_err(|e| AerError::checkpoint(&args.checkpoint, e.to_string()))?;
     packed.save(&args.out)?;
     // Read the file back: the accuracy reported is the packed file's.
@@ -259,11 +265,19 @@ fn quantize(choice: &AdapterChoice, args: &super::args::QuantizeArgs) -> Result<
     let (f32_bytes, packed_bytes, other) = packed.weight_bytes();
     println!("ternary layers: {} ({} weights)", packed.packed.len(), f32_bytes / 4);
     for (name, (s, words)) in &packed.packed {
-        println!("  {name:<16} [{}, {}]  {} B packed, {} B as f32", s[0], s[1], 4 * words.len(), 4 * s[0] * s[1]);
+        let cos = cosine.get(name).map(|d| format!(", cosine distance to f32 {d:.4}")).unwrap_or_default();
+        println!("  {name:<16} [{}, {}]  {} B packed, {} B as f32{cos}", s[0], s[1], 4 * words.len(), 4 * s[0] * s[1]);
     }
     println!("ternary layers: {packed_bytes} B packed vs {f32_bytes} B f32 ({:.2}x smaller)", f32_bytes as f64 / packed_bytes.max(1) as f64);
     println!("whole model: {} B vs {} B f32 ({:.2}x smaller)", packed_bytes + other, f32_bytes + other, (f32_bytes + other) as f64 / (packed_bytes + other).max(1) as f64);
     println!("test accuracy: {:.2}% packed ({:.2} s), {:.2}% through the latent weights", 100.0 * r.accuracy, t.elapsed().as_secs_f64(), 100.0 * latent.accuracy);
+    if args.f16_activations {
+        let mut half = packed_model;
+        half.use_f16_activations(&gpu, true)?;
+        let t = Instant::now();
+        let h = block_on(evaluate(&gpu, &half, &splits.test, args.batch_size))?;
+        println!("test accuracy: {:.2}% packed with f16 activations ({:.2} s)", 100.0 * h.accuracy, t.elapsed().as_secs_f64());
+    }
     println!("wrote {}", args.out.display());
     Ok(())
 }
@@ -421,6 +435,19 @@ pub(super) fn train_config(a: &TrainArgs, file: Option<TrainConfig>) -> Result<T
     if let Some(r) = &cfg.relax {
         r.check()?;
     }
+    if let Some(sparsity) = a.hq {
+        if a.quant != Some(super::args::QuantArg::Twn) {
+            return Err(AerError::Invalid("--hq ends in TWN's ternary training; use it with --quant twn".into()));
+        }
+        let d = crate::train::HqConfig::default();
+        cfg.hq = Some(crate::train::HqConfig { sparsity, sphere_fraction: a.hq_sphere_fraction.unwrap_or(d.sphere_fraction) });
+    }
+    if let Some(h) = &cfg.hq {
+        h.check(cfg.epochs)?;
+        if cfg.relax.is_some() || cfg.prune.is_some() || cfg.dynamic.is_some() || cfg.snip.is_some() || cfg.early_bird.is_some() {
+            return Err(AerError::Invalid("--hq prunes on its own schedule; drop --binary-relax, --prune-sparsity, --dynamic-sparsity, --snip and --early-bird".into()));
+        }
+    }
     if let Some(sparsity) = a.early_bird {
         let d = crate::sparse::EarlyBirdConfig::default();
         cfg.early_bird = Some(crate::sparse::EarlyBirdConfig {
@@ -520,6 +547,9 @@ fn eval(choice: &AdapterChoice, args: &EvalArgs, dense_kernels: bool) -> Result<
     ck.check_data(splits.train.shape, splits.classes, &args.checkpoint)?;
     let (mut model, _) = ck.restore(&gpu)?;
     block_sparse(&gpu, &mut model, dense_kernels)?;
+    if args.f16_activations {
+        model.use_f16_activations(&gpu, true).map_err(|e| AerError::checkpoint(&args.checkpoint, e.to_string()))?;
+    }
     let (name, data) = args.split.pick(&splits);
     let t = Instant::now();
     let r = block_on(evaluate(&gpu, &model, data, args.batch_size))?;

@@ -97,6 +97,11 @@ impl Gpu {
         format!("{} ({})", self.info.name, self.info.backend)
     }
 
+    /// The device has shader-f16: kernels may compute in half precision.
+    pub fn has_f16(&self) -> bool {
+        self.features.contains(wgpu::Features::SHADER_F16)
+    }
+
     pub fn has_timestamps(&self) -> bool {
         self.features.contains(wgpu::Features::TIMESTAMP_QUERY)
     }
@@ -110,6 +115,11 @@ impl Gpu {
 
     pub fn empty_u32(&self, shape: &[usize]) -> Tensor {
         self.alloc(shape, DType::U32)
+    }
+
+    /// Half-precision values (see `has_f16`).
+    pub fn empty_f16(&self, shape: &[usize]) -> Tensor {
+        self.alloc(shape, DType::F16)
     }
 
     pub fn zeros(&self, shape: &[usize]) -> Tensor {
@@ -180,8 +190,7 @@ impl Gpu {
     }
 
     fn alloc(&self, shape: &[usize], dtype: DType) -> Tensor {
-        let n: usize = shape.iter().product();
-        let bytes = (n * 4) as u64;
+        let bytes = super::tensor::buffer_bytes(shape.iter().product(), dtype);
         assert!(
             bytes <= self.limits.max_storage_buffer_binding_size,
             "tensor {shape:?} needs {bytes} bytes, above this adapter's storage binding limit of {}",
@@ -293,6 +302,12 @@ impl Gpu {
 
     pub async fn read_u32(&self, t: &Tensor) -> Result<Vec<u32>> {
         Ok(bytemuck::pod_collect_to_vec(&self.read_bytes(&[t]).await?[0]))
+    }
+
+    /// A half-precision tensor's values, widened to f32.
+    pub async fn read_f16(&self, t: &Tensor) -> Result<Vec<f32>> {
+        let bytes = self.read_bytes(&[t]).await?.remove(0);
+        Ok(bytes.chunks_exact(2).take(t.numel()).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect())
     }
 
     /// Copy several tensors back in one submission and one wait.

@@ -11,7 +11,7 @@ mod timer;
 
 pub use adapter::{list_adapters, AdapterChoice, AdapterSummary};
 pub use context::{DeviceLimits, Gpu, Marker};
-pub use pipeline::{Kernel, Shader};
+pub use pipeline::{shader_capabilities, Kernel, Shader};
 pub use tensor::{DType, Tensor};
 pub use timer::GpuTimer;
 

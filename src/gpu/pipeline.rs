@@ -11,6 +11,23 @@ pub struct Shader {
     pub source: &'static str,
 }
 
+impl Shader {
+    /// The naga capabilities the file needs: half precision where it says `enable f16;`
+    /// (its pipelines are only created on devices with shader-f16).
+    pub fn capabilities(&self) -> naga::valid::Capabilities {
+        shader_capabilities(self.source)
+    }
+}
+
+/// `Shader::capabilities` of a WGSL source.
+pub fn shader_capabilities(source: &str) -> naga::valid::Capabilities {
+    let mut caps = naga::valid::Capabilities::default();
+    if source.lines().any(|l| l.trim() == "enable f16;") {
+        caps |= naga::valid::Capabilities::SHADER_FLOAT16;
+    }
+    caps
+}
+
 /// One entry point of a shader.
 #[derive(Clone, Copy, Debug)]
 pub struct Kernel {
@@ -91,7 +108,7 @@ impl PipelineCache {
 pub fn validate(shader: &Shader) -> Result<(naga::Module, naga::valid::ModuleInfo), String> {
     let module = naga::front::wgsl::parse_str(shader.source)
         .map_err(|e| format!("shaders/{}.wgsl: {}", shader.name, e.emit_to_string(shader.source)))?;
-    let info = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::default())
+    let info = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), shader.capabilities())
         .validate(&module)
         .map_err(|e| format!("shaders/{}.wgsl: {}", shader.name, e.emit_to_string(shader.source)))?;
     Ok((module, info))

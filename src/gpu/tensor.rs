@@ -8,6 +8,22 @@ use std::sync::Arc;
 pub enum DType {
     F32,
     U32,
+    /// Half precision (shader-f16 adapters only), two values per 32-bit word.
+    F16,
+}
+
+impl DType {
+    pub fn size(self) -> usize {
+        match self {
+            DType::F32 | DType::U32 => 4,
+            DType::F16 => 2,
+        }
+    }
+}
+
+/// Bytes of a buffer holding `n` values: buffers and copies come in whole 32-bit words.
+pub(crate) fn buffer_bytes(n: usize, dtype: DType) -> u64 {
+    (n * dtype.size()).next_multiple_of(4) as u64
 }
 
 struct PooledBuffer {
@@ -52,7 +68,7 @@ impl Tensor {
     }
 
     pub fn bytes(&self) -> u64 {
-        (self.numel() * 4) as u64
+        buffer_bytes(self.numel(), self.dtype)
     }
 
     /// The same elements under another shape (flatten is exactly this in NCHW).

@@ -22,6 +22,8 @@ shader!(SELECT, "select");
 shader!(MASK, "mask");
 shader!(LEARNED_MASK, "learned_mask");
 shader!(TERNARY, "ternary");
+shader!(TERNARY_F16, "ternary_f16");
+shader!(HYPERSPHERE, "hypersphere");
 shader!(QUANT, "quant");
 shader!(BSR, "bsr");
 shader!(BSR_FORMAT, "bsr_format");
@@ -31,4 +33,4 @@ shader!(FAULTS, "faults");
 shader!(APPROX, "approx");
 
 /// All shaders, for validation.
-pub static ALL: &[&Shader] = &[&MATMUL, &BIAS, &RELU, &CONV2D, &MAXPOOL, &SOFTMAX_XENT, &OPTIM, &ADV_LOSS, &PGD, &SELECT, &MASK, &LEARNED_MASK, &TERNARY, &QUANT, &BSR, &BSR_FORMAT, &IBP, &CORRUPT, &FAULTS, &APPROX];
+pub static ALL: &[&Shader] = &[&MATMUL, &BIAS, &RELU, &CONV2D, &MAXPOOL, &SOFTMAX_XENT, &OPTIM, &ADV_LOSS, &PGD, &SELECT, &MASK, &LEARNED_MASK, &TERNARY, &TERNARY_F16, &HYPERSPHERE, &QUANT, &BSR, &BSR_FORMAT, &IBP, &CORRUPT, &FAULTS, &APPROX];

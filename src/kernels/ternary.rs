@@ -4,13 +4,13 @@ use crate::gpu::{Gpu, Kernel, Tensor};
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
-    m: u32,
-    n: u32,
-    k: u32,
-    words: u32,
-    groups_y: u32,
-    _pad: [u32; 3],
+pub(super) struct Params {
+    pub m: u32,
+    pub n: u32,
+    pub k: u32,
+    pub words: u32,
+    pub groups_y: u32,
+    pub _pad: [u32; 3],
 }
 
 /// A ternary weight matrix [n, k] on the GPU in the packed layout of `shaders/ternary.wgsl`
@@ -84,8 +84,14 @@ fn check_words(w: &PackedTernary) {
 
 /// y[m, n] = sum_k x[m, k] * W[n, k] over m rows of x, with W ternary (layouts as `layout`).
 pub fn ternary_matmul(gpu: &Gpu, x: &Tensor, w: &PackedTernary, y: &Tensor, m: usize, layout: ActivationLayout) {
+    launch_forward(gpu, &Kernel { shader: &TERNARY, entry: "ternary_matmul" }, x, w, y, m, layout);
+}
+
+/// The forward product's launch, shared by the f32 and the f16 kernels (same bindings, grid
+/// and overrides).
+pub(super) fn launch_forward(gpu: &Gpu, kernel: &Kernel, x: &Tensor, w: &PackedTernary, y: &Tensor, m: usize, layout: ActivationLayout) {
     check_words(w);
-    assert!(x.numel() >= m * w.k && y.numel() >= m * w.n, "ternary_matmul {m}x{}x{}: operand too small", w.n, w.k);
+    assert!(x.numel() >= m * w.k && y.numel() >= m * w.n, "{} {m}x{}x{}: operand too small", kernel.entry, w.n, w.k);
     if m == 0 || w.n == 0 {
         return;
     }
@@ -104,8 +110,7 @@ pub fn ternary_matmul(gpu: &Gpu, x: &Tensor, w: &PackedTernary, y: &Tensor, m: u
         ("X_VEC4", (!layout.trans_x && w.k.is_multiple_of(4)) as u32 as f64),
         ("WG", WG as f64),
     ];
-    let kernel = Kernel { shader: &TERNARY, entry: "ternary_matmul" };
-    gpu.launch(&kernel, &overrides, &p, &[x, &w.words, &w.scale_pos, &w.scale_neg, y, x], [w.n.div_ceil(WG * COLS) as u32, gy, gz]);
+    gpu.launch(kernel, &overrides, &p, &[x, &w.words, &w.scale_pos, &w.scale_neg, y, x], [w.n.div_ceil(WG * COLS) as u32, gy, gz]);
 }
 
 /// dx[m, k] = sum_n dy[m, n] * W[n, k]: the input gradient of `ternary_matmul` (dy laid out as

@@ -85,6 +85,9 @@ pub struct Model {
     /// An 8-bit multiplier's product table (`use_multiplier`): when present, the forward
     /// pass's weight products quantize both operands and multiply through it.
     approx: Option<Tensor>,
+    /// The packed layers' forward products read and write half-precision activations
+    /// (`use_f16_activations`).
+    half_activations: bool,
     pub(super) layers: Vec<Layer>,
 }
 
@@ -166,7 +169,7 @@ impl Model {
             });
         }
         let quant = spec.quant.as_ref().map(|q| Quantizer::attach(gpu, q, &mut params, existing)).transpose()?;
-        Ok(Model { spec: spec.clone(), input, classes, params, dense_gradients: false.into(), quant, packed: HashMap::new(), sparse: HashMap::new(), approx: None, layers })
+        Ok(Model { spec: spec.clone(), input, classes, params, dense_gradients: false.into(), quant, packed: HashMap::new(), sparse: HashMap::new(), approx: None, half_activations: false, layers })
     }
 
     /// For each weight tensor, how many times one example uses each of its values (1 for a
@@ -464,8 +467,9 @@ impl Model {
     /// The weights of the forward pass: through the multiplier's table when one is in use
     /// (packed layers keep their own kernels).
     fn forward_weights(&self, i: usize) -> WeightsRef<'_> {
-        match (&self.approx, self.packed.contains_key(&i)) {
-            (Some(table), false) => Weights::Approx(self.weight(i), table),
+        match (&self.approx, self.packed.get(&i)) {
+            (_, Some(pk)) if self.half_activations => Weights::PackedF16(pk),
+            (Some(table), None) => Weights::Approx(self.weight(i), table),
             _ => self.weights(i),
         }
     }
@@ -501,6 +505,20 @@ impl Model {
     pub fn use_packed(&mut self, gpu: &Gpu) -> Result<()> {
         let q = self.quant.as_ref().ok_or_else(|| AerError::Invalid(format!("model '{}' is not quantized: add a [quant] table (or train with --quant)", self.spec.name)))?;
         self.packed = q.pack(gpu, &self.params);
+        Ok(())
+    }
+
+    /// Run the packed layers' forward products on half-precision activations (rounded to f16
+    /// at each packed layer's input and output; input gradients stay f32), or in f32 again.
+    /// Needs packed weights and an adapter with shader-f16.
+    pub fn use_f16_activations(&mut self, gpu: &Gpu, on: bool) -> Result<()> {
+        if on && self.packed.is_empty() {
+            return Err(AerError::Invalid(format!("model '{}' has no packed ternary layers: f16 activations run on packed weights (pack it with `aer quantize`)", self.spec.name)));
+        }
+        if on && !gpu.has_f16() {
+            return Err(AerError::Invalid(format!("{} has no shader-f16, so f16 activations cannot run on it: drop the f16 option or choose another adapter (`aer adapters` lists them)", gpu.adapter_label())));
+        }
+        self.half_activations = on;
         Ok(())
     }
 

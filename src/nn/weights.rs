@@ -11,6 +11,9 @@ pub enum Weights<T: Borrow<Tensor>, S: Borrow<Bsr>, P: Borrow<PackedTernary>> {
     Dense(T),
     Sparse(S),
     Packed(P),
+    /// Packed ternary weights whose forward product runs in half precision: x rounded to f16,
+    /// y computed in f16 within each packed word and rounded to f16 (shader-f16 adapters).
+    PackedF16(P),
     /// Dense weights [out, k] multiplied through an 8-bit multiplier's product table (i32
     /// [65536]); the input gradient uses the exact product (straight through).
     Approx(T, T),
@@ -28,6 +31,12 @@ impl<T: Borrow<Tensor>, S: Borrow<Bsr>, P: Borrow<PackedTernary>> Weights<T, S, 
     pub fn apply(&self, gpu: &Gpu, x: &Tensor, y: &Tensor, m: usize, out: usize, kk: usize, layout: ActivationLayout) {
         match self {
             Weights::Packed(pk) => k::ternary_matmul(gpu, x, pk.borrow(), y, m, layout),
+            Weights::PackedF16(pk) => {
+                let (xh, yh) = (gpu.empty_f16(x.shape()), gpu.empty_f16(y.shape()));
+                k::to_f16(gpu, x, &xh);
+                k::ternary_matmul_f16(gpu, &xh, pk.borrow(), &yh, m, layout);
+                k::to_f32(gpu, &yh, y);
+            }
             Weights::Sparse(bsr) => k::bsr_matmul(gpu, x, bsr.borrow(), y, m, layout),
             Weights::Approx(w, table) => k::approx_product(gpu, x, w.borrow(), table.borrow(), y, m, out, kk, layout),
             Weights::Dense(w) if layout == ActivationLayout::LINEAR => k::matmul(gpu, MatmulForm::NT, x, w.borrow(), y, m, out, kk, false),
@@ -39,7 +48,7 @@ impl<T: Borrow<Tensor>, S: Borrow<Bsr>, P: Borrow<PackedTernary>> Weights<T, S, 
     #[allow(clippy::too_many_arguments)]
     pub fn apply_t(&self, gpu: &Gpu, dy: &Tensor, dx: &Tensor, m: usize, out: usize, kk: usize, layout: ActivationLayout) {
         match self {
-            Weights::Packed(pk) => k::ternary_matmul_t(gpu, dy, pk.borrow(), dx, m, layout),
+            Weights::Packed(pk) | Weights::PackedF16(pk) => k::ternary_matmul_t(gpu, dy, pk.borrow(), dx, m, layout),
             Weights::Sparse(bsr) => k::bsr_matmul_t(gpu, dy, bsr.borrow(), dx, m, layout),
             Weights::Dense(w) | Weights::Approx(w, _) if layout == ActivationLayout::LINEAR => k::matmul(gpu, MatmulForm::NN, dy, w.borrow(), dx, m, kk, out, false),
             Weights::Dense(w) | Weights::Approx(w, _) => k::matmul(gpu, MatmulForm::TN, w.borrow(), dy, dx, kk, m, out, false),
@@ -49,7 +58,7 @@ impl<T: Borrow<Tensor>, S: Borrow<Bsr>, P: Borrow<PackedTernary>> Weights<T, S, 
     /// |W| in the same form.
     pub fn abs(&self, gpu: &Gpu) -> OwnedWeights {
         match self {
-            Weights::Packed(pk) => Weights::Packed(pk.borrow().abs(gpu)),
+            Weights::Packed(pk) | Weights::PackedF16(pk) => Weights::Packed(pk.borrow().abs(gpu)),
             Weights::Sparse(bsr) => Weights::Sparse(bsr.borrow().abs(gpu)),
             Weights::Dense(w) | Weights::Approx(w, _) => {
                 let w = w.borrow();

@@ -5,7 +5,7 @@
 pub mod packed;
 mod qat;
 
-pub use qat::{QuantizedWeight, Quantizer};
+pub use qat::{cosine_distance, QuantizedWeight, Quantizer};
 
 use crate::kernels::ThresholdRule;
 use serde::{Deserialize, Serialize};

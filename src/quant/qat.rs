@@ -7,7 +7,7 @@ use crate::error::{AerError, Result};
 use crate::gpu::{Gpu, Tensor};
 use crate::kernels::{self as k, PackedTernary, TernaryGroups};
 use crate::nn::Param;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 /// One ternary weight tensor.
@@ -33,6 +33,9 @@ pub struct Quantizer {
     relax: Cell<Option<f32>>,
     /// The channel-sparsity term's weight mu, added to the latent gradients (0: none).
     channel_sparsity: Cell<f32>,
+    /// HQ's hyperspherical phase, while it lasts: each weight's row radii. The layers then
+    /// compute in full precision with every row kept on its sphere.
+    sphere: RefCell<Option<Vec<Tensor>>>,
 }
 
 impl Quantizer {
@@ -76,11 +79,20 @@ impl Quantizer {
             };
             weights.push(QuantizedWeight { param: i, groups, delta, scale_pos, scale_neg, learned, wq: gpu.zeros(&shape) });
         }
-        Ok(Quantizer { spec: spec.clone(), weights, relax: Cell::new(None), channel_sparsity: Cell::new(0.0) })
+        Ok(Quantizer { spec: spec.clone(), weights, relax: Cell::new(None), channel_sparsity: Cell::new(0.0), sphere: RefCell::new(None) })
     }
 
     /// Thresholds (and TWN's scales) and the dequantized weights from the latent weights.
     pub fn refresh(&self, gpu: &Gpu, params: &[Param]) {
+        if let Some(radii) = self.sphere.borrow().as_ref() {
+            // HQ's hyperspherical phase: projected gradient descent on each row's sphere, in
+            // full precision.
+            for (q, r) in self.weights.iter().zip(radii) {
+                k::sphere_project(gpu, &params[q.param].value, r);
+                gpu.copy(&params[q.param].value, &q.wq);
+            }
+            return;
+        }
         let twn = self.spec.method == TernaryMethod::Twn;
         for q in &self.weights {
             let w = &params[q.param].value;
@@ -99,6 +111,49 @@ impl Quantizer {
     pub fn set_relaxation(&self, lambda: Option<f32>, channel_sparsity: f32) {
         self.relax.set(lambda);
         self.channel_sparsity.set(channel_sparsity);
+    }
+
+    /// Start HQ's hyperspherical phase (Liu et al. 2022): from now on every row of each
+    /// quantized weight stays on the sphere of its present norm, and the layers compute in
+    /// full precision, until `end_sphere`.
+    pub fn begin_sphere(&self, gpu: &Gpu, params: &[Param]) {
+        let radii = self
+            .weights
+            .iter()
+            .map(|q| {
+                let r = gpu.zeros(&[q.groups.n]);
+                k::row_norms(gpu, &params[q.param].value, &r);
+                r
+            })
+            .collect();
+        *self.sphere.borrow_mut() = Some(radii);
+    }
+
+    pub fn in_sphere(&self) -> bool {
+        self.sphere.borrow().is_some()
+    }
+
+    /// End the hyperspherical phase: the nonzero latent weights of each row are reinitialised
+    /// to the ternary point of their direction on the sphere, sign(w) * radius / sqrt(nonzeros),
+    /// so ternary training starts where the full-precision and the ternary weights agree.
+    pub fn end_sphere(&self, gpu: &Gpu, params: &[Param]) {
+        if let Some(radii) = self.sphere.borrow_mut().take() {
+            for (q, r) in self.weights.iter().zip(&radii) {
+                k::ternary_reinit(gpu, &params[q.param].value, r);
+            }
+        }
+    }
+
+    /// Per quantized weight: (parameter index, cosine distance 1 - cos(w, Q(w)) between the
+    /// latent weights and the ternary weights the layer computes with).
+    pub async fn cosine_distances(&self, gpu: &Gpu, params: &[Param]) -> Result<Vec<(usize, f64)>> {
+        self.refresh(gpu, params);
+        let mut out = Vec::new();
+        for q in &self.weights {
+            let (w, t) = (gpu.read_f32(&params[q.param].value).await?, gpu.read_f32(&q.wq).await?);
+            out.push((q.param, cosine_distance(&w, &t)));
+        }
+        Ok(out)
     }
 
     pub fn find(&self, param: usize) -> Option<&QuantizedWeight> {
@@ -125,4 +180,12 @@ impl Quantizer {
         let asymmetric = self.spec.method == TernaryMethod::Ttq;
         self.weights.iter().map(|q| (q.param, k::ternary_pack(gpu, q.groups, &params[q.param].value, &q.delta, &q.scale_pos, &q.scale_neg, asymmetric))).collect()
     }
+}
+
+/// 1 - cos(a, b); 0 when either is all zeros.
+pub fn cosine_distance(a: &[f32], b: &[f32]) -> f64 {
+    let dot: f64 = a.iter().zip(b).map(|(&x, &y)| x as f64 * y as f64).sum();
+    let norm = |v: &[f32]| v.iter().map(|&x| x as f64 * x as f64).sum::<f64>().sqrt();
+    let d = norm(a) * norm(b);
+    if d == 0.0 { 0.0 } else { 1.0 - dot / d }
 }

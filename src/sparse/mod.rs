@@ -25,5 +25,5 @@ pub use hydra::Hydra;
 pub use learned::{learn_mask, LearnedMaskConfig, LearnedMethod};
 pub use lottery::{lottery_ticket, LotteryConfig, LotteryRound};
 pub use regrow::{prune_and_regrow, Grow};
-pub use prune::{block_magnitude_prune, channel_prune, magnitude_prune, matrix_shape, nm_prune, random_prune, set_masks, snip_prune, Scope};
+pub use prune::{block_magnitude_prune, channel_prune, magnitude_prune, magnitude_prune_layers, matrix_shape, nm_prune, random_prune, set_masks, snip_prune, Scope};
 pub use report::{sparsity_report, LayerSparsity, SparsityReport};

@@ -54,6 +54,11 @@ pub fn magnitude_prune(gpu: &Gpu, model: &mut Model, opt: Option<&Optimizer>, sp
     prune(gpu, model, opt, &idx, sparsity, scope, Granularity::Weights);
 }
 
+/// `magnitude_prune` restricted to the weights `layers` (parameter indices).
+pub fn magnitude_prune_layers(gpu: &Gpu, model: &mut Model, opt: Option<&Optimizer>, layers: &[usize], sparsity: f64, scope: Scope) {
+    prune(gpu, model, opt, layers, sparsity, scope, Granularity::Weights);
+}
+
 /// Prune whole blocks: the share `sparsity` of each layer's blocks (or of all blocks) with
 /// the smallest mean square goes. With `hidden_only` the first and last weight layers stay
 /// dense (they hold few weights, often less than a block row, and cost accuracy most).

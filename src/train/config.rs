@@ -93,6 +93,53 @@ pub struct TrainConfig {
     /// BinaryRelax for a ternary (TWN) model, when set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub relax: Option<RelaxConfig>,
+    /// Hyperspherical quantization for a ternary (TWN) model, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hq: Option<HqConfig>,
+}
+
+/// Hyperspherical quantization (HQ, Liu et al. 2022), as this crate implements it: for the
+/// first `sphere_fraction` of the epochs the ternary layers train in full precision with each
+/// output channel's weights held on a hypersphere (its norm at the start), so only their
+/// direction is learned, while magnitude pruning raises each layer's sparsity to `sparsity`
+/// along the cubic schedule; then the kept weights are reinitialised to the ternary point of
+/// their direction (cosine distance 0 to their ternary weights) and the remaining epochs train
+/// ternary with TWN's quantizer and the straight-through estimator. The pruned weights enter
+/// that phase as ternary zeros, and the quantizer's threshold decides after.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HqConfig {
+    pub sparsity: f64,
+    pub sphere_fraction: f64,
+}
+
+impl Default for HqConfig {
+    fn default() -> Self {
+        HqConfig { sparsity: 0.5, sphere_fraction: 0.5 }
+    }
+}
+
+impl HqConfig {
+    /// Epochs of the hyperspherical phase: at least one, and at least one ternary epoch after.
+    pub fn sphere_epochs(&self, epochs: usize) -> usize {
+        ((self.sphere_fraction * epochs as f64).round() as usize).clamp(1, epochs.saturating_sub(1).max(1))
+    }
+
+    /// The pruned share at the start of `epoch` of the hyperspherical phase (cubic, reaching
+    /// `sparsity` in its last epoch).
+    pub fn sparsity_at(&self, epoch: usize, epochs: usize) -> f64 {
+        GradualPrune { sparsity: self.sparsity, ramp_epochs: self.sphere_epochs(epochs), scope: crate::sparse::Scope::Layer }.sparsity_at(epoch)
+    }
+
+    pub fn check(&self, epochs: usize) -> crate::Result<()> {
+        if !((0.0..1.0).contains(&self.sparsity) && self.sphere_fraction > 0.0 && self.sphere_fraction < 1.0) {
+            return Err(crate::AerError::Invalid(format!("HQ needs sparsity in [0, 1) and sphere_fraction in (0, 1); got {self:?}")));
+        }
+        if epochs < 2 {
+            return Err(crate::AerError::Invalid(format!("HQ needs at least 2 epochs (a hyperspherical one, then a ternary one); got {epochs}")));
+        }
+        Ok(())
+    }
 }
 
 /// BinaryRelax (Yin et al. 2018): the ternary model trains on its weights relaxed toward their
@@ -221,7 +268,7 @@ pub struct WeightPerturbConfig {
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { epochs: 10, batch_size: 128, seed: 0, optimizer: OptimizerConfig::default(), schedule: LrSchedule::Cosine, adv: None, certify: None, dynamic: None, weight_perturb: None, structured_prune: None, block_prune: None, prune: None, snip: None, learned_mask: None, early_bird: None, relax: None }
+        TrainConfig { epochs: 10, batch_size: 128, seed: 0, optimizer: OptimizerConfig::default(), schedule: LrSchedule::Cosine, adv: None, certify: None, dynamic: None, weight_perturb: None, structured_prune: None, block_prune: None, prune: None, snip: None, learned_mask: None, early_bird: None, relax: None, hq: None }
     }
 }
 

@@ -15,7 +15,7 @@ pub use adversarial::{craft, AdvMethod, AdvTrainConfig};
 pub use certified::{certified_gradients, CertifiedConfig, CertifiedSlots};
 pub use checkpoint::{write_atomic, Checkpoint, StoredSize, EpochRecord, CertifiedRecord, RobustRecord, FORMAT_VERSION};
 pub use fit::{block_sparse, fit, validation_robustness, FitEvent, FitOptions, FitResult};
-pub use config::{BlockPruneConfig, RelaxConfig, GradualPrune, SnipConfig, LrSchedule, OptimizerConfig, OptimizerKind, StructuredPrune, TrainConfig, WeightPerturbConfig};
+pub use config::{BlockPruneConfig, HqConfig, RelaxConfig, GradualPrune, SnipConfig, LrSchedule, OptimizerConfig, OptimizerKind, StructuredPrune, TrainConfig, WeightPerturbConfig};
 pub use epoch::{train_epoch, EpochStats};
 pub use evaluate::{evaluate, Evaluation};
 pub use learner::Learner;
