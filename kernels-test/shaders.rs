@@ -104,6 +104,8 @@ const TESTED: &[(&str, &str)] = &[
     ("softmax_xent", "argmax"),
     ("softmax_xent", "softmax_xent"),
     ("softmax_xent", "trades_xent"),
+    ("wta", "wta_select"),
+    ("wta", "wta_apply"),
 ];
 
 // WebGPU's default limits (https://www.w3.org/TR/webgpu/#limits).

@@ -399,3 +399,61 @@ fn snip_prunes_exactly_by_sensitivity_and_beats_random_masks() {
     let (a_snip, a_random) = (train_masked(&snip, &splits, &cfg, 3), train_masked(&random, &splits, &cfg, 3));
     assert!(a_snip > a_random, "SNIP {a_snip} vs random {a_random} at {sparsity}");
 }
+
+/// Winners-take-all: the layer passes exactly the `keep` units of largest magnitude per
+/// example (the logits and the input gradient match a plain computation), a cnn with WTA after
+/// each ReLU fine-tunes from the dense checkpoint's weights and learns, and the cost report
+/// counts the multiply-adds the kept channels need.
+#[test]
+fn winners_take_all_keeps_the_strongest_channels_and_trains() {
+    use rand::{Rng, SeedableRng};
+    let text = "name = \"wta-probe\"\n[[layers]]\ntype = \"flatten\"\n[[layers]]\ntype = \"wta\"\nsparsity = 0.75\n[[layers]]\ntype = \"linear\"\n";
+    let spec = ModelSpec::from_toml(text, "probe").unwrap();
+    let model = Model::new(gpu(), &spec, [1, 4, 4], 3, 1).unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(4);
+    let (n, d) = (5, 16);
+    let x: Vec<f32> = (0..n * d).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+    let mut tape = model.tape();
+    let logits = block_on(gpu().read_f32(&model.forward(gpu(), gpu().upload(&x, &[n, 1, 4, 4]), Some(&mut tape)))).unwrap();
+    let (w, b) = (block_on(gpu().read_f32(&model.params[0].value)).unwrap(), block_on(gpu().read_f32(&model.params[1].value)).unwrap());
+    let dy: Vec<f32> = (0..n * 3).map(|i| (i % 4) as f32 - 1.5).collect();
+    let dx = block_on(gpu().read_f32(&model.backward(gpu(), tape, gpu().upload(&dy, &[n, 3]), true).unwrap())).unwrap();
+    for e in 0..n {
+        let row = &x[e * d..(e + 1) * d];
+        let mut order: Vec<usize> = (0..d).collect();
+        order.sort_by(|&a, &b| row[b].abs().total_cmp(&row[a].abs()));
+        let kept = &order[..4];
+        for o in 0..3 {
+            let want: f32 = b[o] + kept.iter().map(|&j| w[o * d + j] * row[j]).sum::<f32>();
+            assert!((logits[e * 3 + o] - want).abs() < 1e-5, "example {e}, logit {o}: {} vs {want}", logits[e * 3 + o]);
+        }
+        for j in 0..d {
+            let want = if kept.contains(&j) { (0..3).map(|o| w[o * d + j] * dy[e * 3 + o]).sum::<f32>() } else { 0.0 };
+            assert!((dx[e * d + j] - want).abs() < 1e-5, "example {e}, input {j}: gradient {} vs {want}", dx[e * d + j]);
+        }
+    }
+
+    // cnn with WTA at 50% after each ReLU, from a dense checkpoint's weights.
+    let data = mnist(1200);
+    let cnn = ModelSpec::load("cnn").unwrap();
+    let mut layers = Vec::new();
+    for l in &cnn.layers {
+        layers.push(l.clone());
+        if *l == aer::nn::LayerSpec::Relu {
+            layers.push(aer::nn::LayerSpec::Wta { sparsity: 0.5 });
+        }
+    }
+    let wta = ModelSpec { name: "cnn-wta".into(), layers, quant: None };
+    let dense_dir = common::tmpdir("wta-dense");
+    let cfg = TrainConfig { epochs: 1, ..config(OptimizerKind::Adam) };
+    block_on(aer::train::fit(gpu(), &data, &cnn, &cfg, &dense_dir, &Default::default(), &mut |_| {})).unwrap();
+    let opts = aer::train::FitOptions { init: Some(dense_dir.join("best.safetensors")), ..Default::default() };
+    let r = block_on(aer::train::fit(gpu(), &data, &wta, &cfg, &common::tmpdir("wta"), &opts, &mut |_| {})).unwrap();
+    assert!(r.test_accuracy > 0.8, "cnn with WTA at 50%: test accuracy {}", r.test_accuracy);
+    let (model, _) = Checkpoint::load(&r.best_path).unwrap().restore(gpu()).unwrap();
+    let rep = block_on(sparsity_report(gpu(), &model)).unwrap();
+    // conv2, fc1 and fc2 read half their input channels; conv1 reads the image.
+    let conv1 = model.params[0].value.numel() * 28 * 28;
+    let want = conv1 + (rep.sparse_macs - conv1) / 2;
+    assert!((rep.activation_sparse_macs as f64 - want as f64).abs() < 2.0, "{} MACs after activation sparsity, {want} expected", rep.activation_sparse_macs);
+}

@@ -557,10 +557,11 @@ fn eval(choice: &AdapterChoice, args: &EvalArgs, dense_kernels: bool) -> Result<
     println!("{name} accuracy: {:.2}% ({} examples, {secs:.2} s)", 100.0 * r.accuracy, data.len());
     let rep = block_on(crate::sparse::sparsity_report(&gpu, &model))?;
     println!(
-        "cost per example: {:.2} MFLOP dense, {:.2} after weight sparsity ({:.1}% of weights pruned), {:.2} executed; {:.1} us measured (forward, batches of {})",
+        "cost per example: {:.2} MFLOP dense, {:.2} after weight sparsity ({:.1}% of weights pruned), {:.2} after activation sparsity, {:.2} executed; {:.1} us measured (forward, batches of {})",
         2e-6 * rep.dense_macs as f64,
         2e-6 * rep.sparse_macs as f64,
         100.0 * rep.sparsity,
+        2e-6 * rep.activation_sparse_macs as f64,
         2e-6 * rep.executed_macs as f64,
         1e6 * secs / data.len().max(1) as f64,
         args.batch_size

@@ -24,6 +24,7 @@ mod select;
 mod softmax_xent;
 mod ternary;
 mod ternary_f16;
+mod wta;
 pub mod shaders;
 
 pub use adv_loss::{adv_loss, AdvLoss, AdvLossInputs};
@@ -48,3 +49,4 @@ pub use quant::{channel_lasso, ternarize, ternary_pack, ternary_relax, ternary_s
 pub use softmax_xent::{argmax, softmax_xent, softmax_xent_weighted, trades_xent};
 pub use ternary::{ternary_matmul, ternary_matmul_t, words_per_row, PackedTernary};
 pub use ternary_f16::{ternary_matmul_f16, to_f16, to_f32};
+pub use wta::{wta_apply, wta_select, WtaShape, WTA_MAX_CHANNELS};

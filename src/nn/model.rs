@@ -33,6 +33,8 @@ pub(super) enum Layer {
     Relu,
     Maxpool2,
     Flatten,
+    /// Winners-take-all: `keep` of the input's channels per example.
+    Wta { keep: usize },
 }
 
 /// What one layer's forward pass keeps for its backward pass.
@@ -44,6 +46,8 @@ enum Saved {
     Output(Tensor),
     Argmax(Tensor, Vec<usize>),
     Shape(Vec<usize>),
+    /// Winners-take-all's channel mask [n, c].
+    Mask(Tensor, k::WtaShape),
 }
 
 /// What a backward pass does with parameter gradients.
@@ -166,6 +170,7 @@ impl Model {
                 LayerSpec::Relu => Layer::Relu,
                 LayerSpec::Maxpool2 => Layer::Maxpool2,
                 LayerSpec::Flatten => Layer::Flatten,
+                LayerSpec::Wta { sparsity } => Layer::Wta { keep: LayerSpec::wta_keep(*sparsity, inp[0]) },
             });
         }
         let quant = spec.quant.as_ref().map(|q| Quantizer::attach(gpu, q, &mut params, existing)).transpose()?;
@@ -271,6 +276,15 @@ impl Model {
                     let s = x.shape().to_vec();
                     let flat = s[1..].iter().product();
                     (x.reshape(&[n, flat]), Saved::Shape(s))
+                }
+                Layer::Wta { keep } => {
+                    let s = x.shape();
+                    let shape = k::WtaShape { n, c: s[1], hw: s[2..].iter().product(), keep: *keep };
+                    let (mask, kept) = (gpu.empty(&[n, shape.c]), gpu.empty_u32(&[n, *keep]));
+                    k::wta_select(gpu, shape, &x, &mask, &kept);
+                    let y = gpu.empty(s);
+                    k::wta_apply(gpu, shape, &x, &mask, &y);
+                    (y, Saved::Mask(mask, shape))
                 }
             };
             if let Some(t) = tape.as_deref_mut() {
@@ -387,6 +401,11 @@ impl Model {
                     dx
                 }
                 (Layer::Flatten, Saved::Shape(s)) => dy.reshape(&s),
+                (Layer::Wta { .. }, Saved::Mask(mask, shape)) => {
+                    let dx = gpu.empty(dy.shape());
+                    k::wta_apply(gpu, shape, &dy, &mask, &dx);
+                    dx
+                }
                 _ => unreachable!("tape does not match the model's layers"),
             };
         }
@@ -439,6 +458,26 @@ impl Model {
             .filter(|(_, p)| p.prunable())
             .map(|(i, p)| (p.name.clone(), self.sparse.get(&i).map_or(p.value.numel(), |b| b.n_blocks * b.block * b.block)))
             .collect()
+    }
+
+    /// Per weight tensor, the share of its input channels (or units) that a winners-take-all
+    /// layer before it keeps for each example (ReLU, max-pooling and flattening keep a zeroed
+    /// channel zero); 1 without one.
+    pub fn input_channel_densities(&self) -> HashMap<String, f64> {
+        let shapes = self.spec.shapes(self.input, self.classes).expect("the model was built from these shapes");
+        let mut density = 1.0;
+        let mut out = HashMap::new();
+        for (i, l) in self.layers.iter().enumerate() {
+            match l {
+                Layer::Wta { keep } => density = *keep as f64 / shapes[i][0] as f64,
+                Layer::Linear { w, .. } | Layer::Conv2d { w, .. } => {
+                    out.insert(self.params[*w].name.clone(), density);
+                    density = 1.0;
+                }
+                Layer::Relu | Layer::Maxpool2 | Layer::Flatten => {}
+            }
+        }
+        out
     }
 
     /// Multiply-adds per example the weight layers' kernels execute (see `executed_weights`).

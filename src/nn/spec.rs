@@ -22,6 +22,10 @@ pub enum LayerSpec {
     Maxpool2,
     /// [C, H, W] -> [C*H*W], in C, H, W order (PyTorch's flatten).
     Flatten,
+    /// Winners-take-all activation sparsity (DASNet): per example keep the
+    /// ceil((1 - sparsity) * C) channels (or units of a flat input) with the largest L1 mass
+    /// and zero the rest, in training and inference alike.
+    Wta { sparsity: f64 },
 }
 
 fn one() -> usize {
@@ -105,6 +109,15 @@ impl ModelSpec {
                     vec![cur[0], cur[1] / 2, cur[2] / 2]
                 }
                 LayerSpec::Flatten => vec![cur.iter().product()],
+                LayerSpec::Wta { sparsity } => {
+                    if !(0.0..1.0).contains(sparsity) {
+                        return Err(at(format!("sparsity {sparsity}: give the share of channels to zero, from 0 up to (not including) 1")));
+                    }
+                    if cur[0] > crate::kernels::WTA_MAX_CHANNELS {
+                        return Err(at(format!("selects among {} channels, more than the {} it supports", cur[0], crate::kernels::WTA_MAX_CHANNELS)));
+                    }
+                    cur.clone()
+                }
             };
             shapes.push(cur.clone());
         }
@@ -126,7 +139,13 @@ impl LayerSpec {
             LayerSpec::Relu => "relu",
             LayerSpec::Maxpool2 => "maxpool2",
             LayerSpec::Flatten => "flatten",
+            LayerSpec::Wta { .. } => "wta",
         }
+    }
+
+    /// Channels a winners-take-all layer keeps of `channels`.
+    pub fn wta_keep(sparsity: f64, channels: usize) -> usize {
+        (((1.0 - sparsity) * channels as f64).ceil() as usize).clamp(1, channels.max(1))
     }
 }
 

@@ -28,6 +28,9 @@ pub struct SparsityReport {
     pub dense_macs: usize,
     pub sparse_macs: usize,
     pub executed_macs: usize,
+    /// `sparse_macs` with each weight layer reading only the input channels that a
+    /// winners-take-all layer before it keeps (the work a channel-skipping kernel does).
+    pub activation_sparse_macs: usize,
 }
 
 /// Counts the non-zero values of every parameter (one readback).
@@ -35,7 +38,9 @@ pub async fn sparsity_report(gpu: &Gpu, model: &Model) -> Result<SparsityReport>
     let values = model.download(gpu).await?;
     let uses = model.weight_uses_per_example();
     let mut layers = Vec::new();
+    let densities = model.input_channel_densities();
     let (mut dense_macs, mut sparse_macs, mut nonzero_parameters, mut parameters) = (0, 0, 0, 0);
+    let mut activation_sparse_macs = 0.0;
     for (name, _, v) in &values {
         let nonzero = v.iter().filter(|&&x| x != 0.0).count();
         nonzero_parameters += nonzero;
@@ -43,9 +48,10 @@ pub async fn sparsity_report(gpu: &Gpu, model: &Model) -> Result<SparsityReport>
         if let Some(&u) = uses.get(name) {
             dense_macs += v.len() * u;
             sparse_macs += nonzero * u;
+            activation_sparse_macs += (nonzero * u) as f64 * densities.get(name).copied().unwrap_or(1.0);
             layers.push(LayerSparsity { name: name.clone(), weights: v.len(), nonzero, sparsity: 1.0 - nonzero as f64 / v.len().max(1) as f64 });
         }
     }
     let (w, nz) = layers.iter().fold((0, 0), |(w, nz), l| (w + l.weights, nz + l.nonzero));
-    Ok(SparsityReport { layers, sparsity: 1.0 - nz as f64 / w.max(1) as f64, nonzero_parameters, parameters, dense_macs, sparse_macs, executed_macs: model.executed_weights_macs() })
+    Ok(SparsityReport { layers, sparsity: 1.0 - nz as f64 / w.max(1) as f64, nonzero_parameters, parameters, dense_macs, sparse_macs, executed_macs: model.executed_weights_macs(), activation_sparse_macs: activation_sparse_macs.round() as usize })
 }

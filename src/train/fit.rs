@@ -68,6 +68,9 @@ pub async fn fit(gpu: &Gpu, splits: &Splits, spec: &ModelSpec, cfg: &TrainConfig
     // Masks that change during training keep the dense kernels until it ends.
     block_sparse(gpu, &mut model, opts.dense_kernels || cfg.dynamic.is_some() || cfg.prune.is_some() || cfg.early_bird.is_some() || cfg.hq.is_some(), on).await?;
     on(FitEvent::Note(format!("model: {} ({} parameters), {:?}", spec.name, model.num_parameters(), cfg.optimizer.kind)));
+    if cfg.certify.is_some() {
+        model.check_bounds()?;
+    }
     if cfg.certify.is_some() && !model.folds_last_layer() {
         return Err(AerError::Invalid(format!("certified training needs a model that ends with a linear layer; '{}' does not", spec.name)));
     }
@@ -190,9 +193,18 @@ async fn start(gpu: &Gpu, splits: &Splits, spec: &ModelSpec, cfg: &TrainConfig, 
     let mut m = match &opts.init {
         None => Model::new(gpu, spec, input, splits.classes, cfg.seed)?,
         Some(path) => {
-            let ck = Checkpoint::load(path)?;
+            let mut ck = Checkpoint::load(path)?;
             if &ck.spec != spec {
-                return Err(AerError::checkpoint(path, format!("holds model '{}', not the requested '{}'", ck.spec.name, spec.name)));
+                // Full-precision weights may start quantization-aware training (and latent
+                // weights a run in full precision): same weight layers, another [quant].
+                // Winners-take-all layers have no parameters: a dense model may start one.
+                let weight_layers = |s: &ModelSpec| s.layers.iter().filter(|l| !matches!(l, crate::nn::LayerSpec::Wta { .. })).cloned().collect::<Vec<_>>();
+                let same = weight_layers(&ck.spec) == weight_layers(spec);
+                if !same || !ck.packed.is_empty() {
+                    let why = if same { "holds packed ternary weights; start from the latent checkpoint it was packed from".to_string() } else { format!("holds model '{}' with other layers than the requested '{}'", ck.spec.name, spec.name) };
+                    return Err(AerError::checkpoint(path, why));
+                }
+                ck.spec = spec.clone();
             }
             ck.check_data(input, splits.classes, path)?;
             on(FitEvent::Note(format!("starting from {} (epoch {})", path.display(), ck.epoch)));

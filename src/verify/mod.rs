@@ -56,6 +56,7 @@ impl Verification {
 /// Verify every example of `data` at radius eps, `batch_size` at a time (one readback per
 /// batch). `progress(batch, batches)` after each.
 pub async fn verify(gpu: &Gpu, model: &Model, data: &Dataset, eps: f32, batch_size: usize, progress: &mut dyn FnMut(usize, usize)) -> Result<Verification> {
+    model.check_bounds()?;
     let t = web_time::Instant::now();
     let (n, classes) = (data.len(), model.classes);
     let bs = batch_size.max(1);
