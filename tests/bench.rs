@@ -21,7 +21,7 @@ fn gpu() -> Gpu {
 fn quick_suite_passes_its_checks_and_round_trips() {
     let gpu = gpu();
     let results = block_on(run_suite(&gpu, true, 2, None, &mut |_| {})).unwrap();
-    let ids: Vec<String> = suite(true).iter().map(|e| e.id()).collect();
+    let ids: Vec<String> = suite(true, gpu.has_f16()).iter().map(|e| e.id()).collect();
     assert_eq!(results.iter().map(|r| r.id.clone()).collect::<Vec<_>>(), ids);
     for r in &results {
         assert!(r.ok(), "{}: {}", r.id, r.status);
@@ -43,7 +43,7 @@ fn failed_checks_are_reported_and_never_timed() {
     let results = block_on(run_suite(&gpu, true, 2, None, &mut |_| {}));
     aer::bench::inject_check_failures(false);
     let results = results.unwrap();
-    assert_eq!(results.len(), suite(true).len());
+    assert_eq!(results.len(), suite(true, gpu.has_f16()).len());
     for r in &results {
         assert!(!r.ok() && !r.status.is_empty(), "{}: {}", r.id, r.status);
         assert!(r.runs == 0 && r.median_ms == 0.0 && r.gflops.is_none() && r.items_per_s.is_none() && r.timing.is_empty(), "{r:?}");
@@ -53,13 +53,15 @@ fn failed_checks_are_reported_and_never_timed() {
 #[test]
 fn suite_ids_are_unique_and_filterable() {
     for quick in [false, true] {
-        let ids: Vec<String> = suite(quick).iter().map(|e| e.id()).collect();
+        let ids: Vec<String> = suite(quick, true).iter().map(|e| e.id()).collect();
         let mut sorted = ids.clone();
         sorted.sort();
         sorted.dedup();
         assert_eq!(sorted.len(), ids.len(), "{ids:?}");
     }
-    let full: Vec<String> = suite(false).iter().map(|e| e.id()).collect();
+    let full: Vec<String> = suite(false, true).iter().map(|e| e.id()).collect();
+    // Adapters without shader-f16 get no half-precision entries (rather than failing ones).
+    assert!(suite(false, false).iter().all(|e| !e.id().contains("f16")) && full.iter().any(|id| id == "linear/ternary-f16/4096x4096/b1"));
     for id in [
         "matmul/f32/1024",
         "train_step/cnn/b128",

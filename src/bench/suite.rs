@@ -55,8 +55,9 @@ impl Entry {
     }
 }
 
-/// The suite, in the order it runs.
-pub fn suite(quick: bool) -> Vec<Entry> {
+/// The suite, in the order it runs: the entries an adapter with (`half`) or without
+/// shader-f16 can run.
+pub fn suite(quick: bool, half: bool) -> Vec<Entry> {
     let batch = if quick { 4 } else { 128 };
     let mut out: Vec<Entry> = (if quick { vec![64, 128] } else { vec![256, 512, 1024] }).into_iter().map(|n| Entry::Matmul { n }).collect();
     // A large linear layer, f32 against 2-bit ternary (f32 and f16 activations), from one
@@ -64,7 +65,9 @@ pub fn suite(quick: bool) -> Vec<Entry> {
     let (n, batches) = if quick { (256, vec![1, 4]) } else { (4096, vec![1, 64, 128]) };
     for b in batches {
         for format in [WeightFormat::F32, WeightFormat::Ternary, WeightFormat::TernaryF16] {
-            out.push(Entry::Linear { format, n, batch: b });
+            if format != WeightFormat::TernaryF16 || half {
+                out.push(Entry::Linear { format, n, batch: b });
+            }
         }
     }
     // The cnn preset's two convolutions on MNIST.
@@ -135,7 +138,7 @@ fn sparse_entries(quick: bool, batch: usize) -> Vec<Entry> {
 /// Run the entries whose id contains `filter` (all without one); `done` sees each result.
 pub async fn run_suite(gpu: &Gpu, quick: bool, runs: usize, filter: Option<&str>, done: &mut dyn FnMut(&EntryResult)) -> Result<Vec<EntryResult>> {
     let mut results = Vec::new();
-    for e in suite(quick).into_iter().filter(|e| filter.is_none_or(|f| e.id().contains(f))) {
+    for e in suite(quick, gpu.has_f16()).into_iter().filter(|e| filter.is_none_or(|f| e.id().contains(f))) {
         // A panic-free error in one entry is recorded as that entry's failure.
         let r = match e.run(gpu, runs).await {
             Ok(r) => r,

@@ -369,7 +369,7 @@ pub fn demo_test_image(index: u32) -> std::result::Result<String, JsValue> {
 pub async fn demo_bench(runs: u32, progress: js_sys::Function) -> std::result::Result<String, JsValue> {
     let _busy = Busy::claim("benchmark")?;
     let gpu = gpu().await?;
-    let total = suite(true).len();
+    let total = suite(true, gpu.has_f16()).len();
     let mut done = 0;
     let results = run_suite(&gpu, true, runs.max(1) as usize, None, &mut |r| {
         done += 1;
