@@ -79,6 +79,8 @@ const TESTED: &[(&str, &str)] = &[
     ("matmul", "matvec"),
     ("ternary", "ternary_matmul"),
     ("ternary", "ternary_matmul_t"),
+    ("ternary", "ternary_matmul_cols"),
+    ("ternary", "ternary_matmul_t_cols"),
     ("ternary_f16", "ternary_matmul_f16"),
     ("ternary_f16", "f32_to_f16"),
     ("ternary_f16", "f16_to_f32"),

@@ -112,12 +112,15 @@ fn ternary_matmul_random_shapes() {
     }
 }
 
-/// Grids past 65,535 workgroups in y, which the launchers spread into z: more than
-/// 4 x 65,535 rows for the forward kernel (four rows per invocation), more than 65,535 for
-/// the input gradient.
+/// Grids past 65,535 workgroups in one dimension, which the launchers spread into the next:
+/// more than 4 x 65,535 rows for the forward kernel (four rows per invocation), more than
+/// 65,535 for the input gradient, more than 64 x 65,535 for the kernels with a row per lane.
 #[test]
 fn ternary_matmul_grid_limits() {
     check(Case { m: 4 * 65_535 + 5, n: 2, k: 3, layout: ActivationLayout { trans_x: true, trans_y: true }, asymmetric: true, zeros: 0.2 }, 200);
+    check(Case { m: 4 * 65_535 + 5, n: 2, k: 3, layout: ActivationLayout::LINEAR, asymmetric: true, zeros: 0.2 }, 201);
+    // Activations stored [K, M] run one row per lane: 64 x 65,535 rows fill the x dimension.
+    check(Case { m: 64 * 65_535 + 7, n: 2, k: 3, layout: ActivationLayout { trans_x: true, trans_y: false }, asymmetric: false, zeros: 0.2 }, 202);
 }
 
 #[test]

@@ -144,6 +144,46 @@ fn ternary_matmul(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocatio
     }
 }
 
+// ternary_matmul for x stored [K, M] (a convolution's im2col columns, TRANS_X), with lanes
+// along the rows m instead of the columns: a convolution has few output channels (16 or 32)
+// but many positions, which would leave most of ternary_matmul's lanes idle. Here every lane
+// of a workgroup decodes the same weight words (a uniform load) and reads activations that
+// sit side by side.
+@compute @workgroup_size(WG)
+fn ternary_matmul_cols(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                       @builtin(local_invocation_id) lid: vec3<u32>) {
+    let row = (wg.y * nwg.x + wg.x) * WG + lid.x;
+    let one = vec4<f32>(1.0);
+    for (var col = 0u; col < p.n; col += 4u) {
+        let b0 = min(col, p.n - 1u) * p.words;
+        let b1 = min(col + 1u, p.n - 1u) * p.words;
+        let b2 = min(col + 2u, p.n - 1u) * p.words;
+        let b3 = min(col + 3u, p.n - 1u) * p.words;
+        var s = mat4x4<f32>();
+        var a = mat4x4<f32>();
+        for (var kw = 0u; kw < p.words; kw++) {
+            let w0 = w[b0 + kw];
+            let w1 = w[b1 + kw];
+            let w2 = w[b2 + kw];
+            let w3 = w[b3 + kw];
+            for (var g = 0u; g < 4u; g++) {
+                let xb = x4(row, kw * 16u + g * 4u);
+                let d0 = decode4(w0, g);
+                let d1 = decode4(w1, g);
+                let d2 = decode4(w2, g);
+                let d3 = decode4(w3, g);
+                s[0] += signed4(xb, d0); s[1] += signed4(xb, d1); s[2] += signed4(xb, d2); s[3] += signed4(xb, d3);
+                if (ASYMMETRIC) {
+                    a[0] += unsigned4(xb, d0); a[1] += unsigned4(xb, d1); a[2] += unsigned4(xb, d2); a[3] += unsigned4(xb, d3);
+                }
+            }
+        }
+        if (row < p.m) {
+            finish(row, col, one * s, one * a);
+        }
+    }
+}
+
 // The input gradient: dx[m, k] = sum_n dy[m, n] * W[n, k], with dy in binding 1 (laid out as
 // y above) and dx in binding 5 (laid out as x above). One invocation per word column (16
 // values of k) and row m; lanes run along the words of a row, which lie side by side.
@@ -171,6 +211,39 @@ fn ternary_matmul_t(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocat
             let k = kw * 16u + q * 4u + j;
             if (k < p.k) {
                 if (TRANS_X) { y[k * p.m + row] = acc[q][j]; } else { y[row * p.k + k] = acc[q][j]; }
+            }
+        }
+    }
+}
+
+// ternary_matmul_t for dx stored [K, M] (TRANS_X), lanes along the rows m, as
+// ternary_matmul_cols: each lane reads its own dy values (side by side) and the same weight
+// words, and writes one word column's 16 values of dx.
+@compute @workgroup_size(WG)
+fn ternary_matmul_t_cols(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                         @builtin(local_invocation_id) lid: vec3<u32>) {
+    let row = (wg.y * nwg.x + wg.x) * WG + lid.x;
+    let r = min(row, p.m - 1u);
+    for (var kw = 0u; kw < p.words; kw++) {
+        var acc: array<vec4<f32>, 4>;
+        for (var col = 0u; col < p.n; col++) {
+            var g: f32;
+            if (TRANS_Y) { g = x[col * p.m + r]; } else { g = x[r * p.n + col]; }
+            let pos = bitcast<u32>(g * scale_pos[col]);
+            let neg = bitcast<u32>(g * scale_neg[col]);
+            let word = w[col * p.words + kw];
+            for (var q = 0u; q < 4u; q++) {
+                let d = decode4(word, q);
+                let v = select(vec4<u32>(pos), vec4<u32>(neg), d.neg != vec4<u32>(0u));
+                acc[q] += bitcast<vec4<f32>>((v & d.nz) ^ d.neg);
+            }
+        }
+        if (row < p.m) {
+            for (var q = 0u; q < 4u; q++) {
+                for (var j = 0u; j < 4u; j++) {
+                    let k = kw * 16u + q * 4u + j;
+                    if (k < p.k) { y[k * p.m + row] = acc[q][j]; }
+                }
             }
         }
     }

@@ -16,7 +16,9 @@ OUT=${1:-runs/ternary-cnn}
 cargo build --release --bin aer
 AER=target/release/aer
 F16=()
-$AER adapters 2>/dev/null | head -n 5 | grep -q "shader-f16: yes" && F16=(--f16-activations)
+# (No pipe into grep -q: under pipefail its early exit would fail the pipeline.)
+ADAPTERS=$($AER adapters 2>/dev/null || true)
+[[ "$ADAPTERS" == *"shader-f16: yes"* ]] && F16=(--f16-activations)
 tune() {
     local name=$1; shift
     [[ -f "$OUT/$name/metrics.json" ]] || $AER train --model cnn --optimizer adam --lr 3e-4 --seed 0 "$@" --out "$OUT/$name"
