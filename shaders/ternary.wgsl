@@ -184,19 +184,14 @@ fn ternary_matmul_cols(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgr
     }
 }
 
-// The input gradient: dx[m, k] = sum_n dy[m, n] * W[n, k], with dy in binding 1 (laid out as
-// y above) and dx in binding 5 (laid out as x above). One invocation per word column (16
-// values of k) and row m; lanes run along the words of a row, which lie side by side.
-@compute @workgroup_size(WG)
-fn ternary_matmul_t(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-    let kw = wg.x * WG + lid.x;
-    let row = wg.z * p.groups_y + wg.y;
-    if (kw >= p.words || row >= p.m) { return; }
+// The input gradient at row r for the 16 values of k in word column kw:
+// dx[r, k] = sum_n dy[r, n] * W[n, k], with dy in binding 1 (laid out as y above):
+// +scale_pos * dy where a weight is +1, -scale_neg * dy where it is -1.
+fn dx_word(r: u32, kw: u32) -> array<vec4<f32>, 4> {
     var acc: array<vec4<f32>, 4>;
     for (var col = 0u; col < p.n; col++) {
         var g: f32;
-        if (TRANS_Y) { g = x[col * p.m + row]; } else { g = x[row * p.n + col]; }
-        // +scale_pos * g where the weight is +1, -scale_neg * g where it is -1.
+        if (TRANS_Y) { g = x[col * p.m + r]; } else { g = x[r * p.n + col]; }
         let pos = bitcast<u32>(g * scale_pos[col]);
         let neg = bitcast<u32>(g * scale_neg[col]);
         let word = w[col * p.words + kw];
@@ -206,6 +201,11 @@ fn ternary_matmul_t(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocat
             acc[q] += bitcast<vec4<f32>>((v & d.nz) ^ d.neg);
         }
     }
+    return acc;
+}
+
+// dx in binding 5, laid out as x above.
+fn store_dx(row: u32, kw: u32, acc: array<vec4<f32>, 4>) {
     for (var q = 0u; q < 4u; q++) {
         for (var j = 0u; j < 4u; j++) {
             let k = kw * 16u + q * 4u + j;
@@ -214,6 +214,16 @@ fn ternary_matmul_t(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocat
             }
         }
     }
+}
+
+// The input gradient: one invocation per word column (16 values of k) and row m; lanes run
+// along the words of a row, which lie side by side.
+@compute @workgroup_size(WG)
+fn ternary_matmul_t(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+    let kw = wg.x * WG + lid.x;
+    let row = wg.z * p.groups_y + wg.y;
+    if (kw >= p.words || row >= p.m) { return; }
+    store_dx(row, kw, dx_word(row, kw));
 }
 
 // ternary_matmul_t for dx stored [K, M] (TRANS_X), lanes along the rows m, as
@@ -225,26 +235,7 @@ fn ternary_matmul_t_cols(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_work
     let row = (wg.y * nwg.x + wg.x) * WG + lid.x;
     let r = min(row, p.m - 1u);
     for (var kw = 0u; kw < p.words; kw++) {
-        var acc: array<vec4<f32>, 4>;
-        for (var col = 0u; col < p.n; col++) {
-            var g: f32;
-            if (TRANS_Y) { g = x[col * p.m + r]; } else { g = x[r * p.n + col]; }
-            let pos = bitcast<u32>(g * scale_pos[col]);
-            let neg = bitcast<u32>(g * scale_neg[col]);
-            let word = w[col * p.words + kw];
-            for (var q = 0u; q < 4u; q++) {
-                let d = decode4(word, q);
-                let v = select(vec4<u32>(pos), vec4<u32>(neg), d.neg != vec4<u32>(0u));
-                acc[q] += bitcast<vec4<f32>>((v & d.nz) ^ d.neg);
-            }
-        }
-        if (row < p.m) {
-            for (var q = 0u; q < 4u; q++) {
-                for (var j = 0u; j < 4u; j++) {
-                    let k = kw * 16u + q * 4u + j;
-                    if (k < p.k) { y[k * p.m + row] = acc[q][j]; }
-                }
-            }
-        }
+        let acc = dx_word(r, kw);
+        if (row < p.m) { store_dx(row, kw, acc); }
     }
 }
