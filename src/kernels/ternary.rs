@@ -85,19 +85,18 @@ fn check_words(w: &PackedTernary) {
 /// y[m, n] = sum_k x[m, k] * W[n, k] over m rows of x, with W ternary (layouts as `layout`).
 pub fn ternary_matmul(gpu: &Gpu, x: &Tensor, w: &PackedTernary, y: &Tensor, m: usize, layout: ActivationLayout) {
     if layout.trans_x {
-        launch_cols(gpu, "ternary_matmul_cols", x, w, y, m, layout, w.asymmetric);
+        launch_cols(gpu, true, x, w, y, m, layout);
         return;
     }
     launch_forward(gpu, &Kernel { shader: &TERNARY, entry: "ternary_matmul" }, x, w, y, m, layout);
 }
 
 /// The kernels with lanes along the rows m of activations stored [K, M] (im2col columns): one
-/// invocation per row, the grid spilling into y.
-#[allow(clippy::too_many_arguments)]
-fn launch_cols(gpu: &Gpu, entry: &'static str, x: &Tensor, w: &PackedTernary, y: &Tensor, m: usize, layout: ActivationLayout, asymmetric: bool) {
+/// invocation per row, the grid spilling into y. `forward`: y = x W^T (`ternary_matmul_cols`),
+/// else the input gradient, x being dy and y dx (`ternary_matmul_t_cols`).
+fn launch_cols(gpu: &Gpu, forward: bool, x: &Tensor, w: &PackedTernary, y: &Tensor, m: usize, layout: ActivationLayout) {
     check_words(w);
-    let forward = entry == "ternary_matmul_cols";
-    let (ins, outs) = if forward { (w.k, w.n) } else { (w.n, w.k) };
+    let (entry, ins, outs) = if forward { ("ternary_matmul_cols", w.k, w.n) } else { ("ternary_matmul_t_cols", w.n, w.k) };
     assert!(x.numel() >= m * ins && y.numel() >= m * outs, "{entry} {m}x{}x{}: operand too small", w.n, w.k);
     if m == 0 || outs == 0 {
         return;
@@ -109,6 +108,8 @@ fn launch_cols(gpu: &Gpu, entry: &'static str, x: &Tensor, w: &PackedTernary, y:
     let groups = m.div_ceil(WG);
     let gx = groups.min(MAX_GROUPS);
     let p = Params { m: m as u32, n: w.n as u32, k: w.k as u32, words: words_per_row(w.k) as u32, groups_y: 0, _pad: [0; 3] };
+    // (The input gradient handles both scales in one sum: ASYMMETRIC is the forward's switch.)
+    let asymmetric = forward && w.asymmetric;
     let overrides = [("TRANS_X", 1.0), ("TRANS_Y", layout.trans_y as u32 as f64), ("ASYMMETRIC", asymmetric as u32 as f64), ("WG", WG as f64)];
     gpu.launch(&Kernel { shader: &TERNARY, entry }, &overrides, &p, &[x, &w.words, &w.scale_pos, &w.scale_neg, y, x], [gx as u32, groups.div_ceil(gx) as u32, 1]);
 }
@@ -148,7 +149,7 @@ pub fn ternary_matmul_t(gpu: &Gpu, dy: &Tensor, w: &PackedTernary, dx: &Tensor, 
         return;
     }
     if layout.trans_x {
-        launch_cols(gpu, "ternary_matmul_t_cols", dy, w, dx, m, layout, false);
+        launch_cols(gpu, false, dy, w, dx, m, layout);
         return;
     }
     let words = words_per_row(w.k);

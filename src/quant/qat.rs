@@ -150,7 +150,9 @@ impl Quantizer {
         self.refresh(gpu, params);
         let mut out = Vec::new();
         for q in &self.weights {
-            let (w, t) = (gpu.read_f32(&params[q.param].value).await?, gpu.read_f32(&q.wq).await?);
+            // Both tensors in one readback.
+            let b = gpu.read_bytes(&[&params[q.param].value, &q.wq]).await?;
+            let (w, t): (Vec<f32>, Vec<f32>) = (bytemuck::pod_collect_to_vec(&b[0]), bytemuck::pod_collect_to_vec(&b[1]));
             out.push((q.param, cosine_distance(&w, &t)));
         }
         Ok(out)

@@ -125,10 +125,10 @@ impl HqConfig {
         ((self.sphere_fraction * epochs as f64).round() as usize).clamp(1, epochs.saturating_sub(1).max(1))
     }
 
-    /// The pruned share at the start of `epoch` of the hyperspherical phase (cubic, reaching
-    /// `sparsity` in its last epoch).
-    pub fn sparsity_at(&self, epoch: usize, epochs: usize) -> f64 {
-        GradualPrune { sparsity: self.sparsity, ramp_epochs: self.sphere_epochs(epochs), scope: crate::sparse::Scope::Layer }.sparsity_at(epoch)
+    /// The hyperspherical phase's pruning: per layer, cubic, reaching `sparsity` in its last
+    /// epoch.
+    pub fn schedule(&self, epochs: usize) -> GradualPrune {
+        GradualPrune { sparsity: self.sparsity, ramp_epochs: self.sphere_epochs(epochs), scope: crate::sparse::Scope::Layer }
     }
 
     pub fn check(&self, epochs: usize) -> crate::Result<()> {
@@ -220,6 +220,13 @@ impl GradualPrune {
         }
         let t = ((epoch + 1) as f64 / self.ramp_epochs as f64).min(1.0);
         self.sparsity * (1.0 - (1.0 - t).powi(3))
+    }
+
+    /// The sparsity to prune to before `epoch`, when the schedule raises it then (once
+    /// reached, a sparsity stays: the masks hold it).
+    pub fn raised_at(&self, epoch: usize) -> Option<f64> {
+        let target = self.sparsity_at(epoch);
+        (target > 0.0 && (epoch == 0 || target > self.sparsity_at(epoch - 1))).then_some(target)
     }
 
     pub fn check(&self, epochs: usize) -> crate::Result<()> {
