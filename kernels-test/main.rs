@@ -28,6 +28,7 @@
 //! | ternary_matmul(_t), matvec, ternarize, ternary_pack, ternary_ste | 0 | 0 | dyadic inputs and scales: every product and partial sum is exact |
 //! | row_norms, sphere_project, ternary_reinit | 1e-7 | 2e-6 | a norm's square root and a division (or sqrt of a count), the sum in another order |
 //! | wta_select, wta_apply | 0 | 0 | sums of the same f32 values in the same order, comparisons and a product by 0 or 1 |
+//! | skip_linear, skip_conv, im2col with KEPT | 0 | 0 | dyadic inputs: every product and partial sum is exact |
 //! | ternary_matmul_f16; f32_to_f16 | 0 | 2^-10 | dyadic inputs exact in f16; WGSL may round y's (and a conversion's) last f16 bit either way |
 //! | ibp (all entries) | 0 | 0 | dyadic inputs scaled so that every sum stays exact |
 //! | sum_squares | 0 | 2e-6 | up to 2^24 positive terms summed in another order |
@@ -53,6 +54,7 @@
 
 mod attack;
 mod bsr;
+mod channel_skip;
 mod common;
 mod conv2d;
 mod corrupt;

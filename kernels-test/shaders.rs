@@ -108,6 +108,8 @@ const TESTED: &[(&str, &str)] = &[
     ("softmax_xent", "trades_xent"),
     ("wta", "wta_select"),
     ("wta", "wta_apply"),
+    ("channel_skip", "skip_linear"),
+    ("channel_skip", "skip_conv"),
 ];
 
 // WebGPU's default limits (https://www.w3.org/TR/webgpu/#limits).

@@ -18,8 +18,11 @@ struct Params {
 // ROW_MAP: im2col fills only p.rows rows, row i being patch row row_map[i] (zeros for NONE);
 // col2im reads patch row r from row row_map[r] of its input (skipped for NONE). A convolution
 // whose block-sparse weights read only some patch rows needs only those.
+// KEPT: im2col fills p.rows = keep * kh * kw rows per image, the patch rows of the channels
+// row_map[img * keep + j] (the channels winners-take-all kept, see channel_skip.wgsl).
 @group(0) @binding(3) var<storage, read> row_map: array<u32>;
 override ROW_MAP: bool = false;
+override KEPT: bool = false;
 const NONE: u32 = 0xffffffffu;
 
 fn flat(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> u32 {
@@ -40,7 +43,7 @@ fn im2col(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: ve
     let t = flat(wg, nwg, li);    // (row, img, oy, run)
     let runs = (p.ow + RUN - 1u) / RUN;
     var rows = p.c * p.kh * p.kw;
-    if (ROW_MAP) { rows = p.rows; }
+    if (ROW_MAP || KEPT) { rows = p.rows; }
     if (t >= rows * p.n * p.oh * runs) { return; }
     let ox0 = (t % runs) * RUN;
     let r = t / runs;
@@ -49,6 +52,10 @@ fn im2col(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: ve
     let out_row = r / (p.oh * p.n);
     let out = out_row * (p.n * p.oh * p.ow) + (img * p.oh + oy) * p.ow;
     var row = out_row;            // (c, ky, kx)
+    if (KEPT) {
+        let taps = p.kh * p.kw;
+        row = row_map[img * (p.rows / taps) + out_row / taps] * taps + out_row % taps;
+    }
     if (ROW_MAP) {
         row = row_map[out_row];
         if (row == NONE) {

@@ -436,14 +436,8 @@ fn winners_take_all_keeps_the_strongest_channels_and_trains() {
     // cnn with WTA at 50% after each ReLU, from a dense checkpoint's weights.
     let data = mnist(1200);
     let cnn = ModelSpec::load("cnn").unwrap();
-    let mut layers = Vec::new();
-    for l in &cnn.layers {
-        layers.push(l.clone());
-        if *l == aer::nn::LayerSpec::Relu {
-            layers.push(aer::nn::LayerSpec::Wta { sparsity: 0.5 });
-        }
-    }
-    let wta = ModelSpec { name: "cnn-wta".into(), layers, quant: None };
+    let wta = cnn.with_wta(0.5);
+    assert_eq!(wta.layers.iter().filter(|l| matches!(l, aer::nn::LayerSpec::Wta { sparsity } if *sparsity == 0.5)).count(), 3);
     let dense_dir = common::tmpdir("wta-dense");
     let cfg = TrainConfig { epochs: 1, ..config(OptimizerKind::Adam) };
     block_on(aer::train::fit(gpu(), &data, &cnn, &cfg, &dense_dir, &Default::default(), &mut |_| {})).unwrap();
@@ -456,4 +450,25 @@ fn winners_take_all_keeps_the_strongest_channels_and_trains() {
     let conv1 = model.params[0].value.numel() * 28 * 28;
     let want = conv1 + (rep.sparse_macs - conv1) / 2;
     assert!((rep.activation_sparse_macs as f64 - want as f64).abs() < 2.0, "{} MACs after activation sparsity, {want} expected", rep.activation_sparse_macs);
+
+    // Inference skips the dropped channels (every weight layer after a WTA for a few
+    // examples, the convolution alone for a batch) and computes what all channels give.
+    let mut model = model;
+    for n in [3, 2 * aer::nn::SKIP_LINEAR_MAX_BATCH + 1] {
+        let (mut images, mut labels) = (Vec::new(), Vec::new());
+        data.test.gather(&(0..n as u32).collect::<Vec<_>>(), &mut images, &mut labels);
+        let x = gpu().upload(&images, &[n, 1, 28, 28]);
+        model.use_channel_skip(false);
+        let all = block_on(gpu().read_f32(&model.forward(gpu(), x.clone(), None))).unwrap();
+        assert_eq!(model.executed_weights_macs(n), rep.sparse_macs);
+        model.use_channel_skip(true);
+        let skipped = block_on(gpu().read_f32(&model.forward(gpu(), x, None))).unwrap();
+        let scale = all.iter().fold(1f32, |m, v| m.max(v.abs()));
+        for (i, (a, b)) in all.iter().zip(&skipped).enumerate() {
+            assert!((a - b).abs() <= 1e-5 * scale, "batch {n}, logit {i}: {b} skipping dropped channels, {a} with all");
+        }
+        let conv2 = model.params[2].value.numel() * 14 * 14;
+        let want = if n <= aer::nn::SKIP_LINEAR_MAX_BATCH { rep.activation_sparse_macs } else { rep.sparse_macs - conv2 / 2 };
+        assert!((model.executed_weights_macs(n) as f64 - want as f64).abs() < 2.0, "batch {n}: {} MACs executed, {want} expected", model.executed_weights_macs(n));
+    }
 }

@@ -19,6 +19,9 @@ pub enum InferFormat {
     Bsr { block: usize, sparsity: f64 },
     /// TWN ternary weights in every weight layer, packed 16 to a u32.
     Ternary,
+    /// Winners-take-all after every ReLU keeping `1 - sparsity` of the channels; with `skip`
+    /// the next weight layer reads only the kept ones, without it every channel.
+    Wta { sparsity: f64, skip: bool },
 }
 
 impl InferFormat {
@@ -27,6 +30,7 @@ impl InferFormat {
             InferFormat::Dense => "dense".into(),
             InferFormat::Bsr { block, sparsity } => format!("bsr-b{block}-s{sparsity:.2}"),
             InferFormat::Ternary => "ternary".into(),
+            InferFormat::Wta { sparsity, skip } => format!("wta{:.0}-{}", 100.0 * sparsity, if *skip { "skip" } else { "all-channels" }),
         }
     }
 }
@@ -41,15 +45,17 @@ pub fn infer_id(model: &str, format: InferFormat, batch: usize) -> String {
 pub async fn infer_entry(gpu: &Gpu, model: &str, format: InferFormat, batch: usize, runs: usize) -> Result<EntryResult> {
     let id = infer_id(model, format, batch);
     let mut spec = ModelSpec::load(model)?;
-    if format == InferFormat::Ternary {
-        spec.quant = Some(QuantSpec::new(TernaryMethod::Twn));
+    match format {
+        InferFormat::Ternary => spec.quant = Some(QuantSpec::new(TernaryMethod::Twn)),
+        InferFormat::Wta { sparsity, .. } => spec = spec.with_wta(sparsity),
+        _ => {}
     }
     let mut m = Model::new(gpu, &spec, [1, 28, 28], 10, 0)?;
     let (x, _) = mnist_shaped_batch(gpu, batch);
     match format {
-        InferFormat::Dense => {}
         InferFormat::Bsr { block, sparsity } => block_magnitude_prune(gpu, &mut m, None, sparsity, Scope::Layer, block, true),
-        InferFormat::Ternary => {}
+        InferFormat::Wta { .. } => m.use_channel_skip(false),
+        InferFormat::Dense | InferFormat::Ternary => {}
     }
     let reference = gpu.read_f32(&m.forward(gpu, x.clone(), None)).await?;
     match format {
@@ -60,6 +66,7 @@ pub async fn infer_entry(gpu: &Gpu, model: &str, format: InferFormat, batch: usi
             }
         }
         InferFormat::Ternary => m.use_packed(gpu)?,
+        InferFormat::Wta { skip, .. } => m.use_channel_skip(skip),
     }
     let got = gpu.read_f32(&m.forward(gpu, x.clone(), None)).await?;
     let scale = reference.iter().fold(1e-6f32, |a, v| a.max(v.abs()));
@@ -67,7 +74,7 @@ pub async fn infer_entry(gpu: &Gpu, model: &str, format: InferFormat, batch: usi
         return Ok(failed(id, format!("logit {i}: {} against {} computed another way", got[i], reference[i])));
     }
     let t = time_async(gpu, 2, runs, || drop(m.forward(gpu, x.clone(), None))).await?;
-    let flops = 2.0 * batch as f64 * m.executed_weights_macs() as f64;
+    let flops = 2.0 * batch as f64 * m.executed_weights_macs(batch) as f64;
     let mut r = result(id, t, flops, 0.0);
     r.items_per_s = Some(batch as f64 / (r.median_ms / 1e3));
     Ok(r)

@@ -21,9 +21,10 @@ use crate::gpu::AdapterSummary;
 use serde::{Deserialize, Serialize};
 
 /// Version of the suite's entry set: ids and what they measure.
-pub const SUITE_VERSION: u32 = 5;
+pub const SUITE_VERSION: u32 = 6;
 // 4: block-sparse products, the block-sparse training step, inference (dense, block-sparse,
-// ternary) and top-k selection joined. 5: ternary products with f16 activations.
+// ternary) and top-k selection joined. 5: ternary products with f16 activations. 6: inference
+// with winners-take-all activation sparsity, with and without channel skipping.
 /// Version of the result file's layout (`RunReport`).
 pub const SCHEMA_VERSION: u32 = 1;
 

@@ -95,6 +95,15 @@ pub fn suite(quick: bool, half: bool) -> Vec<Entry> {
     for format in [InferFormat::Dense, InferFormat::Bsr { block: 16, sparsity: 0.91 }, InferFormat::Ternary] {
         out.push(Entry::Infer { model: "cnn", format, batch: infer_batch });
     }
+    // Winners-take-all activation sparsity, with and without skipping the dropped channels,
+    // for one example and a batch.
+    for b in [1, infer_batch] {
+        for sparsity in [0.5, 0.75] {
+            for skip in [false, true] {
+                out.push(Entry::Infer { model: "cnn", format: InferFormat::Wta { sparsity, skip }, batch: b });
+            }
+        }
+    }
     out.push(Entry::Select { n: if quick { 4096 } else { 1 << 20 } });
     out.extend(sparse_entries(quick, batch));
     out

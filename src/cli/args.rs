@@ -663,6 +663,10 @@ pub struct EvalArgs {
     /// (adapters with shader-f16).
     #[arg(long)]
     pub f16_activations: bool,
+    /// Weight layers after a winners-take-all layer compute with every input channel (the
+    /// dropped ones are zero) instead of skipping the dropped ones: to compare the two.
+    #[arg(long)]
+    pub all_channels: bool,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq)]

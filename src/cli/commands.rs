@@ -550,6 +550,7 @@ fn eval(choice: &AdapterChoice, args: &EvalArgs, dense_kernels: bool) -> Result<
     if args.f16_activations {
         model.use_f16_activations(&gpu, true).map_err(|e| AerError::checkpoint(&args.checkpoint, e.to_string()))?;
     }
+    model.use_channel_skip(!args.all_channels);
     let (name, data) = args.split.pick(&splits);
     let t = Instant::now();
     let r = block_on(evaluate(&gpu, &model, data, args.batch_size))?;
@@ -562,7 +563,7 @@ fn eval(choice: &AdapterChoice, args: &EvalArgs, dense_kernels: bool) -> Result<
         2e-6 * rep.sparse_macs as f64,
         100.0 * rep.sparsity,
         2e-6 * rep.activation_sparse_macs as f64,
-        2e-6 * rep.executed_macs as f64,
+        2e-6 * model.executed_weights_macs(args.batch_size) as f64,
         1e6 * secs / data.len().max(1) as f64,
         args.batch_size
     );

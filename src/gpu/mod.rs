@@ -22,7 +22,12 @@ pub const WG_1D: u32 = 256;
 /// into y because WebGPU allows at most 65,535 workgroups per dimension; shaders rebuild the
 /// flat index as `(gid.y * num_workgroups.x + gid.x) * WG + lid.x`.
 pub fn grid_1d(n: usize) -> [u32; 3] {
-    let groups = n.div_ceil(WG_1D as usize).max(1) as u32;
+    grid_1d_of(n, WG_1D)
+}
+
+/// `grid_1d` for a kernel with `wg` threads per group.
+pub fn grid_1d_of(n: usize, wg: u32) -> [u32; 3] {
+    let groups = n.div_ceil(wg as usize).max(1) as u32;
     let x = groups.min(65_535);
     [x, groups.div_ceil(x), 1]
 }

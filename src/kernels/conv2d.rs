@@ -91,6 +91,17 @@ pub fn im2col_rows(gpu: &Gpu, g: &Conv2dGeometry, x: &Tensor, rows: &Tensor, n_r
     gpu.launch(&k, &[("STRIDE", g.stride as f64), ("ROW_MAP", 1.0)], &p, &[x, cols, rows], grid_1d(n_rows * g.n * g.oh() * g.ow().div_ceil(RUN)));
 }
 
+/// cols [keep*kh*kw, n*oh*ow]: for each image, the im2col rows of only the channels
+/// `kept[img, ..]` (u32 [n, keep], winners-take-all's kept channels), in that order.
+pub fn im2col_kept(gpu: &Gpu, g: &Conv2dGeometry, x: &Tensor, kept: &Tensor, keep: usize, cols: &Tensor) {
+    let rows = keep * g.kh * g.kw;
+    assert!(kept.numel() >= g.n * keep, "im2col_kept: {} kept channels for {} images of {keep}", kept.numel(), g.n);
+    assert!(cols.numel() >= rows * g.positions(), "im2col_kept: cols smaller than [{rows}, {}]", g.positions());
+    let k = Kernel { shader: &CONV2D, entry: "im2col" };
+    let p = Params { rows: rows as u32, ..Params::from(g) };
+    gpu.launch(&k, &[("STRIDE", g.stride as f64), ("KEPT", 1.0)], &p, &[x, cols, kept], grid_1d(rows * g.n * g.oh() * g.ow().div_ceil(RUN)));
+}
+
 /// `col2im` from the rows of `im2col_rows`: `pos[r]` (u32 [c*kh*kw]) is where patch row r sits
 /// in dcols, `u32::MAX` for rows that are all zero.
 pub fn col2im_rows(gpu: &Gpu, g: &Conv2dGeometry, dcols: &Tensor, pos: &Tensor, dx: &Tensor) {

@@ -54,6 +54,13 @@ impl ModelSpec {
         Ok(spec)
     }
 
+    /// This model with a winners-take-all layer of `sparsity` after every ReLU (as the
+    /// `cnn-wta*` configs are to `cnn`).
+    pub fn with_wta(&self, sparsity: f64) -> ModelSpec {
+        let layers = self.layers.iter().flat_map(|l| if *l == LayerSpec::Relu { vec![l.clone(), LayerSpec::Wta { sparsity }] } else { vec![l.clone()] });
+        ModelSpec { name: format!("{}-wta{:.0}", self.name, 100.0 * sparsity), layers: layers.collect(), quant: self.quant.clone() }
+    }
+
     pub fn to_toml(&self) -> String {
         toml::to_string(self).expect("model specs serialise")
     }

@@ -100,7 +100,7 @@ pub async fn summarise(gpu: &Gpu, run: &Run, splits: &Splits, dir: &Path, stages
         weight_bits: 8.0 * stored.weight_bytes as f64 / stored.weights.max(1) as f64,
         model_bytes: stored.bytes(),
         dense_flops: 2 * dense_macs,
-        executed_flops: 2 * model.executed_weights_macs(),
+        executed_flops: 2 * model.executed_weights_macs(usize::MAX),
         inference_us_per_example: bench.and_then(|r: &Value| r["us_per_example"].as_f64()),
         seconds: stages.iter().map(|s| s.seconds).sum(),
         stages,

@@ -4,6 +4,7 @@
 pub mod approx;
 pub mod attack;
 pub mod bsr;
+pub mod channel_skip;
 pub mod ibp;
 mod conv2d;
 pub mod corrupt;

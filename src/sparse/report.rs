@@ -23,8 +23,9 @@ pub struct SparsityReport {
     pub nonzero_parameters: usize,
     pub parameters: usize,
     /// Multiply-adds per example of the weight layers: dense, skipping every pruned weight,
-    /// and as the kernels in use execute them (whole kept blocks on the block-sparse kernels,
-    /// everything on the dense ones).
+    /// and as the kernels in use execute them in large inference batches (whole kept blocks
+    /// on the block-sparse kernels, everything on the dense ones, the kept channels' share
+    /// on convolutions after winners-take-all; `Model::executed_weights_macs`).
     pub dense_macs: usize,
     pub sparse_macs: usize,
     pub executed_macs: usize,
@@ -53,5 +54,5 @@ pub async fn sparsity_report(gpu: &Gpu, model: &Model) -> Result<SparsityReport>
         }
     }
     let (w, nz) = layers.iter().fold((0, 0), |(w, nz), l| (w + l.weights, nz + l.nonzero));
-    Ok(SparsityReport { layers, sparsity: 1.0 - nz as f64 / w.max(1) as f64, nonzero_parameters, parameters, dense_macs, sparse_macs, executed_macs: model.executed_weights_macs(), activation_sparse_macs: activation_sparse_macs.round() as usize })
+    Ok(SparsityReport { layers, sparsity: 1.0 - nz as f64 / w.max(1) as f64, nonzero_parameters, parameters, dense_macs, sparse_macs, executed_macs: model.executed_weights_macs(usize::MAX), activation_sparse_macs: activation_sparse_macs.round() as usize })
 }

@@ -1,0 +1,126 @@
+// Weight products that skip the input channels winners-take-all dropped (DASNet, Yang et al.
+// 2019). Per example n, wta_select wrote the KEEP kept channels' indices kept[n, KEEP]; each
+// channel covers G consecutive inputs of the weight matrix w [M, K] (K = channels * G): the
+// kh*kw taps of a convolution, the positions a flattened feature map gives one channel, or 1
+// for a plain unit. Only the kept channels' KEEP * G inputs are read and multiplied:
+//
+//   skip_linear  y[n, m] = sum_{j, q} w[m, kept[n, j] * G + q] * x[n, kept[n, j] * G + q]
+//   skip_conv    y[n, m, p] = sum_{j, q} w[m, kept[n, j] * G + q] * cols[j * G + q, n * P + p]
+//                cols being the im2col columns of the kept channels only (conv2d.wgsl's im2col
+//                with KEPT), and y written straight in [N, M, P] layout
+//
+// The channel index is looked up once per channel and the inputs of a channel are consecutive,
+// so the inner loops do no integer division (which CPU adapters run lane by lane).
+
+struct Params { n: u32, m: u32, k: u32, keep: u32, g: u32, p: u32, _p0: u32, _p1: u32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> w: array<f32>;
+// skip_linear: x [N, K]; skip_conv: cols [KEEP * G, N * P].
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read> kept: array<u32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+
+const WG: u32 = 64u;
+
+fn flat(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> u32 {
+    return (wg.y * nwg.x + wg.x) * WG + li;
+}
+
+// Rows past the edge read the last row (never stored), so the inner loop has no branches.
+fn w4(m: u32, col: u32) -> vec4<f32> {
+    let last = p.m - 1u;
+    return vec4<f32>(w[min(m, last) * p.k + col], w[min(m + 1u, last) * p.k + col],
+                     w[min(m + 2u, last) * p.k + col], w[min(m + 3u, last) * p.k + col]);
+}
+
+// One invocation: 4 outputs of one example.
+@compute @workgroup_size(WG)
+fn skip_linear(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_index) li: u32) {
+    let t = flat(wg, nwg, li);
+    let quads = (p.m + 3u) / 4u;
+    if (t >= p.n * quads) { return; }
+    let m = (t % quads) * 4u;
+    let n = t / quads;
+    var acc = vec4<f32>();
+    for (var j = 0u; j < p.keep; j++) {
+        let c0 = kept[n * p.keep + j] * p.g;
+        for (var q = 0u; q < p.g; q++) {
+            let col = c0 + q;
+            acc = fma(w4(m, col), vec4<f32>(b[n * p.k + col]), acc);
+        }
+    }
+    for (var i = 0u; i < 4u; i++) {
+        if (m + i < p.m) { y[n * p.m + m + i] = acc[i]; }
+    }
+}
+
+// Positions past the edge of the example read its last position (never stored).
+fn cols4(row: u32, n: u32, pos: u32) -> vec4<f32> {
+    let base = row * (p.n * p.p) + n * p.p;
+    let last = p.p - 1u;
+    return vec4<f32>(b[base + pos], b[base + min(pos + 1u, last)], b[base + min(pos + 2u, last)], b[base + min(pos + 3u, last)]);
+}
+
+// acc += outer(a, c): column i of the 4x4 block is output row i.
+fn outer_acc(acc: mat4x4<f32>, a: vec4<f32>, c: vec4<f32>) -> mat4x4<f32> {
+    return mat4x4<f32>(fma(vec4<f32>(a.x), c, acc[0]), fma(vec4<f32>(a.y), c, acc[1]),
+                       fma(vec4<f32>(a.z), c, acc[2]), fma(vec4<f32>(a.w), c, acc[3]));
+}
+
+fn store_row(m: u32, n: u32, pos: u32, v: vec4<f32>) {
+    if (m >= p.m) { return; }
+    let base = (n * p.m + m) * p.p;
+    if (pos < p.p) { y[base + pos] = v.x; }
+    if (pos + 1u < p.p) { y[base + pos + 1u] = v.y; }
+    if (pos + 2u < p.p) { y[base + pos + 2u] = v.z; }
+    if (pos + 3u < p.p) { y[base + pos + 3u] = v.w; }
+}
+
+fn store_block(m: u32, n: u32, pos: u32, blk: mat4x4<f32>) {
+    store_row(m, n, pos, blk[0]);
+    store_row(m + 1u, n, pos, blk[1]);
+    store_row(m + 2u, n, pos, blk[2]);
+    store_row(m + 3u, n, pos, blk[3]);
+}
+
+// One invocation: a block of 16 outputs x 16 positions of one example, in registers (named
+// variables: an indexed array would live in memory on CPU adapters).
+@compute @workgroup_size(WG)
+fn skip_conv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+             @builtin(local_invocation_index) li: u32) {
+    let t = flat(wg, nwg, li);
+    let col_blocks = (p.p + 15u) / 16u;
+    let row_blocks = (p.m + 15u) / 16u;
+    if (t >= p.n * row_blocks * col_blocks) { return; }
+    let pos = (t % col_blocks) * 16u;
+    let m = ((t / col_blocks) % row_blocks) * 16u;
+    let n = t / (col_blocks * row_blocks);
+    var a00 = mat4x4<f32>(); var a01 = mat4x4<f32>(); var a02 = mat4x4<f32>(); var a03 = mat4x4<f32>();
+    var a10 = mat4x4<f32>(); var a11 = mat4x4<f32>(); var a12 = mat4x4<f32>(); var a13 = mat4x4<f32>();
+    var a20 = mat4x4<f32>(); var a21 = mat4x4<f32>(); var a22 = mat4x4<f32>(); var a23 = mat4x4<f32>();
+    var a30 = mat4x4<f32>(); var a31 = mat4x4<f32>(); var a32 = mat4x4<f32>(); var a33 = mat4x4<f32>();
+    for (var j = 0u; j < p.keep; j++) {
+        let c0 = kept[n * p.keep + j] * p.g;
+        for (var q = 0u; q < p.g; q++) {
+            let row = j * p.g + q;
+            let c_0 = cols4(row, n, pos);
+            let c_1 = cols4(row, n, pos + 4u);
+            let c_2 = cols4(row, n, pos + 8u);
+            let c_3 = cols4(row, n, pos + 12u);
+            let w0 = w4(m, c0 + q);
+            a00 = outer_acc(a00, w0, c_0); a01 = outer_acc(a01, w0, c_1); a02 = outer_acc(a02, w0, c_2); a03 = outer_acc(a03, w0, c_3);
+            let w1 = w4(m + 4u, c0 + q);
+            a10 = outer_acc(a10, w1, c_0); a11 = outer_acc(a11, w1, c_1); a12 = outer_acc(a12, w1, c_2); a13 = outer_acc(a13, w1, c_3);
+            let w2 = w4(m + 8u, c0 + q);
+            a20 = outer_acc(a20, w2, c_0); a21 = outer_acc(a21, w2, c_1); a22 = outer_acc(a22, w2, c_2); a23 = outer_acc(a23, w2, c_3);
+            let w3 = w4(m + 12u, c0 + q);
+            a30 = outer_acc(a30, w3, c_0); a31 = outer_acc(a31, w3, c_1); a32 = outer_acc(a32, w3, c_2); a33 = outer_acc(a33, w3, c_3);
+        }
+    }
+    store_block(m, n, pos, a00); store_block(m, n, pos + 4u, a01); store_block(m, n, pos + 8u, a02); store_block(m, n, pos + 12u, a03);
+    store_block(m + 4u, n, pos, a10); store_block(m + 4u, n, pos + 4u, a11); store_block(m + 4u, n, pos + 8u, a12); store_block(m + 4u, n, pos + 12u, a13);
+    store_block(m + 8u, n, pos, a20); store_block(m + 8u, n, pos + 4u, a21); store_block(m + 8u, n, pos + 8u, a22); store_block(m + 8u, n, pos + 12u, a23);
+    store_block(m + 12u, n, pos, a30); store_block(m + 12u, n, pos + 4u, a31); store_block(m + 12u, n, pos + 8u, a32); store_block(m + 12u, n, pos + 12u, a33);
+}
