@@ -29,6 +29,8 @@
 //! | row_norms, sphere_project, ternary_reinit | 1e-7 | 2e-6 | a norm's square root and a division (or sqrt of a count), the sum in another order |
 //! | wta_select, wta_apply | 0 | 0 | sums of the same f32 values in the same order, comparisons and a product by 0 or 1 |
 //! | skip_linear, skip_conv, im2col with KEPT | 0 | 0 | dyadic inputs: every product and partial sum is exact |
+//! | threshold_forward, threshold_backward | 0 | 0 | a selection; one rounded add, as the reference does it |
+//! | threshold_stats + threshold_learn | 1e-7 | 1e-5 | a mean of up to 2^24 values summed in another order |
 //! | ternary_matmul_f16; f32_to_f16 | 0 | 2^-10 | dyadic inputs exact in f16; WGSL may round y's (and a conversion's) last f16 bit either way |
 //! | ibp (all entries) | 0 | 0 | dyadic inputs scaled so that every sum stays exact |
 //! | sum_squares | 0 | 2e-6 | up to 2^24 positive terms summed in another order |
@@ -52,6 +54,7 @@
 //! (Mesa's LP_MAX_TGSI_LOOP_ITERATIONS), so cases keep per-invocation loops below that except
 //! where that is the point (`matmul_long_k`).
 
+mod act_threshold;
 mod attack;
 mod bsr;
 mod channel_skip;

@@ -110,6 +110,10 @@ const TESTED: &[(&str, &str)] = &[
     ("wta", "wta_apply"),
     ("channel_skip", "skip_linear"),
     ("channel_skip", "skip_conv"),
+    ("act_threshold", "threshold_forward"),
+    ("act_threshold", "threshold_backward"),
+    ("act_threshold", "threshold_stats"),
+    ("act_threshold", "threshold_learn"),
 ];
 
 // WebGPU's default limits (https://www.w3.org/TR/webgpu/#limits).

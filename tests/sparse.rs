@@ -472,3 +472,53 @@ fn winners_take_all_keeps_the_strongest_channels_and_trains() {
         assert!((model.executed_weights_macs(n) as f64 - want as f64).abs() < 2.0, "batch {n}: {} MACs executed, {want} expected", model.executed_weights_macs(n));
     }
 }
+
+/// Joint pruning of weights and activations (JPnet): activation thresholds after the ReLUs
+/// learn the quantile that zeroes their target share while gradual magnitude pruning prunes
+/// the weights; the thresholds survive a checkpoint, and a dense checkpoint may start them.
+#[test]
+fn activation_thresholds_learn_their_sparsity_beside_weight_pruning() {
+    let mut spec = ModelSpec::load("mlp").unwrap();
+    let mut layers = Vec::new();
+    for l in &spec.layers {
+        layers.push(l.clone());
+        if *l == aer::nn::LayerSpec::Relu {
+            layers.push(aer::nn::LayerSpec::Threshold { sparsity: 0.85, l1: 0.1 });
+        }
+    }
+    spec.layers = layers;
+    spec.name = "mlp-jp".into();
+    let data = mnist(2000);
+    let cfg = TrainConfig {
+        epochs: 2,
+        prune: Some(aer::train::GradualPrune { sparsity: 0.8, ramp_epochs: 1, scope: Scope::Global }),
+        ..config(OptimizerKind::Sgd)
+    };
+    let dir = common::tmpdir("jpnet");
+    let r = block_on(aer::train::fit(gpu(), &data, &spec, &cfg, &dir, &Default::default(), &mut |_| {})).unwrap();
+    assert!(r.test_accuracy > 0.7, "mlp with activation thresholds at 85% and 80% of weights pruned: test accuracy {}", r.test_accuracy);
+    let (model, _) = Checkpoint::load(&r.best_path).unwrap().restore(gpu()).unwrap();
+    let theta: Vec<f32> = model.params.iter().filter(|p| p.name.ends_with(".threshold")).map(|p| block_on(gpu().read_f32(&p.value)).unwrap()[0]).collect();
+    assert_eq!(theta.len(), 2);
+    assert!(theta.iter().all(|&t| t > 0.0), "thresholds {theta:?} were not learned (or not saved)");
+    let rep = block_on(sparsity_report(gpu(), &model)).unwrap();
+    assert!((rep.sparsity - 0.8).abs() < 0.01, "weight sparsity {}", rep.sparsity);
+    // The layers after the thresholds see about 15% nonzero inputs on held-out images.
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    data.test.gather(&(0..256).collect::<Vec<_>>(), &mut x, &mut y);
+    let d = block_on(model.input_densities(gpu(), gpu().upload(&x, &[256, 1, 28, 28]))).unwrap();
+    assert!(d["fc1.weight"] > 0.1, "fc1 reads the image: {} nonzero", d["fc1.weight"]);
+    for name in ["fc2.weight", "fc3.weight"] {
+        assert!((d[name] - 0.15).abs() < 0.07, "{name}: {:.3} of its inputs nonzero, about 0.15 expected", d[name]);
+    }
+    // From a dense checkpoint, the thresholds start at 0: no activation is cut yet.
+    let dense_dir = common::tmpdir("jpnet-dense");
+    let dense = block_on(aer::train::fit(gpu(), &data, &ModelSpec::load("mlp").unwrap(), &TrainConfig { epochs: 1, ..config(OptimizerKind::Sgd) }, &dense_dir, &Default::default(), &mut |_| {})).unwrap();
+    let mut ck = Checkpoint::load(&dense.best_path).unwrap();
+    ck.spec = spec.clone();
+    let (started, _) = ck.restore(gpu()).unwrap();
+    let fresh = block_on(started.input_densities(gpu(), gpu().upload(&x, &[256, 1, 28, 28]))).unwrap();
+    let (plain, _) = Checkpoint::load(&dense.best_path).unwrap().restore(gpu()).unwrap();
+    let relu_only = block_on(plain.input_densities(gpu(), gpu().upload(&x, &[256, 1, 28, 28]))).unwrap();
+    assert_eq!(fresh["fc2.weight"], relu_only["fc2.weight"]);
+}

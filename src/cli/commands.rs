@@ -567,6 +567,21 @@ fn eval(choice: &AdapterChoice, args: &EvalArgs, dense_kernels: bool) -> Result<
         1e6 * secs / data.len().max(1) as f64,
         args.batch_size
     );
+    // Zeros in the weight layers' inputs, measured on the first examples of the split.
+    let probe = data.head(data.len().min(args.batch_size.max(256)).min(model.max_batch(gpu.limits.max_storage_buffer_binding_size)));
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    probe.gather(&(0..probe.len() as u32).collect::<Vec<_>>(), &mut x, &mut y);
+    let densities = block_on(model.input_densities(&gpu, gpu.upload(&x, &[probe.len(), probe.shape[0], probe.shape[1], probe.shape[2]])))?;
+    let mut names: Vec<&String> = densities.keys().collect();
+    names.sort_by_key(|n| rep.layers.iter().position(|l| &&l.name == n));
+    let uses = model.weight_uses_per_example();
+    let measured: f64 = rep.layers.iter().map(|l| (l.nonzero * uses[&l.name]) as f64 * densities[&l.name]).sum();
+    println!(
+        "nonzero inputs of each weight layer (first {} examples): {}; {:.2} MFLOP per example skipping both zero weights and zero activations",
+        probe.len(),
+        names.iter().map(|n| format!("{n} {:.1}%", 100.0 * densities[*n])).collect::<Vec<_>>().join(", "),
+        2e-6 * measured
+    );
     if let Some(other) = &args.mask_distance {
         let o = Checkpoint::load(other)?;
         if o.spec != ck.spec {

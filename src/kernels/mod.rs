@@ -2,6 +2,7 @@
 //! pending encoder; nothing here waits. The CPU references they are tested against live in
 //! `crate::reference` with the same names.
 
+mod act_threshold;
 mod adv_loss;
 mod approx;
 mod bias;
@@ -28,6 +29,7 @@ mod ternary_f16;
 mod wta;
 pub mod shaders;
 
+pub use act_threshold::{threshold_backward, threshold_forward, threshold_learn, THRESHOLD_GROUPS};
 pub use adv_loss::{adv_loss, AdvLoss, AdvLossInputs};
 pub use approx::{absmax, approx_product, lut_matmul, quantize_i8, TABLE_ENTRIES};
 pub use bias::{bias_add, bias_grad, bias_grad_accumulate};

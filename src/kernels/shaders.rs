@@ -33,6 +33,7 @@ shader!(FAULTS, "faults");
 shader!(APPROX, "approx");
 shader!(WTA, "wta");
 shader!(CHANNEL_SKIP, "channel_skip");
+shader!(ACT_THRESHOLD, "act_threshold");
 
 /// All shaders, for validation.
-pub static ALL: &[&Shader] = &[&MATMUL, &BIAS, &RELU, &CONV2D, &MAXPOOL, &SOFTMAX_XENT, &OPTIM, &ADV_LOSS, &PGD, &SELECT, &MASK, &LEARNED_MASK, &TERNARY, &TERNARY_F16, &HYPERSPHERE, &QUANT, &BSR, &BSR_FORMAT, &IBP, &CORRUPT, &FAULTS, &APPROX, &WTA, &CHANNEL_SKIP];
+pub static ALL: &[&Shader] = &[&MATMUL, &BIAS, &RELU, &CONV2D, &MAXPOOL, &SOFTMAX_XENT, &OPTIM, &ADV_LOSS, &PGD, &SELECT, &MASK, &LEARNED_MASK, &TERNARY, &TERNARY_F16, &HYPERSPHERE, &QUANT, &BSR, &BSR_FORMAT, &IBP, &CORRUPT, &FAULTS, &APPROX, &WTA, &CHANNEL_SKIP, &ACT_THRESHOLD];

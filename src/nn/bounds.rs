@@ -52,8 +52,8 @@ impl Model {
     /// Interval bounds need every layer to have a box rule: winners-take-all layers (whose
     /// selection depends on the input) have none here.
     pub fn check_bounds(&self) -> crate::error::Result<()> {
-        if self.layers.iter().any(|l| matches!(l, Layer::Wta { .. })) {
-            return Err(crate::error::AerError::Invalid(format!("model '{}' has winners-take-all (wta) layers, which interval bounds do not go through: verify or certify a model without them", self.spec.name)));
+        if self.layers.iter().any(|l| matches!(l, Layer::Wta { .. } | Layer::Threshold { .. })) {
+            return Err(crate::error::AerError::Invalid(format!("model '{}' has winners-take-all (wta) or activation threshold layers, which interval bounds do not go through: verify or certify a model without them", self.spec.name)));
         }
         Ok(())
     }
@@ -118,7 +118,7 @@ impl Model {
                     let flat = [n, s[1..].iter().product()];
                     (c.reshape(&flat), r.reshape(&flat), BoxSaved::Shape(s))
                 }
-                Layer::Wta { .. } => panic!("{}", self.check_bounds().unwrap_err()),
+                Layer::Wta { .. } | Layer::Threshold { .. } => panic!("{}", self.check_bounds().unwrap_err()),
             };
             // The folded last layer's own box is for reporting only: nothing to keep for it.
             if let (Some(tp), false) = (tape.as_deref_mut(), i == last && worst.is_some()) {

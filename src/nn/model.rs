@@ -25,6 +25,12 @@ impl Param {
     pub fn prunable(&self) -> bool {
         self.name.ends_with(".weight")
     }
+
+    /// Whether the optimizer updates it: activation thresholds learn by their own rule
+    /// (`LayerSpec::Threshold`), in the backward pass.
+    pub fn optimized(&self) -> bool {
+        !self.name.ends_with(".threshold")
+    }
 }
 
 pub(super) enum Layer {
@@ -35,6 +41,9 @@ pub(super) enum Layer {
     Flatten,
     /// Winners-take-all: `keep` of the input's channels per example.
     Wta { keep: usize },
+    /// A learned activation threshold: parameter `theta` ([1]), its target share of zeros and
+    /// the weight of the activations' L1 penalty.
+    Threshold { theta: usize, sparsity: f32, l1: f32 },
 }
 
 /// What one layer's forward pass keeps for its backward pass.
@@ -61,6 +70,10 @@ enum Saved {
 /// 186 for 256).
 pub const SKIP_LINEAR_MAX_BATCH: usize = 8;
 
+/// Learning rate of activation thresholds (`threshold_learn`): relative to the threshold plus
+/// the mean activation, so a few dozen steps bring a threshold to its quantile.
+const THRESHOLD_RATE: f32 = 0.2;
+
 /// The channels the last winners-take-all layer kept, while they still index the activation's
 /// channels (ReLU, max-pooling and flattening keep a dropped channel zero).
 struct KeptChannels {
@@ -85,6 +98,8 @@ enum Grads {
 /// The record of one forward pass, consumed by `Model::backward`.
 pub struct Tape {
     saved: Vec<Saved>,
+    /// Every layer's input, when asked for (`Model::input_densities`).
+    inputs: Option<Vec<Tensor>>,
 }
 
 pub struct Model {
@@ -147,6 +162,11 @@ impl Model {
     /// and size.
     pub fn from_tensors(gpu: &Gpu, spec: &ModelSpec, input: [usize; 3], classes: usize, tensors: &HashMap<String, Vec<f32>>) -> Result<Model> {
         Self::build(gpu, spec, input, classes, Some(tensors), |name, shape, _, _, _| {
+            // Activation thresholds start at 0 (no activation cut) when the tensors come from a
+            // model without them (`aer train --init` from a dense checkpoint).
+            if name.ends_with(".threshold") && !tensors.contains_key(name) {
+                return Ok(vec![0.0; shape.iter().product()]);
+            }
             let v = tensors.get(name).ok_or_else(|| AerError::Invalid(format!("missing tensor '{name}' for model '{}'", spec.name)))?;
             if v.len() != shape.iter().product::<usize>() {
                 return Err(AerError::Invalid(format!("tensor '{name}' has {} values, model '{}' expects shape {shape:?}", v.len(), spec.name)));
@@ -167,7 +187,7 @@ impl Model {
         let last_param_layer = spec.layers.iter().rposition(|l| matches!(l, LayerSpec::Linear { .. } | LayerSpec::Conv2d { .. }));
         let mut params = Vec::new();
         let mut layers = Vec::new();
-        let (mut n_fc, mut n_conv) = (0, 0);
+        let (mut n_fc, mut n_conv, mut n_thr) = (0, 0, 0);
         for (i, l) in spec.layers.iter().enumerate() {
             let (inp, out) = (&shapes[i], &shapes[i + 1]);
             let last = Some(i) == last_param_layer;
@@ -195,6 +215,11 @@ impl Model {
                 LayerSpec::Maxpool2 => Layer::Maxpool2,
                 LayerSpec::Flatten => Layer::Flatten,
                 LayerSpec::Wta { sparsity } => Layer::Wta { keep: LayerSpec::wta_keep(*sparsity, inp[0]) },
+                LayerSpec::Threshold { sparsity, l1 } => {
+                    n_thr += 1;
+                    let theta = add(format!("act{n_thr}.threshold"), vec![1], 1, 1)?;
+                    Layer::Threshold { theta, sparsity: *sparsity as f32, l1: *l1 as f32 }
+                }
             });
         }
         let quant = spec.quant.as_ref().map(|q| Quantizer::attach(gpu, q, &mut params, existing)).transpose()?;
@@ -248,6 +273,9 @@ impl Model {
         }
         let mut kept: Option<KeptChannels> = None;
         for layer in &self.layers {
+            if let Some(inputs) = tape.as_deref_mut().and_then(|t| t.inputs.as_mut()) {
+                inputs.push(x.clone());
+            }
             let skip = match layer {
                 Layer::Linear { w, .. } => self.skippable(kept.take(), *w, tape.is_none() && n <= SKIP_LINEAR_MAX_BATCH),
                 Layer::Conv2d { w, .. } => self.skippable(kept.take(), *w, tape.is_none()),
@@ -340,6 +368,11 @@ impl Model {
                     kept = Some(KeptChannels { list, keep: *keep, channels: shape.c });
                     (y, Saved::Mask(mask, shape))
                 }
+                Layer::Threshold { theta, .. } => {
+                    let y = gpu.empty(x.shape());
+                    k::threshold_forward(gpu, &x, &self.params[*theta].value, &y);
+                    (y.clone(), Saved::Output(y))
+                }
             };
             if let Some(t) = tape.as_deref_mut() {
                 t.saved.push(saved);
@@ -366,7 +399,7 @@ impl Model {
     }
 
     pub fn tape(&self) -> Tape {
-        Tape { saved: Vec::with_capacity(self.layers.len()) }
+        Tape { saved: Vec::with_capacity(self.layers.len()), inputs: None }
     }
 
     /// Backpropagate `dy` (the gradient of the loss with respect to the logits) through the
@@ -471,6 +504,18 @@ impl Model {
                     dx
                 }
                 (Layer::Flatten, Saved::Shape(s)) => dy.reshape(&s),
+                (Layer::Threshold { theta, sparsity, l1 }, Saved::Output(y)) => {
+                    // Training passes learn the threshold and add the L1 penalty's gradient.
+                    let l1_grad = if param_grads {
+                        k::threshold_learn(gpu, &y, &self.params[*theta].value, *sparsity, THRESHOLD_RATE, &gpu.empty(&[2 * k::THRESHOLD_GROUPS]));
+                        *l1 / y.numel() as f32
+                    } else {
+                        0.0
+                    };
+                    let dx = gpu.empty(y.shape());
+                    k::threshold_backward(gpu, &y, &dy, l1_grad, &dx);
+                    dx
+                }
                 (Layer::Wta { .. }, Saved::Mask(mask, shape)) => {
                     let dx = gpu.empty(dy.shape());
                     k::wta_apply(gpu, shape, &dy, &mask, &dx);
@@ -544,10 +589,27 @@ impl Model {
                     out.insert(self.params[*w].name.clone(), density);
                     density = 1.0;
                 }
-                Layer::Relu | Layer::Maxpool2 | Layer::Flatten => {}
+                Layer::Relu | Layer::Maxpool2 | Layer::Flatten | Layer::Threshold { .. } => {}
             }
         }
         out
+    }
+
+    /// Per weight tensor, the share of nonzero values in its layer's input over the examples
+    /// x, measured: what ReLUs, activation thresholds and winners-take-all leave for a kernel
+    /// that skips zero activations.
+    pub async fn input_densities(&self, gpu: &Gpu, x: Tensor) -> Result<HashMap<String, f64>> {
+        let mut tape = Tape { saved: Vec::new(), inputs: Some(Vec::new()) };
+        drop(self.forward(gpu, x, Some(&mut tape)));
+        let inputs = tape.inputs.expect("asked for");
+        let mut out = HashMap::new();
+        for (layer, input) in self.layers.iter().zip(&inputs) {
+            if let Layer::Linear { w, .. } | Layer::Conv2d { w, .. } = layer {
+                let v = gpu.read_f32(input).await?;
+                out.insert(self.params[*w].name.clone(), v.iter().filter(|&&a| a != 0.0).count() as f64 / v.len().max(1) as f64);
+            }
+        }
+        Ok(out)
     }
 
     /// Multiply-adds per example the weight layers' kernels execute in inference on batches

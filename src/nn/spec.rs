@@ -26,6 +26,15 @@ pub enum LayerSpec {
     /// ceil((1 - sparsity) * C) channels (or units of a flat input) with the largest L1 mass
     /// and zero the rest, in training and inference alike.
     Wta { sparsity: f64 },
+    /// A learned activation threshold (joint weight and activation pruning, JPnet): after a
+    /// ReLU, values at or below the layer's threshold are zeroed. The threshold is learned in
+    /// training as the `sparsity` quantile of the layer's activations; `l1` adds
+    /// l1 * mean(|activation|) to the loss, which pushes activations toward zero.
+    Threshold {
+        sparsity: f64,
+        #[serde(default)]
+        l1: f64,
+    },
 }
 
 fn one() -> usize {
@@ -116,6 +125,12 @@ impl ModelSpec {
                     vec![cur[0], cur[1] / 2, cur[2] / 2]
                 }
                 LayerSpec::Flatten => vec![cur.iter().product()],
+                LayerSpec::Threshold { sparsity, l1 } => {
+                    if !(0.0..1.0).contains(sparsity) || !(*l1 >= 0.0 && l1.is_finite()) {
+                        return Err(at(format!("sparsity {sparsity}, l1 {l1}: give the target share of zero activations from 0 up to (not including) 1, and an l1 weight of 0 or more")));
+                    }
+                    cur.clone()
+                }
                 LayerSpec::Wta { sparsity } => {
                     if !(0.0..1.0).contains(sparsity) {
                         return Err(at(format!("sparsity {sparsity}: give the share of channels to zero, from 0 up to (not including) 1")));
@@ -147,6 +162,7 @@ impl LayerSpec {
             LayerSpec::Maxpool2 => "maxpool2",
             LayerSpec::Flatten => "flatten",
             LayerSpec::Wta { .. } => "wta",
+            LayerSpec::Threshold { .. } => "threshold",
         }
     }
 

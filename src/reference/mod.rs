@@ -1,6 +1,7 @@
 //! Plain-Rust CPU references for every kernel, written for obviousness rather than speed. The
 //! kernel tests compare each GPU launcher against the function of the same name here.
 
+pub mod act_threshold;
 pub mod approx;
 pub mod attack;
 pub mod bsr;

@@ -193,8 +193,9 @@ async fn start(gpu: &Gpu, splits: &Splits, spec: &ModelSpec, cfg: &TrainConfig, 
             if &ck.spec != spec {
                 // Full-precision weights may start quantization-aware training (and latent
                 // weights a run in full precision): same weight layers, another [quant].
-                // Winners-take-all layers have no parameters: a dense model may start one.
-                let weight_layers = |s: &ModelSpec| s.layers.iter().filter(|l| !matches!(l, crate::nn::LayerSpec::Wta { .. })).cloned().collect::<Vec<_>>();
+                // Winners-take-all layers have no parameters, and activation thresholds start
+                // at 0: a dense model may start either.
+                let weight_layers = |s: &ModelSpec| s.layers.iter().filter(|l| !matches!(l, crate::nn::LayerSpec::Wta { .. } | crate::nn::LayerSpec::Threshold { .. })).cloned().collect::<Vec<_>>();
                 let same = weight_layers(&ck.spec) == weight_layers(spec);
                 if !same || !ck.packed.is_empty() {
                     let why = if same { "holds packed ternary weights; start from the latent checkpoint it was packed from".to_string() } else { format!("holds model '{}' with other layers than the requested '{}'", ck.spec.name, spec.name) };

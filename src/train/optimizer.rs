@@ -34,7 +34,7 @@ impl Optimizer {
     pub fn update(&mut self, gpu: &Gpu, params: &[Param], lr: f32) {
         self.step += 1;
         let c = &self.config;
-        for (p, s) in params.iter().zip(&self.state) {
+        for (p, s) in params.iter().zip(&self.state).filter(|(p, _)| p.optimized()) {
             match c.kind {
                 OptimizerKind::Sgd => {
                     let sp = SgdParams { lr, momentum: c.momentum, weight_decay: c.weight_decay, nesterov: c.nesterov };
