@@ -132,8 +132,10 @@ fn permute_cases(test: &str) -> Vec<PermuteCase> {
         let mut r = rng(test, i);
         PermuteCase { n: r.random_range(1..=16), c: r.random_range(1..=64), hw: r.random_range(1..=300) }
     }));
-    // 16.8M elements: the grid spills into y.
+    // Planes far longer than a run of 32; and 16.8M planes of one value each, one invocation
+    // per plane, so the grid spills into y.
     cases.push(PermuteCase { n: 3, c: 5, hw: 1_118_500 });
+    cases.push(PermuteCase { n: 4097, c: 4096, hw: 1 });
     cases
 }
 

@@ -83,8 +83,10 @@ fn bias_add_matches_reference() {
         BiasCase { outer: 1, channels: 3, inner: 257 },
     ];
     cases.extend(random_bias_cases("bias_add", 26));
-    // Past the spill into y, and one maximal binding.
+    // Rows far longer than a run of 32, past the spill into y (one invocation per row of one
+    // value), and one maximal binding.
     cases.push(BiasCase { outer: 64, channels: 300, inner: 875 });
+    cases.push(BiasCase { outer: 4097, channels: 4096, inner: 1 });
     cases.push(BiasCase { outer: 1, channels: 2, inner: MAX_BINDING_F32 / 2 });
     for (i, case) in cases.iter().enumerate() {
         let mut r = rng("bias_add", 1000 + i);
@@ -152,8 +154,10 @@ pub(crate) fn pool_cases() -> Vec<PoolCase> {
         let mut r = rng("maxpool_shape", i);
         PoolCase { planes: r.random_range(1..=8), h: r.random_range(1..=17), w: r.random_range(1..=17) }
     }));
-    // One maximal binding of input; the backward grid spills into y.
+    // Rows longer than a run of 32; and one maximal binding of input in rows of two, one
+    // backward invocation per row, so that grid spills into y.
     cases.push(PoolCase { planes: 2048, h: 128, w: 128 });
+    cases.push(PoolCase { planes: 4096, h: 4096, w: 2 });
     cases
 }
 

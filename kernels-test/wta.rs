@@ -34,3 +34,16 @@ fn wta_matches_reference() {
 fn wta_grid_limits() {
     check(WtaShape { n: MAX_GROUPS + 2, c: 3, hw: 1, keep: 2 }, 100);
 }
+
+/// wta_apply alone (a drawn mask) on more rows than one grid dimension's invocations hold.
+#[test]
+fn wta_apply_grid_limits() {
+    let s = WtaShape { n: 4097, c: 4096, hw: 1, keep: 1 };
+    assert!(s.n * s.c > MAX_GROUPS * aer::gpu::WG_1D as usize);
+    let mut r = rng("wta_apply", 0);
+    let mask: Vec<f32> = (0..s.n * s.c).map(|_| if r.random_bool(0.5) { 1.0 } else { 0.0 }).collect();
+    let x = dyadic(&mut r, s.n * s.c * s.hw);
+    let y = gpu().full(&[x.len()], f32::NAN);
+    kernels::wta_apply(gpu(), s, &upload(&x), &upload(&mask), &y);
+    assert_close("wta_apply", &s, &read(&y), &reference::wta_apply(&x, &mask, s.hw), Tol::EXACT);
+}

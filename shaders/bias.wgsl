@@ -10,12 +10,21 @@ struct Params { outer: u32, channels: u32, inner: u32, accumulate: u32 }
 // bias_add: the bias. bias_grad: where its gradient is written.
 @group(0) @binding(2) var<storage, read_write> bias: array<f32>;
 
+// Each invocation of bias_add covers a run of up to RUN inner positions of one (outer,
+// channel) row, and bias_grad sums such runs: the row's channel is found once per run rather
+// than per element (integer division has no SIMD form on CPU adapters).
+const RUN: u32 = 32u;
+
 @compute @workgroup_size(256)
 fn bias_add(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(local_invocation_index) li: u32) {
-    let i = (wg.y * nwg.x + wg.x) * 256u + li;
-    if (i >= p.outer * p.channels * p.inner) { return; }
-    data[i] += bias[(i / p.inner) % p.channels];
+    let t = (wg.y * nwg.x + wg.x) * 256u + li;    // (outer, channel, run)
+    let runs = (p.inner + RUN - 1u) / RUN;
+    if (t >= p.outer * p.channels * runs) { return; }
+    let q0 = (t % runs) * RUN;
+    let row = t / runs;
+    let b = bias[row % p.channels];
+    for (var q = q0; q < min(q0 + RUN, p.inner); q++) { data[row * p.inner + q] += b; }
 }
 
 var<workgroup> partial: array<f32, 256>;
@@ -24,12 +33,12 @@ var<workgroup> partial: array<f32, 256>;
 @compute @workgroup_size(256)
 fn bias_grad(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
     let ch = wg.x;
-    let count = p.outer * p.inner;
+    let runs = (p.inner + RUN - 1u) / RUN;
     var s = 0.0;
-    for (var j = li; j < count; j += 256u) {
-        let o = j / p.inner;
-        let q = j % p.inner;
-        s += data[(o * p.channels + ch) * p.inner + q];
+    for (var j = li; j < p.outer * runs; j += 256u) {
+        let q0 = (j % runs) * RUN;
+        let base = ((j / runs) * p.channels + ch) * p.inner;
+        for (var q = q0; q < min(q0 + RUN, p.inner); q++) { s += data[base + q]; }
     }
     partial[li] = s;
     workgroupBarrier();

@@ -29,8 +29,9 @@ fn flat(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> u32 {
     return (wg.y * nwg.x + wg.x) * 256u + li;
 }
 
-// Each invocation of im2col fills a run of up to RUN columns with (row, img, oy) fixed, and
-// each of col2im a run of up to RUN pixels of one image row: the index arithmetic is done once
+// Each invocation of im2col fills a run of up to RUN columns with (row, img, oy) fixed, each of
+// col2im a run of up to RUN pixels of one image row, and each of the permutes a run of up to
+// RUN positions of one (image, channel) plane: the index arithmetic is done once
 // per run rather than per element (integer division has no SIMD form on CPU adapters), runs
 // stay short enough for llvmpipe's per-invocation loop limit, and the stride is a pipeline
 // constant, so its divisions fold.
@@ -127,22 +128,28 @@ fn col2im(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: ve
 @compute @workgroup_size(256)
 fn cnhw_to_nchw(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                 @builtin(local_invocation_index) li: u32) {
-    let i = flat(wg, nwg, li);
-    if (i >= p.n * p.c * p.h) { return; }
-    let q = i % p.h;
-    let ch = (i / p.h) % p.c;
-    let img = i / (p.h * p.c);
-    dst[i] = src[(ch * p.n + img) * p.h + q];
+    let t = flat(wg, nwg, li);    // (img, ch, run)
+    let runs = (p.h + RUN - 1u) / RUN;
+    if (t >= p.n * p.c * runs) { return; }
+    let q0 = (t % runs) * RUN;
+    let r = t / runs;
+    let ch = r % p.c;
+    let img = r / p.c;
+    let at = (ch * p.n + img) * p.h;
+    for (var q = q0; q < min(q0 + RUN, p.h); q++) { dst[r * p.h + q] = src[at + q]; }
 }
 
 // [N, C, HW] -> [C, N, HW].
 @compute @workgroup_size(256)
 fn nchw_to_cnhw(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                 @builtin(local_invocation_index) li: u32) {
-    let i = flat(wg, nwg, li);
-    if (i >= p.n * p.c * p.h) { return; }
-    let q = i % p.h;
-    let img = (i / p.h) % p.n;
-    let ch = i / (p.h * p.n);
-    dst[i] = src[(img * p.c + ch) * p.h + q];
+    let t = flat(wg, nwg, li);    // (ch, img, run)
+    let runs = (p.h + RUN - 1u) / RUN;
+    if (t >= p.n * p.c * runs) { return; }
+    let q0 = (t % runs) * RUN;
+    let r = t / runs;
+    let img = r % p.n;
+    let ch = r / p.n;
+    let at = (img * p.c + ch) * p.h;
+    for (var q = q0; q < min(q0 + RUN, p.h); q++) { dst[r * p.h + q] = src[at + q]; }
 }

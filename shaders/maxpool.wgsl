@@ -10,40 +10,55 @@ struct Params { planes: u32, h: u32, w: u32, oh: u32, ow: u32, _p0: u32, _p1: u3
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;    // forward: y; backward: dx
 @group(0) @binding(3) var<storage, read_write> argmax: array<u32>; // per output element
 
+// Each invocation covers a run of up to RUN outputs of one output row (forward) or RUN
+// inputs of one input row (backward): the row is found once per run rather than per element
+// (integer division has no SIMD form on CPU adapters).
+const RUN: u32 = 32u;
+
 @compute @workgroup_size(256)
 fn maxpool_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                    @builtin(local_invocation_index) li: u32) {
-    let i = (wg.y * nwg.x + wg.x) * 256u + li;
-    if (i >= p.planes * p.oh * p.ow) { return; }
-    let plane = i / (p.oh * p.ow);
-    let o = i % (p.oh * p.ow);
-    let y0 = (o / p.ow) * 2u;
-    let x0 = (o % p.ow) * 2u;
-    let base = plane * p.h * p.w;
-    var best = y0 * p.w + x0;
-    var best_v = src[base + best];
-    for (var d = 1u; d < 4u; d++) {
-        let pos = (y0 + d / 2u) * p.w + x0 + d % 2u;
-        let v = src[base + pos];
-        if (v > best_v) { best_v = v; best = pos; }
+    let t = (wg.y * nwg.x + wg.x) * 256u + li;    // (plane, oy, run)
+    let runs = (p.ow + RUN - 1u) / RUN;
+    if (t >= p.planes * p.oh * runs) { return; }
+    let ox0 = (t % runs) * RUN;
+    let r = t / runs;
+    let y0 = (r % p.oh) * 2u;
+    let base = (r / p.oh) * p.h * p.w;
+    for (var ox = ox0; ox < min(ox0 + RUN, p.ow); ox++) {
+        // The window's four inputs in row-major order; ties keep the first.
+        let p0 = y0 * p.w + ox * 2u;
+        var best = p0;
+        var best_v = src[base + p0];
+        let v1 = src[base + p0 + 1u];
+        if (v1 > best_v) { best_v = v1; best = p0 + 1u; }
+        let v2 = src[base + p0 + p.w];
+        if (v2 > best_v) { best_v = v2; best = p0 + p.w; }
+        let v3 = src[base + p0 + p.w + 1u];
+        if (v3 > best_v) { best_v = v3; best = p0 + p.w + 1u; }
+        dst[r * p.ow + ox] = best_v;
+        argmax[r * p.ow + ox] = best;
     }
-    dst[i] = best_v;
-    argmax[i] = best;
 }
 
 @compute @workgroup_size(256)
 fn maxpool_backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                     @builtin(local_invocation_index) li: u32) {
-    let i = (wg.y * nwg.x + wg.x) * 256u + li;
-    if (i >= p.planes * p.h * p.w) { return; }
-    let plane = i / (p.h * p.w);
-    let pos = i % (p.h * p.w);
-    let oy = (pos / p.w) / 2u;
-    let ox = (pos % p.w) / 2u;
-    var g = 0.0;
-    if (oy < p.oh && ox < p.ow) {
-        let o = plane * p.oh * p.ow + oy * p.ow + ox;
-        if (argmax[o] == pos) { g = src[o]; }
+    let t = (wg.y * nwg.x + wg.x) * 256u + li;    // (plane, y, run)
+    let runs = (p.w + RUN - 1u) / RUN;
+    if (t >= p.planes * p.h * runs) { return; }
+    let x0 = (t % runs) * RUN;
+    let r = t / runs;
+    let y = r % p.h;
+    let plane = r / p.h;
+    let oy = y / 2u;
+    for (var x = x0; x < min(x0 + RUN, p.w); x++) {
+        let ox = x / 2u;
+        var g = 0.0;
+        if (oy < p.oh && ox < p.ow) {
+            let o = (plane * p.oh + oy) * p.ow + ox;
+            if (argmax[o] == y * p.w + x) { g = src[o]; }
+        }
+        dst[r * p.w + x] = g;
     }
-    dst[i] = g;
 }

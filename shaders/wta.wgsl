@@ -61,10 +61,22 @@ fn wta_select(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg
     }
 }
 
+// Each invocation of wta_apply scales a run of up to RUN positions of one (example, channel)
+// row: the row and its mask are found once per run rather than per element (integer division
+// has no SIMD form on CPU adapters).
+const RUN: u32 = 32u;
+
 @compute @workgroup_size(WG)
 fn wta_apply(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
              @builtin(local_invocation_index) li: u32) {
-    let i = (wg.y * nwg.x + wg.x) * WG + li;
-    if (i >= p.n * p.c * p.hw) { return; }
-    y[i] = x[i] * mask_in[i / p.hw];
+    let t = (wg.y * nwg.x + wg.x) * WG + li;
+    let runs = (p.hw + RUN - 1u) / RUN;
+    if (t >= p.n * p.c * runs) { return; }
+    let row = t / runs;
+    let start = (t % runs) * RUN;
+    let m = mask_in[row];
+    let base = row * p.hw;
+    for (var i = start; i < min(start + RUN, p.hw); i++) {
+        y[base + i] = x[base + i] * m;
+    }
 }

@@ -10,6 +10,9 @@ struct Params {
     accumulate: u32,
 }
 
+/// Inner positions per invocation of bias_add (`RUN` in the shader).
+const RUN: usize = 32;
+
 fn params(outer: usize, channels: usize, inner: usize) -> Params {
     Params { outer: outer as u32, channels: channels as u32, inner: inner as u32, accumulate: 0 }
 }
@@ -17,7 +20,7 @@ fn params(outer: usize, channels: usize, inner: usize) -> Params {
 /// x[o, c, i] += bias[c] in place, x viewed as [outer, channels, inner].
 pub fn bias_add(gpu: &Gpu, x: &Tensor, bias: &Tensor, outer: usize, channels: usize, inner: usize) {
     let k = Kernel { shader: &BIAS, entry: "bias_add" };
-    gpu.launch(&k, &[], &params(outer, channels, inner), &[x, bias], grid_1d(outer * channels * inner));
+    gpu.launch(&k, &[], &params(outer, channels, inner), &[x, bias], grid_1d(outer * channels * inner.div_ceil(RUN)));
 }
 
 /// dbias[c] = sum over o, i of dy[o, c, i].

@@ -118,7 +118,7 @@ pub fn col2im(gpu: &Gpu, g: &Conv2dGeometry, dcols: &Tensor, dx: &Tensor) {
 
 fn permute(gpu: &Gpu, entry: &'static str, src: &Tensor, dst: &Tensor, n: usize, c: usize, hw: usize) {
     let g = Conv2dGeometry { n, c, h: hw, w: 1, kh: 1, kw: 1, stride: 1, pad: 0 };
-    gpu.launch(&Kernel { shader: &CONV2D, entry }, &[], &Params::from(&g), &[src, dst], grid_1d(n * c * hw));
+    gpu.launch(&Kernel { shader: &CONV2D, entry }, &[], &Params::from(&g), &[src, dst], grid_1d(n * c * hw.div_ceil(RUN)));
 }
 
 /// [c, n, hw] -> [n, c, hw].

@@ -12,6 +12,9 @@ struct Params {
     keep: u32,
 }
 
+/// Positions per invocation of `wta_apply` (`RUN` in the shader).
+const APPLY_RUN: usize = 32;
+
 /// Most channels (or units) a winners-take-all layer may select from.
 pub const WTA_MAX_CHANNELS: usize = 1024;
 
@@ -43,5 +46,5 @@ pub fn wta_select(gpu: &Gpu, s: WtaShape, x: &Tensor, mask: &Tensor, kept: &Tens
 pub fn wta_apply(gpu: &Gpu, s: WtaShape, x: &Tensor, mask: &Tensor, y: &Tensor) {
     let total = s.n * s.c * s.hw;
     assert!(x.numel() >= total && y.numel() >= total && mask.numel() >= s.n * s.c, "wta_apply {s:?}: operand too small");
-    gpu.launch(&Kernel { shader: &WTA, entry: "wta_apply" }, &[], &s.params(), &[x, x, x, y, mask], grid_1d(total));
+    gpu.launch(&Kernel { shader: &WTA, entry: "wta_apply" }, &[], &s.params(), &[x, x, x, y, mask], grid_1d(s.n * s.c * s.hw.div_ceil(APPLY_RUN)));
 }
