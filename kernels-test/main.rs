@@ -25,7 +25,7 @@
 //! | pgd_step L-inf; apgd_step L-inf | 2.4e-7; 1e-6 | 0 | one rounding of x + step (clamps are exact); APGD's momentum mix adds a few |
 //! | pgd_step L2; apgd_step L2 | 1e-5; 2e-5 | 0 | norms from differently ordered reductions |
 //! | keep_best, keep_max, apgd_checkpoint | 0 | 0 | comparisons and copies |
-//! | ternary_matmul(_t), matvec, ternarize, ternary_pack, ternary_ste | 0 | 0 | dyadic inputs and scales: every product and partial sum is exact |
+//! | ternary_matmul(_t, _wide), matvec, ternarize, ternary_pack, ternary_ste | 0 | 0 | dyadic inputs and scales: every product and partial sum is exact |
 //! | row_norms, sphere_project, ternary_reinit | 1e-7 | 2e-6 | a norm's square root and a division (or sqrt of a count), the sum in another order |
 //! | wta_select, wta_apply | 0 | 0 | sums of the same f32 values in the same order, comparisons and a product by 0 or 1 |
 //! | skip_linear, skip_conv, im2col with KEPT | 0 | 0 | dyadic inputs: every product and partial sum is exact |

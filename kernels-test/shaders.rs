@@ -78,6 +78,7 @@ const TESTED: &[(&str, &str)] = &[
     ("matmul", "reduce_splits"),
     ("matmul", "matvec"),
     ("ternary", "ternary_matmul"),
+    ("ternary", "ternary_matmul_wide"),
     ("ternary", "ternary_matmul_t"),
     ("ternary", "ternary_matmul_cols"),
     ("ternary", "ternary_matmul_t_cols"),

@@ -7,7 +7,7 @@
 //! order of summation.
 
 use crate::common::*;
-use aer::kernels::{self, MatmulForm, PackedTernary, TernaryGroups, ActivationLayout, ThresholdRule};
+use aer::kernels::{self, MatmulForm, PackedTernary, TernaryGroups, TernaryVariant, ActivationLayout, ThresholdRule};
 use aer::quant::packed;
 use aer::reference;
 use rand::rngs::StdRng;
@@ -46,13 +46,16 @@ fn check(c: Case, seed: usize) {
     let mut rng = rng("ternary_matmul", seed);
     let w = weights(&mut rng, &c);
     let x = dyadic(&mut rng, c.m * c.k);
-    let y = gpu().full(&[c.m * c.n], f32::NAN);
-    kernels::ternary_matmul(gpu(), &upload(&x), &w.gpu, &y, c.m, c.layout);
     let want = reference::ternary_matmul(&x, &w.t, &w.pos, &w.neg, c.m, c.n, c.k, c.layout);
-    assert_close("ternary_matmul y", &c, &read(&y), &want, Tol::EXACT);
+    for variant in [TernaryVariant::Narrow, TernaryVariant::Wide] {
+        let y = gpu().full(&[c.m * c.n], f32::NAN);
+        kernels::ternary_matmul_with(gpu(), variant, &upload(&x), &w.gpu, &y, c.m, c.layout);
+        assert_close(&format!("ternary_matmul y ({variant:?})"), &c, &read(&y), &want, Tol::EXACT);
+    }
 
     let dy = dyadic(&mut rng, c.m * c.n);
     let dx = gpu().full(&[c.m * c.k], f32::NAN);
+    let y = gpu().full(&[c.m * c.n], f32::NAN);
     kernels::ternary_matmul_t(gpu(), &upload(&dy), &w.gpu, &dx, c.m, c.layout);
     let want = reference::ternary_matmul_t(&dy, &w.t, &w.pos, &w.neg, c.m, c.n, c.k, c.layout);
     assert_close("ternary_matmul_t dx", &c, &read(&dx), &want, Tol::EXACT);

@@ -144,6 +144,103 @@ fn ternary_matmul(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocatio
     }
 }
 
+// The four weights 4 * group .. 4 * group + 3 of a word as decode4 gives them, with one
+// shift per weight instead of two: it puts the negative bit at bit 31 and the nonzero bit
+// at bit 30.
+const SHIFT_PAIR = vec4<u32>(30u, 28u, 26u, 24u);
+
+fn decode4_pair(word: u32, group: u32) -> Decoded {
+    let t = vec4<u32>(word) << (SHIFT_PAIR - vec4<u32>(8u * group));
+    return Decoded(bitcast<vec4<u32>>(bitcast<vec4<i32>>(t << vec4<u32>(1u)) >> vec4<u32>(31u)), t & vec4<u32>(SIGN));
+}
+
+// The terms of four weights summed (a column's share of four activations), signed or
+// unsigned (ASYMMETRIC's second sum).
+fn terms_sum(xb: vec4<u32>, d: Decoded, negate: bool) -> f32 {
+    var v = bitcast<vec4<f32>>(xb & d.nz);
+    if (negate) { v = signed4(xb, d); }
+    return (v.x + v.y) + (v.z + v.w);
+}
+
+// The sums of one row's four activations xb against 16 columns' words (column 4q + j in
+// wq[j]), as matrix column q. The decoding does not depend on xb, so compilers share it
+// between the rows of an invocation.
+fn row_sums(xb: vec4<u32>, w0: vec4<u32>, w1: vec4<u32>, w2: vec4<u32>, w3: vec4<u32>, group: u32, negate: bool) -> mat4x4<f32> {
+    return mat4x4<f32>(quad_sums(xb, w0, group, negate), quad_sums(xb, w1, group, negate),
+                       quad_sums(xb, w2, group, negate), quad_sums(xb, w3, group, negate));
+}
+
+fn quad_sums(xb: vec4<u32>, words: vec4<u32>, group: u32, negate: bool) -> vec4<f32> {
+    return vec4<f32>(terms_sum(xb, decode4_pair(words.x, group), negate), terms_sum(xb, decode4_pair(words.y, group), negate),
+                     terms_sum(xb, decode4_pair(words.z, group), negate), terms_sum(xb, decode4_pair(words.w, group), negate));
+}
+
+fn words_at(base: vec4<u32>, kw: u32) -> vec4<u32> {
+    return vec4<u32>(w[base.x + kw], w[base.y + kw], w[base.z + kw], w[base.w + kw]);
+}
+
+// Row `row` of y at columns col..col+15 from the sums of row_sums.
+fn finish16(row: u32, col: u32, s: mat4x4<f32>, a: mat4x4<f32>) {
+    if (row >= p.m) { return; }
+    finish(row, col, s[0], a[0]);
+    finish(row, col + 4u, s[1], a[1]);
+    finish(row, col + 8u, s[2], a[2]);
+    finish(row, col + 12u, s[3], a[3]);
+}
+
+// y = x W^T for CPU adapters: 16 columns and ROWS (1 or 4) rows per invocation. CPU
+// adapters issue a SIMD group's loads lane by lane, so each activation loaded should serve
+// many columns (16 make the activations' loads a sixteenth of the weights') and each decoded
+// weight several rows. Each column's four terms are summed at once, which keeps the
+// accumulators (16 per row, twice that with ASYMMETRIC) few enough for registers; they are
+// named rather than indexed in loops, which CPU compilers would keep in memory. Rows come
+// from the workgroup id, as in ternary_matmul.
+@compute @workgroup_size(WG)
+fn ternary_matmul_wide(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+    let col = (wg.x * WG + lid.x) * 16u;
+    let row = (wg.z * p.groups_y + wg.y) * ROWS;
+    let last = vec4<u32>(p.n - 1u);
+    let c0 = vec4<u32>(col) + vec4<u32>(0u, 1u, 2u, 3u);
+    let b0 = min(c0, last) * p.words;
+    let b1 = min(c0 + vec4<u32>(4u), last) * p.words;
+    let b2 = min(c0 + vec4<u32>(8u), last) * p.words;
+    let b3 = min(c0 + vec4<u32>(12u), last) * p.words;
+    // s{r}[q][j]: the signed sum of row row + r, column col + 4q + j; a{r} the unsigned ones.
+    var s0 = mat4x4<f32>(); var s1 = mat4x4<f32>(); var s2 = mat4x4<f32>(); var s3 = mat4x4<f32>();
+    var a0 = mat4x4<f32>(); var a1 = mat4x4<f32>(); var a2 = mat4x4<f32>(); var a3 = mat4x4<f32>();
+    for (var kw = 0u; kw < p.words; kw++) {
+        let w0 = words_at(b0, kw);
+        let w1 = words_at(b1, kw);
+        let w2 = words_at(b2, kw);
+        let w3 = words_at(b3, kw);
+        for (var g = 0u; g < 4u; g++) {
+            let k = kw * 16u + g * 4u;
+            let x0 = x4(row, k);
+            s0 += row_sums(x0, w0, w1, w2, w3, g, true);
+            if (ASYMMETRIC) { a0 += row_sums(x0, w0, w1, w2, w3, g, false); }
+            if (ROWS == 4u) {
+                let x1 = x4(row + 1u, k);
+                let x2 = x4(row + 2u, k);
+                let x3 = x4(row + 3u, k);
+                s1 += row_sums(x1, w0, w1, w2, w3, g, true);
+                s2 += row_sums(x2, w0, w1, w2, w3, g, true);
+                s3 += row_sums(x3, w0, w1, w2, w3, g, true);
+                if (ASYMMETRIC) {
+                    a1 += row_sums(x1, w0, w1, w2, w3, g, false);
+                    a2 += row_sums(x2, w0, w1, w2, w3, g, false);
+                    a3 += row_sums(x3, w0, w1, w2, w3, g, false);
+                }
+            }
+        }
+    }
+    finish16(row, col, s0, a0);
+    if (ROWS == 4u) {
+        finish16(row + 1u, col, s1, a1);
+        finish16(row + 2u, col, s2, a2);
+        finish16(row + 3u, col, s3, a3);
+    }
+}
+
 // ternary_matmul for x stored [K, M] (a convolution's im2col columns, TRANS_X), with lanes
 // along the rows m instead of the columns: a convolution has few output channels (16 or 32)
 // but many positions, which would leave most of ternary_matmul's lanes idle. Here every lane

@@ -51,6 +51,6 @@ pub use relu::{relu_backward, relu_forward};
 pub use select::{magnitude_keys, restrict_keys, select_top_k, Candidates};
 pub use quant::{channel_lasso, ternarize, ternary_pack, ternary_relax, ternary_ste, ternary_threshold, TernaryGroups, ThresholdRule};
 pub use softmax_xent::{argmax, softmax_xent, softmax_xent_weighted, trades_xent};
-pub use ternary::{ternary_matmul, ternary_matmul_t, words_per_row, PackedTernary};
+pub use ternary::{ternary_matmul, ternary_matmul_t, ternary_matmul_with, words_per_row, PackedTernary, TernaryVariant};
 pub use ternary_f16::{ternary_matmul_f16, to_f16, to_f32};
 pub use wta::{wta_apply, wta_select, WtaShape, WTA_MAX_CHANNELS};

@@ -3,7 +3,7 @@
 //! (`Gpu::has_f16`); the tensors are `DType::F16`.
 
 use super::shaders::TERNARY_F16;
-use super::ternary::{launch_forward, Params, PackedTernary};
+use super::ternary::{launch_forward, Params, PackedTernary, TernaryVariant};
 use super::layout::ActivationLayout;
 use crate::gpu::{grid_1d, DType, Gpu, Kernel, Tensor};
 
@@ -20,7 +20,7 @@ fn check_f16(gpu: &Gpu, what: &str, ts: &[&Tensor]) {
 /// product, summed in f16 within each packed word and in f32 across words.
 pub fn ternary_matmul_f16(gpu: &Gpu, x: &Tensor, w: &PackedTernary, y: &Tensor, m: usize, layout: ActivationLayout) {
     check_f16(gpu, "ternary_matmul_f16", &[x, y]);
-    launch_forward(gpu, &kernel("ternary_matmul_f16"), x, w, y, m, layout);
+    launch_forward(gpu, &kernel("ternary_matmul_f16"), TernaryVariant::Narrow.shape(), x, w, y, m, layout);
 }
 
 fn convert(gpu: &Gpu, entry: &'static str, from: &Tensor, to: &Tensor) {
