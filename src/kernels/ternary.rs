@@ -71,7 +71,7 @@ pub enum TernaryVariant {
     /// `ternary_matmul`: 4 columns per invocation, for GPUs.
     Narrow,
     /// `ternary_matmul_wide`: 16 columns per invocation, for CPU adapters, which load lane by
-    /// lane (2.3x faster than Narrow at batch 1 on lavapipe, 1.6x at batch 64).
+    /// lane (on lavapipe at 4096 x 4096: 5.9 -> 2.2-3.8 ms at batch 1, 176 -> 136 ms at 64).
     Wide,
 }
 
