@@ -574,8 +574,7 @@ fn eval(choice: &AdapterChoice, args: &EvalArgs, dense_kernels: bool) -> Result<
     let densities = block_on(model.input_densities(&gpu, gpu.upload(&x, &[probe.len(), probe.shape[0], probe.shape[1], probe.shape[2]])))?;
     let mut names: Vec<&String> = densities.keys().collect();
     names.sort_by_key(|n| rep.layers.iter().position(|l| &&l.name == n));
-    let uses = model.weight_uses_per_example();
-    let measured: f64 = rep.layers.iter().map(|l| (l.nonzero * uses[&l.name]) as f64 * densities[&l.name]).sum();
+    let measured = rep.input_sparse_macs(&densities);
     println!(
         "nonzero inputs of each weight layer (first {} examples): {}; {:.2} MFLOP per example skipping both zero weights and zero activations",
         probe.len(),

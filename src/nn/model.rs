@@ -29,8 +29,13 @@ impl Param {
     /// Whether the optimizer updates it: activation thresholds learn by their own rule
     /// (`LayerSpec::Threshold`), in the backward pass.
     pub fn optimized(&self) -> bool {
-        !self.name.ends_with(".threshold")
+        !is_threshold(&self.name)
     }
+}
+
+/// Names a `LayerSpec::Threshold` layer's learned threshold (`act<i>.threshold`).
+fn is_threshold(name: &str) -> bool {
+    name.ends_with(".threshold")
 }
 
 pub(super) enum Layer {
@@ -164,7 +169,7 @@ impl Model {
         Self::build(gpu, spec, input, classes, Some(tensors), |name, shape, _, _, _| {
             // Activation thresholds start at 0 (no activation cut) when the tensors come from a
             // model without them (`aer train --init` from a dense checkpoint).
-            if name.ends_with(".threshold") && !tensors.contains_key(name) {
+            if is_threshold(name) && !tensors.contains_key(name) {
                 return Ok(vec![0.0; shape.iter().product()]);
             }
             let v = tensors.get(name).ok_or_else(|| AerError::Invalid(format!("missing tensor '{name}' for model '{}'", spec.name)))?;
@@ -277,8 +282,9 @@ impl Model {
                 inputs.push(x.clone());
             }
             let skip = match layer {
-                Layer::Linear { w, .. } => self.skippable(kept.take(), *w, tape.is_none() && n <= SKIP_LINEAR_MAX_BATCH),
-                Layer::Conv2d { w, .. } => self.skippable(kept.take(), *w, tape.is_none()),
+                Layer::Linear { w, .. } | Layer::Conv2d { w, .. } => {
+                    kept.take().filter(|kc| tape.is_none() && self.skips_channels(*w, n, kc.keep, kc.channels))
+                }
                 _ => None,
             };
             let (y, saved) = match layer {
@@ -382,14 +388,19 @@ impl Model {
         x
     }
 
-    /// The kept channels a weight layer's forward product may skip the others with: after a
-    /// WTA layer, when the caller allows it (`worth`: a pass without a tape, a batch where it
-    /// pays), on dense (or dequantized) weights, and within llvmpipe's limit on one
-    /// invocation's loop iterations (keep * inputs per channel).
-    fn skippable(&self, kept: Option<KeptChannels>, w: usize, worth: bool) -> Option<KeptChannels> {
-        let kc = kept.filter(|_| self.channel_skip && worth && matches!(self.forward_weights(w), Weights::Dense(_)))?;
-        let per_channel = crate::sparse::matrix_shape(self.params[w].value.shape()).1 / kc.channels;
-        (kc.keep * per_channel < 65_000).then_some(kc)
+    /// Whether weight `w`'s forward product reads only the channels a winners-take-all layer
+    /// kept (`keep` of `channels`) in a pass without a tape over `batch` examples: with channel
+    /// skipping on, on dense (or dequantized) weights, a linear layer only up to
+    /// `SKIP_LINEAR_MAX_BATCH` examples (beyond, the dense product is faster), and within
+    /// llvmpipe's limit on one invocation's loop iterations (keep * inputs per channel).
+    fn skips_channels(&self, w: usize, batch: usize, keep: usize, channels: usize) -> bool {
+        let shape = self.params[w].value.shape();
+        let linear = shape.len() == 2;
+        let per_channel = crate::sparse::matrix_shape(shape).1 / channels;
+        self.channel_skip
+            && matches!(self.forward_weights(w), Weights::Dense(_))
+            && (!linear || batch <= SKIP_LINEAR_MAX_BATCH)
+            && keep * per_channel < 65_000
     }
 
     /// Let weight layers after a winners-take-all layer read only its kept channels (the
@@ -579,15 +590,27 @@ impl Model {
     /// layer before it keeps for each example (ReLU, max-pooling and flattening keep a zeroed
     /// channel zero); 1 without one.
     pub fn input_channel_densities(&self) -> HashMap<String, f64> {
+        let wta = self.wta_inputs();
+        let weights = self.layers.iter().filter_map(|l| match l {
+            Layer::Linear { w, .. } | Layer::Conv2d { w, .. } => Some(*w),
+            _ => None,
+        });
+        weights.map(|w| (self.params[w].name.clone(), wta.get(&w).map_or(1.0, |&(keep, channels)| keep as f64 / channels as f64))).collect()
+    }
+
+    /// Per weight layer (by its weight's index) that reads a winners-take-all layer's output:
+    /// the channels kept and the channels of that activation.
+    fn wta_inputs(&self) -> HashMap<usize, (usize, usize)> {
         let shapes = self.spec.shapes(self.input, self.classes).expect("the model was built from these shapes");
-        let mut density = 1.0;
+        let mut kept = None;
         let mut out = HashMap::new();
         for (i, l) in self.layers.iter().enumerate() {
             match l {
-                Layer::Wta { keep } => density = *keep as f64 / shapes[i][0] as f64,
+                Layer::Wta { keep } => kept = Some((*keep, shapes[i][0])),
                 Layer::Linear { w, .. } | Layer::Conv2d { w, .. } => {
-                    out.insert(self.params[*w].name.clone(), density);
-                    density = 1.0;
+                    if let Some(k) = kept.take() {
+                        out.insert(*w, k);
+                    }
                 }
                 Layer::Relu | Layer::Maxpool2 | Layer::Flatten | Layer::Threshold { .. } => {}
             }
@@ -617,13 +640,14 @@ impl Model {
     /// dropped does only its kept channels' share).
     pub fn executed_weights_macs(&self, batch: usize) -> usize {
         let uses = self.weight_uses_per_example();
-        let densities = self.input_channel_densities();
+        let wta = self.wta_inputs();
         let executed = self.executed_weights();
         let macs = self.params.iter().enumerate().filter(|(_, p)| p.prunable()).map(|(i, p)| {
             let all = (executed[&p.name] * uses.get(&p.name).copied().unwrap_or(0)) as f64;
-            let linear = p.value.shape().len() == 2;
-            let skips = self.channel_skip && matches!(self.forward_weights(i), Weights::Dense(_)) && (!linear || batch <= SKIP_LINEAR_MAX_BATCH);
-            all * if skips { densities.get(&p.name).copied().unwrap_or(1.0) } else { 1.0 }
+            match wta.get(&i) {
+                Some(&(keep, channels)) if self.skips_channels(i, batch, keep, channels) => all * keep as f64 / channels as f64,
+                _ => all,
+            }
         });
         macs.sum::<f64>().round() as usize
     }
