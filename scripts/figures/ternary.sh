@@ -26,3 +26,15 @@ for model in $MODELS; do
         fi
     done
 done
+# Adversarially (mlp): f32 PGD-AT at eps 0.3 (PGD-10, step 0.075, eps ramped over 3 epochs),
+# then TWN fine-tuned from it with PGD-AT for 3 epochs and packed; PGD-40 (step 0.01) on the
+# whole test split against both. Set ADV=0 to skip.
+if [ "${ADV:-1}" = 1 ]; then
+    adv=(--adv pgd --adv-eps 0.3 --adv-steps 10 --adv-step 0.075 --adv-val-examples 256 --seed 0)
+    target/release/aer train --model mlp --optimizer adam --lr 1e-3 --epochs 10 --adv-ramp-epochs 3 "${adv[@]}" --out "$OUT/mlp-adv-f32" 2>&1 | tail -1
+    target/release/aer train --model mlp --optimizer adam --lr 3e-4 --epochs 3 --quant twn --init "$OUT/mlp-adv-f32/best.safetensors" "${adv[@]}" --out "$OUT/mlp-adv-twn" 2>&1 | tail -1
+    target/release/aer quantize --checkpoint "$OUT/mlp-adv-twn/best.safetensors" --out "$OUT/mlp-adv-twn/packed.safetensors"
+    for ck in "$OUT/mlp-adv-f32/best.safetensors" "$OUT/mlp-adv-twn/packed.safetensors"; do
+        target/release/aer attack --checkpoint "$ck" --out "$(dirname "$ck")/attack" --attacks pgd --distance-n 0
+    done
+fi
