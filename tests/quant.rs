@@ -242,3 +242,41 @@ fn hq_keeps_rows_on_the_sphere_and_ends_nearer_the_ternary_direction() {
     assert!(hq_acc > 0.8 && twn_acc > 0.8, "validation accuracy: TWN {twn_acc}, HQ {hq_acc}");
     assert!(hq_cos < 0.75 * twn_cos, "fc1's cosine distance to its ternary weights: TWN {twn_cos}, HQ {hq_cos}");
 }
+
+/// A quantized linear layer of at least `PACKED_TRAINING_MIN_WEIGHTS` weights runs its
+/// training forward product on packed weights on CPU adapters: the logits agree with the
+/// dequantized product's (TWN and TTQ, per-layer and per-channel scales), BinaryRelax's
+/// relaxed weights keep the dense product, and the model learns.
+#[test]
+fn large_quantized_layers_train_on_packed_weights() {
+    let spec = |q: QuantSpec| {
+        let text = "name = \"wide\"\n[[layers]]\ntype = \"flatten\"\n[[layers]]\ntype = \"linear\"\nout = 400\n[[layers]]\ntype = \"relu\"\n[[layers]]\ntype = \"linear\"\n";
+        let mut s = ModelSpec::from_toml(text, "test").unwrap();
+        s.quant = Some(q);
+        s
+    };
+    assert!(784 * 400 >= aer::nn::PACKED_TRAINING_MIN_WEIGHTS);
+    let wide = aer::kernels::TernaryVariant::for_gpu(gpu()) == aer::kernels::TernaryVariant::Wide;
+    let data = mnist(2000);
+    let (mut xs, mut ys) = (Vec::new(), Vec::new());
+    data.val.head(32).gather(&(0..32).collect::<Vec<u32>>(), &mut xs, &mut ys);
+    for (method, scales) in [(TernaryMethod::Twn, ScaleGranularity::Layer), (TernaryMethod::Ttq, ScaleGranularity::Channel)] {
+        let (mut model, _) = train(&spec(QuantSpec { scales, ..QuantSpec::new(method) }), &data, 1);
+        let packed = model.packed_in_training(gpu());
+        assert_eq!(packed, if wide { vec![model.params[0].name.clone()] } else { Vec::<String>::new() }, "{method:?}: layers on packed weights");
+        let logits = |m: &Model| block_on(gpu().read_f32(&m.forward(gpu(), gpu().upload(&xs, &[32, 1, 28, 28]), None))).unwrap();
+        let with_packing = logits(&model);
+        model.use_packed_training(false);
+        assert!(model.packed_in_training(gpu()).is_empty());
+        let dense = logits(&model);
+        let scale = dense.iter().fold(0f32, |m, v| m.max(v.abs()));
+        for (a, b) in with_packing.iter().zip(&dense) {
+            assert!((a - b).abs() <= 1e-5 * scale, "{method:?}: packed {a}, dense {b}");
+        }
+        model.use_packed_training(true);
+        let acc = block_on(evaluate(gpu(), &model, &data.val, 256)).unwrap().accuracy;
+        assert!(acc > 0.8, "{method:?}: validation accuracy {acc} after an epoch on packed weights");
+        model.quant.as_ref().unwrap().set_relaxation(Some(1.0), 0.0);
+        assert!(model.packed_in_training(gpu()).is_empty(), "relaxed weights are not ternary");
+    }
+}

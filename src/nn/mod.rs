@@ -9,6 +9,6 @@ mod spec;
 mod weights;
 
 pub use bounds::{Bounds, BoundsTape};
-pub use model::{Model, Param, Tape, SKIP_LINEAR_MAX_BATCH};
+pub use model::{Model, Param, Tape, PACKED_TRAINING_MIN_WEIGHTS, SKIP_LINEAR_MAX_BATCH};
 pub use weights::{OwnedWeights, Weights, WeightsRef};
 pub use spec::{LayerSpec, ModelSpec};

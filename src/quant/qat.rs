@@ -133,6 +133,13 @@ impl Quantizer {
         self.sphere.borrow().is_some()
     }
 
+    /// The dequantized weights are exactly ternary (not relaxed toward the latent weights by
+    /// BinaryRelax, not in HQ's full-precision phase), so a packed copy computes the same
+    /// products.
+    pub fn exact(&self) -> bool {
+        self.relax.get().is_none() && !self.in_sphere()
+    }
+
     /// End the hyperspherical phase: the nonzero latent weights of each row are reinitialised
     /// to the ternary point of their direction on the sphere, sign(w) * radius / sqrt(nonzeros),
     /// so ternary training starts where the full-precision and the ternary weights agree.
@@ -179,8 +186,14 @@ impl Quantizer {
     /// The packed form of every ternary weight, by parameter index (after a refresh).
     pub fn pack(&self, gpu: &Gpu, params: &[Param]) -> HashMap<usize, PackedTernary> {
         self.refresh(gpu, params);
+        self.weights.iter().map(|q| (q.param, self.pack_weight(gpu, params, q))).collect()
+    }
+
+    /// The packed form of one ternary weight, from the thresholds and scales of the last
+    /// refresh.
+    pub fn pack_weight(&self, gpu: &Gpu, params: &[Param], q: &QuantizedWeight) -> PackedTernary {
         let asymmetric = self.spec.method == TernaryMethod::Ttq;
-        self.weights.iter().map(|q| (q.param, k::ternary_pack(gpu, q.groups, &params[q.param].value, &q.delta, &q.scale_pos, &q.scale_neg, asymmetric))).collect()
+        k::ternary_pack(gpu, q.groups, &params[q.param].value, &q.delta, &q.scale_pos, &q.scale_neg, asymmetric)
     }
 }
 
