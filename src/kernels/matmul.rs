@@ -71,12 +71,8 @@ pub enum MatmulVariant {
 impl MatmulVariant {
     /// Blocked on CPU adapters, Tiled elsewhere; `AER_MATMUL=tiled|blocked` overrides.
     pub fn for_gpu(gpu: &Gpu) -> MatmulVariant {
-        match crate::gpu::option_env_var("AER_MATMUL").as_deref() {
-            Some("tiled") => MatmulVariant::Tiled,
-            Some("blocked") => MatmulVariant::Blocked,
-            _ if gpu.info.device_type == wgpu::DeviceType::Cpu => MatmulVariant::Blocked,
-            _ => MatmulVariant::Tiled,
-        }
+        let named = [("tiled", MatmulVariant::Tiled), ("blocked", MatmulVariant::Blocked)];
+        super::variant::for_adapter(gpu, "AER_MATMUL", &named, MatmulVariant::Blocked, MatmulVariant::Tiled)
     }
 
     /// Workgroups to aim for: enough for every core of a CPU, or every SM of a GPU.

@@ -26,6 +26,7 @@ mod select;
 mod softmax_xent;
 mod ternary;
 mod ternary_f16;
+mod variant;
 mod wta;
 pub mod shaders;
 

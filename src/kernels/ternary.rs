@@ -78,12 +78,8 @@ pub enum TernaryVariant {
 impl TernaryVariant {
     /// Wide on CPU adapters, Narrow elsewhere; `AER_TERNARY=narrow|wide` overrides.
     pub fn for_gpu(gpu: &Gpu) -> TernaryVariant {
-        match crate::gpu::option_env_var("AER_TERNARY").as_deref() {
-            Some("narrow") => TernaryVariant::Narrow,
-            Some("wide") => TernaryVariant::Wide,
-            _ if gpu.info.device_type == wgpu::DeviceType::Cpu => TernaryVariant::Wide,
-            _ => TernaryVariant::Narrow,
-        }
+        let named = [("narrow", TernaryVariant::Narrow), ("wide", TernaryVariant::Wide)];
+        super::variant::for_adapter(gpu, "AER_TERNARY", &named, TernaryVariant::Wide, TernaryVariant::Narrow)
     }
 
     /// Output columns per invocation and workgroup size.
