@@ -2,7 +2,7 @@
 //! chosen list or every adapter found, writing one JSON file per adapter; `compare` lays
 //! result files side by side as a Markdown table and an SVG chart.
 
-use aer::bench::{compare_markdown, compare_svg, run_suite, RunReport, SCHEMA_VERSION, SUITE_VERSION};
+use aer::bench::{compare_markdown, compare_svg, profile_kernels, run_suite, RunReport, SCHEMA_VERSION, SUITE_VERSION};
 use aer::gpu::{list_adapters, AdapterChoice, Gpu};
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -51,6 +51,10 @@ struct RunArgs {
     /// Timed runs per entry after warm-up.
     #[arg(long, env = "AER_BENCH_RUNS")]
     runs: Option<usize>,
+    /// Run each entry once more with every kernel launch timed, and print (and save) where
+    /// its time goes, kernel by kernel.
+    #[arg(long)]
+    profile: bool,
     /// Result file (one adapter) or directory (one <adapter>.json each).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -111,6 +115,7 @@ fn run(a: &RunArgs) {
         vec![base]
     };
     let runs = a.runs.unwrap_or(if a.quick { 3 } else { 10 });
+    profile_kernels(a.profile);
     let several = choices.len() > 1;
     let mut failures = 0;
     for choice in &choices {
@@ -126,6 +131,13 @@ fn run(a: &RunArgs) {
                 println!("{:<36} {:>10.3} ms (min {:.3}, max {:.3}, {} runs, {}) {rate}", r.id, r.median_ms, r.min_ms, r.max_ms, r.runs, r.timing);
             } else {
                 println!("{:<36} FAILED: {}", r.id, r.status);
+            }
+            if let Some(kernels) = &r.kernels {
+                let total: f64 = kernels.iter().map(|k| k.total_ms).sum();
+                println!("    {total:.3} ms in {} launches:", kernels.iter().map(|k| k.launches).sum::<usize>());
+                for k in kernels {
+                    println!("    {:>9.3} ms {:>5.1}% {:>5}x  {}", k.total_ms, 100.0 * k.total_ms / total.max(1e-12), k.launches, k.kernel);
+                }
             }
         }))
         .unwrap_or_else(|e| fail(e));

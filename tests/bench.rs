@@ -6,7 +6,7 @@ use aer::gpu::{AdapterChoice, Gpu};
 use pollster::block_on;
 
 fn entry(id: &str, ms: f64) -> EntryResult {
-    EntryResult { id: id.into(), status: "ok".into(), median_ms: ms, min_ms: ms, max_ms: ms, runs: 3, gflops: Some(1.0), gbytes_per_s: None, timing: "gpu timestamps".into(), items_per_s: None }
+    EntryResult { id: id.into(), status: "ok".into(), median_ms: ms, min_ms: ms, max_ms: ms, runs: 3, gflops: Some(1.0), gbytes_per_s: None, timing: "gpu timestamps".into(), items_per_s: None, kernels: None }
 }
 
 fn report(gpu: &Gpu, results: Vec<EntryResult>) -> RunReport {
@@ -96,4 +96,27 @@ fn compare_handles_different_entry_sets() {
     assert!(rows[3].contains("3.000 ms"), "{md}");
     let svg = compare_svg(&[a, b]);
     assert!(svg.starts_with("<svg") && svg.contains("2.00x") && svg.contains("not run"), "{svg}");
+}
+
+/// `--profile` breaks an entry down by kernel: a train step lists the matmul and Adam kernels
+/// it launched, with their times, largest first.
+#[test]
+fn profile_breaks_an_entry_down_by_kernel() {
+    let gpu = gpu();
+    if !gpu.has_timestamps() {
+        eprintln!("skipped: adapter without timestamp queries");
+        return;
+    }
+    aer::bench::profile_kernels(true);
+    let results = block_on(run_suite(&gpu, true, 2, Some("train_step/mlp"), &mut |_| {}));
+    aer::bench::profile_kernels(false);
+    let r = &results.unwrap()[0];
+    assert!(r.ok(), "{r:?}");
+    let kernels = r.kernels.as_ref().expect("a profiled entry has its kernels");
+    assert!(kernels.iter().any(|k| k.kernel.starts_with("matmul::")) && kernels.iter().any(|k| k.kernel.contains("adam")), "{kernels:?}");
+    assert!(kernels.iter().all(|k| k.launches > 0 && k.total_ms >= 0.0) && kernels[0].total_ms > 0.0, "{kernels:?}");
+    assert!(kernels.windows(2).all(|w| w[0].total_ms >= w[1].total_ms), "{kernels:?}");
+    // Unprofiled runs carry no breakdown.
+    let plain = block_on(run_suite(&gpu, true, 2, Some("train_step/mlp"), &mut |_| {})).unwrap();
+    assert!(plain[0].kernels.is_none());
 }

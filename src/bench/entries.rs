@@ -30,11 +30,12 @@ pub(super) fn result(id: String, t: Timing, flops: f64, bytes: f64) -> EntryResu
         gbytes_per_s: (bytes > 0.0).then(|| bytes / s / 1e9),
         timing: t.method.into(),
         items_per_s: None,
+        kernels: None,
     }
 }
 
 pub(super) fn failed(id: String, why: String) -> EntryResult {
-    EntryResult { id, status: why, median_ms: 0.0, min_ms: 0.0, max_ms: 0.0, runs: 0, gflops: None, gbytes_per_s: None, timing: String::new(), items_per_s: None }
+    EntryResult { id, status: why, median_ms: 0.0, min_ms: 0.0, max_ms: 0.0, runs: 0, gflops: None, gbytes_per_s: None, timing: String::new(), items_per_s: None, kernels: None }
 }
 
 thread_local! {

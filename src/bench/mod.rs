@@ -15,9 +15,9 @@ pub use entries::{inject_check_failures, ConvPass};
 pub use inference::InferFormat;
 pub use sparse::{sparse_entry, SparseFormat, SparseLayer};
 pub use suite::{run_suite, suite, Entry};
-pub use timing::{time_async, Timing, TIMESTAMPS, WALL_CLOCK};
+pub use timing::{profile_kernels, time_async, Timing, TIMESTAMPS, WALL_CLOCK};
 
-use crate::gpu::AdapterSummary;
+use crate::gpu::{AdapterSummary, KernelTime};
 use serde::{Deserialize, Serialize};
 
 /// Version of the suite's entry set: ids and what they measure.
@@ -45,6 +45,9 @@ pub struct EntryResult {
     /// Examples per second, for entries that process a batch (training steps, attacks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub items_per_s: Option<f64>,
+    /// Time per kernel in one more run, largest first (`aer-bench --profile`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernels: Option<Vec<KernelTime>>,
 }
 
 impl EntryResult {

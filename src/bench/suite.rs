@@ -4,6 +4,7 @@
 use super::entries::{conv2d_entry, failed, linear_entry, matmul_entry, pgd_entry, pgd_step_entry, train_step_entry, train_step_id, ConvPass, WeightFormat};
 use super::inference::{infer_entry, infer_id, select_entry, InferFormat};
 use super::sparse::{sparse_entry, sparse_id, SparseFormat, SparseLayer};
+use super::timing::take_profile;
 use super::EntryResult;
 use crate::error::Result;
 use crate::gpu::Gpu;
@@ -149,10 +150,11 @@ pub async fn run_suite(gpu: &Gpu, quick: bool, runs: usize, filter: Option<&str>
     let mut results = Vec::new();
     for e in suite(quick, gpu.has_f16()).into_iter().filter(|e| filter.is_none_or(|f| e.id().contains(f))) {
         // A panic-free error in one entry is recorded as that entry's failure.
-        let r = match e.run(gpu, runs).await {
+        let mut r = match e.run(gpu, runs).await {
             Ok(r) => r,
             Err(err) => failed(e.id(), err.to_string()),
         };
+        r.kernels = take_profile();
         done(&r);
         results.push(r);
     }

@@ -2,8 +2,23 @@
 //! wall clock around submit-and-wait (which every adapter supports, the browser included).
 
 use crate::error::Result;
-use crate::gpu::{Gpu, GpuTimer};
+use crate::gpu::{Gpu, GpuTimer, KernelTime};
 use web_time::Instant;
+
+thread_local! {
+    static PROFILE_KERNELS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static LAST_PROFILE: std::cell::RefCell<Option<Vec<KernelTime>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// After timing, run each entry once more with every launch timed (`aer-bench --profile`).
+pub fn profile_kernels(on: bool) {
+    PROFILE_KERNELS.with(|c| c.set(on));
+}
+
+/// The per-kernel breakdown of the last entry timed on this thread, if it was profiled.
+pub(super) fn take_profile() -> Option<Vec<KernelTime>> {
+    LAST_PROFILE.with(|p| p.borrow_mut().take())
+}
 
 pub const TIMESTAMPS: &str = "gpu timestamps";
 pub const WALL_CLOCK: &str = "wall clock around submit-and-wait";
@@ -44,6 +59,12 @@ pub async fn time_async(gpu: &Gpu, warmup: usize, runs: usize, mut record: impl 
                 ms.push(t.elapsed().as_secs_f64() * 1e3);
             }
         }
+    }
+    if PROFILE_KERNELS.with(|c| c.get()) && gpu.begin_profile() {
+        gpu.reached(gpu.marker()).await?;
+        record();
+        let kernels = gpu.end_profile().await?;
+        LAST_PROFILE.with(|p| *p.borrow_mut() = Some(kernels));
     }
     ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let method = if timer.is_some() { TIMESTAMPS } else { WALL_CLOCK };

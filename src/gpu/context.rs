@@ -4,6 +4,7 @@
 use super::adapter::{instance, pick_adapter, AdapterChoice, AdapterSummary};
 use super::pipeline::{Kernel, PipelineCache};
 use super::pool::BufferPool;
+use super::profile::Profile;
 use super::tensor::{DType, Tensor};
 use crate::error::{AerError, Result};
 use std::sync::{Arc, Mutex};
@@ -39,6 +40,8 @@ pub struct Gpu {
     pipelines: Mutex<PipelineCache>,
     pool: Arc<BufferPool>,
     pending: Mutex<Option<(wgpu::CommandEncoder, usize)>>,
+    /// Open while launches are being profiled (`begin_profile`).
+    pub(super) profile: Mutex<Option<Profile>>,
 }
 
 impl Gpu {
@@ -79,6 +82,7 @@ impl Gpu {
             pipelines: Mutex::new(PipelineCache::default()),
             pool: Arc::new(BufferPool::new()),
             pending: Mutex::new(None),
+            profile: Mutex::new(None),
         })
     }
 
@@ -255,12 +259,23 @@ impl Gpu {
             layout: &compiled.layout,
             entries: &entries,
         });
+        let mut profile = self.profile.lock().unwrap();
+        let timestamp_writes = profile.as_mut().map(|p| {
+            let name = format!("{}::{}", kernel.shader.name, kernel.entry);
+            let label = if overrides.is_empty() {
+                name
+            } else {
+                format!("{name}({})", overrides.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","))
+            };
+            p.next_pass(&self.device, label)
+        });
         let full = self.with_encoder(|enc| {
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(kernel.entry), timestamp_writes: None });
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(kernel.entry), timestamp_writes });
             pass.set_pipeline(&compiled.pipeline);
             pass.set_bind_group(0, &bind_group, &[]);
             pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
         }) >= LAUNCHES_PER_SUBMIT;
+        drop(profile);
         if full {
             self.flush();
         }

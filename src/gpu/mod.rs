@@ -6,11 +6,13 @@ mod adapter;
 mod context;
 mod pipeline;
 mod pool;
+mod profile;
 mod tensor;
 mod timer;
 
 pub use adapter::{list_adapters, AdapterChoice, AdapterSummary};
 pub use context::{DeviceLimits, Gpu, Marker};
+pub use profile::KernelTime;
 pub use pipeline::{shader_capabilities, Kernel, Shader};
 pub use tensor::{DType, Tensor};
 pub use timer::GpuTimer;
