@@ -1,5 +1,5 @@
 //! matmul.wgsl: both kernels (tiled `main` and the CPU-adapter `main_blocked`, with the
-//! split-K `reduce_splits` behind them) on every adapter, in all four transpose forms,
+//! split-K `reduce_splits` behind them, and `main_dot` where the blocked variant picks it) on every adapter, in all four transpose forms,
 //! overwriting and accumulating, against `reference::matmul` (f64 accumulation).
 
 use crate::common::*;
@@ -105,6 +105,22 @@ fn matmul_split_k() {
     for (i, case) in cases.into_iter().enumerate() {
         check(case, 150 + i);
     }
+}
+
+/// Small A * B^T products over a long K, which the blocked variant runs on `main_dot`: rows
+/// and columns off its 8x8 block, one row or column, accumulating, K long enough for several
+/// layers of splits; and K not a multiple of 4 (back on `main_blocked`).
+#[test]
+fn matmul_dot_shapes() {
+    let nt = |m, n, k, accumulate| Case { form: MatmulForm::NT, m, n, k, accumulate };
+    let cases = [nt(16, 25, 100_352, false), nt(9, 13, 4100, true), nt(1, 31, 8192, false), nt(32, 32, 4096, true), nt(7, 5, 1_000_000, false)];
+    for (i, case) in cases.into_iter().enumerate() {
+        assert!(kernels::takes_dot(case.form, case.m, case.n, case.k), "{case:?}");
+        check_variant(MatmulVariant::Blocked, case, 170 + i);
+    }
+    let ragged = nt(16, 25, 4097, false);
+    assert!(!kernels::takes_dot(ragged.form, ragged.m, ragged.n, ragged.k));
+    check_variant(MatmulVariant::Blocked, ragged, 180);
 }
 
 /// Thin shapes at WebGPU's default limits: C filling a maximal 128 MiB binding, and 65,535

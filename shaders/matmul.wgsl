@@ -14,6 +14,7 @@
 //                 lanes on one core, every load is issued lane by lane, and barriers are
 //                 costly; each invocation instead keeps a 32x16 block of C in registers, so
 //                 each step of k does 48 loads for 512 multiply-adds, with no shared memory.
+// and, on CPU adapters, main_dot for A * B^T with a small output over a long k (below).
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
@@ -215,6 +216,59 @@ fn main_blocked(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
     store_block(r + 20u, col, z, m50); store_block(r + 20u, col + 4u, z, m51); store_block(r + 20u, col + 8u, z, m52); store_block(r + 20u, col + 12u, z, m53);
     store_block(r + 24u, col, z, m60); store_block(r + 24u, col + 4u, z, m61); store_block(r + 24u, col + 8u, z, m62); store_block(r + 24u, col + 12u, z, m63);
     store_block(r + 28u, col, z, m70); store_block(r + 28u, col + 4u, z, m71); store_block(r + 28u, col + 8u, z, m72); store_block(r + 28u, col + 12u, z, m73);
+}
+
+// ---- CPU-adapter kernel for A * B^T with a small output over a long k ---------------------
+
+// A convolution's weight gradient dW = dY * cols^T (16 x 25 over 100,352 positions for the cnn's
+// first layer) stores both operands along k, and its output fills few of main_blocked's 32x16
+// blocks. Here the 64 lanes of a workgroup split k instead, interleaved four values at a time:
+// lane l reads a[r, 4 (l + 64 i) ..] and b[col, 4 (l + 64 i) ..] as vec4 (one load for four
+// values, K a multiple of 4), so 16 loads feed 256 multiply-adds and a SIMD group's loads fall
+// on consecutive addresses. Each lane keeps the 8x8 block of C at (8 wg.y, 8 wg.x) as dot
+// products and writes it as its own split (wg.z * 64 + l), which reduce_splits adds up.
+// Rows and columns past the edge are clamped, as in main_blocked, and never stored.
+const DOT_LANES: u32 = 64u;
+
+fn a_row4(r: u32) -> u32 { return min(r, p.m - 1u) * (p.k / 4u); }
+fn b_row4(col: u32) -> u32 { return min(col, p.n - 1u) * (p.k / 4u); }
+
+@compute @workgroup_size(64)
+fn main_dot(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+    let r = wg.y * 8u;
+    let col = wg.x * 8u;
+    let kr = k_range(wg.z) / 4u;
+    let ar0 = a_row4(r); let ar1 = a_row4(r + 1u); let ar2 = a_row4(r + 2u); let ar3 = a_row4(r + 3u);
+    let ar4 = a_row4(r + 4u); let ar5 = a_row4(r + 5u); let ar6 = a_row4(r + 6u); let ar7 = a_row4(r + 7u);
+    let br0 = b_row4(col); let br1 = b_row4(col + 1u); let br2 = b_row4(col + 2u); let br3 = b_row4(col + 3u);
+    let br4 = b_row4(col + 4u); let br5 = b_row4(col + 5u); let br6 = b_row4(col + 6u); let br7 = b_row4(col + 7u);
+    // s{i}{j}: row r + i, columns col + 4j .. col + 4j + 3.
+    var s00 = vec4<f32>(); var s01 = vec4<f32>(); var s10 = vec4<f32>(); var s11 = vec4<f32>();
+    var s20 = vec4<f32>(); var s21 = vec4<f32>(); var s30 = vec4<f32>(); var s31 = vec4<f32>();
+    var s40 = vec4<f32>(); var s41 = vec4<f32>(); var s50 = vec4<f32>(); var s51 = vec4<f32>();
+    var s60 = vec4<f32>(); var s61 = vec4<f32>(); var s70 = vec4<f32>(); var s71 = vec4<f32>();
+    for (var q = kr.x + li; q < kr.y; q += DOT_LANES) {
+        // v * M is the vector of dot(v, column j of M): four dot products.
+        let lo = mat4x4<f32>(b_vec4[br0 + q], b_vec4[br1 + q], b_vec4[br2 + q], b_vec4[br3 + q]);
+        let hi = mat4x4<f32>(b_vec4[br4 + q], b_vec4[br5 + q], b_vec4[br6 + q], b_vec4[br7 + q]);
+        let a0 = a_vec4[ar0 + q]; s00 += a0 * lo; s01 += a0 * hi;
+        let a1 = a_vec4[ar1 + q]; s10 += a1 * lo; s11 += a1 * hi;
+        let a2 = a_vec4[ar2 + q]; s20 += a2 * lo; s21 += a2 * hi;
+        let a3 = a_vec4[ar3 + q]; s30 += a3 * lo; s31 += a3 * hi;
+        let a4 = a_vec4[ar4 + q]; s40 += a4 * lo; s41 += a4 * hi;
+        let a5 = a_vec4[ar5 + q]; s50 += a5 * lo; s51 += a5 * hi;
+        let a6 = a_vec4[ar6 + q]; s60 += a6 * lo; s61 += a6 * hi;
+        let a7 = a_vec4[ar7 + q]; s70 += a7 * lo; s71 += a7 * hi;
+    }
+    let z = wg.z * DOT_LANES + li;
+    store_row(r, col, z, s00); store_row(r, col + 4u, z, s01);
+    store_row(r + 1u, col, z, s10); store_row(r + 1u, col + 4u, z, s11);
+    store_row(r + 2u, col, z, s20); store_row(r + 2u, col + 4u, z, s21);
+    store_row(r + 3u, col, z, s30); store_row(r + 3u, col + 4u, z, s31);
+    store_row(r + 4u, col, z, s40); store_row(r + 4u, col + 4u, z, s41);
+    store_row(r + 5u, col, z, s50); store_row(r + 5u, col + 4u, z, s51);
+    store_row(r + 6u, col, z, s60); store_row(r + 6u, col + 4u, z, s61);
+    store_row(r + 7u, col, z, s70); store_row(r + 7u, col + 4u, z, s71);
 }
 
 // ---- split-K reduction -------------------------------------------------------------------------

@@ -44,7 +44,7 @@ pub use learned_mask::{gate_backward, gate_forward, gate_open_probability, score
 pub use channel_skip::{skip_conv, skip_linear, SkipShape};
 pub use conv2d::{col2im, col2im_rows, cnhw_to_nchw, im2col, im2col_kept, im2col_rows, nchw_to_cnhw, Conv2dGeometry};
 pub use mask::{apply_mask, mask_union, nm_mask};
-pub use matmul::{matmul, matmul_with, matvec, MatmulForm, MatmulVariant};
+pub use matmul::{matmul, matmul_with, matvec, takes_dot, MatmulForm, MatmulVariant};
 pub use maxpool::{maxpool2_backward, maxpool2_forward};
 pub use optim::{adam, sgd, AdamParams, SgdParams};
 pub use pgd::{apgd_checkpoint, apgd_step, keep_best, keep_max, pgd_step, random_start, ApgdState, Norm, Start, APGD_STATE_WORDS};
