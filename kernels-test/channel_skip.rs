@@ -59,6 +59,14 @@ fn check_conv(g: Conv2dGeometry, co: usize, keep: usize, seed: usize) {
     let y = gpu().full(&[g.n * co * per], f32::NAN);
     kernels::skip_conv(gpu(), s, &upload(&w), &cols, &gk, &y);
     assert_close("skip_conv", &case, &read(&y), &reference::skip_conv(&g, co, &w, &x, &kept, keep), Tol::EXACT);
+    // Backward: the kept rows' input gradient, then col2im into the kept channels of a zeroed dx.
+    let dy = dyadic(&mut r, g.n * co * per);
+    let dcols = gpu().full(&[keep * taps * g.positions()], f32::NAN);
+    kernels::skip_conv_backward_data(gpu(), s, &upload(&w), &upload(&dy), &gk, &dcols);
+    let dx = gpu().zeros(&[g.n, g.c, g.h, g.w]);
+    kernels::col2im_kept(gpu(), &g, &dcols, &gk, keep, &dx);
+    let want = reference::skip_conv_backward_data(&g, co, &w, &dy, &kept, keep);
+    assert_close("skip_conv_backward_data + col2im_kept", &case, &read(&dx), &want, Tol::EXACT);
 }
 
 #[test]

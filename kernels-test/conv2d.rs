@@ -212,3 +212,41 @@ fn conv2d_forward_composes_from_kernels() {
         assert_close("conv2d y", case, &read(&y), &reference::conv2d_forward(g, &x, &w, &bias, co), tol);
     }
 }
+
+/// conv_direct (the small-weight path, bias and optional ReLU fused) against the textbook
+/// convolution: random geometries with 1..=40 output channels that fit (several passes of
+/// 16, most not a multiple), the edge geometries, weights that fill workgroup memory exactly, and
+/// more positions than one grid dimension holds.
+#[test]
+fn conv_direct_matches_reference() {
+    let mut cases: Vec<ConvCase> = (0..24)
+        .map(|i| {
+            let mut r = rng("conv_direct_geometry", i);
+            let geometry = random_geometry(&mut r);
+            let fits = 4096 / (16 * geometry.patch()) * 16;
+            ConvCase { geometry, out_channels: r.random_range(1..=fits.min(40)) }
+        })
+        .collect();
+    cases.extend(edge_geometries().into_iter().map(|geometry| ConvCase { geometry, out_channels: 3 }));
+    // 32 x 128 weights: two passes of 16 channels over a patch of 128, all 4096 floats.
+    cases.push(ConvCase { geometry: geometry(2, 8, 9, 7, 4, 1, 2), out_channels: 32 });
+    cases.push(ConvCase { geometry: Conv2dGeometry { n: 1, c: 1, h: SPILL_1D + 4, w: 1, kh: 1, kw: 1, stride: 1, pad: 0 }, out_channels: 1 });
+    for (i, case) in cases.iter().enumerate() {
+        let (g, co) = (&case.geometry, case.out_channels);
+        assert!(kernels::takes_direct(g, co), "case {case:?} does not fit conv_direct");
+        let mut r = rng("conv_direct", i);
+        let x = uniform(&mut r, g.n * g.c * g.h * g.w, -1.0, 1.0);
+        let w = uniform(&mut r, co * g.patch(), -1.0, 1.0);
+        let bias = uniform(&mut r, co, -1.0, 1.0);
+        let relu = i % 2 == 1;
+        let y = gpu().empty(&[g.n, co, g.oh(), g.ow()]);
+        kernels::conv_direct(gpu(), g, &upload(&x), &upload(&w), &upload(&bias), &y, co, relu);
+        let mut want = reference::conv2d_forward(g, &x, &w, &bias, co);
+        if relu {
+            want.iter_mut().for_each(|v| *v = v.max(0.0));
+        }
+        let tol = Tol { abs: 2e-6 * (g.patch() as f64).sqrt() * max_abs(&x) * max_abs(&w), rel: 1e-6 };
+        assert_close("conv_direct y", case, &read(&y), &want, tol);
+    }
+    assert!(!kernels::takes_direct(&geometry(1, 16, 14, 14, 5, 1, 2), 32), "cnn's conv2 (32 x 400) should take the matmul path");
+}

@@ -8,6 +8,10 @@
 //   skip_conv    y[n, m, p] = sum_{j, q} w[m, kept[n, j] * G + q] * cols[j * G + q, n * P + p]
 //                cols being the im2col columns of the kept channels only (conv2d.wgsl's im2col
 //                with KEPT), and y written straight in [N, M, P] layout
+//   skip_conv_backward_data
+//                dcols[j * G + q, n * P + p] = sum_m w[m, kept[n, j] * G + q] * dy[n, m, p]
+//                the input gradient of skip_conv in the same kept-rows layout (col2im with
+//                KEPT takes it to the kept channels of dx), read from dy in [N, M, P] layout
 //
 // The channel index is looked up once per channel and the inputs of a channel are consecutive,
 // so the inner loops do no integer division (which CPU adapters run lane by lane).
@@ -16,7 +20,7 @@ struct Params { n: u32, m: u32, k: u32, keep: u32, g: u32, p: u32, _p0: u32, _p1
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> w: array<f32>;
-// skip_linear: x [N, K]; skip_conv: cols [KEEP * G, N * P].
+// skip_linear: x [N, K]; skip_conv: cols [KEEP * G, N * P]; skip_conv_backward_data: dy [N, M, P].
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read> kept: array<u32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
@@ -69,20 +73,36 @@ fn outer_acc(acc: mat4x4<f32>, a: vec4<f32>, c: vec4<f32>) -> mat4x4<f32> {
                        fma(vec4<f32>(a.z), c, acc[2]), fma(vec4<f32>(a.w), c, acc[3]));
 }
 
-fn store_row(m: u32, n: u32, pos: u32, v: vec4<f32>) {
-    if (m >= p.m) { return; }
-    let base = (n * p.m + m) * p.p;
+// Row `row` of a 16 x 16 block at 4 positions: an output channel of y [N, M, P] (skip_conv),
+// or with DCOLS a kept row of dcols [KEEP * G, N * P] (skip_conv_backward_data). Rows and
+// positions past the end are not stored.
+fn store_row(row: u32, n: u32, pos: u32, v: vec4<f32>, dcols: bool) {
+    var base = (n * p.m + row) * p.p;
+    var rows = p.m;
+    if (dcols) {
+        base = row * (p.n * p.p) + n * p.p;
+        rows = p.keep * p.g;
+    }
+    if (row >= rows) { return; }
     if (pos < p.p) { y[base + pos] = v.x; }
     if (pos + 1u < p.p) { y[base + pos + 1u] = v.y; }
     if (pos + 2u < p.p) { y[base + pos + 2u] = v.z; }
     if (pos + 3u < p.p) { y[base + pos + 3u] = v.w; }
 }
 
-fn store_block(m: u32, n: u32, pos: u32, blk: mat4x4<f32>) {
-    store_row(m, n, pos, blk[0]);
-    store_row(m + 1u, n, pos, blk[1]);
-    store_row(m + 2u, n, pos, blk[2]);
-    store_row(m + 3u, n, pos, blk[3]);
+fn store_block(row: u32, n: u32, pos: u32, blk: mat4x4<f32>, dcols: bool) {
+    store_row(row, n, pos, blk[0], dcols);
+    store_row(row + 1u, n, pos, blk[1], dcols);
+    store_row(row + 2u, n, pos, blk[2], dcols);
+    store_row(row + 3u, n, pos, blk[3], dcols);
+}
+
+// Rows row .. row + 3 of a 16 x 16 block: its 4 x 4 blocks at positions pos, +4, +8, +12.
+fn store_blocks(row: u32, n: u32, pos: u32, b0: mat4x4<f32>, b1: mat4x4<f32>, b2: mat4x4<f32>, b3: mat4x4<f32>, dcols: bool) {
+    store_block(row, n, pos, b0, dcols);
+    store_block(row, n, pos + 4u, b1, dcols);
+    store_block(row, n, pos + 8u, b2, dcols);
+    store_block(row, n, pos + 12u, b3, dcols);
 }
 
 // One invocation: a block of 16 outputs x 16 positions of one example, in registers (named
@@ -119,8 +139,67 @@ fn skip_conv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
             a30 = outer_acc(a30, w3, c_0); a31 = outer_acc(a31, w3, c_1); a32 = outer_acc(a32, w3, c_2); a33 = outer_acc(a33, w3, c_3);
         }
     }
-    store_block(m, n, pos, a00); store_block(m, n, pos + 4u, a01); store_block(m, n, pos + 8u, a02); store_block(m, n, pos + 12u, a03);
-    store_block(m + 4u, n, pos, a10); store_block(m + 4u, n, pos + 4u, a11); store_block(m + 4u, n, pos + 8u, a12); store_block(m + 4u, n, pos + 12u, a13);
-    store_block(m + 8u, n, pos, a20); store_block(m + 8u, n, pos + 4u, a21); store_block(m + 8u, n, pos + 8u, a22); store_block(m + 8u, n, pos + 12u, a23);
-    store_block(m + 12u, n, pos, a30); store_block(m + 12u, n, pos + 4u, a31); store_block(m + 12u, n, pos + 8u, a32); store_block(m + 12u, n, pos + 12u, a33);
+    store_blocks(m, n, pos, a00, a01, a02, a03, false);
+    store_blocks(m + 4u, n, pos, a10, a11, a12, a13, false);
+    store_blocks(m + 8u, n, pos, a20, a21, a22, a23, false);
+    store_blocks(m + 12u, n, pos, a30, a31, a32, a33, false);
+}
+
+// The weight column that kept row r (of KEEP * G) of example n reads; rows past the end read
+// the last row's (never stored).
+fn kept_col(n: u32, r: u32) -> u32 {
+    let row = min(r, p.keep * p.g - 1u);
+    return kept[n * p.keep + row / p.g] * p.g + row % p.g;
+}
+
+fn w_cols(m: u32, c: vec4<u32>) -> vec4<f32> {
+    let base = m * p.k;
+    return vec4<f32>(w[base + c.x], w[base + c.y], w[base + c.z], w[base + c.w]);
+}
+
+// dy [N, M, P]: 4 positions of output channel m of example n (past the end: the last).
+fn dy4(n: u32, m: u32, pos: u32) -> vec4<f32> {
+    let base = (n * p.m + m) * p.p;
+    let last = p.p - 1u;
+    return vec4<f32>(b[base + pos], b[base + min(pos + 1u, last)], b[base + min(pos + 2u, last)], b[base + min(pos + 3u, last)]);
+}
+
+// One invocation: a block of 16 kept rows x 16 positions of one example, summed over the
+// output channels; the rows' weight columns are looked up once, before the loop.
+@compute @workgroup_size(WG)
+fn skip_conv_backward_data(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                           @builtin(local_invocation_index) li: u32) {
+    let t = flat(wg, nwg, li);
+    let col_blocks = (p.p + 15u) / 16u;
+    let row_blocks = (p.keep * p.g + 15u) / 16u;
+    if (t >= p.n * row_blocks * col_blocks) { return; }
+    let pos = (t % col_blocks) * 16u;
+    let r = ((t / col_blocks) % row_blocks) * 16u;
+    let n = t / (col_blocks * row_blocks);
+    let k0 = vec4<u32>(kept_col(n, r), kept_col(n, r + 1u), kept_col(n, r + 2u), kept_col(n, r + 3u));
+    let k1 = vec4<u32>(kept_col(n, r + 4u), kept_col(n, r + 5u), kept_col(n, r + 6u), kept_col(n, r + 7u));
+    let k2 = vec4<u32>(kept_col(n, r + 8u), kept_col(n, r + 9u), kept_col(n, r + 10u), kept_col(n, r + 11u));
+    let k3 = vec4<u32>(kept_col(n, r + 12u), kept_col(n, r + 13u), kept_col(n, r + 14u), kept_col(n, r + 15u));
+    var a00 = mat4x4<f32>(); var a01 = mat4x4<f32>(); var a02 = mat4x4<f32>(); var a03 = mat4x4<f32>();
+    var a10 = mat4x4<f32>(); var a11 = mat4x4<f32>(); var a12 = mat4x4<f32>(); var a13 = mat4x4<f32>();
+    var a20 = mat4x4<f32>(); var a21 = mat4x4<f32>(); var a22 = mat4x4<f32>(); var a23 = mat4x4<f32>();
+    var a30 = mat4x4<f32>(); var a31 = mat4x4<f32>(); var a32 = mat4x4<f32>(); var a33 = mat4x4<f32>();
+    for (var m = 0u; m < p.m; m++) {
+        let d_0 = dy4(n, m, pos);
+        let d_1 = dy4(n, m, pos + 4u);
+        let d_2 = dy4(n, m, pos + 8u);
+        let d_3 = dy4(n, m, pos + 12u);
+        let w0 = w_cols(m, k0);
+        a00 = outer_acc(a00, w0, d_0); a01 = outer_acc(a01, w0, d_1); a02 = outer_acc(a02, w0, d_2); a03 = outer_acc(a03, w0, d_3);
+        let w1 = w_cols(m, k1);
+        a10 = outer_acc(a10, w1, d_0); a11 = outer_acc(a11, w1, d_1); a12 = outer_acc(a12, w1, d_2); a13 = outer_acc(a13, w1, d_3);
+        let w2 = w_cols(m, k2);
+        a20 = outer_acc(a20, w2, d_0); a21 = outer_acc(a21, w2, d_1); a22 = outer_acc(a22, w2, d_2); a23 = outer_acc(a23, w2, d_3);
+        let w3 = w_cols(m, k3);
+        a30 = outer_acc(a30, w3, d_0); a31 = outer_acc(a31, w3, d_1); a32 = outer_acc(a32, w3, d_2); a33 = outer_acc(a33, w3, d_3);
+    }
+    store_blocks(r, n, pos, a00, a01, a02, a03, true);
+    store_blocks(r + 4u, n, pos, a10, a11, a12, a13, true);
+    store_blocks(r + 8u, n, pos, a20, a21, a22, a23, true);
+    store_blocks(r + 12u, n, pos, a30, a31, a32, a33, true);
 }

@@ -19,7 +19,8 @@ struct Params {
 // col2im reads patch row r from row row_map[r] of its input (skipped for NONE). A convolution
 // whose block-sparse weights read only some patch rows needs only those.
 // KEPT: im2col fills p.rows = keep * kh * kw rows per image, the patch rows of the channels
-// row_map[img * keep + j] (the channels winners-take-all kept, see channel_skip.wgsl).
+// row_map[img * keep + j] (the channels winners-take-all kept, see channel_skip.wgsl); col2im
+// reads such rows and writes only the kept channels of dx (the caller zeroes the others).
 @group(0) @binding(3) var<storage, read> row_map: array<u32>;
 override ROW_MAP: bool = false;
 override KEPT: bool = false;
@@ -81,14 +82,18 @@ fn im2col(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: ve
 @compute @workgroup_size(256)
 fn col2im(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
           @builtin(local_invocation_index) li: u32) {
-    let t = flat(wg, nwg, li);    // (img, ch, y, run)
+    let t = flat(wg, nwg, li);    // (img, slot, y, run); the slot is the channel unless KEPT
     let runs = (p.w + RUN - 1u) / RUN;
-    if (t >= p.n * p.c * p.h * runs) { return; }
+    var slots = p.c;
+    if (KEPT) { slots = p.rows / (p.kh * p.kw); }
+    if (t >= p.n * slots * p.h * runs) { return; }
     let x0 = (t % runs) * RUN;
-    let r = t / runs;             // (img, ch, y): the image row
-    let y = r % p.h;
-    let ch = (r / p.h) % p.c;
-    let img = r / (p.h * p.c);
+    let y = (t / runs) % p.h;
+    let slot = (t / (runs * p.h)) % slots;
+    let img = t / (runs * p.h * slots);
+    var ch = slot;
+    if (KEPT) { ch = row_map[img * slots + slot]; }
+    let r = (img * p.c + ch) * p.h + y;   // the image row written
     let ncols = p.n * p.oh * p.ow;
     if (ROW_MAP) {
         // A channel none of whose patch rows is read gets no gradient: zeros, without
@@ -112,7 +117,7 @@ fn col2im(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: ve
                 if (tx < 0 || u32(tx) % STRIDE != 0u) { continue; }
                 let ox = u32(tx) / STRIDE;
                 if (ox >= p.ow) { continue; }
-                var row = (ch * p.kh + ky) * p.kw + kx;
+                var row = (slot * p.kh + ky) * p.kw + kx;
                 if (ROW_MAP) {
                     row = row_map[row];
                     if (row == NONE) { continue; }

@@ -67,6 +67,8 @@ fn suite_ids_are_unique_and_filterable() {
         "train_step/cnn/b128",
         "train_step/cnn-b32-s0.91/b128",
         "pgd10/cnn/b128",
+        "train_step/cnn-wta50-skip/b128",
+        "pgd10/cnn-wta50-all-channels/b128",
         "conv2d/bwd_data/c16-14x14-k5-o32/b128",
         "pgd_step/linf/b128x784",
         "bsr_linear/fwd/b32/d0.10/1024x1024",

@@ -103,12 +103,21 @@ impl FiniteDifferences {
     }
 }
 
+/// Both convolution paths: direct (with the following ReLU fused in), and im2col with a product.
 #[test]
 fn model_gradients_match_finite_differences() {
+    for direct in [true, false] {
+        gradients_match_finite_differences(direct);
+    }
+}
+
+fn gradients_match_finite_differences(direct_conv: bool) {
     let gpu = block_on(Gpu::new(&AdapterChoice::from_env())).unwrap();
     let spec = ModelSpec::from_toml(SPEC, "tiny").unwrap();
     let shape = [3usize, 2, 7, 7];
-    let model = Model::new(&gpu, &spec, [2, 7, 7], 4, 1).unwrap();
+    let mut model = Model::new(&gpu, &spec, [2, 7, 7], 4, 1).unwrap();
+    model.use_direct_conv(direct_conv);
+    eprintln!("convolutions direct: {direct_conv}");
     let mut rng = rand::rngs::StdRng::seed_from_u64(5);
     let x: Vec<f32> = (0..shape.iter().product()).map(|_| rng.random_range(0.0..1.0)).collect();
     let y = gpu.upload_u32(&[0, 3, 1], &[3]);

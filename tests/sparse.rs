@@ -471,6 +471,31 @@ fn winners_take_all_keeps_the_strongest_channels_and_trains() {
         let want = if n <= aer::nn::SKIP_LINEAR_MAX_BATCH { rep.activation_sparse_macs } else { rep.sparse_macs - conv2 / 2 };
         assert!((model.executed_weights_macs(n) as f64 - want as f64).abs() < 2.0, "batch {n}: {} MACs executed, {want} expected", model.executed_weights_macs(n));
     }
+
+    // Training and attacks skip them in conv2 too, forward and backward: the logits, the input
+    // gradient and every parameter gradient are those all channels give.
+    let n = 6;
+    let (mut images, mut labels) = (Vec::new(), Vec::new());
+    data.test.gather(&(0..n as u32).collect::<Vec<_>>(), &mut images, &mut labels);
+    let x = gpu().upload(&images, &[n, 1, 28, 28]);
+    let dy: Vec<f32> = (0..n * 10).map(|i| ((i * 7) % 5) as f32 - 2.0).collect();
+    let mut runs = Vec::new();
+    for skip in [false, true] {
+        model.use_channel_skip(skip);
+        let mut tape = model.tape();
+        let logits = model.forward(gpu(), x.clone(), Some(&mut tape));
+        let dx = model.backward(gpu(), tape, gpu().upload(&dy, &[n, 10]), true).unwrap();
+        let mut out = vec![block_on(gpu().read_f32(&logits)).unwrap(), block_on(gpu().read_f32(&dx)).unwrap()];
+        out.extend(model.params.iter().map(|p| block_on(gpu().read_f32(&p.grad)).unwrap()));
+        runs.push(out);
+    }
+    for (i, (all, skipped)) in runs[0].iter().zip(&runs[1]).enumerate() {
+        let what = match i { 0 => "logits".to_string(), 1 => "input gradient".to_string(), _ => format!("gradient of {}", model.params[i - 2].name) };
+        let scale = all.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
+        for (j, (a, b)) in all.iter().zip(skipped).enumerate() {
+            assert!((a - b).abs() <= 1e-4 * scale, "{what}[{j}]: {b} skipping dropped channels, {a} with all");
+        }
+    }
 }
 
 /// Joint pruning of weights and activations (JPnet): activation thresholds after the ReLUs

@@ -1,13 +1,13 @@
 //! Benchmark entries. Each one checks its output against the CPU reference on its first run
 //! (a failed check is reported and nothing is timed), then times repeated runs.
 
+use super::inference::Wta;
 use super::{time_async, EntryResult, Timing};
 use crate::attack::{pgd, probe, AttackConfig, Batch, Objective, WorstCase};
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::gpu::{Gpu, Tensor};
 use crate::kernels::{self, AdvLoss, Conv2dGeometry, MatmulForm, Norm};
-use crate::nn::{Model, ModelSpec};
 use crate::reference;
 use crate::train::{Optimizer, OptimizerConfig};
 use rand::{Rng, SeedableRng};
@@ -86,7 +86,7 @@ pub async fn matmul_entry(gpu: &Gpu, n: usize, runs: usize) -> Result<EntryResul
 /// Which product of a convolution an entry times.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConvPass {
-    /// y = conv(x, W): im2col, matmul, layout permute.
+    /// y = conv(x, W): direct for few weights (`conv_direct`), else im2col, matmul, layout permute.
     Forward,
     /// dx from dy: permute, W^T dy, col2im.
     BackwardData,
@@ -116,7 +116,11 @@ pub async fn conv2d_entry(gpu: &Gpu, pass: ConvPass, g: Conv2dGeometry, co: usiz
     kernels::im2col(gpu, &g, &gx, &cols);
     let (ycn, y, dx, dw) = (gpu.empty(&[co, pos]), gpu.empty(&[g.n, co, g.oh(), g.ow()]), gpu.empty(&[g.n, g.c, g.h, g.w]), gpu.empty(&[co, patch]));
     let dcols = gpu.empty(&[patch, pos]);
+    let zeros = gpu.upload(&vec![0.0; co], &[co]);
+    let direct = kernels::takes_direct(&g, co);
     let run = || match pass {
+        // The path a model's layer takes: direct for few weights, else im2col and a product.
+        ConvPass::Forward if direct => kernels::conv_direct(gpu, &g, &gx, &gw, &zeros, &y, co, false),
         ConvPass::Forward => {
             kernels::im2col(gpu, &g, &gx, &cols);
             kernels::matmul(gpu, MatmulForm::NN, &gw, &cols, &ycn, co, pos, patch, false);
@@ -201,10 +205,11 @@ pub async fn pgd_step_entry(gpu: &Gpu, norm: Norm, batch: usize, dim: usize, run
 /// `train_step/{model}-b{block}-s{sparsity}/b{batch}`: the same step after pruning that share of
 /// every hidden layer's weight blocks (the first and last layers stay dense), with the pruned
 /// layers on the block-sparse kernels.
-pub async fn train_step_entry(gpu: &Gpu, model: &str, batch: usize, blocks: Option<(usize, f64)>, runs: usize) -> Result<EntryResult> {
-    let id = train_step_id(model, batch, blocks);
-    let spec = ModelSpec::load(model)?;
-    let mut m = Model::new(gpu, &spec, [1, 28, 28], 10, 0)?;
+/// With `wta`, `train_step/{model}-wta{sparsity}-{skip|all-channels}/b{batch}`: the model with
+/// winners-take-all after every ReLU, the next layers skipping its dropped channels or not.
+pub async fn train_step_entry(gpu: &Gpu, model: &str, batch: usize, blocks: Option<(usize, f64)>, wta: Option<Wta>, runs: usize) -> Result<EntryResult> {
+    let id = train_step_id(model, batch, blocks, wta);
+    let mut m = Wta::model(wta, gpu, model)?;
     let mut opt = Optimizer::new(gpu, &OptimizerConfig::default(), &m.params);
     if let Some((block, sparsity)) = blocks {
         crate::sparse::block_magnitude_prune(gpu, &mut m, Some(&opt), sparsity, crate::sparse::Scope::Layer, block, true);
@@ -237,7 +242,8 @@ pub async fn train_step_entry(gpu: &Gpu, model: &str, batch: usize, blocks: Opti
     Ok(r)
 }
 
-pub fn train_step_id(model: &str, batch: usize, blocks: Option<(usize, f64)>) -> String {
+pub fn train_step_id(model: &str, batch: usize, blocks: Option<(usize, f64)>, wta: Option<Wta>) -> String {
+    let model = Wta::label(wta, model);
     match blocks {
         None => format!("train_step/{model}/b{batch}"),
         Some((block, s)) => format!("train_step/{model}-b{block}-s{s:.2}/b{batch}"),
@@ -247,10 +253,11 @@ pub fn train_step_id(model: &str, batch: usize, blocks: Option<(usize, f64)>) ->
 /// `pgd{steps}/{model}/b{batch}`: an L-inf PGD attack (eps 0.3, random start, one restart,
 /// worst-case bookkeeping) on a batch; reports examples per second. Checked first: every
 /// example stays in the eps-ball and in [0, 1], and the attack raises the loss.
-pub async fn pgd_entry(gpu: &Gpu, model: &str, batch: usize, steps: usize, runs: usize) -> Result<EntryResult> {
-    let id = format!("pgd{steps}/{model}/b{batch}");
-    let spec = ModelSpec::load(model)?;
-    let m = Model::new(gpu, &spec, [1, 28, 28], 10, 0)?;
+/// With `wta`, `pgd{steps}/{model}-wta{sparsity}-{skip|all-channels}/b{batch}` (as for
+/// `train_step_entry`).
+pub async fn pgd_entry(gpu: &Gpu, model: &str, batch: usize, steps: usize, wta: Option<Wta>, runs: usize) -> Result<EntryResult> {
+    let id = pgd_id(model, batch, steps, wta);
+    let m = Wta::model(wta, gpu, model)?;
     let (x0, y) = mnist_shaped_batch(gpu, batch);
     let eps = 0.3;
     let cfg = AttackConfig::pgd(Norm::Linf, eps, 2.5 * eps / steps as f32, steps, 0);
@@ -274,6 +281,10 @@ pub async fn pgd_entry(gpu: &Gpu, model: &str, batch: usize, steps: usize, runs:
     let mut r = result(id, t, 0.0, 0.0);
     r.items_per_s = Some(batch as f64 / (r.median_ms / 1e3));
     Ok(r)
+}
+
+pub fn pgd_id(model: &str, batch: usize, steps: usize, wta: Option<Wta>) -> String {
+    format!("pgd{steps}/{}/b{batch}", Wta::label(wta, model))
 }
 
 /// How a linear layer's weights are stored.

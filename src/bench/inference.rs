@@ -30,7 +30,41 @@ impl InferFormat {
             InferFormat::Dense => "dense".into(),
             InferFormat::Bsr { block, sparsity } => format!("bsr-b{block}-s{sparsity:.2}"),
             InferFormat::Ternary => "ternary".into(),
-            InferFormat::Wta { sparsity, skip } => format!("wta{:.0}-{}", 100.0 * sparsity, if *skip { "skip" } else { "all-channels" }),
+            InferFormat::Wta { sparsity, skip } => Wta { sparsity: *sparsity, skip: *skip }.name(),
+        }
+    }
+}
+
+/// Winners-take-all after every ReLU of a model, keeping `1 - sparsity` of the channels; with
+/// `skip` the next weight layers read only the kept ones (`Model::use_channel_skip`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Wta {
+    pub sparsity: f64,
+    pub skip: bool,
+}
+
+impl Wta {
+    pub fn name(&self) -> String {
+        format!("wta{:.0}-{}", 100.0 * self.sparsity, if self.skip { "skip" } else { "all-channels" })
+    }
+
+    /// `model` with these layers added, or as it is for `None`.
+    pub fn model(wta: Option<Wta>, gpu: &Gpu, model: &str) -> Result<Model> {
+        let spec = ModelSpec::load(model)?;
+        let spec = match wta {
+            Some(w) => spec.with_wta(w.sparsity),
+            None => spec,
+        };
+        let mut m = Model::new(gpu, &spec, [1, 28, 28], 10, 0)?;
+        m.use_channel_skip(wta.is_some_and(|w| w.skip));
+        Ok(m)
+    }
+
+    /// `model`, followed by this variant's name when there is one.
+    pub fn label(wta: Option<Wta>, model: &str) -> String {
+        match wta {
+            Some(w) => format!("{model}-{}", w.name()),
+            None => model.to_string(),
         }
     }
 }

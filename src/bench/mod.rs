@@ -12,7 +12,7 @@ mod timing;
 
 pub use compare::{compare_markdown, compare_svg};
 pub use entries::{inject_check_failures, ConvPass};
-pub use inference::InferFormat;
+pub use inference::{InferFormat, Wta};
 pub use sparse::{sparse_entry, SparseFormat, SparseLayer};
 pub use suite::{run_suite, suite, Entry};
 pub use timing::{profile_kernels, time_async, Timing, TIMESTAMPS, WALL_CLOCK};

@@ -1,8 +1,8 @@
 //! The fixed, versioned suite: every entry's stable id and what it runs. `--quick` runs the
 //! same entries at tiny sizes (their ids say so), so the suite cannot rot unnoticed.
 
-use super::entries::{conv2d_entry, failed, linear_entry, matmul_entry, pgd_entry, pgd_step_entry, train_step_entry, train_step_id, ConvPass, WeightFormat};
-use super::inference::{infer_entry, infer_id, select_entry, InferFormat};
+use super::entries::{conv2d_entry, failed, linear_entry, matmul_entry, pgd_entry, pgd_id, pgd_step_entry, train_step_entry, train_step_id, ConvPass, WeightFormat};
+use super::inference::{infer_entry, infer_id, select_entry, InferFormat, Wta};
 use super::sparse::{sparse_entry, sparse_id, SparseFormat, SparseLayer};
 use super::timing::take_profile;
 use super::EntryResult;
@@ -18,8 +18,9 @@ pub enum Entry {
     Conv2d { pass: ConvPass, geometry: Conv2dGeometry, out: usize },
     PgdStep { norm: Norm, batch: usize, dim: usize },
     /// `blocks`: (block size, share of blocks pruned), on the block-sparse kernels.
-    TrainStep { model: &'static str, batch: usize, blocks: Option<(usize, f64)> },
-    Pgd { model: &'static str, batch: usize, steps: usize },
+    /// `wta`: winners-take-all after every ReLU (see `Wta`).
+    TrainStep { model: &'static str, batch: usize, blocks: Option<(usize, f64)>, wta: Option<Wta> },
+    Pgd { model: &'static str, batch: usize, steps: usize, wta: Option<Wta> },
     Sparse { layer: SparseLayer, pass: ConvPass, format: SparseFormat },
     Infer { model: &'static str, format: InferFormat, batch: usize },
     Select { n: usize },
@@ -33,8 +34,8 @@ impl Entry {
             Entry::Linear { format, n, batch } => format!("linear/{}/{n}x{n}/b{batch}", format.name()),
             Entry::Conv2d { pass, geometry: g, out } => format!("conv2d/{}/c{}-{}x{}-k{}-o{out}/b{}", pass.name(), g.c, g.h, g.w, g.kh, g.n),
             Entry::PgdStep { norm, batch, dim } => format!("pgd_step/{}/b{batch}x{dim}", if *norm == Norm::Linf { "linf" } else { "l2" }),
-            Entry::TrainStep { model, batch, blocks } => train_step_id(model, *batch, *blocks),
-            Entry::Pgd { model, batch, steps } => format!("pgd{steps}/{model}/b{batch}"),
+            Entry::TrainStep { model, batch, blocks, wta } => train_step_id(model, *batch, *blocks, *wta),
+            Entry::Pgd { model, batch, steps, wta } => pgd_id(model, *batch, *steps, *wta),
             Entry::Sparse { layer, pass, format } => sparse_id(layer, *pass, *format),
             Entry::Infer { model, format, batch } => infer_id(model, *format, *batch),
             Entry::Select { n } => format!("select_topk/{n}"),
@@ -47,8 +48,8 @@ impl Entry {
             Entry::Linear { format, n, batch } => linear_entry(gpu, format, n, batch, runs).await,
             Entry::Conv2d { pass, geometry, out } => conv2d_entry(gpu, pass, geometry, out, runs).await,
             Entry::PgdStep { norm, batch, dim } => pgd_step_entry(gpu, norm, batch, dim, runs).await,
-            Entry::TrainStep { model, batch, blocks } => train_step_entry(gpu, model, batch, blocks, runs).await,
-            Entry::Pgd { model, batch, steps } => pgd_entry(gpu, model, batch, steps, runs).await,
+            Entry::TrainStep { model, batch, blocks, wta } => train_step_entry(gpu, model, batch, blocks, wta, runs).await,
+            Entry::Pgd { model, batch, steps, wta } => pgd_entry(gpu, model, batch, steps, wta, runs).await,
             Entry::Sparse { layer, pass, format } => sparse_entry(gpu, layer, pass, format, runs).await,
             Entry::Infer { model, format, batch } => infer_entry(gpu, model, format, batch, runs).await,
             Entry::Select { n } => select_entry(gpu, n, runs).await,
@@ -82,14 +83,23 @@ pub fn suite(quick: bool, half: bool) -> Vec<Entry> {
         out.push(Entry::PgdStep { norm, batch, dim: 784 });
     }
     for model in ["mlp", "cnn"] {
-        out.push(Entry::TrainStep { model, batch, blocks: None });
+        out.push(Entry::TrainStep { model, batch, blocks: None, wta: None });
     }
     // The cnn with 91% of its hidden layers' 32 x 32 weight blocks pruned (90.5% of all its
     // weights), on the BSR kernels.
-    out.push(Entry::TrainStep { model: "cnn", batch, blocks: Some((32, 0.91)) });
+    out.push(Entry::TrainStep { model: "cnn", batch, blocks: Some((32, 0.91)), wta: None });
+    // The cnn with winners-take-all at 50% after every ReLU, training and attacked with and
+    // without skipping the dropped channels.
+    let wta = [false, true].map(|skip| Some(Wta { sparsity: 0.5, skip }));
+    for w in wta {
+        out.push(Entry::TrainStep { model: "cnn", batch, blocks: None, wta: w });
+    }
     let steps = if quick { 2 } else { 10 };
     for model in ["mlp", "cnn"] {
-        out.push(Entry::Pgd { model, batch, steps });
+        out.push(Entry::Pgd { model, batch, steps, wta: None });
+    }
+    for w in wta {
+        out.push(Entry::Pgd { model: "cnn", batch, steps, wta: w });
     }
     // Inference on the same model three ways: dense, block-sparse, packed ternary.
     let infer_batch = if quick { 4 } else { 256 };

@@ -66,3 +66,12 @@ pub fn skip_conv(gpu: &Gpu, s: SkipShape, w: &Tensor, cols: &Tensor, kept: &Tens
     let grid = grid_1d_of(s.n * s.m.div_ceil(16) * s.p.div_ceil(16), WG);
     gpu.launch(&Kernel { shader: &CHANNEL_SKIP, entry: "skip_conv" }, &[], &s.params(), &[w, cols, kept, y], grid);
 }
+
+/// dcols [keep*g, n*p] = the input gradient of `skip_conv` for dy [n, m, p], in `im2col_kept`'s
+/// rows (row j*g + q: tap q of kept channel `kept[n, j]`); `col2im_kept` takes it to dx.
+pub fn skip_conv_backward_data(gpu: &Gpu, s: SkipShape, w: &Tensor, dy: &Tensor, kept: &Tensor, dcols: &Tensor) {
+    s.check("skip_conv_backward_data", w, kept, dy);
+    assert!(dcols.numel() >= s.keep * s.g * s.n * s.p, "skip_conv_backward_data {s:?}: dcols smaller than [keep*g, n*p]");
+    let grid = grid_1d_of(s.n * (s.keep * s.g).div_ceil(16) * s.p.div_ceil(16), WG);
+    gpu.launch(&Kernel { shader: &CHANNEL_SKIP, entry: "skip_conv_backward_data" }, &[], &s.params(), &[w, dy, kept, dcols], grid);
+}

@@ -31,9 +31,10 @@ impl Conv2dGeometry {
     }
 }
 
+/// conv2d.wgsl's parameters (conv_direct.wgsl's too).
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
+pub(super) struct Params {
     n: u32,
     c: u32,
     h: u32,
@@ -46,6 +47,13 @@ struct Params {
     ow: u32,
     rows: u32,
     _pad: u32,
+}
+
+impl Params {
+    /// The geometry's parameters with `rows` set (im2col's rows, conv_direct's channels).
+    pub(super) fn with_rows(g: &Conv2dGeometry, rows: usize) -> Self {
+        Params { rows: rows as u32, ..Params::from(g) }
+    }
 }
 
 impl From<&Conv2dGeometry> for Params {
@@ -87,7 +95,7 @@ pub fn im2col_rows(gpu: &Gpu, g: &Conv2dGeometry, x: &Tensor, rows: &Tensor, n_r
     assert!(rows.numel() >= n_rows, "im2col_rows: {} row indices for {n_rows} rows", rows.numel());
     assert!(cols.numel() >= n_rows * g.positions(), "im2col_rows: cols smaller than [{n_rows}, {}]", g.positions());
     let k = Kernel { shader: &CONV2D, entry: "im2col" };
-    let p = Params { rows: n_rows as u32, ..Params::from(g) };
+    let p = Params::with_rows(g, n_rows);
     gpu.launch(&k, &[("STRIDE", g.stride as f64), ("ROW_MAP", 1.0)], &p, &[x, cols, rows], grid_1d(n_rows * g.n * g.oh() * g.ow().div_ceil(RUN)));
 }
 
@@ -98,8 +106,19 @@ pub fn im2col_kept(gpu: &Gpu, g: &Conv2dGeometry, x: &Tensor, kept: &Tensor, kee
     assert!(kept.numel() >= g.n * keep, "im2col_kept: {} kept channels for {} images of {keep}", kept.numel(), g.n);
     assert!(cols.numel() >= rows * g.positions(), "im2col_kept: cols smaller than [{rows}, {}]", g.positions());
     let k = Kernel { shader: &CONV2D, entry: "im2col" };
-    let p = Params { rows: rows as u32, ..Params::from(g) };
+    let p = Params::with_rows(g, rows);
     gpu.launch(&k, &[("STRIDE", g.stride as f64), ("KEPT", 1.0)], &p, &[x, cols, kept], grid_1d(rows * g.n * g.oh() * g.ow().div_ceil(RUN)));
+}
+
+/// `col2im` from the rows of `im2col_kept` (dcols [keep*kh*kw, n*oh*ow]): writes the kept
+/// channels `kept[img, ..]` of dx and leaves the others as they are (zero them first).
+pub fn col2im_kept(gpu: &Gpu, g: &Conv2dGeometry, dcols: &Tensor, kept: &Tensor, keep: usize, dx: &Tensor) {
+    let rows = keep * g.kh * g.kw;
+    assert!(kept.numel() >= g.n * keep, "col2im_kept: {} kept channels for {} images of {keep}", kept.numel(), g.n);
+    assert!(dcols.numel() >= rows * g.positions(), "col2im_kept: dcols smaller than [{rows}, {}]", g.positions());
+    let k = Kernel { shader: &CONV2D, entry: "col2im" };
+    let p = Params::with_rows(g, rows);
+    gpu.launch(&k, &[("STRIDE", g.stride as f64), ("KEPT", 1.0)], &p, &[dcols, dx, kept], grid_1d(g.n * keep * g.h * g.w.div_ceil(RUN)));
 }
 
 /// `col2im` from the rows of `im2col_rows`: `pos[r]` (u32 [c*kh*kw]) is where patch row r sits

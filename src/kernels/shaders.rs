@@ -13,6 +13,7 @@ shader!(MATMUL, "matmul");
 shader!(BIAS, "bias");
 shader!(RELU, "relu");
 shader!(CONV2D, "conv2d");
+shader!(CONV_DIRECT, "conv_direct");
 shader!(MAXPOOL, "maxpool");
 shader!(SOFTMAX_XENT, "softmax_xent");
 shader!(OPTIM, "optim");
@@ -36,4 +37,4 @@ shader!(CHANNEL_SKIP, "channel_skip");
 shader!(ACT_THRESHOLD, "act_threshold");
 
 /// All shaders, for validation.
-pub static ALL: &[&Shader] = &[&MATMUL, &BIAS, &RELU, &CONV2D, &MAXPOOL, &SOFTMAX_XENT, &OPTIM, &ADV_LOSS, &PGD, &SELECT, &MASK, &LEARNED_MASK, &TERNARY, &TERNARY_F16, &HYPERSPHERE, &QUANT, &BSR, &BSR_FORMAT, &IBP, &CORRUPT, &FAULTS, &APPROX, &WTA, &CHANNEL_SKIP, &ACT_THRESHOLD];
+pub static ALL: &[&Shader] = &[&MATMUL, &BIAS, &RELU, &CONV2D, &CONV_DIRECT, &MAXPOOL, &SOFTMAX_XENT, &OPTIM, &ADV_LOSS, &PGD, &SELECT, &MASK, &LEARNED_MASK, &TERNARY, &TERNARY_F16, &HYPERSPHERE, &QUANT, &BSR, &BSR_FORMAT, &IBP, &CORRUPT, &FAULTS, &APPROX, &WTA, &CHANNEL_SKIP, &ACT_THRESHOLD];

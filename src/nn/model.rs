@@ -54,16 +54,27 @@ pub(super) enum Layer {
 /// What one layer's forward pass keeps for its backward pass.
 enum Saved {
     Input(Tensor),
-    /// A convolution's im2col columns; `true` when they hold only the rows its block-sparse
-    /// weights read (`Bsr::active`).
-    Cols(Tensor, Conv2dGeometry, bool),
+    /// What a convolution's weight gradient reads, and its geometry.
+    Conv(ConvInput, Conv2dGeometry),
     Output(Tensor),
     Argmax(Tensor, Vec<usize>),
     Shape(Vec<usize>),
     /// Winners-take-all's channel mask [n, c].
     Mask(Tensor, k::WtaShape),
-    /// Nothing: a forward pass without a tape took a path with no backward (channel skipping).
+    /// Nothing: a forward pass without a tape took a path with no backward (a linear layer's
+    /// channel skipping).
     Nothing,
+}
+
+enum ConvInput {
+    /// The im2col columns; `true` when they hold only the rows the layer's block-sparse
+    /// weights read (`Bsr::active`).
+    Cols(Tensor, bool),
+    /// The input itself: the forward pass built no columns (`conv_direct`).
+    Image(Tensor),
+    /// The input, whose forward product read only the channels `list` (u32 [n, keep]) that
+    /// winners-take-all kept (`skip_conv`).
+    Kept { x: Tensor, list: Tensor, keep: usize },
 }
 
 /// Largest batch at which a linear layer skips the channels winners-take-all dropped. Each
@@ -142,12 +153,14 @@ pub struct Model {
     /// The packed layers' forward products read and write half-precision activations
     /// (`use_f16_activations`).
     half_activations: bool,
-    /// Weight layers after a winners-take-all layer read only the kept channels in forward
-    /// passes without a tape (`use_channel_skip`).
+    /// Weight layers after a winners-take-all layer read only the kept channels: convolutions
+    /// forward and backward, linear layers in small passes without a tape (`use_channel_skip`).
     channel_skip: bool,
     /// Quantization-aware training runs large linear layers' forward products on packed
     /// weights (`use_packed_training`, `PACKED_TRAINING_MIN_WEIGHTS`).
     packed_training: bool,
+    /// Convolutions with few weights run as direct convolutions (`use_direct_conv`).
+    direct_conv: bool,
     pub(super) layers: Vec<Layer>,
 }
 
@@ -240,7 +253,7 @@ impl Model {
             });
         }
         let quant = spec.quant.as_ref().map(|q| Quantizer::attach(gpu, q, &mut params, existing)).transpose()?;
-        Ok(Model { spec: spec.clone(), input, classes, params, dense_gradients: false.into(), quant, packed: HashMap::new(), sparse: HashMap::new(), approx: None, half_activations: false, channel_skip: true, packed_training: true, layers })
+        Ok(Model { spec: spec.clone(), input, classes, params, dense_gradients: false.into(), quant, packed: HashMap::new(), sparse: HashMap::new(), approx: None, half_activations: false, channel_skip: true, packed_training: true, direct_conv: true, layers })
     }
 
     /// For each weight tensor, how many times one example uses each of its values (1 for a
@@ -292,14 +305,17 @@ impl Model {
             packed_now = packs.map(|qw| (qw.param, q.pack_weight(gpu, &self.params, qw))).collect();
         }
         let mut kept: Option<KeptChannels> = None;
-        for layer in &self.layers {
+        // Set by a convolution that applied the ReLU after it itself (conv_direct).
+        let mut relu_done = false;
+        for (i, layer) in self.layers.iter().enumerate() {
             if let Some(inputs) = tape.as_deref_mut().and_then(|t| t.inputs.as_mut()) {
                 inputs.push(x.clone());
             }
+            // A convolution that skips dropped channels has a backward pass that skips them too;
+            // a linear layer skips them only in passes without one.
             let skip = match layer {
-                Layer::Linear { w, .. } | Layer::Conv2d { w, .. } => {
-                    kept.take().filter(|kc| tape.is_none() && self.skips_channels(*w, n, kc.keep, kc.channels))
-                }
+                Layer::Linear { w, .. } => kept.take().filter(|kc| tape.is_none() && self.skips_channels(*w, n, kc.keep, kc.channels)),
+                Layer::Conv2d { w, .. } => kept.take().filter(|kc| self.skips_channels(*w, n, kc.keep, kc.channels)),
                 _ => None,
             };
             let (y, saved) = match layer {
@@ -323,7 +339,7 @@ impl Model {
                     let shape = k::SkipShape { n, m: *out, k: g.patch(), g: taps, keep: kc.keep, p: hw };
                     k::skip_conv(gpu, shape, self.weight(*w), &cols, &kc.list, &y);
                     k::bias_add(gpu, &y, &self.params[*b].value, n, *out, hw);
-                    (y, Saved::Nothing)
+                    (y, Saved::Conv(ConvInput::Kept { x, list: kc.list.clone(), keep: kc.keep }, g))
                 }
                 Layer::Linear { w, b, inp, out } => {
                     let y = gpu.empty(&[n, *out]);
@@ -332,9 +348,15 @@ impl Model {
                     k::bias_add(gpu, &y, &self.params[*b].value, n, *out, 1);
                     (y, Saved::Input(x))
                 }
+                Layer::Conv2d { w, b, out, kernel, stride, pad } if self.convolves_directly(*w, &Self::geometry(&x, *kernel, *stride, *pad), *out) => {
+                    let g = Self::geometry(&x, *kernel, *stride, *pad);
+                    let y = gpu.empty(&[n, *out, g.oh(), g.ow()]);
+                    relu_done = matches!(self.layers.get(i + 1), Some(Layer::Relu));
+                    k::conv_direct(gpu, &g, &x, self.weight(*w), &self.params[*b].value, &y, *out, relu_done);
+                    (y, Saved::Conv(ConvInput::Image(x), g))
+                }
                 Layer::Conv2d { w, b, out, kernel, stride, pad } => {
-                    let s = x.shape();
-                    let g = Conv2dGeometry { n, c: s[1], h: s[2], w: s[3], kh: *kernel, kw: *kernel, stride: *stride, pad: *pad };
+                    let g = Self::geometry(&x, *kernel, *stride, *pad);
                     let y_cn = gpu.empty(&[*out, g.positions()]);
                     // Block-sparse weights that leave whole patch rows unread need only the
                     // others built (unless a dense weight gradient, which reads them all, is asked for).
@@ -359,8 +381,9 @@ impl Model {
                     let hw = g.oh() * g.ow();
                     k::cnhw_to_nchw(gpu, &y_cn, &y, n, *out, hw);
                     k::bias_add(gpu, &y, &self.params[*b].value, n, *out, hw);
-                    (y, Saved::Cols(cols, g, active.is_some()))
+                    (y, Saved::Conv(ConvInput::Cols(cols, active.is_some()), g))
                 }
+                Layer::Relu if std::mem::take(&mut relu_done) => (x.clone(), Saved::Output(x.clone())),
                 Layer::Relu => {
                     let y = gpu.empty(x.shape());
                     k::relu_forward(gpu, &x, &y);
@@ -404,10 +427,24 @@ impl Model {
         x
     }
 
+    fn geometry(x: &Tensor, kernel: usize, stride: usize, pad: usize) -> Conv2dGeometry {
+        let s = x.shape();
+        Conv2dGeometry { n: s[0], c: s[1], h: s[2], w: s[3], kh: kernel, kw: kernel, stride, pad }
+    }
+
+    /// Whether convolution weight `w` (`out` channels over `g`) runs as a direct convolution
+    /// rather than im2col and a product: dense (or dequantized) weights few enough for
+    /// `conv_direct`, an image model's first layer. On llvmpipe that takes cnn's conv1 (16 x
+    /// 25 over 128 28x28 images) from about 100 ms of im2col, product, permute, bias and ReLU
+    /// passes to 43-55 ms in one pass.
+    fn convolves_directly(&self, w: usize, g: &Conv2dGeometry, out: usize) -> bool {
+        self.direct_conv && matches!(self.forward_weights(w), Weights::Dense(_)) && k::takes_direct(g, out)
+    }
+
     /// Whether weight `w`'s forward product reads only the channels a winners-take-all layer
-    /// kept (`keep` of `channels`) in a pass without a tape over `batch` examples: with channel
-    /// skipping on, on dense (or dequantized) weights, a linear layer only up to
-    /// `SKIP_LINEAR_MAX_BATCH` examples (beyond, the dense product is faster), and within
+    /// kept (`keep` of `channels`) in a pass over `batch` examples: with channel skipping on, on
+    /// dense (or dequantized) weights, a linear layer only up to `SKIP_LINEAR_MAX_BATCH`
+    /// examples (beyond, the dense product is faster) and without a tape, and within
     /// llvmpipe's limit on one invocation's loop iterations (keep * inputs per channel).
     fn skips_channels(&self, w: usize, batch: usize, keep: usize, channels: usize) -> bool {
         let shape = self.params[w].value.shape();
@@ -453,6 +490,12 @@ impl Model {
     /// default), or compute with every channel again (the dense product of the zeroed ones).
     pub fn use_channel_skip(&mut self, on: bool) {
         self.channel_skip = on;
+    }
+
+    /// Let convolutions with few weights run as direct convolutions (the default), or every
+    /// convolution through im2col and a product.
+    pub fn use_direct_conv(&mut self, on: bool) {
+        self.direct_conv = on;
     }
 
     pub fn tape(&self) -> Tape {
@@ -517,14 +560,28 @@ impl Model {
                     self.weights(*w).apply_t(gpu, &dy, &dx, n, *out, *inp, ActivationLayout::LINEAR);
                     dx
                 }
-                (Layer::Conv2d { w, b, out, .. }, Saved::Cols(cols, g, active_rows)) => {
+                (Layer::Conv2d { w, b, out, .. }, Saved::Conv(input, g)) => {
                     let hw = g.oh() * g.ow();
-                    let dy_cn = gpu.empty(&[*out, g.positions()]);
-                    k::nchw_to_cnhw(gpu, &dy, &dy_cn, n, *out, hw);
+                    let to_cn = |dy: &Tensor| {
+                        let dy_cn = gpu.empty(&[*out, g.positions()]);
+                        k::nchw_to_cnhw(gpu, dy, &dy_cn, n, *out, hw);
+                        dy_cn
+                    };
                     // Restricted columns were built only for a block-sparse layer.
-                    let active = self.sparse.get(w).filter(|_| active_rows);
+                    let active = self.sparse.get(w).filter(|_| matches!(input, ConvInput::Cols(_, true)));
                     if param_grads {
+                        let dy_cn = to_cn(&dy);
                         let grad = &self.params[*w].grad;
+                        // After winners-take-all the dense gradient of all the columns: a
+                        // dropped channel's are zero, and each example drops different ones.
+                        let cols = match &input {
+                            ConvInput::Cols(cols, _) => cols.clone(),
+                            ConvInput::Image(x) | ConvInput::Kept { x, .. } => {
+                                let cols = gpu.empty(&[g.patch(), g.positions()]);
+                                k::im2col(gpu, &g, &x, &cols);
+                                cols
+                            }
+                        };
                         match (active, self.sparse_grad(*w)) {
                             (Some(bsr), _) => k::bsr_conv_weight_grad(gpu, &dy_cn, &cols, bsr, grad, g.positions()),
                             (None, Some(bsr)) => k::bsr_weight_grad(gpu, &dy_cn, &cols, bsr, grad, g.positions(), ActivationLayout::CONV),
@@ -538,13 +595,24 @@ impl Model {
                     if !need_dx {
                         return None;
                     }
-                    let dx = gpu.empty(&[n, g.c, g.h, g.w]);
-                    if let Some(bsr) = active {
+                    if let ConvInput::Kept { list, keep, .. } = &input {
+                        // Only the kept channels' gradient: the dropped ones' is zero past
+                        // winners-take-all's backward pass anyway.
+                        let taps = g.kh * g.kw;
+                        let dcols = gpu.empty(&[keep * taps, g.positions()]);
+                        let shape = k::SkipShape { n, m: *out, k: g.patch(), g: taps, keep: *keep, p: hw };
+                        k::skip_conv_backward_data(gpu, shape, self.weight(*w), &dy, list, &dcols);
+                        let dx = gpu.zeros(&[n, g.c, g.h, g.w]);
+                        k::col2im_kept(gpu, &g, &dcols, list, *keep, &dx);
+                        dx
+                    } else if let Some(bsr) = active {
+                        let (dy_cn, dx) = (to_cn(&dy), gpu.empty(&[n, g.c, g.h, g.w]));
                         let dcols = gpu.empty(&[(bsr.active.count * bsr.block).max(1), g.positions()]);
                         k::bsr_conv_backward_data(gpu, &dy_cn, bsr, &dcols, g.positions());
                         k::col2im_rows(gpu, &g, &dcols, &bsr.active.pos, &dx);
                         dx
                     } else {
+                        let (dy_cn, dx) = (to_cn(&dy), gpu.empty(&[n, g.c, g.h, g.w]));
                         let dcols = gpu.empty(&[g.patch(), g.positions()]);
                         self.weights(*w).apply_t(gpu, &dy_cn, &dcols, g.positions(), *out, g.patch(), ActivationLayout::CONV);
                         k::col2im(gpu, &g, &dcols, &dx);

@@ -34,3 +34,9 @@ pub fn skip_conv(g: &Conv2dGeometry, co: usize, w: &[f32], x: &[f32], kept: &[u3
     let x = drop_channels(x, g.n, g.h * g.w, kept, keep);
     super::conv2d_forward(g, &x, w, &vec![0.0; co], co)
 }
+
+/// The input gradient of `skip_conv` for dy [n, co, oh, ow]: the convolution's, zero at the
+/// dropped channels (their inputs were never read).
+pub fn skip_conv_backward_data(g: &Conv2dGeometry, co: usize, w: &[f32], dy: &[f32], kept: &[u32], keep: usize) -> Vec<f32> {
+    drop_channels(&super::conv2d_backward_data(g, dy, w, co), g.n, g.h * g.w, kept, keep)
+}
