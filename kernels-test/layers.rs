@@ -187,9 +187,17 @@ fn maxpool_forward_and_backward_match_reference() {
         let dy = uniform(&mut r, case.planes * oh * ow, -1.0, 1.0);
         // Garbage in dx first: every element, odd edges included, must be written.
         let dx = upload(&vec![f32::NAN; case.planes * case.h * case.w]);
-        kernels::maxpool2_backward(gpu, &upload(&dy), &dx, &arg, case.planes, case.h, case.w);
+        kernels::maxpool2_backward(gpu, &upload(&dy), &dx, &arg, None, case.planes, case.h, case.w);
         let want_dx = reference::maxpool2_backward(&dy, &want_arg, case.planes, case.h, case.w);
         // Windows do not overlap: each input gets at most one gradient, copied exactly.
         assert_close("maxpool dx", case, &read(&dx), &want_dx, Tol::EXACT);
+
+        // Over a ReLU's output: the pool's backward pass, then the ReLU's.
+        let xr = reference::relu_forward(&x);
+        let (yr, arg_r) = reference::maxpool2_forward(&xr, case.planes, case.h, case.w);
+        let dx = upload(&vec![f32::NAN; case.planes * case.h * case.w]);
+        kernels::maxpool2_backward(gpu, &upload(&dy), &dx, &upload_u32(&arg_r), Some(&upload(&yr)), case.planes, case.h, case.w);
+        let want_dx = reference::relu_backward(&xr, &reference::maxpool2_backward(&dy, &arg_r, case.planes, case.h, case.w));
+        assert_close("maxpool dx over a ReLU", case, &read(&dx), &want_dx, Tol::EXACT);
     }
 }

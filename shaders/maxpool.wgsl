@@ -9,6 +9,10 @@ struct Params { planes: u32, h: u32, w: u32, oh: u32, ow: u32, _p0: u32, _p1: u3
 @group(0) @binding(1) var<storage, read> src: array<f32>;          // forward: x; backward: dy
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;    // forward: y; backward: dx
 @group(0) @binding(3) var<storage, read_write> argmax: array<u32>; // per output element
+// RELU (backward): the pool reads a ReLU's output and pooled is its own output y; the ReLU's
+// backward pass is fused in: a window whose maximum is 0 passes no gradient.
+@group(0) @binding(4) var<storage, read> pooled: array<f32>;
+override RELU: bool = false;
 
 // Each invocation covers a run of up to RUN outputs of one output row (forward) or RUN
 // inputs of one input row (backward): the row is found once per run rather than per element
@@ -57,7 +61,7 @@ fn maxpool_backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroup
         var g = 0.0;
         if (oy < p.oh && ox < p.ow) {
             let o = (plane * p.oh + oy) * p.ow + ox;
-            if (argmax[o] == y * p.w + x) { g = src[o]; }
+            if (argmax[o] == y * p.w + x && (!RELU || pooled[o] > 0.0)) { g = src[o]; }
         }
         dst[r * p.w + x] = g;
     }

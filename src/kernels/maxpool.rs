@@ -25,8 +25,12 @@ pub fn maxpool2_forward(gpu: &Gpu, x: &Tensor, y: &Tensor, argmax: &Tensor, plan
     gpu.launch(&k, &[], &params(planes, h, w), &[x, y, argmax], grid_1d(planes * (h / 2) * (w / 2).div_ceil(RUN)));
 }
 
-/// dx (planes x h x w) from dy and the forward argmax.
-pub fn maxpool2_backward(gpu: &Gpu, dy: &Tensor, dx: &Tensor, argmax: &Tensor, planes: usize, h: usize, w: usize) {
+/// dx (planes x h x w) from dy and the forward argmax. With `relu` = the pool's output y, for
+/// a pool over a ReLU's output: that ReLU's backward pass too (no gradient where y is 0).
+pub fn maxpool2_backward(gpu: &Gpu, dy: &Tensor, dx: &Tensor, argmax: &Tensor, relu: Option<&Tensor>, planes: usize, h: usize, w: usize) {
     let k = Kernel { shader: &MAXPOOL, entry: "maxpool_backward" };
-    gpu.launch(&k, &[], &params(planes, h, w), &[dy, dx, argmax], grid_1d(planes * h * w.div_ceil(RUN)));
+    // (Without the ReLU, dy stands in for the pooled output's binding.)
+    let pooled = relu.unwrap_or(dy);
+    let relu = [("RELU", relu.is_some() as u32 as f64)];
+    gpu.launch(&k, &relu, &params(planes, h, w), &[dy, dx, argmax, pooled], grid_1d(planes * h * w.div_ceil(RUN)));
 }

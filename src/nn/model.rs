@@ -57,7 +57,8 @@ enum Saved {
     /// What a convolution's weight gradient reads, and its geometry.
     Conv(ConvInput, Conv2dGeometry),
     Output(Tensor),
-    Argmax(Tensor, Vec<usize>),
+    /// A max-pool's argmax, input shape and output.
+    Pool(Tensor, Vec<usize>, Tensor),
     Shape(Vec<usize>),
     /// Winners-take-all's channel mask [n, c].
     Mask(Tensor, k::WtaShape),
@@ -395,7 +396,7 @@ impl Model {
                     let y = gpu.empty(&out_shape);
                     let arg = gpu.empty_u32(&out_shape);
                     k::maxpool2_forward(gpu, &x, &y, &arg, s[0] * s[1], s[2], s[3]);
-                    (y, Saved::Argmax(arg, s))
+                    (y.clone(), Saved::Pool(arg, s, y))
                 }
                 Layer::Flatten => {
                     let s = x.shape().to_vec();
@@ -539,6 +540,8 @@ impl Model {
         );
         let mut dy = dy;
         let n = dy.shape()[0];
+        // Set by a max-pool that did the backward pass of the ReLU before it.
+        let mut relu_done = false;
         for (i, (layer, saved)) in self.layers.iter().zip(tape.saved).enumerate().rev() {
             let need_dx = i > 0 || input_grad;
             dy = match (layer, saved) {
@@ -619,13 +622,16 @@ impl Model {
                         dx
                     }
                 }
+                (Layer::Relu, Saved::Output(_)) if std::mem::take(&mut relu_done) => dy,
                 (Layer::Relu, Saved::Output(y)) => {
                     k::relu_backward(gpu, &y, &dy);
                     dy
                 }
-                (Layer::Maxpool2, Saved::Argmax(arg, s)) => {
+                (Layer::Maxpool2, Saved::Pool(arg, s, y)) => {
+                    // A pool over a ReLU's output does that ReLU's backward pass too.
+                    relu_done = i > 0 && matches!(self.layers[i - 1], Layer::Relu);
                     let dx = gpu.empty(&s);
-                    k::maxpool2_backward(gpu, &dy, &dx, &arg, s[0] * s[1], s[2], s[3]);
+                    k::maxpool2_backward(gpu, &dy, &dx, &arg, relu_done.then_some(&y), s[0] * s[1], s[2], s[3]);
                     dx
                 }
                 (Layer::Flatten, Saved::Shape(s)) => dy.reshape(&s),
