@@ -116,7 +116,7 @@ pub async fn conv2d_entry(gpu: &Gpu, pass: ConvPass, g: Conv2dGeometry, co: usiz
     kernels::im2col(gpu, &g, &gx, &cols);
     let (ycn, y, dx, dw) = (gpu.empty(&[co, pos]), gpu.empty(&[g.n, co, g.oh(), g.ow()]), gpu.empty(&[g.n, g.c, g.h, g.w]), gpu.empty(&[co, patch]));
     let dcols = gpu.empty(&[patch, pos]);
-    let zeros = gpu.upload(&vec![0.0; co], &[co]);
+    let zeros = gpu.zeros(&[co]);
     let direct = kernels::takes_direct(&g, co);
     let run = || match pass {
         // The path a model's layer takes: direct for few weights, else im2col and a product.

@@ -88,8 +88,7 @@ impl Model {
                     (yc, yr, BoxSaved::Linear(c, r, abs))
                 }
                 Layer::Conv2d { w, b, out, kernel, stride, pad } => {
-                    let s = c.shape();
-                    let g = Conv2dGeometry { n, c: s[1], h: s[2], w: s[3], kh: *kernel, kw: *kernel, stride: *stride, pad: *pad };
+                    let g = Model::geometry(&c, *kernel, *stride, *pad);
                     let abs = self.weights(*w).abs(gpu);
                     let (cols_c, cols_r) = (gpu.empty(&[g.patch(), g.positions()]), gpu.empty(&[g.patch(), g.positions()]));
                     // Padding reads zero into both: a point, and inside every box.

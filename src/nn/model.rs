@@ -330,8 +330,7 @@ impl Model {
                 }
                 Layer::Conv2d { w, b, out, kernel, stride, pad } if skip.is_some() => {
                     let kc = skip.as_ref().expect("checked");
-                    let s = x.shape();
-                    let g = Conv2dGeometry { n, c: s[1], h: s[2], w: s[3], kh: *kernel, kw: *kernel, stride: *stride, pad: *pad };
+                    let g = Self::geometry(&x, *kernel, *stride, *pad);
                     let taps = kernel * kernel;
                     let cols = gpu.empty(&[kc.keep * taps, g.positions()]);
                     k::im2col_kept(gpu, &g, &x, &kc.list, kc.keep, &cols);
@@ -428,7 +427,8 @@ impl Model {
         x
     }
 
-    fn geometry(x: &Tensor, kernel: usize, stride: usize, pad: usize) -> Conv2dGeometry {
+    /// A square convolution's geometry over the batch x [n, c, h, w].
+    pub(super) fn geometry(x: &Tensor, kernel: usize, stride: usize, pad: usize) -> Conv2dGeometry {
         let s = x.shape();
         Conv2dGeometry { n: s[0], c: s[1], h: s[2], w: s[3], kh: kernel, kw: kernel, stride, pad }
     }
