@@ -68,6 +68,8 @@ const TESTED: &[(&str, &str)] = &[
     ("conv2d", "nchw_to_cnhw"),
     ("conv_direct", "conv_direct"),
     ("conv_direct", "pack_weights"),
+    ("conv_direct", "weight_grad"),
+    ("conv_direct", "reduce_weight_grad"),
     ("mask", "apply_mask"),
     ("mask", "mask_union"),
     ("mask", "nm_mask"),

@@ -8,12 +8,16 @@
 //   conv_direct: every invocation reads the same weight at the same time, which uniform
 //   memory serves best (llvmpipe loads it once for all lanes; GPUs broadcast it), with no
 //   workgroup copy and barrier.
+//   weight_grad, reduce_weight_grad: the backward pass for the weights and bias, again read
+//   straight from x and dy in NCHW (stride 1, kernels up to 5x5), without im2col's columns
+//   or dy's permute to [co, n*oh*ow].
 
-// conv2d.wgsl's parameters, its `rows` field holding co here (the stride is an override).
+// conv2d.wgsl's parameters, its `rows` field holding co here (the stride is an override) and
+// its last one weight_grad's number of lanes.
 struct Params {
     n: u32, c: u32, h: u32, w: u32,
     kh: u32, kw: u32, stride: u32, pad: u32,
-    oh: u32, ow: u32, co: u32, _p1: u32,
+    oh: u32, ow: u32, co: u32, lanes: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -25,6 +29,10 @@ struct Params {
 // Output channels are taken in parts of OUT; packed[(part * kdim + t) * 4 + q] holds
 // channels part * OUT + 4q .. 4q + 3 of tap t (zero past co).
 @group(0) @binding(4) var<uniform> packed: array<vec4<f32>, 1024>;
+// weight_grad: dy [n, co, oh, ow]. reduce_weight_grad: weight_grad's partial sums.
+@group(0) @binding(5) var<storage, read> grad_in: array<f32>;
+// reduce_weight_grad: the bias gradient [co].
+@group(0) @binding(6) var<storage, read_write> dbias: array<f32>;
 
 override STRIDE: u32 = 1u;
 // The kernel's size, constants so that its loops unroll.
@@ -102,5 +110,134 @@ fn conv_direct(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
             store(o + 8u + j, out0 + (o + 8u + j) * hw, a2[j]);
             store(o + 12u + j, out0 + (o + 12u + j) * hw, a3[j]);
         }
+    }
+}
+
+// ---- weight and bias gradients ---------------------------------------------------------------
+// dw[o, (ch, ky, kx)] = sum over (img, oy, ox) of dy[img, o, oy, ox] * x[img, ch, oy + ky - pad,
+// ox + kx - pad] and dbias[o] = sum of dy[img, o, ...]. Each lane takes runs of four positions
+// along a row (a quad) and one part, four output channels g*4.. of one input channel ch
+// (part = g * c + ch), and sums all of the part's 5x5 taps at once: per quad it loads four dy
+// vectors and eight x values per kernel row, then does 25 vec4 x mat4x4 products, about 16
+// multiply-adds per value loaded. The lanes' sums go to partial[(part * SLOTS + slot) * 4 +
+// j][lane] (slot ky*5 + kx, or BIAS_SLOT) for reduce_weight_grad to add up.
+
+const QUAD: u32 = 4u;
+const BIAS_SLOT: u32 = 25u;
+const SLOTS: u32 = 26u;
+const GRAD_LANES: u32 = 64u;
+
+// x[img, ch] row `row` (its first element's index) at column `col`, zero in the padding.
+fn x_at(row: u32, col: i32) -> f32 {
+    let ok = col >= 0 && col < i32(p.w);
+    return select(0.0, src[row + u32(select(0, col, ok))], ok);
+}
+
+// One kernel row's five taps: a{kx} (channels' sums for tap kx) += dot(x run at kx, dy).
+fn add_row(row: u32, c0: i32, dy: mat4x4<f32>,
+           a0: ptr<function, vec4<f32>>, a1: ptr<function, vec4<f32>>, a2: ptr<function, vec4<f32>>,
+           a3: ptr<function, vec4<f32>>, a4: ptr<function, vec4<f32>>) {
+    let r0 = x_at(row, c0); let r1 = x_at(row, c0 + 1); let r2 = x_at(row, c0 + 2); let r3 = x_at(row, c0 + 3);
+    // v * M is the vector of dot(v, column j of M): channel j's sum over the quad.
+    *a0 += vec4(r0, r1, r2, r3) * dy;
+    if (KW > 1u) { let r4 = x_at(row, c0 + 4); *a1 += vec4(r1, r2, r3, r4) * dy;
+    if (KW > 2u) { let r5 = x_at(row, c0 + 5); *a2 += vec4(r2, r3, r4, r5) * dy;
+    if (KW > 3u) { let r6 = x_at(row, c0 + 6); *a3 += vec4(r3, r4, r5, r6) * dy;
+    if (KW > 4u) { let r7 = x_at(row, c0 + 7); *a4 += vec4(r4, r5, r6, r7) * dy; } } } }
+}
+
+// dy[img, o, oy, ox0 .. ox0 + 3], zero past the row or past co.
+fn dy_quad(img: u32, o: u32, oy: u32, ox0: u32) -> vec4<f32> {
+    var v = vec4(0.0);
+    if (o < p.co) {
+        let at = ((img * p.co + o) * p.oh + oy) * p.ow;
+        for (var j = 0u; j < QUAD; j++) {
+            let ok = ox0 + j < p.ow;
+            v[j] = select(0.0, grad_in[at + select(0u, ox0 + j, ok)], ok);
+        }
+    }
+    return v;
+}
+
+fn store_slot(part: u32, slot: u32, lane: u32, v: vec4<f32>) {
+    for (var j = 0u; j < 4u; j++) {
+        dst[((part * SLOTS + slot) * 4u + j) * p.lanes + lane] = v[j];
+    }
+}
+
+@compute @workgroup_size(64)
+fn weight_grad(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+    let lane = wg.x * GRAD_LANES + li;
+    let part = wg.y;
+    let g = part / p.c;
+    let ch = part % p.c;
+    let quads_per_row = (p.ow + QUAD - 1u) / QUAD;
+    let quads = p.n * p.oh * quads_per_row;
+    var a00 = vec4(0.0); var a01 = vec4(0.0); var a02 = vec4(0.0); var a03 = vec4(0.0); var a04 = vec4(0.0);
+    var a10 = vec4(0.0); var a11 = vec4(0.0); var a12 = vec4(0.0); var a13 = vec4(0.0); var a14 = vec4(0.0);
+    var a20 = vec4(0.0); var a21 = vec4(0.0); var a22 = vec4(0.0); var a23 = vec4(0.0); var a24 = vec4(0.0);
+    var a30 = vec4(0.0); var a31 = vec4(0.0); var a32 = vec4(0.0); var a33 = vec4(0.0); var a34 = vec4(0.0);
+    var a40 = vec4(0.0); var a41 = vec4(0.0); var a42 = vec4(0.0); var a43 = vec4(0.0); var a44 = vec4(0.0);
+    var bsum = vec4(0.0);
+    for (var q = lane; q < quads; q += p.lanes) {
+        let ox0 = (q % quads_per_row) * QUAD;
+        let oy = (q / quads_per_row) % p.oh;
+        let img = q / (quads_per_row * p.oh);
+        let o = g * 4u;
+        // Column j: output channel o + j's dy over the quad.
+        let dy = mat4x4(dy_quad(img, o, oy, ox0), dy_quad(img, o + 1u, oy, ox0), dy_quad(img, o + 2u, oy, ox0), dy_quad(img, o + 3u, oy, ox0));
+        bsum += vec4(1.0) * dy;
+        let c0 = i32(ox0) - i32(p.pad);
+        let y0 = i32(oy) - i32(p.pad);
+        let plane = (img * p.c + ch) * p.h;
+        // Rows in the padding add nothing.
+        var yy = y0;
+        if (yy >= 0 && yy < i32(p.h)) { add_row((plane + u32(yy)) * p.w, c0, dy, &a00, &a01, &a02, &a03, &a04); }
+        yy = y0 + 1;
+        if (KH > 1u && yy >= 0 && yy < i32(p.h)) { add_row((plane + u32(yy)) * p.w, c0, dy, &a10, &a11, &a12, &a13, &a14); }
+        yy = y0 + 2;
+        if (KH > 2u && yy >= 0 && yy < i32(p.h)) { add_row((plane + u32(yy)) * p.w, c0, dy, &a20, &a21, &a22, &a23, &a24); }
+        yy = y0 + 3;
+        if (KH > 3u && yy >= 0 && yy < i32(p.h)) { add_row((plane + u32(yy)) * p.w, c0, dy, &a30, &a31, &a32, &a33, &a34); }
+        yy = y0 + 4;
+        if (KH > 4u && yy >= 0 && yy < i32(p.h)) { add_row((plane + u32(yy)) * p.w, c0, dy, &a40, &a41, &a42, &a43, &a44); }
+    }
+    store_slot(part, 0u, lane, a00); store_slot(part, 1u, lane, a01); store_slot(part, 2u, lane, a02);
+    store_slot(part, 3u, lane, a03); store_slot(part, 4u, lane, a04);
+    store_slot(part, 5u, lane, a10); store_slot(part, 6u, lane, a11); store_slot(part, 7u, lane, a12);
+    store_slot(part, 8u, lane, a13); store_slot(part, 9u, lane, a14);
+    store_slot(part, 10u, lane, a20); store_slot(part, 11u, lane, a21); store_slot(part, 12u, lane, a22);
+    store_slot(part, 13u, lane, a23); store_slot(part, 14u, lane, a24);
+    store_slot(part, 15u, lane, a30); store_slot(part, 16u, lane, a31); store_slot(part, 17u, lane, a32);
+    store_slot(part, 18u, lane, a33); store_slot(part, 19u, lane, a34);
+    store_slot(part, 20u, lane, a40); store_slot(part, 21u, lane, a41); store_slot(part, 22u, lane, a42);
+    store_slot(part, 23u, lane, a43); store_slot(part, 24u, lane, a44);
+    store_slot(part, BIAS_SLOT, lane, bsum);
+}
+
+// One invocation per (part, slot, channel of the four): the sum over weight_grad's lanes,
+// written to dw [co, c*kh*kw] (dst) or, for the bias slot of input channel 0, to dbias.
+@compute @workgroup_size(64)
+fn reduce_weight_grad(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = gid.x;
+    let parts = (p.co + 3u) / 4u * p.c;
+    if (i >= parts * SLOTS * 4u) { return; }
+    let j = i % 4u;
+    let slot = (i / 4u) % SLOTS;
+    let part = i / (4u * SLOTS);
+    let o = (part / p.c) * 4u + j;
+    let ch = part % p.c;
+    let ky = slot / 5u;
+    let kx = slot % 5u;
+    let is_bias = slot == BIAS_SLOT;
+    if (o >= p.co || (is_bias && ch != 0u) || (!is_bias && (ky >= p.kh || kx >= p.kw))) { return; }
+    var s = 0.0;
+    for (var l = 0u; l < p.lanes; l++) {
+        s += grad_in[i * p.lanes + l];
+    }
+    if (is_bias) {
+        dbias[o] = s;
+    } else {
+        dst[o * p.c * p.kh * p.kw + (ch * p.kh + ky) * p.kw + kx] = s;
     }
 }

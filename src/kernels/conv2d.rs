@@ -54,6 +54,11 @@ impl Params {
     pub(super) fn with_rows(g: &Conv2dGeometry, rows: usize) -> Self {
         Params { rows: rows as u32, ..Params::from(g) }
     }
+
+    /// The last field set: conv_direct's weight gradient reads its number of lanes there.
+    pub(super) fn with_lanes(self, lanes: usize) -> Self {
+        Params { _pad: lanes as u32, ..self }
+    }
 }
 
 impl From<&Conv2dGeometry> for Params {

@@ -43,7 +43,7 @@ pub use ibp::{abs_values, ibp_input, ibp_margin, ibp_margin_backward, ibp_maxpoo
 pub use layout::ActivationLayout;
 pub use learned_mask::{gate_backward, gate_forward, gate_open_probability, score_grad, HardConcrete};
 pub use channel_skip::{skip_conv, skip_conv_backward_data, skip_linear, SkipShape};
-pub use conv_direct::{conv_direct, takes_direct};
+pub use conv_direct::{conv_direct, conv_direct_weight_grad, takes_direct, takes_direct_weight_grad};
 pub use conv2d::{col2im, col2im_kept, col2im_rows, cnhw_to_nchw, im2col, im2col_kept, im2col_rows, nchw_to_cnhw, Conv2dGeometry};
 pub use mask::{apply_mask, mask_union, nm_mask};
 pub use matmul::{matmul, matmul_with, matvec, takes_dot, MatmulForm, MatmulVariant};

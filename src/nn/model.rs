@@ -565,32 +565,44 @@ impl Model {
                 }
                 (Layer::Conv2d { w, b, out, .. }, Saved::Conv(input, g)) => {
                     let hw = g.oh() * g.ow();
-                    let to_cn = |dy: &Tensor| {
-                        let dy_cn = gpu.empty(&[*out, g.positions()]);
-                        k::nchw_to_cnhw(gpu, dy, &dy_cn, n, *out, hw);
-                        dy_cn
+                    // dy as [co, n*oh*ow] for the products, permuted once if at all.
+                    let dy_cn = std::cell::OnceCell::new();
+                    let to_cn = || {
+                        dy_cn.get_or_init(|| {
+                            let t = gpu.empty(&[*out, g.positions()]);
+                            k::nchw_to_cnhw(gpu, &dy, &t, n, *out, hw);
+                            t
+                        })
                     };
                     // Restricted columns were built only for a block-sparse layer.
                     let active = self.sparse.get(w).filter(|_| matches!(input, ConvInput::Cols(_, true)));
                     if param_grads {
-                        let dy_cn = to_cn(&dy);
                         let grad = &self.params[*w].grad;
-                        // After winners-take-all the dense gradient of all the columns: a
-                        // dropped channel's are zero, and each example drops different ones.
-                        let cols = match &input {
-                            ConvInput::Cols(cols, _) => cols.clone(),
-                            ConvInput::Image(x) | ConvInput::Kept { x, .. } => {
-                                let cols = gpu.empty(&[g.patch(), g.positions()]);
-                                k::im2col(gpu, &g, &x, &cols);
-                                cols
+                        let sparse = self.sparse_grad(*w);
+                        match &input {
+                            // Straight from the image, as the forward pass was (conv_direct).
+                            ConvInput::Image(x) if active.is_none() && sparse.is_none() && k::takes_direct_weight_grad(&g, *out) => {
+                                k::conv_direct_weight_grad(gpu, &g, x, &dy, grad, &self.params[*b].grad, *out);
                             }
-                        };
-                        match (active, self.sparse_grad(*w)) {
-                            (Some(bsr), _) => k::bsr_conv_weight_grad(gpu, &dy_cn, &cols, bsr, grad, g.positions()),
-                            (None, Some(bsr)) => k::bsr_weight_grad(gpu, &dy_cn, &cols, bsr, grad, g.positions(), ActivationLayout::CONV),
-                            (None, None) => k::matmul(gpu, MatmulForm::NT, &dy_cn, &cols, grad, *out, g.patch(), g.positions(), false),
+                            _ => {
+                                // After winners-take-all the dense gradient of all the columns:
+                                // a dropped channel's are zero, and each example drops different ones.
+                                let cols = match &input {
+                                    ConvInput::Cols(cols, _) => cols.clone(),
+                                    ConvInput::Image(x) | ConvInput::Kept { x, .. } => {
+                                        let cols = gpu.empty(&[g.patch(), g.positions()]);
+                                        k::im2col(gpu, &g, x, &cols);
+                                        cols
+                                    }
+                                };
+                                match (active, sparse) {
+                                    (Some(bsr), _) => k::bsr_conv_weight_grad(gpu, to_cn(), &cols, bsr, grad, g.positions()),
+                                    (None, Some(bsr)) => k::bsr_weight_grad(gpu, to_cn(), &cols, bsr, grad, g.positions(), ActivationLayout::CONV),
+                                    (None, None) => k::matmul(gpu, MatmulForm::NT, to_cn(), &cols, grad, *out, g.patch(), g.positions(), false),
+                                }
+                                k::bias_grad(gpu, &dy, &self.params[*b].grad, n, *out, hw);
+                            }
                         }
-                        k::bias_grad(gpu, &dy, &self.params[*b].grad, n, *out, hw);
                         if grads == Grads::Finished {
                             self.weight_grad_done(gpu, *w);
                         }
@@ -609,15 +621,15 @@ impl Model {
                         k::col2im_kept(gpu, &g, &dcols, list, *keep, &dx);
                         dx
                     } else if let Some(bsr) = active {
-                        let (dy_cn, dx) = (to_cn(&dy), gpu.empty(&[n, g.c, g.h, g.w]));
+                        let dx = gpu.empty(&[n, g.c, g.h, g.w]);
                         let dcols = gpu.empty(&[(bsr.active.count * bsr.block).max(1), g.positions()]);
-                        k::bsr_conv_backward_data(gpu, &dy_cn, bsr, &dcols, g.positions());
+                        k::bsr_conv_backward_data(gpu, to_cn(), bsr, &dcols, g.positions());
                         k::col2im_rows(gpu, &g, &dcols, &bsr.active.pos, &dx);
                         dx
                     } else {
-                        let (dy_cn, dx) = (to_cn(&dy), gpu.empty(&[n, g.c, g.h, g.w]));
+                        let dx = gpu.empty(&[n, g.c, g.h, g.w]);
                         let dcols = gpu.empty(&[g.patch(), g.positions()]);
-                        self.weights(*w).apply_t(gpu, &dy_cn, &dcols, g.positions(), *out, g.patch(), ActivationLayout::CONV);
+                        self.weights(*w).apply_t(gpu, to_cn(), &dcols, g.positions(), *out, g.patch(), ActivationLayout::CONV);
                         k::col2im(gpu, &g, &dcols, &dx);
                         dx
                     }

@@ -80,6 +80,14 @@ pub fn conv2d_backward_data(g: &Conv2dGeometry, dy: &[f32], w: &[f32], co: usize
     dx.into_iter().map(|v| v as f32).collect()
 }
 
+/// The gradient of `conv2d_forward` with respect to w [co, c, kh, kw] for dy [n, co, oh, ow]:
+/// every output's gradient times each input it read.
+pub fn conv2d_backward_weight(g: &Conv2dGeometry, dy: &[f32], x: &[f32], co: usize) -> Vec<f32> {
+    let mut dw = vec![0f64; co * g.patch()];
+    for_each_product(g, co, |yi, wi, xi| dw[wi] += x[xi] as f64 * dy[yi] as f64);
+    dw.into_iter().map(|v| v as f32).collect()
+}
+
 /// [c, n, hw] -> [n, c, hw].
 pub fn permute_cnhw_to_nchw(src: &[f32], n: usize, c: usize, hw: usize) -> Vec<f32> {
     let mut dst = vec![0f32; src.len()];

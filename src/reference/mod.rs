@@ -21,7 +21,7 @@ pub mod select;
 mod weights;
 pub mod wta;
 
-pub use conv2d::{col2im, conv2d_backward_data, conv2d_forward, im2col, permute_cnhw_to_nchw, permute_nchw_to_cnhw};
+pub use conv2d::{col2im, conv2d_backward_data, conv2d_backward_weight, conv2d_forward, im2col, permute_cnhw_to_nchw, permute_nchw_to_cnhw};
 pub use layers::{apply_mask, bias_add, mask_union, nm_mask, bias_grad, maxpool2_backward, maxpool2_forward, relu_backward, relu_forward};
 pub use loss::{argmax, first_argmax, softmax_xent, trades_xent};
 pub use matmul::matmul;
