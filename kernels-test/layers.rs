@@ -154,10 +154,10 @@ pub(crate) fn pool_cases() -> Vec<PoolCase> {
         let mut r = rng("maxpool_shape", i);
         PoolCase { planes: r.random_range(1..=8), h: r.random_range(1..=17), w: r.random_range(1..=17) }
     }));
-    // Rows longer than a run of 32; and one maximal binding of input in rows of two, one
-    // backward invocation per row, so that grid spills into y.
+    // Rows longer than a run of 32; and one maximal binding of input in single columns, one
+    // backward invocation per pair of rows, so that grid spills into y.
     cases.push(PoolCase { planes: 2048, h: 128, w: 128 });
-    cases.push(PoolCase { planes: 4096, h: 4096, w: 2 });
+    cases.push(PoolCase { planes: 4096, h: 8192, w: 1 });
     cases
 }
 

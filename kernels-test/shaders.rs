@@ -68,6 +68,7 @@ const TESTED: &[(&str, &str)] = &[
     ("conv2d", "nchw_to_cnhw"),
     ("conv_direct", "conv_direct"),
     ("conv_direct", "pack_weights"),
+    ("conv_direct", "conv_direct_quads"),
     ("conv_direct", "weight_grad"),
     ("conv_direct", "reduce_weight_grad"),
     ("mask", "apply_mask"),

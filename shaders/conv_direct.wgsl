@@ -8,6 +8,8 @@
 //   conv_direct: every invocation reads the same weight at the same time, which uniform
 //   memory serves best (llvmpipe loads it once for all lanes; GPUs broadcast it), with no
 //   workgroup copy and barrier.
+//   conv_direct_quads: the same for stride 1 and kernels up to 5 wide, four positions per
+//   invocation (below).
 //   weight_grad, reduce_weight_grad: the backward pass for the weights and bias, again read
 //   straight from x and dy in NCHW (stride 1, kernels up to 5x5), without im2col's columns
 //   or dy's permute to [co, n*oh*ow].
@@ -33,6 +35,9 @@ struct Params {
 @group(0) @binding(5) var<storage, read> grad_in: array<f32>;
 // reduce_weight_grad: the bias gradient [co].
 @group(0) @binding(6) var<storage, read_write> dbias: array<f32>;
+// weight_grad with DY_VEC4 (rows a multiple of four long): dy viewed as vec4, one load per quad.
+@group(0) @binding(7) var<storage, read> dy_vec4: array<vec4<f32>>;
+override DY_VEC4: bool = false;
 
 override STRIDE: u32 = 1u;
 // The kernel's size, constants so that its loops unroll.
@@ -113,6 +118,73 @@ fn conv_direct(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
     }
 }
 
+// conv_direct_quads: conv_direct for stride 1 and kernels up to 5 wide, each invocation four
+// positions along a row (a quad) so that one kernel row's 8 input values serve all four:
+// 10 loads per position where conv_direct makes 25 for a 5x5 kernel. Accumulator m{i}
+// holds position i's 16 channels of the part, column j channels 4j .. 4j + 3.
+
+// One tap: every position's channels += the tap's weights (uniform) times its input value.
+fn tap(at: u32, xv: vec4<f32>, m0: ptr<function, mat4x4<f32>>, m1: ptr<function, mat4x4<f32>>,
+       m2: ptr<function, mat4x4<f32>>, m3: ptr<function, mat4x4<f32>>) {
+    let wt = mat4x4(packed[at], packed[at + 1u], packed[at + 2u], packed[at + 3u]);
+    *m0 += wt * xv.x;
+    *m1 += wt * xv.y;
+    *m2 += wt * xv.z;
+    *m3 += wt * xv.w;
+}
+
+// Position ox0 + i's channels o .. o + 15 (those below co), if the position is in the row.
+fn store_position(o: u32, at: u32, i: u32, ox0: u32, m: mat4x4<f32>) {
+    if (ox0 + i >= p.ow) { return; }
+    let hw = p.oh * p.ow;
+    for (var j = 0u; j < 4u; j++) {
+        let col = m[j];
+        for (var q = 0u; q < 4u; q++) {
+            let ch = o + 4u * j + q;
+            store(ch, at + i + ch * hw, col[q]);
+        }
+    }
+}
+
+@compute @workgroup_size(256)
+fn conv_direct_quads(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                     @builtin(local_invocation_index) li: u32) {
+    let quad = (wg.y * nwg.x + wg.x) * 256u + li;    // (img, oy, quad of ox)
+    let quads_per_row = (p.ow + QUAD - 1u) / QUAD;
+    if (quad >= p.n * p.oh * quads_per_row) { return; }
+    let ox0 = (quad % quads_per_row) * QUAD;
+    let oy = (quad / quads_per_row) % p.oh;
+    let img = quad / (quads_per_row * p.oh);
+    let kdim = p.c * KH * KW;
+    let c0 = i32(ox0) - i32(p.pad);
+    let out0 = img * p.co * p.oh * p.ow + oy * p.ow + ox0;
+    for (var part = 0u; part * OUT < p.co; part++) {
+        var m0 = mat4x4<f32>(); var m1 = mat4x4<f32>(); var m2 = mat4x4<f32>(); var m3 = mat4x4<f32>();
+        var at = part * kdim * 4u;
+        for (var ch = 0u; ch < p.c; ch++) {
+            for (var ky = 0u; ky < KH; ky++) {
+                let yy = i32(oy + ky) - i32(p.pad);
+                // Rows in the padding add nothing.
+                if (yy >= 0 && yy < i32(p.h)) {
+                    let row = ((img * p.c + ch) * p.h + u32(yy)) * p.w;
+                    let r0 = x_at(row, c0); let r1 = x_at(row, c0 + 1); let r2 = x_at(row, c0 + 2); let r3 = x_at(row, c0 + 3);
+                    tap(at, vec4(r0, r1, r2, r3), &m0, &m1, &m2, &m3);
+                    if (KW > 1u) { let r4 = x_at(row, c0 + 4); tap(at + 4u, vec4(r1, r2, r3, r4), &m0, &m1, &m2, &m3);
+                    if (KW > 2u) { let r5 = x_at(row, c0 + 5); tap(at + 8u, vec4(r2, r3, r4, r5), &m0, &m1, &m2, &m3);
+                    if (KW > 3u) { let r6 = x_at(row, c0 + 6); tap(at + 12u, vec4(r3, r4, r5, r6), &m0, &m1, &m2, &m3);
+                    if (KW > 4u) { let r7 = x_at(row, c0 + 7); tap(at + 16u, vec4(r4, r5, r6, r7), &m0, &m1, &m2, &m3); } } } }
+                }
+                at += KW * 4u;
+            }
+        }
+        let o = part * OUT;
+        store_position(o, out0, 0u, ox0, m0);
+        store_position(o, out0, 1u, ox0, m1);
+        store_position(o, out0, 2u, ox0, m2);
+        store_position(o, out0, 3u, ox0, m3);
+    }
+}
+
 // ---- weight and bias gradients ---------------------------------------------------------------
 // dw[o, (ch, ky, kx)] = sum over (img, oy, ox) of dy[img, o, oy, ox] * x[img, ch, oy + ky - pad,
 // ox + kx - pad] and dbias[o] = sum of dy[img, o, ...]. Each lane takes runs of four positions
@@ -151,6 +223,7 @@ fn dy_quad(img: u32, o: u32, oy: u32, ox0: u32) -> vec4<f32> {
     var v = vec4(0.0);
     if (o < p.co) {
         let at = ((img * p.co + o) * p.oh + oy) * p.ow;
+        if (DY_VEC4) { return dy_vec4[(at + ox0) / 4u]; }
         for (var j = 0u; j < QUAD; j++) {
             let ok = ox0 + j < p.ow;
             v[j] = select(0.0, grad_in[at + select(0u, ox0 + j, ok)], ok);

@@ -15,7 +15,7 @@ struct Params { planes: u32, h: u32, w: u32, oh: u32, ow: u32, _p0: u32, _p1: u3
 override RELU: bool = false;
 
 // Each invocation covers a run of up to RUN outputs of one output row (forward) or RUN
-// inputs of one input row (backward): the row is found once per run rather than per element
+// windows' inputs (backward): the row is found once per run rather than per element
 // (integer division has no SIMD form on CPU adapters).
 const RUN: u32 = 32u;
 
@@ -45,24 +45,41 @@ fn maxpool_forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups
     }
 }
 
+// Each invocation covers a run of up to RUN column pairs of one pair of input rows: it reads
+// each window's maximum position and gradient once and writes all four of its inputs (a last
+// odd row or column, in no window, gets zeros).
 @compute @workgroup_size(256)
 fn maxpool_backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                     @builtin(local_invocation_index) li: u32) {
-    let t = (wg.y * nwg.x + wg.x) * 256u + li;    // (plane, y, run)
-    let runs = (p.w + RUN - 1u) / RUN;
-    if (t >= p.planes * p.h * runs) { return; }
-    let x0 = (t % runs) * RUN;
+    let t = (wg.y * nwg.x + wg.x) * 256u + li;    // (plane, row pair, run)
+    let row_pairs = (p.h + 1u) / 2u;
+    let col_pairs = (p.w + 1u) / 2u;
+    let runs = (col_pairs + RUN - 1u) / RUN;
+    if (t >= p.planes * row_pairs * runs) { return; }
+    let px0 = (t % runs) * RUN;
     let r = t / runs;
-    let y = r % p.h;
-    let plane = r / p.h;
-    let oy = y / 2u;
-    for (var x = x0; x < min(x0 + RUN, p.w); x++) {
-        let ox = x / 2u;
+    let oy = r % row_pairs;
+    let plane = r / row_pairs;
+    let y = oy * 2u;
+    let row = (plane * p.h + y) * p.w;
+    let second_row = y + 1u < p.h;
+    for (var ox = px0; ox < min(px0 + RUN, col_pairs); ox++) {
+        let x = ox * 2u;
+        // The window's gradient and its maximum's offset from the window's corner: 0, 1, w
+        // or w + 1 (a zero gradient where there is no window).
         var g = 0.0;
+        var at = 0u;
         if (oy < p.oh && ox < p.ow) {
             let o = (plane * p.oh + oy) * p.ow + ox;
-            if (argmax[o] == y * p.w + x && (!RELU || pooled[o] > 0.0)) { g = src[o]; }
+            if (!RELU || pooled[o] > 0.0) { g = src[o]; }
+            at = argmax[o] - y * p.w - x;
         }
-        dst[r * p.w + x] = g;
+        let second_col = x + 1u < p.w;
+        dst[row + x] = select(0.0, g, at == 0u);
+        if (second_col) { dst[row + x + 1u] = select(0.0, g, at == 1u); }
+        if (second_row) {
+            dst[row + p.w + x] = select(0.0, g, at == p.w);
+            if (second_col) { dst[row + p.w + x + 1u] = select(0.0, g, at == p.w + 1u); }
+        }
     }
 }

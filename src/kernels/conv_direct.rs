@@ -25,8 +25,15 @@ pub fn conv_direct(gpu: &Gpu, g: &Conv2dGeometry, x: &Tensor, w: &Tensor, bias: 
     let packed = gpu.empty(&[MAX_WEIGHTS]);
     // (pack_weights reads no bias: the weights stand in for its binding.)
     gpu.launch(&Kernel { shader: &CONV_DIRECT, entry: "pack_weights" }, &[], &p, &[w, w, &packed], grid_1d(MAX_WEIGHTS));
-    let k = Kernel { shader: &CONV_DIRECT, entry: "conv_direct" };
-    gpu.launch(&k, &[("STRIDE", g.stride as f64), ("KH", g.kh as f64), ("KW", g.kw as f64), ("RELU", relu as u32 as f64)], &p, &[x, bias, y, &packed], grid_1d(g.positions()));
+    let ov = [("KH", g.kh as f64), ("KW", g.kw as f64), ("RELU", relu as u32 as f64), ("STRIDE", g.stride as f64)];
+    if g.stride == 1 && g.kw <= 5 {
+        // Four positions per invocation share each kernel row's inputs.
+        let k = Kernel { shader: &CONV_DIRECT, entry: "conv_direct_quads" };
+        gpu.launch(&k, &ov[..3], &p, &[x, bias, y, &packed], grid_1d(g.n * g.oh() * g.ow().div_ceil(4)));
+    } else {
+        let k = Kernel { shader: &CONV_DIRECT, entry: "conv_direct" };
+        gpu.launch(&k, &ov, &p, &[x, bias, y, &packed], grid_1d(g.positions()));
+    }
 }
 
 /// Lanes per workgroup of `weight_grad` and the quads (runs of four positions) each lane
@@ -57,10 +64,11 @@ pub fn conv_direct_weight_grad(gpu: &Gpu, g: &Conv2dGeometry, x: &Tensor, dy: &T
     let slots = parts * 26 * 4;
     let partial = gpu.empty(&[slots, lanes]);
     let p = Params::with_rows(g, co).with_lanes(lanes);
-    let ov = [("KH", g.kh as f64), ("KW", g.kw as f64)];
-    // Bindings 1 x, 3 partial sums or dw, 5 dy or the partial sums, 6 dbias (2 and 4 unused).
+    let ov = [("KH", g.kh as f64), ("KW", g.kw as f64), ("DY_VEC4", g.ow().is_multiple_of(4) as u32 as f64)];
+    // Bindings 1 x, 3 partial sums or dw, 5 dy or the partial sums, 6 dbias, 7 dy as vec4
+    // (2 and 4 unused).
     let k = Kernel { shader: &CONV_DIRECT, entry: "weight_grad" };
-    gpu.launch(&k, &ov, &p, &[x, x, &partial, x, dy], [groups as u32, parts as u32, 1]);
+    gpu.launch(&k, &ov, &p, &[x, x, &partial, x, dy, dy, dy], [groups as u32, parts as u32, 1]);
     let k = Kernel { shader: &CONV_DIRECT, entry: "reduce_weight_grad" };
     gpu.launch(&k, &[], &p, &[x, x, dw, x, &partial, dbias], grid_1d_of(slots, GRAD_LANES as u32));
 }

@@ -32,5 +32,5 @@ pub fn maxpool2_backward(gpu: &Gpu, dy: &Tensor, dx: &Tensor, argmax: &Tensor, r
     // (Without the ReLU, dy stands in for the pooled output's binding.)
     let pooled = relu.unwrap_or(dy);
     let relu = [("RELU", relu.is_some() as u32 as f64)];
-    gpu.launch(&k, &relu, &params(planes, h, w), &[dy, dx, argmax, pooled], grid_1d(planes * h * w.div_ceil(RUN)));
+    gpu.launch(&k, &relu, &params(planes, h, w), &[dy, dx, argmax, pooled], grid_1d(planes * h.div_ceil(2) * w.div_ceil(2).div_ceil(RUN)));
 }
