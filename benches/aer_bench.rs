@@ -132,6 +132,9 @@ fn run(a: &RunArgs) {
             } else {
                 println!("{:<36} FAILED: {}", r.id, r.status);
             }
+            if let Some(v) = &r.versus {
+                println!("    {:.2}x over {} ({:.3} ms), median of run-by-run ratios", v.speedup, v.reference, v.reference_median_ms);
+            }
             if let Some(kernels) = &r.kernels {
                 let total: f64 = kernels.iter().map(|k| k.total_ms).sum();
                 println!("    {total:.3} ms in {} launches:", kernels.iter().map(|k| k.launches).sum::<usize>());

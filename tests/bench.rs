@@ -6,7 +6,7 @@ use aer::gpu::{AdapterChoice, Gpu};
 use pollster::block_on;
 
 fn entry(id: &str, ms: f64) -> EntryResult {
-    EntryResult { id: id.into(), status: "ok".into(), median_ms: ms, min_ms: ms, max_ms: ms, runs: 3, gflops: Some(1.0), gbytes_per_s: None, timing: "gpu timestamps".into(), items_per_s: None, kernels: None }
+    EntryResult { id: id.into(), status: "ok".into(), median_ms: ms, min_ms: ms, max_ms: ms, runs: 3, gflops: Some(1.0), gbytes_per_s: None, timing: "gpu timestamps".into(), items_per_s: None, kernels: None, versus: None }
 }
 
 fn report(gpu: &Gpu, results: Vec<EntryResult>) -> RunReport {
@@ -26,6 +26,20 @@ fn quick_suite_passes_its_checks_and_round_trips() {
     for r in &results {
         assert!(r.ok(), "{}: {}", r.id, r.status);
         assert!(r.min_ms <= r.median_ms && r.median_ms <= r.max_ms && r.runs == 2, "{r:?}");
+    }
+    // The block-sparse step is timed against the dense one, the channel-skipping steps and
+    // attacks against every channel, each with its speed-up from the same runs.
+    let paired: Vec<(&str, &str)> = results.iter().filter_map(|r| r.versus.as_ref().map(|v| (r.id.as_str(), v.reference.as_str()))).collect();
+    assert_eq!(
+        paired,
+        [
+            ("train_step/cnn-b32-s0.91/b4", "train_step/cnn/b4"),
+            ("train_step/cnn-wta50-skip/b4", "train_step/cnn-wta50-all-channels/b4"),
+            ("pgd2/cnn-wta50-skip/b4", "pgd2/cnn-wta50-all-channels/b4"),
+        ]
+    );
+    for v in results.iter().filter_map(|r| r.versus.as_ref()) {
+        assert!(v.speedup.is_finite() && v.speedup > 0.0 && v.reference_median_ms > 0.0, "{v:?}");
     }
     let rep = report(&gpu, results);
     let text = serde_json::to_string_pretty(&rep).unwrap();

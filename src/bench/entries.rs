@@ -2,12 +2,13 @@
 //! (a failed check is reported and nothing is timed), then times repeated runs.
 
 use super::inference::Wta;
-use super::{time_async, EntryResult, Timing};
+use super::{time_async, time_paired, EntryResult, Timing, Versus};
 use crate::attack::{pgd, probe, AttackConfig, Batch, Objective, WorstCase};
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::gpu::{Gpu, Tensor};
 use crate::kernels::{self, AdvLoss, Conv2dGeometry, MatmulForm, Norm};
+use crate::nn::Model;
 use crate::reference;
 use crate::train::{Optimizer, OptimizerConfig};
 use rand::{Rng, SeedableRng};
@@ -31,11 +32,12 @@ pub(super) fn result(id: String, t: Timing, flops: f64, bytes: f64) -> EntryResu
         timing: t.method.into(),
         items_per_s: None,
         kernels: None,
+        versus: None,
     }
 }
 
 pub(super) fn failed(id: String, why: String) -> EntryResult {
-    EntryResult { id, status: why, median_ms: 0.0, min_ms: 0.0, max_ms: 0.0, runs: 0, gflops: None, gbytes_per_s: None, timing: String::new(), items_per_s: None, kernels: None }
+    EntryResult { id, status: why, median_ms: 0.0, min_ms: 0.0, max_ms: 0.0, runs: 0, gflops: None, gbytes_per_s: None, timing: String::new(), items_per_s: None, kernels: None, versus: None }
 }
 
 thread_local! {
@@ -209,37 +211,72 @@ pub async fn pgd_step_entry(gpu: &Gpu, norm: Norm, batch: usize, dim: usize, run
 /// winners-take-all after every ReLU, the next layers skipping its dropped channels or not.
 pub async fn train_step_entry(gpu: &Gpu, model: &str, batch: usize, blocks: Option<(usize, f64)>, wta: Option<Wta>, runs: usize) -> Result<EntryResult> {
     let id = train_step_id(model, batch, blocks, wta);
-    let mut m = Wta::model(wta, gpu, model)?;
-    let mut opt = Optimizer::new(gpu, &OptimizerConfig::default(), &m.params);
-    if let Some((block, sparsity)) = blocks {
-        crate::sparse::block_magnitude_prune(gpu, &mut m, Some(&opt), sparsity, crate::sparse::Scope::Layer, block, true);
-        let moved = m.use_block_sparse(gpu, &crate::sparse::Crossover::always()).await?;
-        if moved.is_empty() {
-            return Ok(failed(id, "no layer moved to the block-sparse kernels".into()));
-        }
-    }
     let (x, y) = mnist_shaped_batch(gpu, batch);
-    let loss = gpu.empty(&[batch]);
-    let correct = gpu.empty_u32(&[batch]);
-    let mut step = || {
-        let mut tape = m.tape();
-        let logits = m.forward(gpu, x.clone(), Some(&mut tape));
-        let d = gpu.empty(logits.shape());
-        kernels::softmax_xent(gpu, &logits, &y, &d, &loss, &correct, batch, 10, 0);
-        m.backward(gpu, tape, d, false);
-        opt.update(gpu, &m.params, 1e-3);
-        m.weights_changed(gpu);
+    let (loss, correct) = (gpu.empty(&[batch]), gpu.empty_u32(&[batch]));
+    let mut trainer = match StepTrainer::new(gpu, model, blocks, wta).await? {
+        Ok(t) => t,
+        Err(why) => return Ok(failed(id, why)),
     };
-    step();
+    trainer.step(gpu, &x, &y, &loss, &correct);
     let l = gpu.read_f32(&loss).await?;
     // Fresh Kaiming-initialised weights on 10 classes: the loss starts near ln 10.
     if injected() || l.iter().any(|v| !v.is_finite() || *v > 20.0) {
         return Ok(failed(id, format!("implausible first loss {:?}", &l[..l.len().min(4)])));
     }
-    let t = time_async(gpu, 2, runs, &mut step).await?;
-    let mut r = result(id, t, 0.0, 0.0);
+    // A block-sparse step is timed against the dense one, a channel-skipping step against
+    // the same model with every channel, run for run.
+    let reference = match (blocks, wta) {
+        (Some(_), _) => Some((None, wta)),
+        (None, Some(w)) if w.skip => Some((None, Some(Wta { skip: false, ..w }))),
+        _ => None,
+    };
+    let mut r = match reference {
+        None => result(id, time_async(gpu, 2, runs, || trainer.step(gpu, &x, &y, &loss, &correct)).await?, 0.0, 0.0),
+        Some((ref_blocks, ref_wta)) => {
+            let Ok(mut other) = StepTrainer::new(gpu, model, ref_blocks, ref_wta).await? else { unreachable!("a dense model always builds") };
+            let (t, ref_t, speedup) = time_paired(gpu, 2, runs, || trainer.step(gpu, &x, &y, &loss, &correct), || other.step(gpu, &x, &y, &loss, &correct)).await?;
+            let mut r = result(id, t, 0.0, 0.0);
+            r.versus = Some(Versus { reference: train_step_id(model, batch, ref_blocks, ref_wta), reference_median_ms: ref_t.median_ms, speedup });
+            r
+        }
+    };
     r.items_per_s = Some(batch as f64 / (r.median_ms / 1e3));
     Ok(r)
+}
+
+/// A model and its optimizer for `train_step_entry`.
+struct StepTrainer {
+    m: Model,
+    opt: Optimizer,
+}
+
+impl StepTrainer {
+    /// `model` (with winners-take-all layers for `wta`), pruned to `blocks` = (block,
+    /// sparsity) on the block-sparse kernels; Err says why a pruned model could not be built.
+    async fn new(gpu: &Gpu, model: &str, blocks: Option<(usize, f64)>, wta: Option<Wta>) -> Result<std::result::Result<Self, String>> {
+        let mut m = Wta::model(wta, gpu, model)?;
+        let opt = Optimizer::new(gpu, &OptimizerConfig::default(), &m.params);
+        if let Some((block, sparsity)) = blocks {
+            crate::sparse::block_magnitude_prune(gpu, &mut m, Some(&opt), sparsity, crate::sparse::Scope::Layer, block, true);
+            let moved = m.use_block_sparse(gpu, &crate::sparse::Crossover::always()).await?;
+            if moved.is_empty() {
+                return Ok(Err("no layer moved to the block-sparse kernels".into()));
+            }
+        }
+        Ok(Ok(StepTrainer { m, opt }))
+    }
+
+    /// Forward, loss, backward and an Adam update on the batch (x, y).
+    fn step(&mut self, gpu: &Gpu, x: &Tensor, y: &Tensor, loss: &Tensor, correct: &Tensor) {
+        let batch = x.shape()[0];
+        let mut tape = self.m.tape();
+        let logits = self.m.forward(gpu, x.clone(), Some(&mut tape));
+        let d = gpu.empty(logits.shape());
+        kernels::softmax_xent(gpu, &logits, y, &d, loss, correct, batch, 10, 0);
+        self.m.backward(gpu, tape, d, false);
+        self.opt.update(gpu, &self.m.params, 1e-3);
+        self.m.weights_changed(gpu);
+    }
 }
 
 pub fn train_step_id(model: &str, batch: usize, blocks: Option<(usize, f64)>, wta: Option<Wta>) -> String {
@@ -277,8 +314,22 @@ pub async fn pgd_entry(gpu: &Gpu, model: &str, batch: usize, steps: usize, wta: 
     if adv_loss.iter().sum::<f32>() < clean_loss.iter().sum::<f32>() {
         return Ok(failed(id, "the attack lowered the loss".into()));
     }
-    let t = time_async(gpu, 1, runs, || drop(attack())).await?;
-    let mut r = result(id, t, 0.0, 0.0);
+    // A channel-skipping attack is timed against the same model with every channel, run for run.
+    let mut r = match wta.filter(|w| w.skip) {
+        None => result(id, time_async(gpu, 1, runs, || drop(attack())).await?, 0.0, 0.0),
+        Some(w) => {
+            let all = Some(Wta { skip: false, ..w });
+            let other = Wta::model(all, gpu, model)?;
+            let attack_all = || {
+                let record = WorstCase::new(gpu, &x0);
+                pgd(gpu, &other, &cfg, &b, &record);
+            };
+            let (t, ref_t, speedup) = time_paired(gpu, 1, runs, || drop(attack()), attack_all).await?;
+            let mut r = result(id, t, 0.0, 0.0);
+            r.versus = Some(Versus { reference: pgd_id(model, batch, steps, all), reference_median_ms: ref_t.median_ms, speedup });
+            r
+        }
+    };
     r.items_per_s = Some(batch as f64 / (r.median_ms / 1e3));
     Ok(r)
 }

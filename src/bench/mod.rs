@@ -15,7 +15,7 @@ pub use entries::{inject_check_failures, ConvPass};
 pub use inference::{InferFormat, Wta};
 pub use sparse::{sparse_entry, SparseFormat, SparseLayer};
 pub use suite::{run_suite, suite, Entry};
-pub use timing::{profile_kernels, time_async, Timing, TIMESTAMPS, WALL_CLOCK};
+pub use timing::{profile_kernels, time_async, time_paired, Timing, TIMESTAMPS, WALL_CLOCK};
 
 use crate::gpu::{AdapterSummary, KernelTime};
 use serde::{Deserialize, Serialize};
@@ -48,6 +48,19 @@ pub struct EntryResult {
     /// Time per kernel in one more run, largest first (`aer-bench --profile`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kernels: Option<Vec<KernelTime>>,
+    /// For an entry timed in the same runs as a reference computation (`time_paired`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub versus: Option<Versus>,
+}
+
+/// A reference timed alongside an entry, run for run.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Versus {
+    /// The reference's own entry id (e.g. the dense step for a block-sparse one).
+    pub reference: String,
+    pub reference_median_ms: f64,
+    /// The median over runs of the reference's time over the entry's.
+    pub speedup: f64,
 }
 
 impl EntryResult {

@@ -40,33 +40,88 @@ pub async fn time_async(gpu: &Gpu, warmup: usize, runs: usize, mut record: impl 
         record();
         gpu.reached(gpu.marker()).await?;
     }
-    // Wall clock may be forced (AER_BENCH_TIMING=wall), e.g. to compare the two methods.
-    let wall = crate::gpu::option_env_var("AER_BENCH_TIMING").is_some_and(|v| v == "wall");
-    let timer = if wall { None } else { GpuTimer::new(gpu) };
+    let clock = Clock::new(gpu);
     let mut ms = Vec::with_capacity(runs);
     for _ in 0..runs.max(1) {
-        match &timer {
+        ms.push(clock.time(gpu, &mut record).await?);
+    }
+    profile(gpu, &mut record).await?;
+    Ok(clock.timing(ms))
+}
+
+/// `time_async` for `record` and `reference` together: in every run both, the one first
+/// that went second in the run before, so that an adapter whose speed drifts (a CPU shared
+/// with other work) slows both alike. Returns both timings and the median over runs of
+/// reference time / record time, the speed-up measured pair by pair.
+pub async fn time_paired(gpu: &Gpu, warmup: usize, runs: usize, mut record: impl FnMut(), mut reference: impl FnMut()) -> Result<(Timing, Timing, f64)> {
+    for _ in 0..warmup {
+        record();
+        reference();
+        gpu.reached(gpu.marker()).await?;
+    }
+    let clock = Clock::new(gpu);
+    let (mut ms, mut ref_ms, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for run in 0..runs.max(1) {
+        let (a, b) = if run % 2 == 0 {
+            let b = clock.time(gpu, &mut reference).await?;
+            (clock.time(gpu, &mut record).await?, b)
+        } else {
+            let a = clock.time(gpu, &mut record).await?;
+            (a, clock.time(gpu, &mut reference).await?)
+        };
+        ratios.push(b / a);
+        ms.push(a);
+        ref_ms.push(b);
+    }
+    profile(gpu, &mut record).await?;
+    ratios.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    Ok((clock.timing(ms), clock.timing(ref_ms), ratios[ratios.len() / 2]))
+}
+
+/// GPU timestamps where the adapter has them, else the wall clock.
+struct Clock {
+    timer: Option<GpuTimer>,
+}
+
+impl Clock {
+    fn new(gpu: &Gpu) -> Self {
+        // Wall clock may be forced (AER_BENCH_TIMING=wall), e.g. to compare the two methods.
+        let wall = crate::gpu::option_env_var("AER_BENCH_TIMING").is_some_and(|v| v == "wall");
+        Clock { timer: if wall { None } else { GpuTimer::new(gpu) } }
+    }
+
+    /// Milliseconds of the GPU work `record` records.
+    async fn time(&self, gpu: &Gpu, record: &mut impl FnMut()) -> Result<f64> {
+        match &self.timer {
             Some(t) => {
                 gpu.reached(gpu.marker()).await?;
                 t.begin(gpu);
                 record();
-                ms.push(t.end(gpu).await?);
+                t.end(gpu).await
             }
             None => {
                 let t = Instant::now();
                 record();
                 gpu.reached(gpu.marker()).await?;
-                ms.push(t.elapsed().as_secs_f64() * 1e3);
+                Ok(t.elapsed().as_secs_f64() * 1e3)
             }
         }
     }
+
+    fn timing(&self, mut ms: Vec<f64>) -> Timing {
+        ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let method = if self.timer.is_some() { TIMESTAMPS } else { WALL_CLOCK };
+        Timing { median_ms: ms[ms.len() / 2], min_ms: ms[0], max_ms: *ms.last().unwrap(), runs: ms.len(), method }
+    }
+}
+
+/// With `--profile`, one more run of `record` with every launch timed, kept for `take_profile`.
+async fn profile(gpu: &Gpu, record: &mut impl FnMut()) -> Result<()> {
     if PROFILE_KERNELS.with(|c| c.get()) && gpu.begin_profile() {
         gpu.reached(gpu.marker()).await?;
         record();
         let kernels = gpu.end_profile().await?;
         LAST_PROFILE.with(|p| *p.borrow_mut() = Some(kernels));
     }
-    ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let method = if timer.is_some() { TIMESTAMPS } else { WALL_CLOCK };
-    Ok(Timing { median_ms: ms[ms.len() / 2], min_ms: ms[0], max_ms: *ms.last().unwrap(), runs: ms.len(), method })
+    Ok(())
 }
