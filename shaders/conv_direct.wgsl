@@ -252,10 +252,17 @@ fn weight_grad(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_i
     var a30 = vec4(0.0); var a31 = vec4(0.0); var a32 = vec4(0.0); var a33 = vec4(0.0); var a34 = vec4(0.0);
     var a40 = vec4(0.0); var a41 = vec4(0.0); var a42 = vec4(0.0); var a43 = vec4(0.0); var a44 = vec4(0.0);
     var bsum = vec4(0.0);
+    // The lane's quad (img, oy, qx) and the step of p.lanes quads in the same terms, kept
+    // up by adding with carries: no integer division in the loop, which CPU adapters run
+    // lane by lane.
+    var qx = lane % quads_per_row;
+    var oy = (lane / quads_per_row) % p.oh;
+    var img = lane / (quads_per_row * p.oh);
+    let step_x = p.lanes % quads_per_row;
+    let step_y = (p.lanes / quads_per_row) % p.oh;
+    let step_img = p.lanes / (quads_per_row * p.oh);
     for (var q = lane; q < quads; q += p.lanes) {
-        let ox0 = (q % quads_per_row) * QUAD;
-        let oy = (q / quads_per_row) % p.oh;
-        let img = q / (quads_per_row * p.oh);
+        let ox0 = qx * QUAD;
         let o = g * 4u;
         // Column j: output channel o + j's dy over the quad.
         let dy = mat4x4(dy_quad(img, o, oy, ox0), dy_quad(img, o + 1u, oy, ox0), dy_quad(img, o + 2u, oy, ox0), dy_quad(img, o + 3u, oy, ox0));
@@ -274,6 +281,11 @@ fn weight_grad(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_i
         if (KH > 3u && yy >= 0 && yy < i32(p.h)) { add_row((plane + u32(yy)) * p.w, c0, dy, &a30, &a31, &a32, &a33, &a34); }
         yy = y0 + 4;
         if (KH > 4u && yy >= 0 && yy < i32(p.h)) { add_row((plane + u32(yy)) * p.w, c0, dy, &a40, &a41, &a42, &a43, &a44); }
+        qx += step_x;
+        if (qx >= quads_per_row) { qx -= quads_per_row; oy += 1u; }
+        oy += step_y;
+        if (oy >= p.oh) { oy -= p.oh; img += 1u; }
+        img += step_img;
     }
     store_slot(part, 0u, lane, a00); store_slot(part, 1u, lane, a01); store_slot(part, 2u, lane, a02);
     store_slot(part, 3u, lane, a03); store_slot(part, 4u, lane, a04);

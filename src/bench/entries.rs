@@ -92,7 +92,8 @@ pub enum ConvPass {
     Forward,
     /// dx from dy: permute, W^T dy, col2im.
     BackwardData,
-    /// dW from dy and the forward's columns.
+    /// dW from dy: direct for few weights at stride 1 (`conv_direct_weight_grad`, the bias
+    /// gradient included), else from the forward's columns.
     BackwardWeight,
 }
 
@@ -120,6 +121,8 @@ pub async fn conv2d_entry(gpu: &Gpu, pass: ConvPass, g: Conv2dGeometry, co: usiz
     let dcols = gpu.empty(&[patch, pos]);
     let zeros = gpu.zeros(&[co]);
     let direct = kernels::takes_direct(&g, co);
+    let direct_grad = kernels::takes_direct_weight_grad(&g, co);
+    let db = gpu.empty(&[co]);
     let run = || match pass {
         // The path a model's layer takes: direct for few weights, else im2col and a product.
         ConvPass::Forward if direct => kernels::conv_direct(gpu, &g, &gx, &gw, &zeros, &y, co, false),
@@ -133,6 +136,7 @@ pub async fn conv2d_entry(gpu: &Gpu, pass: ConvPass, g: Conv2dGeometry, co: usiz
             kernels::matmul(gpu, MatmulForm::TN, &gw, &ycn, &dcols, patch, pos, co, false);
             kernels::col2im(gpu, &g, &dcols, &dx);
         }
+        ConvPass::BackwardWeight if direct_grad => kernels::conv_direct_weight_grad(gpu, &g, &gx, &gdy, &dw, &db, co),
         ConvPass::BackwardWeight => {
             kernels::nchw_to_cnhw(gpu, &gdy, &ycn, g.n, co, hw);
             kernels::matmul(gpu, MatmulForm::NT, &ycn, &cols, &dw, co, patch, pos, false);
