@@ -10,9 +10,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 OUT=${1:-runs/block-sparse}
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 cargo build --release --bin aer --bin aer-bench
-for block in 32 16; do
+# Blocks of 32 for 20 epochs (assets/models/cnn-b32-s0.91), of 16 for 6 (cnn-b16-s0.91).
+for run in 32:20 16:6; do
+    block=${run%%:*} epochs=${run##*:}
     target/release/aer train --model cnn --init assets/models/cnn-adam-s0.safetensors \
-        --block-sparsity 0.91 --block "$block" --optimizer adam --lr 1e-3 --epochs 6 --seed 0 \
+        --block-sparsity 0.91 --block "$block" --optimizer adam --lr 1e-3 --epochs "$epochs" --seed 0 \
         --out "$OUT/cnn-b$block-s0.91" 2>&1 | grep -v '^epoch' | tail -4
     target/release/aer eval --checkpoint "$OUT/cnn-b$block-s0.91/best.safetensors"
 done
