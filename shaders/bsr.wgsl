@@ -40,6 +40,9 @@ override LANES: u32 = 8u;
 // bsr_matmul: lanes along the column tiles too, when M is too short to fill a SIMD group
 // with rows alone (lanes then walk neighbouring panels, whose block counts differ a little).
 override LANES_P: u32 = 1u;
+// bsr_weight_grad: lanes of a workgroup that take different slices of m, when the kept blocks
+// have fewer tiles than a SIMD group has lanes (one block of 32 has two).
+override LANES_M: u32 = 1u;
 // bsr_matmul: the inner length is a multiple of B (every block's trip count is B).
 override INNER_EVEN: bool = false;
 // bsr_matmul: the output was cleared, so panels without blocks store nothing.
@@ -259,11 +262,13 @@ fn store_grad_block(z: u32, id: u32, n: u32, k: u32, blk: mat4x4<f32>) {
 
 // dW on kept block j: sum over m of dy[m, n] x[m, k] for the block's n and k, over slice z
 // (workgroup y) of m. Each invocation covers ROW_GROUPS * 4 rows and COL_GROUPS * 4 columns of
-// one block; `tiles` of them make a block. Every lane loops over the same m, so control flow
-// is uniform; the loads differ per lane.
+// one block; `tiles` of them make a block. Every lane loops over as many m, so control flow
+// is uniform; the loads differ per lane. With LANES_M > 1, neighbouring lanes take the same
+// tile over different slices z of m.
 @compute @workgroup_size(LANES)
 fn bsr_weight_grad(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-    let t = wg.x * LANES + lid.x;
+    let t = wg.x * (LANES / LANES_M) + lid.x / LANES_M;
+    let z = wg.y * LANES_M + lid.x % LANES_M;
     let in_range = t < p.n_blocks * p.tiles;
     let id = min(t / p.tiles, p.n_blocks - 1u);
     let tile = t % p.tiles;
@@ -273,7 +278,7 @@ fn bsr_weight_grad(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
     // Where the block's columns are stored (k0) and where they are read in x (kx).
     let k0 = inner_idx[id] * B + kl;
     let kx = load_inner[id] * B + kl;
-    let m_lo = wg.y * p.m_chunk;
+    let m_lo = min(z * p.m_chunk, p.m);
     let m_hi = min(m_lo + p.m_chunk, p.m);
     var m00 = mat4x4<f32>(); var m01 = mat4x4<f32>(); var m02 = mat4x4<f32>(); var m03 = mat4x4<f32>();
     var m10 = mat4x4<f32>(); var m11 = mat4x4<f32>(); var m12 = mat4x4<f32>(); var m13 = mat4x4<f32>();
@@ -328,7 +333,6 @@ fn bsr_weight_grad(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocati
         }
     }
     if (!in_range) { return; }
-    let z = wg.y;
     store_grad_block(z, id, n0, k0, m00);
     if (COL_GROUPS > 1u) { store_grad_block(z, id, n0, k0 + 4u, m01); }
     if (COL_GROUPS > 2u) { store_grad_block(z, id, n0, k0 + 8u, m02); store_grad_block(z, id, n0, k0 + 12u, m03); }

@@ -345,13 +345,17 @@ fn weight_grad(gpu: &Gpu, dy: &Tensor, x: &Tensor, w: &Bsr, dw: &Tensor, m: usiz
     let bb = w.block * w.block;
     let tiles = bb / (16 * row_groups(w.block) * col_groups(w.block));
     let invocations = w.n_blocks * tiles;
-    let lanes = invocations.next_power_of_two().min(LANES);
-    let groups = invocations.div_ceil(lanes);
+    // Fewer tiles than a SIMD group's lanes: the spare lanes split m instead (lanes_m per tile).
+    let lanes_m = (LANES / invocations.next_power_of_two()).max(1);
+    let lanes = (invocations.next_power_of_two() * lanes_m).min(LANES);
+    let groups = invocations.div_ceil(lanes / lanes_m);
     assert!(groups <= MAX_GROUPS, "bsr_weight_grad: {} blocks of {} exceed one grid dimension", w.n_blocks, w.block);
     let wanted = if groups < TARGET_GROUPS { TARGET_GROUPS.div_ceil(groups).min(m / MIN_M_CHUNK).max(1) } else { 1 };
-    let splits = wanted.max(m.div_ceil(MAX_M_PER_INVOCATION));
+    // Slices of m: workgroup rows of lanes_m slices each.
+    let splits = (wanted * lanes_m).max(m.div_ceil(MAX_M_PER_INVOCATION));
     let m_chunk = m.div_ceil(splits);
-    let splits = m.div_ceil(m_chunk);
+    let rows = m.div_ceil(m_chunk).div_ceil(lanes_m);
+    let splits = rows * lanes_m;
     let total = w.n_blocks * bb;
     let p = Params {
         m: m as u32,
@@ -373,6 +377,7 @@ fn weight_grad(gpu: &Gpu, dy: &Tensor, x: &Tensor, w: &Bsr, dw: &Tensor, m: usiz
         ("TRANS_A", layout.trans_x as u32 as f64),
         ("TRANS_C", layout.trans_y as u32 as f64),
         ("LANES", lanes as f64),
+        ("LANES_M", lanes_m as f64),
         ("DIRECT", direct as u32 as f64),
         // Rows of x and dy read four values at a time where they are rows of the layer.
         ("X_VEC4", (!layout.trans_x && x_cols.is_multiple_of(4)) as u32 as f64),
@@ -381,7 +386,7 @@ fn weight_grad(gpu: &Gpu, dy: &Tensor, x: &Tensor, w: &Bsr, dw: &Tensor, m: usiz
     let grad = Kernel { shader: &BSR, entry: "bsr_weight_grad" };
     let partial = if direct { dw.clone() } else { gpu.empty(&[splits * total]) };
     let bind = [x, x, x, x, &w.col_idx, &w.block_row, &partial, dy, dy, dy, dy, dy, dy, x_idx];
-    gpu.launch(&grad, &overrides, &p, &bind, [groups as u32, splits as u32, 1]);
+    gpu.launch(&grad, &overrides, &p, &bind, [groups as u32, rows as u32, 1]);
     if !direct {
         let reduce = Kernel { shader: &BSR, entry: "bsr_reduce" };
         gpu.launch(&reduce, &[("B", w.block as f64)], &p, &[x, x, x, x, &w.col_idx, &w.block_row, dw, &partial], grid_1d(total));
