@@ -27,17 +27,25 @@ fn quick_suite_passes_its_checks_and_round_trips() {
         assert!(r.ok(), "{}: {}", r.id, r.status);
         assert!(r.min_ms <= r.median_ms && r.median_ms <= r.max_ms && r.runs == 2, "{r:?}");
     }
-    // The block-sparse step is timed against the dense one, the channel-skipping steps and
-    // attacks against every channel, each with its speed-up from the same runs.
+    // Block-sparse products and the block-sparse step are timed against the dense ones, the
+    // channel-skipping steps and attacks against every channel, each with its speed-up from
+    // the same runs; nothing else is paired.
     let paired: Vec<(&str, &str)> = results.iter().filter_map(|r| r.versus.as_ref().map(|v| (r.id.as_str(), v.reference.as_str()))).collect();
-    assert_eq!(
-        paired,
-        [
-            ("train_step/cnn-b32-s0.91/b4", "train_step/cnn/b4"),
-            ("train_step/cnn-wta50-skip/b4", "train_step/cnn-wta50-all-channels/b4"),
-            ("pgd2/cnn-wta50-skip/b4", "pgd2/cnn-wta50-all-channels/b4"),
-        ]
-    );
+    let mut want = vec![
+        ("train_step/cnn-b32-s0.91/b4".to_string(), "train_step/cnn/b4".to_string()),
+        ("train_step/cnn-wta50-skip/b4".into(), "train_step/cnn-wta50-all-channels/b4".into()),
+        ("pgd2/cnn-wta50-skip/b4".into(), "pgd2/cnn-wta50-all-channels/b4".into()),
+    ];
+    for id in ids.iter().filter(|id| id.starts_with("bsr_") && !id.contains("/dense/")) {
+        // bsr_linear/fwd/b16/d0.50/64x64 against bsr_linear/fwd/dense/64x64.
+        let parts: Vec<&str> = id.split('/').collect();
+        want.push((id.clone(), format!("{}/{}/dense/{}", parts[0], parts[1], parts[4])));
+    }
+    assert!(want.len() > 3, "the quick suite has block-sparse entries");
+    let mut got: Vec<(String, String)> = paired.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
     for v in results.iter().filter_map(|r| r.versus.as_ref()) {
         assert!(v.speedup.is_finite() && v.speedup > 0.0 && v.reference_median_ms > 0.0, "{v:?}");
     }

@@ -6,7 +6,7 @@
 //! blocks read (the layout permutes, the same for both, are left out).
 
 use super::entries::{failed, mismatch, random, result, ConvPass};
-use super::EntryResult;
+use super::{EntryResult, Versus};
 use crate::error::Result;
 use crate::gpu::{Gpu, Tensor};
 use crate::kernels::{self, ActivationLayout, Bsr, Conv2dGeometry, MatmulForm};
@@ -112,28 +112,47 @@ pub async fn sparse_entry(gpu: &Gpu, layer: SparseLayer, pass: ConvPass, format:
         ConvPass::BackwardData => input.len(),
         ConvPass::BackwardWeight => n * k,
     };
-    let out = gpu.empty(&[out_len]);
+    // The dense layer's pass, on all of the columns: the entry itself for the dense format,
+    // and the reference a block-sparse entry is timed against.
+    let full = |rows: usize| gpu.empty(&[(rows * m).max(1)]);
+    let (dense_x, dense_dcols) = match (&layer.conv, &bsr) {
+        (Some(g), Some(_)) => {
+            let c = full(k);
+            kernels::im2col(gpu, g, &g_input, &c);
+            (c, full(k))
+        }
+        (Some(_), None) => (gx.clone(), full(k)),
+        (None, _) => (gx.clone(), full(1)),
+    };
+    let dense_out = gpu.empty(&[out_len]);
+    let dense_run = || match (pass, &layer.conv) {
+        (ConvPass::Forward, Some(g)) => {
+            kernels::im2col(gpu, g, &g_input, &dense_x);
+            dense_pass(gpu, &gw, pass, true, &dense_x, &gdy, &dense_out, m, n, k);
+        }
+        (ConvPass::BackwardData, Some(g)) => {
+            dense_pass(gpu, &gw, pass, true, &dense_x, &gdy, &dense_dcols, m, n, k);
+            kernels::col2im(gpu, g, &dense_dcols, &dense_out);
+        }
+        (_, conv) => dense_pass(gpu, &gw, pass, conv.is_some(), &dense_x, &gdy, &dense_out, m, n, k),
+    };
+    let out = if bsr.is_some() { gpu.empty(&[out_len]) } else { dense_out.clone() };
     let dcols = gpu.empty(&[(col_rows * m).max(1)]);
-    let run = || match (pass, &layer.conv, &bsr) {
-        (ConvPass::Forward, Some(_), Some(b)) => {
+    let sparse_run = |b: &Bsr| match (pass, &layer.conv) {
+        (ConvPass::Forward, Some(_)) => {
             im2col();
             kernels::bsr_conv_forward(gpu, &gx, b, &out, m);
         }
-        (ConvPass::BackwardData, Some(g), Some(b)) => {
+        (ConvPass::BackwardData, Some(g)) => {
             kernels::bsr_conv_backward_data(gpu, &gdy, b, &dcols, m);
             kernels::col2im_rows(gpu, g, &dcols, &b.active.pos, &out);
         }
-        (ConvPass::BackwardWeight, Some(_), Some(b)) => kernels::bsr_conv_weight_grad(gpu, &gdy, &gx, b, &out, m),
-        (_, None, Some(b)) => sparse_pass(gpu, b, pass, layout, &gx, &gdy, &out, m),
-        (ConvPass::Forward, Some(_), None) => {
-            im2col();
-            dense_pass(gpu, &gw, pass, true, &gx, &gdy, &out, m, n, k);
-        }
-        (ConvPass::BackwardData, Some(g), None) => {
-            dense_pass(gpu, &gw, pass, true, &gx, &gdy, &dcols, m, n, k);
-            kernels::col2im(gpu, g, &dcols, &out);
-        }
-        (_, conv, None) => dense_pass(gpu, &gw, pass, conv.is_some(), &gx, &gdy, &out, m, n, k),
+        (ConvPass::BackwardWeight, Some(_)) => kernels::bsr_conv_weight_grad(gpu, &gdy, &gx, b, &out, m),
+        (_, None) => sparse_pass(gpu, b, pass, layout, &gx, &gdy, &out, m),
+    };
+    let run = || match &bsr {
+        Some(b) => sparse_run(b),
+        None => dense_run(),
     };
     run();
     let got = gpu.read_f32(&out).await?;
@@ -156,7 +175,14 @@ pub async fn sparse_entry(gpu: &Gpu, layer: SparseLayer, pass: ConvPass, format:
     if let Some(why) = mismatch("output", &got, &want, 1e-5 * (reduction as f32).sqrt()) {
         return Ok(failed(id, why));
     }
-    let t = super::time_async(gpu, 2, runs, run).await?;
+    // A block-sparse pass is timed against the dense one, run for run.
+    let (t, versus) = match &bsr {
+        None => (super::time_async(gpu, 2, runs, run).await?, None),
+        Some(_) => {
+            let (t, dense_t, speedup) = super::time_paired(gpu, 2, runs, run, dense_run).await?;
+            (t, Some(Versus { reference: sparse_id(&layer, pass, SparseFormat::Dense), reference_median_ms: dense_t.median_ms, speedup }))
+        }
+    };
     // Work actually done: the kept blocks' share of the dense product, and the bytes read
     // and written once (weights as stored, activations in, result out).
     let (share, weight_bytes) = match &bsr {
@@ -168,7 +194,9 @@ pub async fn sparse_entry(gpu: &Gpu, layer: SparseLayer, pass: ConvPass, format:
         ConvPass::BackwardData => m * n + m * k,
         ConvPass::BackwardWeight => m * n + m * k + n * k,
     };
-    Ok(result(id, t, 2.0 * share * (m * n * k) as f64, (weight_bytes + act_bytes) as f64))
+    let mut r = result(id, t, 2.0 * share * (m * n * k) as f64, (weight_bytes + act_bytes) as f64);
+    r.versus = versus;
+    Ok(r)
 }
 
 #[allow(clippy::too_many_arguments)]
