@@ -67,6 +67,13 @@ fn check_conv(g: Conv2dGeometry, co: usize, keep: usize, seed: usize) {
     kernels::col2im_kept(gpu(), &g, &dcols, &gk, keep, &dx);
     let want = reference::skip_conv_backward_data(&g, co, &w, &dy, &kept, keep);
     assert_close("skip_conv_backward_data + col2im_kept", &case, &read(&dx), &want, Tol::EXACT);
+    // The weight gradient from the same kept columns, over stale values.
+    if kernels::skips_weight_grad(&s) {
+        let dw = gpu().full(&[co * g.patch()], f32::NAN);
+        kernels::skip_conv_weight_grad(gpu(), s, &upload(&dy), &cols, &gk, &dw);
+        let want = reference::skip_conv_weight_grad(&g, co, &x, &dy, &kept, keep);
+        assert_close("skip_conv_weight_grad", &case, &read(&dw), &want, Tol::EXACT);
+    }
 }
 
 #[test]
@@ -88,6 +95,10 @@ fn skip_conv_matches_reference() {
         (1, 5, 9, 7, 3, 2, 1, 13, 5),
         (2, 3, 6, 5, 3, 1, 0, 3, 1),
         (4, 7, 5, 5, 1, 1, 0, 9, 6),
+        // Weight gradients off the 8 x 8 blocks: 8 x 6 positions, 11 outputs, 3 of 7 channels.
+        (3, 7, 8, 6, 3, 1, 1, 11, 3),
+        // 10 x 4 positions, every channel kept.
+        (2, 4, 10, 4, 3, 1, 1, 6, 4),
     ];
     for (i, (n, c, h, w, kernel, stride, pad, co, keep)) in cases.into_iter().enumerate() {
         check_conv(Conv2dGeometry { n, c, h, w, kh: kernel, kw: kernel, stride, pad }, co, keep, i);

@@ -12,6 +12,13 @@
 //                dcols[j * G + q, n * P + p] = sum_m w[m, kept[n, j] * G + q] * dy[n, m, p]
 //                the input gradient of skip_conv in the same kept-rows layout (col2im with
 //                KEPT takes it to the kept channels of dx), read from dy in [N, M, P] layout
+//   skip_conv_weight_grad
+//                partial[n, m, r] = sum_p dy[n, m, p] * cols[r, n * P + p] (r < KEEP * G): each
+//                example's gradient for the weight columns it read (P a multiple of 4)
+//   kept_slots   slots[n, c] = j + 1 where kept[n, j] = c (0, as zero-filled, for dropped c)
+//   skip_weight_grad_reduce
+//                dw[m, c * G + q] = the sum over the examples that kept c of
+//                partial[n, m, (slots[n, c] - 1) * G + q]: skip_conv's weight gradient
 //
 // The channel index is looked up once per channel and the inputs of a channel are consecutive,
 // so the inner loops do no integer division (which CPU adapters run lane by lane).
@@ -24,6 +31,11 @@ struct Params { n: u32, m: u32, k: u32, keep: u32, g: u32, p: u32, _p0: u32, _p1
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read> kept: array<u32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
+// skip_conv_weight_grad: dy [N, M, P] and cols [KEEP * G, N * P] as vec4 (P a multiple of 4).
+@group(0) @binding(5) var<storage, read> dy_v: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read> cols_v: array<vec4<f32>>;
+// kept_slots (written) and skip_weight_grad_reduce (read): [N, K / G].
+@group(0) @binding(7) var<storage, read_write> slots: array<u32>;
 
 const WG: u32 = 64u;
 
@@ -202,4 +214,96 @@ fn skip_conv_backward_data(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_wo
     store_blocks(r + 4u, n, pos, a10, a11, a12, a13, true);
     store_blocks(r + 8u, n, pos, a20, a21, a22, a23, true);
     store_blocks(r + 12u, n, pos, a30, a31, a32, a33, true);
+}
+
+// dy_v's row for output channel m of example n, and cols_v's for kept row r (past the
+// edge: the last, never stored).
+fn dy_row(n: u32, m: u32) -> u32 {
+    return (n * p.m + min(m, p.m - 1u)) * (p.p / 4u);
+}
+
+fn cols_row(n: u32, r: u32) -> u32 {
+    return (min(r, p.keep * p.g - 1u) * p.n * p.p + n * p.p) / 4u;
+}
+
+// Columns r .. r + 3 of output row m of example n's partial gradient [M, KEEP * G].
+fn store_partial(n: u32, m: u32, r: u32, v: vec4<f32>) {
+    let rows = p.keep * p.g;
+    if (m >= p.m) { return; }
+    let base = (n * p.m + m) * rows + r;
+    if (r < rows) { y[base] = v.x; }
+    if (r + 1u < rows) { y[base + 1u] = v.y; }
+    if (r + 2u < rows) { y[base + 2u] = v.z; }
+    if (r + 3u < rows) { y[base + 3u] = v.w; }
+}
+
+// One invocation: 8 output channels x 8 kept rows of one example, over its positions four at
+// a time. s{i}{j}: channel m + i, rows r + 4j .. r + 4j + 3.
+@compute @workgroup_size(WG)
+fn skip_conv_weight_grad(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                         @builtin(local_invocation_index) li: u32) {
+    let t = flat(wg, nwg, li);
+    let col_blocks = (p.keep * p.g + 7u) / 8u;
+    let row_blocks = (p.m + 7u) / 8u;
+    if (t >= p.n * row_blocks * col_blocks) { return; }
+    let r = (t % col_blocks) * 8u;
+    let m = ((t / col_blocks) % row_blocks) * 8u;
+    let n = t / (col_blocks * row_blocks);
+    let a0 = dy_row(n, m); let a1 = dy_row(n, m + 1u); let a2 = dy_row(n, m + 2u); let a3 = dy_row(n, m + 3u);
+    let a4 = dy_row(n, m + 4u); let a5 = dy_row(n, m + 5u); let a6 = dy_row(n, m + 6u); let a7 = dy_row(n, m + 7u);
+    let c0 = cols_row(n, r); let c1 = cols_row(n, r + 1u); let c2 = cols_row(n, r + 2u); let c3 = cols_row(n, r + 3u);
+    let c4 = cols_row(n, r + 4u); let c5 = cols_row(n, r + 5u); let c6 = cols_row(n, r + 6u); let c7 = cols_row(n, r + 7u);
+    var s00 = vec4<f32>(); var s01 = vec4<f32>(); var s10 = vec4<f32>(); var s11 = vec4<f32>();
+    var s20 = vec4<f32>(); var s21 = vec4<f32>(); var s30 = vec4<f32>(); var s31 = vec4<f32>();
+    var s40 = vec4<f32>(); var s41 = vec4<f32>(); var s50 = vec4<f32>(); var s51 = vec4<f32>();
+    var s60 = vec4<f32>(); var s61 = vec4<f32>(); var s70 = vec4<f32>(); var s71 = vec4<f32>();
+    for (var q = 0u; q < p.p / 4u; q++) {
+        // v * M is the vector of dot(v, column j of M): four rows' sums over the 4 positions.
+        let lo = mat4x4<f32>(cols_v[c0 + q], cols_v[c1 + q], cols_v[c2 + q], cols_v[c3 + q]);
+        let hi = mat4x4<f32>(cols_v[c4 + q], cols_v[c5 + q], cols_v[c6 + q], cols_v[c7 + q]);
+        let d0 = dy_v[a0 + q]; s00 += d0 * lo; s01 += d0 * hi;
+        let d1 = dy_v[a1 + q]; s10 += d1 * lo; s11 += d1 * hi;
+        let d2 = dy_v[a2 + q]; s20 += d2 * lo; s21 += d2 * hi;
+        let d3 = dy_v[a3 + q]; s30 += d3 * lo; s31 += d3 * hi;
+        let d4 = dy_v[a4 + q]; s40 += d4 * lo; s41 += d4 * hi;
+        let d5 = dy_v[a5 + q]; s50 += d5 * lo; s51 += d5 * hi;
+        let d6 = dy_v[a6 + q]; s60 += d6 * lo; s61 += d6 * hi;
+        let d7 = dy_v[a7 + q]; s70 += d7 * lo; s71 += d7 * hi;
+    }
+    store_partial(n, m, r, s00); store_partial(n, m, r + 4u, s01);
+    store_partial(n, m + 1u, r, s10); store_partial(n, m + 1u, r + 4u, s11);
+    store_partial(n, m + 2u, r, s20); store_partial(n, m + 2u, r + 4u, s21);
+    store_partial(n, m + 3u, r, s30); store_partial(n, m + 3u, r + 4u, s31);
+    store_partial(n, m + 4u, r, s40); store_partial(n, m + 4u, r + 4u, s41);
+    store_partial(n, m + 5u, r, s50); store_partial(n, m + 5u, r + 4u, s51);
+    store_partial(n, m + 6u, r, s60); store_partial(n, m + 6u, r + 4u, s61);
+    store_partial(n, m + 7u, r, s70); store_partial(n, m + 7u, r + 4u, s71);
+}
+
+@compute @workgroup_size(WG)
+fn kept_slots(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+              @builtin(local_invocation_index) li: u32) {
+    let t = flat(wg, nwg, li);    // (n, j)
+    if (t >= p.n * p.keep) { return; }
+    let n = t / p.keep;
+    slots[n * (p.k / p.g) + kept[t]] = t % p.keep + 1u;
+}
+
+// One invocation per weight: its gradient summed over the examples that kept its channel.
+@compute @workgroup_size(WG)
+fn skip_weight_grad_reduce(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                           @builtin(local_invocation_index) li: u32) {
+    let t = flat(wg, nwg, li);    // (m, c, q)
+    if (t >= p.m * p.k) { return; }
+    let m = t / p.k;
+    let c = (t % p.k) / p.g;
+    let q = t % p.g;
+    let rows = p.keep * p.g;
+    let channels = p.k / p.g;
+    var acc = 0.0;
+    for (var n = 0u; n < p.n; n++) {
+        let slot = slots[n * channels + c];
+        if (slot > 0u) { acc += b[(n * p.m + m) * rows + (slot - 1u) * p.g + q]; }
+    }
+    y[t] = acc;
 }

@@ -75,3 +75,31 @@ pub fn skip_conv_backward_data(gpu: &Gpu, s: SkipShape, w: &Tensor, dy: &Tensor,
     let grid = grid_1d_of(s.n * (s.keep * s.g).div_ceil(16) * s.p.div_ceil(16), WG);
     gpu.launch(&Kernel { shader: &CHANNEL_SKIP, entry: "skip_conv_backward_data" }, &[], &s.params(), &[w, dy, kept, dcols], grid);
 }
+
+/// dw [m, k] = the weight gradient of `skip_conv` for dy [n, m, p] and its columns cols
+/// [keep*g, n*p] (`im2col_kept`): every example's product with the columns it kept, added
+/// up per weight over the examples that kept its channel; zero for a channel none kept.
+/// `p` must be a multiple of 4 (`skips_weight_grad`).
+pub fn skip_conv_weight_grad(gpu: &Gpu, s: SkipShape, dy: &Tensor, cols: &Tensor, kept: &Tensor, dw: &Tensor) {
+    assert!(skips_weight_grad(&s), "skip_conv_weight_grad {s:?}: positions per example must be a multiple of 4");
+    s.check("skip_conv_weight_grad", dw, kept, dy);
+    assert!(cols.numel() >= s.keep * s.g * s.n * s.p, "skip_conv_weight_grad {s:?}: cols smaller than [keep*g, n*p]");
+    let rows = s.keep * s.g;
+    if s.n * s.m * rows == 0 {
+        gpu.fill_zero(dw);
+        return;
+    }
+    let partial = gpu.empty(&[s.n, s.m, rows]);
+    let grid = grid_1d_of(s.n * s.m.div_ceil(8) * rows.div_ceil(8), WG);
+    gpu.launch(&Kernel { shader: &CHANNEL_SKIP, entry: "skip_conv_weight_grad" }, &[], &s.params(), &[dy, dy, dy, &partial, dy, cols], grid);
+    let slots = gpu.zeros_u32(&[s.n, s.k / s.g]);
+    let grid = grid_1d_of(s.n * s.keep, WG);
+    gpu.launch(&Kernel { shader: &CHANNEL_SKIP, entry: "kept_slots" }, &[], &s.params(), &[kept, kept, kept, kept, kept, kept, &slots], grid);
+    let grid = grid_1d_of(s.m * s.k, WG);
+    gpu.launch(&Kernel { shader: &CHANNEL_SKIP, entry: "skip_weight_grad_reduce" }, &[], &s.params(), &[&partial, &partial, &partial, dw, &partial, &partial, &slots], grid);
+}
+
+/// Whether `skip_conv_weight_grad` takes this shape: whole vec4s of positions per example.
+pub fn skips_weight_grad(s: &SkipShape) -> bool {
+    s.p.is_multiple_of(4)
+}

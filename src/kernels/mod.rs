@@ -42,7 +42,7 @@ pub use hypersphere::{row_norms, sphere_project, ternary_reinit};
 pub use ibp::{abs_values, ibp_input, ibp_margin, ibp_margin_backward, ibp_maxpool, ibp_maxpool_backward, ibp_relu, ibp_relu_backward, ibp_worst_from_bounds, negate_values, sign_accumulate};
 pub use layout::ActivationLayout;
 pub use learned_mask::{gate_backward, gate_forward, gate_open_probability, score_grad, HardConcrete};
-pub use channel_skip::{skip_conv, skip_conv_backward_data, skip_linear, SkipShape};
+pub use channel_skip::{skip_conv, skip_conv_backward_data, skip_conv_weight_grad, skip_linear, skips_weight_grad, SkipShape};
 pub use conv_direct::{conv_direct, conv_direct_weight_grad, takes_direct, takes_direct_weight_grad};
 pub use conv2d::{col2im, col2im_kept, col2im_rows, cnhw_to_nchw, im2col, im2col_kept, im2col_rows, nchw_to_cnhw, Conv2dGeometry};
 pub use mask::{apply_mask, mask_union, nm_mask};

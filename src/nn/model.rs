@@ -75,7 +75,7 @@ enum ConvInput {
     Image(Tensor),
     /// The input, whose forward product read only the channels `list` (u32 [n, keep]) that
     /// winners-take-all kept (`skip_conv`).
-    Kept { x: Tensor, list: Tensor, keep: usize },
+    Kept { x: Tensor, cols: Tensor, list: Tensor, keep: usize },
 }
 
 /// Largest batch at which a linear layer skips the channels winners-take-all dropped. Each
@@ -339,7 +339,7 @@ impl Model {
                     let shape = k::SkipShape { n, m: *out, k: g.patch(), g: taps, keep: kc.keep, p: hw };
                     k::skip_conv(gpu, shape, self.weight(*w), &cols, &kc.list, &y);
                     k::bias_add(gpu, &y, &self.params[*b].value, n, *out, hw);
-                    (y, Saved::Conv(ConvInput::Kept { x, list: kc.list.clone(), keep: kc.keep }, g))
+                    (y, Saved::Conv(ConvInput::Kept { x, cols, list: kc.list.clone(), keep: kc.keep }, g))
                 }
                 Layer::Linear { w, b, inp, out } => {
                     let y = gpu.empty(&[n, *out]);
@@ -576,6 +576,8 @@ impl Model {
                     };
                     // Restricted columns were built only for a block-sparse layer.
                     let active = self.sparse.get(w).filter(|_| matches!(input, ConvInput::Cols(_, true)));
+                    // After winners-take-all: the products over the kept channels only.
+                    let kept_shape = |keep: usize| k::SkipShape { n, m: *out, k: g.patch(), g: g.kh * g.kw, keep, p: hw };
                     if param_grads {
                         let grad = &self.params[*w].grad;
                         let sparse = self.sparse_grad(*w);
@@ -584,9 +586,14 @@ impl Model {
                             ConvInput::Image(x) if active.is_none() && sparse.is_none() && k::takes_direct_weight_grad(&g, *out) => {
                                 k::conv_direct_weight_grad(gpu, &g, x, &dy, grad, &self.params[*b].grad, *out);
                             }
+                            // From the kept channels' columns the forward pass built.
+                            ConvInput::Kept { cols, list, keep, .. } if active.is_none() && sparse.is_none() && k::skips_weight_grad(&kept_shape(*keep)) => {
+                                k::skip_conv_weight_grad(gpu, kept_shape(*keep), &dy, cols, list, grad);
+                                k::bias_grad(gpu, &dy, &self.params[*b].grad, n, *out, hw);
+                            }
                             _ => {
-                                // After winners-take-all the dense gradient of all the columns:
-                                // a dropped channel's are zero, and each example drops different ones.
+                                // After winners-take-all (positions not in whole vec4s) the
+                                // dense gradient of all the columns: a dropped channel's are zero.
                                 let cols = match &input {
                                     ConvInput::Cols(cols, _) => cols.clone(),
                                     ConvInput::Image(x) | ConvInput::Kept { x, .. } => {
@@ -613,10 +620,8 @@ impl Model {
                     if let ConvInput::Kept { list, keep, .. } = &input {
                         // Only the kept channels' gradient: the dropped ones' is zero past
                         // winners-take-all's backward pass anyway.
-                        let taps = g.kh * g.kw;
-                        let dcols = gpu.empty(&[keep * taps, g.positions()]);
-                        let shape = k::SkipShape { n, m: *out, k: g.patch(), g: taps, keep: *keep, p: hw };
-                        k::skip_conv_backward_data(gpu, shape, self.weight(*w), &dy, list, &dcols);
+                        let dcols = gpu.empty(&[keep * g.kh * g.kw, g.positions()]);
+                        k::skip_conv_backward_data(gpu, kept_shape(*keep), self.weight(*w), &dy, list, &dcols);
                         let dx = gpu.zeros(&[n, g.c, g.h, g.w]);
                         k::col2im_kept(gpu, &g, &dcols, list, *keep, &dx);
                         dx

@@ -40,3 +40,9 @@ pub fn skip_conv(g: &Conv2dGeometry, co: usize, w: &[f32], x: &[f32], kept: &[u3
 pub fn skip_conv_backward_data(g: &Conv2dGeometry, co: usize, w: &[f32], dy: &[f32], kept: &[u32], keep: usize) -> Vec<f32> {
     drop_channels(&super::conv2d_backward_data(g, dy, w, co), g.n, g.h * g.w, kept, keep)
 }
+
+/// The weight gradient of `skip_conv` for dy [n, co, oh, ow]: the convolution's on the input
+/// with the dropped channels zeroed, [co, c * kh * kw].
+pub fn skip_conv_weight_grad(g: &Conv2dGeometry, co: usize, x: &[f32], dy: &[f32], kept: &[u32], keep: usize) -> Vec<f32> {
+    super::conv2d_backward_weight(g, dy, &drop_channels(x, g.n, g.h * g.w, kept, keep), co)
+}
