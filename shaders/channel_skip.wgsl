@@ -31,9 +31,11 @@ struct Params { n: u32, m: u32, k: u32, keep: u32, g: u32, p: u32, _p0: u32, _p1
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read> kept: array<u32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
-// skip_conv_weight_grad: dy [N, M, P] and cols [KEEP * G, N * P] as vec4 (P a multiple of 4).
+// dy [N, M, P] and cols [KEEP * G, N * P] as vec4, P a multiple of 4 (skip_conv_weight_grad;
+// skip_conv_backward_data and skip_conv with VEC4): one load for four positions.
 @group(0) @binding(5) var<storage, read> dy_v: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read> cols_v: array<vec4<f32>>;
+override VEC4: bool = false;
 // kept_slots (written) and skip_weight_grad_reduce (read): [N, K / G].
 @group(0) @binding(7) var<storage, read_write> slots: array<u32>;
 
@@ -75,6 +77,7 @@ fn skip_linear(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
 // Positions past the edge of the example read its last position (never stored).
 fn cols4(row: u32, n: u32, pos: u32) -> vec4<f32> {
     let base = row * (p.n * p.p) + n * p.p;
+    if (VEC4) { return cols_v[(base + min(pos, p.p - 4u)) / 4u]; }
     let last = p.p - 1u;
     return vec4<f32>(b[base + pos], b[base + min(pos + 1u, last)], b[base + min(pos + 2u, last)], b[base + min(pos + 3u, last)]);
 }
@@ -172,6 +175,7 @@ fn w_cols(m: u32, c: vec4<u32>) -> vec4<f32> {
 // dy [N, M, P]: 4 positions of output channel m of example n (past the end: the last).
 fn dy4(n: u32, m: u32, pos: u32) -> vec4<f32> {
     let base = (n * p.m + m) * p.p;
+    if (VEC4) { return dy_v[(base + min(pos, p.p - 4u)) / 4u]; }
     let last = p.p - 1u;
     return vec4<f32>(b[base + pos], b[base + min(pos + 1u, last)], b[base + min(pos + 2u, last)], b[base + min(pos + 3u, last)]);
 }

@@ -37,6 +37,11 @@ impl SkipShape {
         Params { n: self.n as u32, m: self.m as u32, k: self.k as u32, keep: self.keep as u32, g: self.g as u32, p: self.p as u32, _pad: [0; 2] }
     }
 
+    /// Whole vec4s of positions per example: the convolution kernels load four at once.
+    fn vec4(&self) -> [(&'static str, f64); 1] {
+        [("VEC4", self.p.is_multiple_of(4) as u32 as f64)]
+    }
+
     /// Multiply-adds executed: the kept inputs only.
     pub fn macs(&self) -> usize {
         self.n * self.m * self.keep * self.g * self.p
@@ -64,7 +69,7 @@ pub fn skip_conv(gpu: &Gpu, s: SkipShape, w: &Tensor, cols: &Tensor, kept: &Tens
     s.check("skip_conv", w, kept, y);
     assert!(cols.numel() >= s.keep * s.g * s.n * s.p, "skip_conv {s:?}: cols smaller than [keep*g, n*p]");
     let grid = grid_1d_of(s.n * s.m.div_ceil(16) * s.p.div_ceil(16), WG);
-    gpu.launch(&Kernel { shader: &CHANNEL_SKIP, entry: "skip_conv" }, &[], &s.params(), &[w, cols, kept, y], grid);
+    gpu.launch(&Kernel { shader: &CHANNEL_SKIP, entry: "skip_conv" }, &s.vec4(), &s.params(), &[w, cols, kept, y, cols, cols], grid);
 }
 
 /// dcols [keep*g, n*p] = the input gradient of `skip_conv` for dy [n, m, p], in `im2col_kept`'s
@@ -73,7 +78,7 @@ pub fn skip_conv_backward_data(gpu: &Gpu, s: SkipShape, w: &Tensor, dy: &Tensor,
     s.check("skip_conv_backward_data", w, kept, dy);
     assert!(dcols.numel() >= s.keep * s.g * s.n * s.p, "skip_conv_backward_data {s:?}: dcols smaller than [keep*g, n*p]");
     let grid = grid_1d_of(s.n * (s.keep * s.g).div_ceil(16) * s.p.div_ceil(16), WG);
-    gpu.launch(&Kernel { shader: &CHANNEL_SKIP, entry: "skip_conv_backward_data" }, &[], &s.params(), &[w, dy, kept, dcols], grid);
+    gpu.launch(&Kernel { shader: &CHANNEL_SKIP, entry: "skip_conv_backward_data" }, &s.vec4(), &s.params(), &[w, dy, kept, dcols, dy], grid);
 }
 
 /// dw [m, k] = the weight gradient of `skip_conv` for dy [n, m, p] and its columns cols
