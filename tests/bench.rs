@@ -27,9 +27,9 @@ fn quick_suite_passes_its_checks_and_round_trips() {
         assert!(r.ok(), "{}: {}", r.id, r.status);
         assert!(r.min_ms <= r.median_ms && r.median_ms <= r.max_ms && r.runs == 2, "{r:?}");
     }
-    // Block-sparse products and the block-sparse step are timed against the dense ones, the
-    // channel-skipping steps and attacks against every channel, each with its speed-up from
-    // the same runs; nothing else is paired.
+    // Block-sparse products, step and inference are timed against the dense ones, channel
+    // skipping (training, attacks, inference) against every channel, each with its speed-up
+    // from the same runs; nothing else is paired.
     let paired: Vec<(&str, &str)> = results.iter().filter_map(|r| r.versus.as_ref().map(|v| (r.id.as_str(), v.reference.as_str()))).collect();
     let mut want = vec![
         ("train_step/cnn-b32-s0.91/b4".to_string(), "train_step/cnn/b4".to_string()),
@@ -41,7 +41,15 @@ fn quick_suite_passes_its_checks_and_round_trips() {
         let parts: Vec<&str> = id.split('/').collect();
         want.push((id.clone(), format!("{}/{}/dense/{}", parts[0], parts[1], parts[4])));
     }
-    assert!(want.len() > 3, "the quick suite has block-sparse entries");
+    for id in ids.iter().filter(|id| id.starts_with("infer/")) {
+        // The block-sparse model against the dense one, channel skipping against all channels.
+        if id.contains("/bsr-") {
+            want.push((id.clone(), format!("infer/cnn/dense/{}", id.rsplit('/').next().unwrap())));
+        } else if id.contains("-skip/") {
+            want.push((id.clone(), id.replace("-skip/", "-all-channels/")));
+        }
+    }
+    assert!(want.len() > 8, "the quick suite has block-sparse and channel-skipping entries");
     let mut got: Vec<(String, String)> = paired.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
     got.sort();
     want.sort();

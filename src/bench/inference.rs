@@ -3,7 +3,7 @@
 //! ternary weights; and the exact top-k selection that magnitude pruning runs.
 
 use super::entries::{failed, injected, mnist_shaped_batch, random, result};
-use super::{time_async, EntryResult};
+use super::{time_async, time_paired, EntryResult, Versus};
 use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::kernels;
@@ -107,9 +107,29 @@ pub async fn infer_entry(gpu: &Gpu, model: &str, format: InferFormat, batch: usi
     if let Some(i) = (0..got.len()).find(|&i| injected() || !got[i].is_finite() || (got[i] - reference[i]).abs() > 1e-4 * scale) {
         return Ok(failed(id, format!("logit {i}: {} against {} computed another way", got[i], reference[i])));
     }
-    let t = time_async(gpu, 2, runs, || drop(m.forward(gpu, x.clone(), None))).await?;
+    // The block-sparse model is timed against the same pruned model on the dense kernels, the
+    // channel-skipping one against every channel, run for run (a second copy of the model:
+    // the same seed gives the same weights and pruning).
+    let reference_format = match format {
+        InferFormat::Bsr { .. } => Some(InferFormat::Dense),
+        InferFormat::Wta { sparsity, skip: true } => Some(InferFormat::Wta { sparsity, skip: false }),
+        _ => None,
+    };
     let flops = 2.0 * batch as f64 * m.executed_weights_macs(batch) as f64;
-    let mut r = result(id, t, flops, 0.0);
+    let mut r = match reference_format {
+        None => result(id, time_async(gpu, 2, runs, || drop(m.forward(gpu, x.clone(), None))).await?, flops, 0.0),
+        Some(ref_format) => {
+            let mut other = Model::new(gpu, &spec, [1, 28, 28], 10, 0)?;
+            match format {
+                InferFormat::Bsr { block, sparsity } => block_magnitude_prune(gpu, &mut other, None, sparsity, Scope::Layer, block, true),
+                _ => other.use_channel_skip(false),
+            }
+            let (t, ref_t, speedup) = time_paired(gpu, 2, runs, || drop(m.forward(gpu, x.clone(), None)), || drop(other.forward(gpu, x.clone(), None))).await?;
+            let mut r = result(id, t, flops, 0.0);
+            r.versus = Some(Versus { reference: infer_id(model, ref_format, batch), reference_median_ms: ref_t.median_ms, speedup });
+            r
+        }
+    };
     r.items_per_s = Some(batch as f64 / (r.median_ms / 1e3));
     Ok(r)
 }
