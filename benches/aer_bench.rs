@@ -97,7 +97,7 @@ fn compare(files: &[PathBuf], svg: &Path) {
         })
         .collect();
     print!("{}", compare_markdown(&runs));
-    aer::train::write_atomic(svg, compare_svg(&runs).as_bytes()).unwrap_or_else(|e| fail(e));
+    aer::files::write_atomic(svg, compare_svg(&runs).as_bytes()).unwrap_or_else(|e| fail(e));
     eprintln!("wrote {}", svg.display());
 }
 
@@ -163,7 +163,7 @@ fn run(a: &RunArgs) {
             } else {
                 out.clone()
             };
-            aer::train::write_atomic(&path, serde_json::to_string_pretty(&report).unwrap().as_bytes()).unwrap_or_else(|e| fail(e));
+            aer::files::write_atomic(&path, serde_json::to_string_pretty(&report).unwrap().as_bytes()).unwrap_or_else(|e| fail(e));
             eprintln!("wrote {}", path.display());
         }
     }

@@ -8,7 +8,7 @@
 
 use crate::common::*;
 use aer::kernels::{self, MatmulForm, PackedTernary, TernaryGroups, TernaryVariant, ActivationLayout, ThresholdRule};
-use aer::quant::packed;
+use aer::kernels::packed;
 use aer::reference;
 use rand::rngs::StdRng;
 use rand::Rng;

@@ -2,6 +2,7 @@
 //! wgpu. The same async code runs natively (driven by pollster) and in the browser.
 
 pub mod error;
+pub mod files;
 pub mod gpu;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
@@ -12,7 +13,6 @@ pub mod faults;
 pub mod kernels;
 pub mod nn;
 pub mod pipeline;
-pub mod quant;
 pub mod reference;
 pub mod report;
 pub mod sparse;

@@ -77,7 +77,7 @@ fn corruption_resistant_training_lowers_the_corrupted_loss() {
 fn bit_flips_and_multipliers_degrade_as_faults_grow() {
     use aer::faults::{bit_flip_curve, multiplier_curve, ProductTable, Storage};
     use aer::nn::ModelSpec;
-    use aer::quant::{QuantSpec, TernaryMethod};
+    use aer::nn::quant::{QuantSpec, TernaryMethod};
     let mut model = demo_mlp();
     let data = mnist().test.head(200);
     let clean = block_on(aer::train::evaluate(gpu(), &model, &data, 256)).unwrap().accuracy;

@@ -231,7 +231,7 @@ fn lottery_stage_prunes_and_rewinds_each_round() {
     assert!(out.join("run/01-lottery/round-02/init.safetensors").exists());
 }
 
-/// Documented tolerances between adapters (README, "Determinism").
+/// Documented tolerances between adapters (docs/pipelines.md, "Determinism").
 const ACCURACY_TOLERANCE: f64 = 0.01;
 const LOSS_TOLERANCE: f64 = 1e-5;
 

@@ -7,7 +7,7 @@ mod common;
 use common::{gpu, mnist_head};
 use aer::data::Splits;
 use aer::nn::{Model, ModelSpec};
-use aer::quant::{QuantSpec, ScaleGranularity, TernaryMethod};
+use aer::nn::quant::{QuantSpec, ScaleGranularity, TernaryMethod};
 use aer::train::{evaluate, train_epoch, Checkpoint, LrSchedule, Optimizer, OptimizerConfig, OptimizerKind, TrainConfig};
 use pollster::block_on;
 
@@ -188,7 +188,7 @@ fn binary_relax_trains_toward_the_ternary_projection_and_the_lasso_shrinks_chann
 /// ones than TWN's from the same start, at a usable accuracy.
 #[test]
 fn hq_keeps_rows_on_the_sphere_and_ends_nearer_the_ternary_direction() {
-    use aer::quant::cosine_distance;
+    use aer::nn::quant::cosine_distance;
     use aer::train::{fit, FitEvent, HqConfig};
     let data = mnist(1500);
     let channel = QuantSpec { scales: ScaleGranularity::Channel, ..QuantSpec::new(TernaryMethod::Twn) };
@@ -255,7 +255,7 @@ fn large_quantized_layers_train_on_packed_weights() {
         s.quant = Some(q);
         s
     };
-    assert!(784 * 400 >= aer::nn::PACKED_TRAINING_MIN_WEIGHTS);
+    assert!(784 * 400 >= aer::kernels::tune::PACKED_TRAINING_MIN_WEIGHTS);
     let wide = aer::kernels::TernaryVariant::for_gpu(gpu()) == aer::kernels::TernaryVariant::Wide;
     let data = mnist(2000);
     let (mut xs, mut ys) = (Vec::new(), Vec::new());

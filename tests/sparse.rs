@@ -194,7 +194,8 @@ fn prune_and_regrow_keeps_the_count_and_follows_the_gradient() {
 /// layers can be left dense.
 #[test]
 fn block_pruning_removes_whole_blocks_of_smallest_norm() {
-    use aer::sparse::{block_magnitude_prune, matrix_shape};
+    use aer::nn::matrix_shape;
+    use aer::sparse::block_magnitude_prune;
     let spec = ModelSpec::load("cnn").unwrap();
     for (block, hidden_only) in [(8, false), (4, true)] {
         let mut m = Model::new(gpu(), &spec, [1, 28, 28], 10, 3).unwrap();
@@ -234,7 +235,8 @@ fn block_pruning_removes_whole_blocks_of_smallest_norm() {
 /// refreshed from the dense weights) still the same logits.
 #[test]
 fn block_sparse_kernels_match_the_dense_model() {
-    use aer::sparse::{block_magnitude_prune, Crossover};
+    use aer::kernels::tune::Crossover;
+    use aer::sparse::block_magnitude_prune;
     let s = mnist(32);
     let spec = ModelSpec::load("cnn").unwrap();
     let cfg = config(OptimizerKind::Adam);
@@ -454,7 +456,7 @@ fn winners_take_all_keeps_the_strongest_channels_and_trains() {
     // Inference skips the dropped channels (every weight layer after a WTA for a few
     // examples, the convolution alone for a batch) and computes what all channels give.
     let mut model = model;
-    for n in [3, 2 * aer::nn::SKIP_LINEAR_MAX_BATCH + 1] {
+    for n in [3, 2 * aer::kernels::tune::SKIP_LINEAR_MAX_BATCH + 1] {
         let (mut images, mut labels) = (Vec::new(), Vec::new());
         data.test.gather(&(0..n as u32).collect::<Vec<_>>(), &mut images, &mut labels);
         let x = gpu().upload(&images, &[n, 1, 28, 28]);
@@ -468,7 +470,7 @@ fn winners_take_all_keeps_the_strongest_channels_and_trains() {
             assert!((a - b).abs() <= 1e-5 * scale, "batch {n}, logit {i}: {b} skipping dropped channels, {a} with all");
         }
         let conv2 = model.params[2].value.numel() * 14 * 14;
-        let want = if n <= aer::nn::SKIP_LINEAR_MAX_BATCH { rep.activation_sparse_macs } else { rep.sparse_macs - conv2 / 2 };
+        let want = if n <= aer::kernels::tune::SKIP_LINEAR_MAX_BATCH { rep.activation_sparse_macs } else { rep.sparse_macs - conv2 / 2 };
         assert!((model.executed_weights_macs(n) as f64 - want as f64).abs() < 2.0, "batch {n}: {} MACs executed, {want} expected", model.executed_weights_macs(n));
     }
 

@@ -262,7 +262,7 @@ impl StepTrainer {
         let opt = Optimizer::new(gpu, &OptimizerConfig::default(), &m.params);
         if let Some((block, sparsity)) = blocks {
             crate::sparse::block_magnitude_prune(gpu, &mut m, Some(&opt), sparsity, crate::sparse::Scope::Layer, block, true);
-            let moved = m.use_block_sparse(gpu, &crate::sparse::Crossover::always()).await?;
+            let moved = m.use_block_sparse(gpu, &crate::kernels::tune::Crossover::always()).await?;
             if moved.is_empty() {
                 return Ok(Err("no layer moved to the block-sparse kernels".into()));
             }
@@ -346,7 +346,7 @@ pub fn pgd_id(model: &str, batch: usize, steps: usize, wta: Option<Wta>) -> Stri
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WeightFormat {
     F32,
-    /// 2-bit packed ternary (see `crate::quant::packed`).
+    /// 2-bit packed ternary (see `crate::kernels::packed`).
     Ternary,
     /// Packed ternary with half-precision activations (adapters with shader-f16).
     TernaryF16,
@@ -384,7 +384,7 @@ pub async fn linear_entry(gpu: &Gpu, format: WeightFormat, n: usize, batch: usiz
     } else {
         (gpu.upload(&x, &[batch, n]), gpu.empty(&[batch, n]))
     };
-    let words = crate::quant::packed::pack(&t, n, n);
+    let words = crate::kernels::packed::pack(&t, n, n);
     // Only the weights this format computes with go to the GPU.
     enum Weights {
         F32(Tensor),

@@ -8,8 +8,9 @@ use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::kernels;
 use crate::nn::{Model, ModelSpec};
-use crate::quant::{QuantSpec, TernaryMethod};
-use crate::sparse::{block_magnitude_prune, Crossover, Scope};
+use crate::nn::quant::{QuantSpec, TernaryMethod};
+use crate::kernels::tune::Crossover;
+use crate::sparse::{block_magnitude_prune, Scope};
 
 /// How the weights of an inference entry are stored.
 #[derive(Clone, Copy, Debug, PartialEq)]

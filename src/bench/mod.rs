@@ -8,14 +8,15 @@ mod entries;
 mod inference;
 mod sparse;
 mod suite;
-mod timing;
+mod tune;
 
 pub use compare::{compare_markdown, compare_svg};
 pub use entries::{inject_check_failures, ConvPass};
 pub use inference::{InferFormat, Wta};
 pub use sparse::{sparse_entry, SparseFormat, SparseLayer};
 pub use suite::{run_suite, suite, Entry};
-pub use timing::{profile_kernels, time_async, time_paired, Timing, TIMESTAMPS, WALL_CLOCK};
+pub use crate::gpu::{profile_kernels, time_async, time_paired, Timing, TIMESTAMPS, WALL_CLOCK};
+pub use tune::{tune_crossover, TuneReport};
 
 use crate::gpu::{AdapterSummary, KernelTime};
 use serde::{Deserialize, Serialize};

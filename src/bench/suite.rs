@@ -4,7 +4,7 @@
 use super::entries::{conv2d_entry, failed, linear_entry, matmul_entry, pgd_entry, pgd_id, pgd_step_entry, train_step_entry, train_step_id, ConvPass, WeightFormat};
 use super::inference::{infer_entry, infer_id, select_entry, InferFormat, Wta};
 use super::sparse::{sparse_entry, sparse_id, SparseFormat, SparseLayer};
-use super::timing::take_profile;
+use crate::gpu::take_profile;
 use super::EntryResult;
 use crate::error::Result;
 use crate::gpu::Gpu;

@@ -1,6 +1,7 @@
 //! `aer attack`: robustness evaluation of a checkpoint, written as robustness.json, a PNG
 //! grid of examples and the adversarial examples themselves (safetensors).
 
+use crate::files::write_atomic;
 use super::args::{AttackArg, AttackArgs};
 use super::commands::{load_data, load_run_file, norm, open};
 use super::progress::work_bar;
@@ -11,7 +12,7 @@ use crate::gpu::{AdapterChoice, Gpu};
 use crate::nn::Model;
 use crate::reference::first_argmax;
 use crate::report::adversarial_grid;
-use crate::train::{write_atomic, Checkpoint};
+use crate::train::Checkpoint;
 use crate::{AerError, Result};
 use pollster::block_on;
 use serde_json::json;

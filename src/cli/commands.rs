@@ -1,5 +1,6 @@
 //! What each subcommand does.
 
+use crate::files::write_atomic;
 use super::args::{AdvMethodArg, Cli, Command, DataArgs, EvalArgs, NormArg, OptimizerArg, ScheduleArg, TrainArgs};
 use crate::attack::AttackSettings;
 use crate::kernels::Norm;
@@ -8,7 +9,7 @@ use super::progress::epoch_bar;
 use crate::data::{load_dir, Splits};
 use crate::gpu::{list_adapters, AdapterChoice, Gpu};
 use crate::nn::{Model, ModelSpec};
-use crate::train::{evaluate, write_atomic, Checkpoint, EpochRecord, FitEvent, FitOptions, FitResult, LrSchedule, OptimizerConfig, OptimizerKind, TrainConfig};
+use crate::train::{evaluate, Checkpoint, EpochRecord, FitEvent, FitOptions, FitResult, LrSchedule, OptimizerConfig, OptimizerKind, TrainConfig};
 use crate::{AerError, Result};
 use pollster::block_on;
 use std::path::{Path, PathBuf};
@@ -145,7 +146,7 @@ fn export(choice: &AdapterChoice, args: &super::args::ExportArgs) -> Result<()> 
 
 fn tune(choice: &AdapterChoice, quick: bool, runs: usize) -> Result<()> {
     let gpu = open(choice)?;
-    let c = block_on(crate::sparse::tune(&gpu, quick, runs, &mut |block, best, times| {
+    let c = block_on(crate::bench::tune_crossover(&gpu, quick, runs, &mut |block, best, times| {
         let t: Vec<String> = times.iter().map(|(d, ms)| format!("{:.0}%: {ms:.2} ms", 100.0 * d)).collect();
         println!("blocks of {block:>2}: block-sparse up to {:.0}% kept ({})", 100.0 * best, t.join(", "));
     }))?;
@@ -153,11 +154,7 @@ fn tune(choice: &AdapterChoice, quick: bool, runs: usize) -> Result<()> {
     if quick {
         return Ok(());
     }
-    let path = crate::sparse::cache_path(&c.adapter).ok_or_else(|| AerError::Invalid("no cache directory: set XDG_CACHE_HOME or HOME".into()))?;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| AerError::Invalid(format!("{}: {e}", dir.display())))?;
-    }
-    write_atomic(&path, serde_json::to_string_pretty(&c).unwrap().as_bytes())?;
+    let path = crate::kernels::tune::store(crate::kernels::tune::CROSSOVER_TABLE, &c.adapter, &c)?;
     println!("wrote {}", path.display());
     Ok(())
 }
@@ -226,7 +223,7 @@ pub(super) fn load_run_file(path: Option<&Path>) -> Result<RunFile> {
 /// The model to train: the preset or file, with the --quant flags applied.
 pub(super) fn model_spec(a: &TrainArgs) -> Result<ModelSpec> {
     use super::args::{QuantArg, QuantLayersArg, QuantScalesArg};
-    use crate::quant::{QuantLayers, QuantSpec, ScaleGranularity, TernaryMethod};
+    use crate::nn::quant::{QuantLayers, QuantSpec, ScaleGranularity, TernaryMethod};
     let mut spec = ModelSpec::load(&a.model)?;
     if let Some(m) = a.quant {
         let mut q = QuantSpec::new(if m == QuantArg::Twn { TernaryMethod::Twn } else { TernaryMethod::Ttq });

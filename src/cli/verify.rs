@@ -3,6 +3,7 @@
 //! the per-layer parameter-vulnerability table. `aer faults`: bit flips and approximate
 //! multipliers.
 
+use crate::files::write_atomic;
 use super::args::{CorruptArgs, FaultsArgs, StorageArg, VerifyArgs};
 use super::attack::{beside, report, restore_for};
 use super::commands::{load_data, open};
@@ -10,7 +11,7 @@ use super::progress::work_bar;
 use crate::attack::{evaluate_robustness, AttackConfig};
 use crate::gpu::AdapterChoice;
 use crate::kernels::Norm;
-use crate::train::{write_atomic, Checkpoint};
+use crate::train::Checkpoint;
 use crate::verify::verify as verify_data;
 use crate::{AerError, Result};
 use pollster::block_on;

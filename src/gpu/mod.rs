@@ -9,6 +9,7 @@ mod pool;
 mod profile;
 mod tensor;
 mod timer;
+mod timing;
 
 pub use adapter::{list_adapters, AdapterChoice, AdapterSummary};
 pub use context::{DeviceLimits, Gpu, Marker};
@@ -16,6 +17,7 @@ pub use profile::KernelTime;
 pub use pipeline::{shader_capabilities, Kernel, Shader};
 pub use tensor::{DType, Tensor};
 pub use timer::GpuTimer;
+pub use timing::{profile_kernels, take_profile, time_async, time_paired, Timing, TIMESTAMPS, WALL_CLOCK};
 
 /// Workgroup size of every 1-D elementwise kernel.
 pub const WG_1D: u32 = 256;

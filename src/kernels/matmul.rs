@@ -78,7 +78,7 @@ impl MatmulVariant {
     /// Blocked on CPU adapters, Tiled elsewhere; `AER_MATMUL=tiled|blocked` overrides.
     pub fn for_gpu(gpu: &Gpu) -> MatmulVariant {
         let named = [("tiled", MatmulVariant::Tiled), ("blocked", MatmulVariant::Blocked)];
-        super::variant::for_adapter(gpu, "AER_MATMUL", &named, MatmulVariant::Blocked, MatmulVariant::Tiled)
+        super::tune::variant(gpu, "AER_MATMUL", &named, MatmulVariant::Blocked, MatmulVariant::Tiled)
     }
 
     /// Workgroups to aim for: enough for every core of a CPU, or every SM of a GPU.

@@ -20,6 +20,7 @@ mod mask;
 mod matmul;
 mod maxpool;
 mod optim;
+pub mod packed;
 mod pgd;
 mod quant;
 mod relu;
@@ -27,9 +28,9 @@ mod select;
 mod softmax_xent;
 mod ternary;
 mod ternary_f16;
-mod variant;
 mod wta;
 pub mod shaders;
+pub mod tune;
 
 pub use act_threshold::{threshold_backward, threshold_forward, threshold_learn, THRESHOLD_GROUPS};
 pub use adv_loss::{adv_loss, AdvLoss, AdvLossInputs};

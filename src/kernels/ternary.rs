@@ -79,7 +79,7 @@ impl TernaryVariant {
     /// Wide on CPU adapters, Narrow elsewhere; `AER_TERNARY=narrow|wide` overrides.
     pub fn for_gpu(gpu: &Gpu) -> TernaryVariant {
         let named = [("narrow", TernaryVariant::Narrow), ("wide", TernaryVariant::Wide)];
-        super::variant::for_adapter(gpu, "AER_TERNARY", &named, TernaryVariant::Wide, TernaryVariant::Narrow)
+        super::tune::variant(gpu, "AER_TERNARY", &named, TernaryVariant::Wide, TernaryVariant::Narrow)
     }
 
     /// Output columns per invocation and workgroup size.

@@ -46,9 +46,9 @@ fn one() -> usize {
 pub struct ModelSpec {
     pub name: String,
     pub layers: Vec<LayerSpec>,
-    /// Ternary quantization of the weights (see `crate::quant`).
+    /// Ternary quantization of the weights (see `crate::nn::quant`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub quant: Option<crate::quant::QuantSpec>,
+    pub quant: Option<crate::nn::quant::QuantSpec>,
 }
 
 const MLP: &str = include_str!("../../assets/configs/mlp.toml");

@@ -5,6 +5,12 @@ use crate::gpu::{Gpu, Tensor};
 use crate::kernels::{self as k, ActivationLayout, Bsr, MatmulForm, PackedTernary};
 use std::borrow::Borrow;
 
+/// A weight tensor as the matrix [out, rest] that blocks tile.
+pub fn matrix_shape(shape: &[usize]) -> (usize, usize) {
+    let n = shape[0];
+    (n, shape.iter().product::<usize>() / n.max(1))
+}
+
 #[derive(Clone)]
 pub enum Weights<T: Borrow<Tensor>, S: Borrow<Bsr>, P: Borrow<PackedTernary>> {
     /// [out, k] (a convolution's [out, in * kh * kw]).

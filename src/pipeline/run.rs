@@ -5,16 +5,17 @@
 //! another configuration is refused, never mixed with new results, and a finished stage's
 //! checkpoint is checked (CRC) before it is used again.
 
+use crate::files::write_atomic;
 use super::spec::{Pipeline, Run, Stage};
 use super::summary::{summarise, RunSummary};
 use crate::attack::{evaluate_robustness, robustness_curve, sanity_checks, SuiteConfig};
-use crate::bench::time_async;
+use crate::gpu::time_async;
 use crate::data::{load_dir, Splits};
 use crate::error::{AerError, Result};
 use crate::gpu::Gpu;
 use crate::nn::ModelSpec;
-use crate::quant::QuantSpec;
-use crate::train::{block_sparse, evaluate, fit, write_atomic, Checkpoint, FitEvent, FitOptions, GradualPrune, TrainConfig};
+use crate::nn::quant::QuantSpec;
+use crate::train::{block_sparse, evaluate, fit, Checkpoint, FitEvent, FitOptions, GradualPrune, TrainConfig};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 
 use crate::attack::AttackSettings;
 use crate::error::{AerError, Result};
-use crate::quant::{QuantLayers, ScaleGranularity, TernaryMethod};
+use crate::nn::quant::{QuantLayers, ScaleGranularity, TernaryMethod};
 use crate::sparse::Scope;
 use crate::train::TrainConfig;
 use serde::{Deserialize, Serialize};

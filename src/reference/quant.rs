@@ -3,7 +3,7 @@
 
 use super::{weight_product, weight_product_t};
 use crate::kernels::{ActivationLayout, ThresholdRule};
-use crate::quant::packed;
+use crate::kernels::packed;
 
 /// Dequantized weights [n, k] from ternary values and per-row scales.
 pub fn dequantize(t: &[i8], scale_pos: &[f32], scale_neg: &[f32], n: usize, k: usize) -> Vec<f32> {

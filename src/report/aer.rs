@@ -4,10 +4,10 @@
 //! against clean accuracy, accuracy against sparsity, the robustness curves and the Pareto
 //! front of robust accuracy against model size. Markdown, HTML, CSV and JSON.
 
+use crate::files::write_atomic;
 use super::svg::{escape, Chart, Series};
 use crate::error::{AerError, Result};
 use crate::pipeline::RunSummary;
-use crate::train::write_atomic;
 use std::path::{Path, PathBuf};
 
 /// Every `summary.json` under `dir`, in path order.

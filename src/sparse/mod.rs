@@ -4,7 +4,6 @@
 //! masks (HYDRA's scores, hard-concrete gates with an L0 penalty), early-bird tickets, and
 //! lottery tickets (iterative magnitude pruning with rewinding; COLT's overlapping masks).
 
-mod crossover;
 mod dynamic;
 mod early_bird;
 mod hard_concrete;
@@ -15,9 +14,6 @@ mod prune;
 mod regrow;
 mod report;
 
-#[cfg(not(target_arch = "wasm32"))]
-pub use crossover::cache_path;
-pub use crossover::{tune, Crossover};
 pub use dynamic::{erk_densities, Distribution, DynamicMethod, DynamicSparseConfig};
 pub use early_bird::{mask_distance, EarlyBirdConfig, EarlyBirdSearch};
 pub use hard_concrete::HardConcreteGates;
@@ -25,5 +21,5 @@ pub use hydra::Hydra;
 pub use learned::{learn_mask, LearnedMaskConfig, LearnedMethod};
 pub use lottery::{lottery_ticket, LotteryConfig, LotteryRound};
 pub use regrow::{prune_and_regrow, Grow};
-pub use prune::{block_magnitude_prune, channel_prune, magnitude_prune, magnitude_prune_layers, matrix_shape, nm_prune, random_prune, set_masks, snip_prune, Scope};
+pub use prune::{block_magnitude_prune, channel_prune, magnitude_prune, magnitude_prune_layers, nm_prune, random_prune, set_masks, snip_prune, Scope};
 pub use report::{sparsity_report, LayerSparsity, SparsityReport};

@@ -3,6 +3,7 @@
 //! together with their optimizer state; from then on every backward pass masks their
 //! gradients, so they stay exactly zero.
 
+use crate::nn::matrix_shape;
 use crate::gpu::{Gpu, Tensor};
 use crate::kernels;
 use crate::nn::Model;
@@ -92,12 +93,6 @@ pub fn nm_prune(gpu: &Gpu, model: &mut Model, opt: Option<&Optimizer>, keep: usi
 pub(super) fn weight_layers(model: &Model, hidden_only: bool) -> Vec<usize> {
     let idx: Vec<usize> = (0..model.params.len()).filter(|&i| model.params[i].prunable()).collect();
     if hidden_only && idx.len() > 2 { idx[1..idx.len() - 1].to_vec() } else { idx }
-}
-
-/// A weight tensor as the matrix [out, rest] that blocks tile.
-pub fn matrix_shape(shape: &[usize]) -> (usize, usize) {
-    let n = shape[0];
-    (n, shape.iter().product::<usize>() / n.max(1))
 }
 
 /// Prune the weights `idx` (parameter indices) by `unit`, ranked by magnitude.

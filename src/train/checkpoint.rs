@@ -5,11 +5,12 @@
 //! training resumes from any epoch. Written atomically: a temp file, then a rename.
 //!
 //! A packed checkpoint (`aer quantize`) stores each ternary weight as `{weight}.ternary`
-//! (U32 [out, ceil(in / 16)], the layout of `crate::quant::packed`) with its scales
+//! (U32 [out, ceil(in / 16)], the layout of `crate::kernels::packed`) with its scales
 //! `{weight}.scale_pos` and `{weight}.scale_neg` (F32, one per layer or per output channel)
 //! instead of its f32 values, and no optimizer state or masks; metadata `ternary_shapes` gives
 //! each weight's [out, in] (in = in_channels * kh * kw for a convolution).
 
+use crate::files::write_atomic;
 use super::config::TrainConfig;
 use crate::error::{AerError, Result};
 use crate::gpu::Tensor;
@@ -108,7 +109,7 @@ impl Checkpoint {
             let shapes: BTreeMap<&String, [usize; 2]> = self.packed.iter().map(|(k, (s, _))| (k, *s)).collect();
             meta.insert("ternary_shapes".into(), serde_json::to_string(&shapes).unwrap());
             for (k, (s, words)) in &self.packed {
-                let shape = vec![s[0], crate::quant::packed::words_per_row(s[1])];
+                let shape = vec![s[0], crate::kernels::packed::words_per_row(s[1])];
                 views.push((format!("{k}.ternary"), TensorView::new(Dtype::U32, shape, bytemuck::cast_slice(words)).expect("consistent tensor")));
             }
         }
@@ -164,8 +165,8 @@ impl Checkpoint {
         for (name, view) in st.tensors() {
             if let Some(weight) = name.strip_suffix(".ternary") {
                 let shape = *ternary_shapes.get(weight).ok_or_else(|| format!("packed tensor '{name}' has no entry in metadata ternary_shapes"))?;
-                if view.dtype() != Dtype::U32 || view.shape() != [shape[0], crate::quant::packed::words_per_row(shape[1])] {
-                    return Err(format!("packed tensor '{name}' is {:?} {:?}, expected U32 [{}, {}]", view.dtype(), view.shape(), shape[0], crate::quant::packed::words_per_row(shape[1])));
+                if view.dtype() != Dtype::U32 || view.shape() != [shape[0], crate::kernels::packed::words_per_row(shape[1])] {
+                    return Err(format!("packed tensor '{name}' is {:?} {:?}, expected U32 [{}, {}]", view.dtype(), view.shape(), shape[0], crate::kernels::packed::words_per_row(shape[1])));
                 }
                 let words: Vec<u32> = view.data().chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect();
                 packed.insert(weight.to_string(), (shape, words));
@@ -241,16 +242,6 @@ fn checksum<'a>(meta: &HashMap<String, String>, tensors: impl Iterator<Item = (&
         h.update(data);
     }
     h.finalize()
-}
-
-/// Write `bytes` to `path` through a temp file in the same directory and a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| AerError::file(dir, format!("cannot create directory: {e}")))?;
-    }
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(|e| AerError::file(&tmp, format!("cannot write: {e}")))?;
-    std::fs::rename(&tmp, path).map_err(|e| AerError::file(path, format!("cannot rename the finished temp file into place: {e}")))
 }
 
 impl Checkpoint {
@@ -376,7 +367,7 @@ impl Checkpoint {
             }
         }
         for (shape, words) in self.packed.values() {
-            let codes = crate::quant::packed::unpack(words, shape[0], shape[1]).unwrap_or_default();
+            let codes = crate::kernels::packed::unpack(words, shape[0], shape[1]).unwrap_or_default();
             s.weights += shape[0] * shape[1];
             s.nonzero += codes.iter().filter(|&&c| c != 0).count();
             s.weight_bytes += 4 * words.len();
@@ -391,7 +382,7 @@ impl Checkpoint {
         // computes with the packed codes.
         let mut unpacked = Vec::new();
         for (name, (s, words)) in &self.packed {
-            let t = crate::quant::packed::unpack(words, s[0], s[1]).map_err(|e| AerError::Invalid(format!("{name}: {e}")))?;
+            let t = crate::kernels::packed::unpack(words, s[0], s[1]).map_err(|e| AerError::Invalid(format!("{name}: {e}")))?;
             let scale = |side: &str| -> Result<Vec<f32>> {
                 let v = values.get(&format!("{name}.{side}")).ok_or_else(|| AerError::Invalid(format!("packed weight '{name}' has no tensor '{name}.{side}'")))?;
                 if v.is_empty() || s[0] % v.len() != 0 {

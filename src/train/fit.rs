@@ -3,7 +3,8 @@
 //! resumption from the last finished epoch, and `metrics.json` at the end. The command line
 //! and the pipeline runner both train through here.
 
-use super::checkpoint::{write_atomic, CertifiedRecord, Checkpoint, EpochRecord, RobustRecord};
+use crate::files::write_atomic;
+use super::checkpoint::{CertifiedRecord, Checkpoint, EpochRecord, RobustRecord};
 use super::config::{StructuredPrune, TrainConfig};
 use super::{evaluate, train_epoch, AdvTrainConfig, Optimizer};
 use crate::attack::{evaluate_robustness, AttackConfig};
@@ -284,7 +285,7 @@ pub async fn block_sparse(gpu: &Gpu, model: &mut Model, dense_kernels: bool, on:
     if dense_kernels || model.params.iter().all(|p| p.mask.is_none()) {
         return Ok(());
     }
-    let crossover = crate::sparse::Crossover::for_gpu(gpu);
+    let crossover = crate::kernels::tune::Crossover::for_gpu(gpu);
     for l in model.use_block_sparse(gpu, &crossover).await? {
         on(FitEvent::Note(format!("block-sparse kernels: {} (blocks of {}, {:.1}% kept; crossover: {})", l.weight, l.block, 100.0 * l.density, crossover.source)));
     }

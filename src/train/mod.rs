@@ -13,7 +13,7 @@ mod optimizer;
 
 pub use adversarial::{craft, AdvMethod, AdvTrainConfig};
 pub use certified::{certified_gradients, CertifiedConfig, CertifiedSlots};
-pub use checkpoint::{write_atomic, Checkpoint, StoredSize, EpochRecord, CertifiedRecord, RobustRecord, FORMAT_VERSION};
+pub use checkpoint::{Checkpoint, StoredSize, EpochRecord, CertifiedRecord, RobustRecord, FORMAT_VERSION};
 pub use fit::{block_sparse, fit, validation_robustness, FitEvent, FitOptions, FitResult};
 pub use config::{BlockPruneConfig, HqConfig, RelaxConfig, GradualPrune, SnipConfig, LrSchedule, OptimizerConfig, OptimizerKind, StructuredPrune, TrainConfig, WeightPerturbConfig};
 pub use epoch::{train_epoch, EpochStats};

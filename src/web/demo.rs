@@ -14,7 +14,7 @@ use crate::data::{idx_dataset, Dataset, Splits};
 use crate::error::{AerError, Result};
 use crate::gpu::Gpu;
 use crate::nn::{Model, ModelSpec};
-use crate::quant::{QuantLayers, QuantSpec, TernaryMethod};
+use crate::nn::quant::{QuantLayers, QuantSpec, TernaryMethod};
 use crate::sparse::{magnitude_prune, sparsity_report, Scope};
 use crate::train::{evaluate, train_epoch, Checkpoint, Optimizer, TrainConfig};
 use serde::{Deserialize, Serialize};

@@ -1,8 +1,7 @@
-//! Ternary quantization: the packed format, quantization-aware training with a
+//! Ternary weights of a model (the spec's `[quant]` table): quantization-aware training with a
 //! straight-through estimator over full-precision latent weights (TWN, TTQ), and packed
-//! inference.
+//! inference (the packed format is `crate::kernels::packed`).
 
-pub mod packed;
 mod qat;
 
 pub use qat::{cosine_distance, QuantizedWeight, Quantizer};

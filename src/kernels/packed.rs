@@ -9,7 +9,7 @@
 
 use crate::error::{AerError, Result};
 
-pub use crate::kernels::words_per_row;
+pub use super::words_per_row;
 
 /// The 2-bit code of a ternary value (-1, 0 or 1).
 fn code(t: i8) -> u32 {

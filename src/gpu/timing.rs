@@ -2,7 +2,7 @@
 //! wall clock around submit-and-wait (which every adapter supports, the browser included).
 
 use crate::error::Result;
-use crate::gpu::{Gpu, GpuTimer, KernelTime};
+use super::{Gpu, GpuTimer, KernelTime};
 use web_time::Instant;
 
 thread_local! {
@@ -16,7 +16,7 @@ pub fn profile_kernels(on: bool) {
 }
 
 /// The per-kernel breakdown of the last entry timed on this thread, if it was profiled.
-pub(super) fn take_profile() -> Option<Vec<KernelTime>> {
+pub fn take_profile() -> Option<Vec<KernelTime>> {
     LAST_PROFILE.with(|p| p.borrow_mut().take())
 }
 

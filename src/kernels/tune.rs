@@ -1,0 +1,120 @@
+//! Choosing a kernel for an adapter, in one place: a kernel's variants keyed by the adapter's
+//! kind (`variant`), the thresholds between kernels of one operation (`Crossover`, measured
+//! per adapter by `aer tune` and cached, else shipped defaults), and the per-adapter cache
+//! those measurements live in. Kernels and models ask here; `crate::bench` only measures.
+
+use crate::error::{AerError, Result};
+use crate::gpu::Gpu;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// `cpu` on CPU adapters (which run a SIMD group's loads lane by lane), `other` elsewhere,
+/// unless the environment variable `env` names one of `named` (name, variant).
+pub fn variant<T: Copy>(gpu: &Gpu, env: &str, named: &[(&str, T)], cpu: T, other: T) -> T {
+    let forced = crate::gpu::option_env_var(env).and_then(|v| named.iter().find(|(name, _)| *name == v).map(|&(_, t)| t));
+    forced.unwrap_or(if gpu.info.device_type == wgpu::DeviceType::Cpu { cpu } else { other })
+}
+
+/// Largest batch at which a linear layer skips the channels winners-take-all dropped. Each
+/// example reads its own columns of the weights, so the gathered product has none of the dense
+/// product's weight reuse across examples: on llvmpipe, cnn's fc1 (256 x 1568, half of 32
+/// channels kept) took 0.75 ms against 2.5 ms dense for one example, 1.4 against 5.1 for 4,
+/// but 5.3 against 2.5 for 16. A convolution reuses each weight over its output positions and
+/// always skips (conv2, half of 16 channels: 1.1 against 1.3 ms for one example, 91 against
+/// 186 for 256).
+pub const SKIP_LINEAR_MAX_BATCH: usize = 8;
+
+/// In quantization-aware training, linear layers with at least this many weights run their
+/// forward product on weights packed before every forward pass, where the adapter runs the
+/// wide ternary kernel (CPU adapters). Measured on lavapipe, packing plus the packed product
+/// against the dense product of the dequantized weights, batch 128 (256): cnn's fc1 256 x 1568
+/// 6.8 (14.5) against 10.4 (19.7) ms, 1024 x 1024 20.7 (38.3) against 23.9 (45.5); mlp's fc1
+/// 300 x 784 7.8 (15.5) against 8.5 (14.5), and smaller layers faster dense. The input
+/// gradient stays dense there, at half the ternary kernel's time.
+pub const PACKED_TRAINING_MIN_WEIGHTS: usize = 300_000;
+
+/// Where measured table `table` of `adapter` is cached: $AER_CACHE_DIR, else
+/// $XDG_CACHE_HOME/aer, else ~/.cache/aer, as `<table>-<adapter>.json`.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn cache_path(table: &str, adapter: &str) -> Option<std::path::PathBuf> {
+    use std::path::PathBuf;
+    let dir = std::env::var_os("AER_CACHE_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("aer")))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("aer")))?;
+    let name: String = adapter.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
+    Some(dir.join(format!("{table}-{name}.json")))
+}
+
+/// A measured table this adapter's cache holds, if any: `T` read from `table`'s cache file
+/// when `adapter_of` says it was measured on this adapter (else a warning, and None).
+pub fn cached<T: DeserializeOwned>(gpu: &Gpu, table: &str, adapter_of: impl Fn(&T) -> &str) -> Option<T> {
+    #[cfg(not(target_arch = "wasm32"))]
+    if let Some(path) = cache_path(table, &gpu.adapter_label()) {
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            match serde_json::from_str::<T>(&text) {
+                Ok(t) if adapter_of(&t) == gpu.adapter_label() => return Some(t),
+                _ => eprintln!("warning: ignoring {}: not a {table} table for this adapter; rerun `aer tune`", path.display()),
+            }
+        }
+    }
+    #[cfg(target_arch = "wasm32")]
+    let _ = (gpu, table, adapter_of); // a browser has no cache directory
+    None
+}
+
+/// Write a measured table into this adapter's cache; returns the file.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn store<T: Serialize>(table: &str, adapter: &str, value: &T) -> Result<std::path::PathBuf> {
+    let path = cache_path(table, adapter).ok_or_else(|| AerError::Invalid("no cache directory: set AER_CACHE_DIR, XDG_CACHE_HOME or HOME".into()))?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| AerError::Invalid(format!("{}: {e}", dir.display())))?;
+    }
+    crate::files::write_atomic(&path, serde_json::to_string_pretty(value).expect("tables serialize").as_bytes())?;
+    Ok(path)
+}
+
+/// The block-sparse crossover's cache table.
+pub const CROSSOVER_TABLE: &str = "bsr-crossover";
+
+const SHIPPED: &str = include_str!("../../assets/configs/bsr-crossover.toml");
+
+/// When a pruned layer should run on the block-sparse kernels: the largest share of kept
+/// blocks, per block size, at which they beat the dense product on this adapter. `aer tune`
+/// measures it (`crate::bench::tune_crossover`), the cache keeps it, and the table shipped in
+/// `assets/configs/bsr-crossover.toml` serves where no measurement exists.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Crossover {
+
+    /// The adapter it was measured on.
+    pub adapter: String,
+    /// "shipped default", or "aer tune" with the date of the measurement.
+    pub source: String,
+    /// Block size (as text, for TOML and JSON keys) -> largest share of kept blocks.
+    pub max_density: BTreeMap<String, f64>,
+}
+
+impl Crossover {
+    /// The shipped table.
+    pub fn shipped() -> Crossover {
+        toml::from_str(SHIPPED).expect("assets/configs/bsr-crossover.toml parses")
+    }
+
+    /// Layers with a larger share of kept blocks stay dense (0 where the block size is not
+    /// in the table).
+    pub fn max_density(&self, block: usize) -> f64 {
+        self.max_density.get(&block.to_string()).copied().unwrap_or(0.0)
+    }
+
+    /// Always use them where a layer has any pruned block.
+    pub fn always() -> Crossover {
+        let max_density = crate::kernels::BSR_BLOCKS.iter().map(|b| (b.to_string(), 1.0)).collect();
+        Crossover { adapter: String::new(), source: "forced".into(), max_density }
+    }
+
+    /// The measured table for this adapter if `aer tune` cached one, else the shipped one.
+    pub fn for_gpu(gpu: &Gpu) -> Crossover {
+        cached(gpu, CROSSOVER_TABLE, |c: &Crossover| &c.adapter).unwrap_or_else(Crossover::shipped)
+    }
+}

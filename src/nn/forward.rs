@@ -1,0 +1,150 @@
+//! The forward pass: logits for a batch, layer by layer on the kernels the plan chose, with
+//! what the backward pass needs kept on a tape.
+
+use super::model::{Layer, Model};
+use super::tape::{ConvInput, KeptChannels, Saved, Tape};
+use super::weights::Weights;
+use crate::gpu::{Gpu, Tensor};
+use crate::kernels::{self as k, ActivationLayout, Conv2dGeometry};
+use std::collections::HashMap;
+
+impl Model {
+    /// Logits [N, classes] for x [N, C, H, W]. With a tape, everything the backward pass needs
+    /// is kept on it.
+    pub fn forward(&self, gpu: &Gpu, x: Tensor, mut tape: Option<&mut Tape>) -> Tensor {
+        let n = x.shape()[0];
+        let mut x = x;
+        let mut packed_now = HashMap::new();
+        if let (Some(q), true) = (&self.quant, self.plan.packed.is_empty()) {
+            q.refresh(gpu, &self.params);
+            let packs = q.weights.iter().filter(|qw| self.trains_packed(gpu, qw.param));
+            packed_now = packs.map(|qw| (qw.param, q.pack_weight(gpu, &self.params, qw))).collect();
+        }
+        let mut kept: Option<KeptChannels> = None;
+        // Set by a convolution that applied the ReLU after it itself (conv_direct).
+        let mut relu_done = false;
+        for (i, layer) in self.layers.iter().enumerate() {
+            if let Some(inputs) = tape.as_deref_mut().and_then(|t| t.inputs.as_mut()) {
+                inputs.push(x.clone());
+            }
+            // A convolution that skips dropped channels has a backward pass that skips them too;
+            // a linear layer skips them only in passes without one.
+            let skip = match layer {
+                Layer::Linear { w, .. } => kept.take().filter(|kc| tape.is_none() && self.skips_channels(*w, n, kc.keep, kc.channels)),
+                Layer::Conv2d { w, .. } => kept.take().filter(|kc| self.skips_channels(*w, n, kc.keep, kc.channels)),
+                _ => None,
+            };
+            let (y, saved) = match layer {
+                Layer::Linear { w, b, inp, out } if skip.is_some() => {
+                    let kc = skip.as_ref().expect("checked");
+                    let y = gpu.empty(&[n, *out]);
+                    let s = k::SkipShape { n, m: *out, k: *inp, g: inp / kc.channels, keep: kc.keep, p: 1 };
+                    k::skip_linear(gpu, s, self.weight(*w), &x, &kc.list, &y);
+                    k::bias_add(gpu, &y, &self.params[*b].value, n, *out, 1);
+                    (y, Saved::Nothing)
+                }
+                Layer::Conv2d { w, b, out, kernel, stride, pad } if skip.is_some() => {
+                    let kc = skip.as_ref().expect("checked");
+                    let g = Self::geometry(&x, *kernel, *stride, *pad);
+                    let taps = kernel * kernel;
+                    let cols = gpu.empty(&[kc.keep * taps, g.positions()]);
+                    k::im2col_kept(gpu, &g, &x, &kc.list, kc.keep, &cols);
+                    let y = gpu.empty(&[n, *out, g.oh(), g.ow()]);
+                    let hw = g.oh() * g.ow();
+                    let shape = k::SkipShape { n, m: *out, k: g.patch(), g: taps, keep: kc.keep, p: hw };
+                    k::skip_conv(gpu, shape, self.weight(*w), &cols, &kc.list, &y);
+                    k::bias_add(gpu, &y, &self.params[*b].value, n, *out, hw);
+                    (y, Saved::Conv(ConvInput::Kept { x, cols, list: kc.list.clone(), keep: kc.keep }, g))
+                }
+                Layer::Linear { w, b, inp, out } => {
+                    let y = gpu.empty(&[n, *out]);
+                    let weights = packed_now.get(w).map_or_else(|| self.forward_weights(*w), Weights::Packed);
+                    weights.apply(gpu, &x, &y, n, *out, *inp, ActivationLayout::LINEAR);
+                    k::bias_add(gpu, &y, &self.params[*b].value, n, *out, 1);
+                    (y, Saved::Input(x))
+                }
+                Layer::Conv2d { w, b, out, kernel, stride, pad } if self.convolves_directly(*w, &Self::geometry(&x, *kernel, *stride, *pad), *out) => {
+                    let g = Self::geometry(&x, *kernel, *stride, *pad);
+                    let y = gpu.empty(&[n, *out, g.oh(), g.ow()]);
+                    relu_done = matches!(self.layers.get(i + 1), Some(Layer::Relu));
+                    k::conv_direct(gpu, &g, &x, self.weight(*w), &self.params[*b].value, &y, *out, relu_done);
+                    (y, Saved::Conv(ConvInput::Image(x), g))
+                }
+                Layer::Conv2d { w, b, out, kernel, stride, pad } => {
+                    let g = Self::geometry(&x, *kernel, *stride, *pad);
+                    let y_cn = gpu.empty(&[*out, g.positions()]);
+                    // Block-sparse weights that leave whole patch rows unread need only the
+                    // others built (unless a dense weight gradient, which reads them all, is asked for).
+                    let active = self.plan.sparse.get(w).filter(|b| b.active.count < b.block_cols() && !self.dense_gradients.get() && self.plan.approx.is_none());
+                    let cols = match active {
+                        Some(bsr) => {
+                            let rows = bsr.active.count * bsr.block;
+                            // (A layer with no block left reads no row at all.)
+                            let cols = gpu.empty(&[rows.max(1), g.positions()]);
+                            k::im2col_rows(gpu, &g, &x, &bsr.active.rows, rows, &cols);
+                            k::bsr_conv_forward(gpu, &cols, bsr, &y_cn, g.positions());
+                            cols
+                        }
+                        None => {
+                            let cols = gpu.empty(&[g.patch(), g.positions()]);
+                            k::im2col(gpu, &g, &x, &cols);
+                            self.forward_weights(*w).apply(gpu, &cols, &y_cn, g.positions(), *out, g.patch(), ActivationLayout::CONV);
+                            cols
+                        }
+                    };
+                    let y = gpu.empty(&[n, *out, g.oh(), g.ow()]);
+                    let hw = g.oh() * g.ow();
+                    k::cnhw_to_nchw(gpu, &y_cn, &y, n, *out, hw);
+                    k::bias_add(gpu, &y, &self.params[*b].value, n, *out, hw);
+                    (y, Saved::Conv(ConvInput::Cols(cols, active.is_some()), g))
+                }
+                Layer::Relu if std::mem::take(&mut relu_done) => (x.clone(), Saved::Output(x.clone())),
+                Layer::Relu => {
+                    let y = gpu.empty(x.shape());
+                    k::relu_forward(gpu, &x, &y);
+                    (y.clone(), Saved::Output(y))
+                }
+                Layer::Maxpool2 => {
+                    let s = x.shape().to_vec();
+                    let out_shape = [s[0], s[1], s[2] / 2, s[3] / 2];
+                    let y = gpu.empty(&out_shape);
+                    let arg = gpu.empty_u32(&out_shape);
+                    k::maxpool2_forward(gpu, &x, &y, &arg, s[0] * s[1], s[2], s[3]);
+                    (y.clone(), Saved::Pool(arg, s, y))
+                }
+                Layer::Flatten => {
+                    let s = x.shape().to_vec();
+                    let flat = s[1..].iter().product();
+                    (x.reshape(&[n, flat]), Saved::Shape(s))
+                }
+                Layer::Wta { keep } => {
+                    let s = x.shape();
+                    let shape = k::WtaShape { n, c: s[1], hw: s[2..].iter().product(), keep: *keep };
+                    let mask = gpu.empty(&[n, shape.c]);
+                    let list = gpu.empty_u32(&[n, *keep]);
+                    k::wta_select(gpu, shape, &x, &mask, &list);
+                    let y = gpu.empty(s);
+                    k::wta_apply(gpu, shape, &x, &mask, &y);
+                    kept = Some(KeptChannels { list, keep: *keep, channels: shape.c });
+                    (y, Saved::Mask(mask, shape))
+                }
+                Layer::Threshold { theta, .. } => {
+                    let y = gpu.empty(x.shape());
+                    k::threshold_forward(gpu, &x, &self.params[*theta].value, &y);
+                    (y.clone(), Saved::Output(y))
+                }
+            };
+            if let Some(t) = tape.as_deref_mut() {
+                t.saved.push(saved);
+            }
+            x = y;
+        }
+        x
+    }
+
+    /// A square convolution's geometry over the batch x [n, c, h, w].
+    pub(super) fn geometry(x: &Tensor, kernel: usize, stride: usize, pad: usize) -> Conv2dGeometry {
+        let s = x.shape();
+        Conv2dGeometry { n: s[0], c: s[1], h: s[2], w: s[3], kh: kernel, kw: kernel, stride, pad }
+    }
+}

@@ -1,0 +1,120 @@
+//! Counts over a model: parameters, multiply-adds as executed, the largest batch that fits a
+//! binding, and measured densities of each layer's input.
+
+use super::model::{Layer, Model};
+use super::tape::Tape;
+use crate::error::Result;
+use crate::gpu::{Gpu, Tensor};
+use std::collections::HashMap;
+
+impl Model {
+    /// For each weight tensor, how many times one example uses each of its values (1 for a
+    /// linear layer, output positions for a convolution): weights x uses = multiply-adds.
+    pub fn weight_uses_per_example(&self) -> HashMap<String, usize> {
+        let shapes = self.spec.shapes(self.input, self.classes).expect("the model was built from these shapes");
+        let mut out = HashMap::new();
+        for (i, l) in self.layers.iter().enumerate() {
+            match l {
+                Layer::Linear { w, .. } => {
+                    out.insert(self.params[*w].name.clone(), 1);
+                }
+                Layer::Conv2d { w, .. } => {
+                    out.insert(self.params[*w].name.clone(), shapes[i + 1][1] * shapes[i + 1][2]);
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The largest batch whose every activation (and a convolution's im2col columns) fits in
+    /// one storage binding of `limit` bytes.
+    pub fn max_batch(&self, limit: u64) -> usize {
+        let shapes = self.spec.shapes(self.input, self.classes).expect("the model was built from these shapes");
+        let per_example = self.layers.iter().enumerate().map(|(i, l)| {
+            let out: usize = shapes[i + 1].iter().product();
+            match l {
+                Layer::Conv2d { kernel, .. } => out.max(shapes[i][0] * kernel * kernel * shapes[i + 1][1] * shapes[i + 1][2]),
+                _ => out.max(shapes[i].iter().product()),
+            }
+        });
+        (limit / (4 * per_example.max().unwrap_or(1).max(1) as u64)) as usize
+    }
+
+    /// Weight values each weight layer's kernels multiply by, by weight name: all of a dense
+    /// layer's, the kept blocks' (padding included) of a block-sparse one.
+    pub fn executed_weights(&self) -> HashMap<String, usize> {
+        self.params
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.prunable())
+            .map(|(i, p)| (p.name.clone(), self.plan.sparse.get(&i).map_or(p.value.numel(), |b| b.n_blocks * b.block * b.block)))
+            .collect()
+    }
+
+    /// Per weight tensor, the share of its input channels (or units) that a winners-take-all
+    /// layer before it keeps for each example (ReLU, max-pooling and flattening keep a zeroed
+    /// channel zero); 1 without one.
+    pub fn input_channel_densities(&self) -> HashMap<String, f64> {
+        let wta = self.wta_inputs();
+        let weights = self.layers.iter().filter_map(|l| match l {
+            Layer::Linear { w, .. } | Layer::Conv2d { w, .. } => Some(*w),
+            _ => None,
+        });
+        weights.map(|w| (self.params[w].name.clone(), wta.get(&w).map_or(1.0, |&(keep, channels)| keep as f64 / channels as f64))).collect()
+    }
+
+    /// Per weight layer (by its weight's index) that reads a winners-take-all layer's output:
+    /// the channels kept and the channels of that activation.
+    pub(super) fn wta_inputs(&self) -> HashMap<usize, (usize, usize)> {
+        let shapes = self.spec.shapes(self.input, self.classes).expect("the model was built from these shapes");
+        let mut kept = None;
+        let mut out = HashMap::new();
+        for (i, l) in self.layers.iter().enumerate() {
+            match l {
+                Layer::Wta { keep } => kept = Some((*keep, shapes[i][0])),
+                Layer::Linear { w, .. } | Layer::Conv2d { w, .. } => {
+                    if let Some(k) = kept.take() {
+                        out.insert(*w, k);
+                    }
+                }
+                Layer::Relu | Layer::Maxpool2 | Layer::Flatten | Layer::Threshold { .. } => {}
+            }
+        }
+        out
+    }
+
+    /// Per weight tensor, the share of nonzero values in its layer's input over the examples
+    /// x, measured: what ReLUs, activation thresholds and winners-take-all leave for a kernel
+    /// that skips zero activations.
+    pub async fn input_densities(&self, gpu: &Gpu, x: Tensor) -> Result<HashMap<String, f64>> {
+        let mut tape = Tape { saved: Vec::new(), inputs: Some(Vec::new()) };
+        drop(self.forward(gpu, x, Some(&mut tape)));
+        let inputs = tape.inputs.expect("asked for");
+        let mut out = HashMap::new();
+        for (layer, input) in self.layers.iter().zip(&inputs) {
+            if let Layer::Linear { w, .. } | Layer::Conv2d { w, .. } = layer {
+                let v = gpu.read_f32(input).await?;
+                out.insert(self.params[*w].name.clone(), v.iter().filter(|&&a| a != 0.0).count() as f64 / v.len().max(1) as f64);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Multiply-adds per example the weight layers' kernels execute in inference on batches
+    /// of `batch` (see `executed_weights`; a layer that skips the channels winners-take-all
+    /// dropped does only its kept channels' share).
+    pub fn executed_weights_macs(&self, batch: usize) -> usize {
+        let uses = self.weight_uses_per_example();
+        let wta = self.wta_inputs();
+        let executed = self.executed_weights();
+        let macs = self.params.iter().enumerate().filter(|(_, p)| p.prunable()).map(|(i, p)| {
+            let all = (executed[&p.name] * uses.get(&p.name).copied().unwrap_or(0)) as f64;
+            match wta.get(&i) {
+                Some(&(keep, channels)) if self.skips_channels(i, batch, keep, channels) => all * keep as f64 / channels as f64,
+                _ => all,
+            }
+        });
+        macs.sum::<f64>().round() as usize
+    }
+}
