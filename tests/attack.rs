@@ -10,7 +10,8 @@ use aer::attack::{evaluate_robustness, run_attack, sanity_checks, AttackConfig, 
 use aer::data::Dataset;
 use aer::kernels::{AdvLoss, Norm};
 use aer::nn::{Model, ModelSpec};
-use aer::train::{train_epoch, AdvMethod, AdvTrainConfig, Checkpoint, LrSchedule, Optimizer, OptimizerConfig, OptimizerKind, TrainConfig};
+use aer::attack::{AdvMethod, AdvTrainConfig};
+use aer::train::{train_epoch, Checkpoint, LrSchedule, Optimizer, OptimizerConfig, OptimizerKind, TrainConfig};
 use pollster::block_on;
 use std::collections::HashMap;
 use std::path::Path;
@@ -152,23 +153,17 @@ fn train_and_attack(adv: Option<AdvMethod>) -> (f64, f64) {
         seed: 3,
         optimizer: OptimizerConfig { kind: OptimizerKind::Adam, lr: 1e-3, ..Default::default() },
         schedule: LrSchedule::Cosine,
-        adv: adv.map(|method| AdvTrainConfig { method, eps: 0.1, step: 0.05, steps: 3, ..Default::default() }),
-        certify: None,
-        dynamic: None,
-        weight_perturb: None,
-        structured_prune: None,
-        block_prune: None,
-        prune: None,
-        snip: None,
-                learned_mask: None,
-                early_bird: None,
-                relax: None,
-                hq: None,
+        ..Default::default()
     };
+    let cfg = match adv {
+        Some(method) => cfg.with(&AdvTrainConfig { method, eps: 0.1, step: 0.05, steps: 3, ..Default::default() }),
+        None => cfg,
+    };
+    let mut methods = aer::methods::REGISTRY.build(&cfg).unwrap();
     let model = Model::new(gpu(), &spec, s.train.shape, 10, cfg.seed).unwrap();
     let mut opt = Optimizer::new(gpu(), &cfg.optimizer, &model.params);
     for e in 0..cfg.epochs {
-        let stats = block_on(train_epoch(gpu(), &model, &mut opt, &s.train, &cfg, e, &[1.0; 10], &mut |_, _| {})).unwrap();
+        let stats = block_on(train_epoch(gpu(), &model, &mut opt, &s.train, &cfg, e, &mut methods, &[], &mut |_, _| {})).unwrap();
         assert!(stats.loss.is_finite());
         assert_eq!(stats.robust_accuracy.is_some(), adv.is_some());
     }

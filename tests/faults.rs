@@ -53,12 +53,16 @@ fn gradient_corruption_beats_random_and_grows_with_the_radius() {
 /// at a comparable clean accuracy.
 #[test]
 fn corruption_resistant_training_lowers_the_corrupted_loss() {
-    use aer::train::{TrainConfig, WeightPerturbConfig};
+    use aer::faults::WeightPerturbConfig;
     let s = common::mnist_head(2000, 256);
     let (x, y, _) = aer::attack::upload_range(gpu(), &s.val, 0..s.val.len());
     let cfg_corrupt = CorruptionConfig { norm: Norm::L2, rho: 0.05, steps: 5, random: 2, seed: 0 };
     let run = |weight_perturb: Option<WeightPerturbConfig>| {
-        let cfg = TrainConfig { weight_perturb, ..common::adam_config(3, 3e-3, 2) };
+        let cfg = common::adam_config(3, 3e-3, 2);
+        let cfg = match weight_perturb {
+            Some(wp) => cfg.with(&wp),
+            None => cfg,
+        };
         let model = common::train(&common::mlp100(), &s.train, &cfg, &mut |_| {});
         let weights: Vec<usize> = (0..model.params.len()).filter(|&i| model.params[i].prunable()).collect();
         block_on(corrupt(gpu(), &model, &x, &y, &weights, &cfg_corrupt)).unwrap()

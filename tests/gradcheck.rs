@@ -160,8 +160,8 @@ fn certified_gradients_match_finite_differences() {
     let slot = || gpu.empty(&[3]);
     let (l, bl) = (slot(), slot());
     let (c, v) = (gpu.empty_u32(&[3]), gpu.empty_u32(&[3]));
-    let slots = aer::train::CertifiedSlots { loss: &l, correct: &c, bound_loss: &bl, verified: &v, offset: 0 };
-    aer::train::certified_gradients(&gpu, &model, &xt, &y, eps, kappa, &slots);
+    let slots = aer::verify::CertifiedSlots { loss: &l, correct: &c, bound_loss: &bl, verified: &v, offset: 0 };
+    aer::verify::certified_gradients(&gpu, &model, &xt, &y, eps, kappa, &slots);
     let f = || certified_loss(&gpu, &model, &x, &y, &shape, eps, kappa as f64);
     let fd = FiniteDifferences { eps: 1e-3, base: f(), checked: 0.into() };
     fd.check_params(&gpu, &model, &mut rng, 8, &f);

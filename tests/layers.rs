@@ -21,11 +21,12 @@ const LAYERS: &[(&str, usize)] = &[
     ("faults", 6),
     ("sparse", 6),
     ("quant", 6),
-    ("pipeline", 7),
-    ("bench", 8),
-    ("report", 8),
-    ("cli", 9),
-    ("web", 9),
+    ("methods", 7),
+    ("pipeline", 8),
+    ("bench", 9),
+    ("report", 9),
+    ("cli", 10),
+    ("web", 10),
 ];
 
 /// Names the crate root re-exports from `error`.

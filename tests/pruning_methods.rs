@@ -35,7 +35,7 @@ fn hydra_keeps_exactly_k_frozen_weights_per_layer_and_beats_magnitude_before_fin
     let sparsity = 0.98;
     let lm = LearnedMaskConfig { method: LearnedMethod::Hydra, sparsity, scope: Scope::Layer, epochs: 3, ..Default::default() };
     let mut losses = Vec::new();
-    block_on(learn_mask(gpu(), &mut m, None, &s, &cfg, &lm, &mut |_, st, _| losses.push(st.loss))).unwrap();
+    block_on(learn_mask(gpu(), &mut m, None, &s, &cfg, &lm, &mut aer::methods::REGISTRY.build(&cfg).unwrap(), &mut |_, st, _| losses.push(st.loss))).unwrap();
     assert!(losses.last() < losses.first(), "score training lowers the loss: {losses:?}");
     let pruned = values(&m);
     for (name, v) in &pruned {
@@ -66,7 +66,7 @@ fn hard_concrete_gates_close_under_the_l0_penalty_and_prune_exactly() {
         let mut g = block_on(HardConcreteGates::new(gpu(), &mut m, &cfg.optimizer, 0.1, l0, 3.0, 2)).unwrap();
         let start = block_on(g.open_share(gpu())).unwrap();
         for e in 0..2 {
-            block_on(train_epoch(gpu(), &m, &mut g, &s.train, &cfg, e, &[], &mut |_, _| {})).unwrap();
+            block_on(train_epoch(gpu(), &m, &mut g, &s.train, &cfg, e, &mut aer::methods::REGISTRY.build(&cfg).unwrap(), &[], &mut |_, _| {})).unwrap();
         }
         let end = block_on(g.open_share(gpu())).unwrap();
         share.push((start, end, val_accuracy(&m, &s)));
@@ -89,10 +89,10 @@ fn early_bird_ticket_is_drawn_once_the_masks_settle_and_then_trained() {
     assert_eq!(mask_distance(&[true, false, true, true], &[true, true, false, true]), 0.5);
     let s = mnist_head(2000, 500);
     let eb = EarlyBirdConfig { sparsity: 0.9, scope: Scope::Global, threshold: 0.1, window: 3, max_epochs: 6 };
-    let cfg = TrainConfig { early_bird: Some(eb), ..adam_config(8, 3e-3, 4) };
+    let cfg = adam_config(8, 3e-3, 4).with(&eb);
     let dir = common::tmpdir("early-bird");
     let mut notes = Vec::new();
-    let r = block_on(aer::train::fit(gpu(), &s, &mlp100(), &cfg, &dir, &Default::default(), &mut |e| {
+    let r = block_on(aer::train::fit(gpu(), &aer::methods::REGISTRY, &s, &mlp100(), &cfg, &dir, &Default::default(), &mut |e| {
         if let aer::train::FitEvent::Note(n) = e {
             notes.push(n)
         }

@@ -22,18 +22,7 @@ fn config() -> TrainConfig {
         seed: 3,
         optimizer: OptimizerConfig { kind: OptimizerKind::Adam, lr: 2e-3, ..Default::default() },
         schedule: LrSchedule::Constant,
-        adv: None,
-        certify: None,
-        dynamic: None,
-        weight_perturb: None,
-        structured_prune: None,
-        block_prune: None,
-        prune: None,
-        snip: None,
-                learned_mask: None,
-                early_bird: None,
-                relax: None,
-                hq: None,
+        ..Default::default()
     }
 }
 
@@ -48,7 +37,7 @@ fn train(spec: &ModelSpec, data: &Splits, epochs: usize) -> (Model, Optimizer) {
     let cfg = config();
     let mut opt = Optimizer::new(gpu(), &cfg.optimizer, &model.params);
     for e in 0..epochs {
-        block_on(train_epoch(gpu(), &model, &mut opt, &data.train, &cfg, e, &[], &mut |_, _| {})).unwrap();
+        block_on(train_epoch(gpu(), &model, &mut opt, &data.train, &cfg, e, &mut aer::methods::REGISTRY.build(&cfg).unwrap(), &[], &mut |_, _| {})).unwrap();
     }
     (model, opt)
 }
@@ -137,7 +126,7 @@ fn packed_matches_latent(name: &str, layers: usize, routed: f64) {
 /// again; the model learns; and the channel-sparsity term shrinks whole output channels.
 #[test]
 fn binary_relax_trains_toward_the_ternary_projection_and_the_lasso_shrinks_channels() {
-    use aer::train::RelaxConfig;
+    use aer::quant::RelaxConfig;
     let r = RelaxConfig::default();
     assert_eq!(r.lambda_at(0, 100, 10), Some(1.0));
     assert_eq!(r.lambda_at(20, 100, 10), Some(4.0));
@@ -148,10 +137,10 @@ fn binary_relax_trains_toward_the_ternary_projection_and_the_lasso_shrinks_chann
     for mu in [0.0f32, 0.02] {
         let model = Model::new(gpu(), &spec, data.train.shape, data.classes, 3).unwrap();
         let relax = RelaxConfig { channel_sparsity: mu, ..RelaxConfig::default() };
-        let cfg = TrainConfig { epochs: 3, relax: Some(relax), ..config() };
+        let cfg = TrainConfig { epochs: 3, ..config() }.with(&relax);
         let mut opt = Optimizer::new(gpu(), &cfg.optimizer, &model.params);
         for e in 0..cfg.epochs {
-            block_on(train_epoch(gpu(), &model, &mut opt, &data.train, &cfg, e, &[], &mut |_, _| {})).unwrap();
+            block_on(train_epoch(gpu(), &model, &mut opt, &data.train, &cfg, e, &mut aer::methods::REGISTRY.build(&cfg).unwrap(), &[], &mut |_, _| {})).unwrap();
         }
         let q = model.quant.as_ref().unwrap();
         // Relaxed at lambda 3: wq = (w + 3 Q(w)) / 4, with Q(w) recomputed here.
@@ -189,7 +178,8 @@ fn binary_relax_trains_toward_the_ternary_projection_and_the_lasso_shrinks_chann
 #[test]
 fn hq_keeps_rows_on_the_sphere_and_ends_nearer_the_ternary_direction() {
     use aer::nn::quant::cosine_distance;
-    use aer::train::{fit, FitEvent, HqConfig};
+    use aer::quant::HqConfig;
+    use aer::train::{fit, FitEvent};
     let data = mnist(1500);
     let channel = QuantSpec { scales: ScaleGranularity::Channel, ..QuantSpec::new(TernaryMethod::Twn) };
     let model = Model::new(gpu(), &quantized("mlp", channel), data.train.shape, data.classes, 3).unwrap();
@@ -203,7 +193,7 @@ fn hq_keeps_rows_on_the_sphere_and_ends_nearer_the_ternary_direction() {
     let before = norms(1);
     let cfg = config();
     let mut opt = Optimizer::new(gpu(), &cfg.optimizer, &model.params);
-    block_on(train_epoch(gpu(), &model, &mut opt, &data.train, &cfg, 0, &[], &mut |_, _| {})).unwrap();
+    block_on(train_epoch(gpu(), &model, &mut opt, &data.train, &cfg, 0, &mut aer::methods::REGISTRY.build(&cfg).unwrap(), &[], &mut |_, _| {})).unwrap();
     q.refresh(gpu(), &model.params);
     for (a, b) in before.iter().zip(norms(1)) {
         assert!((a - b).abs() < 1e-5 * a, "row norm {a} -> {b} on the sphere");
@@ -216,10 +206,13 @@ fn hq_keeps_rows_on_the_sphere_and_ends_nearer_the_ternary_direction() {
     let spec = quantized("mlp", QuantSpec::new(TernaryMethod::Twn));
     let mut results = Vec::new();
     for hq in [None, Some(HqConfig::default())] {
-        let cfg = TrainConfig { epochs: 4, hq: hq.clone(), ..config() };
+        let mut cfg = TrainConfig { epochs: 4, ..config() };
+        if let Some(h) = &hq {
+            cfg.set(h);
+        }
         let dir = common::tmpdir(if hq.is_some() { "hq" } else { "hq-twn" });
         let mut notes = Vec::new();
-        let r = block_on(fit(gpu(), &data, &spec, &cfg, &dir, &Default::default(), &mut |e| {
+        let r = block_on(fit(gpu(), &aer::methods::REGISTRY, &data, &spec, &cfg, &dir, &Default::default(), &mut |e| {
             if let FitEvent::Note(n) = e {
                 notes.push(n)
             }

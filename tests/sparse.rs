@@ -23,18 +23,7 @@ fn config(kind: OptimizerKind) -> TrainConfig {
         seed: 5,
         optimizer: OptimizerConfig { kind, lr: if kind == OptimizerKind::Sgd { 0.05 } else { 1e-3 }, weight_decay: 1e-3, ..Default::default() },
         schedule: LrSchedule::Constant,
-        adv: None,
-        certify: None,
-        dynamic: None,
-        weight_perturb: None,
-        structured_prune: None,
-        block_prune: None,
-        prune: None,
-        snip: None,
-                learned_mask: None,
-                early_bird: None,
-                relax: None,
-                hq: None,
+        ..Default::default()
     }
 }
 
@@ -95,11 +84,11 @@ fn pruned_weights_stay_zero_through_training_and_checkpoints() {
         let mut m = Model::new(gpu(), &spec, s.train.shape, 10, 2).unwrap();
         let mut opt = Optimizer::new(gpu(), &cfg.optimizer, &m.params);
         // Some steps first, so the optimizer state is non-zero where weights get pruned.
-        block_on(train_epoch(gpu(), &m, &mut opt, &s.train, &cfg, 0, &[], &mut |_, _| {})).unwrap();
+        block_on(train_epoch(gpu(), &m, &mut opt, &s.train, &cfg, 0, &mut aer::methods::REGISTRY.build(&cfg).unwrap(), &[], &mut |_, _| {})).unwrap();
         magnitude_prune(gpu(), &mut m, Some(&opt), 0.8, Scope::Layer);
         let pruned: Vec<Vec<bool>> = weights(&m).iter().map(|(_, v)| v.iter().map(|&x| x == 0.0).collect()).collect();
         for e in 1..4 {
-            block_on(train_epoch(gpu(), &m, &mut opt, &s.train, &cfg, e, &[], &mut |_, _| {})).unwrap();
+            block_on(train_epoch(gpu(), &m, &mut opt, &s.train, &cfg, e, &mut aer::methods::REGISTRY.build(&cfg).unwrap(), &[], &mut |_, _| {})).unwrap();
         }
         for ((name, v), p) in weights(&m).iter().zip(&pruned) {
             assert!(v.iter().zip(p).all(|(x, &was)| !was || *x == 0.0), "{kind:?}: a pruned weight of {name} moved");
@@ -112,7 +101,7 @@ fn pruned_weights_stay_zero_through_training_and_checkpoints() {
         let back = Checkpoint::from_bytes(&ck.to_bytes().unwrap()).unwrap();
         let (m2, mut opt2) = back.restore(gpu()).unwrap();
         assert!(m2.params.iter().filter(|p| p.prunable()).all(|p| p.mask.is_some()));
-        block_on(train_epoch(gpu(), &m2, &mut opt2, &s.train, &cfg, 4, &[], &mut |_, _| {})).unwrap();
+        block_on(train_epoch(gpu(), &m2, &mut opt2, &s.train, &cfg, 4, &mut aer::methods::REGISTRY.build(&cfg).unwrap(), &[], &mut |_, _| {})).unwrap();
         for ((_, v), p) in weights(&m2).iter().zip(&pruned) {
             assert!(v.iter().zip(p).all(|(x, &was)| !was || *x == 0.0), "{kind:?}: a pruned weight moved after restore");
         }
@@ -124,7 +113,7 @@ fn lottery_ticket_rounds_prune_the_remaining_weights() {
     let s = mnist(1500);
     let cfg = TrainConfig { epochs: 2, ..config(OptimizerKind::Adam) };
     let lt = LotteryConfig { rounds: 2, rate: 0.5, scope: Scope::Global, rewind_epoch: 0, parts: 1 };
-    let rounds = block_on(lottery_ticket(gpu(), &s, &ModelSpec::load("mlp").unwrap(), &cfg, &lt, &mut |_| {})).unwrap();
+    let rounds = block_on(lottery_ticket(gpu(), &s, &ModelSpec::load("mlp").unwrap(), &cfg, &lt, &mut aer::methods::REGISTRY.build(&cfg).unwrap(), &mut |_| {})).unwrap();
     assert_eq!(rounds.iter().map(|r| r.remaining).collect::<Vec<_>>(), vec![1.0, 0.5, 0.25]);
     for r in &rounds {
         assert!(r.test_accuracy > 0.8 && r.best_epoch >= 1, "{r:?}");
@@ -138,7 +127,7 @@ fn colt_keeps_only_the_weights_every_share_kept() {
     let s = mnist(1500);
     let cfg = TrainConfig { epochs: 2, ..config(OptimizerKind::Adam) };
     let lt = LotteryConfig { rounds: 2, rate: 0.5, scope: Scope::Layer, rewind_epoch: 0, parts: 2 };
-    let rounds = block_on(lottery_ticket(gpu(), &s, &common::mlp100(), &cfg, &lt, &mut |_| {})).unwrap();
+    let rounds = block_on(lottery_ticket(gpu(), &s, &common::mlp100(), &cfg, &lt, &mut aer::methods::REGISTRY.build(&cfg).unwrap(), &mut |_| {})).unwrap();
     let left: Vec<f64> = rounds.iter().map(|r| r.remaining).collect();
     assert_eq!(left[0], 1.0);
     assert!(left[1] < 0.5 && left[1] > 0.2 && left[2] < 0.25, "remaining per round: {left:?}");
@@ -160,7 +149,7 @@ fn prune_and_regrow_keeps_the_count_and_follows_the_gradient() {
         m.dense_gradients.set(true);
         let cfg = TrainConfig { optimizer: OptimizerConfig { lr: 0.0, ..config(OptimizerKind::Sgd).optimizer }, ..config(OptimizerKind::Sgd) };
         let mut opt = Optimizer::new(gpu(), &cfg.optimizer, &m.params);
-        block_on(train_epoch(gpu(), &m, &mut opt, &s.train.head(64), &cfg, 0, &[], &mut |_, _| {})).unwrap();
+        block_on(train_epoch(gpu(), &m, &mut opt, &s.train.head(64), &cfg, 0, &mut aer::methods::REGISTRY.build(&cfg).unwrap(), &[], &mut |_, _| {})).unwrap();
         let grads: Vec<Vec<f32>> = m.params.iter().filter(|p| p.prunable()).map(|p| block_on(gpu().read_f32(&p.grad)).unwrap()).collect();
         block_on(prune_and_regrow(gpu(), &m, Some(&opt), 0.3, grow)).unwrap();
         m.dense_gradients.set(false);
@@ -299,7 +288,7 @@ fn dynamic_sparse_training_keeps_each_layers_count_and_moves_the_masks() {
     let spec = ModelSpec::load("mlp").unwrap();
     for method in [DynamicMethod::Rigl, DynamicMethod::Set] {
         let d = DynamicSparseConfig { sparsity: 0.9, method, update_every: 8, ..Default::default() };
-        let cfg = TrainConfig { epochs: 2, schedule: LrSchedule::Cosine, dynamic: Some(d.clone()), ..config(OptimizerKind::Adam) };
+        let cfg = TrainConfig { epochs: 2, schedule: LrSchedule::Cosine, ..config(OptimizerKind::Adam) }.with(&d);
         let mut m = Model::new(gpu(), &spec, s.train.shape, 10, 2).unwrap();
         let mut opt = Optimizer::new(gpu(), &cfg.optimizer, &m.params);
         d.init_masks(gpu(), &mut m, Some(&opt), cfg.seed);
@@ -310,7 +299,7 @@ fn dynamic_sparse_training_keeps_each_layers_count_and_moves_the_masks() {
         assert_eq!(start.iter().map(|v| active(v)).collect::<Vec<_>>(), wanted, "{method:?}: initial masks");
         let mut acc = 0.0;
         for e in 0..cfg.epochs {
-            acc = block_on(train_epoch(gpu(), &m, &mut opt, &s.train, &cfg, e, &[], &mut |_, _| {})).unwrap().accuracy;
+            acc = block_on(train_epoch(gpu(), &m, &mut opt, &s.train, &cfg, e, &mut aer::methods::REGISTRY.build(&cfg).unwrap(), &[], &mut |_, _| {})).unwrap().accuracy;
         }
         let end = masks(&m);
         assert_eq!(end.iter().map(|v| active(v)).collect::<Vec<_>>(), wanted, "{method:?}: every update keeps each layer's count");
@@ -372,7 +361,7 @@ fn channel_and_nm_pruning_keep_their_structure() {
 fn train_masked(m: &Model, splits: &Splits, cfg: &TrainConfig, epochs: usize) -> f64 {
     let mut opt = Optimizer::new(gpu(), &cfg.optimizer, &m.params);
     for e in 0..epochs {
-        block_on(train_epoch(gpu(), m, &mut opt, &splits.train, cfg, e, &[], &mut |_, _| {})).unwrap();
+        block_on(train_epoch(gpu(), m, &mut opt, &splits.train, cfg, e, &mut aer::methods::REGISTRY.build(cfg).unwrap(), &[], &mut |_, _| {})).unwrap();
     }
     block_on(aer::train::evaluate(gpu(), m, &splits.val, 256)).unwrap().accuracy
 }
@@ -442,9 +431,9 @@ fn winners_take_all_keeps_the_strongest_channels_and_trains() {
     assert_eq!(wta.layers.iter().filter(|l| matches!(l, aer::nn::LayerSpec::Wta { sparsity } if *sparsity == 0.5)).count(), 3);
     let dense_dir = common::tmpdir("wta-dense");
     let cfg = TrainConfig { epochs: 1, ..config(OptimizerKind::Adam) };
-    block_on(aer::train::fit(gpu(), &data, &cnn, &cfg, &dense_dir, &Default::default(), &mut |_| {})).unwrap();
+    block_on(aer::train::fit(gpu(), &aer::methods::REGISTRY, &data, &cnn, &cfg, &dense_dir, &Default::default(), &mut |_| {})).unwrap();
     let opts = aer::train::FitOptions { init: Some(dense_dir.join("best.safetensors")), ..Default::default() };
-    let r = block_on(aer::train::fit(gpu(), &data, &wta, &cfg, &common::tmpdir("wta"), &opts, &mut |_| {})).unwrap();
+    let r = block_on(aer::train::fit(gpu(), &aer::methods::REGISTRY, &data, &wta, &cfg, &common::tmpdir("wta"), &opts, &mut |_| {})).unwrap();
     assert!(r.test_accuracy > 0.8, "cnn with WTA at 50%: test accuracy {}", r.test_accuracy);
     let (model, _) = Checkpoint::load(&r.best_path).unwrap().restore(gpu()).unwrap();
     let rep = block_on(sparsity_report(gpu(), &model)).unwrap();
@@ -518,11 +507,11 @@ fn activation_thresholds_learn_their_sparsity_beside_weight_pruning() {
     let data = mnist(2000);
     let cfg = TrainConfig {
         epochs: 2,
-        prune: Some(aer::train::GradualPrune { sparsity: 0.8, ramp_epochs: 1, scope: Scope::Global }),
+        methods: [("prune".to_string(), serde_json::to_value(aer::sparse::GradualPrune { sparsity: 0.8, ramp_epochs: 1, scope: Scope::Global }).unwrap())].into(),
         ..config(OptimizerKind::Sgd)
     };
     let dir = common::tmpdir("jpnet");
-    let r = block_on(aer::train::fit(gpu(), &data, &spec, &cfg, &dir, &Default::default(), &mut |_| {})).unwrap();
+    let r = block_on(aer::train::fit(gpu(), &aer::methods::REGISTRY, &data, &spec, &cfg, &dir, &Default::default(), &mut |_| {})).unwrap();
     assert!(r.test_accuracy > 0.7, "mlp with activation thresholds at 85% and 80% of weights pruned: test accuracy {}", r.test_accuracy);
     let (model, _) = Checkpoint::load(&r.best_path).unwrap().restore(gpu()).unwrap();
     let theta: Vec<f32> = model.params.iter().filter(|p| p.name.ends_with(".threshold")).map(|p| block_on(gpu().read_f32(&p.value)).unwrap()[0]).collect();
@@ -540,7 +529,7 @@ fn activation_thresholds_learn_their_sparsity_beside_weight_pruning() {
     }
     // From a dense checkpoint, the thresholds start at 0: no activation is cut yet.
     let dense_dir = common::tmpdir("jpnet-dense");
-    let dense = block_on(aer::train::fit(gpu(), &data, &ModelSpec::load("mlp").unwrap(), &TrainConfig { epochs: 1, ..config(OptimizerKind::Sgd) }, &dense_dir, &Default::default(), &mut |_| {})).unwrap();
+    let dense = block_on(aer::train::fit(gpu(), &aer::methods::REGISTRY, &data, &ModelSpec::load("mlp").unwrap(), &TrainConfig { epochs: 1, ..config(OptimizerKind::Sgd) }, &dense_dir, &Default::default(), &mut |_| {})).unwrap();
     let mut ck = Checkpoint::load(&dense.best_path).unwrap();
     ck.spec = spec.clone();
     let (started, _) = ck.restore(gpu()).unwrap();

@@ -20,24 +20,13 @@ fn config(kind: OptimizerKind, lr: f32, epochs: usize) -> TrainConfig {
         seed: 7,
         optimizer: OptimizerConfig { kind, lr, ..Default::default() },
         schedule: LrSchedule::Cosine,
-        adv: None,
-        certify: None,
-        dynamic: None,
-        weight_perturb: None,
-        structured_prune: None,
-        block_prune: None,
-        prune: None,
-        snip: None,
-                learned_mask: None,
-                early_bird: None,
-                relax: None,
-                hq: None,
+        ..Default::default()
     }
 }
 
 fn fit(model: &Model, opt: &mut Optimizer, s: &Splits, cfg: &TrainConfig, epochs: std::ops::Range<usize>) {
     for e in epochs {
-        block_on(train_epoch(gpu(), model, opt, &s.train, cfg, e, &[], &mut |_, _| {})).unwrap();
+        block_on(train_epoch(gpu(), model, opt, &s.train, cfg, e, &mut aer::methods::REGISTRY.build(cfg).unwrap(), &[], &mut |_, _| {})).unwrap();
     }
 }
 
@@ -60,8 +49,8 @@ fn cnn_trains_with_sgd() {
     let cfg = config(OptimizerKind::Sgd, 0.05, 2);
     let model = Model::new(gpu(), &ModelSpec::load("cnn").unwrap(), s.train.shape, s.classes, cfg.seed).unwrap();
     let mut opt = Optimizer::new(gpu(), &cfg.optimizer, &model.params);
-    let first = block_on(train_epoch(gpu(), &model, &mut opt, &s.train, &cfg, 0, &[], &mut |_, _| {})).unwrap();
-    let second = block_on(train_epoch(gpu(), &model, &mut opt, &s.train, &cfg, 1, &[], &mut |_, _| {})).unwrap();
+    let first = block_on(train_epoch(gpu(), &model, &mut opt, &s.train, &cfg, 0, &mut aer::methods::REGISTRY.build(&cfg).unwrap(), &[], &mut |_, _| {})).unwrap();
+    let second = block_on(train_epoch(gpu(), &model, &mut opt, &s.train, &cfg, 1, &mut aer::methods::REGISTRY.build(&cfg).unwrap(), &[], &mut |_, _| {})).unwrap();
     assert!(second.loss < first.loss && second.loss.is_finite(), "loss {} -> {}", first.loss, second.loss);
 }
 
@@ -105,4 +94,33 @@ fn checkpoint_keeps_pytorch_names_and_shapes() {
     assert_eq!(ck.tensors["fc2.bias"].0, vec![10]);
     assert!(ck.tensors.contains_key("optimizer.fc1.weight.exp_avg_sq"));
     assert_eq!(model.num_parameters(), 16 * 25 + 16 + 32 * 400 + 32 + 1568 * 256 + 256 + 2570);
+}
+
+/// Training methods are tables of the training config under their keys: the registry reads
+/// and checks them (defaults filled in, no float noise), refuses unknown keys and bad settings
+/// by name, and reads older checkpoints' configs (every method written, off ones as null).
+#[test]
+fn training_methods_are_read_and_checked_by_the_registry() {
+    use aer::methods::REGISTRY;
+    let cfg: TrainConfig = toml::from_str("epochs = 3\n[adv]\neps = 0.3\nsteps = 7\n[prune]\nsparsity = 0.5\n").unwrap();
+    let full = REGISTRY.check(&cfg).unwrap();
+    let adv = full.method::<aer::attack::AdvTrainConfig>().unwrap();
+    assert_eq!((adv.eps, adv.steps, adv.step), (0.3, 7, 0.01), "defaults filled in");
+    let json = serde_json::to_string(&full).unwrap();
+    assert!(json.contains("\"eps\":0.3,") && !json.contains("0.30000001"), "{json}");
+    assert_eq!(REGISTRY.build(&full).unwrap().len(), 2);
+    let back: TrainConfig = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, full, "a config round-trips through JSON");
+
+    let old: TrainConfig = serde_json::from_str("{\"epochs\":2,\"adv\":null,\"prune\":null,\"hq\":null}").unwrap();
+    assert!(old.methods.is_empty() && old.epochs == 2);
+
+    let typo: TrainConfig = toml::from_str("epoch = 3\n").unwrap();
+    let e = REGISTRY.check(&typo).unwrap_err().to_string();
+    assert!(e.contains("'epoch'") && e.contains("epochs") && e.contains("adv"), "{e}");
+    let bad: TrainConfig = toml::from_str("[prune]\nsparsity = 1.5\n").unwrap();
+    let e = REGISTRY.check(&bad).unwrap_err().to_string();
+    assert!(e.contains("prune sparsity 1.5"), "{e}");
+    let both: TrainConfig = toml::from_str("[adv]\neps = 0.1\n[certify]\neps = 0.1\n").unwrap();
+    assert!(REGISTRY.check(&both).is_err(), "two losses at once are refused");
 }

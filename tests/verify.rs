@@ -11,7 +11,8 @@ use aer::kernels::Norm;
 use aer::nn::{Model, ModelSpec};
 use aer::nn::quant::{QuantLayers, QuantSpec, ScaleGranularity, TernaryMethod};
 use aer::kernels::tune::Crossover;
-use aer::train::{CertifiedConfig, Checkpoint, TrainConfig};
+use aer::train::Checkpoint;
+use aer::verify::CertifiedConfig;
 use aer::verify::verify;
 use common::{adam_config, gpu, mlp100, mnist, mnist_head, train};
 use pollster::block_on;
@@ -197,8 +198,11 @@ fn certified_training_raises_verified_accuracy() {
     let s = mnist_head(2000, 256);
     let eps = 0.02;
     let run = |certify: Option<CertifiedConfig>| {
-        let cfg = TrainConfig { certify, ..adam_config(4, 3e-3, 1) };
-        let model = train(&mlp100(), &s.train, &cfg, &mut |stats| assert_eq!(stats.verified_accuracy.is_some(), cfg.certify.is_some()));
+        let cfg = match &certify {
+            Some(c) => adam_config(4, 3e-3, 1).with(c),
+            None => adam_config(4, 3e-3, 1),
+        };
+        let model = train(&mlp100(), &s.train, &cfg, &mut |stats| assert_eq!(stats.verified_accuracy.is_some(), cfg.has("certify")));
         let v = block_on(verify(gpu(), &model, &s.val, eps, 256, &mut |_, _| {})).unwrap();
         (v.clean_accuracy(), v.verified_accuracy())
     };

@@ -12,6 +12,7 @@ mod export;
 mod pgd;
 mod probe;
 mod robustness;
+mod training;
 
 pub use apgd::apgd;
 pub use batch::{runner_up_targets, Batch};
@@ -22,3 +23,4 @@ pub use export::export_examples;
 pub use pgd::pgd;
 pub use probe::{probe, Objective, Probe, WorstCase};
 pub use robustness::{evaluate_robustness, fraction, robustness_curve, run_attack, upload_range, AttackOutcome, Robustness};
+pub use training::{craft, validation_robustness, AdvMethod, AdvTrainConfig};

@@ -4,7 +4,8 @@ use crate::files::write_atomic;
 use super::args::{AdvMethodArg, Cli, Command, DataArgs, EvalArgs, NormArg, OptimizerArg, ScheduleArg, TrainArgs};
 use crate::attack::AttackSettings;
 use crate::kernels::Norm;
-use crate::train::{AdvMethod, AdvTrainConfig};
+use crate::attack::{AdvMethod, AdvTrainConfig};
+use crate::verify::CertifiedConfig;
 use super::progress::epoch_bar;
 use crate::data::{load_dir, Splits};
 use crate::gpu::{list_adapters, AdapterChoice, Gpu};
@@ -34,7 +35,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 if !crate::kernels::BSR_BLOCKS.contains(&block) {
                     return Err(AerError::Invalid(format!("--block {block}: block sizes are {:?}", crate::kernels::BSR_BLOCKS)));
                 }
-                cfg.block_prune = Some(crate::train::BlockPruneConfig { sparsity, block, scope: crate::sparse::Scope::Layer, hidden_only: !args.block_all_layers });
+                cfg.set(&crate::sparse::BlockPruneConfig { sparsity, block, scope: crate::sparse::Scope::Layer, hidden_only: !args.block_all_layers });
             }
             let opts = FitOptions { resume: args.resume, init: args.init.clone(), dense_kernels: cli.gpu.dense_kernels };
             fit(&gpu, &splits, &spec, &cfg, &out, &opts).map(|_| ())
@@ -61,18 +62,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 // Chosen on the validation split among Adam and SGD settings (scripts/figures/demo-sweep.sh).
                 optimizer: OptimizerConfig { kind: OptimizerKind::Sgd, lr: 0.1, momentum: 0.9, weight_decay: 5e-4, ..Default::default() },
                 schedule: LrSchedule::Cosine,
-                adv: None,
-                certify: None,
-                dynamic: None,
-                weight_perturb: None,
-                structured_prune: None,
-                block_prune: None,
-                prune: None,
-                snip: None,
-                learned_mask: None,
-                early_bird: None,
-                relax: None,
-                hq: None,
+                ..Default::default()
             };
             let t = Instant::now();
             let r = fit(&gpu, &splits, &ModelSpec::load("mlp")?, &cfg, &out, &FitOptions::default())?;
@@ -307,10 +297,11 @@ pub(super) fn train_config(a: &TrainArgs, file: Option<TrainConfig>) -> Result<T
     let v = &a.adv;
     let any_adv_flag = v.adv_norm.is_some() || v.adv_eps.is_some() || v.adv_step.is_some() || v.adv_steps.is_some() || v.adv_no_random_start
         || v.trades_beta.is_some() || v.adv_ramp_epochs.is_some() || v.adv_share.is_some() || v.adv_balance || v.adv_val_examples.is_some();
-    if v.adv.is_some() && cfg.adv.is_none() {
-        cfg.adv = Some(AdvTrainConfig::default());
+    let mut adv = cfg.method::<AdvTrainConfig>();
+    if v.adv.is_some() && adv.is_none() {
+        adv = Some(AdvTrainConfig::default());
     }
-    match cfg.adv.as_mut() {
+    match adv.as_mut() {
         None if any_adv_flag => return Err(AerError::Invalid("--adv-* settings need --adv pgd|trades|fgsm (or a [train.adv] table)".into())),
         None => {}
         Some(adv) => {
@@ -332,47 +323,51 @@ pub(super) fn train_config(a: &TrainArgs, file: Option<TrainConfig>) -> Result<T
             if v.adv_balance { adv.balance = true; }
             if let Some(x) = v.adv_val_examples { adv.val_examples = x; }
             adv.check()?;
+            cfg.set(&*adv);
         }
     }
     let c = &a.certify;
+    let mut certify = cfg.method::<CertifiedConfig>();
     if let Some(eps) = c.certify {
-        cfg.certify.get_or_insert_with(Default::default).eps = eps;
+        certify.get_or_insert_with(Default::default).eps = eps;
     }
-    if let Some(cc) = cfg.certify.as_mut() {
+    if let Some(cc) = certify.as_mut() {
         if let Some(v) = c.certify_warmup_epochs { cc.warmup_epochs = v; }
         if let Some(v) = c.certify_ramp_epochs { cc.ramp_epochs = v; }
         if let Some(v) = c.certify_kappa_end { cc.kappa_end = v; }
         cc.check()?;
-        if cfg.adv.is_some() {
+        cfg.set(&*cc);
+        if cfg.has("adv") {
             return Err(AerError::Invalid("certified training (--certify) and adversarial training (--adv) are separate losses; choose one".into()));
         }
     }
     let structured = match (a.channel_sparsity, &a.nm) {
         (Some(_), Some(_)) => return Err(AerError::Invalid("--channel-sparsity and --nm are two structures; choose one".into())),
         (Some(s), None) if !(0.0..1.0).contains(&s) => return Err(AerError::Invalid(format!("--channel-sparsity {s}: give the share of channels to prune, from 0 up to (not including) 1"))),
-        (Some(sparsity), None) => Some(crate::train::StructuredPrune::Channels { sparsity }),
+        (Some(sparsity), None) => Some(crate::sparse::StructuredPrune::Channels { sparsity }),
         (None, Some(nm)) => {
             let parsed = nm.split_once(':').and_then(|(n, m)| Some((n.parse::<usize>().ok()?, m.parse::<usize>().ok()?)));
             match parsed {
-                Some((keep, group)) if keep >= 1 && keep <= group => Some(crate::train::StructuredPrune::Nm { keep, group }),
+                Some((keep, group)) if keep >= 1 && keep <= group => Some(crate::sparse::StructuredPrune::Nm { keep, group }),
                 _ => return Err(AerError::Invalid(format!("--nm {nm}: give N:M with 1 <= N <= M, e.g. 2:4"))),
             }
         }
         (None, None) => None,
     };
-    if structured.is_some() {
-        cfg.structured_prune = structured;
+    if let Some(s) = &structured {
+        cfg.set(s);
     }
     if let Some(rho) = a.weight_perturb {
         if !(rho.is_finite() && rho >= 0.0) {
             return Err(AerError::Invalid(format!("--weight-perturb {rho}: give the radius relative to each layer's norm, e.g. 0.01")));
         }
-        cfg.weight_perturb = Some(crate::train::WeightPerturbConfig { rho });
+        cfg.set(&crate::faults::WeightPerturbConfig { rho });
     }
+    let mut dynamic = cfg.method::<crate::sparse::DynamicSparseConfig>();
     if let Some(sparsity) = a.dynamic_sparsity {
-        cfg.dynamic.get_or_insert_with(Default::default).sparsity = sparsity;
+        dynamic.get_or_insert_with(Default::default).sparsity = sparsity;
     }
-    if let Some(d) = cfg.dynamic.as_mut() {
+    if let Some(d) = dynamic.as_mut() {
         use crate::sparse::{Distribution, DynamicMethod};
         if let Some(m) = a.dynamic {
             d.method = match m {
@@ -389,18 +384,19 @@ pub(super) fn train_config(a: &TrainArgs, file: Option<TrainConfig>) -> Result<T
         if let Some(v) = a.dynamic_update_every { d.update_every = v; }
         if let Some(v) = a.dynamic_drop_fraction { d.drop_fraction = v; }
         d.check()?;
-        if a.block_sparsity.is_some() || cfg.block_prune.is_some() || cfg.structured_prune.is_some() {
+        cfg.set(&*d);
+        if a.block_sparsity.is_some() || cfg.has("block_prune") || cfg.has("structured_prune") {
             return Err(AerError::Invalid("dynamic sparse training (--dynamic-sparsity) makes its own masks; drop --block-sparsity, --channel-sparsity and --nm".into()));
         }
     }
     if let Some(sparsity) = a.prune_sparsity {
-        cfg.prune = Some(crate::train::GradualPrune { sparsity, ramp_epochs: a.prune_ramp_epochs, scope: crate::sparse::Scope::Global });
+        cfg.set(&crate::sparse::GradualPrune { sparsity, ramp_epochs: a.prune_ramp_epochs, scope: crate::sparse::Scope::Global });
     }
     if let Some(sparsity) = a.snip {
         if !(0.0..1.0).contains(&sparsity) {
             return Err(AerError::Invalid(format!("--snip {sparsity}: give the share of weights to prune at initialisation, from 0 up to (not including) 1")));
         }
-        cfg.snip = Some(crate::train::SnipConfig { sparsity, batches: 1, scope: crate::sparse::Scope::Global });
+        cfg.set(&crate::sparse::SnipConfig { sparsity, batches: 1, scope: crate::sparse::Scope::Global });
     }
     let learned = [(a.hydra, crate::sparse::LearnedMethod::Hydra), (a.hard_concrete, crate::sparse::LearnedMethod::HardConcrete)];
     if let Some((sparsity, method)) = learned.iter().find_map(|(s, m)| s.map(|s| (s, *m))) {
@@ -415,58 +411,58 @@ pub(super) fn train_config(a: &TrainArgs, file: Option<TrainConfig>) -> Result<T
             ..d
         };
         lm.check()?;
-        cfg.learned_mask = Some(lm);
+        cfg.set(&lm);
     } else if a.mask_epochs.is_some() || a.mask_lr.is_some() || a.l0.is_some() || a.mask_global {
         return Err(AerError::Invalid("--mask-epochs, --mask-lr, --l0 and --mask-global set up a learned mask; add --hydra S or --hard-concrete S".into()));
     }
-    if cfg.learned_mask.is_some() && (cfg.dynamic.is_some() || cfg.prune.is_some() || cfg.snip.is_some() || a.quant.is_some()) {
+    if cfg.has("learned_mask") && (cfg.has("dynamic") || cfg.has("prune") || cfg.has("snip") || a.quant.is_some()) {
         return Err(AerError::Invalid("--hydra and --hard-concrete make their own fixed mask; drop --dynamic-sparsity, --prune-sparsity, --snip and --quant".into()));
     }
     if a.binary_relax {
         if a.quant != Some(super::args::QuantArg::Twn) {
             return Err(AerError::Invalid("--binary-relax relaxes toward TWN's projection; use it with --quant twn".into()));
         }
-        let d = crate::train::RelaxConfig::default();
-        cfg.relax = Some(crate::train::RelaxConfig { growth: a.relax_growth.unwrap_or(d.growth), channel_sparsity: a.relax_channel_lasso.unwrap_or(d.channel_sparsity), ..d });
+        let d = crate::quant::RelaxConfig::default();
+        cfg.set(&crate::quant::RelaxConfig { growth: a.relax_growth.unwrap_or(d.growth), channel_sparsity: a.relax_channel_lasso.unwrap_or(d.channel_sparsity), ..d });
     }
-    if let Some(r) = &cfg.relax {
+    if let Some(r) = &cfg.method::<crate::quant::RelaxConfig>() {
         r.check()?;
     }
     if let Some(sparsity) = a.hq {
         if a.quant != Some(super::args::QuantArg::Twn) {
             return Err(AerError::Invalid("--hq ends in TWN's ternary training; use it with --quant twn".into()));
         }
-        let d = crate::train::HqConfig::default();
-        cfg.hq = Some(crate::train::HqConfig { sparsity, sphere_fraction: a.hq_sphere_fraction.unwrap_or(d.sphere_fraction) });
+        let d = crate::quant::HqConfig::default();
+        cfg.set(&crate::quant::HqConfig { sparsity, sphere_fraction: a.hq_sphere_fraction.unwrap_or(d.sphere_fraction) });
     }
-    if let Some(h) = &cfg.hq {
+    if let Some(h) = &cfg.method::<crate::quant::HqConfig>() {
         h.check(cfg.epochs)?;
-        if cfg.relax.is_some() || cfg.prune.is_some() || cfg.dynamic.is_some() || cfg.snip.is_some() || cfg.early_bird.is_some() {
+        if cfg.has("relax") || cfg.has("prune") || cfg.has("dynamic") || cfg.has("snip") || cfg.has("early_bird") {
             return Err(AerError::Invalid("--hq prunes on its own schedule; drop --binary-relax, --prune-sparsity, --dynamic-sparsity, --snip and --early-bird".into()));
         }
     }
     if let Some(sparsity) = a.early_bird {
         let d = crate::sparse::EarlyBirdConfig::default();
-        cfg.early_bird = Some(crate::sparse::EarlyBirdConfig {
+        cfg.set(&crate::sparse::EarlyBirdConfig {
             sparsity,
             threshold: a.early_bird_threshold.unwrap_or(d.threshold),
             max_epochs: a.early_bird_max_epochs.unwrap_or(cfg.epochs / 2),
             ..d
         });
     }
-    if let Some(eb) = &cfg.early_bird {
+    if let Some(eb) = &cfg.method::<crate::sparse::EarlyBirdConfig>() {
         eb.check(cfg.epochs)?;
-        let others = cfg.learned_mask.is_some() || cfg.dynamic.is_some() || cfg.prune.is_some() || cfg.snip.is_some() || cfg.block_prune.is_some() || cfg.structured_prune.is_some();
+        let others = ["learned_mask", "dynamic", "prune", "snip", "block_prune", "structured_prune"].iter().any(|k| cfg.has(k));
         if others {
             return Err(AerError::Invalid("--early-bird draws its own mask while training; drop the other pruning options".into()));
         }
     }
-    if cfg.snip.is_some() && (cfg.dynamic.is_some() || cfg.prune.is_some()) {
+    if cfg.has("snip") && (cfg.has("dynamic") || cfg.has("prune")) {
         return Err(AerError::Invalid("--snip makes a fixed mask at initialisation; drop --dynamic-sparsity and --prune-sparsity".into()));
     }
-    if let Some(p) = &cfg.prune {
+    if let Some(p) = &cfg.method::<crate::sparse::GradualPrune>() {
         p.check(cfg.epochs)?;
-        if cfg.dynamic.is_some() {
+        if cfg.has("dynamic") {
             return Err(AerError::Invalid("--prune-sparsity prunes by magnitude while training and --dynamic-sparsity trains its own masks; choose one".into()));
         }
     }
@@ -486,7 +482,7 @@ pub(super) fn norm(n: NormArg) -> Norm {
 /// Train with a progress bar per epoch and a line per finished epoch.
 fn fit(gpu: &Gpu, splits: &Splits, spec: &ModelSpec, cfg: &TrainConfig, out: &Path, opts: &FitOptions) -> Result<FitResult> {
     let mut bar: Option<indicatif::ProgressBar> = None;
-    let r = block_on(crate::train::fit(gpu, splits, spec, cfg, out, opts, &mut |ev| match ev {
+    let r = block_on(crate::train::fit(gpu, &crate::methods::REGISTRY, splits, spec, cfg, out, opts, &mut |ev| match ev {
         FitEvent::Note(s) => eprintln!("{s}"),
         FitEvent::EpochStart { epoch, epochs, batches } => bar = Some(epoch_bar(epoch, epochs, batches)),
         FitEvent::Batch { done } => {
@@ -501,7 +497,7 @@ fn fit(gpu: &Gpu, splits: &Splits, spec: &ModelSpec, cfg: &TrainConfig, out: &Pa
             eprintln!("{}", epoch_line(rec, cfg.epochs));
         }
     }))?;
-    let what = if cfg.adv.is_some() { "val robust" } else if cfg.certify.is_some() { "val verified" } else { "val" };
+    let what = if cfg.has("adv") { "val robust" } else if cfg.has("certify") { "val verified" } else { "val" };
     eprintln!("best epoch {} ({what} {:.2}%), test accuracy {:.2}%", r.best_epoch, 100.0 * r.best_score, 100.0 * r.test_accuracy);
     Ok(r)
 }
@@ -623,7 +619,9 @@ fn prune(choice: &AdapterChoice, args: &super::args::PruneArgs) -> Result<()> {
     std::fs::create_dir_all(&out).map_err(|e| AerError::file(&out, format!("cannot create the output directory: {e}")))?;
     let what = if lt.parts > 1 { format!("COLT over {} data shares", lt.parts) } else { "lottery ticket".into() };
     eprintln!("{what}: {} rounds of {:.0}% ({:?}), rewind to epoch {}, {} epochs per round", lt.rounds, 100.0 * lt.rate, lt.scope, lt.rewind_epoch, cfg.epochs);
-    let rounds = block_on(lottery_ticket(&gpu, &splits, &spec, &cfg, &lt, &mut |r| {
+    let cfg = crate::methods::REGISTRY.check(&cfg)?;
+    let mut methods = crate::methods::REGISTRY.build(&cfg)?;
+    let rounds = block_on(lottery_ticket(&gpu, &splits, &spec, &cfg, &lt, &mut methods, &mut |r| {
         eprintln!(
             "round {:>2}: {:6.2}% of weights  best epoch {:>2}  val {:.2}%  test {:.2}%  {:.1} s",
             r.round,

@@ -6,7 +6,9 @@
 mod corruption;
 mod injection;
 mod multiplier;
+mod training;
 
 pub use injection::{bit_flip_curve, multiplier_curve, FaultPoint, Storage};
 pub use multiplier::{ProductTable, TableError};
 pub use corruption::{corrupt, vulnerability_table, Corruption, CorruptionConfig, WeightPerturbation};
+pub use training::WeightPerturbConfig;

@@ -15,7 +15,9 @@ use crate::error::{AerError, Result};
 use crate::gpu::Gpu;
 use crate::nn::ModelSpec;
 use crate::nn::quant::QuantSpec;
-use crate::train::{block_sparse, evaluate, fit, Checkpoint, FitEvent, FitOptions, GradualPrune, TrainConfig};
+use crate::methods::REGISTRY;
+use crate::sparse::GradualPrune;
+use crate::train::{block_sparse, evaluate, fit, Checkpoint, FitEvent, FitOptions, TrainConfig};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -211,14 +213,14 @@ async fn run_stage(gpu: &Gpu, p: &Pipeline, i: usize, stage: &Stage, splits: &Sp
         Stage::Train { train } => {
             refuse_packed(prev_ck.as_ref(), "train")?;
             let cfg = stage_train(p, i, train);
-            let r = fit(gpu, splits, &spec, &cfg, sdir, &fit_opts(prev.map(Path::to_path_buf)), &mut fit_on).await?;
+            let r = fit(gpu, &REGISTRY, splits, &spec, &cfg, sdir, &fit_opts(prev.map(Path::to_path_buf)), &mut fit_on).await?;
             Ok((Some(r.best_path), json!({ "test_accuracy": r.test_accuracy, "best_epoch": r.best_epoch, "val_score": r.best_score, "seconds_per_epoch": r.seconds_per_epoch })))
         }
         Stage::Prune { sparsity, ramp_epochs, scope, train } => {
             refuse_packed(prev_ck.as_ref(), "prune")?;
             let mut cfg = stage_train(p, i, train);
-            cfg.prune = Some(GradualPrune { sparsity: *sparsity, ramp_epochs: *ramp_epochs, scope: *scope });
-            let r = fit(gpu, splits, &spec, &cfg, sdir, &fit_opts(prev.map(Path::to_path_buf)), &mut fit_on).await?;
+            cfg.set(&GradualPrune { sparsity: *sparsity, ramp_epochs: *ramp_epochs, scope: *scope });
+            let r = fit(gpu, &REGISTRY, splits, &spec, &cfg, sdir, &fit_opts(prev.map(Path::to_path_buf)), &mut fit_on).await?;
             Ok((Some(r.best_path), json!({ "test_accuracy": r.test_accuracy, "best_epoch": r.best_epoch, "val_score": r.best_score, "sparsity": sparsity, "seconds_per_epoch": r.seconds_per_epoch })))
         }
         Stage::Lottery { rounds, rate, scope, train } => {
@@ -247,7 +249,7 @@ async fn run_stage(gpu: &Gpu, p: &Pipeline, i: usize, stage: &Stage, splits: &Sp
                         Some(path)
                     }
                 };
-                let r = fit(gpu, splits, &spec, &cfg, &rdir, &fit_opts(init), &mut fit_on).await?;
+                let r = fit(gpu, &REGISTRY, splits, &spec, &cfg, &rdir, &fit_opts(init), &mut fit_on).await?;
                 out.push(json!({ "round": round, "remaining": (1.0 - rate).powi(round as i32), "test_accuracy": r.test_accuracy, "best_epoch": r.best_epoch, "val_score": r.best_score }));
                 best = Some(r.best_path);
             }
@@ -262,7 +264,7 @@ async fn run_stage(gpu: &Gpu, p: &Pipeline, i: usize, stage: &Stage, splits: &Sp
             let init = sdir.join("latent-init.safetensors");
             latent.save(&init)?;
             let cfg = stage_train(p, i, train);
-            let r = fit(gpu, splits, &latent.spec, &cfg, sdir, &fit_opts(Some(init)), &mut fit_on).await?;
+            let r = fit(gpu, &REGISTRY, splits, &latent.spec, &cfg, sdir, &fit_opts(Some(init)), &mut fit_on).await?;
             let best = Checkpoint::load(&r.best_path)?;
             let (m, _) = best.restore(gpu)?;
             let packed = Checkpoint::capture_packed(gpu, &m, &best.config, best.epoch, &best.history).await?;

@@ -134,6 +134,14 @@ pub enum Stage {
 }
 
 impl Stage {
+    /// The stage's training settings, when it trains.
+    pub fn train(&self) -> Option<&TrainConfig> {
+        match self {
+            Stage::Train { train } | Stage::Prune { train, .. } | Stage::Lottery { train, .. } | Stage::Quantize { train, .. } => Some(train),
+            Stage::Attack { .. } | Stage::Bench { .. } => None,
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Stage::Train { .. } => "train",
@@ -259,19 +267,16 @@ impl Pipeline {
                 return Err(AerError::Invalid(format!("{origin}: stage 1 is '{}', which needs a model: start with a train stage", s.kind())));
             }
             let bad = |what: String| AerError::Invalid(format!("{origin}: stage {} ({}): {what}", i + 1, s.kind()));
+            // Every training method's settings, before the first stage runs.
+            if let Some(train) = s.train() {
+                crate::methods::REGISTRY.check(train).map_err(|e| bad(e.to_string()))?;
+            }
             match s {
                 Stage::Prune { sparsity, ramp_epochs, train, .. } => {
-                    crate::train::GradualPrune { sparsity: *sparsity, ramp_epochs: *ramp_epochs, scope: Scope::Global }.check(train.epochs).map_err(|e| bad(e.to_string()))?;
+                    crate::sparse::GradualPrune { sparsity: *sparsity, ramp_epochs: *ramp_epochs, scope: Scope::Global }.check(train.epochs).map_err(|e| bad(e.to_string()))?;
                 }
                 Stage::Lottery { rounds, rate, .. } if *rounds == 0 || !(*rate > 0.0 && *rate < 1.0) => return Err(bad(format!("rounds must be at least 1 and rate in (0, 1); got {rounds} and {rate}"))),
-                Stage::Train { train } => {
-                    if let Some(lm) = &train.learned_mask {
-                        lm.check().map_err(|e| bad(e.to_string()))?;
-                    }
-                    if let Some(eb) = &train.early_bird {
-                        eb.check(train.epochs).map_err(|e| bad(e.to_string()))?;
-                    }
-                }
+                Stage::Train { .. } => {}
                 Stage::Attack { n, .. } if *n == 0 => return Err(bad("n must be at least 1".into())),
                 Stage::Bench { batch, runs } if *batch == 0 || *runs == 0 => return Err(bad("batch and runs must be at least 1".into())),
                 _ => {}

@@ -10,7 +10,7 @@ use super::regrow::{prune_and_regrow, Grow};
 use crate::error::{AerError, Result};
 use crate::gpu::Gpu;
 use crate::nn::Model;
-use crate::train::Optimizer;
+use crate::train::{Hook, Learner, Method, MethodSettings, Optimizer, RunCtx, Step, TrainConfig};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,5 +156,46 @@ mod tests {
         let later = c.update_at(500, 1000).unwrap();
         assert!(first <= 0.3 && first > later && later > 0.0, "{first} {later}");
         assert_eq!(c.update_at(750, 1000), None, "no updates after 75% of training");
+    }
+}
+
+impl MethodSettings for DynamicSparseConfig {
+    const KEY: &'static str = "dynamic";
+
+    fn check(&self, _cfg: &TrainConfig) -> Result<()> {
+        DynamicSparseConfig::check(self)
+    }
+
+    fn method(&self, _cfg: &TrainConfig) -> Box<dyn Method> {
+        Box::new(self.clone())
+    }
+}
+
+impl Method for DynamicSparseConfig {
+    fn changes_masks(&self) -> bool {
+        true
+    }
+
+    fn start<'a>(&'a mut self, run: &'a mut RunCtx<'_>, model: &'a mut Model, opt: &'a Optimizer) -> Hook<'a> {
+        self.init_masks(run.gpu, model, Some(opt), run.cfg.seed);
+        let layers: Vec<String> = self.layer_sparsity(model).iter().map(|(i, s)| format!("{} {:.1}%", model.params[*i].name, 100.0 * s)).collect();
+        run.note(format!("dynamic sparse training ({:?}, {:?}): random masks, sparsity {}", self.method, self.distribution, layers.join(", ")));
+        crate::train::done()
+    }
+
+    /// The mask updates read the dense gradient (RigL).
+    fn before_step(&mut self, _gpu: &Gpu, model: &Model, s: &Step) {
+        if self.wants_dense_gradients(s.step, s.total) {
+            model.dense_gradients.set(true);
+        }
+    }
+
+    fn after_gradients<'a>(&'a mut self, gpu: &'a Gpu, model: &'a Model, opt: &'a dyn Learner, s: Step) -> Hook<'a> {
+        Box::pin(async move {
+            let o = opt.optimizer().ok_or_else(|| AerError::Invalid("dynamic sparse training needs the plain optimizer, not a learned mask".into()))?;
+            self.step(gpu, model, o, s.step, s.total, s.seed).await?;
+            model.dense_gradients.set(false);
+            Ok(())
+        })
     }
 }

@@ -8,6 +8,7 @@
 use super::prune::{magnitude_masks, Scope};
 use crate::error::{AerError, Result};
 use crate::gpu::Gpu;
+use crate::train::{Hook, Method, MethodSettings, Optimizer, RunCtx, TrainConfig};
 use crate::nn::Model;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -82,5 +83,57 @@ impl EarlyBirdSearch {
     pub fn settled(&self, latest: Option<f64>, epochs_done: usize) -> bool {
         let full = self.recent.len() >= self.cfg.window;
         (full && latest.is_some_and(|d| d < self.cfg.threshold)) || epochs_done >= self.cfg.max_epochs
+    }
+}
+
+impl MethodSettings for EarlyBirdConfig {
+    const KEY: &'static str = "early_bird";
+
+    fn check(&self, cfg: &TrainConfig) -> Result<()> {
+        EarlyBirdConfig::check(self, cfg.epochs)
+    }
+
+    fn method(&self, _cfg: &TrainConfig) -> Box<dyn Method> {
+        Box::new(EarlyBird { cfg: self.clone(), search: None })
+    }
+}
+
+struct EarlyBird {
+    cfg: EarlyBirdConfig,
+    search: Option<EarlyBirdSearch>,
+}
+
+impl Method for EarlyBird {
+    fn changes_masks(&self) -> bool {
+        true
+    }
+
+    /// The search runs until the model has its masks (a resumed run whose ticket is drawn
+    /// does not search again; one stopped mid-search starts its window anew).
+    fn ready(&mut self, model: &Model) -> Result<()> {
+        self.search = model.params.iter().all(|p| p.mask.is_none()).then(|| EarlyBirdSearch::new(&self.cfg));
+        Ok(())
+    }
+
+    /// While searching for the ticket no epoch competes for best.
+    fn eligible(&self, _epoch: usize, _epochs: usize) -> bool {
+        self.search.is_none()
+    }
+
+    fn after_epoch<'a>(&'a mut self, run: &'a mut RunCtx<'_>, model: &'a mut Model, opt: &'a Optimizer, epoch: usize) -> Hook<'a> {
+        Box::pin(async move {
+            let Some(search) = self.search.as_mut() else { return Ok(()) };
+            let (eb, gpu) = (&self.cfg, run.gpu);
+            let far = search.observe(gpu, model).await?;
+            let distance = far.map(|d| format!("{d:.4}")).unwrap_or_else(|| "-".into());
+            if search.settled(far, epoch + 1) {
+                super::magnitude_prune(gpu, model, Some(opt), eb.sparsity, eb.scope);
+                run.note(format!("epoch {}: early-bird ticket drawn (mask distance {distance}, threshold {}): pruned {:.1}% ({:?})", epoch + 1, eb.threshold, 100.0 * eb.sparsity, eb.scope));
+                self.search = None;
+            } else {
+                run.note(format!("epoch {}: early-bird mask distance {distance} (threshold {})", epoch + 1, eb.threshold));
+            }
+            Ok(())
+        })
     }
 }

@@ -9,7 +9,7 @@ use crate::data::Splits;
 use crate::error::{AerError, Result};
 use crate::gpu::Gpu;
 use crate::nn::Model;
-use crate::train::{evaluate, train_epoch, EpochStats, LrSchedule, Optimizer, OptimizerConfig, OptimizerKind, TrainConfig};
+use crate::train::{evaluate, train_epoch, EpochStats, Hook, LrSchedule, Method, MethodSettings, Methods, Optimizer, OptimizerConfig, OptimizerKind, RunCtx, TrainConfig};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,8 +58,8 @@ impl LearnedMaskConfig {
     }
 }
 
-/// Train `model`'s mask by `lm` on `splits.train` with `cfg`'s loss (adversarial training
-/// included), batch size and seed, then prune it to `lm.sparsity`; `opt`'s state is zeroed
+/// Train `model`'s mask by `lm` on `splits.train` with `cfg`'s loss (the epoch hooks of
+/// `methods`, adversarial training included), batch size and seed, then prune it to `lm.sparsity`; `opt`'s state is zeroed
 /// at the pruned weights. `epoch_done(epoch, stats, validation accuracy)` follows each epoch.
 pub async fn learn_mask(
     gpu: &Gpu,
@@ -68,18 +68,18 @@ pub async fn learn_mask(
     splits: &Splits,
     cfg: &TrainConfig,
     lm: &LearnedMaskConfig,
+    methods: &mut Methods,
     epoch_done: &mut dyn FnMut(usize, &EpochStats, f64),
 ) -> Result<()> {
     lm.check()?;
     let mut mask_cfg = TrainConfig { epochs: lm.epochs, ..cfg.clone() };
-    let shares = cfg.adv.as_ref().map(|a| a.class_shares(None, splits.classes)).unwrap_or_default();
     match lm.method {
         LearnedMethod::Hydra => {
             mask_cfg.optimizer = OptimizerConfig { kind: OptimizerKind::Sgd, lr: lm.lr, momentum: 0.9, weight_decay: 1e-4, ..OptimizerConfig::default() };
             mask_cfg.schedule = LrSchedule::Cosine;
             let mut h = Hydra::new(gpu, model, &mask_cfg.optimizer, lm.sparsity, lm.scope).await?;
             for e in 0..lm.epochs {
-                let s = train_epoch(gpu, model, &mut h, &splits.train, &mask_cfg, e, &shares, &mut |_, _| {}).await?;
+                let s = train_epoch(gpu, model, &mut h, &splits.train, &mask_cfg, e, methods, &[], &mut |_, _| {}).await?;
                 epoch_done(e, &s, evaluate(gpu, model, &splits.val, 256).await?.accuracy);
             }
             h.prune(gpu, model, opt);
@@ -87,11 +87,44 @@ pub async fn learn_mask(
         LearnedMethod::HardConcrete => {
             let mut g = HardConcreteGates::new(gpu, model, &cfg.optimizer, lm.lr, lm.l0, lm.init_log_alpha, cfg.seed).await?;
             for e in 0..lm.epochs {
-                let s = train_epoch(gpu, model, &mut g, &splits.train, &mask_cfg, e, &shares, &mut |_, _| {}).await?;
+                let s = train_epoch(gpu, model, &mut g, &splits.train, &mask_cfg, e, methods, &[], &mut |_, _| {}).await?;
                 epoch_done(e, &s, evaluate(gpu, model, &splits.val, 256).await?.accuracy);
             }
             g.prune(gpu, model, opt, lm.sparsity, lm.scope);
         }
     }
     Ok(())
+}
+
+impl MethodSettings for LearnedMaskConfig {
+    const KEY: &'static str = "learned_mask";
+
+    fn check(&self, _cfg: &TrainConfig) -> Result<()> {
+        LearnedMaskConfig::check(self)
+    }
+
+    fn method(&self, _cfg: &TrainConfig) -> Box<dyn Method> {
+        Box::new(self.clone())
+    }
+}
+
+/// Before the first epoch: the mask's own epochs, on the run's loss, then the prune; the
+/// run's epochs fine-tune under it.
+impl Method for LearnedMaskConfig {
+    fn start<'a>(&'a mut self, run: &'a mut RunCtx<'_>, model: &'a mut Model, opt: &'a Optimizer) -> Hook<'a> {
+        Box::pin(async move {
+            let what = match self.method {
+                LearnedMethod::Hydra => "HYDRA scores",
+                LearnedMethod::HardConcrete => "hard-concrete gates",
+            };
+            let mut methods = run.registry.build(run.cfg)?;
+            let (gpu, splits, cfg, epochs) = (run.gpu, run.splits, run.cfg, self.epochs);
+            learn_mask(gpu, model, Some(opt), splits, cfg, self, &mut methods, &mut |e, s, val| {
+                run.note(format!("{what}, epoch {}/{epochs}: train loss {:.4}, accuracy {:.2}%, val accuracy {:.2}%", e + 1, s.loss, 100.0 * s.accuracy, 100.0 * val));
+            })
+            .await?;
+            run.note(format!("pruned {:.1}% of the weights by the learned {what} ({:?})", 100.0 * self.sparsity, self.scope));
+            Ok(())
+        })
+    }
 }

@@ -15,7 +15,8 @@ use crate::data::{Dataset, Splits};
 use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::nn::{Model, ModelSpec};
-use crate::train::{evaluate, train_epoch, validation_robustness, Optimizer, TrainConfig};
+use crate::attack::{validation_robustness, AdvTrainConfig};
+use crate::train::{evaluate, train_epoch, Methods, Optimizer, TrainConfig};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -56,6 +57,7 @@ pub async fn lottery_ticket(
     spec: &ModelSpec,
     cfg: &TrainConfig,
     lt: &LotteryConfig,
+    methods: &mut Methods,
     done: &mut dyn FnMut(&LotteryRound),
 ) -> Result<Vec<LotteryRound>> {
     let mut model = Model::new(gpu, spec, splits.train.shape, splits.classes, cfg.seed)?;
@@ -65,7 +67,7 @@ pub async fn lottery_ticket(
     for round in 0..=lt.rounds {
         let t = web_time::Instant::now();
         let capture = round == 0 && lt.rewind_epoch > 0;
-        let trained = train_round(gpu, &model, &splits.train, Some(splits), cfg, capture.then_some(lt.rewind_epoch)).await?;
+        let trained = train_round(gpu, &model, &splits.train, Some(splits), cfg, methods, capture.then_some(lt.rewind_epoch)).await?;
         if let Some(w) = trained.rewind {
             rewind = w;
         }
@@ -87,8 +89,8 @@ pub async fn lottery_ticket(
             let mut kept: Option<Vec<Vec<f32>>> = None;
             for part in &parts {
                 let mut copy = Model::from_tensors(gpu, spec, splits.train.shape, splits.classes, &rewind)?;
-                super::set_masks(gpu, &mut copy, None, &masks);
-                train_round(gpu, &copy, part, None, cfg, None).await?;
+                crate::train::set_masks(gpu, &mut copy, None, &masks);
+                train_round(gpu, &copy, part, None, cfg, methods, None).await?;
                 magnitude_prune(gpu, &mut copy, None, target, lt.scope);
                 let m = masks_of(gpu, &copy).await?;
                 let m: Vec<Vec<f32>> = prunable_names(&copy).iter().map(|n| m[n].clone()).collect();
@@ -99,7 +101,7 @@ pub async fn lottery_ticket(
             }
             let names = prunable_names(&model);
             let shared: HashMap<String, Vec<f32>> = names.into_iter().zip(kept.unwrap_or_default()).collect();
-            super::set_masks(gpu, &mut model, None, &shared);
+            crate::train::set_masks(gpu, &mut model, None, &shared);
         }
         model.set_values(gpu, &rewind)?;
     }
@@ -115,20 +117,20 @@ struct Trained {
     rewind: Option<HashMap<String, Vec<f32>>>,
 }
 
-/// Train `model` with a fresh optimizer on `data` for `cfg.epochs`; with `splits`, score every
-/// epoch on the validation split and test the best. `capture`: keep the weights after that
-/// many epochs.
-async fn train_round(gpu: &Gpu, model: &Model, data: &Dataset, splits: Option<&Splits>, cfg: &TrainConfig, capture: Option<usize>) -> Result<Trained> {
+/// Train `model` with a fresh optimizer on `data` for `cfg.epochs` (the epoch hooks of
+/// `methods`: its loss); with `splits`, score every epoch on the validation split and test the
+/// best. `capture`: keep the weights after that many epochs.
+async fn train_round(gpu: &Gpu, model: &Model, data: &Dataset, splits: Option<&Splits>, cfg: &TrainConfig, methods: &mut Methods, capture: Option<usize>) -> Result<Trained> {
     let mut opt = Optimizer::new(gpu, &cfg.optimizer, &model.params);
-    let shares = cfg.adv.as_ref().map(|a| a.class_shares(None, model.classes)).unwrap_or_default();
+    let adv = cfg.method::<AdvTrainConfig>();
     let mut t = Trained { best_epoch: 0, best_val: -1.0, best_test: 0.0, rewind: None };
     for epoch in 0..cfg.epochs {
-        train_epoch(gpu, model, &mut opt, data, cfg, epoch, &shares, &mut |_, _| {}).await?;
+        train_epoch(gpu, model, &mut opt, data, cfg, epoch, methods, &[], &mut |_, _| {}).await?;
         if capture == Some(epoch + 1) {
             t.rewind = Some(snapshot(gpu, model).await?);
         }
         let Some(s) = splits else { continue };
-        let val = match &cfg.adv {
+        let val = match &adv {
             Some(a) => validation_robustness(gpu, model, &s.val, a).await?,
             None => evaluate(gpu, model, &s.val, 256).await?.accuracy,
         };

@@ -3,6 +3,7 @@
 //! together with their optimizer state; from then on every backward pass masks their
 //! gradients, so they stay exactly zero.
 
+use crate::train::apply_masks;
 use crate::nn::matrix_shape;
 use crate::gpu::{Gpu, Tensor};
 use crate::kernels;
@@ -254,25 +255,3 @@ pub fn random_prune(gpu: &Gpu, model: &mut Model, opt: Option<&Optimizer>, layer
     apply_masks(gpu, model, opt);
 }
 
-/// Set masks from values (e.g. a checkpoint's `mask.<param>` tensors) and apply them.
-pub fn set_masks(gpu: &Gpu, model: &mut Model, opt: Option<&Optimizer>, masks: &std::collections::HashMap<String, Vec<f32>>) {
-    for p in model.params.iter_mut() {
-        if let Some(m) = masks.get(&p.name) {
-            p.mask = Some(gpu.upload(m, p.value.shape()));
-        }
-    }
-    apply_masks(gpu, model, opt);
-}
-
-/// Zero pruned weights, their gradients and their optimizer state.
-fn apply_masks(gpu: &Gpu, model: &Model, opt: Option<&Optimizer>) {
-    for (i, p) in model.params.iter().enumerate() {
-        if let Some(m) = &p.mask {
-            kernels::apply_mask(gpu, m, &p.value);
-            kernels::apply_mask(gpu, m, &p.grad);
-            for s in opt.map(|o| &o.state[i][..]).unwrap_or(&[]) {
-                kernels::apply_mask(gpu, m, s);
-            }
-        }
-    }
-}

@@ -414,7 +414,7 @@ impl Checkpoint {
                 }
             }
         }
-        crate::sparse::set_masks(gpu, &mut model, Some(&opt), &masks);
+        super::set_masks(gpu, &mut model, Some(&opt), &masks);
         Ok((model, opt))
     }
 

@@ -1,17 +1,15 @@
 //! One training epoch, entirely on the GPU: per batch an upload, forward, fused loss,
 //! backward and update are recorded and submitted; per-example losses and hits land in
-//! epoch-long buffers that are read back once at the end.
+//! epoch-long buffers that are read back once at the end. The training methods' epoch hooks
+//! (`super::method`) run at their points of each step.
 
-use super::adversarial::{craft, AdvMethod, AdvTrainConfig};
-use super::certified::{certified_gradients, CertifiedSlots};
 use super::config::TrainConfig;
-use crate::attack::Batch;
-use rand::{Rng, SeedableRng};
 use super::learner::Learner;
+use super::method::{BatchCtx, EpochEnd, EpochStart, Method, Step};
+use super::EpochRecord;
 use crate::data::Dataset;
 use crate::error::Result;
-use crate::faults::WeightPerturbation;
-use crate::gpu::{Gpu, Tensor};
+use crate::gpu::Gpu;
 use crate::kernels;
 use crate::nn::Model;
 use std::collections::VecDeque;
@@ -35,9 +33,10 @@ pub struct EpochStats {
 }
 
 /// Train `model` for epoch `epoch` (0-based) of `cfg`; `opt` takes each step (the optimizer,
-/// or a learned mask). `progress(done, total)` is called after each batch has finished on
-/// the GPU. With adversarial training, `class_shares` gives
-/// each class's fraction of adversarial examples (see `AdvTrainConfig::class_shares`).
+/// or a learned mask), and `methods` (built from `cfg` by `crate::methods::REGISTRY`) change
+/// the steps: their loss, their gradients, their masks. `history` holds the run's finished
+/// epochs (empty outside a run). `progress(done, total)` is called after each batch has
+/// finished on the GPU.
 #[allow(clippy::too_many_arguments)]
 pub async fn train_epoch(
     gpu: &Gpu,
@@ -46,26 +45,21 @@ pub async fn train_epoch(
     data: &Dataset,
     cfg: &TrainConfig,
     epoch: usize,
-    class_shares: &[f32],
+    methods: &mut [Box<dyn Method>],
+    history: &[EpochRecord],
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<EpochStats> {
     let n = data.len();
     let bs = cfg.batch_size.max(1);
     let batches = n.div_ceil(bs);
-    let total_steps = batches * cfg.epochs;
+    let total = batches * cfg.epochs;
     let order = data.epoch_order(cfg.seed, epoch);
     let loss = gpu.empty(&[n]);
     let correct = gpu.empty_u32(&[n]);
-    // Per example: correct on its training attack's example (TRADES: the adversarial half).
-    let adv_correct = gpu.empty_u32(&[n]);
-    // Certified training: the bound loss and verification per example.
-    let (bound_loss, verified) = match cfg.certify {
-        Some(_) => (gpu.empty(&[n]), gpu.empty_u32(&[n])),
-        None => (gpu.empty(&[1]), gpu.empty_u32(&[1])),
-    };
-    let slots = EpochSlots { loss: &loss, correct: &correct, adv_correct: &adv_correct, bound_loss: &bound_loss, verified: &verified };
-    let mut attacked = vec![false; n];
-    let mut rng = rand::rngs::StdRng::seed_from_u64(cfg.seed ^ 0xad5e_1ec7 ^ (epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let start = EpochStart { gpu, data, epoch, batches, classes: model.classes, seed: cfg.seed, history };
+    for m in methods.iter_mut() {
+        m.begin_epoch(&start);
+    }
     let (mut xs, mut ys) = (Vec::new(), Vec::new());
     let mut in_flight = VecDeque::new();
     let [c, h, w] = data.shape;
@@ -75,48 +69,27 @@ pub async fn train_epoch(
         data.gather(idx, &mut xs, &mut ys);
         let x = gpu.upload(&xs, &[m, c, h, w]);
         let y = gpu.upload_u32(&ys, &[m]);
-        let step = epoch * batches + b;
-        if let (Some(r), Some(q)) = (&cfg.relax, &model.quant) {
-            q.set_relaxation(r.lambda_at(step, total_steps, batches), r.channel_sparsity);
+        let step = Step { epoch, batch: b, batches, step: epoch * batches + b, total, seed: cfg.seed };
+        for method in methods.iter_mut() {
+            method.before_step(gpu, model, &step);
         }
-        opt.prepare(gpu, model, step);
-        // Dynamic sparse training's mask updates read the dense gradient (RigL).
-        let dynamic = cfg.dynamic.as_ref();
-        if dynamic.is_some_and(|d| d.wants_dense_gradients(step, total_steps)) {
-            model.dense_gradients.set(true);
+        opt.prepare(gpu, model, step.step);
+        let batch = BatchCtx { x: &x, y: &y, labels: &ys, step, offset: b * bs, loss: &loss, correct: &correct };
+        for method in methods.iter_mut() {
+            method.prepare_batch(gpu, &batch);
         }
-        let adv_batch = cfg.adv.as_ref().map(|a| {
-            let eps = a.eps_at(epoch, b, batches);
-            let step = match a.method {
-                AdvMethod::Fgsm => 1.25 * eps,
-                _ if a.eps > 0.0 => a.step * eps / a.eps,
-                _ => a.step,
-            };
-            let (mut eps_v, mut step_v) = (Vec::with_capacity(m), Vec::with_capacity(m));
-            for (k, &label) in ys.iter().enumerate() {
-                let chosen = rng.random::<f32>() < class_shares[label as usize];
-                attacked[b * bs + k] = chosen;
-                eps_v.push(if chosen { eps } else { 0.0 });
-                step_v.push(if chosen { step } else { 0.0 });
+        batch_gradients(gpu, model, methods, &batch);
+        // A method may take the step's gradient at other weights (weight perturbation).
+        for i in 0..methods.len() {
+            if let Some(restore) = methods[i].gradient_at(gpu, model) {
+                batch_gradients(gpu, model, methods, &batch);
+                restore(gpu, model);
             }
-            let salt = crate::reference::attack::pcg((cfg.seed as u32) ^ ((epoch * batches + b) as u32).wrapping_mul(0x9e37_79b9)) as u64;
-            (a, Batch::with_radii(gpu, x.clone(), y.clone(), eps_v, step_v, salt))
-        });
-        let what = BatchLoss { x: &x, y: &y, adv: adv_batch.as_ref().map(|(a, b)| (*a, b)), certify: cfg.certify.as_ref().map(|cc| cc.at(epoch, b, batches)) };
-        batch_gradients(gpu, model, &what, &slots, b * bs);
-        // Corruption-resistant training: the step's gradient is taken at weights moved
-        // against it, within rho of each layer's norm.
-        if let Some(wp) = &cfg.weight_perturb {
-            let moved = WeightPerturbation::along_gradient(gpu, model, wp.rho);
-            batch_gradients(gpu, model, &what, &slots, b * bs);
-            moved.restore(gpu, model);
         }
-        if let Some(d) = dynamic {
-            let o = opt.optimizer().ok_or_else(|| crate::AerError::Invalid("dynamic sparse training needs the plain optimizer, not a learned mask".into()))?;
-            d.step(gpu, model, o, step, total_steps, cfg.seed).await?;
-            model.dense_gradients.set(false);
+        for method in methods.iter_mut() {
+            method.after_gradients(gpu, model, &*opt, step).await?;
         }
-        opt.step(gpu, model, cfg.lr_at(step, total_steps));
+        opt.step(gpu, model, cfg.lr_at(step.step, total));
         model.weights_changed(gpu);
         in_flight.push_back(gpu.marker());
         if in_flight.len() > IN_FLIGHT {
@@ -125,114 +98,40 @@ pub async fn train_epoch(
         }
     }
     opt.finish(gpu, model);
-    // Evaluation and checkpoints see the exact ternary projection.
-    if let (Some(_), Some(q)) = (&cfg.relax, &model.quant) {
-        q.set_relaxation(None, 0.0);
+    for method in methods.iter_mut() {
+        method.finish_epoch(gpu, model);
     }
-    let trades = cfg.adv.as_ref().is_some_and(|a| a.method == AdvMethod::Trades);
-    // One readback: losses and hits, then TRADES' adversarial hits, then certified training's
-    // bound losses and verifications.
-    let mut wanted = vec![&loss, &correct];
-    if trades {
-        wanted.push(&adv_correct);
-    }
-    if cfg.certify.is_some() {
-        wanted.extend([&bound_loss, &verified]);
-    }
-    let bytes = gpu.read_bytes(&wanted).await?;
+    let bytes = gpu.read_bytes(&[&loss, &correct]).await?;
     progress(batches, batches);
     let losses: Vec<f32> = bytemuck::pod_collect_to_vec(&bytes[0]);
     let hits: Vec<u32> = bytemuck::pod_collect_to_vec(&bytes[1]);
-    // Without TRADES the training examples are the adversarial ones, so `correct` is it.
-    let adv_hits: Vec<u32> = bytemuck::pod_collect_to_vec(&bytes[if trades { 2 } else { 1 }]);
-    let (bound_loss, verified_accuracy) = match cfg.certify {
-        Some(_) => {
-            let at = if trades { 3 } else { 2 };
-            let l: Vec<f32> = bytemuck::pod_collect_to_vec(&bytes[at]);
-            let v: Vec<u32> = bytemuck::pod_collect_to_vec(&bytes[at + 1]);
-            (Some(mean(l.iter().map(|&x| x as f64), n)), Some(mean(v.iter().map(|&x| x as f64), n)))
-        }
-        None => (None, None),
-    };
-    let (robust_accuracy, robust_by_class) = if cfg.adv.is_some() {
-        let mut by_class = vec![(0usize, 0usize); model.classes];
-        for i in (0..n).filter(|&i| attacked[i]) {
-            let c = &mut by_class[data.labels[order[i] as usize] as usize];
-            c.0 += adv_hits[i] as usize;
-            c.1 += 1;
-        }
-        let (r, t) = by_class.iter().fold((0, 0), |(r, t), c| (r + c.0, t + c.1));
-        (Some(r as f64 / t.max(1) as f64), Some(by_class))
-    } else {
-        (None, None)
-    };
-    Ok(EpochStats {
+    let mut stats = EpochStats {
         loss: mean(losses.iter().map(|&l| l as f64), n),
         accuracy: mean(hits.iter().map(|&h| h as f64), n),
         steps: batches,
-        robust_accuracy,
-        robust_by_class,
-        bound_loss,
-        verified_accuracy,
-    })
-}
-
-/// The per-example outputs of an epoch's batches: example i of a batch at `offset + i`.
-struct EpochSlots<'a> {
-    loss: &'a Tensor,
-    correct: &'a Tensor,
-    /// TRADES: correct on the adversarial example.
-    adv_correct: &'a Tensor,
-    /// Certified training.
-    bound_loss: &'a Tensor,
-    verified: &'a Tensor,
-}
-
-/// What one batch trains on: (x, y) with a clean loss, an adversarial one (the training
-/// attack's settings and its batch) or a certified one (eps, kappa).
-struct BatchLoss<'a> {
-    x: &'a Tensor,
-    y: &'a Tensor,
-    adv: Option<(&'a AdvTrainConfig, &'a Batch)>,
-    certify: Option<(f32, f32)>,
-}
-
-/// Write every parameter's gradient of the batch's loss, and its per-example outputs.
-fn batch_gradients(gpu: &Gpu, model: &Model, l: &BatchLoss, s: &EpochSlots, offset: usize) {
-    let (m, classes) = (l.x.shape()[0], model.classes);
-    if let Some((eps, kappa)) = l.certify {
-        let slots = CertifiedSlots { loss: s.loss, correct: s.correct, bound_loss: s.bound_loss, verified: s.verified, offset };
-        return certified_gradients(gpu, model, l.x, l.y, eps, kappa, &slots);
-    }
-    let mut tape = model.tape();
-    let dlogits = match l.adv {
-        None => {
-            let logits = model.forward(gpu, l.x.clone(), Some(&mut tape));
-            let dlogits = gpu.empty(logits.shape());
-            kernels::softmax_xent(gpu, &logits, l.y, &dlogits, s.loss, s.correct, m, classes, offset);
-            dlogits
-        }
-        Some((a, batch)) if a.method == AdvMethod::Trades => {
-            let clean_logits = model.forward(gpu, l.x.clone(), None);
-            let x_adv = craft(gpu, model, a, batch, Some(&clean_logits));
-            let mut shape = l.x.shape().to_vec();
-            shape[0] *= 2;
-            let both = gpu.empty(&shape);
-            gpu.copy_range(l.x, 0, &both, 0, l.x.numel());
-            gpu.copy_range(&x_adv, 0, &both, l.x.numel(), l.x.numel());
-            let logits = model.forward(gpu, both, Some(&mut tape));
-            let dlogits = gpu.empty(logits.shape());
-            kernels::trades_xent(gpu, &logits, l.y, &dlogits, s.loss, s.correct, s.adv_correct, a.beta, m, classes, offset);
-            dlogits
-        }
-        Some((a, batch)) => {
-            let x_adv = craft(gpu, model, a, batch, None);
-            let logits = model.forward(gpu, x_adv, Some(&mut tape));
-            let dlogits = gpu.empty(logits.shape());
-            kernels::softmax_xent(gpu, &logits, l.y, &dlogits, s.loss, s.correct, m, classes, offset);
-            dlogits
-        }
+        robust_accuracy: None,
+        robust_by_class: None,
+        bound_loss: None,
+        verified_accuracy: None,
     };
+    let end = EpochEnd { gpu, data, classes: model.classes, order: &order, hits: &hits };
+    for method in methods.iter_mut() {
+        method.end_epoch(&end, &mut stats).await?;
+    }
+    Ok(stats)
+}
+
+/// Write every parameter's gradient of the batch's loss, and its per-example outputs: the
+/// first method's loss that takes the batch (adversarial, certified), else the clean one.
+fn batch_gradients(gpu: &Gpu, model: &Model, methods: &mut [Box<dyn Method>], b: &BatchCtx) {
+    if methods.iter_mut().any(|m| m.batch_gradients(gpu, model, b)) {
+        return;
+    }
+    let (m, classes) = (b.x.shape()[0], model.classes);
+    let mut tape = model.tape();
+    let logits = model.forward(gpu, b.x.clone(), Some(&mut tape));
+    let dlogits = gpu.empty(logits.shape());
+    kernels::softmax_xent(gpu, &logits, b.y, &dlogits, b.loss, b.correct, m, classes, b.offset);
     model.backward(gpu, tape, dlogits, false);
 }
 

@@ -1,22 +1,24 @@
-//! Training on the GPU: the optimizer, the epoch loop (no readback inside an epoch),
-//! evaluation, and checkpoints that let a run resume from any epoch.
+//! The training core: the optimizer, the epoch loop (no readback inside an epoch),
+//! evaluation, checkpoints that let a run resume from any epoch, and the hooks through which
+//! training methods (`method`: adversarial, certified, pruning, ...) change a run. The core
+//! names no method; `crate::methods` lists them.
 
-mod adversarial;
-mod certified;
 mod checkpoint;
 mod config;
 mod evaluate;
 mod epoch;
 mod fit;
 mod learner;
+mod masks;
+mod method;
 mod optimizer;
 
-pub use adversarial::{craft, AdvMethod, AdvTrainConfig};
-pub use certified::{certified_gradients, CertifiedConfig, CertifiedSlots};
 pub use checkpoint::{Checkpoint, StoredSize, EpochRecord, CertifiedRecord, RobustRecord, FORMAT_VERSION};
-pub use fit::{block_sparse, fit, validation_robustness, FitEvent, FitOptions, FitResult};
-pub use config::{BlockPruneConfig, HqConfig, RelaxConfig, GradualPrune, SnipConfig, LrSchedule, OptimizerConfig, OptimizerKind, StructuredPrune, TrainConfig, WeightPerturbConfig};
+pub use fit::{block_sparse, fit, FitEvent, FitOptions, FitResult};
+pub use config::{LrSchedule, OptimizerConfig, OptimizerKind, TrainConfig};
 pub use epoch::{train_epoch, EpochStats};
 pub use evaluate::{evaluate, Evaluation};
 pub use learner::Learner;
+pub use masks::{apply_masks, set_masks};
+pub use method::{done, BatchCtx, Entry, EpochEnd, EpochStart, Hook, Method, MethodSettings, Methods, Registry, Restore, RunCtx, Step};
 pub use optimizer::Optimizer;

@@ -4,6 +4,10 @@
 //! the prediction. Empirical attacks give the upper bound; verified <= attacked <= clean must
 //! hold per example, and `soundness` says where it does not.
 
+mod training;
+
+pub use training::{certified_gradients, CertifiedConfig, CertifiedSlots};
+
 use crate::attack::upload_range;
 use crate::data::Dataset;
 use crate::error::Result;

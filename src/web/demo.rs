@@ -143,7 +143,7 @@ async fn fit(gpu: &Gpu, model: &Model, opt: &mut Optimizer, splits: &Splits, cfg
         let (mut loss, mut correct) = (0.0, 0.0);
         for k in 0..CHUNKS_PER_EPOCH {
             let part = shuffled.slice(k * n / CHUNKS_PER_EPOCH..(k + 1) * n / CHUNKS_PER_EPOCH);
-            let s = train_epoch(gpu, model, opt, &part, &part_cfg, e * CHUNKS_PER_EPOCH + k, &[], &mut |_, _| {}).await?;
+            let s = train_epoch(gpu, model, opt, &part, &part_cfg, e * CHUNKS_PER_EPOCH + k, &mut [], &[], &mut |_, _| {}).await?;
             loss += s.loss * part.len() as f64;
             correct += s.accuracy * part.len() as f64;
             let at = e as f64 + (k + 1) as f64 / CHUNKS_PER_EPOCH as f64;

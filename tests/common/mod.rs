@@ -42,8 +42,9 @@ pub fn adam_config(epochs: usize, lr: f32, seed: u64) -> aer::train::TrainConfig
 pub fn train(spec: &aer::nn::ModelSpec, data: &aer::data::Dataset, cfg: &aer::train::TrainConfig, each: &mut dyn FnMut(&aer::train::EpochStats)) -> aer::nn::Model {
     let model = aer::nn::Model::new(gpu(), spec, data.shape, 10, cfg.seed).unwrap();
     let mut opt = aer::train::Optimizer::new(gpu(), &cfg.optimizer, &model.params);
+    let mut methods = aer::methods::REGISTRY.build(cfg).unwrap();
     for e in 0..cfg.epochs {
-        each(&block_on(aer::train::train_epoch(gpu(), &model, &mut opt, data, cfg, e, &[], &mut |_, _| {})).unwrap());
+        each(&block_on(aer::train::train_epoch(gpu(), &model, &mut opt, data, cfg, e, &mut methods, &[], &mut |_, _| {})).unwrap());
     }
     model
 }

@@ -2,12 +2,15 @@
 //! cross-entropy with cross-entropy on the worst-case logits the bounds allow,
 //! kappa * CE(z, y) + (1 - kappa) * CE(z_worst, y), where z_worst_j is the upper bound of
 //! z_j - z_y. After clean warm-up epochs, eps rises linearly from 0 and kappa falls from 1 to
-//! `kappa_end` over the ramp, step by step (the standard schedule).
+//! `kappa_end` over the ramp, step by step (the standard schedule). As a training method (key
+//! `certify`) it replaces each batch's loss and selects the best epoch by verified validation
+//! accuracy.
 
 use crate::error::{AerError, Result};
 use crate::gpu::{Gpu, Tensor};
 use crate::kernels;
 use crate::nn::Model;
+use crate::train::{BatchCtx, CertifiedRecord, EpochEnd, EpochRecord, EpochStart, EpochStats, Hook, Method, MethodSettings, RunCtx, TrainConfig};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -78,6 +81,80 @@ pub fn certified_gradients(gpu: &Gpu, model: &Model, x: &Tensor, y: &Tensor, eps
     kernels::softmax_xent_weighted(gpu, &bounds.worst, y, &dworst, out.bound_loss, out.verified, m, classes, out.offset, 1.0 - kappa);
     model.bounds_backward(gpu, bounds_tape, y, &dworst);
     model.finish_gradients(gpu);
+}
+
+impl MethodSettings for CertifiedConfig {
+    const KEY: &'static str = "certify";
+
+    fn check(&self, _cfg: &TrainConfig) -> Result<()> {
+        CertifiedConfig::check(self)
+    }
+
+    fn method(&self, _cfg: &TrainConfig) -> Box<dyn Method> {
+        Box::new(Certified { cfg: self.clone(), epoch: 0, batches: 0, bound_loss: None, verified: None })
+    }
+}
+
+/// Certified training's state through an epoch.
+struct Certified {
+    cfg: CertifiedConfig,
+    epoch: usize,
+    batches: usize,
+    /// Per slot: the bound loss (f32 [n]) and verification at the step's radius (u32 [n]).
+    bound_loss: Option<Tensor>,
+    verified: Option<Tensor>,
+}
+
+impl Method for Certified {
+    fn ready(&mut self, model: &Model) -> Result<()> {
+        model.check_bounds()?;
+        if !model.folds_last_layer() {
+            return Err(AerError::Invalid(format!("certified training needs a model that ends with a linear layer; '{}' does not", model.spec.name)));
+        }
+        Ok(())
+    }
+
+    fn begin_epoch(&mut self, e: &EpochStart) {
+        let n = e.data.len();
+        (self.bound_loss, self.verified) = (Some(e.gpu.empty(&[n])), Some(e.gpu.empty_u32(&[n])));
+        (self.epoch, self.batches) = (e.epoch, e.batches);
+    }
+
+    fn batch_gradients(&mut self, gpu: &Gpu, model: &Model, b: &BatchCtx) -> bool {
+        let (eps, kappa) = self.cfg.at(b.step.epoch, b.step.batch, b.step.batches);
+        let (bound_loss, verified) = (self.bound_loss.as_ref().expect("begin_epoch ran"), self.verified.as_ref().expect("begin_epoch ran"));
+        let slots = CertifiedSlots { loss: b.loss, correct: b.correct, bound_loss, verified, offset: b.offset };
+        certified_gradients(gpu, model, b.x, b.y, eps, kappa, &slots);
+        true
+    }
+
+    fn end_epoch<'a>(&'a mut self, e: &'a EpochEnd<'a>, stats: &'a mut EpochStats) -> Hook<'a> {
+        Box::pin(async move {
+            let (Some(l), Some(v)) = (&self.bound_loss, &self.verified) else { return Ok(()) };
+            let bytes = e.gpu.read_bytes(&[l, v]).await?;
+            let l: Vec<f32> = bytemuck::pod_collect_to_vec(&bytes[0]);
+            let v: Vec<u32> = bytemuck::pod_collect_to_vec(&bytes[1]);
+            let n = e.order.len().max(1) as f64;
+            stats.bound_loss = Some(l.iter().map(|&x| x as f64).sum::<f64>() / n);
+            stats.verified_accuracy = Some(v.iter().map(|&x| x as f64).sum::<f64>() / n);
+            Ok(())
+        })
+    }
+
+    fn record<'a>(&'a mut self, run: &'a RunCtx<'_>, model: &'a Model, stats: &'a EpochStats, rec: &'a mut EpochRecord) -> Hook<'a> {
+        Box::pin(async move {
+            let (eps, kappa) = self.cfg.at(self.epoch, self.batches - 1, self.batches);
+            let v = super::verify(run.gpu, model, &run.splits.val, self.cfg.eps, 256, &mut |_, _| {}).await?;
+            rec.certified = Some(CertifiedRecord {
+                eps,
+                kappa,
+                train_bound_loss: stats.bound_loss.unwrap_or(0.0),
+                train_verified_accuracy: stats.verified_accuracy.unwrap_or(0.0),
+                val_verified_accuracy: v.verified_accuracy(),
+            });
+            Ok(())
+        })
+    }
 }
 
 #[cfg(test)]
