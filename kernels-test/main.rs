@@ -4,6 +4,11 @@
 //! default limits (a 128 MiB storage binding, 65,535 workgroups per grid dimension, 1-D grids
 //! that spill into y). All tests share one device (`common::gpu`).
 //!
+//! Files are named after shaders: `kernels-test/<name>.rs` tests `shaders/<name>.wgsl`
+//! against `aer::reference::<name>` (src/reference/<name>.rs).
+//! `shaders::files_are_named_after_shaders` keeps it so;
+//! `common.rs` is the harness and `shaders.rs` the static checks of every shader.
+//!
 //! Tolerances, as `abs(gpu - ref) <= abs + rel * abs(ref)` per element (`u` = 2^-24, the f32
 //! unit roundoff; `amax(x)` = largest magnitude in x; references accumulate in f64):
 //!
@@ -55,22 +60,30 @@
 //! where that is the point (`matmul_long_k`).
 
 mod act_threshold;
-mod attack;
+mod adv_loss;
+mod approx;
+mod bias;
 mod bsr;
+mod bsr_format;
 mod channel_skip;
 mod common;
 mod conv2d;
+mod conv_direct;
 mod corrupt;
 mod faults;
 mod hypersphere;
 mod ibp;
-mod layers;
 mod learned_mask;
-mod loss;
+mod mask;
 mod matmul;
+mod maxpool;
 mod optim;
+mod pgd;
+mod quant;
+mod relu;
 mod select;
 mod shaders;
+mod softmax_xent;
 mod ternary;
 mod ternary_f16;
 mod wta;

@@ -14,7 +14,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 /// Every entry point the kernel tests exercise, as (file, entry). A new entry point must be
-/// added here together with a test against its CPU reference.
+/// added here together with a test against its CPU reference, in `kernels-test/<file>.rs`
+/// against `reference::<file>` (see `files_are_named_after_shaders`).
 const TESTED: &[(&str, &str)] = &[
     ("bsr", "bsr_matmul"),
     ("bsr", "bsr_weight_grad"),
@@ -251,6 +252,44 @@ fn every_entry_point_is_tested() {
     assert!(untested.is_empty(), "entry points without a kernel test: {untested:?}");
     let stale: Vec<_> = TESTED.iter().filter(|(f, e)| !all.contains(&(f.to_string(), e.to_string()))).collect();
     assert!(stale.is_empty(), "TESTED names entry points that no longer exist: {stale:?}");
+}
+
+/// The stems of the `.rs` files directly in `dir`.
+fn rust_files(dir: &str) -> BTreeSet<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "rs"))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Every shader `shaders/<name>.wgsl` has its CPU reference in `src/reference/<name>.rs` and
+/// its kernel test in `kernels-test/<name>.rs`, and every file there is named after a shader
+/// (or a `shaders/common/` snippet), apart from the shared ones listed here.
+#[test]
+fn files_are_named_after_shaders() {
+    const REFERENCE_SHARED: &[&str] = &["mod", "common"];
+    const TEST_SHARED: &[&str] = &["main", "common", "shaders"];
+    let shaders: BTreeSet<String> = wgsl_files("shaders").into_iter().map(|(n, _)| n).collect();
+    let snippets: BTreeSet<String> = wgsl_files("shaders/common").into_iter().map(|(n, _)| n).collect();
+    let mut problems = Vec::new();
+    for (dir, files, shared) in
+        [("src/reference", rust_files("src/reference"), REFERENCE_SHARED), ("kernels-test", rust_files("kernels-test"), TEST_SHARED)]
+    {
+        for name in &shaders {
+            if !files.contains(name) {
+                problems.push(format!("shaders/{name}.wgsl has no {dir}/{name}.rs"));
+            }
+        }
+        for f in &files {
+            if !shaders.contains(f) && !snippets.contains(f) && !shared.contains(&f.as_str()) {
+                problems.push(format!("{dir}/{f}.rs is named after no shader in shaders/ or shaders/common/"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
 }
 
 /// One entry point with its overrides at their declared defaults, alone in its module: what a

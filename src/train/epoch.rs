@@ -99,7 +99,7 @@ pub async fn train_epoch(
                 eps_v.push(if chosen { eps } else { 0.0 });
                 step_v.push(if chosen { step } else { 0.0 });
             }
-            let salt = crate::reference::attack::pcg((cfg.seed as u32) ^ ((epoch * batches + b) as u32).wrapping_mul(0x9e37_79b9)) as u64;
+            let salt = crate::reference::common::pcg((cfg.seed as u32) ^ ((epoch * batches + b) as u32).wrapping_mul(0x9e37_79b9)) as u64;
             (a, Batch::with_radii(gpu, x.clone(), y.clone(), eps_v, step_v, salt))
         });
         let what = BatchLoss { x: &x, y: &y, adv: adv_batch.as_ref().map(|(a, b)| (*a, b)), certify: cfg.certify.as_ref().map(|cc| cc.at(epoch, b, batches)) };
