@@ -1,6 +1,6 @@
-//! bsr_format.wgsl (the block-sparse structure built on the GPU) and bsr.wgsl (forward, input
-//! gradient, weight gradient, gather) against `reference::bsr`: the dense computations with
-//! the weights outside kept blocks set to zero.
+//! bsr.wgsl (forward, input gradient, weight gradient, gather) against `reference::bsr`: the
+//! dense computations with the weights outside kept blocks set to zero. Each case also checks
+//! the structure bsr_format.wgsl builds (`bsr_format::check_structure`).
 //!
 //! Inputs are multiples of 1/64 (or of 1/8 for long reductions), so every product and partial
 //! sum is exact in f32 and the kernels must match the f64 references exactly.
@@ -12,21 +12,21 @@ use rand::rngs::StdRng;
 use rand::Rng;
 
 #[derive(Debug, Clone, Copy)]
-struct Case {
-    m: usize,
-    n: usize,
-    k: usize,
-    block: usize,
+pub(crate) struct Case {
+    pub(crate) m: usize,
+    pub(crate) n: usize,
+    pub(crate) k: usize,
+    pub(crate) block: usize,
     /// Share of blocks kept.
-    density: f64,
-    layout: ActivationLayout,
+    pub(crate) density: f64,
+    pub(crate) layout: ActivationLayout,
     /// Leave every other block row empty.
-    empty_rows: bool,
+    pub(crate) empty_rows: bool,
 }
 
 /// A mask with whole blocks kept at `density` (and a few zeros inside kept blocks, as an
 /// element mask after block pruning may have), and the weights it masks.
-fn masked_weights(rng: &mut StdRng, c: &Case) -> (Vec<f32>, Vec<f32>) {
+pub(crate) fn masked_weights(rng: &mut StdRng, c: &Case) -> (Vec<f32>, Vec<f32>) {
     let cols = c.k.div_ceil(c.block);
     let keep: Vec<bool> = (0..c.n.div_ceil(c.block) * cols)
         .map(|b| !(c.empty_rows && (b / cols) % 2 == 1) && rng.random_bool(c.density))
@@ -41,29 +41,15 @@ fn masked_weights(rng: &mut StdRng, c: &Case) -> (Vec<f32>, Vec<f32>) {
     (mask, w)
 }
 
-fn build(mask: &[f32], w: &[f32], c: &Case) -> Bsr {
+pub(crate) fn build(mask: &[f32], w: &[f32], c: &Case) -> Bsr {
     pollster::block_on(Bsr::from_mask(gpu(), &upload(mask), &upload(w), c.n, c.k, c.block)).expect("build the block-sparse structure")
-}
-
-fn check_structure(bsr: &Bsr, mask: &[f32], c: &Case) {
-    let want = reference::bsr::bsr_structure(mask, c.n, c.k, c.block);
-    assert_eq!(bsr.n_blocks, want.col_idx.len(), "kept blocks; case {c:?}");
-    let list = |t: &aer::gpu::Tensor| read_u32(t)[..bsr.n_blocks].to_vec();
-    assert_same("row_ptr", c, &read_u32(&bsr.row_ptr), &want.row_ptr);
-    assert_same("col_ptr", c, &read_u32(&bsr.col_ptr), &want.col_ptr);
-    assert_same("col_idx", c, &list(&bsr.col_idx), &want.col_idx);
-    assert_same("block_row", c, &list(&bsr.block_row), &want.block_row);
-    assert_same("row_idx", c, &list(&bsr.row_idx), &want.row_idx);
-    assert_same("col_pos", c, &list(&bsr.col_pos), &want.col_pos);
-    let empty = |p: &[u32]| p.windows(2).filter(|w| w[0] == w[1]).count();
-    assert_eq!((bsr.empty_rows, bsr.empty_cols), (empty(&want.row_ptr), empty(&want.col_ptr)), "empty panels; case {c:?}");
 }
 
 fn check(c: Case, seed: usize) {
     let mut rng = rng("bsr", seed);
     let (mask, w) = masked_weights(&mut rng, &c);
     let bsr = build(&mask, &w, &c);
-    check_structure(&bsr, &mask, &c);
+    crate::bsr_format::check_structure(&bsr, &mask, &c);
 
     let x = dyadic(&mut rng, c.m * c.k);
     let y = gpu().full(&[(c.m * c.n).max(1)], f32::NAN);
@@ -195,32 +181,5 @@ fn bsr_conv_on_active_rows() {
         kernels::bsr_conv_weight_grad(gpu(), &upload(&dy), &rows, &bsr, &dw, pos);
         let want = reference::bsr::bsr_weight_grad(&dy, &full_cols, &mask, pos, co, patch, block, ActivationLayout::CONV);
         assert_close("bsr_conv_weight_grad", &case, &read(&dw), &want, Tol::EXACT);
-    }
-}
-
-/// Tile scores for block and channel pruning and the expansion of a tile mask, on shapes off
-/// the tile: square blocks, whole rows (channels), and thin tiles. The squares of multiples of
-/// 1/64 sum exactly; the final division may differ by the few ULP Vulkan allows, so keys (the
-/// bits of the mean square) may differ by that many.
-#[test]
-fn block_norm_keys_and_expand_block_mask() {
-    let cases = [(5, 7, (4, 4)), (33, 17, (8, 8)), (40, 400, (16, 16)), (10, 256, (32, 32)), (1, 1, (4, 4)), (32, 400, (1, 400)), (7, 33, (1, 33)), (9, 20, (3, 5))];
-    for (i, (n, k, tile)) in cases.into_iter().enumerate() {
-        let mut r = rng("block_norm_keys", i);
-        let w = dyadic(&mut r, n * k);
-        let tiles = n.div_ceil(tile.0) * k.div_ceil(tile.1);
-        let keys = gpu().empty_u32(&[tiles]);
-        kernels::block_norm_keys(gpu(), &upload(&w), n, k, tile, &keys);
-        let want = reference::bsr::block_norm_keys(&w, n, k, tile);
-        let got = read_u32(&keys);
-        let case = (n, k, tile);
-        assert_eq!(got.len(), want.len(), "{case:?}");
-        for (b, (g, w)) in got.iter().zip(&want).enumerate() {
-            assert!(g.abs_diff(*w) <= 4, "block_norm_keys tile {b}: gpu {g:#x}, ref {w:#x}; case {case:?}");
-        }
-        let keep: Vec<f32> = (0..tiles).map(|_| r.random_bool(0.4) as u32 as f32).collect();
-        let mask = gpu().full(&[n * k], f32::NAN);
-        kernels::expand_block_mask(gpu(), &upload(&keep), n, k, tile, &mask);
-        assert_close("expand_block_mask", &case, &read(&mask), &reference::bsr::expand_block_mask(&keep, n, k, tile), Tol::EXACT);
     }
 }

@@ -46,6 +46,16 @@ pub fn rng(test: &str, case: usize) -> StdRng {
     StdRng::seed_from_u64(h ^ (case as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
 }
 
+/// 1-D sizes: around the 256-wide workgroup, random, past the 65,535-group spill into y, and
+/// one maximal 128 MiB binding.
+pub fn sizes_1d(test: &str) -> Vec<usize> {
+    let mut sizes = vec![1, 2, 255, 256, 257, 65_537];
+    let mut r = rng(test, 0);
+    sizes.extend((0..24).map(|_| r.random_range(1..100_000)));
+    sizes.extend([SPILL_1D, MAX_BINDING_F32]);
+    sizes
+}
+
 /// Uniform in [lo, hi).
 pub fn uniform(rng: &mut StdRng, n: usize, lo: f32, hi: f32) -> Vec<f32> {
     (0..n).map(|_| lo + (hi - lo) * rng.random::<f32>()).collect()

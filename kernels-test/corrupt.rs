@@ -2,7 +2,6 @@
 //! ascent steps and projections with absolute and relative radii, random perturbations.
 
 use crate::common::*;
-use crate::layers::sizes_1d;
 use aer::kernels::{self, Radius};
 use aer::reference::corrupt as reference;
 

@@ -4,6 +4,11 @@
 //! default limits (a 128 MiB storage binding, 65,535 workgroups per grid dimension, 1-D grids
 //! that spill into y). All tests share one device (`common::gpu`).
 //!
+//! Files are named after shaders: `kernels-test/<name>.rs` tests `shaders/<name>.wgsl`
+//! against `aer::reference::<name>` (src/reference/<name>.rs), and `pcg.rs` tests the
+//! snippet `shaders/common/pcg.wgsl`. `shaders::files_are_named_after_shaders` keeps it so;
+//! `common.rs` is the harness and `shaders.rs` the static checks of every shader.
+//!
 //! Tolerances, as `abs(gpu - ref) <= abs + rel * abs(ref)` per element (`u` = 2^-24, the f32
 //! unit roundoff; `amax(x)` = largest magnitude in x; references accumulate in f64):
 //!
@@ -21,6 +26,7 @@
 //! | trades_xent loss, dlogits | 1e-4; 2e-5 (1 + max loss) / batch | 1e-5 | as softmax_xent, plus beta times a KL of up to ~200 nats whose rounding enters every p (log p - log q - KL) |
 //! | adv_loss (CE, DLR, KL) | 2e-5 | 1e-5 | exp/log as above; DLR's ratio divides by gaps of at least 0.27 by construction |
 //! | random_start box | 3e-7 | 0 | a few f32 roundings of values in [0, 1] |
+//! | pcg, pcg_uniform01 | 0 | 0 | integer arithmetic; a 24-bit integer times 2^-24 |
 //! | random_start ball, gaussian | 3e-3 | 0 | log, cos and pow: Vulkan allows cos an absolute error of 2^-11, times normal draws up to ~5.6 |
 //! | pgd_step L-inf; apgd_step L-inf | 2.4e-7; 1e-6 | 0 | one rounding of x + step (clamps are exact); APGD's momentum mix adds a few |
 //! | pgd_step L2; apgd_step L2 | 1e-5; 2e-5 | 0 | norms from differently ordered reductions |
@@ -55,22 +61,31 @@
 //! where that is the point (`matmul_long_k`).
 
 mod act_threshold;
-mod attack;
+mod adv_loss;
+mod approx;
+mod bias;
 mod bsr;
+mod bsr_format;
 mod channel_skip;
 mod common;
 mod conv2d;
+mod conv_direct;
 mod corrupt;
 mod faults;
 mod hypersphere;
 mod ibp;
-mod layers;
 mod learned_mask;
-mod loss;
+mod mask;
 mod matmul;
+mod maxpool;
 mod optim;
+mod pcg;
+mod pgd;
+mod quant;
+mod relu;
 mod select;
 mod shaders;
+mod softmax_xent;
 mod ternary;
 mod ternary_f16;
 mod wta;

@@ -1,6 +1,7 @@
 //! matmul.wgsl: both kernels (tiled `main` and the CPU-adapter `main_blocked`, with the
 //! split-K `reduce_splits` behind them, and `main_dot` where the blocked variant picks it) on every adapter, in all four transpose forms,
-//! overwriting and accumulating, against `reference::matmul` (f64 accumulation).
+//! overwriting and accumulating, and the matrix-vector product `matvec`, against
+//! `reference::matmul` (f64 accumulation).
 
 use crate::common::*;
 use aer::kernels::{self, MatmulForm, MatmulVariant};
@@ -153,4 +154,19 @@ fn matmul_thin_shapes_at_limits() {
 fn matmul_long_k() {
     check(Case { form: MatmulForm::NT, m: 32, n: 9, k: 128 * 28 * 28, accumulate: false }, 300);
     check(Case { form: MatmulForm::NT, m: 6, n: 25, k: 16 * 28 * 28, accumulate: false }, 301);
+}
+
+/// The f32 matrix-vector product against the dense reference (form NT), K off the 4-wide
+/// step, N off the workgroup.
+#[test]
+fn matvec_matches_reference() {
+    for (i, (m, n, k)) in [(1, 1, 1), (1, 65, 7), (3, 130, 64), (2, 7, 4099), (5, 200, 301)].into_iter().enumerate() {
+        let mut r = rng("matvec", i);
+        let (a, b) = (dyadic(&mut r, m * k), dyadic(&mut r, n * k));
+        let c = gpu().full(&[m * n], f32::NAN);
+        kernels::matvec(gpu(), &upload(&a), &upload(&b), &c, m, n, k);
+        let mut want = vec![0f32; m * n];
+        reference::matmul(MatmulForm::NT, &a, &b, &mut want, m, n, k, false);
+        assert_close("matvec", &(m, n, k), &read(&c), &want, Tol::EXACT);
+    }
 }

@@ -1,4 +1,5 @@
-//! Static checks of every WGSL file: naga parses and validates it, `kernels::shaders::ALL`
+//! Static checks of every shader as compiled (its file in shaders/ with the shaders/common/
+//! snippets it uses appended): naga parses and validates it, `kernels::shaders::ALL`
 //! embeds it, and each entry point fits WebGPU's default limits, so a kernel that only runs
 //! on a generous native adapter fails here rather than in the browser. Workgroup sizes set
 //! by overrides are checked at the overrides' defaults; launchers that pass other values
@@ -13,7 +14,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 /// Every entry point the kernel tests exercise, as (file, entry). A new entry point must be
-/// added here together with a test against its CPU reference.
+/// added here together with a test against its CPU reference, in `kernels-test/<file>.rs`
+/// against `reference::<file>` (see `files_are_named_after_shaders`).
 const TESTED: &[(&str, &str)] = &[
     ("bsr", "bsr_matmul"),
     ("bsr", "bsr_weight_grad"),
@@ -134,13 +136,15 @@ const MAX_INVOCATIONS: u32 = 256;
 const MAX_WORKGROUP_SIZE: [u32; 3] = [256, 256, 64];
 const MAX_WORKGROUP_STORAGE: u32 = 16384;
 
-/// Every `.wgsl` file in `shaders/`, read at test time so a new file cannot be missed.
-fn shader_files() -> Vec<(String, String)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
+/// The `.wgsl` files directly in `dir` (`shaders/`, or `shaders/common/` for the snippets
+/// appended to several shaders), as (stem, text), read at test time so a new file cannot be
+/// missed.
+fn wgsl_files(dir: &str) -> Vec<(String, String)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
     let mut out: Vec<(String, String)> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
         .map(|e| e.expect("directory entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "wgsl"))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "wgsl"))
         .map(|p| {
             let name = p.file_stem().unwrap().to_string_lossy().into_owned();
             let src = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()));
@@ -150,6 +154,24 @@ fn shader_files() -> Vec<(String, String)> {
     out.sort();
     assert!(!out.is_empty(), "no .wgsl files in {}", dir.display());
     out
+}
+
+/// Every shader as compiled: `kernels::shaders::ALL`'s sources, each a file from `shaders/`
+/// with the `shaders/common/` snippets it uses appended (`shaders_all_lists_every_file`
+/// checks that they are the files on disk).
+fn shader_files() -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> =
+        aer::kernels::shaders::ALL.iter().map(|s| (s.name.to_string(), s.source.to_string())).collect();
+    out.sort();
+    out
+}
+
+/// The names of the functions a WGSL text declares at module scope.
+fn declared_functions(src: &str) -> BTreeSet<String> {
+    src.lines()
+        .filter_map(|l| l.strip_prefix("fn "))
+        .map(|rest| rest.split(|c: char| !(c.is_alphanumeric() || c == '_')).next().unwrap().to_string())
+        .collect()
 }
 
 fn validate(name: &str, src: &str) -> (Module, ModuleInfo) {
@@ -170,15 +192,48 @@ fn every_shader_parses_and_validates() {
 
 #[test]
 fn shaders_all_lists_every_file() {
-    let files = shader_files();
+    let files = wgsl_files("shaders");
+    let common = wgsl_files("shaders/common");
     let on_disk: BTreeSet<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
     let listed: BTreeSet<&str> = aer::kernels::shaders::ALL.iter().map(|s| s.name).collect();
     assert_eq!(listed.len(), aer::kernels::shaders::ALL.len(), "shaders::ALL lists a shader twice");
     assert_eq!(listed, on_disk, "shaders::ALL and the files in shaders/ differ");
+    let mut used = BTreeSet::new();
     for s in aer::kernels::shaders::ALL {
         let (_, src) = files.iter().find(|(n, _)| n == s.name).unwrap();
-        assert!(s.source == src, "shaders::{} embeds an older shaders/{0}.wgsl: rebuild", s.name);
+        let stale = || format!("shaders::{} embeds an older shaders/{0}.wgsl or shaders/common/*.wgsl: rebuild", s.name);
+        // The file itself, then whole snippets from shaders/common/ and nothing else.
+        let mut rest = s.source.strip_prefix(src.as_str()).unwrap_or_else(|| panic!("{}", stale()));
+        while !rest.is_empty() {
+            let (name, snippet) = common
+                .iter()
+                .find(|(_, c)| rest.starts_with(c.as_str()))
+                .unwrap_or_else(|| panic!("{}", stale()));
+            used.insert(name.as_str());
+            rest = &rest[snippet.len()..];
+        }
     }
+    let unused: Vec<_> = common.iter().map(|(n, _)| n.as_str()).filter(|n| !used.contains(n)).collect();
+    assert!(unused.is_empty(), "shaders/common/ snippets that no shader includes: {unused:?}");
+}
+
+/// Code kept once in shaders/common/ is not copied back into a shader: no file in shaders/
+/// declares a function that a common snippet declares (it would not compile where both are
+/// joined, and would drift where they are not).
+#[test]
+fn common_snippets_are_not_copied() {
+    let common: Vec<_> = wgsl_files("shaders/common").into_iter().map(|(n, src)| (n, declared_functions(&src))).collect();
+    let mut copies = Vec::new();
+    for (name, src) in wgsl_files("shaders") {
+        for f in declared_functions(&src) {
+            for (c, fns) in &common {
+                if fns.contains(&f) {
+                    copies.push(format!("shaders/{name}.wgsl declares {f}, kept in shaders/common/{c}.wgsl"));
+                }
+            }
+        }
+    }
+    assert!(copies.is_empty(), "{copies:#?}");
 }
 
 #[test]
@@ -197,6 +252,44 @@ fn every_entry_point_is_tested() {
     assert!(untested.is_empty(), "entry points without a kernel test: {untested:?}");
     let stale: Vec<_> = TESTED.iter().filter(|(f, e)| !all.contains(&(f.to_string(), e.to_string()))).collect();
     assert!(stale.is_empty(), "TESTED names entry points that no longer exist: {stale:?}");
+}
+
+/// The stems of the `.rs` files directly in `dir`.
+fn rust_files(dir: &str) -> BTreeSet<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "rs"))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Every shader `shaders/<name>.wgsl` has its CPU reference in `src/reference/<name>.rs` and
+/// its kernel test in `kernels-test/<name>.rs`, and every file there is named after a shader
+/// (or a `shaders/common/` snippet), apart from the shared ones listed here.
+#[test]
+fn files_are_named_after_shaders() {
+    const REFERENCE_SHARED: &[&str] = &["mod", "common"];
+    const TEST_SHARED: &[&str] = &["main", "common", "shaders"];
+    let shaders: BTreeSet<String> = wgsl_files("shaders").into_iter().map(|(n, _)| n).collect();
+    let snippets: BTreeSet<String> = wgsl_files("shaders/common").into_iter().map(|(n, _)| n).collect();
+    let mut problems = Vec::new();
+    for (dir, files, shared) in
+        [("src/reference", rust_files("src/reference"), REFERENCE_SHARED), ("kernels-test", rust_files("kernels-test"), TEST_SHARED)]
+    {
+        for name in &shaders {
+            if !files.contains(name) {
+                problems.push(format!("shaders/{name}.wgsl has no {dir}/{name}.rs"));
+            }
+        }
+        for f in &files {
+            if !shaders.contains(f) && !snippets.contains(f) && !shared.contains(&f.as_str()) {
+                problems.push(format!("{dir}/{f}.rs is named after no shader in shaders/ or shaders/common/"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
 }
 
 /// One entry point with its overrides at their declared defaults, alone in its module: what a

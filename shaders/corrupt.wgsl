@@ -118,15 +118,10 @@ fn linf_ascent(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
     w[i] = clamp(w[i] + p.step * r * sign(src[i]), base[i] - r, base[i] + r);
 }
 
-// PCG hash (O'Neill), as in pgd.wgsl.
-fn pcg(v: u32) -> u32 {
-    let state = v * 747796405u + 2891336453u;
-    let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
-    return (word >> 22u) ^ word;
-}
+// pcg and pcg_uniform01: shaders/common/pcg.wgsl, appended to this file when it is compiled.
 
 fn uniform01(i: u32, stream: u32) -> f32 {
-    return f32(pcg(i ^ pcg(p.seed ^ pcg(stream))) >> 8u) * (1.0 / 16777216.0);
+    return pcg_uniform01(p.seed, i, stream);
 }
 
 // A random corner of the L-inf box: w = w0 +- radius.

@@ -11,16 +11,11 @@ struct Params { n: u32, seed: u32, rate: f32, _p0: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> words: array<u32>;
 
-// PCG hash (O'Neill), as in pgd.wgsl.
-fn pcg(v: u32) -> u32 {
-    let state = v * 747796405u + 2891336453u;
-    let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
-    return (word >> 22u) ^ word;
-}
+// pcg and pcg_uniform01: shaders/common/pcg.wgsl, appended to this file when it is compiled.
 
 // Uniform in [0, 1) for bit `bit` of word `i`.
 fn uniform01(i: u32, bit: u32) -> f32 {
-    return f32(pcg(i ^ pcg(p.seed ^ pcg(bit))) >> 8u) * (1.0 / 16777216.0);
+    return pcg_uniform01(p.seed, i, bit);
 }
 
 // The flip mask of `bits` bits for counter i.

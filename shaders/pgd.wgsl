@@ -84,16 +84,11 @@ fn grad_inv_norm(li: u32, base: u32) -> f32 {
     return 1.0 / max(sqrt(workgroup_sum(li, s)), 1e-12);
 }
 
-// PCG hash (O'Neill), for counter-based random numbers the CPU reference reproduces exactly.
-fn pcg(v: u32) -> u32 {
-    let state = v * 747796405u + 2891336453u;
-    let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
-    return (word >> 22u) ^ word;
-}
+// pcg and pcg_uniform01: shaders/common/pcg.wgsl, appended to this file when it is compiled.
 
 // Uniform in [0, 1) for counter `i` of stream `stream`.
 fn uniform01(i: u32, stream: u32) -> f32 {
-    return f32(pcg(i ^ pcg(p.seed ^ pcg(stream))) >> 8u) * (1.0 / 16777216.0);
+    return pcg_uniform01(p.seed, i, stream);
 }
 
 // Standard normal for counter `i` (Box-Muller on two streams).

@@ -81,19 +81,8 @@ fn unsigned4(xb: vec4<u32>, d: Decoded) -> vec4<f32> {
     return bitcast<vec4<f32>>(xb & d.nz);
 }
 
-// Row `row` of y at columns col..col+3 from the column sums (signed s, unsigned a).
-fn finish(row: u32, col: u32, s: vec4<f32>, a: vec4<f32>) {
-    for (var j = 0u; j < 4u; j++) {
-        let c = col + j;
-        if (c < p.n) {
-            var v = scale_pos[c] * s[j];
-            if (ASYMMETRIC) {
-                v = 0.5 * (scale_pos[c] + scale_neg[c]) * s[j] + 0.5 * (scale_pos[c] - scale_neg[c]) * a[j];
-            }
-            store_y(row, c, v);
-        }
-    }
-}
+// finish (the scales applied to four columns' sums, stored through store_y):
+// shaders/common/ternary_finish.wgsl, appended to this file when it is compiled.
 
 // y[m, n] = sum_k x[m, k] * W[n, k]. One invocation per 4 output columns (lanes run along n,
 // so every lane reads the same activations) and ROWS rows of x: each activation loaded

@@ -62,18 +62,8 @@ fn store_y(row: u32, col: u32, v: f32) {
     if (TRANS_Y) { y[col * p.m + row] = f16(v); } else { y[row * p.n + col] = f16(v); }
 }
 
-fn finish(row: u32, col: u32, s: vec4<f32>, a: vec4<f32>) {
-    for (var j = 0u; j < 4u; j++) {
-        let c = col + j;
-        if (c < p.n) {
-            var v = scale_pos[c] * s[j];
-            if (ASYMMETRIC) {
-                v = 0.5 * (scale_pos[c] + scale_neg[c]) * s[j] + 0.5 * (scale_pos[c] - scale_neg[c]) * a[j];
-            }
-            store_y(row, c, v);
-        }
-    }
-}
+// finish (the scales applied to four columns' sums, stored through store_y):
+// shaders/common/ternary_finish.wgsl, appended to this file when it is compiled.
 
 // y[m, n] = sum_k x[m, k] * W[n, k]: one invocation per 4 output columns and ROWS rows, as
 // ternary_matmul in shaders/ternary.wgsl (the columns written out, so that llvmpipe's cap on

@@ -3,7 +3,7 @@
 
 use super::config::AttackConfig;
 use crate::gpu::{Gpu, Tensor};
-use crate::reference::attack::pcg;
+use crate::reference::common::pcg;
 
 pub struct Batch {
     pub x0: Tensor,

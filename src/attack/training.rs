@@ -212,7 +212,7 @@ impl train::Method for Adversarial {
             eps_v.push(if chosen { eps } else { 0.0 });
             step_v.push(if chosen { step } else { 0.0 });
         }
-        let salt = crate::reference::attack::pcg((s.seed as u32) ^ (s.step as u32).wrapping_mul(0x9e37_79b9)) as u64;
+        let salt = crate::reference::common::pcg((s.seed as u32) ^ (s.step as u32).wrapping_mul(0x9e37_79b9)) as u64;
         self.batch = Some(Batch::with_radii(gpu, b.x.clone(), b.y.clone(), eps_v, step_v, salt));
     }
 

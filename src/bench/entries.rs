@@ -197,7 +197,7 @@ pub async fn pgd_step_entry(gpu: &Gpu, norm: Norm, batch: usize, dim: usize, run
     let (gx0, gg, ge, gs) = (gpu.upload(&x0, &[batch, dim]), gpu.upload(&g, &[batch, dim]), gpu.upload(&eps, &[batch]), gpu.upload(&step, &[batch]));
     let x = gpu.upload(&x0, &[batch, dim]);
     kernels::pgd_step(gpu, norm, &x, &gx0, &gg, &ge, &gs, batch, dim);
-    let want = reference::attack::pgd_step(norm, &x0, &x0, &g, &eps, &step, dim);
+    let want = reference::pgd::pgd_step(norm, &x0, &x0, &g, &eps, &step, dim);
     if let Some(why) = mismatch("x", &gpu.read_f32(&x).await?, &want, 1e-5) {
         return Ok(failed(id, why));
     }
@@ -375,7 +375,7 @@ pub async fn linear_entry(gpu: &Gpu, format: WeightFormat, n: usize, batch: usiz
     // A third of the weights zero, as TWN's threshold leaves them; one scale per row.
     let t: Vec<i8> = (0..n * n).map(|_| rng.random_range(-1..=1)).collect();
     let scale: Vec<f32> = (0..n).map(|_| rng.random_range(0.01f32..0.1)).collect();
-    let dense = reference::quant::dequantize(&t, &scale, &scale, n, n);
+    let dense = reference::ternary::dequantize(&t, &scale, &scale, n, n);
     let half = format == WeightFormat::TernaryF16;
     let (gx, gy) = if half {
         let (h, y) = (gpu.empty_f16(&[batch, n]), gpu.empty_f16(&[batch, n]));

@@ -1,11 +1,25 @@
 //! Every WGSL file in `shaders/`, compiled into the binary so the same kernels run natively
 //! and in the browser.
+//!
+//! WGSL has no includes: code that several shaders share is kept once in `shaders/common/`
+//! and appended here, at compile time, to the source of each shader that uses it. Appending
+//! (rather than prepending) keeps a shader's `enable` directives first and naga's line numbers
+//! those of its own file. A `Shader`'s `source` is the joined text, which is what naga
+//! validates and the device compiles, natively and in the browser alike.
 
 use crate::gpu::Shader;
 
+/// `shader!(ID, "name", "common"...)`: `shaders/name.wgsl` followed by each
+/// `shaders/common/<common>.wgsl`, in order.
 macro_rules! shader {
-    ($id:ident, $name:literal) => {
-        pub static $id: Shader = Shader { name: $name, source: include_str!(concat!("../../shaders/", $name, ".wgsl")) };
+    ($id:ident, $name:literal $(, $common:literal)*) => {
+        pub static $id: Shader = Shader {
+            name: $name,
+            source: concat!(
+                include_str!(concat!("../../shaders/", $name, ".wgsl")),
+                $(include_str!(concat!("../../shaders/common/", $common, ".wgsl")),)*
+            ),
+        };
     };
 }
 
@@ -18,19 +32,19 @@ shader!(MAXPOOL, "maxpool");
 shader!(SOFTMAX_XENT, "softmax_xent");
 shader!(OPTIM, "optim");
 shader!(ADV_LOSS, "adv_loss");
-shader!(PGD, "pgd");
+shader!(PGD, "pgd", "pcg");
 shader!(SELECT, "select");
 shader!(MASK, "mask");
-shader!(LEARNED_MASK, "learned_mask");
-shader!(TERNARY, "ternary");
-shader!(TERNARY_F16, "ternary_f16");
+shader!(LEARNED_MASK, "learned_mask", "pcg");
+shader!(TERNARY, "ternary", "ternary_finish");
+shader!(TERNARY_F16, "ternary_f16", "ternary_finish");
 shader!(HYPERSPHERE, "hypersphere");
 shader!(QUANT, "quant");
 shader!(BSR, "bsr");
 shader!(BSR_FORMAT, "bsr_format");
 shader!(IBP, "ibp");
-shader!(CORRUPT, "corrupt");
-shader!(FAULTS, "faults");
+shader!(CORRUPT, "corrupt", "pcg");
+shader!(FAULTS, "faults", "pcg");
 shader!(APPROX, "approx");
 shader!(WTA, "wta");
 shader!(CHANNEL_SKIP, "channel_skip");

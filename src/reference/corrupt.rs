@@ -1,6 +1,6 @@
 //! Parameter corruption's kernels, plainly (see `shaders/corrupt.wgsl`).
 
-use super::attack::uniform01;
+use super::common::uniform01;
 
 /// Sum of x^2, or of (x - minus)^2.
 pub fn sum_squares(x: &[f32], minus: Option<&[f32]>) -> f64 {

@@ -1,6 +1,6 @@
 //! Bit flips, plainly (see `shaders/faults.wgsl`).
 
-use super::attack::uniform01;
+use super::common::uniform01;
 
 /// The flip mask of `bits` bits for counter i.
 fn flips(seed: u32, i: u32, bits: u32, rate: f32) -> u32 {

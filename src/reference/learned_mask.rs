@@ -1,6 +1,6 @@
 //! References for `shaders/learned_mask.wgsl`: HYDRA's score gradient and hard-concrete gates.
 
-use super::attack::pcg;
+use super::common::pcg;
 use crate::kernels::HardConcrete;
 
 fn sigmoid(x: f64) -> f64 {

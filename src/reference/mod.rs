@@ -1,30 +1,49 @@
 //! Plain-Rust CPU references for every kernel, written for obviousness rather than speed. The
 //! kernel tests compare each GPU launcher against the function of the same name here.
+//!
+//! One module per shader: `reference::<name>` holds the references of `shaders/<name>.wgsl`,
+//! tested in `kernels-test/<name>.rs` (the kernel tests check that every shader has both).
+//! `common` holds what several references share: the PCG hash and uniform draws of
+//! `shaders/common/pcg.wgsl`, and the dense weight products.
 
 pub mod act_threshold;
+pub mod adv_loss;
 pub mod approx;
-pub mod attack;
+pub mod bias;
 pub mod bsr;
+pub mod bsr_format;
 pub mod channel_skip;
-pub mod ibp;
-mod conv2d;
+pub mod common;
+pub mod conv2d;
+pub mod conv_direct;
 pub mod corrupt;
 pub mod faults;
 pub mod hypersphere;
-mod layers;
+pub mod ibp;
 pub mod learned_mask;
-mod loss;
-mod matmul;
-mod optim;
+pub mod mask;
+pub mod matmul;
+pub mod maxpool;
+pub mod optim;
+pub mod pgd;
 pub mod quant;
+pub mod relu;
 pub mod select;
-mod weights;
+pub mod softmax_xent;
+pub mod ternary;
+pub mod ternary_f16;
 pub mod wta;
 
-pub use conv2d::{col2im, conv2d_backward_data, conv2d_backward_weight, conv2d_forward, im2col, permute_cnhw_to_nchw, permute_nchw_to_cnhw};
-pub use layers::{apply_mask, bias_add, mask_union, nm_mask, bias_grad, maxpool2_backward, maxpool2_forward, relu_backward, relu_forward};
-pub use loss::{argmax, first_argmax, softmax_xent, trades_xent};
+pub use bias::{bias_add, bias_grad};
+pub use common::{weight_product, weight_product_grad, weight_product_t};
+pub use conv2d::{col2im, im2col, permute_cnhw_to_nchw, permute_nchw_to_cnhw};
+pub use conv_direct::{conv2d_backward_data, conv2d_backward_weight, conv2d_forward};
+pub use mask::{apply_mask, mask_union, nm_mask};
 pub use matmul::matmul;
+pub use maxpool::{maxpool2_backward, maxpool2_forward};
 pub use optim::{adam, sgd};
-pub use weights::{weight_product, weight_product_grad, weight_product_t};
-pub use quant::{channel_lasso, round_f16, ternarize, ternary_matmul, ternary_matmul_f16, ternary_matmul_t, ternary_pack, ternary_relax, ternary_ste, ternary_threshold};
+pub use quant::{channel_lasso, ternarize, ternary_pack, ternary_relax, ternary_ste, ternary_threshold};
+pub use relu::{relu_backward, relu_forward};
+pub use softmax_xent::{argmax, first_argmax, softmax_xent, trades_xent};
+pub use ternary::{ternary_matmul, ternary_matmul_t};
+pub use ternary_f16::{round_f16, ternary_matmul_f16};

@@ -1,45 +1,8 @@
-//! References for `shaders/ternary.wgsl` and `shaders/quant.wgsl`: ternary products as dense
-//! products with the dequantized weights, and the quantizers written out plainly.
+//! References for `shaders/quant.wgsl`: the quantizers (thresholds, ternarize, TTQ's
+//! straight-through gradients, packing, BinaryRelax, channel lasso) written out plainly.
 
-use super::{weight_product, weight_product_t};
-use crate::kernels::{ActivationLayout, ThresholdRule};
+use crate::kernels::ThresholdRule;
 use crate::kernels::packed;
-
-/// Dequantized weights [n, k] from ternary values and per-row scales.
-pub fn dequantize(t: &[i8], scale_pos: &[f32], scale_neg: &[f32], n: usize, k: usize) -> Vec<f32> {
-    (0..n * k)
-        .map(|i| match t[i] {
-            1 => scale_pos[i / k],
-            -1 => -scale_neg[i / k],
-            _ => 0.0,
-        })
-        .collect()
-}
-
-/// y[m, n] = sum_k x[m, k] W[n, k] with W dequantized: the dense product.
-#[allow(clippy::too_many_arguments)]
-pub fn ternary_matmul(x: &[f32], t: &[i8], scale_pos: &[f32], scale_neg: &[f32], m: usize, n: usize, k: usize, layout: ActivationLayout) -> Vec<f32> {
-    weight_product(x, &dequantize(t, scale_pos, scale_neg, n, k), m, n, k, layout)
-}
-
-/// `ternary_matmul` with half-precision activations: x rounded to f16, the product in f32,
-/// y rounded to f16 (returned widened to f32).
-#[allow(clippy::too_many_arguments)]
-pub fn ternary_matmul_f16(x: &[f32], t: &[i8], scale_pos: &[f32], scale_neg: &[f32], m: usize, n: usize, k: usize, layout: ActivationLayout) -> Vec<f32> {
-    let xh: Vec<f32> = x.iter().map(|&v| round_f16(v)).collect();
-    ternary_matmul(&xh, t, scale_pos, scale_neg, m, n, k, layout).into_iter().map(round_f16).collect()
-}
-
-/// v rounded to the nearest f16, as f32.
-pub fn round_f16(v: f32) -> f32 {
-    half::f16::from_f32(v).to_f32()
-}
-
-/// dx[m, k] = sum_n dy[m, n] W[n, k] with W dequantized (dy laid out as y, dx as x).
-#[allow(clippy::too_many_arguments)]
-pub fn ternary_matmul_t(dy: &[f32], t: &[i8], scale_pos: &[f32], scale_neg: &[f32], m: usize, n: usize, k: usize, layout: ActivationLayout) -> Vec<f32> {
-    weight_product_t(dy, &dequantize(t, scale_pos, scale_neg, n, k), m, n, k, layout)
-}
 
 /// Per group of `w.len() / groups` consecutive weights: (delta, alpha), alpha being the mean
 /// |w| over |w| > delta (0 when no weight is above it).

@@ -88,7 +88,7 @@ impl HardConcreteGates {
     /// The model computes with w * z: drawn gates (`draw`: the stream) or the test-time ones.
     fn write_weights(&self, gpu: &Gpu, model: &Model, draw: Option<u32>) {
         for (j, &i) in self.layers.iter().enumerate() {
-            let seed = draw.map(|d| crate::reference::attack::pcg(d ^ (j as u32).wrapping_mul(0x9e37_79b9)));
+            let seed = draw.map(|d| crate::reference::common::pcg(d ^ (j as u32).wrapping_mul(0x9e37_79b9)));
             kernels::gate_forward(gpu, self.hc, &self.weights[j].value, &self.log_alpha[j].value, seed, &model.params[i].value, &self.gates[j]);
         }
     }
@@ -126,7 +126,7 @@ impl HardConcreteGates {
 
 impl Learner for HardConcreteGates {
     fn prepare(&mut self, gpu: &Gpu, model: &Model, step: usize) {
-        let draw = crate::reference::attack::pcg((self.seed as u32) ^ (step as u32).wrapping_mul(0x85eb_ca6b));
+        let draw = crate::reference::common::pcg((self.seed as u32) ^ (step as u32).wrapping_mul(0x85eb_ca6b));
         self.write_weights(gpu, model, Some(draw));
     }
 

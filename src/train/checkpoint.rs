@@ -391,7 +391,7 @@ impl Checkpoint {
                 Ok((0..s[0]).map(|r| v[r / (s[0] / v.len())]).collect())
             };
             let (pos, neg) = (scale("scale_pos")?, scale("scale_neg")?);
-            values.insert(name.clone(), crate::reference::quant::dequantize(&t, &pos, &neg, s[0], s[1]));
+            values.insert(name.clone(), crate::reference::ternary::dequantize(&t, &pos, &neg, s[0], s[1]));
             unpacked.push((name.clone(), s[0], s[1], words, pos, neg));
         }
         let mut model = crate::nn::Model::from_tensors(gpu, &self.spec, self.input, self.classes, &values)?;

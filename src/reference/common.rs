@@ -1,8 +1,22 @@
-//! Dense products with a weight matrix W [n, k] in the activation layouts the ternary and
-//! block-sparse kernels take: the references both are checked against.
+//! Helpers of several shaders' references: the counter-based random numbers that
+//! `shaders/common/pcg.wgsl` draws, and the dense products with a weight matrix that the
+//! ternary and block-sparse products are checked against.
 
-use super::matmul;
+use super::matmul::matmul;
 use crate::kernels::{ActivationLayout, MatmulForm};
+
+/// The PCG hash of `shaders/common/pcg.wgsl` (`pcg`).
+pub fn pcg(v: u32) -> u32 {
+    let state = v.wrapping_mul(747796405).wrapping_add(2891336453);
+    let word = ((state >> ((state >> 28) + 4)) ^ state).wrapping_mul(277803737);
+    (word >> 22) ^ word
+}
+
+/// Uniform in [0, 1) for counter `i` of stream `stream` under `seed`, as `pcg_uniform01` in
+/// `shaders/common/pcg.wgsl` draws it (exactly: a 24-bit integer times 2^-24).
+pub fn uniform01(seed: u32, i: u32, stream: u32) -> f64 {
+    (pcg(i ^ pcg(seed ^ pcg(stream))) >> 8) as f64 / 16_777_216.0
+}
 
 /// y[m, n] = sum_k x[m, k] W[n, k] (f64 accumulation), computed as y^T = W x^T when y is
 /// stored [N, M].

@@ -1,3 +1,6 @@
+//! References for `shaders/softmax_xent.wgsl`: softmax cross-entropy, TRADES, and the
+//! prediction per example.
+
 /// Per-example softmax cross-entropy: (loss, argmax == label, gradient of the mean loss).
 pub fn softmax_xent(logits: &[f32], labels: &[u32], classes: usize) -> (Vec<f32>, Vec<u32>, Vec<f32>) {
     let batch = labels.len();

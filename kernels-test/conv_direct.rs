@@ -1,0 +1,82 @@
+//! conv_direct.wgsl (the direct convolution for small weights, and its weight and bias
+//! gradients) against `reference::conv_direct`'s textbook loops.
+
+use crate::common::*;
+use crate::conv2d::{edge_geometries, geometry, random_geometry, ConvCase};
+use aer::kernels::{self, Conv2dGeometry};
+use aer::reference;
+use rand::Rng;
+
+/// conv_direct (the small-weight path, bias and optional ReLU fused) against the textbook
+/// convolution: random geometries with 1..=40 output channels that fit (several passes of
+/// 16, most not a multiple), the edge geometries, weights that fill workgroup memory exactly, and
+/// more positions than one grid dimension holds.
+#[test]
+fn conv_direct_matches_reference() {
+    let mut cases: Vec<ConvCase> = (0..24)
+        .map(|i| {
+            let mut r = rng("conv_direct_geometry", i);
+            let geometry = random_geometry(&mut r);
+            let fits = 4096 / (16 * geometry.patch()) * 16;
+            ConvCase { geometry, out_channels: r.random_range(1..=fits.min(40)) }
+        })
+        .collect();
+    cases.extend(edge_geometries().into_iter().map(|geometry| ConvCase { geometry, out_channels: 3 }));
+    // 32 x 128 weights: two passes of 16 channels over a patch of 128, all 4096 floats.
+    cases.push(ConvCase { geometry: geometry(2, 8, 9, 7, 4, 1, 2), out_channels: 32 });
+    cases.push(ConvCase { geometry: Conv2dGeometry { n: 1, c: 1, h: SPILL_1D + 4, w: 1, kh: 1, kw: 1, stride: 1, pad: 0 }, out_channels: 1 });
+    for (i, case) in cases.iter().enumerate() {
+        let (g, co) = (&case.geometry, case.out_channels);
+        assert!(kernels::takes_direct(g, co), "case {case:?} does not fit conv_direct");
+        let mut r = rng("conv_direct", i);
+        let x = uniform(&mut r, g.n * g.c * g.h * g.w, -1.0, 1.0);
+        let w = uniform(&mut r, co * g.patch(), -1.0, 1.0);
+        let bias = uniform(&mut r, co, -1.0, 1.0);
+        let relu = i % 2 == 1;
+        let y = gpu().empty(&[g.n, co, g.oh(), g.ow()]);
+        kernels::conv_direct(gpu(), g, &upload(&x), &upload(&w), &upload(&bias), &y, co, relu);
+        let mut want = reference::conv2d_forward(g, &x, &w, &bias, co);
+        if relu {
+            want.iter_mut().for_each(|v| *v = v.max(0.0));
+        }
+        let tol = Tol { abs: 2e-6 * (g.patch() as f64).sqrt() * max_abs(&x) * max_abs(&w), rel: 1e-6 };
+        assert_close("conv_direct y", case, &read(&y), &want, tol);
+    }
+    assert!(!kernels::takes_direct(&geometry(1, 16, 14, 14, 5, 1, 2), 32), "cnn's conv2 (32 x 400) should take the matmul path");
+}
+
+/// conv_direct's weight and bias gradients against the textbook loops: random stride-1
+/// geometries (kernels 1..=5, not square, widths not a multiple of its runs of four), output
+/// channels not a multiple of its four per lane, several input channels, and a batch large
+/// enough that many workgroups' partial sums are added up.
+#[test]
+fn conv_direct_weight_grad_matches_reference() {
+    let mut cases: Vec<ConvCase> = (0..24)
+        .map(|i| {
+            let mut r = rng("conv_direct_weight_grad_geometry", i);
+            let geometry = Conv2dGeometry { stride: 1, ..random_geometry(&mut r) };
+            let fits = 4096 / (16 * geometry.patch()) * 16;
+            ConvCase { geometry, out_channels: r.random_range(1..=fits.min(40)) }
+        })
+        .collect();
+    cases.extend(edge_geometries().into_iter().filter(|g| g.stride == 1).map(|geometry| ConvCase { geometry, out_channels: 3 }));
+    // cnn's first layer over 12 images: 2,352 runs of four, two workgroups of lanes.
+    cases.push(ConvCase { geometry: geometry(12, 1, 28, 28, 5, 1, 2), out_channels: 16 });
+    // Three input channels (CIFAR), 30 outputs: eight parts of four channels per input channel.
+    cases.push(ConvCase { geometry: geometry(2, 3, 11, 9, 5, 1, 2), out_channels: 30 });
+    for (i, case) in cases.iter().enumerate() {
+        let (g, co) = (&case.geometry, case.out_channels);
+        assert!(kernels::takes_direct_weight_grad(g, co), "case {case:?} does not fit conv_direct_weight_grad");
+        let mut r = rng("conv_direct_weight_grad", i);
+        let x = uniform(&mut r, g.n * g.c * g.h * g.w, -1.0, 1.0);
+        let dy = uniform(&mut r, g.n * co * g.oh() * g.ow(), -1.0, 1.0);
+        // Stale values that must be overwritten.
+        let (dw, db) = (upload(&vec![7.0; co * g.patch()]), upload(&vec![7.0; co]));
+        kernels::conv_direct_weight_grad(gpu(), g, &upload(&x), &upload(&dy), &dw, &db, co);
+        let tol = Tol { abs: 2e-5 * (g.positions() as f64).sqrt(), rel: 1e-6 };
+        assert_close("conv_direct dw", case, &read(&dw), &reference::conv2d_backward_weight(g, &dy, &x, co), tol);
+        assert_close("conv_direct dbias", case, &read(&db), &reference::bias_grad(&dy, co, g.oh() * g.ow()), tol);
+    }
+    assert!(!kernels::takes_direct_weight_grad(&geometry(1, 1, 28, 28, 5, 2, 2), 16), "stride 2 should take im2col and the product");
+    assert!(!kernels::takes_direct_weight_grad(&geometry(1, 1, 28, 28, 7, 1, 3), 16), "7x7 should take im2col and the product");
+}

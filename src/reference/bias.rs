@@ -1,0 +1,17 @@
+//! References for `shaders/bias.wgsl`.
+
+/// x[o, c, i] += bias[c].
+pub fn bias_add(x: &mut [f32], bias: &[f32], channels: usize, inner: usize) {
+    for (i, v) in x.iter_mut().enumerate() {
+        *v += bias[(i / inner) % channels];
+    }
+}
+
+/// db[c] = sum over o, i of dy[o, c, i].
+pub fn bias_grad(dy: &[f32], channels: usize, inner: usize) -> Vec<f32> {
+    let mut db = vec![0f64; channels];
+    for (i, v) in dy.iter().enumerate() {
+        db[(i / inner) % channels] += *v as f64;
+    }
+    db.into_iter().map(|v| v as f32).collect()
+}
