@@ -2,12 +2,13 @@
 //! grid of examples and the adversarial examples themselves (safetensors).
 
 use super::common::{beside, load_data, load_run_file, open, report, restore_for};
-use super::options::{norm, AttackArg, DataArgs, GpuArgs, NormArg, SplitArg};
+use super::options::{DataArgs, GpuArgs, SplitArg};
 use super::progress::work_bar;
 use crate::attack::{
     evaluate_robustness, export_examples, fraction, minimal_distances, robustness_curve, sanity_checks, AttackName, AttackSettings, SuiteConfig,
 };
 use crate::files::write_atomic;
+use crate::kernels::Norm;
 use crate::reference::first_argmax;
 use crate::report::adversarial_grid;
 use crate::train::Checkpoint;
@@ -39,10 +40,10 @@ pub struct AttackArgs {
     pub split: SplitArg,
     /// Attacks to run, comma-separated [default: fgsm,pgd,apgd-ce,apgd-dlr].
     #[arg(long, value_enum, value_delimiter = ',')]
-    pub attacks: Option<Vec<AttackArg>>,
+    pub attacks: Option<Vec<AttackName>>,
     /// [default: linf]
     #[arg(long, value_enum)]
-    pub norm: Option<NormArg>,
+    pub norm: Option<Norm>,
     /// Radius [default: 0.3 for 1-channel inputs, 8/255 for colour; L2: 2.0, 0.5].
     #[arg(long)]
     pub eps: Option<f32>,
@@ -79,27 +80,16 @@ pub struct AttackArgs {
     pub out: Option<PathBuf>,
 }
 
-fn attack_name(a: AttackArg) -> AttackName {
-    match a {
-        AttackArg::Fgsm => AttackName::Fgsm,
-        AttackArg::Pgd => AttackName::Pgd,
-        AttackArg::PgdT => AttackName::PgdT,
-        AttackArg::ApgdCe => AttackName::ApgdCe,
-        AttackArg::ApgdDlr => AttackName::ApgdDlr,
-        AttackArg::ApgdT => AttackName::ApgdT,
-    }
-}
-
 pub fn run(gpu_args: &GpuArgs, args: &AttackArgs) -> Result<()> {
     let (choice, dense_kernels) = (&gpu_args.choice(), gpu_args.dense_kernels);
     let cli = AttackSettings {
-        norm: args.norm.map(norm),
+        norm: args.norm,
         eps: args.eps,
         step: args.step,
         steps: args.steps,
         restarts: args.restarts,
         apgd_steps: args.apgd_steps,
-        attacks: args.attacks.as_ref().map(|v| v.iter().map(|&a| attack_name(a)).collect()),
+        attacks: args.attacks.clone(),
         curve: args.curve.clone(),
         curve_n: args.curve_n,
         distance_n: args.distance_n,

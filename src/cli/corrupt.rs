@@ -1,8 +1,9 @@
 //! `aer corrupt`: the per-layer parameter-vulnerability table of a checkpoint.
 
 use super::common::{beside, load_data, open, report, restore_for};
-use super::options::{norm, DataArgs, GpuArgs, NormArg, SplitArg};
+use super::options::{DataArgs, GpuArgs, SplitArg};
 use crate::files::write_atomic;
+use crate::kernels::Norm;
 use crate::train::Checkpoint;
 use crate::{AerError, Result};
 use clap::Args;
@@ -23,8 +24,8 @@ pub struct CorruptArgs {
     #[arg(long, value_enum, default_value_t = SplitArg::Test)]
     pub split: SplitArg,
     /// l2: radius rho times the clean weights' norm; linf: rho times each layer's RMS weight.
-    #[arg(long, value_enum, default_value_t = NormArg::L2)]
-    pub norm: NormArg,
+    #[arg(long, value_enum, default_value_t = Norm::L2)]
+    pub norm: Norm,
     /// Relative radii, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "0.05")]
     pub rho: Vec<f32>,
@@ -62,7 +63,7 @@ pub fn run(gpu_args: &GpuArgs, args: &CorruptArgs) -> Result<()> {
     let data = split.head(args.n);
     let (x, y, _) = crate::attack::upload_range(&gpu, &data, 0..data.len());
     let out = args.out.clone().unwrap_or_else(|| beside(&args.checkpoint, "-corrupt.json"));
-    let norm = norm(args.norm);
+    let norm = args.norm;
     eprintln!("corrupting {} ({}, epoch {}) on the first {} {split_name} examples, {norm:?}, {} ascent steps, {} random draws", args.checkpoint.display(), ck.spec.name, ck.epoch, data.len(), args.steps, args.random);
     let mut tables = Vec::new();
     for &rho in &args.rho {

@@ -2,8 +2,9 @@
 //! approximate multipliers.
 
 use super::common::{beside, load_data, open, report, restore_for};
-use super::options::{DataArgs, GpuArgs, SplitArg, StorageArg};
+use super::options::{DataArgs, GpuArgs, SplitArg};
 use crate::attack::AttackConfig;
+use crate::faults::Storage;
 use crate::files::write_atomic;
 use crate::kernels::Norm;
 use crate::train::Checkpoint;
@@ -28,7 +29,7 @@ pub struct FaultsArgs {
     /// Storage formats whose bits flip, comma-separated [default: ternary for a packed
     /// checkpoint, else f32,f16].
     #[arg(long, value_enum, value_delimiter = ',')]
-    pub storage: Option<Vec<StorageArg>>,
+    pub storage: Option<Vec<Storage>>,
     /// Per-bit flip probabilities, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "0,1e-7,1e-6,1e-5,1e-4,1e-3")]
     pub rates: Vec<f64>,
@@ -55,7 +56,7 @@ pub struct FaultsArgs {
 
 pub fn run(gpu_args: &GpuArgs, args: &FaultsArgs) -> Result<()> {
     let (choice, dense_kernels) = (&gpu_args.choice(), gpu_args.dense_kernels);
-    use crate::faults::{bit_flip_curve, multiplier_curve, FaultPoint, ProductTable, Storage};
+    use crate::faults::{bit_flip_curve, multiplier_curve, FaultPoint, ProductTable};
     if let Some(r) = args.rates.iter().find(|r| !(0.0..=1.0).contains(*r)) {
         return Err(AerError::Invalid(format!("--rates {r}: flip probabilities are in [0, 1]")));
     }
@@ -70,7 +71,7 @@ pub fn run(gpu_args: &GpuArgs, args: &FaultsArgs) -> Result<()> {
         return Err(AerError::Invalid("--n 0 leaves nothing to evaluate".into()));
     }
     let storage: Vec<Storage> = match &args.storage {
-        Some(v) => v.iter().map(|s| match s { StorageArg::F32 => Storage::F32, StorageArg::F16 => Storage::F16, StorageArg::Ternary => Storage::Ternary }).collect(),
+        Some(v) => v.clone(),
         None if !model.packed().is_empty() => vec![Storage::Ternary],
         None => vec![Storage::F32, Storage::F16],
     };

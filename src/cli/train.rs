@@ -1,8 +1,10 @@
 //! `aer train`: its flags, the training configuration they make, and the run.
 
 use super::common::{load_data, load_run_file, open};
-use super::options::{norm, AdvMethodArg, DataArgs, DistributionArg, DynamicArg, GpuArgs, NormArg, OptimizerArg, QuantArg, QuantLayersArg, QuantScalesArg, ScheduleArg};
+use super::options::{AdvMethodArg, DataArgs, DistributionArg, DynamicArg, GpuArgs, OptimizerArg, ScheduleArg};
 use super::progress::fit;
+use crate::kernels::Norm;
+use crate::nn::quant::{QuantLayers, QuantSpec, ScaleGranularity, TernaryMethod};
 use crate::nn::ModelSpec;
 use crate::train::{AdvMethod, AdvTrainConfig, FitOptions, LrSchedule, OptimizerKind, TrainConfig};
 use crate::{AerError, Result};
@@ -63,14 +65,14 @@ pub struct TrainArgs {
     /// Train ternary weights (quantization-aware training with a straight-through estimator
     /// over f32 latent weights): twn (Li & Liu 2016) or ttq (Zhu et al. 2017).
     #[arg(long, value_enum)]
-    pub quant: Option<QuantArg>,
+    pub quant: Option<TernaryMethod>,
     /// One ternary scale per layer or per output channel [default: layer].
     #[arg(long, value_enum, requires = "quant")]
-    pub quant_scales: Option<QuantScalesArg>,
+    pub quant_scales: Option<ScaleGranularity>,
     /// Which weight layers are ternary: all, or hidden (the first and last stay f32)
     /// [default: all].
     #[arg(long, value_enum, requires = "quant")]
-    pub quant_layers: Option<QuantLayersArg>,
+    pub quant_layers: Option<QuantLayers>,
     /// BinaryRelax with --quant twn: train on the weights relaxed toward their ternary
     /// projection, lambda = 1 doubling every epoch (--relax-growth), exact for the last
     /// quarter of the epochs.
@@ -188,7 +190,7 @@ pub struct AdvArgs {
     pub adv: Option<AdvMethodArg>,
     /// Threat model norm [default: linf].
     #[arg(long, value_enum)]
-    pub adv_norm: Option<NormArg>,
+    pub adv_norm: Option<Norm>,
     /// Radius [default: 0.3].
     #[arg(long)]
     pub adv_eps: Option<f32>,
@@ -259,15 +261,14 @@ pub fn run(gpu_args: &GpuArgs, args: &TrainArgs) -> Result<()> {
 
 /// The model to train: the preset or file, with the --quant flags applied.
 pub fn model_spec(a: &TrainArgs) -> Result<ModelSpec> {
-    use crate::nn::quant::{QuantLayers, QuantSpec, ScaleGranularity, TernaryMethod};
     let mut spec = ModelSpec::load(&a.model)?;
     if let Some(m) = a.quant {
-        let mut q = QuantSpec::new(if m == QuantArg::Twn { TernaryMethod::Twn } else { TernaryMethod::Ttq });
-        if a.quant_scales == Some(QuantScalesArg::Channel) {
-            q.scales = ScaleGranularity::Channel;
+        let mut q = QuantSpec::new(m);
+        if let Some(s) = a.quant_scales {
+            q.scales = s;
         }
-        if a.quant_layers == Some(QuantLayersArg::Hidden) {
-            q.layers = QuantLayers::Hidden;
+        if let Some(l) = a.quant_layers {
+            q.layers = l;
         }
         spec.quant = Some(q);
     }
@@ -316,7 +317,7 @@ pub fn train_config(a: &TrainArgs, file: Option<TrainConfig>) -> Result<TrainCon
                     AdvMethodArg::Fgsm => AdvMethod::Fgsm,
                 };
             }
-            if let Some(n) = v.adv_norm { adv.norm = norm(n); }
+            if let Some(n) = v.adv_norm { adv.norm = n; }
             if let Some(x) = v.adv_eps { adv.eps = x; }
             if let Some(x) = v.adv_step { adv.step = x; }
             if let Some(x) = v.adv_steps { adv.steps = x; }
@@ -418,7 +419,7 @@ pub fn train_config(a: &TrainArgs, file: Option<TrainConfig>) -> Result<TrainCon
         return Err(AerError::Invalid("--hydra and --hard-concrete make their own fixed mask; drop --dynamic-sparsity, --prune-sparsity, --snip and --quant".into()));
     }
     if a.binary_relax {
-        if a.quant != Some(QuantArg::Twn) {
+        if a.quant != Some(TernaryMethod::Twn) {
             return Err(AerError::Invalid("--binary-relax relaxes toward TWN's projection; use it with --quant twn".into()));
         }
         let d = crate::train::RelaxConfig::default();
@@ -428,7 +429,7 @@ pub fn train_config(a: &TrainArgs, file: Option<TrainConfig>) -> Result<TrainCon
         r.check()?;
     }
     if let Some(sparsity) = a.hq {
-        if a.quant != Some(QuantArg::Twn) {
+        if a.quant != Some(TernaryMethod::Twn) {
             return Err(AerError::Invalid("--hq ends in TWN's ternary training; use it with --quant twn".into()));
         }
         let d = crate::train::HqConfig::default();
