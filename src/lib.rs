@@ -4,7 +4,7 @@
 pub mod error;
 pub mod files;
 pub mod gpu;
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(feature = "cli", not(target_arch = "wasm32")))]
 pub mod cli;
 pub mod attack;
 pub mod bench;

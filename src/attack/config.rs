@@ -8,19 +8,27 @@ use serde::{Deserialize, Serialize};
 
 /// The attacks `aer attack` knows, by their conventional names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(all(feature = "cli", not(target_arch = "wasm32")), derive(clap::ValueEnum), value(rename_all = "kebab-case"))]
 #[serde(rename_all = "kebab-case")]
 pub enum AttackName {
+    // The command line lists the names alone: `value(help = None)` keeps these docs out of it.
     /// One signed-gradient (or normalised-gradient) step of size eps, no random start.
+    #[cfg_attr(all(feature = "cli", not(target_arch = "wasm32")), value(help = None::<&'static str>))]
     Fgsm,
     /// Projected gradient descent on cross-entropy with a random start (Madry et al.).
+    #[cfg_attr(all(feature = "cli", not(target_arch = "wasm32")), value(help = None::<&'static str>))]
     Pgd,
     /// PGD minimising cross-entropy towards the runner-up classes, one per restart.
+    #[cfg_attr(all(feature = "cli", not(target_arch = "wasm32")), value(help = None::<&'static str>))]
     PgdT,
     /// Auto-PGD on cross-entropy (Croce & Hein, 2020).
+    #[cfg_attr(all(feature = "cli", not(target_arch = "wasm32")), value(help = None::<&'static str>))]
     ApgdCe,
     /// Auto-PGD on the difference-of-logits ratio.
+    #[cfg_attr(all(feature = "cli", not(target_arch = "wasm32")), value(help = None::<&'static str>))]
     ApgdDlr,
     /// Targeted Auto-PGD on the targeted DLR loss, one runner-up class per restart.
+    #[cfg_attr(all(feature = "cli", not(target_arch = "wasm32")), value(help = None::<&'static str>))]
     ApgdT,
 }
 

@@ -1,69 +1,95 @@
 //! `aer attack`: robustness evaluation of a checkpoint, written as robustness.json, a PNG
 //! grid of examples and the adversarial examples themselves (safetensors).
 
-use crate::files::write_atomic;
-use super::args::{AttackArg, AttackArgs};
-use super::commands::{load_data, load_run_file, norm, open};
+use super::common::{beside, load_data, load_run_file, open, report, restore_for};
+use super::options::{DataArgs, GpuArgs, SplitArg};
 use super::progress::work_bar;
 use crate::attack::{
     evaluate_robustness, export_examples, fraction, minimal_distances, robustness_curve, sanity_checks, AttackName, AttackSettings, SuiteConfig,
 };
-use crate::gpu::{AdapterChoice, Gpu};
-use crate::nn::Model;
+use crate::files::write_atomic;
+use crate::kernels::Norm;
 use crate::reference::first_argmax;
 use crate::report::adversarial_grid;
 use crate::train::Checkpoint;
 use crate::{AerError, Result};
+use clap::Args;
 use pollster::block_on;
 use serde_json::json;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
-fn attack_name(a: AttackArg) -> AttackName {
-    match a {
-        AttackArg::Fgsm => AttackName::Fgsm,
-        AttackArg::Pgd => AttackName::Pgd,
-        AttackArg::PgdT => AttackName::PgdT,
-        AttackArg::ApgdCe => AttackName::ApgdCe,
-        AttackArg::ApgdDlr => AttackName::ApgdDlr,
-        AttackArg::ApgdT => AttackName::ApgdT,
-    }
+#[derive(Args, Debug)]
+pub struct AttackArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Checkpoint to attack (.safetensors written by `aer train`).
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Also evaluate the adversarial examples on this checkpoint (a transfer attack).
+    #[arg(long)]
+    pub transfer_to: Option<PathBuf>,
+    /// A TOML file whose [attack] table sets the values below; flags override it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Attack the first N test examples [default: all].
+    #[arg(long)]
+    pub n: Option<usize>,
+    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
+    pub split: SplitArg,
+    /// Attacks to run, comma-separated [default: fgsm,pgd,apgd-ce,apgd-dlr].
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub attacks: Option<Vec<AttackName>>,
+    /// [default: linf]
+    #[arg(long, value_enum)]
+    pub norm: Option<Norm>,
+    /// Radius [default: 0.3 for 1-channel inputs, 8/255 for colour; L2: 2.0, 0.5].
+    #[arg(long)]
+    pub eps: Option<f32>,
+    /// PGD step [default: 0.01 for 1-channel inputs, 2/255 for colour, scaled with eps].
+    #[arg(long)]
+    pub step: Option<f32>,
+    /// PGD steps [default: 40 for 1-channel inputs, 10 for colour].
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Random restarts per attack [default: 1].
+    #[arg(long)]
+    pub restarts: Option<usize>,
+    /// APGD iterations [default: 100].
+    #[arg(long)]
+    pub apgd_steps: Option<usize>,
+    /// Radii of the robustness curve, comma-separated [default: 0 to 1.5 eps in 8 steps, and
+    /// the whole input range]; `--curve` with no value skips the curve.
+    #[arg(long, value_delimiter = ',', num_args = 0..)]
+    pub curve: Option<Vec<f32>>,
+    /// Examples on the curve, spread evenly over the attacked ones [default: 500].
+    #[arg(long)]
+    pub curve_n: Option<usize>,
+    /// Examples whose minimal adversarial distance is estimated by bisection, spread evenly
+    /// over the attacked ones [default: 500]; 0 skips it.
+    #[arg(long)]
+    pub distance_n: Option<usize>,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    #[arg(long, default_value_t = 256)]
+    pub batch_size: usize,
+    /// Directory for robustness.json, examples.safetensors and examples.png
+    /// [default: next to the checkpoint, <name>-attack/].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
-/// The checkpoint's model on the GPU, checked against the data.
-pub(super) fn restore_for(gpu: &Gpu, ck: &Checkpoint, path: &std::path::Path, input: [usize; 3], classes: usize, dense_kernels: bool) -> Result<Model> {
-    ck.check_data(input, classes, path)?;
-    let mut model = ck.restore(gpu)?.0;
-    super::commands::block_sparse(gpu, &mut model, dense_kernels)?;
-    Ok(model)
-}
-
-/// A results path next to a checkpoint: its stem plus `suffix` (e.g. `best-verify.json`).
-pub(super) fn beside(checkpoint: &std::path::Path, suffix: &str) -> PathBuf {
-    let stem = checkpoint.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
-    checkpoint.with_file_name(format!("{stem}{suffix}"))
-}
-
-/// A command's JSON results: the fields every evaluation report shares (the checkpoint, its
-/// model, the adapter, the split and how many of its examples), then `body`'s.
-pub(super) fn report(checkpoint: &std::path::Path, ck: &Checkpoint, gpu: &Gpu, split: &str, examples: usize, body: serde_json::Value) -> serde_json::Value {
-    let mut r = json!({"checkpoint": checkpoint, "model": ck.spec.name, "adapter": gpu.adapter_label(), "split": split, "examples": examples});
-    if let (Some(r), serde_json::Value::Object(b)) = (r.as_object_mut(), body) {
-        r.extend(b);
-    }
-    r
-}
-
-pub fn attack(choice: &AdapterChoice, args: &AttackArgs, dense_kernels: bool) -> Result<()> {
+pub fn run(gpu_args: &GpuArgs, args: &AttackArgs) -> Result<()> {
+    let (choice, dense_kernels) = (&gpu_args.choice(), gpu_args.dense_kernels);
     let cli = AttackSettings {
-        norm: args.norm.map(norm),
+        norm: args.norm,
         eps: args.eps,
         step: args.step,
         steps: args.steps,
         restarts: args.restarts,
         apgd_steps: args.apgd_steps,
-        attacks: args.attacks.as_ref().map(|v| v.iter().map(|&a| attack_name(a)).collect()),
+        attacks: args.attacks.clone(),
         curve: args.curve.clone(),
         curve_n: args.curve_n,
         distance_n: args.distance_n,

@@ -15,12 +15,16 @@ use std::collections::HashMap;
 
 /// How the weights are stored when their bits flip.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(all(feature = "cli", not(target_arch = "wasm32")), derive(clap::ValueEnum), value(rename_all = "lowercase"))]
 #[serde(rename_all = "lowercase")]
 pub enum Storage {
+    // The command line lists the names alone: `value(help = None)` keeps these docs out of it.
     F32,
     /// Rounded to half precision (at rate 0 this measures f16 storage alone).
+    #[cfg_attr(all(feature = "cli", not(target_arch = "wasm32")), value(help = None::<&'static str>))]
     F16,
     /// Packed ternary codes and their f32 scales (other parameters as f32).
+    #[cfg_attr(all(feature = "cli", not(target_arch = "wasm32")), value(help = None::<&'static str>))]
     Ternary,
 }
 

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(all(feature = "cli", not(target_arch = "wasm32")), derive(clap::ValueEnum), value(rename_all = "lowercase"))]
 pub enum DynamicMethod {
     Rigl,
     Set,
@@ -22,12 +23,15 @@ pub enum DynamicMethod {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(all(feature = "cli", not(target_arch = "wasm32")), derive(clap::ValueEnum), value(rename_all = "lowercase"))]
 pub enum Distribution {
-    /// Every layer at the target sparsity.
-    Uniform,
     /// Erdos-Renyi-Kernel: density proportional to (sum of dimensions) / (product of
     /// dimensions), so small layers stay denser; scaled to the target overall.
+    #[cfg_attr(all(feature = "cli", not(target_arch = "wasm32")), value(help = None::<&'static str>))]
     Erk,
+    /// Every layer at the target sparsity.
+    #[cfg_attr(all(feature = "cli", not(target_arch = "wasm32")), value(help = None::<&'static str>))]
+    Uniform,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -11,18 +11,23 @@ use serde::{Deserialize, Serialize};
 
 /// Which ternary quantizer trains the weights.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(all(feature = "cli", not(target_arch = "wasm32")), derive(clap::ValueEnum), value(rename_all = "lowercase"))]
 #[serde(rename_all = "lowercase")]
 pub enum TernaryMethod {
+    // The command line lists the names alone: `value(help = None)` keeps these docs out of it.
     /// Ternary weight networks (Li & Liu 2016): delta = 0.7 mean |w|, alpha the mean |w| above
     /// it, recomputed from the latent weights at every step.
+    #[cfg_attr(all(feature = "cli", not(target_arch = "wasm32")), value(help = None::<&'static str>))]
     Twn,
     /// Trained ternary quantization (Zhu et al. 2017): delta = 0.05 max |w|, separate positive
     /// and negative scales learned by gradient descent.
+    #[cfg_attr(all(feature = "cli", not(target_arch = "wasm32")), value(help = None::<&'static str>))]
     Ttq,
 }
 
 /// One scale (pair) per layer or per output channel.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(all(feature = "cli", not(target_arch = "wasm32")), derive(clap::ValueEnum), value(rename_all = "lowercase"))]
 #[serde(rename_all = "lowercase")]
 pub enum ScaleGranularity {
     #[default]
@@ -32,13 +37,17 @@ pub enum ScaleGranularity {
 
 /// Which weight layers are ternary.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(all(feature = "cli", not(target_arch = "wasm32")), derive(clap::ValueEnum), value(rename_all = "lowercase"))]
 #[serde(rename_all = "lowercase")]
 pub enum QuantLayers {
+    // The command line lists the names alone: `value(help = None)` keeps these docs out of it.
     /// Every linear and convolution weight.
     #[default]
+    #[cfg_attr(all(feature = "cli", not(target_arch = "wasm32")), value(help = None::<&'static str>))]
     All,
     /// All but the first and the last weight layer, which stay f32 (the convention of the
     /// TWN and TTQ papers).
+    #[cfg_attr(all(feature = "cli", not(target_arch = "wasm32")), value(help = None::<&'static str>))]
     Hidden,
 }
 

@@ -1,23 +1,34 @@
-//! `aer run` and `aer report`: pipelines with a progress bar per stage, and their report.
+//! `aer run`: a pipeline file's runs, with a progress bar per stage.
 
-use super::args::{PipelineArgs, ReportArgs};
-use super::commands::{epoch_line, open};
-use super::progress::work_bar;
-use crate::gpu::AdapterChoice;
+use super::common::open;
+use super::options::GpuArgs;
+use super::progress::{epoch_line, work_bar};
 use crate::pipeline::{parse, run_pipeline, Event, RunOptions};
 use crate::train::FitEvent;
 use crate::{AerError, Result};
+use clap::Args;
+use indicatif::ProgressBar;
 use pollster::block_on;
 use std::path::PathBuf;
 
-pub fn run(choice: &AdapterChoice, args: &PipelineArgs, dense_kernels: bool) -> Result<()> {
+#[derive(Args, Debug)]
+pub struct PipelineArgs {
+    /// The pipeline file (TOML); presets are in assets/pipelines/.
+    pub file: PathBuf,
+    /// Directory of the runs [default: runs/<pipeline name>].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+pub fn run(gpu_args: &GpuArgs, args: &PipelineArgs) -> Result<()> {
+    let (choice, dense_kernels) = (&gpu_args.choice(), gpu_args.dense_kernels);
     let text = std::fs::read_to_string(&args.file).map_err(|e| AerError::file(&args.file, format!("cannot read: {e}")))?;
     let runs = parse(&text, &args.file.display().to_string())?;
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(&runs[0].pipeline.name));
     let gpu = open(choice)?;
     eprintln!("pipeline {}: {} run{}, {} stages each, into {} ({})", runs[0].pipeline.name, runs.len(), if runs.len() == 1 { "" } else { "s" }, runs[0].pipeline.stages.len(), out.display(), gpu.adapter_label());
     // One bar per stage, over all its epochs' batches.
-    let mut bar: Option<indicatif::ProgressBar> = None;
+    let mut bar: Option<ProgressBar> = None;
     let (mut stage, mut stages, mut epochs, mut base) = (0, 0, 0, 0);
     let summaries = block_on(run_pipeline(&gpu, &runs, &out, &RunOptions { dense_kernels }, &mut |ev| match ev {
         Event::Run { index, runs, label, dir } => {
@@ -56,18 +67,9 @@ pub fn run(choice: &AdapterChoice, args: &PipelineArgs, dense_kernels: bool) -> 
 
 /// A line above the bar; a hidden bar (standard error is not a terminal) prints nothing, so
 /// then the line goes straight to standard error.
-fn say(bar: &Option<indicatif::ProgressBar>, line: String) {
+fn say(bar: &Option<ProgressBar>, line: String) {
     match bar {
         Some(b) if !b.is_hidden() => b.println(line),
         _ => eprintln!("{line}"),
     }
-}
-
-pub fn report(args: &ReportArgs) -> Result<()> {
-    let out = args.out.clone().unwrap_or_else(|| args.dir.join("report"));
-    let written = crate::report::aer::write_report(&args.dir, &out)?;
-    for p in written {
-        eprintln!("wrote {}", p.display());
-    }
-    Ok(())
 }

@@ -1,0 +1,93 @@
+//! What the subcommands share: opening the GPU, loading the data, a checkpoint's model and a
+//! run file, and the common shape of the JSON results.
+
+use super::options::DataArgs;
+use crate::attack::AttackSettings;
+use crate::data::{load_dir, Splits};
+use crate::gpu::{AdapterChoice, Gpu};
+use crate::nn::Model;
+use crate::train::{Checkpoint, FitEvent, TrainConfig};
+use crate::{AerError, Result};
+use pollster::block_on;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+pub fn open(choice: &AdapterChoice) -> Result<Gpu> {
+    let gpu = block_on(Gpu::new(choice))?;
+    eprintln!("adapter: {}", gpu.adapter_label());
+    Ok(gpu)
+}
+
+/// A relative data path that does not exist from here is tried against the crate root, so the
+/// bundled data is found from any working directory of a source checkout.
+pub fn load_data(args: &DataArgs) -> Result<Splits> {
+    let mut dir = args.data.clone();
+    if dir.is_relative() && !dir.exists() {
+        let alt = Path::new(env!("CARGO_MANIFEST_DIR")).join(&dir);
+        if alt.exists() {
+            dir = alt;
+        }
+    }
+    let s = load_dir(&dir, args.val_size)?;
+    eprintln!(
+        "data: {} ({} train, {} val, {} test, {:?}, {} classes)",
+        s.source,
+        s.train.len(),
+        s.val.len(),
+        s.test.len(),
+        s.train.shape,
+        s.classes
+    );
+    Ok(s)
+}
+
+/// Move pruned layers to the block-sparse kernels where this adapter's crossover says they
+/// are faster, and say which.
+pub fn block_sparse(gpu: &Gpu, model: &mut Model, dense_kernels: bool) -> Result<()> {
+    block_on(crate::train::block_sparse(gpu, model, dense_kernels, &mut |ev| {
+        if let FitEvent::Note(s) = ev {
+            eprintln!("{s}")
+        }
+    }))
+}
+
+/// The checkpoint's model on the GPU, checked against the data.
+pub fn restore_for(gpu: &Gpu, ck: &Checkpoint, path: &Path, input: [usize; 3], classes: usize, dense_kernels: bool) -> Result<Model> {
+    ck.check_data(input, classes, path)?;
+    let mut model = ck.restore(gpu)?.0;
+    block_sparse(gpu, &mut model, dense_kernels)?;
+    Ok(model)
+}
+
+/// A results path next to a checkpoint: its stem plus `suffix` (e.g. `best-verify.json`).
+pub fn beside(checkpoint: &Path, suffix: &str) -> PathBuf {
+    let stem = checkpoint.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
+    checkpoint.with_file_name(format!("{stem}{suffix}"))
+}
+
+/// A command's JSON results: the fields every evaluation report shares (the checkpoint, its
+/// model, the adapter, the split and how many of its examples), then `body`'s.
+pub fn report(checkpoint: &Path, ck: &Checkpoint, gpu: &Gpu, split: &str, examples: usize, body: serde_json::Value) -> serde_json::Value {
+    let mut r = json!({"checkpoint": checkpoint, "model": ck.spec.name, "adapter": gpu.adapter_label(), "split": split, "examples": examples});
+    if let (Some(r), serde_json::Value::Object(b)) = (r.as_object_mut(), body) {
+        r.extend(b);
+    }
+    r
+}
+
+/// A run file: `[train]` (TrainConfig, with `[train.optimizer]` and `[train.adv]`) and
+/// `[attack]` (AttackSettings).
+#[derive(serde::Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunFile {
+    pub train: Option<TrainConfig>,
+    pub attack: Option<AttackSettings>,
+    /// `[prune]`: lottery-ticket settings.
+    pub prune: Option<crate::sparse::LotteryConfig>,
+}
+
+pub fn load_run_file(path: Option<&Path>) -> Result<RunFile> {
+    let Some(path) = path else { return Ok(RunFile::default()) };
+    let text = std::fs::read_to_string(path).map_err(|e| AerError::file(path, format!("cannot read the config: {e}")))?;
+    toml::from_str(&text).map_err(|e| AerError::file(path, format!("is not a valid run file ([train] and [attack] tables): {e}")))
+}

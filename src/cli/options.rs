@@ -1,0 +1,60 @@
+//! Option groups and value lists that several subcommands share.
+
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+
+/// Which GPU adapter runs the command (global: given before or after the subcommand).
+#[derive(Args, Debug, Clone)]
+pub struct GpuArgs {
+    /// Use the adapter whose name contains this text (case-insensitive), e.g. llvmpipe.
+    #[arg(long, global = true, env = "WGPU_ADAPTER_NAME")]
+    pub adapter: Option<String>,
+    /// Restrict to a backend: vulkan, gl, metal, dx12.
+    #[arg(long, global = true, env = "WGPU_BACKEND")]
+    pub backend: Option<String>,
+    /// Keep every layer on the dense kernels (by default a pruned layer runs on the
+    /// block-sparse ones when its share of kept blocks is below this adapter's crossover:
+    /// see `aer tune`).
+    #[arg(long, global = true)]
+    pub dense_kernels: bool,
+}
+
+impl GpuArgs {
+    pub fn choice(&self) -> crate::gpu::AdapterChoice {
+        crate::gpu::AdapterChoice { name: self.adapter.clone(), backend: self.backend.clone() }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct DataArgs {
+    /// Data directory: MNIST-style IDX files (raw or .gz) or CIFAR-10 binary batches.
+    #[arg(long, default_value = crate::data::BUNDLED_MNIST)]
+    pub data: PathBuf,
+    /// Training images held out for validation (a fixed random choice).
+    #[arg(long, default_value_t = crate::data::VALIDATION_SIZE)]
+    pub val_size: usize,
+}
+
+impl DataArgs {
+    /// The bundled MNIST subset with the usual validation share.
+    pub fn bundled() -> DataArgs {
+        DataArgs { data: PathBuf::from(crate::data::BUNDLED_MNIST), val_size: crate::data::VALIDATION_SIZE }
+    }
+}
+
+/// The split a command evaluates on.
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq)]
+pub enum SplitArg {
+    Test,
+    Val,
+}
+
+impl SplitArg {
+    /// The split's name and examples.
+    pub fn pick(self, splits: &crate::data::Splits) -> (&'static str, &crate::data::Dataset) {
+        match self {
+            SplitArg::Val => ("validation", &splits.val),
+            SplitArg::Test => ("test", &splits.test),
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! `aer quantize`: pack a quantized checkpoint's ternary weights and check the packed model.
+
+use super::common::{load_data, open};
+use super::options::{DataArgs, GpuArgs};
+use crate::train::{evaluate, Checkpoint};
+use crate::{AerError, Result};
+use clap::Args;
+use pollster::block_on;
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(Args, Debug)]
+pub struct QuantizeArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// A checkpoint of a quantized model (trained with --quant).
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Where to write the packed checkpoint.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, default_value_t = 256)]
+    pub batch_size: usize,
+    /// Also report the packed model's test accuracy with half-precision activations in its
+    /// ternary layers (adapters with shader-f16).
+    #[arg(long)]
+    pub f16_activations: bool,
+}
+
+pub fn run(gpu_args: &GpuArgs, args: &QuantizeArgs) -> Result<()> {
+    let choice = &gpu_args.choice();
+    let ck = Checkpoint::load(&args.checkpoint)?;
+    if !ck.packed.is_empty() {
+        return Err(AerError::checkpoint(&args.checkpoint, "is already packed"));
+    }
+    let gpu = open(choice)?;
+    let splits = load_data(&args.data)?;
+    ck.check_data(splits.train.shape, splits.classes, &args.checkpoint)?;
+    let (model, _) = ck.restore(&gpu)?;
+    let latent = block_on(evaluate(&gpu, &model, &splits.test, args.batch_size))?;
+    // How far each layer's ternary weights point from its full-precision ones.
+    let cosine: std::collections::HashMap<String, f64> = match &model.quant {
+        Some(q) => block_on(q.cosine_distances(&gpu, &model.params))?.into_iter().map(|(i, d)| (model.params[i].name.clone(), d)).collect(),
+        None => Default::default(),
+    };
+    let packed = block_on(Checkpoint::capture_packed(&gpu, &model, &ck.config, ck.epoch, &ck.history)).map_err(|e| AerError::checkpoint(&args.checkpoint, e.to_string()))?;
+    packed.save(&args.out)?;
+    // Read the file back: the accuracy reported is the packed file's.
+    let (packed_model, _) = Checkpoint::load(&args.out)?.restore(&gpu)?;
+    let t = Instant::now();
+    let r = block_on(evaluate(&gpu, &packed_model, &splits.test, args.batch_size))?;
+    let (f32_bytes, packed_bytes, other) = packed.weight_bytes();
+    println!("ternary layers: {} ({} weights)", packed.packed.len(), f32_bytes / 4);
+    for (name, (s, words)) in &packed.packed {
+        let cos = cosine.get(name).map(|d| format!(", cosine distance to f32 {d:.4}")).unwrap_or_default();
+        println!("  {name:<16} [{}, {}]  {} B packed, {} B as f32{cos}", s[0], s[1], 4 * words.len(), 4 * s[0] * s[1]);
+    }
+    println!("ternary layers: {packed_bytes} B packed vs {f32_bytes} B f32 ({:.2}x smaller)", f32_bytes as f64 / packed_bytes.max(1) as f64);
+    println!("whole model: {} B vs {} B f32 ({:.2}x smaller)", packed_bytes + other, f32_bytes + other, (f32_bytes + other) as f64 / (packed_bytes + other).max(1) as f64);
+    println!("test accuracy: {:.2}% packed ({:.2} s), {:.2}% through the latent weights", 100.0 * r.accuracy, t.elapsed().as_secs_f64(), 100.0 * latent.accuracy);
+    if args.f16_activations {
+        let mut half = packed_model;
+        half.use_f16_activations(&gpu, true)?;
+        let t = Instant::now();
+        let h = block_on(evaluate(&gpu, &half, &splits.test, args.batch_size))?;
+        println!("test accuracy: {:.2}% packed with f16 activations ({:.2} s)", 100.0 * h.accuracy, t.elapsed().as_secs_f64());
+    }
+    println!("wrote {}", args.out.display());
+    Ok(())
+}
