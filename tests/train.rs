@@ -124,3 +124,25 @@ fn training_methods_are_read_and_checked_by_the_registry() {
     let both: TrainConfig = toml::from_str("[adv]\neps = 0.1\n[certify]\neps = 0.1\n").unwrap();
     assert!(REGISTRY.check(&both).is_err(), "two losses at once are refused");
 }
+
+/// Gaussian data augmentation: at sigma 0 it trains exactly as clean training does (the noisy
+/// copy is the image), above 0 it trains on other inputs, and it refuses to share a run with
+/// another loss.
+#[test]
+fn gaussian_noise_trains_on_noisy_copies() {
+    use aer::methods::gaussian_noise::GaussianNoise;
+    let s = small_mnist(256);
+    let spec = ModelSpec::load("mlp").unwrap();
+    let weights = |cfg: &TrainConfig| {
+        let model = Model::new(gpu(), &spec, s.train.shape, s.classes, cfg.seed).unwrap();
+        let mut opt = Optimizer::new(gpu(), &cfg.optimizer, &model.params);
+        fit(&model, &mut opt, &s, cfg, 0..1);
+        block_on(model.download(gpu())).unwrap()
+    };
+    let clean = config(OptimizerKind::Adam, 1e-3, 1);
+    assert_eq!(weights(&clean), weights(&clean.clone().with(&GaussianNoise { sigma: 0.0 })), "sigma 0 is clean training");
+    assert_ne!(weights(&clean), weights(&clean.clone().with(&GaussianNoise { sigma: 0.5 })), "sigma 0.5 trains on noisy copies");
+    let both = clean.with(&GaussianNoise { sigma: 0.25 }).with(&aer::attack::AdvTrainConfig::default());
+    let e = aer::methods::REGISTRY.check(&both).unwrap_err().to_string();
+    assert!(e.contains("choose one"), "{e}");
+}

@@ -3,12 +3,15 @@
 //! belongs to none of them; and one line in `REGISTRY`. docs/adding-a-method.md shows the
 //! whole change for a new one.
 
+pub mod gaussian_noise;
+
 use crate::train::{Entry, Registry};
 
 pub static REGISTRY: Registry = Registry(&[
     // Losses: a batch trains on the first of these that is on (they exclude each other).
     Entry::of::<crate::attack::AdvTrainConfig>(),
     Entry::of::<crate::verify::CertifiedConfig>(),
+    Entry::of::<gaussian_noise::GaussianNoise>(),
     // Gradients taken at other weights.
     Entry::of::<crate::faults::WeightPerturbConfig>(),
     // Masks before the first epoch.
