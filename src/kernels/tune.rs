@@ -3,7 +3,6 @@
 //! per adapter by `aer tune` and cached, else shipped defaults), and the per-adapter cache
 //! those measurements live in. Kernels and models ask here; `crate::bench` only measures.
 
-use crate::error::{AerError, Result};
 use crate::gpu::Gpu;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -66,7 +65,8 @@ pub fn cached<T: DeserializeOwned>(gpu: &Gpu, table: &str, adapter_of: impl Fn(&
 
 /// Write a measured table into this adapter's cache; returns the file.
 #[cfg(not(target_arch = "wasm32"))]
-pub fn store<T: Serialize>(table: &str, adapter: &str, value: &T) -> Result<std::path::PathBuf> {
+pub fn store<T: Serialize>(table: &str, adapter: &str, value: &T) -> crate::Result<std::path::PathBuf> {
+    use crate::error::AerError;
     let path = cache_path(table, adapter).ok_or_else(|| AerError::Invalid("no cache directory: set AER_CACHE_DIR, XDG_CACHE_HOME or HOME".into()))?;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| AerError::Invalid(format!("{}: {e}", dir.display())))?;
