@@ -272,3 +272,43 @@ fn adapters_agree_within_the_documented_tolerances() {
         assert!((x - y).abs() <= LOSS_TOLERANCE * x.abs(), "mean training loss {x} vs {y}");
     }
 }
+
+/// `aer train` killed during a pruning ramp resumes to the uninterrupted run's numbers: after
+/// the resume, as before, the best epoch is chosen among the epochs at the final sparsity only
+/// (the ramp's first epoch, at 69% sparsity, scores higher than any at 99%, and must not win).
+#[test]
+fn killed_pruning_ramp_resumes_to_the_same_numbers() {
+    let dir = tmpdir("ramp-resume");
+    let args = |out: &Path| -> Vec<String> {
+        ["train", "--model", "mlp", "--epochs", "4", "--batch-size", "256", "--prune-sparsity", "0.99", "--prune-ramp-epochs", "3", "--seed", "5", "--out", out.to_str().unwrap()].map(String::from).to_vec()
+    };
+    let whole = dir.join("whole");
+    let (ok, text) = aer(&args(&whole).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(ok, "{text}");
+
+    let killed = dir.join("killed");
+    let mut child = command(&args(&killed).iter().map(String::as_str).collect::<Vec<_>>()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let epoch_file = killed.join("last.safetensors");
+    let t = Instant::now();
+    while !epoch_file.exists() {
+        assert!(t.elapsed() < Duration::from_secs(120), "no epoch checkpoint was written");
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut resume = args(&killed);
+    resume.push("--resume".into());
+    let (ok, text) = aer(&resume.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(ok && text.contains("resuming after epoch"), "{text}");
+    let metrics = |d: &Path| {
+        let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.join("metrics.json")).unwrap()).unwrap();
+        for r in v["history"].as_array_mut().unwrap() {
+            r.as_object_mut().unwrap().remove("seconds");
+        }
+        (v["best_epoch"].clone(), v["test_accuracy"].clone(), v["history"].clone())
+    };
+    let (best, test, history) = metrics(&whole);
+    assert!(best.as_u64().unwrap() >= 3, "the uninterrupted run kept epoch {best}, inside the ramp");
+    assert_eq!(metrics(&killed), (best, test, history));
+}

@@ -80,7 +80,7 @@ pub async fn fit(gpu: &Gpu, registry: &Registry, splits: &Splits, spec: &ModelSp
     for m in methods.iter_mut() {
         m.ready(&model)?;
     }
-    let mut best = history.iter().map(score).fold(-1.0, f64::max);
+    let mut best = resumed_best(&best_path, &history)?;
     for epoch in history.len()..cfg.epochs {
         let t = Instant::now();
         let batches = splits.train.len().div_ceil(cfg.batch_size);
@@ -138,6 +138,18 @@ pub async fn fit(gpu: &Gpu, registry: &Registry, splits: &Splits, spec: &ModelSp
     });
     write_atomic(&out.join("metrics.json"), serde_json::to_string_pretty(&metrics).unwrap().as_bytes())?;
     Ok(FitResult { test_accuracy: test.accuracy, seconds_per_epoch, best_epoch: best_ck.epoch, best_score: best, best_path })
+}
+
+/// The score a resumed run's later epochs must beat: that of the epoch it kept as best, as in
+/// the uninterrupted run (not the best of every finished epoch: a method may have ruled some
+/// out, e.g. a pruning ramp's); -1 when none was kept yet, or when the kept one is the epoch
+/// about to be trained again (the run stopped between its two checkpoint writes).
+fn resumed_best(best_path: &Path, history: &[EpochRecord]) -> Result<f64> {
+    if history.is_empty() || !best_path.exists() {
+        return Ok(-1.0);
+    }
+    let kept = Checkpoint::load(best_path)?.epoch;
+    Ok(if (1..=history.len()).contains(&kept) { score(&history[kept - 1]) } else { -1.0 })
 }
 
 /// With adversarial (certified) training the model is selected by robust (verified)
