@@ -53,3 +53,14 @@ fn bundled_mnist_subset() {
     assert_eq!(s.train.epoch_order(1, 0), s.train.epoch_order(1, 0));
     assert_ne!(s.train.epoch_order(1, 0), s.train.epoch_order(1, 1));
 }
+
+/// The bundled test file is not class-balanced (its first 100 labels are only 5s and 8s), so
+/// subsets for attacks, verification, faults and corruption (`--n N`) are spread over the split:
+/// 100 spread images hold every class.
+#[test]
+fn subsets_are_spread_over_the_classes() {
+    let test = load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join(BUNDLED_MNIST), 1000).unwrap().test;
+    let classes = |d: &aer::data::Dataset| d.labels.iter().collect::<std::collections::BTreeSet<_>>().len();
+    assert!(classes(&test.head(100)) <= 2, "the bundled test file's order changed: update its README");
+    assert_eq!(classes(&test.spread(100)), 10);
+}

@@ -33,7 +33,7 @@ pub struct AttackArgs {
     /// A TOML file whose [attack] table sets the values below; flags override it.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Attack the first N test examples [default: all].
+    /// Attack N test examples spread evenly over the split (every class in them) [default: all].
     #[arg(long)]
     pub n: Option<usize>,
     #[arg(long, value_enum, default_value_t = SplitArg::Test)]
@@ -106,7 +106,8 @@ pub fn run(gpu_args: &GpuArgs, args: &AttackArgs) -> Result<()> {
     let target = args.transfer_to.as_ref().map(|p| restore_for(&gpu, &Checkpoint::load(p)?, p, input, splits.classes, dense_kernels)).transpose()?;
     let suite = SuiteConfig::resolve(&settings, input, splits.classes)?;
     let (split_name, split) = args.split.pick(&splits);
-    let data = split.head(args.n.unwrap_or(split.len()));
+    // Spread over the split, so every class is in a subset (a prefix of a file in class order is not).
+    let data = split.spread(args.n.unwrap_or(split.len()));
     if data.is_empty() {
         return Err(AerError::Invalid("--n 0 leaves nothing to attack".into()));
     }

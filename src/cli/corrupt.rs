@@ -18,7 +18,7 @@ pub struct CorruptArgs {
     /// Checkpoint to corrupt (.safetensors written by `aer train`).
     #[arg(long)]
     pub checkpoint: PathBuf,
-    /// Measure on the first N examples of the split (one batch).
+    /// Measure on N examples spread evenly over the split (every class in them; one batch).
     #[arg(long, default_value_t = 256)]
     pub n: usize,
     #[arg(long, value_enum, default_value_t = SplitArg::Test)]
@@ -60,7 +60,8 @@ pub fn run(gpu_args: &GpuArgs, args: &CorruptArgs) -> Result<()> {
     if args.n.min(split.len()) > most {
         return Err(AerError::Invalid(format!("--n {}: the loss is measured in one batch, and this model's activations fit at most {most} examples on this adapter; give --n {most} or less", args.n)));
     }
-    let data = split.head(args.n);
+    // Spread over the split, so every class is in a subset (a prefix of a file in class order is not).
+    let data = split.spread(args.n);
     let (x, y, _) = crate::attack::upload_range(&gpu, &data, 0..data.len());
     let out = args.out.clone().unwrap_or_else(|| beside(&args.checkpoint, "-corrupt.json"));
     let norm = args.norm;

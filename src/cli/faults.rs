@@ -21,7 +21,7 @@ pub struct FaultsArgs {
     /// Checkpoint to inject faults into (a packed one from `aer quantize` for ternary storage).
     #[arg(long)]
     pub checkpoint: PathBuf,
-    /// Evaluate on the first N examples of the split.
+    /// Evaluate on N examples spread evenly over the split (every class in them).
     #[arg(long, default_value_t = 500)]
     pub n: usize,
     #[arg(long, value_enum, default_value_t = SplitArg::Test)]
@@ -66,7 +66,8 @@ pub fn run(gpu_args: &GpuArgs, args: &FaultsArgs) -> Result<()> {
     let splits = load_data(&args.data)?;
     let mut model = restore_for(&gpu, &ck, &args.checkpoint, splits.train.shape, splits.classes, dense_kernels)?;
     let (split_name, split) = args.split.pick(&splits);
-    let data = split.head(args.n);
+    // Spread over the split, so every class is in a subset (a prefix of a file in class order is not).
+    let data = split.spread(args.n);
     if data.is_empty() {
         return Err(AerError::Invalid("--n 0 leaves nothing to evaluate".into()));
     }

@@ -22,7 +22,7 @@ pub struct VerifyArgs {
     /// Checkpoint to verify (.safetensors written by `aer train`).
     #[arg(long)]
     pub checkpoint: PathBuf,
-    /// Verify the first N examples of the split [default: all].
+    /// Verify N examples spread evenly over the split (every class in them) [default: all].
     #[arg(long)]
     pub n: Option<usize>,
     #[arg(long, value_enum, default_value_t = SplitArg::Test)]
@@ -55,7 +55,8 @@ pub fn run(gpu_args: &GpuArgs, args: &VerifyArgs) -> Result<()> {
     let splits = load_data(&args.data)?;
     let model = restore_for(&gpu, &ck, &args.checkpoint, splits.train.shape, splits.classes, dense_kernels)?;
     let (split_name, split) = args.split.pick(&splits);
-    let data = split.head(args.n.unwrap_or(split.len()));
+    // Spread over the split, so every class is in a subset (a prefix of a file in class order is not).
+    let data = split.spread(args.n.unwrap_or(split.len()));
     if data.is_empty() {
         return Err(AerError::Invalid("--n 0 leaves nothing to verify".into()));
     }
