@@ -142,6 +142,13 @@ fn adversarial_training_and_attack_write_their_results() {
     assert!(std::fs::read(att.join("examples.png")).unwrap().starts_with(b"\x89PNG"));
 
     fails_with(&["train", "--data", ds, "--val-size", "8", "--adv-eps", "0.1"], &["--adv"]);
+    // Radii as fractions of the pixel range; L-inf radii beyond it are refused.
+    let (ok, text) = aer(&["attack", "--data", ds, "--val-size", "8", "--checkpoint", ck.to_str().unwrap(), "--n", "4", "--attacks", "fgsm", "--eps", "8/255", "--curve", "0,0.1", "--distance-n", "0", "--out", d.join("att-frac").to_str().unwrap()]);
+    assert!(ok && text.contains("0.031"), "--eps 8/255: {text}");
+    fails_with(&["attack", "--data", ds, "--val-size", "8", "--checkpoint", ck.to_str().unwrap(), "--eps", "8/0"], &["--eps", "8/0", "divides by zero"]);
+    fails_with(&["attack", "--data", ds, "--val-size", "8", "--checkpoint", ck.to_str().unwrap(), "--eps=-0.1"], &["--eps", "at least 0"]);
+    fails_with(&["attack", "--data", ds, "--val-size", "8", "--checkpoint", ck.to_str().unwrap(), "--eps", "8"], &["L-inf eps 8", "8/255"]);
+    fails_with(&["train", "--data", ds, "--val-size", "8", "--adv", "pgd", "--adv-eps", "3"], &["L-inf eps 3", "pixel units"]);
     fails_with(&["train", "--data", ds, "--val-size", "8", "--adv", "pgd", "--adv-balance"], &["share", "--adv-share"]);
     fails_with(&["attack", "--data", ds, "--val-size", "8", "--checkpoint", ck.to_str().unwrap(), "--n", "0"], &["--n 0"]);
     fails_with(&["attack", "--data", ds, "--val-size", "8", "--checkpoint", ck.to_str().unwrap(), "--attacks", "apgd-t"], &["apgd-t", "4 classes"]);
@@ -296,5 +303,5 @@ fn certified_training_and_verification_write_their_results() {
     fails_with(&["train", "--data", ds, "--val-size", "8", "--snip", "1.5"], &["--snip 1.5", "from 0 up to"]);
     fails_with(&["train", "--data", ds, "--val-size", "8", "--snip", "0.5", "--dynamic-sparsity", "0.5"], &["--snip", "--dynamic-sparsity"]);
     fails_with(&["train", "--data", ds, "--val-size", "8", "--nm", "2:4", "--dynamic-sparsity", "0.5"], &["--nm"]);
-    fails_with(&["verify", "--data", ds, "--val-size", "8", "--checkpoint", ck.to_str().unwrap(), "--eps=-0.1"], &["--eps -0.1"]);
+    fails_with(&["verify", "--data", ds, "--val-size", "8", "--checkpoint", ck.to_str().unwrap(), "--eps=-0.1"], &["--eps", "-0.1", "at least 0"]);
 }

@@ -173,6 +173,9 @@ impl SuiteConfig {
         if !(eps >= 0.0 && eps.is_finite() && step > 0.0 && step.is_finite()) {
             return Err(AerError::Invalid(format!("attack eps must be >= 0 and step > 0 (got eps {eps}, step {step})")));
         }
+        if norm == Norm::Linf && eps > 1.0 {
+            return Err(AerError::Invalid(format!("L-inf eps {eps} is more than the [0, 1] pixel range (eps 1 already allows any image); give it in pixel units, e.g. 8/255 or 0.3")));
+        }
         if steps == 0 || restarts == 0 || apgd_steps == 0 {
             return Err(AerError::Invalid("attack steps, apgd_steps and restarts must be at least 1".into()));
         }

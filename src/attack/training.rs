@@ -79,6 +79,9 @@ impl Default for AdvTrainConfig {
 
 impl AdvTrainConfig {
     pub fn check(&self) -> Result<()> {
+        if self.norm == Norm::Linf && self.eps > 1.0 {
+            return Err(AerError::Invalid(format!("adversarial training's L-inf eps {} is more than the [0, 1] pixel range; give it in pixel units, e.g. 8/255 or 0.3", self.eps)));
+        }
         if !(self.eps >= 0.0 && self.step > 0.0 && self.steps > 0) {
             return Err(AerError::Invalid(format!("adversarial training needs eps >= 0, step > 0 and steps >= 1 (got {}, {}, {})", self.eps, self.step, self.steps)));
         }

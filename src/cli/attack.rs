@@ -44,11 +44,11 @@ pub struct AttackArgs {
     /// [default: linf]
     #[arg(long, value_enum)]
     pub norm: Option<Norm>,
-    /// Radius [default: 0.3 for 1-channel inputs, 8/255 for colour; L2: 2.0, 0.5].
-    #[arg(long)]
+    /// Radius, a number or a fraction [default: 0.3 for 1-channel inputs, 8/255 for colour; L2: 2.0, 0.5].
+    #[arg(long, value_parser = super::options::radius)]
     pub eps: Option<f32>,
     /// PGD step [default: 0.01 for 1-channel inputs, 2/255 for colour, scaled with eps].
-    #[arg(long)]
+    #[arg(long, value_parser = super::options::radius)]
     pub step: Option<f32>,
     /// PGD steps [default: 40 for 1-channel inputs, 10 for colour].
     #[arg(long)]

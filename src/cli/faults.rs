@@ -41,7 +41,7 @@ pub struct FaultsArgs {
     #[arg(long, value_delimiter = ',', num_args = 0.., default_value = "exact,trunc:4,trunc:6,trunc:8,trunc:10")]
     pub multipliers: Vec<String>,
     /// L-inf radius of the PGD attack run at every point (0 skips it).
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = 0.1, value_parser = super::options::radius)]
     pub eps: f32,
     #[arg(long, default_value_t = 10)]
     pub pgd_steps: usize,

@@ -58,3 +58,23 @@ impl SplitArg {
         }
     }
 }
+
+/// A radius or step on the command line: a number or a fraction such as `8/255`, finite and
+/// at least 0.
+pub fn radius(s: &str) -> Result<f32, String> {
+    let parse = |t: &str| t.trim().parse::<f32>().map_err(|_| format!("'{s}' is not a number or a fraction such as 8/255"));
+    let v = match s.split_once('/') {
+        Some((a, b)) => {
+            let d = parse(b)?;
+            if d == 0.0 {
+                return Err(format!("'{s}' divides by zero"));
+            }
+            parse(a)? / d
+        }
+        None => parse(s)?,
+    };
+    if !(v.is_finite() && v >= 0.0) {
+        return Err(format!("'{s}' must be finite and at least 0"));
+    }
+    Ok(v)
+}

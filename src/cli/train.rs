@@ -193,11 +193,11 @@ pub struct AdvArgs {
     /// Threat model norm [default: linf].
     #[arg(long, value_enum)]
     pub adv_norm: Option<Norm>,
-    /// Radius [default: 0.3].
-    #[arg(long)]
+    /// Radius, a number or a fraction such as 8/255 [default: 0.3].
+    #[arg(long, value_parser = super::options::radius)]
     pub adv_eps: Option<f32>,
     /// Attack step at full eps [default: 0.01].
-    #[arg(long)]
+    #[arg(long, value_parser = super::options::radius)]
     pub adv_step: Option<f32>,
     /// Attack steps [default: 40].
     #[arg(long)]

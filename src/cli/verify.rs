@@ -28,7 +28,7 @@ pub struct VerifyArgs {
     #[arg(long, value_enum, default_value_t = SplitArg::Test)]
     pub split: SplitArg,
     /// L-inf radii, comma-separated (several give a verified-accuracy curve).
-    #[arg(long, value_delimiter = ',', default_value = "0.1")]
+    #[arg(long, value_delimiter = ',', default_value = "0.1", value_parser = super::options::radius)]
     pub eps: Vec<f32>,
     /// Steps of the PGD attack run beside the bounds (0 skips it).
     #[arg(long, default_value_t = 40)]
