@@ -305,3 +305,14 @@ fn certified_training_and_verification_write_their_results() {
     fails_with(&["train", "--data", ds, "--val-size", "8", "--nm", "2:4", "--dynamic-sparsity", "0.5"], &["--nm"]);
     fails_with(&["verify", "--data", ds, "--val-size", "8", "--checkpoint", ck.to_str().unwrap(), "--eps=-0.1"], &["--eps", "-0.1", "at least 0"]);
 }
+
+/// `--adapter N` opens adapter number N of `aer adapters` (not the first name containing the
+/// digit); a number past the list is refused with how many there are.
+#[test]
+fn adapter_by_number() {
+    use aer::gpu::{list_adapters, AdapterChoice, Gpu};
+    let listed = pollster::block_on(list_adapters(&AdapterChoice::default())).unwrap();
+    let gpu = pollster::block_on(Gpu::new(&AdapterChoice { name: Some("0".into()), backend: None })).unwrap();
+    assert_eq!(gpu.info.name, listed[0].name);
+    fails_with(&["tune", "--quick", "--adapter", "99"], &["--adapter 99", "no adapter number 99", "aer adapters"]);
+}

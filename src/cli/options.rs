@@ -6,7 +6,8 @@ use std::path::PathBuf;
 /// Which GPU adapter runs the command (global: given before or after the subcommand).
 #[derive(Args, Debug, Clone)]
 pub struct GpuArgs {
-    /// Use the adapter whose name contains this text (case-insensitive), e.g. llvmpipe.
+    /// Use the adapter whose name contains this text (case-insensitive), e.g. llvmpipe, or the
+    /// adapter of this number in `aer adapters`, e.g. 1.
     #[arg(long, global = true, env = "WGPU_ADAPTER_NAME")]
     pub adapter: Option<String>,
     /// Restrict to a backend: vulkan, gl, metal, dx12.

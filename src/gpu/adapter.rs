@@ -7,7 +7,8 @@ use serde::Serialize;
 /// `WGPU_ADAPTER_NAME` variables fill them when the caller leaves them unset.
 #[derive(Clone, Debug, Default)]
 pub struct AdapterChoice {
-    /// Case-insensitive substring of the adapter name (e.g. "llvmpipe", "swiftshader").
+    /// Case-insensitive substring of the adapter name (e.g. "llvmpipe", "swiftshader"), or the
+    /// adapter's number in `aer adapters` (`list_adapters`' order, natively).
     pub name: Option<String>,
     /// One of vulkan, gl, metal, dx12, webgpu.
     pub backend: Option<String>,
@@ -45,6 +46,11 @@ impl AdapterChoice {
             };
         }
         Ok(out)
+    }
+
+    /// The adapter number the name gives, when it is one (e.g. "1").
+    pub fn number(&self) -> Option<usize> {
+        self.name.as_deref().filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())).and_then(|n| n.parse().ok())
     }
 
     pub fn matches(&self, info: &wgpu::AdapterInfo) -> bool {
@@ -135,6 +141,17 @@ pub async fn list_adapters(choice: &AdapterChoice) -> Result<Vec<AdapterSummary>
 
 /// The adapter to use: the first that matches the choice, preferring real GPUs over CPU ones.
 pub(crate) async fn pick_adapter(inst: &wgpu::Instance, choice: &AdapterChoice) -> Result<wgpu::Adapter> {
+    #[cfg(not(target_arch = "wasm32"))]
+    if let Some(i) = choice.number() {
+        // By number: the i-th adapter `aer adapters` lists.
+        let mut all = inst.enumerate_adapters(choice.backends()?).await;
+        let n = all.len();
+        if i < n {
+            return Ok(all.swap_remove(i));
+        }
+        let listed = if n == 0 { "none".to_string() } else { format!("{n}, numbered 0 to {}", n - 1) };
+        return Err(AerError::Invalid(format!("--adapter {i}: there is no adapter number {i}; `aer adapters` lists {listed} (or give part of a name, e.g. llvmpipe)")));
+    }
     #[cfg(not(target_arch = "wasm32"))]
     {
         let mut adapters: Vec<wgpu::Adapter> = inst
