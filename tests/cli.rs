@@ -298,3 +298,35 @@ fn certified_training_and_verification_write_their_results() {
     fails_with(&["train", "--data", ds, "--val-size", "8", "--nm", "2:4", "--dynamic-sparsity", "0.5"], &["--nm"]);
     fails_with(&["verify", "--data", ds, "--val-size", "8", "--checkpoint", ck.to_str().unwrap(), "--eps=-0.1"], &["--eps -0.1"]);
 }
+
+/// A run directory is one run's: a second run into it is refused while the first runs, and
+/// what a crashed run left (its lock, half-written temp files) is cleaned up by the next.
+#[test]
+fn run_directories_are_locked_and_cleaned_after_a_crash() {
+    let d = tmpdir("run-lock");
+    write_tiny(&d, 30);
+    let ds = d.to_str().unwrap();
+    let out = d.join("run");
+    std::fs::create_dir_all(&out).unwrap();
+    // This test process stands for a run that is going.
+    let me = std::process::id().to_string();
+    std::fs::write(out.join(aer::files::LOCK_FILE), &me).unwrap();
+    let train = ["train", "--data", ds, "--val-size", "6", "--epochs", "1", "--batch-size", "8", "--out", out.to_str().unwrap()];
+    fails_with(&train, &[&format!("{} is in use by another aer run (pid {me}); wait for it or use another --out", out.display())]);
+    let file = d.join("p.toml");
+    std::fs::write(&file, format!("name = \"p\"\ndata = \"{ds}\"\nval_size = 6\n[[stages]]\nkind = \"train\"\n[stages.train]\nepochs = 1\nbatch_size = 8\n")).unwrap();
+    fails_with(&["run", file.to_str().unwrap(), "--out", out.to_str().unwrap()], &["is in use by another aer run", &me]);
+    // The run that held it crashed (a pid no process has), mid-write.
+    let dead = "4000000000";
+    std::fs::write(out.join(aer::files::LOCK_FILE), dead).unwrap();
+    std::fs::write(out.join(format!("last.tmp{dead}")), b"half a checkpoint").unwrap();
+    let (ok, text) = aer(&train);
+    assert!(ok && text.contains("took over the lock of pid 4000000000") && text.contains("removed 1 half-written temp file"), "{text}");
+    assert!(!out.join(format!("last.tmp{dead}")).exists() && !out.join(aer::files::LOCK_FILE).exists());
+    let runs = d.join("runs");
+    std::fs::create_dir_all(runs.join("00-x")).unwrap();
+    std::fs::write(runs.join("00-x").join(format!("run.tmp{dead}")), b"half").unwrap();
+    let (ok, text) = aer(&["run", file.to_str().unwrap(), "--out", runs.to_str().unwrap()]);
+    assert!(ok && text.contains("removed 1 half-written temp file"), "{text}");
+    assert!(!runs.join("00-x").join(format!("run.tmp{dead}")).exists() && !runs.join(aer::files::LOCK_FILE).exists());
+}

@@ -3,7 +3,7 @@
 //! resumption from the last finished epoch, and `metrics.json` at the end. The command line
 //! and the pipeline runner both train through here.
 
-use crate::files::write_atomic;
+use crate::files::{write_atomic, DirLock};
 use super::checkpoint::{Checkpoint, EpochRecord};
 use super::config::TrainConfig;
 use super::method::{Methods, Registry, RunCtx};
@@ -54,6 +54,11 @@ pub async fn fit(gpu: &Gpu, registry: &Registry, splits: &Splits, spec: &ModelSp
         return Err(AerError::Invalid(format!("epochs ({}) and batch size ({}) must be at least 1", cfg.epochs, cfg.batch_size)));
     }
     let mut methods = registry.build(cfg)?;
+    // The directory is this run's until it returns: a second run into it is refused.
+    let _lock = DirLock::acquire(out).map(|l| {
+        l.notes.iter().for_each(|n| on(FitEvent::Note(n.clone())));
+        l
+    })?;
     let input = splits.train.shape;
     let last_path = out.join("last.safetensors");
     let best_path = out.join("best.safetensors");
