@@ -299,6 +299,36 @@ fn certified_training_and_verification_write_their_results() {
     fails_with(&["verify", "--data", ds, "--val-size", "8", "--checkpoint", ck.to_str().unwrap(), "--eps=-0.1"], &["--eps -0.1"]);
 }
 
+/// A training run that diverges stops at its first non-finite epoch with the learning rate
+/// to lower, keeps the checkpoints before it readable, and writes no JSON with nulls; a
+/// learning rate that cannot train is refused and a huge one warned about.
+#[test]
+fn diverging_training_stops_and_keeps_the_last_finite_checkpoint() {
+    let d = tmpdir("diverge");
+    write_tiny(&d, 40);
+    let ds = d.to_str().unwrap();
+    let out = d.join("run");
+    let (ok, text) = aer(&["train", "--data", ds, "--val-size", "8", "--epochs", "4", "--batch-size", "8", "--optimizer", "sgd", "--lr", "1e9", "--schedule", "constant", "--out", out.to_str().unwrap()]);
+    assert!(!ok, "{text}");
+    for needle in ["warning: learning rate 1e9", "(diverged); lower the learning rate (--lr, now 1e9)"] {
+        assert!(text.contains(needle), "expected '{needle}' in:\n{text}");
+    }
+    let epoch: usize = text.lines().find_map(|l| l.strip_prefix("error: epoch ")?.split(':').next()?.parse().ok()).expect("the epoch that diverged");
+    assert!(!out.join("metrics.json").exists());
+    let last = out.join("last.safetensors");
+    if epoch > 1 {
+        let ck = aer::train::Checkpoint::load(&last).unwrap();
+        assert_eq!(ck.epoch, epoch - 1, "the last finite epoch's checkpoint is kept");
+        assert!(ck.history.iter().all(|r| r.non_finite().is_none()));
+    } else {
+        assert!(!last.exists());
+    }
+    assert!(!out.join(aer::files::LOCK_FILE).exists(), "the lock goes when the run stops");
+    for lr in ["0", "-0.1", "NaN"] {
+        fails_with(&["train", "--data", ds, "--val-size", "8", "--epochs", "1", &format!("--lr={lr}"), "--out", d.join("bad-lr").to_str().unwrap()], &[&format!("learning rate {lr}"), "positive"]);
+    }
+}
+
 /// A run directory is one run's: a second run into it is refused while the first runs, and
 /// what a crashed run left (its lock, half-written temp files) is cleaned up by the next.
 #[test]
