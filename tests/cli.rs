@@ -329,6 +329,35 @@ fn diverging_training_stops_and_keeps_the_last_finite_checkpoint() {
     }
 }
 
+#[test]
+fn zero_batch_size_and_empty_data_are_refused() {
+    let d = tmpdir("batch0");
+    write_tiny(&d, 20);
+    let ds = d.to_str().unwrap();
+    let ck = d.join("missing.safetensors");
+    let cks = ck.to_str().unwrap();
+    fails_with(&["train", "--data", ds, "--val-size", "5", "--batch-size", "0"], &["--batch-size", "at least 1"]);
+    fails_with(&["train", "--data", ds, "--val-size", "5", "--epochs", "0"], &["--epochs", "at least 1"]);
+    for sub in ["eval", "attack", "verify", "quantize", "faults"] {
+        fails_with(&[sub, "--data", ds, "--val-size", "5", "--checkpoint", cks, "--batch-size", "0"], &["--batch-size", "at least 1"]);
+    }
+    let file = d.join("batch0.toml");
+    std::fs::write(&file, format!("name = \"b0\"\ndata = \"{ds}\"\nval_size = 5\n[[stages]]\nkind = \"train\"\n[stages.train]\nbatch_size = 0\n")).unwrap();
+    fails_with(&["run", file.to_str().unwrap(), "--out", d.join("runs").to_str().unwrap()], &["stage 1 (train)", "batch_size 0"]);
+    std::fs::write(&file, format!("name = \"b0\"\ndata = \"{ds}\"\nval_size = 5\n[[stages]]\nkind = \"train\"\n[stages.train.optimizer]\nlr = -1.0\n")).unwrap();
+    fails_with(&["run", file.to_str().unwrap(), "--out", d.join("runs").to_str().unwrap()], &["stage 1 (train)", "lr -1"]);
+    // An empty validation split: nothing to choose the best epoch on, nothing to evaluate.
+    fails_with(&["train", "--data", ds, "--val-size", "0", "--epochs", "1", "--out", d.join("val0").to_str().unwrap()], &["no validation images", "--val-size"]);
+    let out = d.join("run");
+    let (ok, text) = aer(&["train", "--data", ds, "--val-size", "5", "--epochs", "1", "--batch-size", "8", "--out", out.to_str().unwrap()]);
+    assert!(ok, "{text}");
+    fails_with(&["eval", "--data", ds, "--val-size", "0", "--split", "val", "--checkpoint", out.join("best.safetensors").to_str().unwrap()], &["validation split holds no images"]);
+    // No test images: an error, not an accuracy of 0/0.
+    std::fs::write(d.join("t10k-images-idx3-ubyte"), idx(0x803, &[0, 4, 4], &[])).unwrap();
+    std::fs::write(d.join("t10k-labels-idx1-ubyte"), idx(0x801, &[0], &[])).unwrap();
+    fails_with(&["train", "--data", ds, "--val-size", "5", "--out", d.join("run2").to_str().unwrap()], &["test files hold no images"]);
+}
+
 /// A run directory is one run's: a second run into it is refused while the first runs, and
 /// what a crashed run left (its lock, half-written temp files) is cleaned up by the next.
 #[test]

@@ -120,6 +120,9 @@ impl Splits {
                 train.len()
             )));
         }
+        if test.is_empty() {
+            return Err(AerError::Invalid(format!("{source}: the test files hold no images; every command measures on them, so give at least one")));
+        }
         let classes = train.labels.iter().chain(&test.labels).map(|&l| l as usize + 1).max().unwrap_or(0);
         let mut order: Vec<usize> = (0..train.len()).collect();
         order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(VALIDATION_SEED));

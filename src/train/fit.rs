@@ -51,7 +51,10 @@ pub async fn fit(gpu: &Gpu, registry: &Registry, splits: &Splits, spec: &ModelSp
     // Every method's settings read and checked (defaults filled in) before anything trains.
     let cfg = &registry.check(cfg)?;
     if cfg.epochs == 0 || cfg.batch_size == 0 {
-        return Err(AerError::Invalid(format!("epochs ({}) and batch size ({}) must be at least 1", cfg.epochs, cfg.batch_size)));
+        return Err(AerError::Invalid(format!("epochs {} and batch_size {}: both must be at least 1 (--epochs, --batch-size, or epochs and batch_size under [train])", cfg.epochs, cfg.batch_size)));
+    }
+    if splits.val.is_empty() {
+        return Err(AerError::Invalid(format!("{}: no validation images, and the best epoch is chosen on them; give --val-size 1 or more (val_size in a pipeline)", splits.source)));
     }
     let lr = cfg.optimizer.lr;
     if !(lr.is_finite() && lr > 0.0) {
