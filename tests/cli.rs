@@ -358,6 +358,16 @@ fn zero_batch_size_and_empty_data_are_refused() {
     fails_with(&["train", "--data", ds, "--val-size", "5", "--out", d.join("run2").to_str().unwrap()], &["test files hold no images"]);
 }
 
+#[test]
+fn a_label_beyond_the_classes_is_refused() {
+    let d = tmpdir("labels");
+    write_tiny(&d, 20);
+    let mut labels: Vec<u8> = (0..20).map(|i| (i % 3) as u8).collect();
+    labels[7] = 200;
+    std::fs::write(d.join("train-labels-idx1-ubyte"), idx(0x801, &[20], &labels)).unwrap();
+    fails_with(&["train", "--data", d.to_str().unwrap(), "--val-size", "5"], &["train-labels-idx1-ubyte", "label 200 at index 7", "classes 3 to 199 have no example"]);
+}
+
 /// A run directory is one run's: a second run into it is refused while the first runs, and
 /// what a crashed run left (its lock, half-written temp files) is cleaned up by the next.
 #[test]
