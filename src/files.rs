@@ -14,3 +14,117 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::write(&tmp, bytes).map_err(|e| AerError::file(&tmp, format!("cannot write: {e}")))?;
     std::fs::rename(&tmp, path).map_err(|e| AerError::file(path, format!("cannot rename the finished temp file into place: {e}")))
 }
+
+/// The lock file that marks a directory as taken by a run.
+pub const LOCK_FILE: &str = ".aer.lock";
+
+/// An exclusive claim on a run directory for as long as the value lives: `<dir>/.aer.lock`,
+/// created only where none exists and holding the process id, removed when dropped. A lock
+/// left by a run that crashed (its process no longer runs) is taken over; half-written temp
+/// files that such runs left (`write_atomic`'s `<name>.tmp<pid>`) are removed.
+#[derive(Debug)]
+pub struct DirLock {
+    path: std::path::PathBuf,
+    /// What taking the lock did (a stale lock taken over, temp files removed), worth a line.
+    pub notes: Vec<String>,
+}
+
+/// Lock files this process holds (a pid alone cannot tell: a container may give a later
+/// process the pid of one that crashed).
+fn held() -> std::sync::MutexGuard<'static, std::collections::HashSet<std::path::PathBuf>> {
+    static HELD: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<std::path::PathBuf>>> = std::sync::OnceLock::new();
+    HELD.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl DirLock {
+    /// Take `dir` (created when missing) for this process, or say which run holds it.
+    pub fn acquire(dir: &Path) -> Result<DirLock> {
+        std::fs::create_dir_all(dir).map_err(|e| AerError::file(dir, format!("cannot create directory: {e}")))?;
+        let path = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()).join(LOCK_FILE);
+        let mut notes = Vec::new();
+        let mut held = held();
+        for _ in 0..3 {
+            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(mut f) => {
+                    use std::io::Write;
+                    f.write_all(std::process::id().to_string().as_bytes()).map_err(|e| AerError::file(&path, format!("cannot write the lock file: {e}")))?;
+                    held.insert(path.clone());
+                    drop(held);
+                    let removed = remove_stale_temps(dir, 0);
+                    if !removed.is_empty() {
+                        notes.push(format!("removed {} half-written temp file{} of an interrupted run in {}", removed.len(), if removed.len() == 1 { "" } else { "s" }, dir.display()));
+                    }
+                    return Ok(DirLock { path, notes });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let text = std::fs::read_to_string(&path).unwrap_or_default();
+                    let pid = text.trim().parse::<u32>().ok();
+                    let stale = match pid {
+                        Some(p) if p == std::process::id() => !held.contains(&path),
+                        Some(p) => !pid_running(p),
+                        // Empty: just created by a run that has not written its pid yet, or
+                        // left by one that crashed in between.
+                        None => std::fs::metadata(&path).and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok()).is_some_and(|age| age.as_secs() > 10),
+                    };
+                    if !stale {
+                        let who = pid.map(|p| format!("pid {p}")).unwrap_or_else(|| "pid not yet written".into());
+                        return Err(AerError::Invalid(format!(
+                            "{} is in use by another aer run ({who}); wait for it or use another --out (if no run is going, delete {})",
+                            dir.display(),
+                            path.display()
+                        )));
+                    }
+                    let whose = pid.map(|p| format!(" of pid {p}")).unwrap_or_default();
+                    notes.push(format!("{}: took over the lock{whose}, a run that no longer runs", dir.display()));
+                    std::fs::remove_file(&path).or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(e) }).map_err(|e| AerError::file(&path, format!("cannot remove the stale lock file: {e}")))?;
+                }
+                Err(e) => return Err(AerError::file(&path, format!("cannot create the lock file: {e}"))),
+            }
+        }
+        Err(AerError::file(&path, "another run keeps taking this lock; wait for it or use another --out"))
+    }
+}
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        held().remove(&self.path);
+        // Only our own lock: one taken over by another run after ours went stale stays.
+        if std::fs::read_to_string(&self.path).is_ok_and(|t| t.trim() == std::process::id().to_string()) {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Whether process `pid` runs. Where that cannot be told (no /proc), it is taken to run.
+pub fn pid_running(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    let proc = Path::new("/proc");
+    if !proc.join("self").exists() {
+        return true;
+    }
+    proc.join(pid.to_string()).exists()
+}
+
+/// Remove the temp files (`<name>.tmp<pid>`, see `write_atomic`) in `dir`, and in its
+/// subdirectories `depth` levels down, whose writing process no longer runs; the paths removed.
+pub fn remove_stale_temps(dir: &Path, depth: usize) -> Vec<std::path::PathBuf> {
+    let mut removed = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return removed };
+    for e in entries.flatten() {
+        let path = e.path();
+        let Ok(kind) = e.file_type() else { continue };
+        if kind.is_dir() {
+            if depth > 0 {
+                removed.extend(remove_stale_temps(&path, depth - 1));
+            }
+            continue;
+        }
+        let pid = path.extension().and_then(|x| x.to_str()).and_then(|x| x.strip_prefix("tmp")).filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())).and_then(|d| d.parse::<u32>().ok());
+        if kind.is_file() && pid.is_some_and(|p| !pid_running(p)) && std::fs::remove_file(&path).is_ok() {
+            removed.push(path);
+        }
+    }
+    removed
+}

@@ -316,3 +316,104 @@ fn adapter_by_number() {
     assert_eq!(gpu.info.name, listed[0].name);
     fails_with(&["tune", "--quick", "--adapter", "99"], &["--adapter 99", "no adapter number 99", "aer adapters"]);
 }
+
+/// A training run that diverges stops at its first non-finite epoch with the learning rate
+/// to lower, keeps the checkpoints before it readable, and writes no JSON with nulls; a
+/// learning rate that cannot train is refused and a huge one warned about.
+#[test]
+fn diverging_training_stops_and_keeps_the_last_finite_checkpoint() {
+    let d = tmpdir("diverge");
+    write_tiny(&d, 40);
+    let ds = d.to_str().unwrap();
+    let out = d.join("run");
+    let (ok, text) = aer(&["train", "--data", ds, "--val-size", "8", "--epochs", "4", "--batch-size", "8", "--optimizer", "sgd", "--lr", "1e9", "--schedule", "constant", "--out", out.to_str().unwrap()]);
+    assert!(!ok, "{text}");
+    for needle in ["warning: learning rate 1e9", "(diverged); lower the learning rate (--lr, now 1e9)"] {
+        assert!(text.contains(needle), "expected '{needle}' in:\n{text}");
+    }
+    let epoch: usize = text.lines().find_map(|l| l.strip_prefix("error: epoch ")?.split(':').next()?.parse().ok()).expect("the epoch that diverged");
+    assert!(!out.join("metrics.json").exists());
+    let last = out.join("last.safetensors");
+    if epoch > 1 {
+        let ck = aer::train::Checkpoint::load(&last).unwrap();
+        assert_eq!(ck.epoch, epoch - 1, "the last finite epoch's checkpoint is kept");
+        assert!(ck.history.iter().all(|r| r.non_finite().is_none()));
+    } else {
+        assert!(!last.exists());
+    }
+    assert!(!out.join(aer::files::LOCK_FILE).exists(), "the lock goes when the run stops");
+    for lr in ["0", "-0.1", "NaN"] {
+        fails_with(&["train", "--data", ds, "--val-size", "8", "--epochs", "1", &format!("--lr={lr}"), "--out", d.join("bad-lr").to_str().unwrap()], &[&format!("learning rate {lr}"), "positive"]);
+    }
+}
+
+#[test]
+fn zero_batch_size_and_empty_data_are_refused() {
+    let d = tmpdir("batch0");
+    write_tiny(&d, 20);
+    let ds = d.to_str().unwrap();
+    let ck = d.join("missing.safetensors");
+    let cks = ck.to_str().unwrap();
+    fails_with(&["train", "--data", ds, "--val-size", "5", "--batch-size", "0"], &["--batch-size", "at least 1"]);
+    fails_with(&["train", "--data", ds, "--val-size", "5", "--epochs", "0"], &["--epochs", "at least 1"]);
+    for sub in ["eval", "attack", "verify", "quantize", "faults"] {
+        fails_with(&[sub, "--data", ds, "--val-size", "5", "--checkpoint", cks, "--batch-size", "0"], &["--batch-size", "at least 1"]);
+    }
+    let file = d.join("batch0.toml");
+    std::fs::write(&file, format!("name = \"b0\"\ndata = \"{ds}\"\nval_size = 5\n[[stages]]\nkind = \"train\"\n[stages.train]\nbatch_size = 0\n")).unwrap();
+    fails_with(&["run", file.to_str().unwrap(), "--out", d.join("runs").to_str().unwrap()], &["stage 1 (train)", "batch_size 0"]);
+    std::fs::write(&file, format!("name = \"b0\"\ndata = \"{ds}\"\nval_size = 5\n[[stages]]\nkind = \"train\"\n[stages.train.optimizer]\nlr = -1.0\n")).unwrap();
+    fails_with(&["run", file.to_str().unwrap(), "--out", d.join("runs").to_str().unwrap()], &["stage 1 (train)", "lr -1"]);
+    // An empty validation split: nothing to choose the best epoch on, nothing to evaluate.
+    fails_with(&["train", "--data", ds, "--val-size", "0", "--epochs", "1", "--out", d.join("val0").to_str().unwrap()], &["no validation images", "--val-size"]);
+    let out = d.join("run");
+    let (ok, text) = aer(&["train", "--data", ds, "--val-size", "5", "--epochs", "1", "--batch-size", "8", "--out", out.to_str().unwrap()]);
+    assert!(ok, "{text}");
+    fails_with(&["eval", "--data", ds, "--val-size", "0", "--split", "val", "--checkpoint", out.join("best.safetensors").to_str().unwrap()], &["validation split holds no images"]);
+    // No test images: an error, not an accuracy of 0/0.
+    std::fs::write(d.join("t10k-images-idx3-ubyte"), idx(0x803, &[0, 4, 4], &[])).unwrap();
+    std::fs::write(d.join("t10k-labels-idx1-ubyte"), idx(0x801, &[0], &[])).unwrap();
+    fails_with(&["train", "--data", ds, "--val-size", "5", "--out", d.join("run2").to_str().unwrap()], &["test files hold no images"]);
+}
+
+#[test]
+fn a_label_beyond_the_classes_is_refused() {
+    let d = tmpdir("labels");
+    write_tiny(&d, 20);
+    let mut labels: Vec<u8> = (0..20).map(|i| (i % 3) as u8).collect();
+    labels[7] = 200;
+    std::fs::write(d.join("train-labels-idx1-ubyte"), idx(0x801, &[20], &labels)).unwrap();
+    fails_with(&["train", "--data", d.to_str().unwrap(), "--val-size", "5"], &["train-labels-idx1-ubyte", "label 200 at index 7", "classes 3 to 199 have no example"]);
+}
+
+/// A run directory is one run's: a second run into it is refused while the first runs, and
+/// what a crashed run left (its lock, half-written temp files) is cleaned up by the next.
+#[test]
+fn run_directories_are_locked_and_cleaned_after_a_crash() {
+    let d = tmpdir("run-lock");
+    write_tiny(&d, 30);
+    let ds = d.to_str().unwrap();
+    let out = d.join("run");
+    std::fs::create_dir_all(&out).unwrap();
+    // This test process stands for a run that is going.
+    let me = std::process::id().to_string();
+    std::fs::write(out.join(aer::files::LOCK_FILE), &me).unwrap();
+    let train = ["train", "--data", ds, "--val-size", "6", "--epochs", "1", "--batch-size", "8", "--out", out.to_str().unwrap()];
+    fails_with(&train, &[&format!("{} is in use by another aer run (pid {me}); wait for it or use another --out", out.display())]);
+    let file = d.join("p.toml");
+    std::fs::write(&file, format!("name = \"p\"\ndata = \"{ds}\"\nval_size = 6\n[[stages]]\nkind = \"train\"\n[stages.train]\nepochs = 1\nbatch_size = 8\n")).unwrap();
+    fails_with(&["run", file.to_str().unwrap(), "--out", out.to_str().unwrap()], &["is in use by another aer run", &me]);
+    // The run that held it crashed (a pid no process has), mid-write.
+    let dead = "4000000000";
+    std::fs::write(out.join(aer::files::LOCK_FILE), dead).unwrap();
+    std::fs::write(out.join(format!("last.tmp{dead}")), b"half a checkpoint").unwrap();
+    let (ok, text) = aer(&train);
+    assert!(ok && text.contains("took over the lock of pid 4000000000") && text.contains("removed 1 half-written temp file"), "{text}");
+    assert!(!out.join(format!("last.tmp{dead}")).exists() && !out.join(aer::files::LOCK_FILE).exists());
+    let runs = d.join("runs");
+    std::fs::create_dir_all(runs.join("00-x")).unwrap();
+    std::fs::write(runs.join("00-x").join(format!("run.tmp{dead}")), b"half").unwrap();
+    let (ok, text) = aer(&["run", file.to_str().unwrap(), "--out", runs.to_str().unwrap()]);
+    assert!(ok && text.contains("removed 1 half-written temp file"), "{text}");
+    assert!(!runs.join("00-x").join(format!("run.tmp{dead}")).exists() && !runs.join(aer::files::LOCK_FILE).exists());
+}

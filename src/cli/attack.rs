@@ -2,7 +2,7 @@
 //! grid of examples and the adversarial examples themselves (safetensors).
 
 use super::common::{beside, load_data, load_run_file, open, report, restore_for};
-use super::options::{DataArgs, GpuArgs, SplitArg};
+use super::options::{at_least_one, DataArgs, GpuArgs, SplitArg};
 use super::progress::work_bar;
 use crate::attack::{
     evaluate_robustness, export_examples, fraction, minimal_distances, robustness_curve, sanity_checks, AttackName, AttackSettings, SuiteConfig,
@@ -72,7 +72,7 @@ pub struct AttackArgs {
     pub distance_n: Option<usize>,
     #[arg(long)]
     pub seed: Option<u64>,
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 256, value_parser = at_least_one)]
     pub batch_size: usize,
     /// Directory for robustness.json, examples.safetensors and examples.png
     /// [default: next to the checkpoint, <name>-attack/].
@@ -105,7 +105,7 @@ pub fn run(gpu_args: &GpuArgs, args: &AttackArgs) -> Result<()> {
     let model = restore_for(&gpu, &ck, &args.checkpoint, input, splits.classes, dense_kernels)?;
     let target = args.transfer_to.as_ref().map(|p| restore_for(&gpu, &Checkpoint::load(p)?, p, input, splits.classes, dense_kernels)).transpose()?;
     let suite = SuiteConfig::resolve(&settings, input, splits.classes)?;
-    let (split_name, split) = args.split.pick(&splits);
+    let (split_name, split) = args.split.pick_some(&splits)?;
     // Spread over the split, so every class is in a subset (a prefix of a file in class order is not).
     let data = split.spread(args.n.unwrap_or(split.len()));
     if data.is_empty() {

@@ -55,7 +55,7 @@ pub fn run(gpu_args: &GpuArgs, args: &CorruptArgs) -> Result<()> {
     let gpu = open(choice)?;
     let splits = load_data(&args.data)?;
     let model = restore_for(&gpu, &ck, &args.checkpoint, splits.train.shape, splits.classes, dense_kernels)?;
-    let (split_name, split) = args.split.pick(&splits);
+    let (split_name, split) = args.split.pick_some(&splits)?;
     let most = model.max_batch(gpu.limits.max_storage_buffer_binding_size);
     if args.n.min(split.len()) > most {
         return Err(AerError::Invalid(format!("--n {}: the loss is measured in one batch, and this model's activations fit at most {most} examples on this adapter; give --n {most} or less", args.n)));

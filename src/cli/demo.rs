@@ -1,7 +1,7 @@
 //! `aer demo`: the mlp preset trained on the bundled MNIST subset.
 
 use super::common::{load_data, open};
-use super::options::{DataArgs, GpuArgs};
+use super::options::{at_least_one, DataArgs, GpuArgs};
 use super::progress::fit;
 use crate::nn::ModelSpec;
 use crate::train::{FitOptions, LrSchedule, OptimizerConfig, OptimizerKind, TrainConfig};
@@ -13,7 +13,7 @@ use std::time::Instant;
 #[derive(Args, Debug)]
 pub struct DemoArgs {
     /// Epochs to train.
-    #[arg(long, default_value_t = 12)]
+    #[arg(long, default_value_t = 12, value_parser = at_least_one)]
     pub epochs: usize,
     /// Directory for checkpoints.
     #[arg(long, default_value = "runs/demo")]

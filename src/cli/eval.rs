@@ -2,7 +2,7 @@
 //! distance to another.
 
 use super::common::{block_sparse, load_data, open};
-use super::options::{DataArgs, GpuArgs, SplitArg};
+use super::options::{at_least_one, DataArgs, GpuArgs, SplitArg};
 use crate::nn::ModelSpec;
 use crate::train::{evaluate, Checkpoint};
 use crate::{AerError, Result};
@@ -23,7 +23,7 @@ pub struct EvalArgs {
     pub model: Option<String>,
     #[arg(long, value_enum, default_value_t = SplitArg::Test)]
     pub split: SplitArg,
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 256, value_parser = at_least_one)]
     pub batch_size: usize,
     /// Also print the mask distance to this checkpoint of the same model: per weight tensor
     /// and overall, the share of weights one keeps and the other prunes.
@@ -57,7 +57,7 @@ pub fn run(gpu_args: &GpuArgs, args: &EvalArgs) -> Result<()> {
         model.use_f16_activations(&gpu, true).map_err(|e| AerError::checkpoint(&args.checkpoint, e.to_string()))?;
     }
     model.use_channel_skip(!args.all_channels);
-    let (name, data) = args.split.pick(&splits);
+    let (name, data) = args.split.pick_some(&splits)?;
     let t = Instant::now();
     let r = block_on(evaluate(&gpu, &model, data, args.batch_size))?;
     let secs = t.elapsed().as_secs_f64();

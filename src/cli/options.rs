@@ -58,6 +58,25 @@ impl SplitArg {
             SplitArg::Test => ("test", &splits.test),
         }
     }
+
+    /// The split's name and examples, refused when it has none (a validation split of
+    /// `--val-size 0`).
+    pub fn pick_some(self, splits: &crate::data::Splits) -> crate::Result<(&'static str, &crate::data::Dataset)> {
+        let (name, data) = self.pick(splits);
+        if data.is_empty() {
+            return Err(crate::AerError::Invalid(format!("the {name} split holds no images: give --val-size 1 or more, or --split test")));
+        }
+        Ok((name, data))
+    }
+}
+
+/// A count that must be at least 1 (a batch size, epochs): clap names the flag with the error.
+pub fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// A radius or step on the command line: a number or a fraction such as `8/255`, finite and

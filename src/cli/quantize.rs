@@ -1,7 +1,7 @@
 //! `aer quantize`: pack a quantized checkpoint's ternary weights and check the packed model.
 
 use super::common::{load_data, open};
-use super::options::{DataArgs, GpuArgs};
+use super::options::{at_least_one, DataArgs, GpuArgs};
 use crate::train::{evaluate, Checkpoint};
 use crate::{AerError, Result};
 use clap::Args;
@@ -19,7 +19,7 @@ pub struct QuantizeArgs {
     /// Where to write the packed checkpoint.
     #[arg(long)]
     pub out: PathBuf,
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 256, value_parser = at_least_one)]
     pub batch_size: usize,
     /// Also report the packed model's test accuracy with half-precision activations in its
     /// ternary layers (adapters with shader-f16).

@@ -1,7 +1,7 @@
 //! `aer train`: its flags, the training configuration they make, and the run.
 
 use super::common::{load_data, load_run_file, open};
-use super::options::{DataArgs, GpuArgs};
+use super::options::{at_least_one, DataArgs, GpuArgs};
 use super::progress::fit;
 use crate::kernels::Norm;
 use crate::nn::quant::{QuantLayers, QuantSpec, ScaleGranularity, TernaryMethod};
@@ -25,10 +25,10 @@ pub struct TrainArgs {
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// [default: 10]
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     pub epochs: Option<usize>,
     /// [default: 128]
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     pub batch_size: Option<usize>,
     /// [default: adam]
     #[arg(long, value_enum)]
@@ -458,7 +458,7 @@ pub fn train_config(a: &TrainArgs, file: Option<TrainConfig>) -> Result<TrainCon
         }
     }
     if cfg.epochs == 0 || cfg.batch_size == 0 {
-        return Err(AerError::Invalid("epochs and batch size must be at least 1".into()));
+        return Err(AerError::Invalid(format!("epochs {} and batch_size {}: both must be at least 1 (--epochs, --batch-size, or [train] in the run file)", cfg.epochs, cfg.batch_size)));
     }
     Ok(cfg)
 }

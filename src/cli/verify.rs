@@ -2,7 +2,7 @@
 //! accuracy, per radius, with the per-example check verified <= PGD <= clean.
 
 use super::common::{beside, load_data, open, report, restore_for};
-use super::options::{DataArgs, GpuArgs, SplitArg};
+use super::options::{at_least_one, DataArgs, GpuArgs, SplitArg};
 use super::progress::work_bar;
 use crate::attack::{evaluate_robustness, AttackConfig};
 use crate::files::write_atomic;
@@ -38,7 +38,7 @@ pub struct VerifyArgs {
     pub pgd_step: Option<f32>,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 256, value_parser = at_least_one)]
     pub batch_size: usize,
     /// Where to write the results [default: next to the checkpoint, <name>-verify.json].
     #[arg(long)]
@@ -54,7 +54,7 @@ pub fn run(gpu_args: &GpuArgs, args: &VerifyArgs) -> Result<()> {
     let gpu = open(choice)?;
     let splits = load_data(&args.data)?;
     let model = restore_for(&gpu, &ck, &args.checkpoint, splits.train.shape, splits.classes, dense_kernels)?;
-    let (split_name, split) = args.split.pick(&splits);
+    let (split_name, split) = args.split.pick_some(&splits)?;
     // Spread over the split, so every class is in a subset (a prefix of a file in class order is not).
     let data = split.spread(args.n.unwrap_or(split.len()));
     if data.is_empty() {

@@ -120,7 +120,10 @@ impl Splits {
                 train.len()
             )));
         }
-        let classes = train.labels.iter().chain(&test.labels).map(|&l| l as usize + 1).max().unwrap_or(0);
+        if test.is_empty() {
+            return Err(AerError::Invalid(format!("{source}: the test files hold no images; every command measures on them, so give at least one")));
+        }
+        let classes = class_count(&[(&format!("{source}: training labels"), &train.labels), (&format!("{source}: test labels"), &test.labels)])?;
         let mut order: Vec<usize> = (0..train.len()).collect();
         order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(VALIDATION_SEED));
         let mut held = vec![false; train.len()];
@@ -128,6 +131,23 @@ impl Splits {
         let (val_idx, train_idx): (Vec<usize>, Vec<usize>) = (0..train.len()).partition(|&i| held[i]);
         Ok(Splits { val: train.select(&val_idx), train: train.select(&train_idx), test, classes, source })
     }
+}
+
+/// The class count the labels make: the largest label + 1, where every class from 1 up to
+/// it has an example (class 0 may have none: labels counted from 1). A label beyond a class
+/// without examples is refused (one stray 200 among digits would make a 201-class model),
+/// naming the labels (`sets`: name, labels), the label and its index.
+fn class_count(sets: &[(&str, &[u8])]) -> Result<usize> {
+    let mut seen = [false; 256];
+    sets.iter().flat_map(|(_, l)| l.iter()).for_each(|&l| seen[l as usize] = true);
+    let classes = seen.iter().rposition(|&s| s).map_or(0, |l| l + 1);
+    let Some(missing) = (1..classes).find(|&c| !seen[c]) else { return Ok(classes) };
+    let (name, i, label) = sets.iter().find_map(|(name, l)| l.iter().position(|&x| x as usize > missing).map(|i| (name, i, l[i]))).expect("a label above the missing class");
+    let upto = (missing..label as usize).take_while(|&c| !seen[c]).last().unwrap_or(missing);
+    Err(AerError::Invalid(format!(
+        "{name}: label {label} at index {i} is outside the classes 0 to {} that the other labels make (classes {missing} to {upto} have no example); labels must run from 0 to the number of classes - 1: fix or remove that example",
+        missing - 1
+    )))
 }
 
 /// Load a data directory: MNIST-style IDX files (`train-images-idx3-ubyte`, raw or `.gz`, of
@@ -151,8 +171,10 @@ pub fn load_dir(dir: &Path, val_size: usize) -> Result<Splits> {
         let test = Dataset { images, labels, shape: [3, 32, 32] };
         return Splits::new(train, test, val_size, source);
     }
-    let train = read_idx_pair(dir, "train")?;
-    let test = read_idx_pair(dir, "t10k")?;
+    let (train, train_labels) = read_idx_pair(dir, "train")?;
+    let (test, test_labels) = read_idx_pair(dir, "t10k")?;
+    // Checked here too, to name the label files.
+    class_count(&[(&train_labels.display().to_string(), &train.labels), (&test_labels.display().to_string(), &test.labels)])?;
     Splits::new(train, test, val_size, source)
 }
 
@@ -160,13 +182,15 @@ fn cifar_dir(dir: &Path) -> Option<PathBuf> {
     [dir.to_path_buf(), dir.join("cifar-10-batches-bin")].into_iter().find(|d| d.join("data_batch_1.bin").exists())
 }
 
-/// `prefix`-images / `prefix`-labels under either of MNIST's two naming styles.
-fn read_idx_pair(dir: &Path, prefix: &str) -> Result<Dataset> {
+/// `prefix`-images / `prefix`-labels under either of MNIST's two naming styles, and the
+/// labels' path.
+fn read_idx_pair(dir: &Path, prefix: &str) -> Result<(Dataset, PathBuf)> {
     let images = find(dir, &[&format!("{prefix}-images-idx3-ubyte"), &format!("{prefix}-images.idx3-ubyte")])?;
     let labels = find(dir, &[&format!("{prefix}-labels-idx1-ubyte"), &format!("{prefix}-labels.idx1-ubyte")])?;
     let im = read_idx(&images, 3)?;
     let lb = read_idx(&labels, 1)?;
-    pair(im, lb).map_err(|reason| AerError::file(&labels, format!("{reason} in {}", images.display())))
+    let data = pair(im, lb).map_err(|reason| AerError::file(&labels, format!("{reason} in {}", images.display())))?;
+    Ok((data, labels))
 }
 
 fn pair(im: IdxArray, lb: IdxArray) -> std::result::Result<Dataset, String> {

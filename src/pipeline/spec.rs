@@ -269,6 +269,12 @@ impl Pipeline {
             let bad = |what: String| AerError::Invalid(format!("{origin}: stage {} ({}): {what}", i + 1, s.kind()));
             // Every training method's settings, before the first stage runs.
             if let Some(train) = s.train() {
+                if train.epochs == 0 || train.batch_size == 0 {
+                    return Err(bad(format!("epochs {} and batch_size {}: both must be at least 1", train.epochs, train.batch_size)));
+                }
+                if !(train.optimizer.lr.is_finite() && train.optimizer.lr > 0.0) {
+                    return Err(bad(format!("lr {}: the learning rate must be a positive number", train.optimizer.lr)));
+                }
                 crate::methods::REGISTRY.check(train).map_err(|e| bad(e.to_string()))?;
             }
             match s {

@@ -39,6 +39,23 @@ pub struct EpochRecord {
     pub certified: Option<CertifiedRecord>,
 }
 
+impl EpochRecord {
+    /// The first of its figures that is not a finite number (JSON has none: NaN would be
+    /// written as null and never read back), with its value.
+    pub fn non_finite(&self) -> Option<(&'static str, f64)> {
+        let mut figures = vec![("training loss", self.train_loss), ("training accuracy", self.train_accuracy), ("validation accuracy", self.val_accuracy), ("epoch time", self.seconds)];
+        if let Some(r) = &self.robust {
+            figures.extend([("adversarial training radius", r.eps as f64), ("robust training accuracy", r.train_robust_accuracy), ("robust validation accuracy", r.val_robust_accuracy)]);
+            figures.extend(r.train_robust_by_class.iter().map(|&v| ("robust training accuracy of a class", v)));
+            figures.extend(r.class_shares.iter().map(|&v| ("adversarial share of a class", v as f64)));
+        }
+        if let Some(c) = &self.certified {
+            figures.extend([("certified training radius", c.eps as f64), ("certified training kappa", c.kappa as f64), ("bound loss", c.train_bound_loss), ("verified training accuracy", c.train_verified_accuracy), ("verified validation accuracy", c.val_verified_accuracy)]);
+        }
+        figures.into_iter().find(|(_, v)| !v.is_finite())
+    }
+}
+
 /// One certified-training epoch's figures.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CertifiedRecord {
@@ -89,6 +106,9 @@ impl Checkpoint {
     }
 
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        if let Some((r, (what, v))) = self.history.iter().find_map(|r| r.non_finite().map(|f| (r, f))) {
+            return Err(AerError::Invalid(format!("epoch {}'s {what} is {v}: a checkpoint holds finite numbers only", r.epoch)));
+        }
         let mut meta = HashMap::new();
         meta.insert("format".into(), FORMAT.into());
         meta.insert("format_version".into(), FORMAT_VERSION.to_string());

@@ -3,7 +3,7 @@
 //! resumption from the last finished epoch, and `metrics.json` at the end. The command line
 //! and the pipeline runner both train through here.
 
-use crate::files::write_atomic;
+use crate::files::{write_atomic, DirLock};
 use super::checkpoint::{Checkpoint, EpochRecord};
 use super::config::TrainConfig;
 use super::method::{Methods, Registry, RunCtx};
@@ -51,9 +51,21 @@ pub async fn fit(gpu: &Gpu, registry: &Registry, splits: &Splits, spec: &ModelSp
     // Every method's settings read and checked (defaults filled in) before anything trains.
     let cfg = &registry.check(cfg)?;
     if cfg.epochs == 0 || cfg.batch_size == 0 {
-        return Err(AerError::Invalid(format!("epochs ({}) and batch size ({}) must be at least 1", cfg.epochs, cfg.batch_size)));
+        return Err(AerError::Invalid(format!("epochs {} and batch_size {}: both must be at least 1 (--epochs, --batch-size, or epochs and batch_size under [train])", cfg.epochs, cfg.batch_size)));
+    }
+    if splits.val.is_empty() {
+        return Err(AerError::Invalid(format!("{}: no validation images, and the best epoch is chosen on them; give --val-size 1 or more (val_size in a pipeline)", splits.source)));
+    }
+    let lr = cfg.optimizer.lr;
+    if !(lr.is_finite() && lr > 0.0) {
+        return Err(AerError::Invalid(format!("learning rate {lr}: it must be a positive number (--lr, or lr in [train.optimizer])")));
     }
     let mut methods = registry.build(cfg)?;
+    // The directory is this run's until it returns: a second run into it is refused.
+    let _lock = DirLock::acquire(out).map(|l| {
+        l.notes.iter().for_each(|n| on(FitEvent::Note(n.clone())));
+        l
+    })?;
     let input = splits.train.shape;
     let last_path = out.join("last.safetensors");
     let best_path = out.join("best.safetensors");
@@ -77,6 +89,9 @@ pub async fn fit(gpu: &Gpu, registry: &Registry, splits: &Splits, spec: &ModelSp
     // Masks that change during training keep the dense kernels until it ends.
     block_sparse(gpu, &mut model, opts.dense_kernels || methods.iter().any(|m| m.changes_masks()), on).await?;
     on(FitEvent::Note(format!("model: {} ({} parameters), {:?}", spec.name, model.num_parameters(), cfg.optimizer.kind)));
+    if lr > 10.0 {
+        on(FitEvent::Note(format!("warning: learning rate {} is far above the usual 1e-4 to 1 (--lr); training is likely to diverge or stall at a huge loss", show_lr(lr))));
+    }
     for m in methods.iter_mut() {
         m.ready(&model)?;
     }
@@ -90,6 +105,11 @@ pub async fn fit(gpu: &Gpu, registry: &Registry, splits: &Splits, spec: &ModelSp
         }
         on(FitEvent::EpochStart { epoch, epochs: cfg.epochs, batches });
         let stats = train_epoch(gpu, &model, &mut opt, &splits.train, cfg, epoch, &mut methods, &history, &mut |done, _| on(FitEvent::Batch { done })).await?;
+        // Diverged: stop here, before anything of this epoch is written; the last
+        // checkpoint stays the last finite one.
+        if !stats.loss.is_finite() {
+            return Err(diverged(epoch + 1, "training loss", stats.loss, lr));
+        }
         let val = evaluate(gpu, &model, &splits.val, 256).await?;
         let mut rec = EpochRecord {
             epoch: epoch + 1,
@@ -105,6 +125,9 @@ pub async fn fit(gpu: &Gpu, registry: &Registry, splits: &Splits, spec: &ModelSp
             m.record(&run, &model, &stats, &mut rec).await?;
         }
         rec.seconds = t.elapsed().as_secs_f64();
+        if let Some((field, v)) = rec.non_finite() {
+            return Err(diverged(epoch + 1, field, v, lr));
+        }
         (run.on)(FitEvent::EpochDone(&rec));
         // Methods may keep an epoch from competing for best (a pruning schedule's ramp).
         let eligible = methods.iter().all(|m| m.eligible(epoch, cfg.epochs));
@@ -150,6 +173,19 @@ fn resumed_best(best_path: &Path, history: &[EpochRecord]) -> Result<f64> {
     }
     let kept = Checkpoint::load(best_path)?.epoch;
     Ok(if (1..=history.len()).contains(&kept) { score(&history[kept - 1]) } else { -1.0 })
+}
+
+/// The error of a run whose epoch `epoch` (1-based) measured a non-finite `what`.
+fn diverged(epoch: usize, what: &str, value: f64, lr: f32) -> AerError {
+    AerError::Invalid(format!(
+        "epoch {epoch}: the {what} is {value} (diverged); lower the learning rate (--lr, now {}); the checkpoints of the epochs before it are kept",
+        show_lr(lr)
+    ))
+}
+
+/// A learning rate as people write it: 1e9 and 1e-5, but 0.05.
+fn show_lr(lr: f32) -> String {
+    if lr != 0.0 && !(1e-3..1e4).contains(&lr.abs()) { format!("{lr:e}") } else { lr.to_string() }
 }
 
 /// With adversarial (certified) training the model is selected by robust (verified)
