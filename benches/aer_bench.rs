@@ -163,7 +163,7 @@ fn run(a: &RunArgs) {
             } else {
                 out.clone()
             };
-            aer::files::write_atomic(&path, serde_json::to_string_pretty(&report).unwrap().as_bytes()).unwrap_or_else(|e| fail(e));
+            aer::files::write_json(&path, &report).unwrap_or_else(|e| fail(e));
             eprintln!("wrote {}", path.display());
         }
     }

@@ -15,6 +15,43 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(|e| AerError::file(path, format!("cannot rename the finished temp file into place: {e}")))
 }
 
+/// Write `value` as pretty JSON (`write_atomic`), each number as it prints: an f32 setting
+/// shows as 0.001, not as the f64 it widens to (0.0010000000474974513).
+pub fn write_json<T: serde::Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
+    write_atomic(path, to_json_pretty(value).as_bytes())
+}
+
+/// `value` as pretty JSON, each number as it prints (see `write_json`).
+pub fn to_json_pretty<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string_pretty(&to_json_value(value)).expect("a JSON value prints")
+}
+
+/// `value` as the JSON value `write_json` writes (and reads back), each number as it prints.
+pub fn to_json_value<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Value {
+    let mut v = serde_json::to_value(value).expect("results serialize to JSON");
+    shortest_numbers(&mut v);
+    v
+}
+
+/// Numbers that are f32 values widened to f64 (json! and to_value widen every f32) are
+/// replaced by the f32's shortest decimal, which reads back to the same f32.
+fn shortest_numbers(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Number(n) if n.is_f64() => {
+            let x = n.as_f64().expect("is f64");
+            let f = x as f32;
+            if f as f64 == x && f.is_finite() {
+                if let Some(short) = f.to_string().parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
+                    *n = short;
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(shortest_numbers),
+        serde_json::Value::Object(o) => o.values_mut().for_each(shortest_numbers),
+        _ => {}
+    }
+}
+
 /// The lock file that marks a directory as taken by a run.
 pub const LOCK_FILE: &str = ".aer.lock";
 
@@ -127,4 +164,17 @@ pub fn remove_stale_temps(dir: &Path, depth: usize) -> Vec<std::path::PathBuf> {
         }
     }
     removed
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn json_numbers_print_as_their_settings_were_written() {
+        let v = serde_json::json!({ "lr": 1e-3f32, "eps": 0.3f32, "exact": 0.1f64, "n": 7, "list": [0.05f32, 2.5f32] });
+        let text = super::to_json_pretty(&v);
+        for want in ["\"lr\": 0.001", "\"eps\": 0.3", "\"exact\": 0.1", "\"n\": 7", "0.05", "2.5"] {
+            assert!(text.contains(want), "{want} in {text}");
+        }
+        assert!(!text.contains("0.0010000000474974513") && !text.contains("0.30000001192092896"), "{text}");
+    }
 }

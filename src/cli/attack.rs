@@ -7,7 +7,7 @@ use super::progress::work_bar;
 use crate::attack::{
     evaluate_robustness, export_examples, fraction, minimal_distances, robustness_curve, sanity_checks, AttackName, AttackSettings, SuiteConfig,
 };
-use crate::files::write_atomic;
+use crate::files::{write_atomic, write_json};
 use crate::kernels::Norm;
 use crate::reference::first_argmax;
 use crate::report::adversarial_grid;
@@ -209,7 +209,7 @@ pub fn run(gpu_args: &GpuArgs, args: &AttackArgs) -> Result<()> {
         "attack_seconds": attack_seconds,
         "total_seconds": t.elapsed().as_secs_f64(),
     }));
-    write_atomic(&out.join("robustness.json"), serde_json::to_string_pretty(&result).unwrap().as_bytes())?;
+    write_json(&out.join("robustness.json"), &result)?;
     let meta: HashMap<String, String> = [
         ("format".to_string(), "aer-adversarial-examples".to_string()),
         ("checkpoint".to_string(), args.checkpoint.display().to_string()),

@@ -2,7 +2,7 @@
 
 use super::common::{beside, load_data, open, report, restore_for};
 use super::options::{DataArgs, GpuArgs, SplitArg};
-use crate::files::write_atomic;
+use crate::files::write_json;
 use crate::kernels::Norm;
 use crate::train::Checkpoint;
 use crate::{AerError, Result};
@@ -84,7 +84,7 @@ pub fn run(gpu_args: &GpuArgs, args: &CorruptArgs) -> Result<()> {
         "method": "parameter corruption (Sun et al. 2021): gradient ascent on the weights vs random perturbations of the same radius",
         "tables": tables,
     }));
-    write_atomic(&out, serde_json::to_string_pretty(&results).unwrap().as_bytes())?;
+    write_json(&out, &results)?;
     eprintln!("wrote {}", out.display());
     Ok(())
 }

@@ -5,7 +5,7 @@ use super::common::{beside, load_data, open, report, restore_for};
 use super::options::{at_least_one, DataArgs, GpuArgs, SplitArg};
 use crate::attack::AttackConfig;
 use crate::faults::Storage;
-use crate::files::write_atomic;
+use crate::files::write_json;
 use crate::kernels::Norm;
 use crate::train::Checkpoint;
 use crate::{AerError, Result};
@@ -121,7 +121,7 @@ pub fn run(gpu_args: &GpuArgs, args: &FaultsArgs) -> Result<()> {
         "bit_flips": curves,
         "multipliers": multipliers,
     }));
-    write_atomic(&out, serde_json::to_string_pretty(&results).unwrap().as_bytes())?;
+    write_json(&out, &results)?;
     eprintln!("wrote {}", out.display());
     Ok(())
 }

@@ -3,7 +3,7 @@
 use super::common::{load_data, load_run_file, open};
 use super::options::GpuArgs;
 use super::train::{model_spec, train_config, TrainArgs};
-use crate::files::write_atomic;
+use crate::files::write_json;
 use crate::{AerError, Result};
 use clap::Args;
 use pollster::block_on;
@@ -72,7 +72,7 @@ pub fn run(gpu_args: &GpuArgs, args: &PruneArgs) -> Result<()> {
         );
     }))?;
     let doc = serde_json::json!({"model": spec.name, "adapter": gpu.adapter_label(), "data": splits.source, "config": cfg, "lottery": lt, "rounds": rounds});
-    write_atomic(&out.join("lottery.json"), serde_json::to_string_pretty(&doc).unwrap().as_bytes())?;
+    write_json(&out.join("lottery.json"), &doc)?;
     eprintln!("wrote {}", out.join("lottery.json").display());
     Ok(())
 }

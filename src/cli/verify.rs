@@ -5,7 +5,7 @@ use super::common::{beside, load_data, open, report, restore_for};
 use super::options::{at_least_one, DataArgs, GpuArgs, SplitArg};
 use super::progress::work_bar;
 use crate::attack::{evaluate_robustness, AttackConfig};
-use crate::files::write_atomic;
+use crate::files::write_json;
 use crate::kernels::Norm;
 use crate::train::Checkpoint;
 use crate::verify::verify as verify_data;
@@ -111,7 +111,7 @@ pub fn run(gpu_args: &GpuArgs, args: &VerifyArgs) -> Result<()> {
         "results": rows,
         "soundness_problems": problems,
     }));
-    write_atomic(&out, serde_json::to_string_pretty(&results).unwrap().as_bytes())?;
+    write_json(&out, &results)?;
     eprintln!("wrote {}", out.display());
     if !problems.is_empty() {
         return Err(AerError::Invalid(format!("{} examples break verified <= PGD <= clean: the bounds are not sound (see {})", problems.len(), out.display())));

@@ -71,7 +71,7 @@ pub fn store<T: Serialize>(table: &str, adapter: &str, value: &T) -> crate::Resu
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| AerError::Invalid(format!("{}: {e}", dir.display())))?;
     }
-    crate::files::write_atomic(&path, serde_json::to_string_pretty(value).expect("tables serialize").as_bytes())?;
+    crate::files::write_json(&path, value)?;
     Ok(path)
 }
 

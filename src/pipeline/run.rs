@@ -5,7 +5,7 @@
 //! another configuration is refused, never mixed with new results, and a finished stage's
 //! checkpoint is checked (CRC) before it is used again.
 
-use crate::files::{remove_stale_temps, write_atomic, DirLock};
+use crate::files::{remove_stale_temps, write_json, DirLock};
 use super::spec::{Pipeline, Run, Stage};
 use super::summary::{summarise, RunSummary};
 use crate::attack::{evaluate_robustness, robustness_curve, sanity_checks, SuiteConfig};
@@ -92,7 +92,7 @@ pub async fn run_pipeline(gpu: &Gpu, runs: &[Run], out: &Path, opts: &RunOptions
         let splits = &data.as_ref().unwrap().1;
         let records = run_stages(gpu, run, splits, &dir, opts, &mut shared, on).await?;
         let summary = summarise(gpu, run, splits, &dir, records, opts.dense_kernels).await?;
-        write_atomic(&dir.join("summary.json"), serde_json::to_string_pretty(&summary).unwrap().as_bytes())?;
+        write_json(&dir.join("summary.json"), &summary)?;
         summaries.push(summary);
     }
     Ok(summaries)
@@ -110,7 +110,8 @@ fn load_splits(p: &Pipeline) -> Result<Splits> {
 /// Claim `dir` for `run`: write its `run.json`, or check that the one there is the same run.
 fn lock(dir: &Path, run: &Run) -> Result<()> {
     let path = dir.join("run.json");
-    let want = json!({ "format": RUN_FORMAT, "label": run.label, "pipeline": run.pipeline });
+    // As written and read back (numbers as they print), so that the same run compares equal.
+    let want = crate::files::to_json_value(&json!({ "format": RUN_FORMAT, "label": run.label, "pipeline": run.pipeline }));
     if path.exists() {
         let text = std::fs::read_to_string(&path).map_err(|e| AerError::file(&path, format!("cannot read: {e}")))?;
         let have: Value = serde_json::from_str(&text).map_err(|e| AerError::file(&path, format!("corrupt ({e}); delete the directory {} to start the run over", dir.display())))?;
@@ -123,7 +124,7 @@ fn lock(dir: &Path, run: &Run) -> Result<()> {
         }
         return Ok(());
     }
-    write_atomic(&path, serde_json::to_string_pretty(&want).unwrap().as_bytes())
+    write_json(&path, &want)
 }
 
 /// The first place where two JSON values differ, as `path: old -> new`.
@@ -160,7 +161,7 @@ async fn run_stages(gpu: &Gpu, run: &Run, splits: &Splits, dir: &Path, opts: &Ru
                 // The same stage of an earlier run of this sweep: point at its checkpoint.
                 Some((other, rec)) => {
                     let rec = StageRecord { checkpoint: rec.checkpoint.as_ref().map(|c| format!("../{other}/{c}")), seconds: 0.0, shared_from: Some(other.clone()), ..rec.clone() };
-                    write_atomic(&record_path, serde_json::to_string_pretty(&rec).unwrap().as_bytes())?;
+                    write_json(&record_path, &rec)?;
                     on(Event::Reused { index: i, kind, summary: format!("{} (shared with {other})", one_line(kind, &rec.result)) });
                     rec
                 }
@@ -170,7 +171,7 @@ async fn run_stages(gpu: &Gpu, run: &Run, splits: &Splits, dir: &Path, opts: &Ru
                     let (checkpoint, result) = run_stage(gpu, p, i, stage, splits, &sdir, model.as_deref(), opts, on).await?;
                     let rel = |path: PathBuf| path.strip_prefix(dir).unwrap_or(&path).to_string_lossy().into_owned();
                     let rec = StageRecord { index: i + 1, kind: kind.into(), checkpoint: checkpoint.map(rel), result, seconds: t.elapsed().as_secs_f64(), adapter: gpu.adapter_label(), shared_from: None };
-                    write_atomic(&record_path, serde_json::to_string_pretty(&rec).unwrap().as_bytes())?;
+                    write_json(&record_path, &rec)?;
                     on(Event::Done { index: i, kind, summary: one_line(kind, &rec.result), seconds: rec.seconds });
                     rec
                 }

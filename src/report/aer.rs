@@ -215,7 +215,7 @@ pub fn write_report(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
     put("report.md", md.as_bytes())?;
     put("report.html", html.as_bytes())?;
     put("report.csv", csv.as_bytes())?;
-    put("report.json", serde_json::to_string_pretty(&runs).unwrap().as_bytes())?;
+    put("report.json", crate::files::to_json_pretty(&runs).as_bytes())?;
     for (file, svg) in &plots {
         put(file, svg.as_bytes())?;
     }

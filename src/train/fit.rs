@@ -3,7 +3,7 @@
 //! resumption from the last finished epoch, and `metrics.json` at the end. The command line
 //! and the pipeline runner both train through here.
 
-use crate::files::{write_atomic, DirLock};
+use crate::files::{write_json, DirLock};
 use super::checkpoint::{Checkpoint, EpochRecord};
 use super::config::TrainConfig;
 use super::method::{Methods, Registry, RunCtx};
@@ -159,7 +159,7 @@ pub async fn fit(gpu: &Gpu, registry: &Registry, splits: &Splits, spec: &ModelSp
         "seconds_per_epoch": seconds_per_epoch,
         "history": history,
     });
-    write_atomic(&out.join("metrics.json"), serde_json::to_string_pretty(&metrics).unwrap().as_bytes())?;
+    write_json(&out.join("metrics.json"), &metrics)?;
     Ok(FitResult { test_accuracy: test.accuracy, seconds_per_epoch, best_epoch: best_ck.epoch, best_score: best, best_path })
 }
 
