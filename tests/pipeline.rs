@@ -41,6 +41,19 @@ fn numbers(path: &Path) -> serde_json::Value {
     v
 }
 
+/// Run `aer args` and kill it (no chance to clean up) as soon as `file` exists.
+fn kill_once_written(args: &[&str], file: &Path) {
+    let mut child = command(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let t = Instant::now();
+    while !file.exists() {
+        assert!(t.elapsed() < Duration::from_secs(120), "{} was never written", file.display());
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
 const RESUMABLE: &str = r#"
 name = "resume"
 train_examples = 2000
@@ -75,16 +88,7 @@ fn killed_run_resumes_to_the_same_numbers() {
 
     // Kill the second run (no chance to clean up) once the prune stage has finished an epoch.
     let killed = dir.join("killed");
-    let mut child = command(&["run", &file, "--out", killed.to_str().unwrap()]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-    let epoch_file = killed.join("run/02-prune/last.safetensors");
-    let t = Instant::now();
-    while !epoch_file.exists() {
-        assert!(t.elapsed() < Duration::from_secs(120), "the prune stage never wrote an epoch checkpoint");
-        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_once_written(&["run", &file, "--out", killed.to_str().unwrap()], &killed.join("run/02-prune/last.safetensors"));
     assert!(!killed.join("run/02-prune/stage.json").exists(), "the run was killed after its prune stage, not inside it");
     assert!(killed.join("run/01-train/stage.json").exists());
 
@@ -287,16 +291,7 @@ fn killed_pruning_ramp_resumes_to_the_same_numbers() {
     assert!(ok, "{text}");
 
     let killed = dir.join("killed");
-    let mut child = command(&args(&killed).iter().map(String::as_str).collect::<Vec<_>>()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-    let epoch_file = killed.join("last.safetensors");
-    let t = Instant::now();
-    while !epoch_file.exists() {
-        assert!(t.elapsed() < Duration::from_secs(120), "no epoch checkpoint was written");
-        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_once_written(&args(&killed).iter().map(String::as_str).collect::<Vec<_>>(), &killed.join("last.safetensors"));
     let mut resume = args(&killed);
     resume.push("--resume".into());
     let (ok, text) = aer(&resume.iter().map(String::as_str).collect::<Vec<_>>());
