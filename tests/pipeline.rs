@@ -212,7 +212,7 @@ fn presets_parse() {
     for e in std::fs::read_dir(&dir).unwrap() {
         let p = e.unwrap().path();
         if p.extension().is_some_and(|x| x == "toml") {
-            let runs = aer::pipeline::parse(&std::fs::read_to_string(&p).unwrap(), &p.display().to_string()).unwrap_or_else(|e| panic!("{e}"));
+            let runs = aer::pipeline::parse(&std::fs::read_to_string(&p).unwrap(), &p.display().to_string(), aer::pipeline::MAX_RUNS).unwrap_or_else(|e| panic!("{e}"));
             assert!(!runs.is_empty());
             n += 1;
         }

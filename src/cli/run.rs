@@ -18,12 +18,15 @@ pub struct PipelineArgs {
     /// Directory of the runs [default: runs/<pipeline name>].
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Most runs the file's sweeps may expand into; more are refused before anything runs.
+    #[arg(long, default_value_t = crate::pipeline::MAX_RUNS)]
+    pub max_runs: usize,
 }
 
 pub fn run(gpu_args: &GpuArgs, args: &PipelineArgs) -> Result<()> {
     let (choice, dense_kernels) = (&gpu_args.choice(), gpu_args.dense_kernels);
     let text = std::fs::read_to_string(&args.file).map_err(|e| AerError::file(&args.file, format!("cannot read: {e}")))?;
-    let runs = parse(&text, &args.file.display().to_string())?;
+    let runs = parse(&text, &args.file.display().to_string(), args.max_runs)?;
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(&runs[0].pipeline.name));
     let gpu = open(choice)?;
     eprintln!("pipeline {}: {} run{}, {} stages each, into {} ({})", runs[0].pipeline.name, runs.len(), if runs.len() == 1 { "" } else { "s" }, runs[0].pipeline.stages.len(), out.display(), gpu.adapter_label());

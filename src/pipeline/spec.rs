@@ -164,13 +164,25 @@ pub struct Run {
     pub pipeline: Pipeline,
 }
 
-/// Parse a pipeline file and expand its sweeps into runs, in the order the lists appear.
-pub fn parse(text: &str, origin: &str) -> Result<Vec<Run>> {
+/// How many runs a pipeline file may expand into unless asked for more (`aer run --max-runs`).
+pub const MAX_RUNS: usize = 1000;
+
+/// Parse a pipeline file and expand its sweeps into runs, in the order the lists appear;
+/// refused before expanding when they would make more than `max_runs` runs.
+pub fn parse(text: &str, origin: &str, max_runs: usize) -> Result<Vec<Run>> {
     let value: toml::Value = toml::from_str(text).map_err(|e| AerError::Invalid(format!("{origin}: {e}")))?;
     let mut axes = Vec::new();
     find_sweeps(&value, &mut Vec::new(), &mut axes);
     let mut runs = Vec::new();
-    let combos: usize = axes.iter().map(|(_, vals): &(Vec<PathPart>, Vec<toml::Value>)| vals.len()).product();
+    let sizes: Vec<usize> = axes.iter().map(|(_, vals): &(Vec<PathPart>, Vec<toml::Value>)| vals.len()).collect();
+    let combos = sizes.iter().try_fold(1usize, |a, &n| a.checked_mul(n)).unwrap_or(usize::MAX);
+    if combos > max_runs {
+        let sizes: Vec<String> = sizes.iter().map(usize::to_string).collect();
+        return Err(AerError::Invalid(format!(
+            "{origin}: the sweeps make {combos} runs ({} values), more than the {max_runs} allowed; shorten the lists, or raise the limit with --max-runs",
+            sizes.join(" x ")
+        )));
+    }
     for c in 0..combos {
         let mut v = value.clone();
         let mut rest = c;
@@ -317,7 +329,7 @@ attacks = ["fgsm", "pgd"]
 
     #[test]
     fn lists_expand_into_runs() {
-        let runs = parse(FILE, "t.toml").unwrap();
+        let runs = parse(FILE, "t.toml", MAX_RUNS).unwrap();
         assert_eq!(runs.len(), 6);
         assert_eq!(runs[0].label, "seed=0,sparsity=0.5");
         assert_eq!(runs[5].label, "seed=1,sparsity=0.9");
@@ -336,11 +348,26 @@ attacks = ["fgsm", "pgd"]
 
     #[test]
     fn bad_files_name_the_problem() {
-        let e = parse("name = \"x\"\n[[stages]]\nkind = \"attack\"\n", "p.toml").unwrap_err().to_string();
+        let e = parse("name = \"x\"\n[[stages]]\nkind = \"attack\"\n", "p.toml", MAX_RUNS).unwrap_err().to_string();
         assert!(e.contains("start with a train stage"), "{e}");
-        let e = parse("name = \"x\"\n[[stages]]\nkind = \"trian\"\n", "p.toml").unwrap_err().to_string();
+        let e = parse("name = \"x\"\n[[stages]]\nkind = \"trian\"\n", "p.toml", MAX_RUNS).unwrap_err().to_string();
         assert!(e.contains("trian"), "{e}");
-        let e = parse("name = \"x\"\n[[stages]]\nkind = \"train\"\n[[stages]]\nkind = \"prune\"\nsparsity = 1.5\n", "p.toml").unwrap_err().to_string();
+        let e = parse("name = \"x\"\n[[stages]]\nkind = \"train\"\n[[stages]]\nkind = \"prune\"\nsparsity = 1.5\n", "p.toml", MAX_RUNS).unwrap_err().to_string();
         assert!(e.contains("stage 2 (prune)") && e.contains("sparsity"), "{e}");
+    }
+
+    /// 300 x 300 x 300 values are refused at once, naming the count, before any is expanded;
+    /// a higher limit lets a sweep through.
+    #[test]
+    fn sweeps_beyond_the_run_limit_are_refused_up_front() {
+        let list = |n: usize| format!("[{}]", (0..n).map(|i| (i + 1).to_string()).collect::<Vec<_>>().join(", "));
+        let file = format!("name = \"x\"\nseed = {}\n[[stages]]\nkind = \"train\"\n[stages.train]\nepochs = {}\nbatch_size = {}\n", list(300), list(300), list(300));
+        let t = std::time::Instant::now();
+        let e = parse(&file, "p.toml", MAX_RUNS).unwrap_err().to_string();
+        assert!(e.contains("27000000 runs") && e.contains("300 x 300 x 300") && e.contains("--max-runs"), "{e}");
+        assert!(t.elapsed().as_secs() < 5, "refused only after {:?}", t.elapsed());
+        let small = format!("name = \"x\"\nseed = {}\n[[stages]]\nkind = \"train\"\n", list(3));
+        assert!(parse(&small, "p.toml", 2).is_err());
+        assert_eq!(parse(&small, "p.toml", 3).unwrap().len(), 3);
     }
 }
