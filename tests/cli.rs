@@ -142,6 +142,10 @@ fn adversarial_training_and_attack_write_their_results() {
     assert!(std::fs::read(att.join("examples.png")).unwrap().starts_with(b"\x89PNG"));
 
     fails_with(&["train", "--data", ds, "--val-size", "8", "--adv-eps", "0.1"], &["--adv"]);
+    // A misspelt key in the file's method table is an error, not a table replaced by --adv's defaults.
+    let misspelt = d.join("misspelt.toml");
+    std::fs::write(&misspelt, "[train.adv]\nepss = 0.1\n").unwrap();
+    fails_with(&["train", "--data", ds, "--val-size", "8", "--config", misspelt.to_str().unwrap(), "--adv", "pgd"], &["'adv'", "epss"]);
     // Radii as fractions of the pixel range; L-inf radii beyond it are refused.
     let (ok, text) = aer(&["attack", "--data", ds, "--val-size", "8", "--checkpoint", ck.to_str().unwrap(), "--n", "4", "--attacks", "fgsm", "--eps", "8/255", "--curve", "0,0.1", "--distance-n", "0", "--out", d.join("att-frac").to_str().unwrap()]);
     assert!(ok && text.contains("0.031"), "--eps 8/255: {text}");

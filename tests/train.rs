@@ -104,7 +104,7 @@ fn training_methods_are_read_and_checked_by_the_registry() {
     use aer::methods::REGISTRY;
     let cfg: TrainConfig = toml::from_str("epochs = 3\n[adv]\neps = 0.3\nsteps = 7\n[prune]\nsparsity = 0.5\n").unwrap();
     let full = REGISTRY.check(&cfg).unwrap();
-    let adv = full.method::<aer::attack::AdvTrainConfig>().unwrap();
+    let adv = full.method::<aer::attack::AdvTrainConfig>().unwrap().unwrap();
     assert_eq!((adv.eps, adv.steps, adv.step), (0.3, 7, 0.01), "defaults filled in");
     let json = serde_json::to_string(&full).unwrap();
     assert!(json.contains("\"eps\":0.3,") && !json.contains("0.30000001"), "{json}");
@@ -121,6 +121,9 @@ fn training_methods_are_read_and_checked_by_the_registry() {
     let bad: TrainConfig = toml::from_str("[prune]\nsparsity = 1.5\n").unwrap();
     let e = REGISTRY.check(&bad).unwrap_err().to_string();
     assert!(e.contains("prune sparsity 1.5"), "{e}");
+    let misspelt: TrainConfig = toml::from_str("[adv]\nepss = 0.1\n").unwrap();
+    let e = misspelt.method::<aer::attack::AdvTrainConfig>().unwrap_err().to_string();
+    assert!(e.contains("'adv'") && e.contains("epss"), "a misspelt setting reads as an error, never as the method off: {e}");
     let both: TrainConfig = toml::from_str("[adv]\neps = 0.1\n[certify]\neps = 0.1\n").unwrap();
     assert!(REGISTRY.check(&both).is_err(), "two losses at once are refused");
 }

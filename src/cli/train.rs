@@ -299,7 +299,7 @@ pub fn train_config(a: &TrainArgs, file: Option<TrainConfig>) -> Result<TrainCon
     let v = &a.adv;
     let any_adv_flag = v.adv_norm.is_some() || v.adv_eps.is_some() || v.adv_step.is_some() || v.adv_steps.is_some() || v.adv_no_random_start
         || v.trades_beta.is_some() || v.adv_ramp_epochs.is_some() || v.adv_share.is_some() || v.adv_balance || v.adv_val_examples.is_some();
-    let mut adv = cfg.method::<AdvTrainConfig>();
+    let mut adv = cfg.method::<AdvTrainConfig>()?;
     if v.adv.is_some() && adv.is_none() {
         adv = Some(AdvTrainConfig::default());
     }
@@ -325,7 +325,7 @@ pub fn train_config(a: &TrainArgs, file: Option<TrainConfig>) -> Result<TrainCon
         }
     }
     let c = &a.certify;
-    let mut certify = cfg.method::<CertifiedConfig>();
+    let mut certify = cfg.method::<CertifiedConfig>()?;
     if let Some(eps) = c.certify {
         certify.get_or_insert_with(Default::default).eps = eps;
     }
@@ -361,7 +361,7 @@ pub fn train_config(a: &TrainArgs, file: Option<TrainConfig>) -> Result<TrainCon
         }
         cfg.set(&crate::faults::WeightPerturbConfig { rho });
     }
-    let mut dynamic = cfg.method::<crate::sparse::DynamicSparseConfig>();
+    let mut dynamic = cfg.method::<crate::sparse::DynamicSparseConfig>()?;
     if let Some(sparsity) = a.dynamic_sparsity {
         dynamic.get_or_insert_with(Default::default).sparsity = sparsity;
     }
@@ -416,7 +416,7 @@ pub fn train_config(a: &TrainArgs, file: Option<TrainConfig>) -> Result<TrainCon
         let d = crate::quant::RelaxConfig::default();
         cfg.set(&crate::quant::RelaxConfig { growth: a.relax_growth.unwrap_or(d.growth), channel_sparsity: a.relax_channel_lasso.unwrap_or(d.channel_sparsity), ..d });
     }
-    if let Some(r) = &cfg.method::<crate::quant::RelaxConfig>() {
+    if let Some(r) = &cfg.method::<crate::quant::RelaxConfig>()? {
         r.check()?;
     }
     if let Some(sparsity) = a.hq {
@@ -426,7 +426,7 @@ pub fn train_config(a: &TrainArgs, file: Option<TrainConfig>) -> Result<TrainCon
         let d = crate::quant::HqConfig::default();
         cfg.set(&crate::quant::HqConfig { sparsity, sphere_fraction: a.hq_sphere_fraction.unwrap_or(d.sphere_fraction) });
     }
-    if let Some(h) = &cfg.method::<crate::quant::HqConfig>() {
+    if let Some(h) = &cfg.method::<crate::quant::HqConfig>()? {
         h.check(cfg.epochs)?;
         if cfg.has("relax") || cfg.has("prune") || cfg.has("dynamic") || cfg.has("snip") || cfg.has("early_bird") {
             return Err(AerError::Invalid("--hq prunes on its own schedule; drop --binary-relax, --prune-sparsity, --dynamic-sparsity, --snip and --early-bird".into()));
@@ -441,7 +441,7 @@ pub fn train_config(a: &TrainArgs, file: Option<TrainConfig>) -> Result<TrainCon
             ..d
         });
     }
-    if let Some(eb) = &cfg.method::<crate::sparse::EarlyBirdConfig>() {
+    if let Some(eb) = &cfg.method::<crate::sparse::EarlyBirdConfig>()? {
         eb.check(cfg.epochs)?;
         let others = ["learned_mask", "dynamic", "prune", "snip", "block_prune", "structured_prune"].iter().any(|k| cfg.has(k));
         if others {
@@ -451,7 +451,7 @@ pub fn train_config(a: &TrainArgs, file: Option<TrainConfig>) -> Result<TrainCon
     if cfg.has("snip") && (cfg.has("dynamic") || cfg.has("prune")) {
         return Err(AerError::Invalid("--snip makes a fixed mask at initialisation; drop --dynamic-sparsity and --prune-sparsity".into()));
     }
-    if let Some(p) = &cfg.method::<crate::sparse::GradualPrune>() {
+    if let Some(p) = &cfg.method::<crate::sparse::GradualPrune>()? {
         p.check(cfg.epochs)?;
         if cfg.has("dynamic") {
             return Err(AerError::Invalid("--prune-sparsity prunes by magnitude while training and --dynamic-sparsity trains its own masks; choose one".into()));

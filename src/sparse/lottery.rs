@@ -122,7 +122,7 @@ struct Trained {
 /// best. `capture`: keep the weights after that many epochs.
 async fn train_round(gpu: &Gpu, model: &Model, data: &Dataset, splits: Option<&Splits>, cfg: &TrainConfig, methods: &mut Methods, capture: Option<usize>) -> Result<Trained> {
     let mut opt = Optimizer::new(gpu, &cfg.optimizer, &model.params);
-    let adv = cfg.method::<AdvTrainConfig>();
+    let adv = cfg.method::<AdvTrainConfig>()?;
     let mut t = Trained { best_epoch: 0, best_val: -1.0, best_test: 0.0, rewind: None };
     for epoch in 0..cfg.epochs {
         train_epoch(gpu, model, &mut opt, data, cfg, epoch, methods, &[], &mut |_, _| {}).await?;

@@ -92,9 +92,10 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
-    /// Method `T`'s settings, when the config turns it on.
-    pub fn method<T: MethodSettings>(&self) -> Option<T> {
-        self.methods.get(T::KEY).and_then(|v| serde_json::from_value(v.clone()).ok())
+    /// Method `T`'s settings, when the config turns it on; an error naming the method when
+    /// its table does not read as `T` (a misspelt key must not turn the method off).
+    pub fn method<T: MethodSettings>(&self) -> crate::Result<Option<T>> {
+        self.methods.get(T::KEY).map(super::method::parse::<T>).transpose()
     }
 
     /// Whether the method with key `key` is on.

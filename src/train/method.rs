@@ -196,7 +196,7 @@ impl Entry {
     }
 }
 
-fn parse<T: MethodSettings>(v: &serde_json::Value) -> Result<T> {
+pub(super) fn parse<T: MethodSettings>(v: &serde_json::Value) -> Result<T> {
     serde_json::from_value(v.clone()).map_err(|e| AerError::Invalid(format!("training method '{}': {e}", T::KEY)))
 }
 
