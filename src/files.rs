@@ -74,8 +74,9 @@ fn held() -> std::sync::MutexGuard<'static, std::collections::HashSet<std::path:
 }
 
 impl DirLock {
-    /// Take `dir` (created when missing) for this process, or say which run holds it.
-    pub fn acquire(dir: &Path) -> Result<DirLock> {
+    /// Take `dir` (created when missing) for this process, or say which run holds it; stale
+    /// temp files are removed in `dir` and its subdirectories `depth` levels down.
+    pub fn acquire(dir: &Path, depth: usize) -> Result<DirLock> {
         std::fs::create_dir_all(dir).map_err(|e| AerError::file(dir, format!("cannot create directory: {e}")))?;
         let path = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()).join(LOCK_FILE);
         let mut notes = Vec::new();
@@ -87,9 +88,9 @@ impl DirLock {
                     f.write_all(std::process::id().to_string().as_bytes()).map_err(|e| AerError::file(&path, format!("cannot write the lock file: {e}")))?;
                     held.insert(path.clone());
                     drop(held);
-                    let removed = remove_stale_temps(dir, 0);
+                    let removed = remove_stale_temps(dir, depth);
                     if !removed.is_empty() {
-                        notes.push(format!("removed {} half-written temp file{} of an interrupted run in {}", removed.len(), if removed.len() == 1 { "" } else { "s" }, dir.display()));
+                        notes.push(format!("removed {} half-written temp file{} of an interrupted run under {}", removed.len(), if removed.len() == 1 { "" } else { "s" }, dir.display()));
                     }
                     return Ok(DirLock { path, notes });
                 }

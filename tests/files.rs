@@ -12,13 +12,13 @@ const DEAD_PID: u32 = 4_000_000_000;
 #[test]
 fn a_second_run_into_a_locked_directory_is_refused() {
     let d = tmpdir("lock");
-    let first = DirLock::acquire(&d).unwrap();
+    let first = DirLock::acquire(&d, 0).unwrap();
     assert_eq!(std::fs::read_to_string(d.join(LOCK_FILE)).unwrap(), std::process::id().to_string());
-    let err = DirLock::acquire(&d).unwrap_err().to_string();
+    let err = DirLock::acquire(&d, 0).unwrap_err().to_string();
     assert!(err.contains(&format!("{} is in use by another aer run (pid {})", d.display(), std::process::id())) && err.contains("another --out"), "{err}");
     drop(first);
     assert!(!d.join(LOCK_FILE).exists(), "the lock goes with its run");
-    let again = DirLock::acquire(&d).unwrap();
+    let again = DirLock::acquire(&d, 0).unwrap();
     assert!(again.notes.is_empty(), "{:?}", again.notes);
 }
 
@@ -34,7 +34,7 @@ fn a_stale_lock_is_taken_over_and_dead_temp_files_removed() {
         std::fs::write(f, b"half").unwrap();
     }
     std::fs::write(d.join("notes.tmp"), b"not a temp of ours").unwrap();
-    let lock = DirLock::acquire(&d).unwrap();
+    let lock = DirLock::acquire(&d, 0).unwrap();
     assert!(lock.notes.iter().any(|n| n.contains("took over") && n.contains(&DEAD_PID.to_string())), "{:?}", lock.notes);
     assert!(lock.notes.iter().any(|n| n.contains("removed 1 half-written temp file")), "{:?}", lock.notes);
     assert_eq!(std::fs::read_to_string(d.join(LOCK_FILE)).unwrap(), std::process::id().to_string());

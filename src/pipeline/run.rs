@@ -5,7 +5,7 @@
 //! another configuration is refused, never mixed with new results, and a finished stage's
 //! checkpoint is checked (CRC) before it is used again.
 
-use crate::files::{remove_stale_temps, write_json, DirLock};
+use crate::files::{write_json, DirLock};
 use super::spec::{Pipeline, Run, Stage};
 use super::summary::{summarise, RunSummary};
 use crate::attack::{evaluate_robustness, robustness_curve, sanity_checks, SuiteConfig};
@@ -70,13 +70,8 @@ fn prefix_key(p: &Pipeline, i: usize) -> String {
 pub async fn run_pipeline(gpu: &Gpu, runs: &[Run], out: &Path, opts: &RunOptions, on: &mut dyn FnMut(Event)) -> Result<Vec<RunSummary>> {
     // The whole run directory is this pipeline's until it returns (each training stage's
     // subdirectory is locked again by `fit`); temp files of interrupted runs are removed.
-    let claim = DirLock::acquire(out)?;
-    let removed = remove_stale_temps(out, 3);
-    let mut notes = claim.notes.clone();
-    if !removed.is_empty() {
-        notes.push(format!("removed {} half-written temp file{} of an interrupted run under {}", removed.len(), if removed.len() == 1 { "" } else { "s" }, out.display()));
-    }
-    notes.into_iter().for_each(|n| on(Event::Fit(FitEvent::Note(n))));
+    let claim = DirLock::acquire(out, 3)?;
+    claim.notes.iter().for_each(|n| on(Event::Fit(FitEvent::Note(n.clone()))));
     let mut summaries = Vec::new();
     let mut data: Option<(Value, Splits)> = None;
     let mut shared = SharedStages::new();

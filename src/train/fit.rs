@@ -61,11 +61,10 @@ pub async fn fit(gpu: &Gpu, registry: &Registry, splits: &Splits, spec: &ModelSp
         return Err(AerError::Invalid(format!("learning rate {lr}: it must be a positive number (--lr, or lr in [train.optimizer])")));
     }
     let mut methods = registry.build(cfg)?;
+    let mut run = RunCtx { gpu, splits, cfg, registry, on };
     // The directory is this run's until it returns: a second run into it is refused.
-    let _lock = DirLock::acquire(out).map(|l| {
-        l.notes.iter().for_each(|n| on(FitEvent::Note(n.clone())));
-        l
-    })?;
+    let lock = DirLock::acquire(out, 0)?;
+    lock.notes.iter().for_each(|n| run.note(n.clone()));
     let input = splits.train.shape;
     let last_path = out.join("last.safetensors");
     let best_path = out.join("best.safetensors");
@@ -79,18 +78,17 @@ pub async fn fit(gpu: &Gpu, registry: &Registry, splits: &Splits, spec: &ModelSp
         }
         ck.check_data(input, splits.classes, &last_path)?;
         let (m, o) = ck.restore(gpu)?;
-        on(FitEvent::Note(format!("resuming after epoch {}", ck.epoch)));
+        run.note(format!("resuming after epoch {}", ck.epoch));
         (m, o, ck.history)
     } else {
-        let mut run = RunCtx { gpu, splits, cfg, registry, on: &mut *on };
         let (m, o) = start(&mut run, &mut methods, spec, opts).await?;
         (m, o, Vec::new())
     };
     // Masks that change during training keep the dense kernels until it ends.
-    block_sparse(gpu, &mut model, opts.dense_kernels || methods.iter().any(|m| m.changes_masks()), on).await?;
-    on(FitEvent::Note(format!("model: {} ({} parameters), {:?}", spec.name, model.num_parameters(), cfg.optimizer.kind)));
+    block_sparse(gpu, &mut model, opts.dense_kernels || methods.iter().any(|m| m.changes_masks()), &mut *run.on).await?;
+    run.note(format!("model: {} ({} parameters), {:?}", spec.name, model.num_parameters(), cfg.optimizer.kind));
     if lr > 10.0 {
-        on(FitEvent::Note(format!("warning: learning rate {} is far above the usual 1e-4 to 1 (--lr); training is likely to diverge or stall at a huge loss", show_lr(lr))));
+        run.note(format!("warning: learning rate {} is far above the usual 1e-4 to 1 (--lr); training is likely to diverge or stall at a huge loss", show_lr(lr)));
     }
     for m in methods.iter_mut() {
         m.ready(&model)?;
@@ -99,12 +97,11 @@ pub async fn fit(gpu: &Gpu, registry: &Registry, splits: &Splits, spec: &ModelSp
     for epoch in history.len()..cfg.epochs {
         let t = Instant::now();
         let batches = splits.train.len().div_ceil(cfg.batch_size);
-        let mut run = RunCtx { gpu, splits, cfg, registry, on: &mut *on };
         for m in methods.iter_mut() {
             m.before_epoch(&mut run, &mut model, &opt, epoch);
         }
-        on(FitEvent::EpochStart { epoch, epochs: cfg.epochs, batches });
-        let stats = train_epoch(gpu, &model, &mut opt, &splits.train, cfg, epoch, &mut methods, &history, &mut |done, _| on(FitEvent::Batch { done })).await?;
+        (run.on)(FitEvent::EpochStart { epoch, epochs: cfg.epochs, batches });
+        let stats = train_epoch(gpu, &model, &mut opt, &splits.train, cfg, epoch, &mut methods, &history, &mut |done, _| (run.on)(FitEvent::Batch { done })).await?;
         // Diverged: stop here, before anything of this epoch is written; the last
         // checkpoint stays the last finite one.
         if !stats.loss.is_finite() {
@@ -120,7 +117,6 @@ pub async fn fit(gpu: &Gpu, registry: &Registry, splits: &Splits, spec: &ModelSp
             robust: None,
             certified: None,
         };
-        let mut run = RunCtx { gpu, splits, cfg, registry, on: &mut *on };
         for m in methods.iter_mut() {
             m.record(&run, &model, &stats, &mut rec).await?;
         }
