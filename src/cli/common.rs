@@ -3,7 +3,7 @@
 
 use super::options::DataArgs;
 use crate::attack::AttackSettings;
-use crate::data::{load_dir, Splits};
+use crate::data::Splits;
 use crate::gpu::{AdapterChoice, Gpu};
 use crate::nn::Model;
 use crate::train::{Checkpoint, FitEvent, TrainConfig};
@@ -18,17 +18,9 @@ pub fn open(choice: &AdapterChoice) -> Result<Gpu> {
     Ok(gpu)
 }
 
-/// A relative data path that does not exist from here is tried against the crate root, so the
-/// bundled data is found from any working directory of a source checkout.
+/// The data `--data` names (a directory or a data set's name), split as `--val-size` says.
 pub fn load_data(args: &DataArgs) -> Result<Splits> {
-    let mut dir = args.data.clone();
-    if dir.is_relative() && !dir.exists() {
-        let alt = Path::new(env!("CARGO_MANIFEST_DIR")).join(&dir);
-        if alt.exists() {
-            dir = alt;
-        }
-    }
-    let s = load_dir(&dir, args.val_size)?;
+    let s = crate::data::open(&args.data, args.val_size)?;
     eprintln!(
         "data: {} ({} train, {} val, {} test, {:?}, {} classes)",
         s.source,

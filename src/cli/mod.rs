@@ -6,6 +6,7 @@ mod adapters;
 mod attack;
 mod common;
 mod corrupt;
+mod data;
 mod demo;
 mod eval;
 mod export;
@@ -37,7 +38,10 @@ struct Cli {
 enum Command {
     /// List every GPU adapter wgpu can see, with backend, driver and the limits that matter.
     Adapters(adapters::AdaptersArgs),
-    /// Train a model on an IDX (MNIST-style) or CIFAR-10 data directory.
+    /// The standard data sets by name: `aer data list | get NAME | verify NAME | path NAME`;
+    /// a downloaded one is then `--data NAME` anywhere.
+    Data(data::DataCmd),
+    /// Train a model on a data set (by name, or an IDX or CIFAR data directory).
     Train(train::TrainArgs),
     /// Evaluate a checkpoint on the test (or validation) split.
     Eval(eval::EvalArgs),
@@ -100,6 +104,7 @@ fn dispatch(cli: Cli) -> crate::Result<()> {
     let gpu = &cli.gpu;
     match &cli.command {
         Command::Adapters(args) => adapters::run(gpu, args),
+        Command::Data(args) => data::run(args),
         Command::Train(args) => train::run(gpu, args),
         Command::Eval(args) => eval::run(gpu, args),
         Command::Prune(args) => prune::run(gpu, args),

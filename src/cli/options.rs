@@ -28,18 +28,21 @@ impl GpuArgs {
 
 #[derive(Args, Debug)]
 pub struct DataArgs {
-    /// Data directory: MNIST-style IDX files (raw or .gz) or CIFAR-10 binary batches.
-    #[arg(long, default_value = crate::data::BUNDLED_MNIST)]
+    /// A data set's name (mnist-10k, the bundled subset; mnist, fashion-mnist, cifar10,
+    /// cifar100 once `aer data get NAME` has downloaded them) or a directory of MNIST-style
+    /// IDX files (raw or .gz) or CIFAR binary batches.
+    #[arg(long, default_value = crate::data::BUNDLED)]
     pub data: PathBuf,
-    /// Training images held out for validation (a fixed random choice).
-    #[arg(long, default_value_t = crate::data::VALIDATION_SIZE)]
-    pub val_size: usize,
+    /// Training images held out for validation (a fixed random choice) [default: 10% of
+    /// them, at most 5,000].
+    #[arg(long)]
+    pub val_size: Option<usize>,
 }
 
 impl DataArgs {
     /// The bundled MNIST subset with the usual validation share.
     pub fn bundled() -> DataArgs {
-        DataArgs { data: PathBuf::from(crate::data::BUNDLED_MNIST), val_size: crate::data::VALIDATION_SIZE }
+        DataArgs { data: PathBuf::from(crate::data::BUNDLED), val_size: None }
     }
 }
 

@@ -1,13 +1,16 @@
 //! An in-memory image data set (bytes, CHW) and the train / validation / test splits.
 
-use super::{cifar::read_cifar10_batch, idx::{parse_idx, read_idx, IdxArray}};
+use super::{cifar::{read_cifar_batch, Cifar}, idx::{parse_idx, read_idx, IdxArray}};
 use crate::error::{AerError, Result};
 use rand::{seq::SliceRandom, SeedableRng};
 use std::path::{Path, PathBuf};
 
-/// Images held out of the training files for validation: model selection and tuning look
-/// at these, never at the test split.
-pub const VALIDATION_SIZE: usize = 1000;
+/// Images held out of the training files for validation, unless a size is given: a share of
+/// them (10%, at most 5,000), so a small data set is not mostly validation. Model selection
+/// and tuning look at these, never at the test split.
+pub fn validation_size(train_images: usize) -> usize {
+    (train_images / 10).min(5000)
+}
 /// The validation images are a seeded random choice (fixed, independent of training seeds):
 /// files may be ordered by class, as the bundled subset is, so a tail would miss classes.
 const VALIDATION_SEED: u64 = 0x005e_ed0f_7a11;
@@ -105,9 +108,10 @@ pub struct Splits {
 }
 
 impl Splits {
-    /// Hold out `val_size` training images, chosen at random with a fixed seed, for
-    /// validation; both parts keep the files' order.
-    pub fn new(train: Dataset, test: Dataset, val_size: usize, source: String) -> Result<Splits> {
+    /// Hold out `val_size` training images (by default `validation_size`), chosen at random
+    /// with a fixed seed, for validation; both parts keep the files' order.
+    pub fn new(train: Dataset, test: Dataset, val_size: Option<usize>, source: String) -> Result<Splits> {
+        let val_size = val_size.unwrap_or_else(|| validation_size(train.len()));
         if train.shape != test.shape {
             return Err(AerError::Invalid(format!(
                 "{source}: training images are {:?} but test images are {:?}",
@@ -151,23 +155,28 @@ fn class_count(sets: &[(&str, &[u8])]) -> Result<usize> {
 }
 
 /// Load a data directory: MNIST-style IDX files (`train-images-idx3-ubyte`, raw or `.gz`, of
-/// any image size and class count) or CIFAR-10 binary batches (`data_batch_1.bin` ...).
-pub fn load_dir(dir: &Path, val_size: usize) -> Result<Splits> {
+/// any image size and class count), CIFAR-10 binary batches (`data_batch_1.bin` ...) or
+/// CIFAR-100's (`train.bin`, `test.bin`), each also in the folder its archive unpacks to.
+pub fn load_dir(dir: &Path, val_size: Option<usize>) -> Result<Splits> {
     if !dir.is_dir() {
-        return Err(AerError::file(dir, "no such data directory; pass --data DIR with MNIST IDX files or CIFAR-10 binary batches"));
+        return Err(AerError::file(dir, "no such data directory; pass --data DIR with MNIST IDX files or CIFAR binary batches"));
     }
     let source = dir.display().to_string();
-    if let Some(cifar) = cifar_dir(dir) {
+    if let Some((cifar, kind)) = cifar_dir(dir) {
+        let (train_files, test_file): (Vec<String>, &str) = match kind {
+            Cifar::Ten => ((1..=5).map(|i| format!("data_batch_{i}.bin")).collect(), "test_batch.bin"),
+            Cifar::Hundred => (vec!["train.bin".into()], "test.bin"),
+        };
         let mut train = Dataset { images: Vec::new(), labels: Vec::new(), shape: [3, 32, 32] };
-        for i in 1..=5 {
-            let p = cifar.join(format!("data_batch_{i}.bin"));
+        for f in train_files {
+            let p = cifar.join(f);
             if p.exists() {
-                let (im, lb) = read_cifar10_batch(&p)?;
+                let (im, lb) = read_cifar_batch(&p, kind)?;
                 train.images.extend(im);
                 train.labels.extend(lb);
             }
         }
-        let (images, labels) = read_cifar10_batch(&cifar.join("test_batch.bin"))?;
+        let (images, labels) = read_cifar_batch(&cifar.join(test_file), kind)?;
         let test = Dataset { images, labels, shape: [3, 32, 32] };
         return Splits::new(train, test, val_size, source);
     }
@@ -178,8 +187,10 @@ pub fn load_dir(dir: &Path, val_size: usize) -> Result<Splits> {
     Splits::new(train, test, val_size, source)
 }
 
-fn cifar_dir(dir: &Path) -> Option<PathBuf> {
-    [dir.to_path_buf(), dir.join("cifar-10-batches-bin")].into_iter().find(|d| d.join("data_batch_1.bin").exists())
+fn cifar_dir(dir: &Path) -> Option<(PathBuf, Cifar)> {
+    let ten = [dir.to_path_buf(), dir.join("cifar-10-batches-bin")].into_iter().find(|d| d.join("data_batch_1.bin").exists());
+    let hundred = || [dir.to_path_buf(), dir.join("cifar-100-binary")].into_iter().find(|d| d.join("train.bin").exists());
+    ten.map(|d| (d, Cifar::Ten)).or_else(|| hundred().map(|d| (d, Cifar::Hundred)))
 }
 
 /// `prefix`-images / `prefix`-labels under either of MNIST's two naming styles, and the
@@ -216,5 +227,5 @@ fn find(dir: &Path, names: &[&str]) -> Result<PathBuf> {
             }
         }
     }
-    Err(AerError::file(dir, format!("missing {} (or {}.gz): expected MNIST-style IDX files or CIFAR-10 binary batches", names[0], names[0])))
+    Err(AerError::file(dir, format!("missing {} (or {}.gz): expected MNIST-style IDX files or CIFAR binary batches", names[0], names[0])))
 }

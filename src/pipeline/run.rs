@@ -10,7 +10,7 @@ use super::spec::{Pipeline, Run, Stage};
 use super::summary::{summarise, RunSummary};
 use crate::attack::{evaluate_robustness, robustness_curve, sanity_checks, SuiteConfig};
 use crate::gpu::time_async;
-use crate::data::{load_dir, Splits};
+use crate::data::Splits;
 use crate::error::{AerError, Result};
 use crate::gpu::Gpu;
 use crate::nn::ModelSpec;
@@ -94,8 +94,8 @@ pub async fn run_pipeline(gpu: &Gpu, runs: &[Run], out: &Path, opts: &RunOptions
 }
 
 fn load_splits(p: &Pipeline) -> Result<Splits> {
-    let dir = p.data.clone().unwrap_or_else(|| PathBuf::from(crate::data::BUNDLED_MNIST));
-    let mut splits = load_dir(&dir, p.val_size)?;
+    let data = p.data.clone().unwrap_or_else(|| PathBuf::from(crate::data::BUNDLED));
+    let mut splits = crate::data::open(&data, p.val_size)?;
     if p.train_examples > 0 {
         splits.train = splits.train.head(p.train_examples);
     }

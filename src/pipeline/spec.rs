@@ -21,12 +21,13 @@ pub struct Pipeline {
     /// A preset (mlp, cnn) or a TOML model file.
     #[serde(default = "default_model")]
     pub model: String,
-    /// A data directory (MNIST IDX files or CIFAR-10 batches); the bundled MNIST subset when
-    /// left out.
+    /// A data directory (MNIST IDX files or CIFAR batches) or a data set's name (see `aer data
+    /// list`); the bundled MNIST subset when left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<PathBuf>,
-    #[serde(default = "default_val_size")]
-    pub val_size: usize,
+    /// Training images held out for validation; by default 10% of them, at most 5,000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_size: Option<usize>,
     /// Use only the first this many training images (0: all), for quick runs.
     #[serde(default)]
     pub train_examples: usize,
@@ -39,10 +40,6 @@ pub struct Pipeline {
 
 fn default_model() -> String {
     "mlp".into()
-}
-
-fn default_val_size() -> usize {
-    crate::data::VALIDATION_SIZE
 }
 
 fn global() -> Scope {

@@ -121,7 +121,7 @@ pub async fn demo_load_data(train_images: Vec<u8>, train_labels: Vec<u8>, test_i
     let _busy = Busy::claim("load data")?;
     let train = idx_dataset(&train_images, &train_labels, "training files").map_err(js_err)?;
     let test = idx_dataset(&test_images, &test_labels, "test files").map_err(js_err)?;
-    let splits = Splits::new(train, test, val_size as usize, "bundled MNIST subset".into()).map_err(js_err)?;
+    let splits = Splits::new(train, test, Some(val_size as usize), "bundled MNIST subset".into()).map_err(js_err)?;
     let out = json!({ "train": splits.train.len(), "val": splits.val.len(), "test": splits.test.len(), "shape": splits.train.shape, "classes": splits.classes });
     SESSION.with(|s| *s.borrow_mut() = Session { splits: Some(Rc::new(splits)), ..Session::default() });
     Ok(out.to_string())

@@ -15,7 +15,7 @@ pub fn gpu() -> &'static Gpu {
 
 /// The bundled subset with its 1,000-image validation split.
 pub fn mnist() -> Splits {
-    load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join(BUNDLED_MNIST), 1000).unwrap()
+    load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join(BUNDLED_MNIST), Some(1000)).unwrap()
 }
 
 /// The first `train` training and `val` validation images of the bundled subset.
