@@ -48,6 +48,8 @@
 //! | lut_matmul | 0 | 1e-6 | an exact i32 sum times two scales from a division |
 //! | bsr_matmul(_t), bsr_weight_grad, bsr_gather, the BSR structure | 0 | 0 | dyadic inputs: every product and partial sum is exact |
 //! | ternary_relax; channel_lasso | 3e-7; 1e-7 | 1e-6 | a product, an add and a division; a norm summed in another order |
+//! | channel_affine; channel_scale | 3.1e-7; 0 | 6e-8; 0 | fma fused or not (a product up to 5 rounded, then the add); one product |
+//! | global_avgpool (forward, backward); dropout | 0 | 3e-7 | dyadic sums are exact, then one division (WGSL: within 2.5 ULP) |
 //! | ternary_threshold | 1e-7 | 1e-5 | a mean or maximum of up to 10^5 magnitudes, summed in another order |
 //! | score_grad | 0 | 0 | one product of dyadic values and a sign |
 //! | gate_forward, gate_open_probability | 1e-5; 1e-6 | 0 | exp, log and a division of values in [0, 1]; the draw's u rounds in f32 near 1, where log(1 - u) magnifies it |
@@ -63,14 +65,17 @@
 mod act_threshold;
 mod adv_loss;
 mod approx;
+mod avgpool;
 mod bias;
 mod bsr;
 mod bsr_format;
+mod channel_affine;
 mod channel_skip;
 mod common;
 mod conv2d;
 mod conv_direct;
 mod corrupt;
+mod dropout;
 mod faults;
 mod hypersphere;
 mod ibp;

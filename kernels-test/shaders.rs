@@ -127,6 +127,11 @@ const TESTED: &[(&str, &str)] = &[
     ("act_threshold", "threshold_backward"),
     ("act_threshold", "threshold_stats"),
     ("act_threshold", "threshold_learn"),
+    ("channel_affine", "channel_affine"),
+    ("channel_affine", "channel_scale"),
+    ("avgpool", "global_avgpool_forward"),
+    ("avgpool", "global_avgpool_backward"),
+    ("dropout", "dropout"),
 ];
 
 // WebGPU's default limits (https://www.w3.org/TR/webgpu/#limits).

@@ -1,6 +1,7 @@
 //! The backward pass of whole models against finite differences of the loss: every layer type
-//! (conv2d with stride and padding, ReLU, max-pool, flatten, linear), every parameter tensor,
-//! the input gradient that attacks use, and certified training's interval-bound gradients.
+//! (conv2d with stride and padding, ReLU, max-pool, flatten, linear, normalize, dropout,
+//! global average pooling), every parameter tensor, the input gradient that attacks use, and
+//! certified training's interval-bound gradients.
 
 use aer::gpu::{AdapterChoice, Gpu, Tensor};
 use aer::kernels;
@@ -35,6 +36,33 @@ type = "linear"
 out = 5
 [[layers]]
 type = "relu"
+[[layers]]
+type = "linear"
+"#;
+
+/// The layers of deeper networks: input normalization, a stride-2 convolution, dropout and
+/// global average pooling.
+const SPEC_DEEP: &str = r#"
+name = "tiny-deep"
+[[layers]]
+type = "normalize"
+mean = [0.4, 0.6]
+std = [0.2, 0.3]
+[[layers]]
+type = "conv2d"
+out = 5
+kernel = 3
+stride = 2
+padding = 1
+[[layers]]
+type = "relu"
+[[layers]]
+type = "dropout"
+rate = 0.3
+[[layers]]
+type = "global_avgpool"
+[[layers]]
+type = "flatten"
 [[layers]]
 type = "linear"
 "#;
@@ -167,4 +195,72 @@ fn certified_gradients_match_finite_differences() {
     fd.check_params(&gpu, &model, &mut rng, 8, &f);
     let total = model.params.len() * 8;
     assert!(fd.checked.get() * 10 >= total * 8, "only {} of {total} points were away from a kink", fd.checked.get());
+}
+
+/// Normalize, dropout (its mask fixed by the step's seed) and global average pooling, in a
+/// training step and, for the input gradient attacks use, in evaluation; and their interval
+/// bounds, which must hold the logits of perturbed inputs.
+#[test]
+fn deep_layer_gradients_match_finite_differences() {
+    let gpu = block_on(Gpu::new(&AdapterChoice::from_env())).unwrap();
+    let spec = ModelSpec::from_toml(SPEC_DEEP, "tiny-deep").unwrap();
+    let shape = [4usize, 2, 7, 7];
+    let model = Model::new(&gpu, &spec, [2, 7, 7], 3, 3).unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+    let x: Vec<f32> = (0..shape.iter().product()).map(|_| rng.random_range(0.0..1.0)).collect();
+    let y = gpu.upload_u32(&[0, 2, 1, 2], &[4]);
+    let logits = |seed: Option<u32>| {
+        model.training.set(seed);
+        let l = block_on(gpu.read_f32(&model.forward(&gpu, gpu.upload(&x, &shape), None))).unwrap();
+        model.training.set(None);
+        l
+    };
+    // Evaluation is deterministic and drops nothing; each training step draws its own mask.
+    assert_eq!(logits(None), logits(None));
+    assert_ne!(logits(Some(1)), logits(Some(2)));
+    assert_ne!(logits(Some(1)), logits(None));
+    assert_eq!(logits(Some(1)), logits(Some(1)));
+
+    for seed in [Some(11), None] {
+        model.training.set(seed);
+        let mut tape = model.tape();
+        let out = model.forward(&gpu, gpu.upload(&x, &shape), Some(&mut tape));
+        let (d, l, k) = (gpu.empty(&[4, 3]), gpu.empty(&[4]), gpu.empty_u32(&[4]));
+        kernels::softmax_xent(&gpu, &out, &y, &d, &l, &k, 4, 3, 0);
+        let dx = block_on(gpu.read_f32(&model.backward(&gpu, tape, d, true).unwrap())).unwrap();
+        let f = || {
+            model.training.set(seed);
+            let v = loss(&gpu, &model, &x, &y, &shape);
+            model.training.set(None);
+            v
+        };
+        let fd = FiniteDifferences { eps: 1e-3, base: f(), checked: 0.into() };
+        model.training.set(None);
+        fd.check_params(&gpu, &model, &mut rng, 6, &f);
+        for _ in 0..8 {
+            let i = rng.random_range(0..x.len());
+            let mut xp = x.clone();
+            xp[i] += fd.eps;
+            model.training.set(seed);
+            let plus = loss(&gpu, &model, &xp, &y, &shape);
+            xp[i] -= 2.0 * fd.eps;
+            let minus = loss(&gpu, &model, &xp, &y, &shape);
+            model.training.set(None);
+            fd.check(&format!("input[{i}] (training {seed:?})"), dx[i], plus, minus);
+        }
+        let total = model.params.len() * 6 + 8;
+        assert!(fd.checked.get() * 10 >= total * 8, "only {} of {total} points were away from a kink", fd.checked.get());
+    }
+
+    // Interval bounds at eps hold the logits of random points of the ball.
+    let eps = 0.05f32;
+    let b = model.bounds(&gpu, &gpu.upload(&x, &shape), &y, eps, None);
+    let (c, r) = (block_on(gpu.read_f32(&b.centre)).unwrap(), block_on(gpu.read_f32(&b.radius)).unwrap());
+    for _ in 0..20 {
+        let xp: Vec<f32> = x.iter().map(|v| (v + rng.random_range(-eps..eps)).clamp(0.0, 1.0)).collect();
+        let z = block_on(gpu.read_f32(&model.forward(&gpu, gpu.upload(&xp, &shape), None))).unwrap();
+        for i in 0..z.len() {
+            assert!((z[i] - c[i]).abs() <= r[i] + 1e-5, "logit {i}: {} outside [{}, {}]", z[i], c[i] - r[i], c[i] + r[i]);
+        }
+    }
 }

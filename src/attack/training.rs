@@ -120,6 +120,11 @@ impl AdvTrainConfig {
 /// The training attack's examples for one batch (eps 0 leaves an example clean). TRADES's
 /// attack maximises KL from the clean prediction `clean_logits`.
 pub fn craft(gpu: &Gpu, model: &Model, cfg: &AdvTrainConfig, b: &Batch, clean_logits: Option<&Tensor>) -> Tensor {
+    // The attack sees the model as evaluation does (no dropout), as TRADES crafts.
+    model.evaluating(|| craft_on(gpu, model, cfg, b, clean_logits))
+}
+
+fn craft_on(gpu: &Gpu, model: &Model, cfg: &AdvTrainConfig, b: &Batch, clean_logits: Option<&Tensor>) -> Tensor {
     let (n, dim) = (b.len(), b.dim());
     let x = gpu.empty(b.x0.shape());
     let (loss, steps) = match cfg.method {

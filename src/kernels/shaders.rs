@@ -49,6 +49,9 @@ shader!(APPROX, "approx");
 shader!(WTA, "wta");
 shader!(CHANNEL_SKIP, "channel_skip");
 shader!(ACT_THRESHOLD, "act_threshold");
+shader!(CHANNEL_AFFINE, "channel_affine");
+shader!(AVGPOOL, "avgpool");
+shader!(DROPOUT, "dropout", "pcg");
 
 /// All shaders, for validation.
-pub static ALL: &[&Shader] = &[&MATMUL, &BIAS, &RELU, &CONV2D, &CONV_DIRECT, &MAXPOOL, &SOFTMAX_XENT, &OPTIM, &ADV_LOSS, &PGD, &SELECT, &MASK, &LEARNED_MASK, &TERNARY, &TERNARY_F16, &HYPERSPHERE, &QUANT, &BSR, &BSR_FORMAT, &IBP, &CORRUPT, &FAULTS, &APPROX, &WTA, &CHANNEL_SKIP, &ACT_THRESHOLD];
+pub static ALL: &[&Shader] = &[&MATMUL, &BIAS, &RELU, &CONV2D, &CONV_DIRECT, &MAXPOOL, &SOFTMAX_XENT, &OPTIM, &ADV_LOSS, &PGD, &SELECT, &MASK, &LEARNED_MASK, &TERNARY, &TERNARY_F16, &HYPERSPHERE, &QUANT, &BSR, &BSR_FORMAT, &IBP, &CORRUPT, &FAULTS, &APPROX, &WTA, &CHANNEL_SKIP, &ACT_THRESHOLD, &CHANNEL_AFFINE, &AVGPOOL, &DROPOUT];

@@ -172,6 +172,24 @@ impl Model {
                     k::threshold_backward(gpu, &y, &dy, l1_grad, &dx);
                     dx
                 }
+                (Layer::ChannelAffine { scale, shift }, Saved::Nothing) => {
+                    let dx = gpu.empty(dy.shape());
+                    k::channel_scale(gpu, &dy, scale, shift, &dx);
+                    dx
+                }
+                (Layer::Dropout { rate }, Saved::Dropout(seed)) => match seed {
+                    Some(seed) => {
+                        let dx = gpu.empty(dy.shape());
+                        k::dropout(gpu, &dy, &dx, *rate, seed);
+                        dx
+                    }
+                    None => dy,
+                },
+                (Layer::GlobalAvgpool, Saved::Shape(s)) => {
+                    let dx = gpu.empty(&s);
+                    k::global_avgpool_backward(gpu, &dy, &dx, s[0] * s[1], s[2] * s[3]);
+                    dx
+                }
                 (Layer::Wta { .. }, Saved::Mask(mask, shape)) => {
                     let dx = gpu.empty(dy.shape());
                     k::wta_apply(gpu, shape, &dy, &mask, &dx);

@@ -38,6 +38,8 @@ enum BoxSaved {
     /// Max-pool's winners (lower, upper corner) and input shape.
     Pool(Tensor, Tensor, Vec<usize>),
     Shape(Vec<usize>),
+    /// Nothing: the layer's backward rule needs only the layer (a channel map, dropout).
+    Nothing,
     /// The last linear layer folded into the margins: its input box.
     Margin(Tensor, Tensor),
 }
@@ -117,6 +119,23 @@ impl Model {
                     let flat = [n, s[1..].iter().product()];
                     (c.reshape(&flat), r.reshape(&flat), BoxSaved::Shape(s))
                 }
+                // Scales are positive (checked in the spec): radii scale, centres map.
+                Layer::ChannelAffine { scale, shift } => {
+                    let (yc, yr) = (gpu.empty(c.shape()), gpu.empty(c.shape()));
+                    k::channel_affine(gpu, &c, scale, shift, &yc);
+                    k::channel_scale(gpu, &r, scale, shift, &yr);
+                    (yc, yr, BoxSaved::Nothing)
+                }
+                // Bounds hold for the model as evaluated: no dropout.
+                Layer::Dropout { .. } => (c, r, BoxSaved::Nothing),
+                // A mean with nonnegative weights: of the centres, and of the radii.
+                Layer::GlobalAvgpool => {
+                    let s = c.shape().to_vec();
+                    let (yc, yr) = (gpu.empty(&[s[0], s[1], 1, 1]), gpu.empty(&[s[0], s[1], 1, 1]));
+                    k::global_avgpool_forward(gpu, &c, &yc, s[0] * s[1], s[2] * s[3]);
+                    k::global_avgpool_forward(gpu, &r, &yr, s[0] * s[1], s[2] * s[3]);
+                    (yc, yr, BoxSaved::Shape(s))
+                }
                 Layer::Wta { .. } | Layer::Threshold { .. } => panic!("{}", self.check_bounds().unwrap_err()),
             };
             // The folded last layer's own box is for reporting only: nothing to keep for it.
@@ -191,6 +210,19 @@ impl Model {
                     (dc, dr) = (dc_in, dr_in);
                 }
                 (Layer::Flatten, BoxSaved::Shape(s)) => (dc, dr) = (dc.reshape(&s), dr.reshape(&s)),
+                (Layer::ChannelAffine { scale, shift }, BoxSaved::Nothing) => {
+                    let (dc_in, dr_in) = (gpu.empty(dc.shape()), gpu.empty(dr.shape()));
+                    k::channel_scale(gpu, &dc, scale, shift, &dc_in);
+                    k::channel_scale(gpu, &dr, scale, shift, &dr_in);
+                    (dc, dr) = (dc_in, dr_in);
+                }
+                (Layer::Dropout { .. }, BoxSaved::Nothing) => {}
+                (Layer::GlobalAvgpool, BoxSaved::Shape(s)) => {
+                    let (dc_in, dr_in) = (gpu.empty(&s), gpu.empty(&s));
+                    k::global_avgpool_backward(gpu, &dc, &dc_in, s[0] * s[1], s[2] * s[3]);
+                    k::global_avgpool_backward(gpu, &dr, &dr_in, s[0] * s[1], s[2] * s[3]);
+                    (dc, dr) = (dc_in, dr_in);
+                }
                 _ => unreachable!("bounds tape does not match the model's layers"),
             }
             if !need_in {

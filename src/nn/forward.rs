@@ -133,6 +133,29 @@ impl Model {
                     k::threshold_forward(gpu, &x, &self.params[*theta].value, &y);
                     (y.clone(), Saved::Output(y))
                 }
+                Layer::ChannelAffine { scale, shift } => {
+                    // A shift makes dropped channels nonzero: nothing left to skip.
+                    kept = None;
+                    let y = gpu.empty(x.shape());
+                    k::channel_affine(gpu, &x, scale, shift, &y);
+                    (y, Saved::Nothing)
+                }
+                Layer::Dropout { rate } => match self.training.get() {
+                    Some(step_seed) if *rate > 0.0 => {
+                        // Each layer its own mask.
+                        let seed = crate::reference::common::pcg(step_seed ^ (i as u32).wrapping_mul(0x9e37_79b9));
+                        let y = gpu.empty(x.shape());
+                        k::dropout(gpu, &x, &y, *rate, seed);
+                        (y, Saved::Dropout(Some(seed)))
+                    }
+                    _ => (x.clone(), Saved::Dropout(None)),
+                },
+                Layer::GlobalAvgpool => {
+                    let s = x.shape().to_vec();
+                    let y = gpu.empty(&[s[0], s[1], 1, 1]);
+                    k::global_avgpool_forward(gpu, &x, &y, s[0] * s[1], s[2] * s[3]);
+                    (y, Saved::Shape(s))
+                }
             };
             if let Some(t) = tape.as_deref_mut() {
                 t.saved.push(saved);

@@ -51,6 +51,10 @@ pub(super) enum Layer {
     /// A learned activation threshold: parameter `theta` ([1]), its target share of zeros and
     /// the weight of the activations' L1 penalty.
     Threshold { theta: usize, sparsity: f32, l1: f32 },
+    /// y = x * scale[c] + shift[c], constants of the spec (`normalize`).
+    ChannelAffine { scale: Tensor, shift: Tensor },
+    Dropout { rate: f32 },
+    GlobalAvgpool,
 }
 
 pub struct Model {
@@ -62,6 +66,9 @@ pub struct Model {
     /// Leave gradients unmasked in the next backward passes (prune-and-regrow reads the
     /// dense gradient at inactive weights).
     pub dense_gradients: std::cell::Cell<bool>,
+    /// Set while a training step runs, to that step's random seed: dropout drops (with masks
+    /// drawn from it). Evaluation and attacks run with none (`Model::evaluating`).
+    pub training: std::cell::Cell<Option<u32>>,
     /// Ternary quantization-aware training (the spec's `[quant]`): the forward and backward
     /// passes use the dequantized weights, and gradients reach the latent weights through a
     /// straight-through estimator.
@@ -149,10 +156,26 @@ impl Model {
                     let theta = add(format!("act{n_thr}.threshold"), vec![1], 1, 1)?;
                     Layer::Threshold { theta, sparsity: *sparsity as f32, l1: *l1 as f32 }
                 }
+                LayerSpec::Normalize { mean, std } => {
+                    let scale: Vec<f32> = std.iter().map(|s| (1.0 / s) as f32).collect();
+                    let shift: Vec<f32> = mean.iter().zip(std).map(|(m, s)| (-m / s) as f32).collect();
+                    Layer::ChannelAffine { scale: gpu.upload(&scale, &[scale.len()]), shift: gpu.upload(&shift, &[shift.len()]) }
+                }
+                LayerSpec::Dropout { rate } => Layer::Dropout { rate: *rate as f32 },
+                LayerSpec::GlobalAvgpool => Layer::GlobalAvgpool,
             });
         }
         let quant = spec.quant.as_ref().map(|q| Quantizer::attach(gpu, q, &mut params, existing)).transpose()?;
-        Ok(Model { spec: spec.clone(), input, classes, params, dense_gradients: false.into(), quant, plan: Plan::default(), layers })
+        Ok(Model { spec: spec.clone(), input, classes, params, dense_gradients: false.into(), training: None.into(), quant, plan: Plan::default(), layers })
+    }
+
+    /// Run `f` in evaluation mode (no dropout), whatever mode the model is in: attacks that
+    /// craft inputs during a training step see the model as evaluation does.
+    pub fn evaluating<T>(&self, f: impl FnOnce() -> T) -> T {
+        let mode = self.training.replace(None);
+        let out = f();
+        self.training.set(mode);
+        out
     }
 
     pub fn num_parameters(&self) -> usize {

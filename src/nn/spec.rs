@@ -35,6 +35,15 @@ pub enum LayerSpec {
         #[serde(default)]
         l1: f64,
     },
+    /// Per-channel input normalization, (x - mean[c]) / std[c], as foolbox's preprocessing:
+    /// the model takes pixels in [0, 1], so attack radii stay in pixel units.
+    Normalize { mean: Vec<f64>, std: Vec<f64> },
+    /// Inverted dropout of this share of the activations in training steps; the identity in
+    /// evaluation, attacks and bounds.
+    Dropout { rate: f64 },
+    /// Global average pooling: [C, H, W] -> [C, 1, 1] (PyTorch's AdaptiveAvgPool2d(1)).
+    #[serde(rename = "global_avgpool")]
+    GlobalAvgpool,
 }
 
 fn one() -> usize {
@@ -51,8 +60,18 @@ pub struct ModelSpec {
     pub quant: Option<crate::nn::quant::QuantSpec>,
 }
 
-const MLP: &str = include_str!("../../assets/configs/mlp.toml");
-const CNN: &str = include_str!("../../assets/configs/cnn.toml");
+/// The preset models by name: their TOML files are built in.
+pub const PRESETS: &[(&str, &str)] = &[
+    ("mlp", include_str!("../../assets/configs/mlp.toml")),
+    ("cnn", include_str!("../../assets/configs/cnn.toml")),
+    ("smallcnn", include_str!("../../assets/configs/smallcnn.toml")),
+    ("madry", include_str!("../../assets/configs/madry.toml")),
+];
+
+/// The preset names, for messages and help.
+pub fn preset_names() -> String {
+    PRESETS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+}
 
 impl ModelSpec {
     pub fn from_toml(text: &str, origin: &str) -> Result<ModelSpec> {
@@ -74,18 +93,14 @@ impl ModelSpec {
         toml::to_string(self).expect("model specs serialise")
     }
 
-    /// A preset name (`mlp`, `cnn`) or a path to a TOML file.
+    /// A preset name (see `PRESETS`) or a path to a TOML file.
     pub fn load(name_or_path: &str) -> Result<ModelSpec> {
-        match name_or_path {
-            "mlp" => ModelSpec::from_toml(MLP, "preset mlp"),
-            "cnn" => ModelSpec::from_toml(CNN, "preset cnn"),
-            path => {
-                let text = std::fs::read_to_string(path).map_err(|e| {
-                    AerError::Spec(format!("{path}: cannot read ({e}); use a preset (mlp, cnn) or a TOML model file"))
-                })?;
-                ModelSpec::from_toml(&text, path)
-            }
+        if let Some((name, text)) = PRESETS.iter().find(|(n, _)| *n == name_or_path) {
+            return ModelSpec::from_toml(text, &format!("preset {name}"));
         }
+        let path = name_or_path;
+        let text = std::fs::read_to_string(path).map_err(|e| AerError::Spec(format!("{path}: cannot read ({e}); use a preset ({}) or a TOML model file", preset_names())))?;
+        ModelSpec::from_toml(&text, path)
     }
 
     /// The activation shape after every layer (without the batch dimension), starting from
@@ -131,6 +146,30 @@ impl ModelSpec {
                     }
                     cur.clone()
                 }
+                LayerSpec::Normalize { mean, std } => {
+                    if cur.len() != 3 || mean.len() != cur[0] || std.len() != cur[0] {
+                        return Err(at(format!("has {} means and {} stds for an input of {cur:?}; give one of each per channel", mean.len(), std.len())));
+                    }
+                    if let Some(s) = std.iter().find(|s| !(**s > 0.0 && s.is_finite())) {
+                        return Err(at(format!("std {s}: every std must be a positive number")));
+                    }
+                    if let Some(m) = mean.iter().find(|m| !m.is_finite()) {
+                        return Err(at(format!("mean {m} is not a number")));
+                    }
+                    cur.clone()
+                }
+                LayerSpec::Dropout { rate } => {
+                    if !(0.0..1.0).contains(rate) {
+                        return Err(at(format!("rate {rate}: give the share of activations to drop, from 0 up to (not including) 1")));
+                    }
+                    cur.clone()
+                }
+                LayerSpec::GlobalAvgpool => {
+                    if cur.len() != 3 {
+                        return Err(at(format!("expects a [C, H, W] input but gets {cur:?}")));
+                    }
+                    vec![cur[0], 1, 1]
+                }
                 LayerSpec::Wta { sparsity } => {
                     if !(0.0..1.0).contains(sparsity) {
                         return Err(at(format!("sparsity {sparsity}: give the share of channels to zero, from 0 up to (not including) 1")));
@@ -163,6 +202,9 @@ impl LayerSpec {
             LayerSpec::Flatten => "flatten",
             LayerSpec::Wta { .. } => "wta",
             LayerSpec::Threshold { .. } => "threshold",
+            LayerSpec::Normalize { .. } => "normalize",
+            LayerSpec::Dropout { .. } => "dropout",
+            LayerSpec::GlobalAvgpool => "global_avgpool",
         }
     }
 
@@ -184,6 +226,11 @@ mod tests {
         assert_eq!(s.last().unwrap(), &vec![10]);
         let mlp = ModelSpec::load("mlp").unwrap();
         assert_eq!(mlp.shapes([3, 32, 32], 10).unwrap()[1], vec![3072]);
+        // TRADES' SmallCNN: 64 x 4 x 4 into the first fc layer; Madry et al.'s: 64 x 7 x 7.
+        assert_eq!(ModelSpec::load("smallcnn").unwrap().shapes([1, 28, 28], 10).unwrap()[10], vec![64, 4, 4]);
+        assert_eq!(ModelSpec::load("madry").unwrap().shapes([1, 28, 28], 10).unwrap()[6], vec![64, 7, 7]);
+        let e = ModelSpec::load("resnet-9").unwrap_err().to_string();
+        assert!(e.contains("resnet-9") && e.contains("smallcnn"), "{e}");
     }
 
     #[test]

@@ -78,7 +78,9 @@ impl Model {
                         out.insert(*w, k);
                     }
                 }
-                Layer::Relu | Layer::Maxpool2 | Layer::Flatten | Layer::Threshold { .. } => {}
+                // A shift makes dropped channels nonzero.
+                Layer::ChannelAffine { .. } => kept = None,
+                Layer::Relu | Layer::Maxpool2 | Layer::Flatten | Layer::Threshold { .. } | Layer::Dropout { .. } | Layer::GlobalAvgpool => {}
             }
         }
         out

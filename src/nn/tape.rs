@@ -19,6 +19,8 @@ pub(super) enum Saved {
     /// A max-pool's argmax, input shape and output.
     Pool(Tensor, Vec<usize>, Tensor),
     Shape(Vec<usize>),
+    /// The seed a dropout layer drew its mask from (None: it was off, in evaluation).
+    Dropout(Option<u32>),
     /// Winners-take-all's channel mask [n, c].
     Mask(Tensor, WtaShape),
     /// Nothing: a forward pass without a tape took a path with no backward (a linear layer's

@@ -9,14 +9,17 @@
 pub mod act_threshold;
 pub mod adv_loss;
 pub mod approx;
+pub mod avgpool;
 pub mod bias;
 pub mod bsr;
 pub mod bsr_format;
+pub mod channel_affine;
 pub mod channel_skip;
 pub mod common;
 pub mod conv2d;
 pub mod conv_direct;
 pub mod corrupt;
+pub mod dropout;
 pub mod faults;
 pub mod hypersphere;
 pub mod ibp;

@@ -78,6 +78,9 @@ pub async fn train_epoch(
         for method in methods.iter_mut() {
             method.prepare_batch(gpu, &batch);
         }
+        // Training mode for the step's passes: dropout draws its masks from the step, so a
+        // resumed run drops what the uninterrupted one would.
+        model.training.set(Some(crate::reference::common::pcg((cfg.seed as u32) ^ (step.step as u32).wrapping_mul(0x85eb_ca6b))));
         batch_gradients(gpu, model, methods, &batch);
         // A method may take the step's gradient at other weights (weight perturbation).
         for i in 0..methods.len() {
@@ -86,6 +89,7 @@ pub async fn train_epoch(
                 restore(gpu, model);
             }
         }
+        model.training.set(None);
         for method in methods.iter_mut() {
             method.after_gradients(gpu, model, &*opt, step).await?;
         }
