@@ -24,14 +24,14 @@ fn channel_affine_matches_reference() {
         let x = uniform(&mut r, n * c * hw, 0.0, 1.0);
         let scale = uniform(&mut r, c, 0.5, 5.0);
         let shift = uniform(&mut r, c, -3.0, 3.0);
-        let (xt, st, tt) = (upload(&x).reshape(&[n, c, hw]), upload(&scale), upload(&shift));
+        let (xt, at) = (upload(&x).reshape(&[n, c, hw]), upload(&[scale.clone(), shift.clone()].concat()));
         let y = gpu().empty(&[n, c, hw]);
-        kernels::channel_affine(gpu(), &xt, &st, &tt, &y);
+        kernels::channel_affine(gpu(), &xt, &at, &y);
         // WGSL's fma may be fused (one rounding, as the reference) or not (a rounded product
         // of up to 5, then the add): 2^-24 * 5 plus one rounding of the result.
         assert_close("channel_affine y", &(n, c, hw), &read(&y), &reference::channel_affine(&x, &scale, &shift, hw), Tol { abs: 3.1e-7, rel: 6e-8 });
         let dx = gpu().empty(&[n, c, hw]);
-        kernels::channel_scale(gpu(), &xt, &st, &tt, &dx);
+        kernels::channel_scale(gpu(), &xt, &at, &dx);
         assert_close("channel_scale dx", &(n, c, hw), &read(&dx), &reference::channel_scale(&x, &scale, hw), Tol::EXACT);
     }
 }

@@ -50,6 +50,8 @@
 //! | ternary_relax; channel_lasso | 3e-7; 1e-7 | 1e-6 | a product, an add and a division; a norm summed in another order |
 //! | channel_affine; channel_scale | 3.1e-7; 0 | 6e-8; 0 | fma fused or not (a product up to 5 rounded, then the add); one product |
 //! | global_avgpool (forward, backward); dropout | 0 | 3e-7 | dyadic sums are exact, then one division (WGSL: within 2.5 ULP) |
+//! | bn_train_stats, bn_eval_affine | 2e-6 (scale, shift 1e-5) | 2e-5 | means and variances of up to 32k values summed in another order; inverseSqrt within a few ULP |
+//! | bn_backward_reduce; bn_backward_dx | 1e-5 sqrt(m); 4e-7 times the largest term | 1e-5 | sums of m terms in another order; m dy - dbeta - xhat dgamma cancels |
 //! | ternary_threshold | 1e-7 | 1e-5 | a mean or maximum of up to 10^5 magnitudes, summed in another order |
 //! | score_grad | 0 | 0 | one product of dyadic values and a sign |
 //! | gate_forward, gate_open_probability | 1e-5; 1e-6 | 0 | exp, log and a division of values in [0, 1]; the draw's u rounds in f32 near 1, where log(1 - u) magnifies it |
@@ -66,6 +68,8 @@ mod act_threshold;
 mod adv_loss;
 mod approx;
 mod avgpool;
+mod batchnorm;
+mod batchnorm_backward;
 mod bias;
 mod bsr;
 mod bsr_format;

@@ -132,6 +132,10 @@ const TESTED: &[(&str, &str)] = &[
     ("avgpool", "global_avgpool_forward"),
     ("avgpool", "global_avgpool_backward"),
     ("dropout", "dropout"),
+    ("batchnorm", "bn_train_stats"),
+    ("batchnorm", "bn_eval_affine"),
+    ("batchnorm_backward", "bn_backward_reduce"),
+    ("batchnorm_backward", "bn_backward_dx"),
 ];
 
 // WebGPU's default limits (https://www.w3.org/TR/webgpu/#limits).

@@ -40,8 +40,8 @@ type = "relu"
 type = "linear"
 "#;
 
-/// The layers of deeper networks: input normalization, a stride-2 convolution, dropout and
-/// global average pooling.
+/// The layers of deeper networks: input normalization, a stride-2 convolution, batch
+/// normalization (2d and 1d), dropout and global average pooling.
 const SPEC_DEEP: &str = r#"
 name = "tiny-deep"
 [[layers]]
@@ -55,6 +55,8 @@ kernel = 3
 stride = 2
 padding = 1
 [[layers]]
+type = "batchnorm"
+[[layers]]
 type = "relu"
 [[layers]]
 type = "dropout"
@@ -63,6 +65,8 @@ rate = 0.3
 type = "global_avgpool"
 [[layers]]
 type = "flatten"
+[[layers]]
+type = "batchnorm"
 [[layers]]
 type = "linear"
 "#;
@@ -110,9 +114,10 @@ impl FiniteDifferences {
         assert!(err <= 5e-4 + 0.01 * numeric.abs(), "{name}: backward {analytic} vs finite difference {numeric}");
     }
 
-    /// `per_tensor` random entries of every parameter tensor against `p.grad`.
+    /// `per_tensor` random entries of every learned parameter tensor against `p.grad`
+    /// (batch normalization's running statistics follow the data, not a gradient).
     fn check_params(&self, gpu: &Gpu, model: &Model, rng: &mut rand::rngs::StdRng, per_tensor: usize, loss: &dyn Fn() -> f64) {
-        for p in &model.params {
+        for p in model.params.iter().filter(|p| p.optimized()) {
             let w = block_on(gpu.read_f32(&p.value)).unwrap();
             let g = block_on(gpu.read_f32(&p.grad)).unwrap();
             for _ in 0..per_tensor {
@@ -197,7 +202,8 @@ fn certified_gradients_match_finite_differences() {
     assert!(fd.checked.get() * 10 >= total * 8, "only {} of {total} points were away from a kink", fd.checked.get());
 }
 
-/// Normalize, dropout (its mask fixed by the step's seed) and global average pooling, in a
+/// Normalize, batch normalization (batch statistics in a training step, running ones in
+/// evaluation), dropout (its mask fixed by the step's seed) and global average pooling, in a
 /// training step and, for the input gradient attacks use, in evaluation; and their interval
 /// bounds, which must hold the logits of perturbed inputs.
 #[test]
@@ -207,6 +213,13 @@ fn deep_layer_gradients_match_finite_differences() {
     let shape = [4usize, 2, 7, 7];
     let model = Model::new(&gpu, &spec, [2, 7, 7], 3, 3).unwrap();
     let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+    // Batch normalization away from its initial identity: scales of both signs, and running
+    // statistics of their own.
+    for p in model.params.iter().filter(|p| p.name.starts_with("bn")) {
+        let (lo, hi) = if p.name.ends_with(".running_var") { (0.2, 2.0) } else { (-2.0, 2.0) };
+        let v: Vec<f32> = (0..p.value.numel()).map(|_| rng.random_range(lo..hi)).collect();
+        gpu.write(&p.value, &v);
+    }
     let x: Vec<f32> = (0..shape.iter().product()).map(|_| rng.random_range(0.0..1.0)).collect();
     let y = gpu.upload_u32(&[0, 2, 1, 2], &[4]);
     let logits = |seed: Option<u32>| {
@@ -220,6 +233,14 @@ fn deep_layer_gradients_match_finite_differences() {
     assert_ne!(logits(Some(1)), logits(Some(2)));
     assert_ne!(logits(Some(1)), logits(None));
     assert_eq!(logits(Some(1)), logits(Some(1)));
+
+    // A training pass moves the running statistics; evaluation reads them and leaves them.
+    let running = || block_on(gpu.read_f32(&model.params.iter().find(|p| p.name == "bn1.running_mean").unwrap().value)).unwrap();
+    let before = running();
+    logits(None);
+    assert_eq!(running(), before);
+    logits(Some(3));
+    assert_ne!(running(), before);
 
     for seed in [Some(11), None] {
         model.training.set(seed);
@@ -248,7 +269,7 @@ fn deep_layer_gradients_match_finite_differences() {
             model.training.set(None);
             fd.check(&format!("input[{i}] (training {seed:?})"), dx[i], plus, minus);
         }
-        let total = model.params.len() * 6 + 8;
+        let total = model.params.iter().filter(|p| p.optimized()).count() * 6 + 8;
         assert!(fd.checked.get() * 10 >= total * 8, "only {} of {total} points were away from a kink", fd.checked.get());
     }
 

@@ -149,3 +149,34 @@ fn gaussian_noise_trains_on_noisy_copies() {
     let e = aer::methods::REGISTRY.check(&both).unwrap_err().to_string();
     assert!(e.contains("choose one"), "{e}");
 }
+
+/// Batch normalization and dropout: the model learns; a run resumed from a checkpoint (the
+/// running statistics in it, dropout's masks drawn from the step) ends bit for bit as the
+/// uninterrupted one; evaluation uses the running statistics, so it does not depend on the
+/// batch.
+#[test]
+fn batchnorm_and_dropout_train_and_resume() {
+    let s = small_mnist(600);
+    let toml = "name = \"bn\"\n[[layers]]\ntype = \"conv2d\"\nout = 6\nkernel = 3\nstride = 2\n[[layers]]\ntype = \"batchnorm\"\n[[layers]]\ntype = \"relu\"\n[[layers]]\ntype = \"flatten\"\n[[layers]]\ntype = \"dropout\"\nrate = 0.2\n[[layers]]\ntype = \"linear\"\n";
+    let spec = ModelSpec::from_toml(toml, "bn").unwrap();
+    let cfg = config(OptimizerKind::Adam, 3e-3, 3);
+    let straight = Model::new(gpu(), &spec, s.train.shape, s.classes, cfg.seed).unwrap();
+    let mut opt = Optimizer::new(gpu(), &cfg.optimizer, &straight.params);
+    fit(&straight, &mut opt, &s, &cfg, 0..3);
+    let acc = block_on(evaluate(gpu(), &straight, &s.val, 256)).unwrap().accuracy;
+    assert!(acc > 0.75, "validation accuracy after 3 epochs on 600 images: {acc}");
+    let small_batches = block_on(evaluate(gpu(), &straight, &s.val, 7)).unwrap().accuracy;
+    assert_eq!(acc, small_batches, "evaluation must not depend on the batch");
+
+    let first = Model::new(gpu(), &spec, s.train.shape, s.classes, cfg.seed).unwrap();
+    let mut opt1 = Optimizer::new(gpu(), &cfg.optimizer, &first.params);
+    fit(&first, &mut opt1, &s, &cfg, 0..1);
+    let ck = block_on(Checkpoint::capture(gpu(), &first, &opt1, &cfg, 1, &[])).unwrap();
+    assert!(ck.tensors.contains_key("bn1.running_var") && !ck.tensors.contains_key("optimizer.bn1.running_var.exp_avg"));
+    let (resumed, mut opt2) = Checkpoint::from_bytes(&ck.to_bytes().unwrap()).unwrap().restore(gpu()).unwrap();
+    fit(&resumed, &mut opt2, &s, &cfg, 1..3);
+    let (a, b) = (block_on(straight.download(gpu())).unwrap(), block_on(resumed.download(gpu())).unwrap());
+    for ((name, _, x), (_, _, y)) in a.iter().zip(&b) {
+        assert!(x == y, "{name} differs after resume");
+    }
+}

@@ -172,9 +172,33 @@ impl Model {
                     k::threshold_backward(gpu, &y, &dy, l1_grad, &dx);
                     dx
                 }
-                (Layer::ChannelAffine { scale, shift }, Saved::Nothing) => {
+                (Layer::ChannelAffine { affine }, Saved::Nothing) => {
                     let dx = gpu.empty(dy.shape());
-                    k::channel_scale(gpu, &dy, scale, shift, &dx);
+                    k::channel_scale(gpu, &dy, affine, &dx);
+                    dx
+                }
+                (Layer::Batchnorm { gamma, beta, .. }, Saved::Norm { x, stats, affine, batch_stats }) => {
+                    let s = k::NormShape::of(&dy);
+                    let dx = gpu.empty(dy.shape());
+                    // The sums are dgamma and dbeta, and what dx through batch statistics needs.
+                    if param_grads || batch_stats {
+                        let sums = gpu.empty(&[2 * s.c]);
+                        let t = k::NormGrads { x: &x, dy: &dy, stats: &stats, gamma: &self.params[*gamma].value, sums: &sums, dx: &dx };
+                        k::bn_backward_reduce(gpu, s, &t);
+                        if param_grads {
+                            gpu.copy_range(&sums, 0, &self.params[*gamma].grad, 0, s.c);
+                            gpu.copy_range(&sums, s.c, &self.params[*beta].grad, 0, s.c);
+                        }
+                        if batch_stats && need_dx {
+                            k::bn_backward_dx(gpu, s, &t);
+                        }
+                    }
+                    if !need_dx {
+                        return None;
+                    }
+                    if !batch_stats {
+                        k::channel_scale(gpu, &dy, &affine, &dx);
+                    }
                     dx
                 }
                 (Layer::Dropout { rate }, Saved::Dropout(seed)) => match seed {

@@ -40,6 +40,8 @@ enum BoxSaved {
     Shape(Vec<usize>),
     /// Nothing: the layer's backward rule needs only the layer (a channel map, dropout).
     Nothing,
+    /// A per-channel affine map's [scale | shift] and their magnitudes.
+    Affine(Tensor, Tensor),
     /// The last linear layer folded into the margins: its input box.
     Margin(Tensor, Tensor),
 }
@@ -52,12 +54,19 @@ impl Model {
     }
 
     /// Interval bounds need every layer to have a box rule: winners-take-all layers (whose
-    /// selection depends on the input) have none here.
+    /// selection depends on the input) have none here. (Batch normalization has one, as
+    /// evaluated; certified training refuses it: see `Model::has_batchnorm`.)
     pub fn check_bounds(&self) -> crate::error::Result<()> {
         if self.layers.iter().any(|l| matches!(l, Layer::Wta { .. } | Layer::Threshold { .. })) {
             return Err(crate::error::AerError::Invalid(format!("model '{}' has winners-take-all (wta) or activation threshold layers, which interval bounds do not go through: verify or certify a model without them", self.spec.name)));
         }
         Ok(())
+    }
+
+    /// Whether a layer normalizes by batch statistics in training, which interval bounds (as
+    /// evaluated, by the running ones) do not follow.
+    pub fn has_batchnorm(&self) -> bool {
+        self.layers.iter().any(|l| matches!(l, Layer::Batchnorm { .. }))
     }
 
     /// Interval bounds of the logits and margins of x [n, C, H, W] (labels [n], u32) under
@@ -120,11 +129,22 @@ impl Model {
                     (c.reshape(&flat), r.reshape(&flat), BoxSaved::Shape(s))
                 }
                 // Scales are positive (checked in the spec): radii scale, centres map.
-                Layer::ChannelAffine { scale, shift } => {
+                Layer::ChannelAffine { affine } => {
                     let (yc, yr) = (gpu.empty(c.shape()), gpu.empty(c.shape()));
-                    k::channel_affine(gpu, &c, scale, shift, &yc);
-                    k::channel_scale(gpu, &r, scale, shift, &yr);
+                    k::channel_affine(gpu, &c, affine, &yc);
+                    k::channel_scale(gpu, &r, affine, &yr);
                     (yc, yr, BoxSaved::Nothing)
+                }
+                // Batch normalization as evaluated: a per-channel affine map whose scale may be
+                // negative, so radii scale by its magnitude.
+                Layer::Batchnorm { .. } => {
+                    let (_, affine) = self.norm_affine(gpu, layer, &c, false);
+                    let abs = gpu.empty(affine.shape());
+                    k::abs_values(gpu, &affine, &abs);
+                    let (yc, yr) = (gpu.empty(c.shape()), gpu.empty(c.shape()));
+                    k::channel_affine(gpu, &c, &affine, &yc);
+                    k::channel_scale(gpu, &r, &abs, &yr);
+                    (yc, yr, BoxSaved::Affine(affine, abs))
                 }
                 // Bounds hold for the model as evaluated: no dropout.
                 Layer::Dropout { .. } => (c, r, BoxSaved::Nothing),
@@ -210,10 +230,16 @@ impl Model {
                     (dc, dr) = (dc_in, dr_in);
                 }
                 (Layer::Flatten, BoxSaved::Shape(s)) => (dc, dr) = (dc.reshape(&s), dr.reshape(&s)),
-                (Layer::ChannelAffine { scale, shift }, BoxSaved::Nothing) => {
+                (Layer::ChannelAffine { affine }, BoxSaved::Nothing) => {
                     let (dc_in, dr_in) = (gpu.empty(dc.shape()), gpu.empty(dr.shape()));
-                    k::channel_scale(gpu, &dc, scale, shift, &dc_in);
-                    k::channel_scale(gpu, &dr, scale, shift, &dr_in);
+                    k::channel_scale(gpu, &dc, affine, &dc_in);
+                    k::channel_scale(gpu, &dr, affine, &dr_in);
+                    (dc, dr) = (dc_in, dr_in);
+                }
+                (Layer::Batchnorm { .. }, BoxSaved::Affine(affine, abs)) => {
+                    let (dc_in, dr_in) = (gpu.empty(dc.shape()), gpu.empty(dr.shape()));
+                    k::channel_scale(gpu, &dc, &affine, &dc_in);
+                    k::channel_scale(gpu, &dr, &abs, &dr_in);
                     (dc, dr) = (dc_in, dr_in);
                 }
                 (Layer::Dropout { .. }, BoxSaved::Nothing) => {}

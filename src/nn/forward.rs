@@ -133,12 +133,20 @@ impl Model {
                     k::threshold_forward(gpu, &x, &self.params[*theta].value, &y);
                     (y.clone(), Saved::Output(y))
                 }
-                Layer::ChannelAffine { scale, shift } => {
+                Layer::ChannelAffine { affine } => {
                     // A shift makes dropped channels nonzero: nothing left to skip.
                     kept = None;
                     let y = gpu.empty(x.shape());
-                    k::channel_affine(gpu, &x, scale, shift, &y);
+                    k::channel_affine(gpu, &x, affine, &y);
                     (y, Saved::Nothing)
+                }
+                Layer::Batchnorm { .. } => {
+                    kept = None;
+                    let batch_stats = self.training.get().is_some();
+                    let (stats, affine) = self.norm_affine(gpu, layer, &x, batch_stats);
+                    let y = gpu.empty(x.shape());
+                    k::channel_affine(gpu, &x, &affine, &y);
+                    (y, Saved::Norm { x, stats, affine, batch_stats })
                 }
                 Layer::Dropout { rate } => match self.training.get() {
                     Some(step_seed) if *rate > 0.0 => {
@@ -163,6 +171,23 @@ impl Model {
             x = y;
         }
         x
+    }
+
+    /// A batch normalization layer's statistics [mean | invstd] and scale and shift
+    /// [scale | shift] for x: from the batch (which also moves the running statistics), or
+    /// from the running statistics.
+    pub(super) fn norm_affine(&self, gpu: &Gpu, layer: &Layer, x: &Tensor, batch_stats: bool) -> (Tensor, Tensor) {
+        let Layer::Batchnorm { gamma, beta, mean, var, momentum, eps } = layer else { unreachable!("a batch normalization layer") };
+        let s = k::NormShape::of(x);
+        let (stats, affine) = (gpu.empty(&[2 * s.c]), gpu.empty(&[2 * s.c]));
+        let p = |i: usize| &self.params[i].value;
+        let t = k::NormTensors { gamma: p(*gamma), beta: p(*beta), running_mean: p(*mean), running_var: p(*var), stats: &stats, scale_shift: &affine };
+        if batch_stats {
+            k::bn_train_stats(gpu, s, x, &t, *momentum, *eps);
+        } else {
+            k::bn_eval_affine(gpu, s, x, &t, *eps);
+        }
+        (stats, affine)
     }
 
     /// A square convolution's geometry over the batch x [n, c, h, w].

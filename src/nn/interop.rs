@@ -7,7 +7,9 @@
 //! NCHW and `flatten` keeps (c, h, w) order, as `torch.flatten(x, 1)` does, so a state dict
 //! of the same architecture loads as it is. An `nn.Sequential` state dict (`0.weight`,
 //! `3.bias`, optionally under a prefix such as `features.`) loads too: its weight layers are
-//! taken in index order. F32, F16, BF16 and F64 tensors are read.
+//! taken in index order. Batch normalization layers are `bn1`, `bn2`, ... with `.weight`,
+//! `.bias`, `.running_mean` and `.running_var`; PyTorch's `num_batches_tracked` counters are
+//! ignored. F32, F16, BF16 and F64 tensors are read.
 
 use crate::error::{AerError, Result};
 use safetensors::{Dtype, SafeTensors};
@@ -18,6 +20,10 @@ pub fn read_tensors(bytes: &[u8], origin: &str) -> Result<BTreeMap<String, (Vec<
     let st = SafeTensors::deserialize(bytes).map_err(|e| AerError::Invalid(format!("{origin}: not a safetensors file, or truncated ({e})")))?;
     let mut out = BTreeMap::new();
     for (name, view) in st.tensors() {
+        // A count of batches, not a weight: nothing in aer reads it.
+        if name.ends_with(".num_batches_tracked") {
+            continue;
+        }
         let d = view.data();
         let values: Vec<f32> = match view.dtype() {
             Dtype::F32 => d.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect(),
@@ -35,6 +41,16 @@ pub fn read_tensors(bytes: &[u8], origin: &str) -> Result<BTreeMap<String, (Vec<
 /// names when the file has them all, else an `nn.Sequential` state dict by layer order.
 pub fn match_tensors(file: &BTreeMap<String, (Vec<usize>, Vec<f32>)>, expected: &[(String, Vec<usize>)], origin: &str) -> Result<HashMap<String, Vec<f32>>> {
     let by_name = expected.iter().all(|(n, _)| file.contains_key(n));
+    let ours: std::collections::HashSet<&str> = expected.iter().map(|(n, _)| n.as_str()).collect();
+    let named = file.keys().filter(|k| ours.contains(k.as_str())).count();
+    // Named as ours, but not one for one: say which tensors differ, not that nothing matched.
+    if named > 0 && (!by_name || named < file.len()) {
+        let missing: Vec<&str> = expected.iter().map(|(n, _)| n.as_str()).filter(|n| !file.contains_key(*n)).collect();
+        let extra: Vec<&str> = file.keys().map(String::as_str).filter(|k| !ours.contains(k)).collect();
+        return Err(AerError::Invalid(format!(
+            "{origin}: the tensors do not fit the model: missing {missing:?}, not in the model {extra:?} (a batchnorm layer has weight, bias, running_mean and running_var); is this the same architecture?"
+        )));
+    }
     let source: Vec<(String, String)> = if by_name {
         expected.iter().map(|(n, _)| (n.clone(), n.clone())).collect()
     } else {
@@ -82,12 +98,14 @@ fn sequential_names(file: &BTreeMap<String, (Vec<usize>, Vec<f32>)>, expected: &
             current = layer.next();
             out.push((n.clone(), format!("{}.weight", current.unwrap().2)));
         } else {
+            // The layer's other tensors, by the same suffix: bias, running_mean, running_var.
             let stem = &current.ok_or_else(|| AerError::Invalid(format!("{origin}: '{n}' comes before any weight")))?.2;
-            let bias = format!("{stem}.bias");
-            if !file.contains_key(&bias) {
-                return Err(AerError::Invalid(format!("{origin}: '{stem}.weight' has no '{bias}'; aer's layers all have biases")));
+            let suffix = n.rsplit('.').next().unwrap_or("bias");
+            let theirs = format!("{stem}.{suffix}");
+            if !file.contains_key(&theirs) {
+                return Err(AerError::Invalid(format!("{origin}: '{stem}.weight' has no '{theirs}'; aer's layers all have biases, and batch normalization layers running statistics")));
             }
-            out.push((n.clone(), bias));
+            out.push((n.clone(), theirs));
         }
     }
     Ok(out)
@@ -130,5 +148,44 @@ mod tests {
         assert!(e.contains("[4, 1, 5, 5]") && e.contains("[4, 1, 3, 3]"), "{e}");
         let e = match_tensors(&file(&[("x", vec![3])]), &expected(), "f.safetensors").unwrap_err().to_string();
         assert!(e.contains("conv1.weight") && e.contains("\"x\""), "{e}");
+    }
+
+    fn with_bn() -> Vec<(String, Vec<usize>)> {
+        let bn = ["weight", "bias", "running_mean", "running_var"].map(|t| (format!("bn1.{t}"), vec![4]));
+        let mut e = expected();
+        e.splice(2..2, bn);
+        e
+    }
+
+    #[test]
+    fn batchnorm_tensors_match_by_name_and_by_layer_order() {
+        let mut named: Vec<(String, Vec<usize>)> = with_bn();
+        let m = match_tensors(&file(&named.iter().map(|(n, s)| (n.as_str(), s.clone())).collect::<Vec<_>>()), &with_bn(), "f").unwrap();
+        assert_eq!(m.len(), 8);
+        // nn.Sequential(conv, bn, relu, flatten, linear): indices 0, 1 and 4.
+        let seq = file(&[("0.weight", vec![4, 1, 3, 3]), ("0.bias", vec![4]), ("1.weight", vec![4]), ("1.bias", vec![4]), ("1.running_mean", vec![4]), ("1.running_var", vec![4]), ("4.weight", vec![10, 16]), ("4.bias", vec![10])]);
+        assert_eq!(match_tensors(&seq, &with_bn(), "f").unwrap().len(), 8);
+        // A missing running variance and an extra tensor are both named.
+        named.remove(5);
+        let f = file(&named.iter().map(|(n, s)| (n.as_str(), s.clone())).chain([("bn2.weight", vec![4])]).collect::<Vec<_>>());
+        let e = match_tensors(&f, &with_bn(), "f.safetensors").unwrap_err().to_string();
+        assert!(e.contains("bn1.running_var") && e.contains("bn2.weight") && e.contains("running_mean"), "{e}");
+        // A model without batch normalization refuses a file with it.
+        let f = file(&with_bn().iter().map(|(n, s)| (n.as_str(), s.clone())).collect::<Vec<_>>());
+        let e = match_tensors(&f, &expected(), "f.safetensors").unwrap_err().to_string();
+        assert!(e.contains("bn1.weight"), "{e}");
+    }
+
+    #[test]
+    fn batch_counters_are_ignored() {
+        let count = 7i64.to_le_bytes();
+        let w = [1f32, 2.0];
+        let views = vec![
+            ("bn1.num_batches_tracked".to_string(), safetensors::tensor::TensorView::new(Dtype::I64, vec![], &count).unwrap()),
+            ("bn1.weight".to_string(), safetensors::tensor::TensorView::new(Dtype::F32, vec![2], bytemuck::cast_slice(&w)).unwrap()),
+        ];
+        let bytes = safetensors::serialize(views, None).unwrap();
+        let t = read_tensors(&bytes, "f").unwrap();
+        assert_eq!(t.keys().collect::<Vec<_>>(), ["bn1.weight"]);
     }
 }

@@ -23,16 +23,40 @@ pub struct Param {
 }
 
 impl Param {
-    /// Weights can be pruned; biases cannot.
+    /// Weights of linear and convolution layers can be pruned; biases and batch
+    /// normalization's tensors cannot.
     pub fn prunable(&self) -> bool {
-        self.name.ends_with(".weight")
+        prunable_name(&self.name)
     }
 
     /// Whether the optimizer updates it: activation thresholds learn by their own rule
-    /// (`LayerSpec::Threshold`), in the backward pass.
+    /// (`LayerSpec::Threshold`), in the backward pass, and batch normalization's running
+    /// statistics follow the batches, in the forward pass.
     pub fn optimized(&self) -> bool {
-        !is_threshold(&self.name)
+        !is_threshold(&self.name) && !is_running_stat(&self.name)
     }
+}
+
+/// Whether a tensor of this name is a prunable weight (`Param::prunable`).
+pub fn prunable_name(name: &str) -> bool {
+    name.ends_with(".weight") && !is_norm(name)
+}
+
+/// A batch normalization layer's tensors (`bn<i>.weight`, `.bias`, `.running_mean`,
+/// `.running_var`), by their PyTorch names.
+pub(super) fn is_norm(name: &str) -> bool {
+    name.rsplit('.').nth(1).is_some_and(|layer| layer.starts_with("bn"))
+}
+
+/// Statistics a batch normalization layer keeps, not learned by the optimizer.
+fn is_running_stat(name: &str) -> bool {
+    name.ends_with(".running_mean") || name.ends_with(".running_var")
+}
+
+/// A new batch normalization layer's values: gamma and the running variance 1, beta and the
+/// running mean 0 (PyTorch's).
+fn norm_init(name: &str) -> Option<f32> {
+    is_norm(name).then(|| if name.ends_with(".weight") || name.ends_with(".running_var") { 1.0 } else { 0.0 })
 }
 
 /// Names a `LayerSpec::Threshold` layer's learned threshold (`act<i>.threshold`).
@@ -51,8 +75,10 @@ pub(super) enum Layer {
     /// A learned activation threshold: parameter `theta` ([1]), its target share of zeros and
     /// the weight of the activations' L1 penalty.
     Threshold { theta: usize, sparsity: f32, l1: f32 },
-    /// y = x * scale[c] + shift[c], constants of the spec (`normalize`).
-    ChannelAffine { scale: Tensor, shift: Tensor },
+    /// y = x * scale[c] + shift[c], constants of the spec (`normalize`): affine = [scale | shift].
+    ChannelAffine { affine: Tensor },
+    /// Batch normalization: parameters gamma, beta and the running mean and variance.
+    Batchnorm { gamma: usize, beta: usize, mean: usize, var: usize, momentum: f32, eps: f32 },
     Dropout { rate: f32 },
     GlobalAvgpool,
 }
@@ -84,7 +110,9 @@ impl Model {
     pub fn new(gpu: &Gpu, spec: &ModelSpec, input: [usize; 3], classes: usize, seed: u64) -> Result<Model> {
         Self::build(gpu, spec, input, classes, None, |name, shape, fan_in, fan_out, last| {
             let n = shape.iter().product();
-            Ok(if name.ends_with(".bias") {
+            Ok(if let Some(v) = norm_init(name) {
+                vec![v; n]
+            } else if name.ends_with(".bias") {
                 vec![0.0; n]
             } else if last {
                 init::uniform(n, init::glorot_bound(fan_in, fan_out), seed, name)
@@ -123,7 +151,7 @@ impl Model {
         let last_param_layer = spec.layers.iter().rposition(|l| matches!(l, LayerSpec::Linear { .. } | LayerSpec::Conv2d { .. }));
         let mut params = Vec::new();
         let mut layers = Vec::new();
-        let (mut n_fc, mut n_conv, mut n_thr) = (0, 0, 0);
+        let (mut n_fc, mut n_conv, mut n_thr, mut n_bn) = (0, 0, 0, 0);
         for (i, l) in spec.layers.iter().enumerate() {
             let (inp, out) = (&shapes[i], &shapes[i + 1]);
             let last = Some(i) == last_param_layer;
@@ -157,11 +185,19 @@ impl Model {
                     Layer::Threshold { theta, sparsity: *sparsity as f32, l1: *l1 as f32 }
                 }
                 LayerSpec::Normalize { mean, std } => {
-                    let scale: Vec<f32> = std.iter().map(|s| (1.0 / s) as f32).collect();
-                    let shift: Vec<f32> = mean.iter().zip(std).map(|(m, s)| (-m / s) as f32).collect();
-                    Layer::ChannelAffine { scale: gpu.upload(&scale, &[scale.len()]), shift: gpu.upload(&shift, &[shift.len()]) }
+                    let scale = std.iter().map(|s| (1.0 / s) as f32);
+                    let shift = mean.iter().zip(std).map(|(m, s)| (-m / s) as f32);
+                    let affine: Vec<f32> = scale.chain(shift).collect();
+                    Layer::ChannelAffine { affine: gpu.upload(&affine, &[affine.len()]) }
                 }
                 LayerSpec::Dropout { rate } => Layer::Dropout { rate: *rate as f32 },
+                LayerSpec::Batchnorm { momentum, eps } => {
+                    n_bn += 1;
+                    let c = inp[0];
+                    let mut stat = |what: &str| add(format!("bn{n_bn}.{what}"), vec![c], c, c);
+                    let (gamma, beta, mean, var) = (stat("weight")?, stat("bias")?, stat("running_mean")?, stat("running_var")?);
+                    Layer::Batchnorm { gamma, beta, mean, var, momentum: *momentum as f32, eps: *eps as f32 }
+                }
                 LayerSpec::GlobalAvgpool => Layer::GlobalAvgpool,
             });
         }

@@ -41,6 +41,15 @@ pub enum LayerSpec {
     /// Inverted dropout of this share of the activations in training steps; the identity in
     /// evaluation, attacks and bounds.
     Dropout { rate: f64 },
+    /// Batch normalization (Ioffe & Szegedy 2015) of a flat input (BatchNorm1d) or per channel
+    /// of a [C, H, W] one (BatchNorm2d): batch statistics in training steps, which also move
+    /// the running ones by `momentum`; the running statistics in evaluation, attacks and bounds.
+    Batchnorm {
+        #[serde(default = "bn_momentum")]
+        momentum: f64,
+        #[serde(default = "bn_eps")]
+        eps: f64,
+    },
     /// Global average pooling: [C, H, W] -> [C, 1, 1] (PyTorch's AdaptiveAvgPool2d(1)).
     #[serde(rename = "global_avgpool")]
     GlobalAvgpool,
@@ -48,6 +57,14 @@ pub enum LayerSpec {
 
 fn one() -> usize {
     1
+}
+
+fn bn_momentum() -> f64 {
+    0.1
+}
+
+fn bn_eps() -> f64 {
+    1e-5
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -164,6 +181,15 @@ impl ModelSpec {
                     }
                     cur.clone()
                 }
+                LayerSpec::Batchnorm { momentum, eps } => {
+                    if !(0.0..=1.0).contains(momentum) || !(*eps > 0.0 && eps.is_finite()) {
+                        return Err(at(format!("momentum {momentum}, eps {eps}: give a momentum from 0 to 1 and a positive eps")));
+                    }
+                    if cur.len() != 1 && cur.len() != 3 {
+                        return Err(at(format!("expects a flat or a [C, H, W] input but gets {cur:?}")));
+                    }
+                    cur.clone()
+                }
                 LayerSpec::GlobalAvgpool => {
                     if cur.len() != 3 {
                         return Err(at(format!("expects a [C, H, W] input but gets {cur:?}")));
@@ -205,6 +231,7 @@ impl LayerSpec {
             LayerSpec::Normalize { .. } => "normalize",
             LayerSpec::Dropout { .. } => "dropout",
             LayerSpec::GlobalAvgpool => "global_avgpool",
+            LayerSpec::Batchnorm { .. } => "batchnorm",
         }
     }
 

@@ -79,7 +79,7 @@ impl Model {
                     }
                 }
                 // A shift makes dropped channels nonzero.
-                Layer::ChannelAffine { .. } => kept = None,
+                Layer::ChannelAffine { .. } | Layer::Batchnorm { .. } => kept = None,
                 Layer::Relu | Layer::Maxpool2 | Layer::Flatten | Layer::Threshold { .. } | Layer::Dropout { .. } | Layer::GlobalAvgpool => {}
             }
         }

@@ -19,6 +19,9 @@ pub(super) enum Saved {
     /// A max-pool's argmax, input shape and output.
     Pool(Tensor, Vec<usize>, Tensor),
     Shape(Vec<usize>),
+    /// Batch normalization's input, statistics [mean | invstd], scale and shift, and whether
+    /// the statistics were the batch's (a training pass) or the running ones.
+    Norm { x: Tensor, stats: Tensor, affine: Tensor, batch_stats: bool },
     /// The seed a dropout layer drew its mask from (None: it was off, in evaluation).
     Dropout(Option<u32>),
     /// Winners-take-all's channel mask [n, c].

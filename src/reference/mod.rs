@@ -10,6 +10,8 @@ pub mod act_threshold;
 pub mod adv_loss;
 pub mod approx;
 pub mod avgpool;
+pub mod batchnorm;
+pub mod batchnorm_backward;
 pub mod bias;
 pub mod bsr;
 pub mod bsr_format;

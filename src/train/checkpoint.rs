@@ -356,7 +356,7 @@ impl Checkpoint {
     pub fn kept(&self) -> BTreeMap<String, Vec<bool>> {
         self.tensors
             .iter()
-            .filter(|(k, _)| k.ends_with(".weight") && !k.starts_with("mask.") && !k.starts_with("optimizer."))
+            .filter(|(k, _)| crate::nn::prunable_name(k) && !k.starts_with("mask.") && !k.starts_with("optimizer."))
             .map(|(k, (_, v))| {
                 let kept = match self.tensors.get(&format!("mask.{k}")) {
                     Some((_, m)) => m.iter().map(|&x| x != 0.0).collect(),
@@ -377,7 +377,7 @@ impl Checkpoint {
         for (name, (shape, v)) in self.tensors.iter().filter(|(k, _)| !k.starts_with("optimizer.") && !k.starts_with("mask.")) {
             if scale(name) {
                 s.weight_bytes += 4 * v.len();
-            } else if name.ends_with(".weight") {
+            } else if crate::nn::prunable_name(name) {
                 let nnz = v.iter().filter(|&&x| x != 0.0).count();
                 s.weights += v.len();
                 s.nonzero += nnz;

@@ -9,7 +9,8 @@ pub struct Optimizer {
     pub config: OptimizerConfig,
     /// Steps taken so far (Adam's bias correction needs it).
     pub step: u32,
-    /// Per parameter: SGD [momentum_buffer], Adam [exp_avg, exp_avg_sq].
+    /// Per parameter: SGD [momentum_buffer], Adam [exp_avg, exp_avg_sq]; none for parameters
+    /// the optimizer does not update (`Param::optimized`).
     pub state: Vec<Vec<Tensor>>,
 }
 
@@ -17,7 +18,7 @@ impl Optimizer {
     pub fn new(gpu: &Gpu, config: &OptimizerConfig, params: &[Param]) -> Optimizer {
         let state = params
             .iter()
-            .map(|p| (0..Self::slots(config.kind).len()).map(|_| gpu.zeros(p.value.shape())).collect())
+            .map(|p| if p.optimized() { (0..Self::slots(config.kind).len()).map(|_| gpu.zeros(p.value.shape())).collect() } else { Vec::new() })
             .collect();
         Optimizer { config: config.clone(), step: 0, state }
     }

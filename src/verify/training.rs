@@ -108,6 +108,9 @@ struct Certified {
 impl Method for Certified {
     fn ready(&mut self, model: &Model) -> Result<()> {
         model.check_bounds()?;
+        if model.has_batchnorm() {
+            return Err(AerError::Invalid(format!("certified training of '{}': its batch normalization uses batch statistics in training, which interval bounds do not follow; certify a model without batchnorm layers (verifying one works)", model.spec.name)));
+        }
         if !model.folds_last_layer() {
             return Err(AerError::Invalid(format!("certified training needs a model that ends with a linear layer; '{}' does not", model.spec.name)));
         }
