@@ -162,12 +162,8 @@ fn the_standard_suite_reports_each_attack_and_the_worst_case() {
         assert_eq!(a.query_stats().is_some(), a.config.method == Method::Square, "{}", a.config.label());
     }
     // On a linear model the suite finds exactly what the closed form says is there.
-    for i in 0..n {
-        if nearest[i] < 0.95 * eps {
-            assert!(!r.worst_robust[i], "example {i} at distance {} within eps {eps}, yet robust", nearest[i]);
-        }
-        if nearest[i] > eps {
-            assert!(r.worst_robust[i], "example {i} at distance {} beyond eps {eps}, yet broken", nearest[i]);
-        }
+    for (i, (&d, &robust)) in nearest.iter().zip(&r.worst_robust).enumerate() {
+        assert!(d >= 0.95 * eps || !robust, "example {i} at distance {d} within eps {eps}, yet robust");
+        assert!(d <= eps || robust, "example {i} at distance {d} beyond eps {eps}, yet broken");
     }
 }
