@@ -221,8 +221,12 @@ impl SuiteConfig {
             given.iter().flat_map(|&n| if n == AttackName::Standard { STANDARD.map(|a| (a, true)).to_vec() } else { vec![(n, false)] }).collect();
         let kebab = |name: AttackName| serde_json::to_string(&name).unwrap().trim_matches('"').to_string();
         for (name, need) in [(AttackName::ApgdDlr, 3), (AttackName::ApgdT, 4)] {
-            if names.iter().any(|&(n, _)| n == name) && classes < need {
-                return Err(AerError::Invalid(format!("{} needs at least {need} classes (its DLR loss ranks the logits); this data has {classes}: drop it from the attack list", kebab(name))));
+            if let Some(&(_, standard)) = names.iter().find(|&&(n, _)| n == name).filter(|_| classes < need) {
+                let (what, fix) = match standard {
+                    true => (format!("the standard (AutoAttack) evaluation runs {}, which", kebab(name)), "name its other attacks instead: apgd-ce,fab-t,square"),
+                    false => (kebab(name), "drop it from the attack list"),
+                };
+                return Err(AerError::Invalid(format!("{what} needs at least {need} classes (its DLR loss ranks the logits); this data has {classes}: {fix}")));
             }
         }
         if norm != Norm::Linf {
