@@ -2,10 +2,8 @@
 //! [0, 1]^d: FAB's projection (Croce & Hein, 2020, the L-inf case of their Proposition 2).
 //! Within radius r, the box lets coordinate i move by at most cap_i towards the plane (1 - t_i
 //! up, t_i down), so the most the step can change w.z is g(r) = sum_i |w_i| min(r, cap_i):
-//! piecewise linear and increasing in r. The answer is the r where g(r) meets the gap, found
-//! by bisection over the breakpoints and solved exactly on its linear piece, in O(d) a round.
-
-const ROUNDS: usize = 40;
+//! piecewise linear and increasing in r, with its breakpoints at the caps. Sorting the caps
+//! and walking the pieces finds the r where g(r) meets the gap exactly, in O(d log d).
 
 /// The step d (into `d`) with w.(t + d) = b, t + d in [0, 1] and ||d||_inf smallest. When no
 /// point of the box reaches the plane, the box corner nearest to it.
@@ -14,39 +12,25 @@ pub fn project_linf(t: &[f32], w: &[f32], b: f32, d: &mut [f32]) {
     // Direction of coordinate i (towards the plane) and how far the box lets it go.
     let dir = |i: usize| if gap >= 0.0 { w[i].signum() } else { -w[i].signum() };
     let cap = |i: usize| if dir(i) > 0.0 { 1.0 - t[i] as f64 } else { t[i] as f64 };
+    let mut pieces: Vec<(f64, f64)> = (0..t.len()).filter(|&i| w[i] != 0.0).map(|i| (cap(i), (w[i] as f64).abs())).collect();
+    pieces.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
     let need = gap.abs();
-    let live: Vec<usize> = (0..t.len()).filter(|&i| w[i] != 0.0).collect();
-    let gain = |r: f64| live.iter().map(|&i| (w[i] as f64).abs() * r.min(cap(i))).sum::<f64>();
-    let mut hi = live.iter().map(|&i| cap(i)).fold(0.0, f64::max);
-    let r = if need == 0.0 {
-        0.0
-    } else if gain(hi) <= need {
-        hi
-    } else {
-        let mut lo = 0.0;
-        for _ in 0..ROUNDS {
-            let mid = 0.5 * (lo + hi);
-            if gain(mid) < need {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
+    // On the piece below breakpoint k, the coordinates before k are saturated and the rest
+    // move by r: g(r) = fixed + slope r.
+    let (mut fixed, mut slope) = (0.0, pieces.iter().map(|p| p.1).sum::<f64>());
+    let (mut r, mut below) = (pieces.last().map_or(0.0, |p| p.0), 0.0);
+    for &(c, wi) in &pieces {
+        if fixed + slope * c >= need {
+            // The answer lies on this piece; the bounds only absorb rounding in `slope`.
+            r = ((need - fixed) / slope).max(below).min(c);
+            break;
         }
-        // On (lo, hi] the coordinates with cap <= lo are saturated and the rest move by r.
-        let (mut fixed, mut slope) = (0.0, 0.0);
-        for &i in &live {
-            let (wi, ci) = ((w[i] as f64).abs(), cap(i));
-            if ci <= lo {
-                fixed += wi * ci;
-            } else {
-                slope += wi;
-            }
-        }
-        ((need - fixed) / slope).clamp(lo, hi)
-    };
-    d.fill(0.0);
-    for &i in &live {
-        d[i] = (dir(i) as f64 * r.min(cap(i))) as f32;
+        fixed += wi * c;
+        slope -= wi;
+        below = c;
+    }
+    for (i, di) in d.iter_mut().enumerate() {
+        *di = if w[i] == 0.0 { 0.0 } else { (dir(i) as f64 * r.min(cap(i))) as f32 };
     }
 }
 
