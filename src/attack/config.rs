@@ -252,7 +252,8 @@ impl SuiteConfig {
                 let restarts = match (name, standard) {
                     (AttackName::Fgsm | AttackName::Square, _) | (AttackName::ApgdCe, true) => 1,
                     (AttackName::ApgdT, true) | (AttackName::FabT, true) => all_targets,
-                    (AttackName::FabT, false) => s.restarts.unwrap_or(all_targets),
+                    // FAB has no random start: a target class twice would repeat itself.
+                    (AttackName::FabT, false) => s.restarts.unwrap_or(all_targets).min(all_targets),
                     _ => restarts,
                 };
                 AttackConfig {

@@ -55,7 +55,8 @@ pub struct AttackArgs {
     /// PGD steps [default: 40 for 1-channel inputs, 10 for colour].
     #[arg(long)]
     pub steps: Option<usize>,
-    /// Random restarts per attack [default: 1].
+    /// Random restarts per attack [default: 1]; for targeted attacks the number of runner-up
+    /// target classes (fab-t: default 9, at most classes - 1); square runs once.
     #[arg(long)]
     pub restarts: Option<usize>,
     /// APGD iterations [default: 100].
