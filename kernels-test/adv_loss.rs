@@ -1,5 +1,5 @@
 //! adv_loss.wgsl against `reference::adv_loss`: the attack objectives (cross-entropy,
-//! targeted or not, DLR and KL), their success flags and gradients.
+//! targeted or not, DLR, KL and margin), their success flags and gradients.
 
 use crate::common::*;
 use aer::kernels::{self, AdvLoss, AdvLossInputs};
@@ -9,7 +9,7 @@ use rand::Rng;
 
 #[test]
 fn adv_loss_matches_reference() {
-    for (kind, targeted) in [(AdvLoss::Ce, false), (AdvLoss::Ce, true), (AdvLoss::Dlr, false), (AdvLoss::Dlr, true), (AdvLoss::Kl, false)] {
+    for (kind, targeted) in [(AdvLoss::Ce, false), (AdvLoss::Ce, true), (AdvLoss::Dlr, false), (AdvLoss::Dlr, true), (AdvLoss::Kl, false), (AdvLoss::Margin, false), (AdvLoss::Margin, true)] {
         let test = format!("adv_loss_{kind:?}_{targeted}");
         for i in 0..12 {
             let mut r = rng(&test, i);

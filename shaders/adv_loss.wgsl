@@ -8,6 +8,8 @@
 //         targeted -(z_y - z_t) / (z_p1 - (z_p3 + z_p4) / 2), with p1 >= p2 >= ... the sorted
 //         logits. Scale-invariant, so logit rescaling cannot hide the gradient.
 // LOSS 2: KL(softmax(ref) || softmax(z)), the TRADES inner objective; ref = clean logits.
+// LOSS 3: margin. Untargeted max_{j!=y} z_j - z_y (Square's loss, negated); targeted z_t - z_y
+//         (the function whose boundary FAB-T linearises).
 
 struct Params { batch: u32, classes: u32, _p0: u32, _p1: u32 }
 
@@ -81,6 +83,12 @@ fn adv_loss(@builtin(global_invocation_id) gid: vec3<u32>) {
             for (var j = 0u; j < p.classes; j++) {
                 dlogits[base + j] = -(hit(j, y) - hit(j, io)) / d + c * (hit(j, i1) - hit(j, i3));
             }
+        }
+    } else if (LOSS == 3u) {
+        let c = select(io, t, TARGETED);
+        loss[i] = logits[base + c] - logits[base + y];
+        for (var j = 0u; j < p.classes; j++) {
+            dlogits[base + j] = hit(j, c) - hit(j, y);
         }
     } else {
         var rmx = ref_logits[base];

@@ -33,7 +33,7 @@ fn run(model: &Model, data: &Dataset, cfg: &AttackConfig) -> (Vec<f32>, Vec<f32>
     let record = WorstCase::new(gpu(), &x0);
     let ce = Objective { loss: AdvLoss::Ce, labels: &labels, targets: None, reference: None };
     record.observe(gpu(), &x0, &aer::attack::probe(gpu(), model, &ce, &x0, false));
-    run_attack(gpu(), model, cfg, &b, &record);
+    block_on(run_attack(gpu(), model, cfg, &b, &record)).unwrap();
     let g = gpu();
     (block_on(g.read_f32(&x0)).unwrap(), block_on(g.read_f32(&record.x)).unwrap(), block_on(g.read_u32(&record.success)).unwrap(), block_on(g.read_f32(&record.loss)).unwrap())
 }

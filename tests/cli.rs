@@ -156,6 +156,19 @@ fn adversarial_training_and_attack_write_their_results() {
     fails_with(&["train", "--data", ds, "--val-size", "8", "--adv", "pgd", "--adv-balance"], &["share", "--adv-share"]);
     fails_with(&["attack", "--data", ds, "--val-size", "8", "--checkpoint", ck.to_str().unwrap(), "--n", "0"], &["--n 0"]);
     fails_with(&["attack", "--data", ds, "--val-size", "8", "--checkpoint", ck.to_str().unwrap(), "--attacks", "apgd-t"], &["apgd-t", "4 classes"]);
+    fails_with(&["attack", "--data", ds, "--val-size", "8", "--checkpoint", ck.to_str().unwrap(), "--attacks", "standard"], &["standard", "apgd-t", "4 classes", "apgd-ce,fab-t,square"]);
+    fails_with(&["attack", "--data", ds, "--val-size", "8", "--checkpoint", ck.to_str().unwrap(), "--attacks", "square", "--norm", "l2"], &["square", "L-inf only", "--norm linf"]);
+    // FAB-T and Square alone, on small budgets; Square's queries are reported.
+    let fs = d.join("att-fab-square");
+    let (ok, text) = aer(&[
+        "attack", "--data", ds, "--val-size", "8", "--checkpoint", ck.to_str().unwrap(), "--n", "8", "--attacks", "fab-t,square", "--fab-steps", "5",
+        "--square-queries", "50", "--curve", "--distance-n", "0", "--out", fs.to_str().unwrap(),
+    ]);
+    assert!(ok && text.contains("FAB-T") && text.contains("Square-50") && text.contains("queries mean"), "{text}");
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(fs.join("robustness.json")).unwrap()).unwrap();
+    let attacks = json["attacks"].as_array().unwrap();
+    assert_eq!(attacks[0]["config"]["restarts"], 2, "3 classes leave FAB-T 2 runner-up targets");
+    assert!(attacks[1]["queries"]["median"].as_u64().unwrap() <= 50, "{}", attacks[1]);
     std::fs::write(&config, "[attack]\nepsilon = 0.3\n").unwrap();
     fails_with(&["attack", "--data", ds, "--val-size", "8", "--checkpoint", ck.to_str().unwrap(), "--config", cs], &["run.toml", "epsilon"]);
 }

@@ -30,13 +30,30 @@ pub enum AttackName {
     /// Targeted Auto-PGD on the targeted DLR loss, one runner-up class per restart.
     #[cfg_attr(all(feature = "cli", not(target_arch = "wasm32")), value(help = None::<&'static str>))]
     ApgdT,
+    /// Targeted FAB (Croce & Hein, 2020), minimal L-inf perturbations, one runner-up class per restart.
+    #[cfg_attr(all(feature = "cli", not(target_arch = "wasm32")), value(help = None::<&'static str>))]
+    FabT,
+    /// Square attack (Andriushchenko et al., 2020), score-based black box under L-inf.
+    #[cfg_attr(all(feature = "cli", not(target_arch = "wasm32")), value(help = None::<&'static str>))]
+    Square,
+    /// AutoAttack's standard evaluation: APGD-CE, APGD-T (9 targets), FAB-T (9 targets) and
+    /// Square (5,000 queries).
+    #[cfg_attr(all(feature = "cli", not(target_arch = "wasm32")), value(help = None::<&'static str>))]
+    Standard,
 }
+
+/// What AutoAttack's standard evaluation runs (Croce & Hein, 2020).
+pub const STANDARD: [AttackName; 4] = [AttackName::ApgdCe, AttackName::ApgdT, AttackName::FabT, AttackName::Square];
+/// Target classes of AutoAttack's APGD-T and FAB-T.
+pub const STANDARD_TARGETS: usize = 9;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
     Pgd,
     Apgd,
+    Fab,
+    Square,
 }
 
 /// One fully specified attack.
@@ -47,9 +64,11 @@ pub struct AttackConfig {
     pub norm: Norm,
     pub loss: AdvLoss,
     pub eps: f32,
-    /// PGD's step size (APGD starts at 2 eps and adapts).
+    /// PGD's step size (APGD starts at 2 eps and adapts; FAB and Square take none).
     pub step: f32,
+    /// Iterations; Square's queries per example.
     pub steps: usize,
+    /// Restarts; the number of runner-up target classes of a targeted attack.
     pub restarts: usize,
     pub random_start: bool,
     pub targeted: bool,
@@ -71,6 +90,9 @@ impl AttackConfig {
             AttackName::ApgdCe => "APGD-CE".into(),
             AttackName::ApgdDlr => "APGD-DLR".into(),
             AttackName::ApgdT => "APGD-T".into(),
+            AttackName::FabT => "FAB-T".into(),
+            AttackName::Square => format!("Square-{}", self.steps),
+            AttackName::Standard => "standard".into(),
         }
     }
 
@@ -103,6 +125,10 @@ pub struct AttackSettings {
     pub steps: Option<usize>,
     pub restarts: Option<usize>,
     pub apgd_steps: Option<usize>,
+    /// FAB-T iterations (default 100).
+    pub fab_steps: Option<usize>,
+    /// Square's queries per example (default 5,000).
+    pub square_queries: Option<usize>,
     pub attacks: Option<Vec<AttackName>>,
     /// Radii of the robustness curve (PGD).
     pub curve: Option<Vec<f32>>,
@@ -125,6 +151,8 @@ impl AttackSettings {
             steps: self.steps.or(base.steps),
             restarts: self.restarts.or(base.restarts),
             apgd_steps: self.apgd_steps.or(base.apgd_steps),
+            fab_steps: self.fab_steps.or(base.fab_steps),
+            square_queries: self.square_queries.or(base.square_queries),
             attacks: self.attacks.or(base.attacks),
             curve: self.curve.or(base.curve),
             curve_n: self.curve_n.or(base.curve_n),
@@ -179,41 +207,76 @@ impl SuiteConfig {
         if steps == 0 || restarts == 0 || apgd_steps == 0 {
             return Err(AerError::Invalid("attack steps, apgd_steps and restarts must be at least 1".into()));
         }
-        let names = s.attacks.clone().unwrap_or_else(|| vec![AttackName::Fgsm, AttackName::Pgd, AttackName::ApgdCe, AttackName::ApgdDlr]);
-        if names.is_empty() {
-            return Err(AerError::Invalid("the attack list is empty; name at least one of fgsm, pgd, pgd-t, apgd-ce, apgd-dlr, apgd-t".into()));
+        let fab_steps = s.fab_steps.unwrap_or(100);
+        let square_queries = s.square_queries.unwrap_or(5000);
+        if fab_steps == 0 || square_queries == 0 {
+            return Err(AerError::Invalid("fab_steps and square_queries must be at least 1".into()));
         }
+        let given = s.attacks.clone().unwrap_or_else(|| vec![AttackName::Fgsm, AttackName::Pgd, AttackName::ApgdCe, AttackName::ApgdDlr]);
+        if given.is_empty() {
+            return Err(AerError::Invalid("the attack list is empty; name at least one of fgsm, pgd, pgd-t, apgd-ce, apgd-dlr, apgd-t, fab-t, square, standard".into()));
+        }
+        // `standard` stands for AutoAttack's four attacks at AutoAttack's restarts and targets.
+        let names: Vec<(AttackName, bool)> =
+            given.iter().flat_map(|&n| if n == AttackName::Standard { STANDARD.map(|a| (a, true)).to_vec() } else { vec![(n, false)] }).collect();
+        let kebab = |name: AttackName| serde_json::to_string(&name).unwrap().trim_matches('"').to_string();
         for (name, need) in [(AttackName::ApgdDlr, 3), (AttackName::ApgdT, 4)] {
-            if names.contains(&name) && classes < need {
-                let n = serde_json::to_string(&name).unwrap();
-                return Err(AerError::Invalid(format!("{} needs at least {need} classes (its DLR loss ranks the logits); this data has {classes}: drop it from the attack list", n.trim_matches('"'))));
+            if let Some(&(_, standard)) = names.iter().find(|&&(n, _)| n == name).filter(|_| classes < need) {
+                let (what, fix) = match standard {
+                    true => (format!("the standard (AutoAttack) evaluation runs {}, which", kebab(name)), "name its other attacks instead: apgd-ce,fab-t,square"),
+                    false => (kebab(name), "drop it from the attack list"),
+                };
+                return Err(AerError::Invalid(format!("{what} needs at least {need} classes (its DLR loss ranks the logits); this data has {classes}: {fix}")));
             }
         }
+        if norm != Norm::Linf {
+            if let Some(&(name, standard)) = names.iter().find(|(n, _)| matches!(n, AttackName::FabT | AttackName::Square)) {
+                let which = if standard { "standard (AutoAttack) evaluation".to_string() } else { kebab(name) };
+                return Err(AerError::Invalid(format!("the {which} is implemented for L-inf only; use --norm linf or drop it from the attack list")));
+            }
+        }
+        let all_targets = STANDARD_TARGETS.min(classes.saturating_sub(1)).max(1);
         let attacks = names
             .iter()
-            .map(|&name| {
+            .map(|&(name, standard)| {
                 let (method, loss, targeted) = match name {
                     AttackName::Fgsm | AttackName::Pgd => (Method::Pgd, AdvLoss::Ce, false),
                     AttackName::PgdT => (Method::Pgd, AdvLoss::Ce, true),
                     AttackName::ApgdCe => (Method::Apgd, AdvLoss::Ce, false),
                     AttackName::ApgdDlr => (Method::Apgd, AdvLoss::Dlr, false),
                     AttackName::ApgdT => (Method::Apgd, AdvLoss::Dlr, true),
+                    AttackName::FabT => (Method::Fab, AdvLoss::Margin, true),
+                    AttackName::Square | AttackName::Standard => (Method::Square, AdvLoss::Margin, false),
                 };
                 let fgsm = name == AttackName::Fgsm;
+                let restarts = match (name, standard) {
+                    (AttackName::Fgsm | AttackName::Square, _) | (AttackName::ApgdCe, true) => 1,
+                    (AttackName::ApgdT, true) | (AttackName::FabT, true) => all_targets,
+                    // FAB has no random start: a target class twice would repeat itself.
+                    (AttackName::FabT, false) => s.restarts.unwrap_or(all_targets).min(all_targets),
+                    _ => restarts,
+                };
                 AttackConfig {
                     name,
                     method,
                     norm,
                     loss,
                     eps,
-                    step: if fgsm { eps } else { step },
-                    steps: match (fgsm, method) {
-                        (true, _) => 1,
-                        (false, Method::Pgd) => steps,
-                        (false, Method::Apgd) => apgd_steps,
+                    step: match method {
+                        _ if fgsm => eps,
+                        Method::Pgd | Method::Apgd => step,
+                        Method::Fab | Method::Square => 0.0,
                     },
-                    restarts: if fgsm { 1 } else { restarts },
-                    random_start: !fgsm,
+                    steps: match method {
+                        _ if fgsm => 1,
+                        Method::Pgd => steps,
+                        Method::Apgd => apgd_steps,
+                        Method::Fab => fab_steps,
+                        Method::Square => square_queries,
+                    },
+                    restarts,
+                    // FAB starts at the clean input; Square at its vertical stripes of +-eps.
+                    random_start: !fgsm && method != Method::Fab,
                     targeted,
                     seed,
                 }

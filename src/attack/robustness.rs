@@ -5,8 +5,10 @@
 use super::apgd::apgd;
 use super::batch::{runner_up_targets, Batch};
 use super::config::{AttackConfig, Method};
+use super::fab::fab;
 use super::pgd::pgd;
 use super::probe::{probe, Objective, WorstCase};
+use super::square::square;
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::gpu::{Gpu, Tensor};
@@ -14,12 +16,16 @@ use crate::kernels::AdvLoss;
 use crate::nn::Model;
 use crate::reference::first_argmax;
 
-/// Run one attack on one batch into `record`.
-pub fn run_attack(gpu: &Gpu, model: &Model, cfg: &AttackConfig, b: &Batch, record: &WorstCase) {
+/// Run one attack on one batch into `record`. A score-based attack (Square) returns the
+/// model queries it spent per example.
+pub async fn run_attack(gpu: &Gpu, model: &Model, cfg: &AttackConfig, b: &Batch, record: &WorstCase) -> Result<Option<Vec<u32>>> {
     match cfg.method {
         Method::Pgd => pgd(gpu, model, cfg, b, record),
         Method::Apgd => apgd(gpu, model, cfg, b, record),
+        Method::Fab => fab(gpu, model, cfg, b, record).await?,
+        Method::Square => return Ok(Some(square(gpu, model, cfg, b, record).await?)),
     }
+    Ok(None)
 }
 
 /// One attack's outcome over the data set.
@@ -29,11 +35,24 @@ pub struct AttackOutcome {
     /// Per example: clean-correct and still correct at the attack's strongest point.
     pub robust: Vec<bool>,
     pub seconds: f64,
+    /// Per example, the model queries a score-based attack spent (empty for the others).
+    pub queries: Vec<u32>,
 }
 
 impl AttackOutcome {
     pub fn accuracy(&self) -> f64 {
         fraction(&self.robust)
+    }
+
+    /// Mean and median queries over the examples the attack queried (those correctly
+    /// classified at the start), for a score-based attack that queried any.
+    pub fn query_stats(&self) -> Option<(f64, u32)> {
+        let mut q: Vec<u32> = self.queries.iter().copied().filter(|&q| q > 0).collect();
+        if q.is_empty() {
+            return None;
+        }
+        q.sort_unstable();
+        Some((q.iter().map(|&v| v as f64).sum::<f64>() / q.len() as f64, q[q.len() / 2]))
     }
 }
 
@@ -113,7 +132,7 @@ pub async fn evaluate_robustness(
     let mut out = Robustness {
         labels: Vec::new(),
         clean_pred: Vec::new(),
-        attacks: attacks.iter().map(|c| AttackOutcome { config: c.clone(), robust: Vec::new(), seconds: 0.0 }).collect(),
+        attacks: attacks.iter().map(|c| AttackOutcome { config: c.clone(), robust: Vec::new(), seconds: 0.0, queries: Vec::new() }).collect(),
         worst_robust: Vec::new(),
         adversarial: Vec::new(),
         adv_pred: Vec::new(),
@@ -149,7 +168,9 @@ pub async fn evaluate_robustness(
             let mut b = Batch::new(gpu, x0.clone(), labels.clone(), cfg, bi as u64);
             b.targets = targets.clone();
             let record = WorstCase::new(gpu, &x0);
-            run_attack(gpu, model, cfg, &b, &record);
+            if let Some(q) = run_attack(gpu, model, cfg, &b, &record).await? {
+                outcome.queries.extend(q);
+            }
             let found = probe(gpu, model, &ce, &record.x, false);
             worst.observe(gpu, &record.x, &found);
             let success = gpu.read_u32(&found.success).await?;

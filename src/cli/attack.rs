@@ -38,7 +38,9 @@ pub struct AttackArgs {
     pub n: Option<usize>,
     #[arg(long, value_enum, default_value_t = SplitArg::Test)]
     pub split: SplitArg,
-    /// Attacks to run, comma-separated [default: fgsm,pgd,apgd-ce,apgd-dlr].
+    /// Attacks to run, comma-separated [default: fgsm,pgd,apgd-ce,apgd-dlr]. `standard` is
+    /// AutoAttack's standard evaluation (L-inf): apgd-ce, apgd-t with 9 target classes, fab-t
+    /// with 9 target classes and square with 5,000 queries, at AutoAttack's restarts.
     #[arg(long, value_enum, value_delimiter = ',')]
     pub attacks: Option<Vec<AttackName>>,
     /// [default: linf]
@@ -53,12 +55,19 @@ pub struct AttackArgs {
     /// PGD steps [default: 40 for 1-channel inputs, 10 for colour].
     #[arg(long)]
     pub steps: Option<usize>,
-    /// Random restarts per attack [default: 1].
+    /// Random restarts per attack [default: 1]; for targeted attacks the number of runner-up
+    /// target classes (fab-t: default 9, at most classes - 1); square runs once.
     #[arg(long)]
     pub restarts: Option<usize>,
     /// APGD iterations [default: 100].
     #[arg(long)]
     pub apgd_steps: Option<usize>,
+    /// FAB-T iterations per target class [default: 100].
+    #[arg(long)]
+    pub fab_steps: Option<usize>,
+    /// Square attack queries per example [default: 5000].
+    #[arg(long)]
+    pub square_queries: Option<usize>,
     /// Radii of the robustness curve, comma-separated [default: 0 to 1.5 eps in 8 steps, and
     /// the whole input range]; `--curve` with no value skips the curve.
     #[arg(long, value_delimiter = ',', num_args = 0..)]
@@ -89,6 +98,8 @@ pub fn run(gpu_args: &GpuArgs, args: &AttackArgs) -> Result<()> {
         steps: args.steps,
         restarts: args.restarts,
         apgd_steps: args.apgd_steps,
+        fab_steps: args.fab_steps,
+        square_queries: args.square_queries,
         attacks: args.attacks.clone(),
         curve: args.curve.clone(),
         curve_n: args.curve_n,
@@ -182,7 +193,8 @@ pub fn run(gpu_args: &GpuArgs, args: &AttackArgs) -> Result<()> {
     // Report.
     println!("clean accuracy: {:.2}% ({} examples)", 100.0 * r.clean_accuracy(), r.labels.len());
     for a in &r.attacks {
-        println!("{:<10} robust accuracy: {:.2}%  ({:.1} s)", a.config.label(), 100.0 * a.accuracy(), a.seconds);
+        let queries = a.query_stats().map_or(String::new(), |(mean, median)| format!(", queries mean {mean:.0}, median {median}"));
+        println!("{:<10} robust accuracy: {:.2}%  ({:.1} s{queries})", a.config.label(), 100.0 * a.accuracy(), a.seconds);
     }
     println!("worst case robust accuracy: {:.2}%", 100.0 * r.worst_accuracy());
     println!("curve ({}, {} examples): {}", curve_attack.label(), curve_data.len(), curve.iter().map(|(e, a)| format!("{e:.3}: {:.1}%", 100.0 * a)).collect::<Vec<_>>().join(", "));
@@ -199,7 +211,13 @@ pub fn run(gpu_args: &GpuArgs, args: &AttackArgs) -> Result<()> {
 
     let result = report(&args.checkpoint, &ck, &gpu, split_name, r.labels.len(), json!({
         "clean_accuracy": r.clean_accuracy(),
-        "attacks": r.attacks.iter().map(|a| json!({"label": a.config.label(), "config": a.config, "robust_accuracy": a.accuracy(), "seconds": a.seconds})).collect::<Vec<_>>(),
+        "attacks": r.attacks.iter().map(|a| {
+            let mut e = json!({"label": a.config.label(), "config": a.config, "robust_accuracy": a.accuracy(), "seconds": a.seconds});
+            if let Some((mean, median)) = a.query_stats() {
+                e["queries"] = json!({"mean": mean, "median": median});
+            }
+            e
+        }).collect::<Vec<_>>(),
         "worst_case_robust_accuracy": r.worst_accuracy(),
         "curve": {"attack": curve_attack, "examples": curve_data.len(), "points": curve.iter().map(|(e, a)| json!({"eps": e, "robust_accuracy": a})).collect::<Vec<_>>()},
         "per_class": per_class,

@@ -12,6 +12,8 @@ pub enum AdvLoss {
     Dlr,
     /// KL divergence from the clean prediction (TRADES); untargeted only.
     Kl,
+    /// Logit margin: untargeted max_{j != y} z_j - z_y (Square), targeted z_t - z_y (FAB-T).
+    Margin,
 }
 
 impl AdvLoss {
@@ -20,6 +22,7 @@ impl AdvLoss {
             AdvLoss::Ce => 0.0,
             AdvLoss::Dlr => 1.0,
             AdvLoss::Kl => 2.0,
+            AdvLoss::Margin => 3.0,
         }
     }
 }

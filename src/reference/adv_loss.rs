@@ -56,6 +56,13 @@ pub fn adv_loss(kind: AdvLoss, logits: &[f32], labels: &[u32], targets: Option<&
                     }
                 }
             }
+            AdvLoss::Margin => {
+                let c = t.unwrap_or_else(|| (0..classes).filter(|&j| j != y).max_by(|&a, &b| row[a].partial_cmp(&row[b]).unwrap().then(b.cmp(&a))).unwrap());
+                for j in 0..classes {
+                    g[j] = (onehot(j, c) - onehot(j, y)) as f32;
+                }
+                row[c] - row[y]
+            }
             AdvLoss::Kl => {
                 let r: Vec<f64> = reference.expect("KL needs the clean logits")[i * classes..(i + 1) * classes].iter().map(|&v| v as f64).collect();
                 let (p, q) = (softmax(&r), softmax(&row));
