@@ -132,6 +132,7 @@ const TESTED: &[(&str, &str)] = &[
     ("avgpool", "global_avgpool_forward"),
     ("avgpool", "global_avgpool_backward"),
     ("dropout", "dropout"),
+    ("augment", "augment"),
 ];
 
 // WebGPU's default limits (https://www.w3.org/TR/webgpu/#limits).

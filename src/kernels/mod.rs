@@ -5,6 +5,7 @@
 mod act_threshold;
 mod adv_loss;
 mod approx;
+mod augment;
 mod avgpool;
 mod bias;
 mod bsr;
@@ -38,6 +39,7 @@ pub mod tune;
 pub use act_threshold::{threshold_backward, threshold_forward, threshold_learn, THRESHOLD_GROUPS};
 pub use adv_loss::{adv_loss, AdvLoss, AdvLossInputs};
 pub use approx::{absmax, approx_product, lut_matmul, quantize_i8, TABLE_ENTRIES};
+pub use augment::augment;
 pub use avgpool::{global_avgpool_backward, global_avgpool_forward};
 pub use bias::{bias_add, bias_grad, bias_grad_accumulate};
 pub use bsr::{block_norm_keys, bsr_conv_backward_data, bsr_conv_forward, bsr_conv_weight_grad, bsr_gather, bsr_matmul, bsr_matmul_t, bsr_weight_grad, expand_block_mask, ActiveColumns, Bsr, BSR_BLOCKS};
