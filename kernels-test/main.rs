@@ -15,6 +15,7 @@
 //! | kernel | abs | rel | why |
 //! |---|---|---|---|
 //! | im2col, permutes, relu, maxpool, argmax | 0 | 0 | pure data movement or selection |
+//! | augment (crop, flip) | 0 | 0 | pure data movement: each value copied or 0 |
 //! | bias_add | 0 | 0 | one correctly rounded add |
 //! | bias_grad | 0 | 0 | inputs are multiples of 1/64 and partial sums stay far below 2^18, so any summation order is exact |
 //! | matmul (main, main_blocked, main_dot, reduce_splits) | 2e-5 sqrt(k) amax(a) amax(b) | 1e-6 | an f32 dot product's rounding grows like u k E(ab); for k <= 1e5 and uniform inputs this is >10x that, yet far below one product term |
@@ -67,6 +68,7 @@
 mod act_threshold;
 mod adv_loss;
 mod approx;
+mod augment;
 mod avgpool;
 mod batchnorm;
 mod batchnorm_backward;

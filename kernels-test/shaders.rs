@@ -136,6 +136,7 @@ const TESTED: &[(&str, &str)] = &[
     ("batchnorm", "bn_eval_affine"),
     ("batchnorm_backward", "bn_backward_reduce"),
     ("batchnorm_backward", "bn_backward_dx"),
+    ("augment", "augment"),
 ];
 
 // WebGPU's default limits (https://www.w3.org/TR/webgpu/#limits).

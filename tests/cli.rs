@@ -434,3 +434,26 @@ fn run_directories_are_locked_and_cleaned_after_a_crash() {
     assert!(ok && text.contains("removed 1 half-written temp file"), "{text}");
     assert!(!runs.join("00-x").join(format!("run.tmp{dead}")).exists() && !runs.join(aer::files::LOCK_FILE).exists());
 }
+
+/// The CIFAR recipe file with flags over it (fewer epochs, their milestones, a crop that fits
+/// 4x4 images), and bad schedules and crops refused by name.
+#[test]
+fn recipe_with_augmentation_and_piecewise_schedule() {
+    let d = tmpdir("recipe");
+    write_tiny(&d, 40);
+    let ds = d.to_str().unwrap();
+    let out = d.join("run");
+    let recipe = ["train", "--data", ds, "--val-size", "8", "--batch-size", "8", "--config", "assets/configs/cifar10-sgd.toml"];
+    let args = [&recipe[..], &["--epochs", "2", "--milestones", "1", "--lr-factor", "0.5", "--augment-crop", "1", "--out", out.to_str().unwrap()]].concat();
+    let (ok, text) = aer(&args);
+    assert!(ok && text.contains("epoch   2/2"), "{text}");
+    let metrics: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
+    let cfg = &metrics["config"];
+    assert_eq!((&cfg["schedule"], &cfg["milestones"], &cfg["lr_factor"]), (&"piecewise".into(), &serde_json::json!([1]), &serde_json::json!(0.5)));
+    assert_eq!(cfg["augment"], serde_json::json!({ "crop": 1, "flip": true }));
+
+    fails_with(&[&recipe[..], &["--epochs", "2"]].concat(), &["milestones [100, 150]", "below the run's 2 epochs"]);
+    fails_with(&["train", "--data", ds, "--val-size", "8", "--milestones", "1"], &["piecewise", "--schedule"]);
+    fails_with(&["train", "--data", ds, "--val-size", "8", "--epochs", "1", "--augment-crop", "4"], &["crop 4", "4x4"]);
+    fails_with(&["train", "--data", ds, "--val-size", "8", "--augment-crop", "0"], &["augment", "crop"]);
+}

@@ -180,3 +180,119 @@ fn batchnorm_and_dropout_train_and_resume() {
         assert!(x == y, "{name} differs after resume");
     }
 }
+
+/// Data augmentation (random crop with zero padding, horizontal flip): the step trains on
+/// shifted or mirrored copies drawn from (seed, step), so runs and resumed runs are
+/// bit-identical; validation reads the images as they are; bad settings are refused.
+#[test]
+fn augmentation_changes_training_batches_only() {
+    use aer::methods::augment::Augment;
+    use aer::train::Step;
+    let s = small_mnist(256);
+    let spec = ModelSpec::load("mlp").unwrap();
+    let clean = config(OptimizerKind::Adam, 1e-3, 2);
+    let aug = clean.clone().with(&Augment { crop: 2, flip: true });
+
+    // The hook: copies of the batch's pixels (or zeros shifted in), the same for the same
+    // step, other ones for the next; a flip alone mirrors each image or leaves it.
+    let (n, [c, h, w]) = (8, s.train.shape);
+    let (mut xs, mut ys) = (Vec::new(), Vec::new());
+    s.train.gather(&(0..n as u32).collect::<Vec<_>>(), &mut xs, &mut ys);
+    let x = gpu().upload(&xs, &[n, c, h, w]);
+    let step = |k: usize| Step { epoch: 0, batch: k, batches: 4, step: k, total: 8, seed: aug.seed };
+    let input = |cfg: &TrainConfig, k: usize| {
+        let t = aer::methods::REGISTRY.build(cfg).unwrap()[0].batch_input(gpu(), &x, &step(k)).expect("augment replaces the input");
+        block_on(gpu().read_f32(&t)).unwrap()
+    };
+    let first = input(&aug, 0);
+    assert_ne!(first, xs, "the step trains on augmented images");
+    assert_eq!(first, input(&aug, 0), "the same step draws the same batch");
+    assert_ne!(first, input(&aug, 1), "the next step draws another");
+    assert!(first.iter().all(|v| *v == 0.0 || xs.contains(v)), "pixels are copied, or zeros shifted in");
+    let flipped = input(&clean.clone().with(&Augment { crop: 0, flip: true }), 0);
+    let mirror = |img: &[f32]| img.chunks(w).flat_map(|row| row.iter().rev().copied()).collect::<Vec<_>>();
+    let mut mirrored = 0;
+    for (a, b) in flipped.chunks(h * w).zip(xs.chunks(h * w)) {
+        assert!(a == b || a == mirror(b), "a flip mirrors an image or leaves it");
+        mirrored += (a != b) as usize;
+    }
+    assert!(mirrored > 0 && mirrored < n, "{mirrored} of {n} images mirrored");
+
+    // Training: other weights than clean training, the same in every run and after a resume.
+    let weights = |cfg: &TrainConfig, epochs: std::ops::Range<usize>| {
+        let model = Model::new(gpu(), &spec, s.train.shape, s.classes, cfg.seed).unwrap();
+        let mut opt = Optimizer::new(gpu(), &cfg.optimizer, &model.params);
+        fit(&model, &mut opt, &s, cfg, epochs);
+        (model, opt)
+    };
+    let download = |m: &Model| block_on(m.download(gpu())).unwrap();
+    let (straight, _) = weights(&aug, 0..2);
+    assert_ne!(download(&straight), download(&weights(&clean, 0..2).0), "augmentation changes what the model learns");
+    assert_eq!(download(&straight), download(&weights(&aug, 0..2).0), "two runs with one seed are bit-identical");
+    let (first_half, opt) = weights(&aug, 0..1);
+    let ck = block_on(Checkpoint::capture(gpu(), &first_half, &opt, &aug, 1, &[])).unwrap();
+    let (resumed, mut opt2) = ck.restore(gpu()).unwrap();
+    fit(&resumed, &mut opt2, &s, &aug, 1..2);
+    assert_eq!(download(&straight), download(&resumed), "a resumed run sees the batches of an uninterrupted one");
+
+    // Validation is unaugmented: the recorded accuracy is that of the plain validation images.
+    let out = common::tmpdir("augment-fit");
+    let one = TrainConfig { epochs: 1, ..aug.clone() };
+    let r = block_on(aer::train::fit(gpu(), &aer::methods::REGISTRY, &s, &spec, &one, &out, &Default::default(), &mut |_| {})).unwrap();
+    let (last, _) = Checkpoint::load(&out.join("last.safetensors")).unwrap().restore(gpu()).unwrap();
+    assert_eq!(r.best_score, block_on(evaluate(gpu(), &last, &s.val, 256)).unwrap().accuracy);
+
+    // Refused: nothing turned on, an unknown key, a crop as large as the image.
+    let e = aer::methods::REGISTRY.check(&clean.clone().with(&Augment { crop: 0, flip: false })).unwrap_err().to_string();
+    assert!(e.contains("augment") && e.contains("crop"), "{e}");
+    let typo: TrainConfig = toml::from_str("[augment]\ncrops = 4\n").unwrap();
+    assert!(aer::methods::REGISTRY.check(&typo).unwrap_err().to_string().contains("crops"));
+    let big = TrainConfig { epochs: 1, ..clean.with(&Augment { crop: 28, flip: false }) };
+    let e = block_on(aer::train::fit(gpu(), &aer::methods::REGISTRY, &s, &spec, &big, &out.join("big"), &Default::default(), &mut |_| {})).err().expect("crop 28 refused").to_string();
+    assert!(e.contains("crop 28") && e.contains("28x28"), "{e}");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// The piecewise schedule: lr times lr_factor after each milestone epoch, and milestones that
+/// are not increasing epochs within the run refused.
+#[test]
+fn piecewise_schedule_drops_at_milestones() {
+    let cfg = TrainConfig { epochs: 4, schedule: LrSchedule::Piecewise, milestones: vec![2, 3], ..config(OptimizerKind::Sgd, 1.0, 4) };
+    aer::methods::REGISTRY.check(&cfg).unwrap();
+    // 10 steps per epoch.
+    let lrs: Vec<f32> = [0, 19, 20, 29, 30, 39].iter().map(|&s| cfg.lr_at(s, 40)).collect();
+    assert_eq!(lrs, [1.0, 1.0, 0.1, 0.1, 0.1f32 * 0.1, 0.1f32 * 0.1]);
+    let half = TrainConfig { lr_factor: 0.5, ..cfg.clone() };
+    assert_eq!(half.lr_at(35, 40), 0.25);
+    let from_toml: TrainConfig = toml::from_str("epochs = 4\nschedule = \"piecewise\"\nmilestones = [2, 3]\nlr_factor = 0.5\n").unwrap();
+    assert_eq!((from_toml.schedule, from_toml.milestones, from_toml.lr_factor), (LrSchedule::Piecewise, vec![2, 3], 0.5));
+    for (bad, needle) in [
+        (TrainConfig { milestones: vec![3, 2], ..cfg.clone() }, "increasing"),
+        (TrainConfig { milestones: vec![0, 2], ..cfg.clone() }, "increasing"),
+        (TrainConfig { milestones: vec![2, 4], ..cfg.clone() }, "below the run's 4 epochs"),
+        (TrainConfig { milestones: vec![], ..cfg.clone() }, "needs milestones"),
+        (TrainConfig { lr_factor: 0.0, ..cfg.clone() }, "lr_factor 0"),
+        (TrainConfig { schedule: LrSchedule::Cosine, ..cfg.clone() }, "are for the piecewise schedule"),
+    ] {
+        let e = aer::methods::REGISTRY.check(&bad).unwrap_err().to_string();
+        assert!(e.contains(needle), "{needle}: {e}");
+    }
+}
+
+/// The recipes in assets/configs read as run files whose training settings pass the checks.
+#[test]
+fn recipe_configs_parse() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/configs");
+    for name in ["cifar10-sgd.toml", "mnist-adam.toml"] {
+        let text = std::fs::read_to_string(dir.join(name)).unwrap();
+        let mut file: toml::Table = toml::from_str(&text).unwrap();
+        let train: TrainConfig = file.remove("train").expect("a [train] table").try_into().unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(file.is_empty(), "{name}: only [train]");
+        let cfg = aer::methods::REGISTRY.check(&train).unwrap_or_else(|e| panic!("{name}: {e}"));
+        if name.starts_with("cifar10") {
+            let aug = cfg.method::<aer::methods::augment::Augment>().unwrap().unwrap();
+            assert_eq!((aug.crop, aug.flip, cfg.optimizer.kind, cfg.optimizer.nesterov, cfg.batch_size), (4, true, OptimizerKind::Sgd, true, 128));
+            assert_eq!(cfg.milestones, [cfg.epochs / 2, cfg.epochs * 3 / 4]);
+        }
+    }
+}

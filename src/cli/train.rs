@@ -7,6 +7,7 @@ use crate::kernels::Norm;
 use crate::nn::quant::{QuantLayers, QuantSpec, ScaleGranularity, TernaryMethod};
 use crate::nn::ModelSpec;
 use crate::attack::{AdvMethod, AdvTrainConfig};
+use crate::methods::augment::Augment;
 use crate::train::{FitOptions, LrSchedule, OptimizerKind, TrainConfig};
 use crate::verify::CertifiedConfig;
 use crate::{AerError, Result};
@@ -47,9 +48,23 @@ pub struct TrainArgs {
     /// Decay weights directly (AdamW) instead of adding weight_decay * w to the gradient.
     #[arg(long)]
     pub decoupled: bool,
-    /// [default: cosine]
+    /// [default: cosine]; piecewise: the learning rate times --lr-factor after each of
+    /// --milestones epochs.
     #[arg(long, value_enum)]
     pub schedule: Option<LrSchedule>,
+    /// Piecewise schedule: epochs after which the learning rate drops, e.g. 100,150.
+    #[arg(long, value_delimiter = ',')]
+    pub milestones: Option<Vec<usize>>,
+    /// Piecewise schedule: the factor at each milestone [default: 0.1].
+    #[arg(long)]
+    pub lr_factor: Option<f32>,
+    /// Random crop with zero padding: shift each training image by up to N pixels each way
+    /// (4 for CIFAR's RandomCrop(32, padding=4)).
+    #[arg(long, value_name = "N")]
+    pub augment_crop: Option<usize>,
+    /// Mirror each training image left to right with probability 1/2.
+    #[arg(long)]
+    pub augment_flip: bool,
     /// [default: 0]
     #[arg(long)]
     pub seed: Option<u64>,
@@ -295,6 +310,15 @@ pub fn train_config(a: &TrainArgs, file: Option<TrainConfig>) -> Result<TrainCon
     if let Some(v) = a.seed { cfg.seed = v; }
     if let Some(s) = a.schedule {
         cfg.schedule = s;
+    }
+    if let Some(m) = &a.milestones { cfg.milestones = m.clone(); }
+    if let Some(f) = a.lr_factor { cfg.lr_factor = f; }
+    cfg.check_schedule()?;
+    if a.augment_crop.is_some() || a.augment_flip {
+        let mut g = cfg.method::<Augment>()?.unwrap_or_default();
+        if let Some(c) = a.augment_crop { g.crop = c; }
+        if a.augment_flip { g.flip = true; }
+        cfg.set(&g);
     }
     let v = &a.adv;
     let any_adv_flag = v.adv_norm.is_some() || v.adv_eps.is_some() || v.adv_step.is_some() || v.adv_steps.is_some() || v.adv_no_random_start

@@ -5,6 +5,7 @@
 mod act_threshold;
 mod adv_loss;
 mod approx;
+mod augment;
 mod avgpool;
 mod batchnorm;
 mod batchnorm_backward;
@@ -40,6 +41,7 @@ pub mod tune;
 pub use act_threshold::{threshold_backward, threshold_forward, threshold_learn, THRESHOLD_GROUPS};
 pub use adv_loss::{adv_loss, AdvLoss, AdvLossInputs};
 pub use approx::{absmax, approx_product, lut_matmul, quantize_i8, TABLE_ENTRIES};
+pub use augment::augment;
 pub use avgpool::{global_avgpool_backward, global_avgpool_forward};
 pub use batchnorm::{bn_eval_affine, bn_train_stats, NormShape, NormTensors};
 pub use batchnorm_backward::{bn_backward_dx, bn_backward_reduce, NormGrads};

@@ -3,11 +3,14 @@
 //! belongs to none of them; and one line in `REGISTRY`. docs/adding-a-method.md shows the
 //! whole change for a new one.
 
+pub mod augment;
 pub mod gaussian_noise;
 
 use crate::train::{Entry, Registry};
 
 pub static REGISTRY: Registry = Registry(&[
+    // Inputs: the batch every loss below trains on.
+    Entry::of::<augment::Augment>(),
     // Losses: a batch trains on the first of these that is on (they exclude each other).
     Entry::of::<crate::attack::AdvTrainConfig>(),
     Entry::of::<crate::verify::CertifiedConfig>(),

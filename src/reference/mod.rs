@@ -9,6 +9,7 @@
 pub mod act_threshold;
 pub mod adv_loss;
 pub mod approx;
+pub mod augment;
 pub mod avgpool;
 pub mod batchnorm;
 pub mod batchnorm_backward;

@@ -52,7 +52,14 @@ pub enum LrSchedule {
     /// Cosine decay from lr to 0 over the whole run, per step.
     #[cfg_attr(all(feature = "cli", not(target_arch = "wasm32")), value(help = None::<&'static str>))]
     Cosine,
+    /// lr multiplied by `lr_factor` at each of the epochs `milestones` (step decay, the usual
+    /// CIFAR recipe: x0.1 at 50% and 75% of the epochs).
+    #[cfg_attr(all(feature = "cli", not(target_arch = "wasm32")), value(help = None::<&'static str>))]
+    Piecewise,
 }
+
+/// The piecewise schedule's factor unless one is given.
+pub const DEFAULT_LR_FACTOR: f32 = 0.1;
 
 /// Everything a training run is set up with: the core settings, and the training methods
 /// (`super::method`) by key with their settings, e.g. `adv` (adversarial training) or
@@ -66,6 +73,10 @@ pub struct TrainConfig {
     pub seed: u64,
     pub optimizer: OptimizerConfig,
     pub schedule: LrSchedule,
+    /// Piecewise schedule: the numbers of finished epochs (increasing, from 1 to epochs - 1)
+    /// after which the learning rate is multiplied by `lr_factor` once more.
+    pub milestones: Vec<usize>,
+    pub lr_factor: f32,
     /// Method key -> its settings (absent keys: the method is off).
     #[serde(flatten, deserialize_with = "present_methods")]
     pub methods: BTreeMap<String, serde_json::Value>,
@@ -87,7 +98,7 @@ pub(super) fn settings_value<T: Serialize>(t: &T) -> serde_json::Value {
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { epochs: 10, batch_size: 128, seed: 0, optimizer: OptimizerConfig::default(), schedule: LrSchedule::Cosine, methods: BTreeMap::new() }
+        TrainConfig { epochs: 10, batch_size: 128, seed: 0, optimizer: OptimizerConfig::default(), schedule: LrSchedule::Cosine, milestones: Vec::new(), lr_factor: DEFAULT_LR_FACTOR, methods: BTreeMap::new() }
     }
 }
 
@@ -119,7 +130,7 @@ impl TrainConfig {
         self.methods.remove(key);
     }
 
-    /// Learning rate at global step `step` of `total`.
+    /// Learning rate at global step `step` of `total` (`epochs` epochs of equal length).
     pub fn lr_at(&self, step: usize, total: usize) -> f32 {
         match self.schedule {
             LrSchedule::Constant => self.optimizer.lr,
@@ -127,7 +138,35 @@ impl TrainConfig {
                 let t = step as f32 / total.max(1) as f32;
                 self.optimizer.lr * 0.5 * (1.0 + (std::f32::consts::PI * t.min(1.0)).cos())
             }
+            LrSchedule::Piecewise => {
+                let epoch = step / (total / self.epochs.max(1)).max(1);
+                let drops = self.milestones.iter().filter(|&&m| m <= epoch).count();
+                self.optimizer.lr * self.lr_factor.powi(drops as i32)
+            }
         }
+    }
+
+    /// Refuse a schedule that cannot run as written: milestones that are not increasing or
+    /// fall outside the epochs, a factor that is not positive, or milestones and a factor
+    /// given to a schedule that would ignore them.
+    pub fn check_schedule(&self) -> crate::Result<()> {
+        let bad = |text: String| Err(crate::AerError::Invalid(text));
+        if self.schedule != LrSchedule::Piecewise {
+            if !self.milestones.is_empty() || self.lr_factor != DEFAULT_LR_FACTOR {
+                return bad(format!("milestones {:?} and lr_factor {} are for the piecewise schedule; give --schedule piecewise (schedule = \"piecewise\") or drop them", self.milestones, self.lr_factor));
+            }
+            return Ok(());
+        }
+        if self.milestones.is_empty() {
+            return bad("the piecewise schedule needs milestones: the epochs at which the learning rate is multiplied by lr_factor, e.g. --milestones 100,150".into());
+        }
+        if self.milestones.windows(2).any(|p| p[0] >= p[1]) || self.milestones[0] == 0 || *self.milestones.last().unwrap() >= self.epochs {
+            return bad(format!("milestones {:?}: give increasing epochs from 1 to {} (below the run's {} epochs), e.g. 50% and 75% of them", self.milestones, self.epochs.saturating_sub(1), self.epochs));
+        }
+        if !(self.lr_factor.is_finite() && self.lr_factor > 0.0) {
+            return bad(format!("lr_factor {}: give the positive number the learning rate is multiplied by at each milestone, e.g. 0.1", self.lr_factor));
+        }
+        Ok(())
     }
 }
 

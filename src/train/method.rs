@@ -133,6 +133,12 @@ pub trait Method {
     /// (epoch) An epoch starts: per-example outputs, per-epoch draws.
     fn begin_epoch(&mut self, _e: &EpochStart) {}
 
+    /// (epoch) The input a training step trains on: a replacement for the batch's `x` (data
+    /// augmentation), or None to keep it; labels stay. Evaluation and attacks never call it.
+    fn batch_input(&mut self, _gpu: &Gpu, _x: &Tensor, _s: &Step) -> Option<Tensor> {
+        None
+    }
+
     /// (epoch) Before a step's forward pass.
     fn before_step(&mut self, _gpu: &Gpu, _model: &Model, _s: &Step) {}
 
@@ -217,13 +223,15 @@ impl Registry {
     fn entry(&self, key: &str) -> Result<&Entry> {
         self.0.iter().find(|e| e.key == key).ok_or_else(|| {
             let known: Vec<&str> = self.0.iter().map(|e| e.key).collect();
-            AerError::Invalid(format!("'{key}' is neither a training setting (epochs, batch_size, seed, optimizer, schedule) nor a training method ({})", known.join(", ")))
+            AerError::Invalid(format!("'{key}' is neither a training setting (epochs, batch_size, seed, optimizer, schedule, milestones, lr_factor) nor a training method ({})", known.join(", ")))
         })
     }
 
-    /// `cfg` with every method's settings read, checked and written out in full (defaults
-    /// filled in): refuses unknown methods and bad settings before anything trains.
+    /// `cfg` with its schedule checked and every method's settings read, checked and written
+    /// out in full (defaults filled in): refuses unknown methods and bad settings before
+    /// anything trains.
     pub fn check(&self, cfg: &TrainConfig) -> Result<TrainConfig> {
+        cfg.check_schedule()?;
         let mut out = cfg.clone();
         for (key, v) in &cfg.methods {
             out.methods.insert(key.clone(), (self.entry(key)?.canonical)(v, cfg)?);
