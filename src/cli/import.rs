@@ -13,7 +13,7 @@ use std::path::PathBuf;
 pub struct ImportArgs {
     #[command(flatten)]
     pub data: DataArgs,
-    /// The architecture: a preset (mlp, cnn, smallcnn, madry) or a TOML model file.
+    /// The architecture: a preset (mlp, cnn, smallcnn, madry, resnet20, preact-resnet18, wrn-28-10) or a TOML model file.
     #[arg(long, default_value = "mlp")]
     pub model: String,
     /// The safetensors file of weights.

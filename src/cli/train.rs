@@ -18,7 +18,7 @@ use std::path::PathBuf;
 pub struct TrainArgs {
     #[command(flatten)]
     pub data: DataArgs,
-    /// A preset (mlp, cnn, smallcnn, madry) or a TOML model file.
+    /// A preset (mlp, cnn, smallcnn, madry, resnet20, preact-resnet18, wrn-28-10) or a TOML model file.
     #[arg(long, default_value = "mlp")]
     pub model: String,
     /// A TOML file with a [train] table (the settings below, optimizer and adversarial

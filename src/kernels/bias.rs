@@ -23,6 +23,13 @@ pub fn bias_add(gpu: &Gpu, x: &Tensor, bias: &Tensor, outer: usize, channels: us
     gpu.launch(&k, &[], &params(outer, channels, inner), &[x, bias], grid_1d(outer * channels * inner.div_ceil(RUN)));
 }
 
+/// x += other, elementwise, in place (`bias_add` with one channel per element): a residual
+/// block's sum.
+pub fn add_assign(gpu: &Gpu, x: &Tensor, other: &Tensor) {
+    assert_eq!(x.numel(), other.numel(), "add_assign: {:?} += {:?}", x.shape(), other.shape());
+    bias_add(gpu, x, other, 1, x.numel(), 1);
+}
+
 /// dbias[c] = sum over o, i of dy[o, c, i].
 pub fn bias_grad(gpu: &Gpu, dy: &Tensor, dbias: &Tensor, outer: usize, channels: usize, inner: usize) {
     let k = Kernel { shader: &BIAS, entry: "bias_grad" };

@@ -50,6 +50,8 @@ impl Model {
         let n = dy.shape()[0];
         // Set by a max-pool that did the backward pass of the ReLU before it.
         let mut relu_done = false;
+        // The gradient of each residual slot's activation, from its add back to its save.
+        let mut slots: Vec<Option<Tensor>> = vec![None; self.slots()];
         for (i, (layer, saved)) in self.layers.iter().zip(tape.saved).enumerate().rev() {
             let need_dx = i > 0 || input_grad;
             dy = match (layer, saved) {
@@ -213,6 +215,16 @@ impl Model {
                     let dx = gpu.empty(&s);
                     k::global_avgpool_backward(gpu, &dy, &dx, s[0] * s[1], s[2] * s[3]);
                     dx
+                }
+                // Both summands get the sum's gradient (a copy: ReLU's backward works in place).
+                (Layer::Add(s), Saved::Nothing) => {
+                    slots[*s] = Some(gpu.duplicate(&dy));
+                    dy
+                }
+                (Layer::Swap(s), Saved::Nothing) => slots[*s].replace(dy).expect("an add came after the swap"),
+                (Layer::Save(s), Saved::Nothing) => {
+                    k::add_assign(gpu, &dy, &slots[*s].take().expect("an add came after the save"));
+                    dy
                 }
                 (Layer::Wta { .. }, Saved::Mask(mask, shape)) => {
                     let dx = gpu.empty(dy.shape());

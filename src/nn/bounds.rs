@@ -80,6 +80,8 @@ impl Model {
         k::ibp_input(gpu, x, eps, &c, &r);
         let mut worst = None;
         let last = self.layers.len() - 1;
+        // Residual slots' boxes (centre, radius); a sum of boxes is the box of the sums.
+        let mut slots: Vec<Option<(Tensor, Tensor)>> = vec![None; self.slots()];
         for (i, layer) in self.layers.iter().enumerate() {
             if let (true, Layer::Linear { w, b, inp, .. }) = (i == last && self.folds_last_layer(), layer) {
                 let t = gpu.empty(&[n, self.classes]);
@@ -156,6 +158,21 @@ impl Model {
                     k::global_avgpool_forward(gpu, &r, &yr, s[0] * s[1], s[2] * s[3]);
                     (yc, yr, BoxSaved::Shape(s))
                 }
+                Layer::Save(s) => {
+                    slots[*s] = Some((c.clone(), r.clone()));
+                    (c, r, BoxSaved::Nothing)
+                }
+                Layer::Swap(s) => {
+                    let (sc, sr) = slots[*s].replace((c, r)).expect("the spec checks a save comes first");
+                    (sc, sr, BoxSaved::Nothing)
+                }
+                Layer::Add(s) => {
+                    let (sc, sr) = slots[*s].take().expect("the spec checks a save comes first");
+                    let (yc, yr) = (gpu.duplicate(&c), gpu.duplicate(&r));
+                    k::add_assign(gpu, &yc, &sc);
+                    k::add_assign(gpu, &yr, &sr);
+                    (yc, yr, BoxSaved::Nothing)
+                }
                 Layer::Wta { .. } | Layer::Threshold { .. } => panic!("{}", self.check_bounds().unwrap_err()),
             };
             // The folded last layer's own box is for reporting only: nothing to keep for it.
@@ -185,6 +202,7 @@ impl Model {
         let n = dworst.shape()[0];
         let mut dc = gpu.empty(&[0]);
         let mut dr = gpu.empty(&[0]);
+        let mut slots: Vec<Option<(Tensor, Tensor)>> = vec![None; self.slots()];
         for (i, (layer, saved)) in self.layers.iter().zip(tape.saved).enumerate().rev() {
             let need_in = i > 0;
             match (layer, saved) {
@@ -243,6 +261,13 @@ impl Model {
                     (dc, dr) = (dc_in, dr_in);
                 }
                 (Layer::Dropout { .. }, BoxSaved::Nothing) => {}
+                (Layer::Add(s), BoxSaved::Nothing) => slots[*s] = Some((gpu.duplicate(&dc), gpu.duplicate(&dr))),
+                (Layer::Swap(s), BoxSaved::Nothing) => (dc, dr) = slots[*s].replace((dc, dr)).expect("an add came after the swap"),
+                (Layer::Save(s), BoxSaved::Nothing) => {
+                    let (gc, gr) = slots[*s].take().expect("an add came after the save");
+                    k::add_assign(gpu, &dc, &gc);
+                    k::add_assign(gpu, &dr, &gr);
+                }
                 (Layer::GlobalAvgpool, BoxSaved::Shape(s)) => {
                     let (dc_in, dr_in) = (gpu.empty(&s), gpu.empty(&s));
                     k::global_avgpool_backward(gpu, &dc, &dc_in, s[0] * s[1], s[2] * s[3]);

@@ -23,6 +23,7 @@ impl Model {
         let mut kept: Option<KeptChannels> = None;
         // Set by a convolution that applied the ReLU after it itself (conv_direct).
         let mut relu_done = false;
+        let mut slots: Vec<Option<Tensor>> = vec![None; self.slots()];
         for (i, layer) in self.layers.iter().enumerate() {
             if let Some(inputs) = tape.as_deref_mut().and_then(|t| t.inputs.as_mut()) {
                 inputs.push(x.clone());
@@ -163,6 +164,23 @@ impl Model {
                     let y = gpu.empty(&[s[0], s[1], 1, 1]);
                     k::global_avgpool_forward(gpu, &x, &y, s[0] * s[1], s[2] * s[3]);
                     (y, Saved::Shape(s))
+                }
+                // Residual slots: channels kept by winners-take-all are not followed across them.
+                Layer::Save(s) => {
+                    kept = None;
+                    slots[*s] = Some(x.clone());
+                    (x, Saved::Nothing)
+                }
+                Layer::Swap(s) => {
+                    kept = None;
+                    (slots[*s].replace(x).expect("the spec checks a save comes first"), Saved::Nothing)
+                }
+                Layer::Add(s) => {
+                    kept = None;
+                    // A copy: x may be on the tape (a ReLU's output).
+                    let y = gpu.duplicate(&x);
+                    k::add_assign(gpu, &y, &slots[*s].take().expect("the spec checks a save comes first"));
+                    (y, Saved::Nothing)
                 }
             };
             if let Some(t) = tape.as_deref_mut() {

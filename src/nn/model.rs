@@ -81,6 +81,10 @@ pub(super) enum Layer {
     Batchnorm { gamma: usize, beta: usize, mean: usize, var: usize, momentum: f32, eps: f32 },
     Dropout { rate: f32 },
     GlobalAvgpool,
+    /// Residual slots, by index (`LayerSpec::Save`, `Swap`, `Add`).
+    Save(usize),
+    Swap(usize),
+    Add(usize),
 }
 
 pub struct Model {
@@ -103,6 +107,16 @@ pub struct Model {
     /// the kernel choices between them (`crate::nn::plan`).
     pub(super) plan: Plan,
     pub(super) layers: Vec<Layer>,
+}
+
+impl Layer {
+    /// The residual slot a save, swap or add layer uses.
+    pub(super) fn slot(&self) -> Option<usize> {
+        match self {
+            Layer::Save(k) | Layer::Swap(k) | Layer::Add(k) => Some(*k),
+            _ => None,
+        }
+    }
 }
 
 impl Model {
@@ -152,6 +166,11 @@ impl Model {
         let mut params = Vec::new();
         let mut layers = Vec::new();
         let (mut n_fc, mut n_conv, mut n_thr, mut n_bn) = (0, 0, 0, 0);
+        let mut slot_names: Vec<String> = Vec::new();
+        let mut slot = |name: &String| slot_names.iter().position(|n| n == name).unwrap_or_else(|| {
+            slot_names.push(name.clone());
+            slot_names.len() - 1
+        });
         for (i, l) in spec.layers.iter().enumerate() {
             let (inp, out) = (&shapes[i], &shapes[i + 1]);
             let last = Some(i) == last_param_layer;
@@ -199,6 +218,9 @@ impl Model {
                     Layer::Batchnorm { gamma, beta, mean, var, momentum: *momentum as f32, eps: *eps as f32 }
                 }
                 LayerSpec::GlobalAvgpool => Layer::GlobalAvgpool,
+                LayerSpec::Save { name } => Layer::Save(slot(name)),
+                LayerSpec::Swap { name } => Layer::Swap(slot(name)),
+                LayerSpec::Add { name } => Layer::Add(slot(name)),
             });
         }
         let quant = spec.quant.as_ref().map(|q| Quantizer::attach(gpu, q, &mut params, existing)).transpose()?;
@@ -216,6 +238,11 @@ impl Model {
 
     pub fn num_parameters(&self) -> usize {
         self.params.iter().map(|p| p.value.numel()).sum()
+    }
+
+    /// Residual slots the layers use.
+    pub(super) fn slots(&self) -> usize {
+        self.layers.iter().filter_map(Layer::slot).max().map_or(0, |k| k + 1)
     }
 
     pub fn tape(&self) -> Tape {

@@ -50,6 +50,15 @@ pub enum LayerSpec {
         #[serde(default = "bn_eps")]
         eps: f64,
     },
+    /// Residual connections, as three layers around a block: `save` keeps the current
+    /// activation in the slot `name`; `swap` exchanges the current activation with the slot's,
+    /// so that layers after it (a shortcut's 1x1 convolution) run on the block's input while
+    /// the block's output waits; `add` adds the slot's activation to the current one and
+    /// empties the slot. An identity shortcut is save ... add; a projection save ... swap
+    /// conv bn add.
+    Save { name: String },
+    Swap { name: String },
+    Add { name: String },
     /// Global average pooling: [C, H, W] -> [C, 1, 1] (PyTorch's AdaptiveAvgPool2d(1)).
     #[serde(rename = "global_avgpool")]
     GlobalAvgpool,
@@ -83,6 +92,9 @@ pub const PRESETS: &[(&str, &str)] = &[
     ("cnn", include_str!("../../assets/configs/cnn.toml")),
     ("smallcnn", include_str!("../../assets/configs/smallcnn.toml")),
     ("madry", include_str!("../../assets/configs/madry.toml")),
+    ("resnet20", include_str!("../../assets/configs/resnet20.toml")),
+    ("preact-resnet18", include_str!("../../assets/configs/preact-resnet18.toml")),
+    ("wrn-28-10", include_str!("../../assets/configs/wrn-28-10.toml")),
 ];
 
 /// The preset names, for messages and help.
@@ -120,11 +132,29 @@ impl ModelSpec {
         ModelSpec::from_toml(&text, path)
     }
 
+    /// Learned parameters for `input` and `classes`, counted as PyTorch counts them (weights,
+    /// biases, batch normalization's scale and shift; not its running statistics).
+    pub fn learned_parameters(&self, input: [usize; 3], classes: usize) -> Result<usize> {
+        let shapes = self.shapes(input, classes)?;
+        Ok(self
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| match l {
+                LayerSpec::Linear { .. } => (shapes[i][0] + 1) * shapes[i + 1][0],
+                LayerSpec::Conv2d { out, kernel, .. } => (shapes[i][0] * kernel * kernel + 1) * out,
+                LayerSpec::Batchnorm { .. } => 2 * shapes[i][0],
+                _ => 0,
+            })
+            .sum())
+    }
+
     /// The activation shape after every layer (without the batch dimension), starting from
     /// `input` = [C, H, W]. Errors name the layer and what it expected.
     pub fn shapes(&self, input: [usize; 3], classes: usize) -> Result<Vec<Vec<usize>>> {
         let mut shapes = Vec::with_capacity(self.layers.len() + 1);
         let mut cur = input.to_vec();
+        let mut slots: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
         shapes.push(cur.clone());
         for (i, l) in self.layers.iter().enumerate() {
             let at = |msg: String| AerError::Spec(format!("{}: layer {} ({}): {msg}", self.name, i + 1, l.kind()));
@@ -190,6 +220,23 @@ impl ModelSpec {
                     }
                     cur.clone()
                 }
+                LayerSpec::Save { name } => {
+                    if slots.insert(name, cur.clone()).is_some() {
+                        return Err(at(format!("slot '{name}' already holds an activation that no add has used; give each open block its own name")));
+                    }
+                    cur.clone()
+                }
+                LayerSpec::Swap { name } => {
+                    let slot = slots.get_mut(name.as_str()).ok_or_else(|| at(format!("no activation saved as '{name}'; a save layer must come first")))?;
+                    std::mem::replace(slot, cur.clone())
+                }
+                LayerSpec::Add { name } => {
+                    let slot = slots.remove(name.as_str()).ok_or_else(|| at(format!("no activation saved as '{name}'; a save layer must come first")))?;
+                    if slot != cur {
+                        return Err(at(format!("adds '{name}' of shape {slot:?} to an activation of shape {cur:?}; a shortcut that changes the shape needs a projection (swap, then a 1x1 conv with the block's stride)")));
+                    }
+                    cur.clone()
+                }
                 LayerSpec::GlobalAvgpool => {
                     if cur.len() != 3 {
                         return Err(at(format!("expects a [C, H, W] input but gets {cur:?}")));
@@ -207,6 +254,9 @@ impl ModelSpec {
                 }
             };
             shapes.push(cur.clone());
+        }
+        if let Some(name) = slots.keys().next() {
+            return Err(AerError::Spec(format!("{}: the activation saved as '{name}' is never added; end its block with an add layer", self.name)));
         }
         if cur != [classes] {
             return Err(AerError::Spec(format!(
@@ -232,6 +282,9 @@ impl LayerSpec {
             LayerSpec::Dropout { .. } => "dropout",
             LayerSpec::GlobalAvgpool => "global_avgpool",
             LayerSpec::Batchnorm { .. } => "batchnorm",
+            LayerSpec::Save { .. } => "save",
+            LayerSpec::Swap { .. } => "swap",
+            LayerSpec::Add { .. } => "add",
         }
     }
 
@@ -256,8 +309,31 @@ mod tests {
         // TRADES' SmallCNN: 64 x 4 x 4 into the first fc layer; Madry et al.'s: 64 x 7 x 7.
         assert_eq!(ModelSpec::load("smallcnn").unwrap().shapes([1, 28, 28], 10).unwrap()[10], vec![64, 4, 4]);
         assert_eq!(ModelSpec::load("madry").unwrap().shapes([1, 28, 28], 10).unwrap()[6], vec![64, 7, 7]);
+        // Residual presets (convolutions with biases, projection shortcuts): He et al.'s
+        // ResNet-20 has 0.27 M parameters, PreAct ResNet-18 11.2 M, WRN-28-10 36.5 M.
+        for (name, lo, hi) in [("resnet20", 0.26e6, 0.29e6), ("preact-resnet18", 11.1e6, 11.3e6), ("wrn-28-10", 36.4e6, 36.6e6)] {
+            let spec = ModelSpec::load(name).unwrap();
+            let s = spec.shapes([3, 32, 32], 10).unwrap();
+            assert_eq!(s.iter().rev().find(|s| s.len() == 3).unwrap()[1..], [1, 1], "{name} pools to 1x1");
+            let n = spec.learned_parameters([3, 32, 32], 10).unwrap() as f64;
+            assert!((lo..hi).contains(&n), "{name}: {n} parameters");
+        }
         let e = ModelSpec::load("resnet-9").unwrap_err().to_string();
         assert!(e.contains("resnet-9") && e.contains("smallcnn"), "{e}");
+    }
+
+    #[test]
+    fn residual_slots_are_checked() {
+        let spec = |body: &str| ModelSpec::from_toml(&format!("name='r'\n{body}[[layers]]\ntype='flatten'\n[[layers]]\ntype='linear'\n"), "r.toml").unwrap();
+        let conv = |stride: usize| format!("[[layers]]\ntype='conv2d'\nout=2\nkernel=3\npadding=1\nstride={stride}\n");
+        let e = spec(&format!("[[layers]]\ntype='save'\nname='a'\n{}[[layers]]\ntype='add'\nname='a'\n", conv(2))).shapes([1, 8, 8], 3).unwrap_err().to_string();
+        assert!(e.contains("[1, 8, 8]") && e.contains("[2, 4, 4]") && e.contains("projection"), "{e}");
+        let e = spec("[[layers]]\ntype='add'\nname='x'\n").shapes([1, 8, 8], 3).unwrap_err().to_string();
+        assert!(e.contains("no activation saved as 'x'"), "{e}");
+        let e = spec("[[layers]]\ntype='save'\nname='x'\n").shapes([1, 8, 8], 3).unwrap_err().to_string();
+        assert!(e.contains("'x' is never added"), "{e}");
+        let ok = spec(&format!("[[layers]]\ntype='save'\nname='a'\n{}[[layers]]\ntype='swap'\nname='a'\n{}[[layers]]\ntype='add'\nname='a'\n", conv(2), conv(2)));
+        assert_eq!(ok.shapes([1, 8, 8], 3).unwrap()[4], vec![2, 4, 4]);
     }
 
     #[test]

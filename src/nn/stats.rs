@@ -79,7 +79,7 @@ impl Model {
                     }
                 }
                 // A shift makes dropped channels nonzero.
-                Layer::ChannelAffine { .. } | Layer::Batchnorm { .. } => kept = None,
+                Layer::ChannelAffine { .. } | Layer::Batchnorm { .. } | Layer::Save(_) | Layer::Swap(_) | Layer::Add(_) => kept = None,
                 Layer::Relu | Layer::Maxpool2 | Layer::Flatten | Layer::Threshold { .. } | Layer::Dropout { .. } | Layer::GlobalAvgpool => {}
             }
         }

@@ -18,7 +18,7 @@ pub const SWEEPABLE: &[&str] = &["seed", "sparsity", "eps", "method", "lr", "epo
 #[serde(deny_unknown_fields)]
 pub struct Pipeline {
     pub name: String,
-    /// A preset (mlp, cnn, smallcnn, madry) or a TOML model file.
+    /// A preset (mlp, cnn, smallcnn, madry, resnet20, preact-resnet18, wrn-28-10) or a TOML model file.
     #[serde(default = "default_model")]
     pub model: String,
     /// A data directory (MNIST IDX files or CIFAR batches) or a data set's name (see `aer data
