@@ -28,13 +28,15 @@ fn quick_suite_passes_its_checks_and_round_trips() {
         assert!(r.min_ms <= r.median_ms && r.median_ms <= r.max_ms && r.runs == 2, "{r:?}");
     }
     // Block-sparse products, step and inference are timed against the dense ones, channel
-    // skipping (training, attacks, inference) against every channel, each with its speed-up
-    // from the same runs; nothing else is paired.
+    // skipping (training, attacks, inference) against every channel, the residual network
+    // against itself without batchnorm and shortcuts, each with its speed-up from the same
+    // runs; nothing else is paired.
     let paired: Vec<(&str, &str)> = results.iter().filter_map(|r| r.versus.as_ref().map(|v| (r.id.as_str(), v.reference.as_str()))).collect();
     let mut want = vec![
         ("train_step/cnn-b32-s0.91/b4".to_string(), "train_step/cnn/b4".to_string()),
         ("train_step/cnn-wta50-skip/b4".into(), "train_step/cnn-wta50-all-channels/b4".into()),
         ("pgd2/cnn-wta50-skip/b4".into(), "pgd2/cnn-wta50-all-channels/b4".into()),
+        ("train_step/resnet20/b4".into(), "train_step/resnet20-plain/b4".into()),
     ];
     for id in ids.iter().filter(|id| id.starts_with("bsr_") && !id.contains("/dense/")) {
         // bsr_linear/fwd/b16/d0.50/64x64 against bsr_linear/fwd/dense/64x64.

@@ -42,3 +42,40 @@ fn exported_weights_import_to_the_same_accuracy() {
     let seq = accuracy(&aer(&["import", "--model", "cnn", "--weights", &p("seq.safetensors"), "--out", &p("ck2.safetensors")]));
     assert!((seq - want).abs() <= 0.5, "f16 Sequential import: {seq}% vs {want}%");
 }
+
+/// A state dict named as the usual PyTorch CIFAR models name theirs (bias-free convolutions,
+/// `layer1.0.bn1.running_var`, `shortcut.0`, `num_batches_tracked` counters) loads into the
+/// residual presets by name, and computes what the model it came from computes.
+#[test]
+fn residual_presets_load_pytorch_state_dicts() {
+    use aer::nn::interop::{match_tensors, write_tensors};
+    use aer::nn::{Model, ModelSpec};
+    use pollster::block_on;
+    let gpu = common::gpu();
+    let spec = ModelSpec::load("resnet20").unwrap();
+    let names: Vec<String> = spec.weight_names();
+    assert_eq!((names[0].as_str(), names[3].as_str(), names.last().unwrap().as_str()), ("conv1.weight", "layer1.1.conv1.weight", "linear.weight"));
+    assert!(names.contains(&"layer2.0.shortcut.0.weight".to_string()));
+    let original = Model::new(gpu, &spec, [3, 32, 32], 10, 4).unwrap();
+    let mut tensors = block_on(original.download(gpu)).unwrap();
+    assert!(!tensors.iter().any(|(n, _, _)| n == "conv1.bias"), "bias-free convolutions");
+    // Batch normalization away from its start, so that a swapped tensor would show.
+    for (n, _, v) in tensors.iter_mut().filter(|(n, _, _)| n.contains("bn") || n.contains("shortcut.1")) {
+        v.iter_mut().enumerate().for_each(|(i, x)| *x = if n.ends_with("running_var") { 0.5 + (i % 7) as f32 * 0.1 } else { (i % 5) as f32 * 0.1 - 0.2 });
+    }
+    let bytes = write_tensors(&tensors, Default::default()).unwrap();
+    // PyTorch's batch counters ride along.
+    let mut file = aer::nn::interop::read_tensors(&bytes, "resnet20.safetensors").unwrap();
+    let expected: Vec<(String, Vec<usize>)> = original.params.iter().map(|p| (p.name.clone(), p.value.shape().to_vec())).collect();
+    let values = match_tensors(&file, &expected, "resnet20.safetensors").unwrap();
+    let loaded = Model::from_tensors(gpu, &spec, [3, 32, 32], 10, &values).unwrap();
+    original.set_values(gpu, &values).unwrap();
+    let x = gpu.upload(&(0..2 * 3 * 32 * 32).map(|i| (i % 255) as f32 / 255.0).collect::<Vec<_>>(), &[2, 3, 32, 32]);
+    let a = block_on(gpu.read_f32(&original.forward(gpu, x.clone(), None))).unwrap();
+    let b = block_on(gpu.read_f32(&loaded.forward(gpu, x, None))).unwrap();
+    assert_eq!(a, b);
+    // A state dict without one of the running statistics is refused, naming it.
+    file.remove("layer3.2.bn2.running_mean");
+    let e = match_tensors(&file, &expected, "resnet20.safetensors").unwrap_err().to_string();
+    assert!(e.contains("layer3.2.bn2.running_mean"), "{e}");
+}

@@ -296,3 +296,27 @@ fn recipe_configs_parse() {
         }
     }
 }
+
+/// A batch whose largest tensor exceeds the adapter's storage binding: training refuses it,
+/// naming the largest batch that fits; evaluation splits it and gets the same answers.
+#[test]
+fn batches_beyond_the_binding_limit_are_refused_or_split() {
+    let toml = "name = \"wide\"\n[[layers]]\ntype = \"conv2d\"\nout = 512\nkernel = 3\npadding = 1\n[[layers]]\ntype = \"global_avgpool\"\n[[layers]]\ntype = \"flatten\"\n[[layers]]\ntype = \"linear\"\n";
+    let spec = ModelSpec::from_toml(toml, "wide").unwrap();
+    let model = Model::new(gpu(), &spec, [3, 48, 48], 10, 1).unwrap();
+    let limit = gpu().limits.max_storage_buffer_binding_size;
+    let most = model.max_batch(limit);
+    assert!(most >= 1 && most < 1000, "{most}");
+    let e = model.check_batch(gpu(), most + 1, "batch size x").unwrap_err().to_string();
+    assert!(e.contains("batch size x") && e.contains(&format!("--batch-size {most}")) && e.contains("MiB"), "{e}");
+    assert!(model.check_batch(gpu(), most, "b").is_ok());
+    assert_eq!(model.fitting_batch(gpu(), 100_000).unwrap(), most);
+    let data = aer::data::Dataset { images: (0..(most + 3) * 3 * 48 * 48).map(|i| (i % 251) as u8).collect(), labels: (0..most + 3).map(|i| (i % 10) as u8).collect(), shape: [3, 48, 48] };
+    let split = block_on(evaluate(gpu(), &model, &data, most + 3)).unwrap();
+    let small = block_on(evaluate(gpu(), &model, &data, 2)).unwrap();
+    assert_eq!(split.predictions, small.predictions);
+    let cfg = TrainConfig { batch_size: most + 3, ..config(OptimizerKind::Sgd, 0.01, 1) };
+    let mut opt = Optimizer::new(gpu(), &cfg.optimizer, &model.params);
+    let e = block_on(train_epoch(gpu(), &model, &mut opt, &data, &cfg, 0, &mut aer::methods::REGISTRY.build(&cfg).unwrap(), &[], &mut |_, _| {})).unwrap_err().to_string();
+    assert!(e.contains(&format!("batch size {}", most + 3)) && e.contains(&format!("at most {most}")), "{e}");
+}

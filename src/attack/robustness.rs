@@ -127,7 +127,7 @@ pub async fn evaluate_robustness(
 ) -> Result<Robustness> {
     let n = data.len();
     let k = model.classes;
-    let bs = batch_size.max(1);
+    let bs = model.fitting_batch(gpu, batch_size)?;
     let batches = n.div_ceil(bs);
     let mut out = Robustness {
         labels: Vec::new(),

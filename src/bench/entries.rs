@@ -8,7 +8,7 @@ use crate::data::Dataset;
 use crate::error::Result;
 use crate::gpu::{Gpu, Tensor};
 use crate::kernels::{self, AdvLoss, Conv2dGeometry, MatmulForm, Norm};
-use crate::nn::Model;
+use crate::nn::{LayerSpec, Model, ModelSpec};
 use crate::reference;
 use crate::train::{Optimizer, OptimizerConfig};
 use rand::{Rng, SeedableRng};
@@ -174,15 +174,22 @@ pub async fn conv2d_entry(gpu: &Gpu, pass: ConvPass, g: Conv2dGeometry, co: usiz
 
 /// A random batch of MNIST-shaped data on the GPU: (x, labels).
 pub(super) fn mnist_shaped_batch(gpu: &Gpu, batch: usize) -> (Tensor, Tensor) {
+    shaped_batch(gpu, batch, [1, 28, 28])
+}
+
+/// A random batch of images of `shape` and labels of 10 classes.
+pub(super) fn shaped_batch(gpu: &Gpu, batch: usize, shape: [usize; 3]) -> (Tensor, Tensor) {
+    let d: usize = shape.iter().product();
     let data = Dataset {
-        images: random(batch * 784, 3).iter().map(|v| ((v + 1.0) * 127.0) as u8).collect(),
+        images: random(batch * d, 3).iter().map(|v| ((v + 1.0) * 127.0) as u8).collect(),
         labels: (0..batch).map(|i| (i % 10) as u8).collect(),
-        shape: [1, 28, 28],
+        shape,
     };
     let (mut xs, mut ys) = (Vec::new(), Vec::new());
     let idx: Vec<u32> = (0..batch as u32).collect();
     data.gather(&idx, &mut xs, &mut ys);
-    (gpu.upload(&xs, &[batch, 1, 28, 28]), gpu.upload_u32(&ys, &[batch]))
+    let [c, h, w] = shape;
+    (gpu.upload(&xs, &[batch, c, h, w]), gpu.upload_u32(&ys, &[batch]))
 }
 
 /// `pgd_step/{norm}/b{batch}x{dim}`: the fused step kernel alone (sign or L2 normalisation,
@@ -213,9 +220,11 @@ pub async fn pgd_step_entry(gpu: &Gpu, norm: Norm, batch: usize, dim: usize, run
 /// layers on the block-sparse kernels.
 /// With `wta`, `train_step/{model}-wta{sparsity}-{skip|all-channels}/b{batch}`: the model with
 /// winners-take-all after every ReLU, the next layers skipping its dropped channels or not.
+/// A residual preset (on CIFAR-shaped data) is timed against itself without batch
+/// normalization and shortcuts (`<model>-plain`): their overhead.
 pub async fn train_step_entry(gpu: &Gpu, model: &str, batch: usize, blocks: Option<(usize, f64)>, wta: Option<Wta>, runs: usize) -> Result<EntryResult> {
     let id = train_step_id(model, batch, blocks, wta);
-    let (x, y) = mnist_shaped_batch(gpu, batch);
+    let (x, y) = shaped_batch(gpu, batch, super::inference::bench_input(model));
     let (loss, correct) = (gpu.empty(&[batch]), gpu.empty_u32(&[batch]));
     let mut trainer = match StepTrainer::new(gpu, model, blocks, wta).await? {
         Ok(t) => t,
@@ -229,18 +238,20 @@ pub async fn train_step_entry(gpu: &Gpu, model: &str, batch: usize, blocks: Opti
     }
     // A block-sparse step is timed against the dense one, a channel-skipping step against
     // the same model with every channel, run for run.
+    let plain = format!("{model}-plain");
     let reference = match (blocks, wta) {
-        (Some(_), _) => Some((None, wta)),
-        (None, Some(w)) if w.skip => Some((None, Some(Wta { skip: false, ..w }))),
+        (Some(_), _) => Some((model, None, wta)),
+        (None, Some(w)) if w.skip => Some((model, None, Some(Wta { skip: false, ..w }))),
+        (None, None) if ModelSpec::load(model)?.layers.iter().any(|l| matches!(l, LayerSpec::Add { .. } | LayerSpec::Batchnorm { .. })) => Some((plain.as_str(), None, None)),
         _ => None,
     };
     let mut r = match reference {
         None => result(id, time_async(gpu, 2, runs, || trainer.step(gpu, &x, &y, &loss, &correct)).await?, 0.0, 0.0),
-        Some((ref_blocks, ref_wta)) => {
-            let Ok(mut other) = StepTrainer::new(gpu, model, ref_blocks, ref_wta).await? else { unreachable!("a dense model always builds") };
+        Some((ref_model, ref_blocks, ref_wta)) => {
+            let Ok(mut other) = StepTrainer::new(gpu, ref_model, ref_blocks, ref_wta).await? else { unreachable!("a dense model always builds") };
             let (t, ref_t, speedup) = time_paired(gpu, 2, runs, || trainer.step(gpu, &x, &y, &loss, &correct), || other.step(gpu, &x, &y, &loss, &correct)).await?;
             let mut r = result(id, t, 0.0, 0.0);
-            r.versus = Some(Versus { reference: train_step_id(model, batch, ref_blocks, ref_wta), reference_median_ms: ref_t.median_ms, speedup });
+            r.versus = Some(Versus { reference: train_step_id(ref_model, batch, ref_blocks, ref_wta), reference_median_ms: ref_t.median_ms, speedup });
             r
         }
     };

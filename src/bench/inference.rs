@@ -7,7 +7,7 @@ use super::{time_async, time_paired, EntryResult, Versus};
 use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::kernels;
-use crate::nn::{Model, ModelSpec};
+use crate::nn::{LayerSpec, Model, ModelSpec};
 use crate::nn::quant::{QuantSpec, TernaryMethod};
 use crate::kernels::tune::Crossover;
 use crate::sparse::{block_magnitude_prune, Scope};
@@ -51,12 +51,12 @@ impl Wta {
 
     /// `model` with these layers added, or as it is for `None`.
     pub fn model(wta: Option<Wta>, gpu: &Gpu, model: &str) -> Result<Model> {
-        let spec = ModelSpec::load(model)?;
+        let spec = bench_spec(model)?;
         let spec = match wta {
             Some(w) => spec.with_wta(w.sparsity),
             None => spec,
         };
-        let mut m = Model::new(gpu, &spec, [1, 28, 28], 10, 0)?;
+        let mut m = Model::new(gpu, &spec, bench_input(model), 10, 0)?;
         m.use_channel_skip(wta.is_some_and(|w| w.skip));
         Ok(m)
     }
@@ -68,6 +68,35 @@ impl Wta {
             None => model.to_string(),
         }
     }
+}
+
+/// The input a benchmarked model takes: CIFAR's for the residual presets, MNIST's otherwise.
+pub fn bench_input(model: &str) -> [usize; 3] {
+    if ["resnet", "preact", "wrn"].iter().any(|p| model.starts_with(p)) {
+        [3, 32, 32]
+    } else {
+        [1, 28, 28]
+    }
+}
+
+/// A preset by name; `<preset>-plain` is the preset without batch normalization and without
+/// its shortcuts (the same convolutions in a chain), to time what those cost.
+pub fn bench_spec(model: &str) -> Result<ModelSpec> {
+    let Some(base) = model.strip_suffix("-plain") else { return ModelSpec::load(model) };
+    let spec = ModelSpec::load(base)?;
+    let mut layers = Vec::new();
+    // Between a swap and its add run the shortcut's layers: left out with them.
+    let mut in_shortcut = false;
+    for l in spec.layers {
+        match l {
+            LayerSpec::Swap { .. } => in_shortcut = true,
+            LayerSpec::Add { .. } => in_shortcut = false,
+            LayerSpec::Save { .. } | LayerSpec::Batchnorm { .. } => {}
+            l if !in_shortcut => layers.push(l),
+            _ => {}
+        }
+    }
+    Ok(ModelSpec { name: model.to_string(), layers, quant: None })
 }
 
 pub fn infer_id(model: &str, format: InferFormat, batch: usize) -> String {

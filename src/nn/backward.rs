@@ -94,12 +94,16 @@ impl Model {
                         match &input {
                             // Straight from the image, as the forward pass was (conv_direct).
                             ConvInput::Image(x) if active.is_none() && sparse.is_none() && k::takes_direct_weight_grad(&g, *out) => {
-                                k::conv_direct_weight_grad(gpu, &g, x, &dy, grad, &self.params[*b].grad, *out);
+                                // Without a bias, its gradient goes to scratch.
+                                let bias_grad = b.map_or_else(|| gpu.empty(&[*out]), |b| self.params[b].grad.clone());
+                                k::conv_direct_weight_grad(gpu, &g, x, &dy, grad, &bias_grad, *out);
                             }
                             // From the kept channels' columns the forward pass built.
                             ConvInput::Kept { cols, list, keep, .. } if active.is_none() && sparse.is_none() && k::skips_weight_grad(&kept_shape(*keep)) => {
                                 k::skip_conv_weight_grad(gpu, kept_shape(*keep), &dy, cols, list, grad);
-                                k::bias_grad(gpu, &dy, &self.params[*b].grad, n, *out, hw);
+                                if let Some(b) = b {
+                                    k::bias_grad(gpu, &dy, &self.params[*b].grad, n, *out, hw);
+                                }
                             }
                             _ => {
                                 // After winners-take-all (positions not in whole vec4s) the
@@ -117,7 +121,9 @@ impl Model {
                                     (None, Some(bsr)) => k::bsr_weight_grad(gpu, to_cn(), &cols, bsr, grad, g.positions(), ActivationLayout::CONV),
                                     (None, None) => k::matmul(gpu, MatmulForm::NT, to_cn(), &cols, grad, *out, g.patch(), g.positions(), false),
                                 }
-                                k::bias_grad(gpu, &dy, &self.params[*b].grad, n, *out, hw);
+                                if let Some(b) = b {
+                                    k::bias_grad(gpu, &dy, &self.params[*b].grad, n, *out, hw);
+                                }
                             }
                         }
                         if grads == Grads::Finished {

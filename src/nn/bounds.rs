@@ -109,7 +109,7 @@ impl Model {
                     k::im2col(gpu, &g, &r, &cols_r);
                     let yc = conv_apply(gpu, &self.weights(*w), &cols_c, &g, *out);
                     let yr = conv_apply(gpu, &abs, &cols_r, &g, *out);
-                    k::bias_add(gpu, &yc, &self.params[*b].value, n, *out, g.oh() * g.ow());
+                    self.add_bias(gpu, *b, &yc, n, *out, g.oh() * g.ow());
                     (yc, yr, BoxSaved::Conv(cols_c, cols_r, g, abs))
                 }
                 Layer::Relu => {
@@ -236,7 +236,9 @@ impl Model {
                     let g_abs = gpu.empty(grad.shape());
                     k::matmul(gpu, MatmulForm::NT, &dr_cn, &cols_r, &g_abs, *out, g.patch(), g.positions(), false);
                     k::sign_accumulate(gpu, self.weight(*w), &g_abs, grad);
-                    k::bias_grad_accumulate(gpu, &dc, &self.params[*b].grad, n, *out, hw);
+                    if let Some(b) = b {
+                        k::bias_grad_accumulate(gpu, &dc, &self.params[*b].grad, n, *out, hw);
+                    }
                     if need_in {
                         (dc, dr) = (conv_apply_t(gpu, &self.weights(*w), &dc_cn, &g, *out), conv_apply_t(gpu, &abs, &dr_cn, &g, *out));
                     }

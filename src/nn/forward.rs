@@ -54,7 +54,7 @@ impl Model {
                     let hw = g.oh() * g.ow();
                     let shape = k::SkipShape { n, m: *out, k: g.patch(), g: taps, keep: kc.keep, p: hw };
                     k::skip_conv(gpu, shape, self.weight(*w), &cols, &kc.list, &y);
-                    k::bias_add(gpu, &y, &self.params[*b].value, n, *out, hw);
+                    self.add_bias(gpu, *b, &y, n, *out, hw);
                     (y, Saved::Conv(ConvInput::Kept { x, cols, list: kc.list.clone(), keep: kc.keep }, g))
                 }
                 Layer::Linear { w, b, inp, out } => {
@@ -68,7 +68,7 @@ impl Model {
                     let g = Self::geometry(&x, *kernel, *stride, *pad);
                     let y = gpu.empty(&[n, *out, g.oh(), g.ow()]);
                     relu_done = matches!(self.layers.get(i + 1), Some(Layer::Relu));
-                    k::conv_direct(gpu, &g, &x, self.weight(*w), &self.params[*b].value, &y, *out, relu_done);
+                    k::conv_direct(gpu, &g, &x, self.weight(*w), &self.bias_or_zeros(gpu, *b, *out), &y, *out, relu_done);
                     (y, Saved::Conv(ConvInput::Image(x), g))
                 }
                 Layer::Conv2d { w, b, out, kernel, stride, pad } => {
@@ -96,7 +96,7 @@ impl Model {
                     let y = gpu.empty(&[n, *out, g.oh(), g.ow()]);
                     let hw = g.oh() * g.ow();
                     k::cnhw_to_nchw(gpu, &y_cn, &y, n, *out, hw);
-                    k::bias_add(gpu, &y, &self.params[*b].value, n, *out, hw);
+                    self.add_bias(gpu, *b, &y, n, *out, hw);
                     (y, Saved::Conv(ConvInput::Cols(cols, active.is_some()), g))
                 }
                 Layer::Relu if std::mem::take(&mut relu_done) => (x.clone(), Saved::Output(x.clone())),
@@ -206,6 +206,18 @@ impl Model {
             k::bn_eval_affine(gpu, s, x, &t, *eps);
         }
         (stats, affine)
+    }
+
+    /// y [outer, channels, inner] += a convolution's bias, where it has one.
+    pub(super) fn add_bias(&self, gpu: &Gpu, b: Option<usize>, y: &Tensor, outer: usize, channels: usize, inner: usize) {
+        if let Some(b) = b {
+            k::bias_add(gpu, y, &self.params[b].value, outer, channels, inner);
+        }
+    }
+
+    /// A convolution's bias, or zeros for a kernel that always adds one.
+    fn bias_or_zeros(&self, gpu: &Gpu, b: Option<usize>, out: usize) -> Tensor {
+        b.map_or_else(|| gpu.zeros(&[out]), |b| self.params[b].value.clone())
     }
 
     /// A square convolution's geometry over the batch x [n, c, h, w].

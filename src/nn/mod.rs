@@ -15,7 +15,7 @@ mod tape;
 mod weights;
 
 pub use bounds::{Bounds, BoundsTape};
-pub use model::{prunable_name, Model, Param};
+pub use model::{Model, Param, ParamKind};
 pub use plan::BlockSparseLayer;
 pub use tape::Tape;
 pub use weights::{matrix_shape, OwnedWeights, Weights, WeightsRef};

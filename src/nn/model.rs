@@ -13,8 +13,22 @@ use crate::kernels as k;
 use std::collections::HashMap;
 
 /// A learnable tensor, named as PyTorch would (`fc1.weight`), and its gradient.
+/// What a parameter is to its layer, which says who changes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamKind {
+    /// A linear or convolution weight: pruned, ternarized, faulted.
+    Weight,
+    /// Learned by the optimizer but never pruned: biases, batch normalization's scale and
+    /// shift, quantization scales, pruning scores.
+    Learned,
+    /// Not the optimizer's: batch normalization's running statistics (they follow the
+    /// batches) and activation thresholds (their own rule, in the backward pass).
+    Tracked,
+}
+
 pub struct Param {
     pub name: String,
+    pub kind: ParamKind,
     pub value: Tensor,
     pub grad: Tensor,
     /// Pruning mask (1 keeps, 0 prunes), applied to the gradient in every backward pass; the
@@ -23,50 +37,27 @@ pub struct Param {
 }
 
 impl Param {
-    /// Weights of linear and convolution layers can be pruned; biases and batch
-    /// normalization's tensors cannot.
     pub fn prunable(&self) -> bool {
-        prunable_name(&self.name)
+        self.kind == ParamKind::Weight
     }
 
-    /// Whether the optimizer updates it: activation thresholds learn by their own rule
-    /// (`LayerSpec::Threshold`), in the backward pass, and batch normalization's running
-    /// statistics follow the batches, in the forward pass.
     pub fn optimized(&self) -> bool {
-        !is_threshold(&self.name) && !is_running_stat(&self.name)
+        self.kind != ParamKind::Tracked
     }
 }
 
-/// Whether a tensor of this name is a prunable weight (`Param::prunable`).
-pub fn prunable_name(name: &str) -> bool {
-    name.ends_with(".weight") && !is_norm(name)
-}
-
-/// A batch normalization layer's tensors (`bn<i>.weight`, `.bias`, `.running_mean`,
-/// `.running_var`), by their PyTorch names.
-pub(super) fn is_norm(name: &str) -> bool {
-    name.rsplit('.').nth(1).is_some_and(|layer| layer.starts_with("bn"))
-}
-
-/// Statistics a batch normalization layer keeps, not learned by the optimizer.
-fn is_running_stat(name: &str) -> bool {
-    name.ends_with(".running_mean") || name.ends_with(".running_var")
-}
-
-/// A new batch normalization layer's values: gamma and the running variance 1, beta and the
-/// running mean 0 (PyTorch's).
-fn norm_init(name: &str) -> Option<f32> {
-    is_norm(name).then(|| if name.ends_with(".weight") || name.ends_with(".running_var") { 1.0 } else { 0.0 })
-}
-
-/// Names a `LayerSpec::Threshold` layer's learned threshold (`act<i>.threshold`).
-pub(super) fn is_threshold(name: &str) -> bool {
-    name.ends_with(".threshold")
+/// How a new parameter starts.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Init {
+    /// Kaiming-uniform (Glorot for the last layer) from the fans.
+    Weight { fan_in: usize, fan_out: usize, last: bool },
+    Constant(f32),
 }
 
 pub(super) enum Layer {
     Linear { w: usize, b: usize, inp: usize, out: usize },
-    Conv2d { w: usize, b: usize, out: usize, kernel: usize, stride: usize, pad: usize },
+    /// `b`: None without a bias.
+    Conv2d { w: usize, b: Option<usize>, out: usize, kernel: usize, stride: usize, pad: usize },
     Relu,
     Maxpool2,
     Flatten,
@@ -122,16 +113,12 @@ impl Layer {
 impl Model {
     /// A freshly initialised model (seeded).
     pub fn new(gpu: &Gpu, spec: &ModelSpec, input: [usize; 3], classes: usize, seed: u64) -> Result<Model> {
-        Self::build(gpu, spec, input, classes, None, |name, shape, fan_in, fan_out, last| {
+        Self::build(gpu, spec, input, classes, None, |name, shape, init| {
             let n = shape.iter().product();
-            Ok(if let Some(v) = norm_init(name) {
-                vec![v; n]
-            } else if name.ends_with(".bias") {
-                vec![0.0; n]
-            } else if last {
-                init::uniform(n, init::glorot_bound(fan_in, fan_out), seed, name)
-            } else {
-                init::uniform(n, init::kaiming_bound(fan_in), seed, name)
+            Ok(match init {
+                Init::Constant(v) => vec![v; n],
+                Init::Weight { fan_in, fan_out, last: true } => init::uniform(n, init::glorot_bound(fan_in, fan_out), seed, name),
+                Init::Weight { fan_in, .. } => init::uniform(n, init::kaiming_bound(fan_in), seed, name),
             })
         })
     }
@@ -139,10 +126,10 @@ impl Model {
     /// A model whose parameters come from `tensors` (name -> values), checked for presence
     /// and size.
     pub fn from_tensors(gpu: &Gpu, spec: &ModelSpec, input: [usize; 3], classes: usize, tensors: &HashMap<String, Vec<f32>>) -> Result<Model> {
-        Self::build(gpu, spec, input, classes, Some(tensors), |name, shape, _, _, _| {
+        Self::build(gpu, spec, input, classes, Some(tensors), |name, shape, _| {
             // Activation thresholds start at 0 (no activation cut) when the tensors come from a
             // model without them (`aer train --init` from a dense checkpoint).
-            if is_threshold(name) && !tensors.contains_key(name) {
+            if name.ends_with(".threshold") && !tensors.contains_key(name) {
                 return Ok(vec![0.0; shape.iter().product()]);
             }
             let v = tensors.get(name).ok_or_else(|| AerError::Invalid(format!("missing tensor '{name}' for model '{}'", spec.name)))?;
@@ -159,13 +146,13 @@ impl Model {
         input: [usize; 3],
         classes: usize,
         existing: Option<&HashMap<String, Vec<f32>>>,
-        mut values: impl FnMut(&str, &[usize], usize, usize, bool) -> Result<Vec<f32>>,
+        mut values: impl FnMut(&str, &[usize], Init) -> Result<Vec<f32>>,
     ) -> Result<Model> {
         let shapes = spec.shapes(input, classes)?;
         let last_param_layer = spec.layers.iter().rposition(|l| matches!(l, LayerSpec::Linear { .. } | LayerSpec::Conv2d { .. }));
         let mut params = Vec::new();
         let mut layers = Vec::new();
-        let (mut n_fc, mut n_conv, mut n_thr, mut n_bn) = (0, 0, 0, 0);
+        let prefixes = spec.tensor_prefixes();
         let mut slot_names: Vec<String> = Vec::new();
         let mut slot = |name: &String| slot_names.iter().position(|n| n == name).unwrap_or_else(|| {
             slot_names.push(name.clone());
@@ -174,24 +161,25 @@ impl Model {
         for (i, l) in spec.layers.iter().enumerate() {
             let (inp, out) = (&shapes[i], &shapes[i + 1]);
             let last = Some(i) == last_param_layer;
-            let mut add = |name: String, shape: Vec<usize>, fan_in: usize, fan_out: usize| -> Result<usize> {
-                let v = values(&name, &shape, fan_in, fan_out, last)?;
-                params.push(Param { value: gpu.upload(&v, &shape), grad: gpu.zeros(&shape), name, mask: None });
+            let prefix = prefixes[i].as_deref().unwrap_or_default();
+            let mut add = |what: &str, shape: Vec<usize>, kind: ParamKind, init: Init| -> Result<usize> {
+                let name = format!("{prefix}.{what}");
+                let v = values(&name, &shape, init)?;
+                params.push(Param { value: gpu.upload(&v, &shape), grad: gpu.zeros(&shape), name, kind, mask: None });
                 Ok(params.len() - 1)
             };
+            let zero = Init::Constant(0.0);
             layers.push(match l {
                 LayerSpec::Linear { .. } => {
-                    n_fc += 1;
                     let (fi, fo) = (inp[0], out[0]);
-                    let w = add(format!("fc{n_fc}.weight"), vec![fo, fi], fi, fo)?;
-                    let b = add(format!("fc{n_fc}.bias"), vec![fo], fi, fo)?;
+                    let w = add("weight", vec![fo, fi], ParamKind::Weight, Init::Weight { fan_in: fi, fan_out: fo, last })?;
+                    let b = add("bias", vec![fo], ParamKind::Learned, zero)?;
                     Layer::Linear { w, b, inp: fi, out: fo }
                 }
-                LayerSpec::Conv2d { out: co, kernel, stride, padding } => {
-                    n_conv += 1;
-                    let fan_in = inp[0] * kernel * kernel;
-                    let w = add(format!("conv{n_conv}.weight"), vec![*co, inp[0], *kernel, *kernel], fan_in, co * kernel * kernel)?;
-                    let b = add(format!("conv{n_conv}.bias"), vec![*co], fan_in, co * kernel * kernel)?;
+                LayerSpec::Conv2d { out: co, kernel, stride, padding, bias, .. } => {
+                    let (fan_in, fan_out) = (inp[0] * kernel * kernel, co * kernel * kernel);
+                    let w = add("weight", vec![*co, inp[0], *kernel, *kernel], ParamKind::Weight, Init::Weight { fan_in, fan_out, last })?;
+                    let b = bias.then(|| add("bias", vec![*co], ParamKind::Learned, zero)).transpose()?;
                     Layer::Conv2d { w, b, out: *co, kernel: *kernel, stride: *stride, pad: *padding }
                 }
                 LayerSpec::Relu => Layer::Relu,
@@ -199,8 +187,7 @@ impl Model {
                 LayerSpec::Flatten => Layer::Flatten,
                 LayerSpec::Wta { sparsity } => Layer::Wta { keep: LayerSpec::wta_keep(*sparsity, inp[0]) },
                 LayerSpec::Threshold { sparsity, l1 } => {
-                    n_thr += 1;
-                    let theta = add(format!("act{n_thr}.threshold"), vec![1], 1, 1)?;
+                    let theta = add("threshold", vec![1], ParamKind::Tracked, zero)?;
                     Layer::Threshold { theta, sparsity: *sparsity as f32, l1: *l1 as f32 }
                 }
                 LayerSpec::Normalize { mean, std } => {
@@ -210,11 +197,13 @@ impl Model {
                     Layer::ChannelAffine { affine: gpu.upload(&affine, &[affine.len()]) }
                 }
                 LayerSpec::Dropout { rate } => Layer::Dropout { rate: *rate as f32 },
-                LayerSpec::Batchnorm { momentum, eps } => {
-                    n_bn += 1;
+                LayerSpec::Batchnorm { momentum, eps, .. } => {
+                    // PyTorch's start: scale 1, shift 0, running mean 0 and variance 1.
                     let c = inp[0];
-                    let mut stat = |what: &str| add(format!("bn{n_bn}.{what}"), vec![c], c, c);
-                    let (gamma, beta, mean, var) = (stat("weight")?, stat("bias")?, stat("running_mean")?, stat("running_var")?);
+                    let gamma = add("weight", vec![c], ParamKind::Learned, Init::Constant(1.0))?;
+                    let beta = add("bias", vec![c], ParamKind::Learned, zero)?;
+                    let mean = add("running_mean", vec![c], ParamKind::Tracked, zero)?;
+                    let var = add("running_var", vec![c], ParamKind::Tracked, Init::Constant(1.0))?;
                     Layer::Batchnorm { gamma, beta, mean, var, momentum: *momentum as f32, eps: *eps as f32 }
                 }
                 LayerSpec::GlobalAvgpool => Layer::GlobalAvgpool,

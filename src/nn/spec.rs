@@ -7,8 +7,15 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 pub enum LayerSpec {
-    /// Fully connected. Without `out`, the layer has one output per class.
-    Linear { out: Option<usize> },
+    /// Fully connected. Without `out`, the layer has one output per class. `name` names its
+    /// tensors (`<name>.weight`, `<name>.bias`; by default fc1, fc2, ...).
+    Linear {
+        out: Option<usize>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+    },
+    /// A convolution; `bias = false` leaves out the bias (as PyTorch's ResNets do before a
+    /// batchnorm); `name` as for linear (by default conv1, conv2, ...).
     Conv2d {
         out: usize,
         kernel: usize,
@@ -16,6 +23,10 @@ pub enum LayerSpec {
         stride: usize,
         #[serde(default)]
         padding: usize,
+        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        bias: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
     },
     Relu,
     /// 2x2 max-pool, stride 2.
@@ -49,6 +60,9 @@ pub enum LayerSpec {
         momentum: f64,
         #[serde(default = "bn_eps")]
         eps: f64,
+        /// Names its tensors, as for linear (by default bn1, bn2, ...).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
     },
     /// Residual connections, as three layers around a block: `save` keeps the current
     /// activation in the slot `name`; `swap` exchanges the current activation with the slot's,
@@ -66,6 +80,14 @@ pub enum LayerSpec {
 
 fn one() -> usize {
     1
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 fn bn_momentum() -> f64 {
@@ -132,6 +154,38 @@ impl ModelSpec {
         ModelSpec::from_toml(&text, path)
     }
 
+    /// The prefix of each layer's tensor names (`conv1`, `fc2`, `bn1`, `act1`, or the layer's
+    /// own `name`); None for layers without tensors. Names are PyTorch's for a module with
+    /// named layers, numbered per kind in order.
+    pub fn tensor_prefixes(&self) -> Vec<Option<String>> {
+        let mut counts = std::collections::HashMap::new();
+        self.layers
+            .iter()
+            .map(|l| {
+                let (kind, own) = match l {
+                    LayerSpec::Linear { name, .. } => ("fc", name),
+                    LayerSpec::Conv2d { name, .. } => ("conv", name),
+                    LayerSpec::Batchnorm { name, .. } => ("bn", name),
+                    LayerSpec::Threshold { .. } => ("act", &None),
+                    _ => return None,
+                };
+                let n = counts.entry(kind).or_insert(0);
+                *n += 1;
+                Some(own.clone().unwrap_or_else(|| format!("{kind}{n}")))
+            })
+            .collect()
+    }
+
+    /// The names of the prunable weights (linear and convolution layers'), in layer order.
+    pub fn weight_names(&self) -> Vec<String> {
+        self.layers
+            .iter()
+            .zip(self.tensor_prefixes())
+            .filter(|(l, _)| matches!(l, LayerSpec::Linear { .. } | LayerSpec::Conv2d { .. }))
+            .filter_map(|(_, p)| p.map(|p| format!("{p}.weight")))
+            .collect()
+    }
+
     /// Learned parameters for `input` and `classes`, counted as PyTorch counts them (weights,
     /// biases, batch normalization's scale and shift; not its running statistics).
     pub fn learned_parameters(&self, input: [usize; 3], classes: usize) -> Result<usize> {
@@ -142,7 +196,7 @@ impl ModelSpec {
             .enumerate()
             .map(|(i, l)| match l {
                 LayerSpec::Linear { .. } => (shapes[i][0] + 1) * shapes[i + 1][0],
-                LayerSpec::Conv2d { out, kernel, .. } => (shapes[i][0] * kernel * kernel + 1) * out,
+                LayerSpec::Conv2d { out, kernel, bias, .. } => (shapes[i][0] * kernel * kernel + *bias as usize) * out,
                 LayerSpec::Batchnorm { .. } => 2 * shapes[i][0],
                 _ => 0,
             })
@@ -155,17 +209,21 @@ impl ModelSpec {
         let mut shapes = Vec::with_capacity(self.layers.len() + 1);
         let mut cur = input.to_vec();
         let mut slots: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
+        let mut named = std::collections::HashSet::new();
+        if let Some(p) = self.tensor_prefixes().into_iter().flatten().find(|p| !named.insert(p.clone())) {
+            return Err(AerError::Spec(format!("{}: two layers' tensors are named '{p}'; give each layer its own name", self.name)));
+        }
         shapes.push(cur.clone());
         for (i, l) in self.layers.iter().enumerate() {
             let at = |msg: String| AerError::Spec(format!("{}: layer {} ({}): {msg}", self.name, i + 1, l.kind()));
             cur = match l {
-                LayerSpec::Linear { out } => {
+                LayerSpec::Linear { out, .. } => {
                     if cur.len() != 1 {
                         return Err(at(format!("expects a flat input but gets {cur:?}; add a flatten layer before it")));
                     }
                     vec![out.unwrap_or(classes)]
                 }
-                LayerSpec::Conv2d { out, kernel, stride, padding } => {
+                LayerSpec::Conv2d { out, kernel, stride, padding, .. } => {
                     if cur.len() != 3 {
                         return Err(at(format!("expects a [C, H, W] input but gets {cur:?}")));
                     }
@@ -211,7 +269,7 @@ impl ModelSpec {
                     }
                     cur.clone()
                 }
-                LayerSpec::Batchnorm { momentum, eps } => {
+                LayerSpec::Batchnorm { momentum, eps, .. } => {
                     if !(0.0..=1.0).contains(momentum) || !(*eps > 0.0 && eps.is_finite()) {
                         return Err(at(format!("momentum {momentum}, eps {eps}: give a momentum from 0 to 1 and a positive eps")));
                     }

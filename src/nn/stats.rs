@@ -41,6 +41,33 @@ impl Model {
         (limit / (4 * per_example.max().unwrap_or(1).max(1) as u64)) as usize
     }
 
+    /// The batch to run forward passes in: `wanted`, or as many examples as fit this adapter's
+    /// storage binding (splitting an evaluation changes nothing); an error when not one does.
+    pub fn fitting_batch(&self, gpu: &Gpu, wanted: usize) -> Result<usize> {
+        self.check_batch(gpu, 1, "one example")?;
+        Ok(wanted.clamp(1, self.max_batch(gpu.limits.max_storage_buffer_binding_size)))
+    }
+
+    /// `batch` examples fit this adapter's storage binding (a training step cannot be split
+    /// without changing it: batch statistics, the step); otherwise an error naming the largest
+    /// batch that fits. `what` names the setting, e.g. "--batch-size 512".
+    pub fn check_batch(&self, gpu: &Gpu, batch: usize, what: &str) -> Result<()> {
+        let limit = gpu.limits.max_storage_buffer_binding_size;
+        let most = self.max_batch(limit);
+        if batch <= most {
+            return Ok(());
+        }
+        let per_example = limit as f64 / (most as f64 + 0.5).max(0.5);
+        Err(crate::error::AerError::Invalid(format!(
+            "{what}: model '{}' needs about {:.0} MiB in its largest tensor (an activation or a convolution's im2col columns, {:.2} MiB per example), above this adapter's storage binding limit of {} MiB; {}",
+            self.spec.name,
+            batch as f64 * per_example / (1 << 20) as f64,
+            per_example / (1 << 20) as f64,
+            limit >> 20,
+            if most > 0 { format!("use a batch of at most {most} (--batch-size {most}), or an adapter with a larger limit (`aer adapters`)") } else { "not one example fits: use an adapter with a larger limit (`aer adapters`) or a smaller input".into() }
+        )))
+    }
+
     /// Weight values each weight layer's kernels multiply by, by weight name: all of a dense
     /// layer's, the kept blocks' (padding included) of a block-sparse one.
     pub fn executed_weights(&self) -> HashMap<String, usize> {

@@ -8,7 +8,7 @@ use super::prune::{prune_by_scores, weight_layers, Scope};
 use crate::error::{AerError, Result};
 use crate::gpu::{Gpu, Tensor};
 use crate::kernels::{self, HardConcrete};
-use crate::nn::{Model, Param};
+use crate::nn::{Model, Param, ParamKind};
 use crate::train::{Learner, Optimizer, OptimizerConfig, OptimizerKind};
 
 /// The location of a gate that starts shut: P(open) below 0.1%.
@@ -60,12 +60,12 @@ impl HardConcreteGates {
                 }
             };
             let shape = p.value.shape().to_vec();
-            weights.push(Param { name: p.name.clone(), value: gpu.duplicate(&p.value), grad: gpu.zeros(&shape), mask: None });
-            log_alpha.push(Param { name: format!("{}.log_alpha", p.name), value: la, grad: gpu.zeros(&shape), mask: None });
+            weights.push(Param { name: p.name.clone(), kind: p.kind, value: gpu.duplicate(&p.value), grad: gpu.zeros(&shape), mask: None });
+            log_alpha.push(Param { name: format!("{}.log_alpha", p.name), kind: ParamKind::Learned, value: la, grad: gpu.zeros(&shape), mask: None });
             gates.push(gpu.zeros(&shape));
         }
         for p in model.params.iter().filter(|p| !p.prunable()) {
-            weights.push(Param { name: p.name.clone(), value: p.value.clone(), grad: p.grad.clone(), mask: None });
+            weights.push(Param { name: p.name.clone(), kind: p.kind, value: p.value.clone(), grad: p.grad.clone(), mask: None });
         }
         let weight_opt = Optimizer::new(gpu, optimizer, &weights);
         let gate_cfg = OptimizerConfig { kind: OptimizerKind::Adam, lr: gate_lr, weight_decay: 0.0, ..OptimizerConfig::default() };

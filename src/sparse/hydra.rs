@@ -45,7 +45,7 @@ impl Hydra {
             let max = w.iter().fold(0f32, |m, x| m.max(x.abs()));
             let scale = (6.0 / fan_in.max(1) as f32).sqrt() / if max > 0.0 { max } else { 1.0 };
             let s: Vec<f32> = w.iter().map(|x| scale * x).collect();
-            scores.push(Param { name: format!("{}.scores", p.name), value: gpu.upload(&s, &shape), grad: gpu.zeros(&shape), mask: None });
+            scores.push(Param { name: format!("{}.scores", p.name), kind: crate::nn::ParamKind::Learned, value: gpu.upload(&s, &shape), grad: gpu.zeros(&shape), mask: None });
             frozen.push(gpu.duplicate(&p.value));
         }
         let opt = Optimizer::new(gpu, optimizer, &scores);

@@ -354,9 +354,10 @@ impl Checkpoint {
     /// Which weights each prunable tensor keeps: its `mask.` tensor where it has one, else
     /// its non-zero values (packed ternary weights are left out).
     pub fn kept(&self) -> BTreeMap<String, Vec<bool>> {
+        let weights = self.spec.weight_names();
         self.tensors
             .iter()
-            .filter(|(k, _)| crate::nn::prunable_name(k) && !k.starts_with("mask.") && !k.starts_with("optimizer."))
+            .filter(|(k, _)| weights.contains(k))
             .map(|(k, (_, v))| {
                 let kept = match self.tensors.get(&format!("mask.{k}")) {
                     Some((_, m)) => m.iter().map(|&x| x != 0.0).collect(),
@@ -373,11 +374,12 @@ impl Checkpoint {
     /// with their scales, and everything else (biases) as f32.
     pub fn stored_size(&self) -> StoredSize {
         let mut s = StoredSize { weights: 0, nonzero: 0, weight_bytes: 0, other_bytes: 0 };
+        let weights = self.spec.weight_names();
         let scale = |k: &str| k.ends_with(".scale_pos") || k.ends_with(".scale_neg");
         for (name, (shape, v)) in self.tensors.iter().filter(|(k, _)| !k.starts_with("optimizer.") && !k.starts_with("mask.")) {
             if scale(name) {
                 s.weight_bytes += 4 * v.len();
-            } else if crate::nn::prunable_name(name) {
+            } else if weights.contains(name) {
                 let nnz = v.iter().filter(|&&x| x != 0.0).count();
                 s.weights += v.len();
                 s.nonzero += nnz;

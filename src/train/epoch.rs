@@ -51,6 +51,7 @@ pub async fn train_epoch(
 ) -> Result<EpochStats> {
     let n = data.len();
     let bs = cfg.batch_size.max(1);
+    model.check_batch(gpu, bs.min(n), &format!("batch size {bs}"))?;
     let batches = n.div_ceil(bs);
     let total = batches * cfg.epochs;
     let order = data.epoch_order(cfg.seed, epoch);

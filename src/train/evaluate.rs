@@ -15,7 +15,7 @@ pub struct Evaluation {
 
 pub async fn evaluate(gpu: &Gpu, model: &Model, data: &Dataset, batch_size: usize) -> Result<Evaluation> {
     let n = data.len();
-    let bs = batch_size.max(1);
+    let bs = model.fitting_batch(gpu, batch_size)?;
     let pred = gpu.empty_u32(&[n]);
     let correct = gpu.empty_u32(&[n]);
     let (mut xs, mut ys) = (Vec::new(), Vec::new());

@@ -66,7 +66,7 @@ impl Quantizer {
                             Some(v) => return Err(AerError::Invalid(format!("tensor '{pname}' has {} values, expected {} (one per {:?} group)", v.len(), groups.groups, spec.scales))),
                             None => gpu.zeros(&[groups.groups]),
                         };
-                        params.push(Param { name: pname, grad: gpu.zeros(&[groups.groups]), value: t, mask: None });
+                        params.push(Param { name: pname, kind: crate::nn::ParamKind::Learned, grad: gpu.zeros(&[groups.groups]), value: t, mask: None });
                         Ok(params.len() - 1)
                     };
                     let (p, q) = (scale("scale_pos")?, scale("scale_neg")?);
