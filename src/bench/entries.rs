@@ -281,14 +281,17 @@ impl StepTrainer {
         Ok(Ok(StepTrainer { m, opt }))
     }
 
-    /// Forward, loss, backward and an Adam update on the batch (x, y).
+    /// Forward, loss, backward and an Adam update on the batch (x, y), in training mode
+    /// (batch statistics, dropout).
     fn step(&mut self, gpu: &Gpu, x: &Tensor, y: &Tensor, loss: &Tensor, correct: &Tensor) {
         let batch = x.shape()[0];
+        self.m.training.set(Some(1));
         let mut tape = self.m.tape();
         let logits = self.m.forward(gpu, x.clone(), Some(&mut tape));
         let d = gpu.empty(logits.shape());
         kernels::softmax_xent(gpu, &logits, y, &d, loss, correct, batch, 10, 0);
         self.m.backward(gpu, tape, d, false);
+        self.m.training.set(None);
         self.opt.update(gpu, &self.m.params, 1e-3);
         self.m.weights_changed(gpu);
     }
