@@ -27,26 +27,8 @@ const WG: u32 = 256u;
 @group(0) @binding(6) var<storage, read_write> stats: array<f32>;    // [mean c | invstd c]
 @group(0) @binding(7) var<storage, read_write> scale_shift: array<f32>;  // [scale c | shift c]
 
-var<workgroup> partial: array<f32, WG>;
-
-// The workgroup's sum of v; every thread gets it. The closing barrier lets the next call
-// reuse the scratch.
-fn channel_sum(li: u32, v: f32) -> f32 {
-    partial[li] = v;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-        if (li < s) { partial[li] += partial[li + s]; }
-        workgroupBarrier();
-    }
-    let total = partial[0];
-    workgroupBarrier();
-    return total;
-}
-
-// Element e (0 <= e < n * hw) of channel ch.
-fn at(ch: u32, e: u32) -> u32 {
-    return ((e / p.hw) * p.c + ch) * p.hw + e % p.hw;
-}
+// channel_sum and at: shaders/common/channel_sum.wgsl, appended to this file when it is
+// compiled.
 
 @compute @workgroup_size(256)
 fn bn_train_stats(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {

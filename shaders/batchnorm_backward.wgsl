@@ -15,23 +15,8 @@ const WG: u32 = 256u;
 @group(0) @binding(5) var<storage, read_write> sums: array<f32>;  // [dgamma c | dbeta c]
 @group(0) @binding(6) var<storage, read_write> dx: array<f32>;
 
-var<workgroup> partial: array<f32, WG>;
-
-fn channel_sum(li: u32, v: f32) -> f32 {
-    partial[li] = v;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-        if (li < s) { partial[li] += partial[li + s]; }
-        workgroupBarrier();
-    }
-    let total = partial[0];
-    workgroupBarrier();
-    return total;
-}
-
-fn at(ch: u32, e: u32) -> u32 {
-    return ((e / p.hw) * p.c + ch) * p.hw + e % p.hw;
-}
+// channel_sum and at: shaders/common/channel_sum.wgsl, appended to this file when it is
+// compiled.
 
 @compute @workgroup_size(256)
 fn bn_backward_reduce(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {

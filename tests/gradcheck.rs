@@ -177,6 +177,24 @@ impl FiniteDifferences {
         assert!(err <= 5e-4 + 0.01 * numeric.abs(), "{name}: backward {analytic} vs finite difference {numeric}");
     }
 
+    /// 8 random entries of the input x against its gradient dx, `loss` at a changed input.
+    fn check_input(&self, rng: &mut rand::rngs::StdRng, x: &[f32], dx: &[f32], loss: &dyn Fn(&[f32]) -> f64) {
+        for _ in 0..8 {
+            let i = rng.random_range(0..x.len());
+            let mut xp = x.to_vec();
+            xp[i] += self.eps;
+            let plus = loss(&xp);
+            xp[i] -= 2.0 * self.eps;
+            let minus = loss(&xp);
+            self.check(&format!("input[{i}]"), dx[i], plus, minus);
+        }
+    }
+
+    /// Most of `total` points were away from a kink, so the checks say something.
+    fn enough(&self, total: usize) {
+        assert!(self.checked.get() * 10 >= total * 8, "only {} of {total} points were away from a kink", self.checked.get());
+    }
+
     /// `per_tensor` random entries of every learned parameter tensor against `p.grad`
     /// (batch normalization's running statistics follow the data, not a gradient).
     fn check_params(&self, gpu: &Gpu, model: &Model, rng: &mut rand::rngs::StdRng, per_tensor: usize, loss: &dyn Fn() -> f64) {
@@ -227,17 +245,8 @@ fn gradients_match_finite_differences(direct_conv: bool) {
 
     let fd = FiniteDifferences { eps: 1e-3, base: loss(&gpu, &model, &x, &y, &shape), checked: 0.into() };
     fd.check_params(&gpu, &model, &mut rng, 6, &|| loss(&gpu, &model, &x, &y, &shape));
-    for _ in 0..8 {
-        let i = rng.random_range(0..x.len());
-        let mut xp = x.clone();
-        xp[i] += fd.eps;
-        let plus = loss(&gpu, &model, &xp, &y, &shape);
-        xp[i] -= 2.0 * fd.eps;
-        let minus = loss(&gpu, &model, &xp, &y, &shape);
-        fd.check(&format!("input[{i}]"), dx[i], plus, minus);
-    }
-    let total = model.params.len() * 6 + 8;
-    assert!(fd.checked.get() * 10 >= total * 8, "only {} of {total} points were away from a kink", fd.checked.get());
+    fd.check_input(&mut rng, &x, &dx, &|xp| loss(&gpu, &model, xp, &y, &shape));
+    fd.enough(model.params.len() * 6 + 8);
 }
 
 /// Certified training's gradients (clean pass, raw, plus the interval-bound pass, then
@@ -268,8 +277,7 @@ fn certified_gradients(toml: &str) {
     let f = || certified_loss(&gpu, &model, &x, &y, &shape, eps, kappa as f64);
     let fd = FiniteDifferences { eps: 1e-3, base: f(), checked: 0.into() };
     fd.check_params(&gpu, &model, &mut rng, 8, &f);
-    let total = model.params.len() * 8;
-    assert!(fd.checked.get() * 10 >= total * 8, "only {} of {total} points were away from a kink", fd.checked.get());
+    fd.enough(model.params.len() * 8);
 }
 
 /// Normalize, batch normalization (batch statistics in a training step, running ones in
@@ -339,19 +347,13 @@ fn deep_gradients(toml: &str) {
         let fd = FiniteDifferences { eps: 1e-3, base: f(), checked: 0.into() };
         model.training.set(None);
         fd.check_params(&gpu, &model, &mut rng, 6, &f);
-        for _ in 0..8 {
-            let i = rng.random_range(0..x.len());
-            let mut xp = x.clone();
-            xp[i] += fd.eps;
+        fd.check_input(&mut rng, &x, &dx, &|xp| {
             model.training.set(seed);
-            let plus = loss(&gpu, &model, &xp, &y, &shape);
-            xp[i] -= 2.0 * fd.eps;
-            let minus = loss(&gpu, &model, &xp, &y, &shape);
+            let v = loss(&gpu, &model, xp, &y, &shape);
             model.training.set(None);
-            fd.check(&format!("input[{i}] (training {seed:?})"), dx[i], plus, minus);
-        }
-        let total = model.params.iter().filter(|p| p.optimized()).count() * 6 + 8;
-        assert!(fd.checked.get() * 10 >= total * 8, "only {} of {total} points were away from a kink", fd.checked.get());
+            v
+        });
+        fd.enough(model.params.iter().filter(|p| p.optimized()).count() * 6 + 8);
     }
 
     // Interval bounds at eps hold the logits of random points of the ball.

@@ -52,8 +52,8 @@ shader!(ACT_THRESHOLD, "act_threshold");
 shader!(CHANNEL_AFFINE, "channel_affine");
 shader!(AVGPOOL, "avgpool");
 shader!(DROPOUT, "dropout", "pcg");
-shader!(BATCHNORM, "batchnorm");
-shader!(BATCHNORM_BACKWARD, "batchnorm_backward");
+shader!(BATCHNORM, "batchnorm", "channel_sum");
+shader!(BATCHNORM_BACKWARD, "batchnorm_backward", "channel_sum");
 shader!(AUGMENT, "augment", "pcg");
 
 /// All shaders, for validation.
