@@ -125,14 +125,15 @@ pub fn run(gpu_args: &GpuArgs, args: &AttackArgs) -> Result<()> {
     let out = args.out.clone().unwrap_or_else(|| beside(&args.checkpoint, "-attack"));
     std::fs::create_dir_all(&out).map_err(|e| AerError::file(&out, format!("cannot create the output directory: {e}")))?;
 
-    eprintln!("attacking {} ({}, epoch {}) on the first {} {split_name} examples", args.checkpoint.display(), ck.spec.name, ck.epoch, data.len());
+    eprintln!("attacking {} ({}, epoch {}) on {} {split_name} examples spread over the split", args.checkpoint.display(), ck.spec.name, ck.epoch, data.len());
     for a in &suite.attacks {
         eprintln!(
             "  {:<9} norm {:?}  eps {}  step {}  steps {}  restarts {}  loss {:?}  random start {}  targeted {}  seed {}",
             a.label(),
             a.norm,
             a.eps,
-            a.step,
+            // FAB and Square take no gradient step of a fixed size.
+            if matches!(a.method, crate::attack::Method::Fab | crate::attack::Method::Square) { "-".to_string() } else { a.step.to_string() },
             a.steps,
             a.restarts,
             a.loss,

@@ -65,7 +65,7 @@ pub fn run(gpu_args: &GpuArgs, args: &CorruptArgs) -> Result<()> {
     let (x, y, _) = crate::attack::upload_range(&gpu, &data, 0..data.len());
     let out = args.out.clone().unwrap_or_else(|| beside(&args.checkpoint, "-corrupt.json"));
     let norm = args.norm;
-    eprintln!("corrupting {} ({}, epoch {}) on the first {} {split_name} examples, {norm:?}, {} ascent steps, {} random draws", args.checkpoint.display(), ck.spec.name, ck.epoch, data.len(), args.steps, args.random);
+    eprintln!("corrupting {} ({}, epoch {}) on {} {split_name} examples spread over the split, {norm:?}, {} ascent steps, {} random draws", args.checkpoint.display(), ck.spec.name, ck.epoch, data.len(), args.steps, args.random);
     let mut tables = Vec::new();
     for &rho in &args.rho {
         let cfg = CorruptionConfig { norm, rho, steps: args.steps, random: args.random, seed: args.seed };

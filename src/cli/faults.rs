@@ -78,7 +78,7 @@ pub fn run(gpu_args: &GpuArgs, args: &FaultsArgs) -> Result<()> {
     };
     let attack = (args.eps > 0.0 && args.pgd_steps > 0).then(|| AttackConfig::pgd(Norm::Linf, args.eps, 2.5 * args.eps / args.pgd_steps as f32, args.pgd_steps, args.seed));
     let out = args.out.clone().unwrap_or_else(|| beside(&args.checkpoint, "-faults.json"));
-    eprintln!("fault injection into {} ({}, epoch {}) on the first {} {split_name} examples{}", args.checkpoint.display(), ck.spec.name, ck.epoch, data.len(), attack.as_ref().map_or(String::new(), |a| format!(", {} at eps {}", a.label(), a.eps)));
+    eprintln!("fault injection into {} ({}, epoch {}) on {} {split_name} examples spread over the split{}", args.checkpoint.display(), ck.spec.name, ck.epoch, data.len(), attack.as_ref().map_or(String::new(), |a| format!(", {} at eps {}", a.label(), a.eps)));
     let print = |p: &FaultPoint| {
         println!("  {:<28} accuracy {:>6.2}% (min {:>6.2}%){}", p.label, 100.0 * p.accuracy, 100.0 * p.accuracy_min, p.robust_accuracy.map_or(String::new(), |r| format!("  robust {:>6.2}%", 100.0 * r)));
     };

@@ -61,7 +61,7 @@ pub fn run(gpu_args: &GpuArgs, args: &VerifyArgs) -> Result<()> {
         return Err(AerError::Invalid("--n 0 leaves nothing to verify".into()));
     }
     let out = args.out.clone().unwrap_or_else(|| beside(&args.checkpoint, "-verify.json"));
-    eprintln!("verifying {} ({}, epoch {}) on the first {} {split_name} examples", args.checkpoint.display(), ck.spec.name, ck.epoch, data.len());
+    eprintln!("verifying {} ({}, epoch {}) on {} {split_name} examples spread over the split", args.checkpoint.display(), ck.spec.name, ck.epoch, data.len());
     let batches = data.len().div_ceil(args.batch_size.max(1));
     let mut rows = Vec::new();
     let mut problems = Vec::new();
