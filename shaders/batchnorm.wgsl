@@ -27,8 +27,12 @@ const WG: u32 = 256u;
 @group(0) @binding(6) var<storage, read_write> stats: array<f32>;    // [mean c | invstd c]
 @group(0) @binding(7) var<storage, read_write> scale_shift: array<f32>;  // [scale c | shift c]
 
-// channel_sum and at: shaders/common/channel_sum.wgsl, appended to this file when it is
-// compiled.
+// Element e (0 <= e < n * hw) of channel ch.
+fn at(ch: u32, e: u32) -> u32 {
+    return ((e / p.hw) * p.c + ch) * p.hw + e % p.hw;
+}
+
+// workgroup_sum: shaders/common/workgroup_sum.wgsl, appended to this file when it is compiled.
 
 @compute @workgroup_size(256)
 fn bn_train_stats(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -36,13 +40,13 @@ fn bn_train_stats(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocatio
     let m = p.n * p.hw;
     var s = 0.0;
     for (var e = li; e < m; e += WG) { s += x[at(ch, e)]; }
-    let mean = channel_sum(li, s) / f32(m);
+    let mean = workgroup_sum(li, s) / f32(m);
     var q = 0.0;
     for (var e = li; e < m; e += WG) {
         let d = x[at(ch, e)] - mean;
         q += d * d;
     }
-    let var_b = channel_sum(li, q) / f32(m);
+    let var_b = workgroup_sum(li, q) / f32(m);
     if (li == 0u) {
         let invstd = inverseSqrt(var_b + p.eps);
         stats[ch] = mean;

@@ -15,8 +15,12 @@ const WG: u32 = 256u;
 @group(0) @binding(5) var<storage, read_write> sums: array<f32>;  // [dgamma c | dbeta c]
 @group(0) @binding(6) var<storage, read_write> dx: array<f32>;
 
-// channel_sum and at: shaders/common/channel_sum.wgsl, appended to this file when it is
-// compiled.
+// Element e (0 <= e < n * hw) of channel ch.
+fn at(ch: u32, e: u32) -> u32 {
+    return ((e / p.hw) * p.c + ch) * p.hw + e % p.hw;
+}
+
+// workgroup_sum: shaders/common/workgroup_sum.wgsl, appended to this file when it is compiled.
 
 @compute @workgroup_size(256)
 fn bn_backward_reduce(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -31,8 +35,8 @@ fn bn_backward_reduce(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invoc
         sb += dy[i];
         sg += dy[i] * (x[i] - mean) * invstd;
     }
-    let dgamma = channel_sum(li, sg);
-    let dbeta = channel_sum(li, sb);
+    let dgamma = workgroup_sum(li, sg);
+    let dbeta = workgroup_sum(li, sb);
     if (li == 0u) {
         sums[ch] = dgamma;
         sums[p.c + ch] = dbeta;

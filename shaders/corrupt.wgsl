@@ -37,17 +37,7 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> norms: array<f32>;
 
 const WG: u32 = 256u;
-var<workgroup> scratch: array<f32, 256>;
-
-fn workgroup_sum(li: u32, v: f32) -> f32 {
-    scratch[li] = v;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-        if (li < s) { scratch[li] += scratch[li + s]; }
-        workgroupBarrier();
-    }
-    return scratch[0];
-}
+// workgroup_sum: shaders/common/workgroup_sum.wgsl, appended to this file when it is compiled.
 
 fn flat(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> u32 {
     return (wg.y * nwg.x + wg.x) * WG + li;

@@ -43,20 +43,7 @@ const WG: u32 = 256u;
 @group(0) @binding(12) var<storage, read_write> best_success: array<u32>;
 @group(0) @binding(13) var<storage, read_write> state: array<ApgdState>;
 
-var<workgroup> partial: array<f32, WG>;
-
-// Sum of `v` over the workgroup; every invocation gets the total.
-fn workgroup_sum(li: u32, v: f32) -> f32 {
-    partial[li] = v;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-        if (li < s) { partial[li] += partial[li + s]; }
-        workgroupBarrier();
-    }
-    let total = partial[0];
-    workgroupBarrier();
-    return total;
-}
+// workgroup_sum: shaders/common/workgroup_sum.wgsl, appended to this file when it is compiled.
 
 // Project v (one coordinate) onto the ball around x0 and into [0, 1]. `scale` is the L2
 // rescaling min(1, eps / ||v - x0||) for the whole example; L-inf ignores it.

@@ -2,7 +2,7 @@
 //! `aer data get`, or `mnist-10k`, the 10,000-image MNIST subset built into the library (so
 //! an installed binary needs nothing from its source tree).
 
-use super::catalog::{data_root, entry, installed, names, CATALOG};
+use super::catalog::{data_root, installed, names, CATALOG};
 use super::dataset::{idx_dataset, load_dir, Splits};
 use crate::error::{AerError, Result};
 use std::path::Path;
@@ -39,10 +39,9 @@ pub fn open(data: &Path, val_size: Option<usize>) -> Result<Splits> {
     if name == BUNDLED {
         return bundled(val_size);
     }
-    if CATALOG.iter().all(|e| e.name != name) {
+    let Some(e) = CATALOG.iter().find(|e| e.name == name) else {
         return Err(AerError::Invalid(format!("--data {name}: no such directory, and no data set of that name; the names are {BUNDLED} (bundled), {}", names())));
-    }
-    let e = entry(name)?;
+    };
     let root = data_root()?;
     match installed(&root, e) {
         Some(dir) => {

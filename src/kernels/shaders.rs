@@ -32,7 +32,7 @@ shader!(MAXPOOL, "maxpool");
 shader!(SOFTMAX_XENT, "softmax_xent");
 shader!(OPTIM, "optim");
 shader!(ADV_LOSS, "adv_loss");
-shader!(PGD, "pgd", "pcg");
+shader!(PGD, "pgd", "pcg", "workgroup_sum");
 shader!(SELECT, "select");
 shader!(MASK, "mask");
 shader!(LEARNED_MASK, "learned_mask", "pcg");
@@ -43,7 +43,7 @@ shader!(QUANT, "quant");
 shader!(BSR, "bsr");
 shader!(BSR_FORMAT, "bsr_format");
 shader!(IBP, "ibp");
-shader!(CORRUPT, "corrupt", "pcg");
+shader!(CORRUPT, "corrupt", "pcg", "workgroup_sum");
 shader!(FAULTS, "faults", "pcg");
 shader!(APPROX, "approx");
 shader!(WTA, "wta");
@@ -52,8 +52,8 @@ shader!(ACT_THRESHOLD, "act_threshold");
 shader!(CHANNEL_AFFINE, "channel_affine");
 shader!(AVGPOOL, "avgpool");
 shader!(DROPOUT, "dropout", "pcg");
-shader!(BATCHNORM, "batchnorm", "channel_sum");
-shader!(BATCHNORM_BACKWARD, "batchnorm_backward", "channel_sum");
+shader!(BATCHNORM, "batchnorm", "workgroup_sum");
+shader!(BATCHNORM_BACKWARD, "batchnorm_backward", "workgroup_sum");
 shader!(AUGMENT, "augment", "pcg");
 
 /// All shaders, for validation.
