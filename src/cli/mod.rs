@@ -17,6 +17,7 @@ mod progress;
 mod prune;
 mod quantize;
 mod report;
+mod resave;
 mod run;
 mod train;
 mod tune;
@@ -86,6 +87,9 @@ enum Command {
     Export(export::ExportArgs),
     /// Train the mlp preset on the bundled MNIST subset and report test accuracy.
     Demo(demo::DemoArgs),
+    /// Write a checkpoint again with its checksum (checkpoints from before checksums were
+    /// mandatory are refused until then); --weights-only leaves out the optimizer state.
+    Resave(resave::ResaveArgs),
 }
 
 /// Entry point of the `aer` binary; returns the process exit code.
@@ -119,5 +123,6 @@ fn dispatch(cli: Cli) -> crate::Result<()> {
         Command::Import(args) => import::run(gpu, args),
         Command::Export(args) => export::run(gpu, args),
         Command::Demo(args) => demo::run(gpu, args),
+        Command::Resave(args) => resave::run(args),
     }
 }

@@ -60,11 +60,31 @@ pub fn match_tensors(file: &BTreeMap<String, (Vec<usize>, Vec<f32>)>, expected: 
     for ((ours, shape), (_, theirs)) in expected.iter().zip(&source) {
         let (s, v) = &file[theirs];
         if s != shape {
-            return Err(AerError::Invalid(format!("{origin}: tensor '{theirs}' is {s:?}, the model's '{ours}' is {shape:?}; is this the same architecture?")));
+            return Err(AerError::Invalid(format!("{origin}: {}", shape_mismatch(theirs, s, ours, shape))));
         }
         out.insert(ours.clone(), v.clone());
     }
     Ok(out)
+}
+
+/// Why tensor `theirs` of shape `stored` cannot be parameter `ours` of shape `want`; a weight
+/// whose dimensions are reversed gets its own hint, since the values would fit but be
+/// scrambled.
+pub fn shape_mismatch(theirs: &str, stored: &[usize], ours: &str, want: &[usize]) -> String {
+    let reversed: Vec<usize> = stored.iter().rev().copied().collect();
+    let hint = if stored.len() == 2 && reversed == want {
+        " (stored transposed, [in, out]: aer and PyTorch store a linear weight as [out, in]; transpose it before saving, as Keras-style kernels need)".to_string()
+    } else if stored.iter().product::<usize>() == want.iter().product::<usize>() {
+        " (the same number of values in another layout; is this the same architecture and layout?)".to_string()
+    } else {
+        "; is this the same architecture?".to_string()
+    };
+    let whose = if theirs == ours { String::new() } else { format!(", the model's '{ours}' is") };
+    if whose.is_empty() {
+        format!("tensor '{theirs}' has shape {stored:?}, the model expects {want:?}{hint}")
+    } else {
+        format!("tensor '{theirs}' is {stored:?}{whose} {want:?}{hint}")
+    }
 }
 
 /// Pair our parameters with `<prefix><index>.weight` / `.bias` tensors in index order.

@@ -126,7 +126,17 @@ impl Model {
     /// A model whose parameters come from `tensors` (name -> values), checked for presence
     /// and size.
     pub fn from_tensors(gpu: &Gpu, spec: &ModelSpec, input: [usize; 3], classes: usize, tensors: &HashMap<String, Vec<f32>>) -> Result<Model> {
+        Self::from_shaped_tensors(gpu, spec, input, classes, tensors, &HashMap::new())
+    }
+
+    /// As `from_tensors`, and each tensor with an entry in `shapes` (its shape as stored) must
+    /// have exactly the parameter's shape: the right number of values in another layout, such
+    /// as a weight stored [in, out], is refused, not read as a scrambled [out, in].
+    pub fn from_shaped_tensors(gpu: &Gpu, spec: &ModelSpec, input: [usize; 3], classes: usize, tensors: &HashMap<String, Vec<f32>>, shapes: &HashMap<String, Vec<usize>>) -> Result<Model> {
         Self::build(gpu, spec, input, classes, Some(tensors), |name, shape, _| {
+            if let Some(stored) = shapes.get(name).filter(|s| s.as_slice() != shape) {
+                return Err(AerError::Invalid(crate::nn::interop::shape_mismatch(name, stored, name, shape)));
+            }
             // Activation thresholds start at 0 (no activation cut) when the tensors come from a
             // model without them (`aer train --init` from a dense checkpoint).
             if name.ends_with(".threshold") && !tensors.contains_key(name) {

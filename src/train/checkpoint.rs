@@ -148,20 +148,42 @@ impl Checkpoint {
         Self::from_bytes(&bytes).map_err(|reason| AerError::checkpoint(path, reason))
     }
 
+    /// Read an aer checkpoint: its checksum must be there and match before anything in it is
+    /// used. Foreign safetensors files come in through `aer import`, checkpoints written
+    /// before checksums were mandatory through `aer resave` (`from_bytes_unchecked`).
     pub fn from_bytes(bytes: &[u8]) -> std::result::Result<Checkpoint, String> {
-        let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| format!("truncated, corrupt or not a safetensors file ({e})"))?;
-        let st = SafeTensors::deserialize(bytes).map_err(|e| format!("corrupt or truncated safetensors data ({e})"))?;
-        let meta = header.metadata().clone().unwrap_or_default();
-        // Files written before checksums existed have none; every file since has one, and a
-        // mismatch means the bytes changed after writing.
-        if let Some(want) = meta.get(CHECKSUM) {
-            let mut tensors: Vec<_> = st.tensors();
-            tensors.sort_by(|a, b| a.0.cmp(&b.0));
-            let got = format!("{:08x}", checksum(&meta, tensors.iter().map(|(k, v)| (k.as_str(), v.shape(), v.data()))));
-            if &got != want {
-                return Err(format!("checksum mismatch (stored {want}, contents give {got}): the file is corrupt; delete it (a pipeline then reruns its stage) or restore it from a copy"));
-            }
+        let (st, meta) = open_safetensors(bytes)?;
+        match meta.get(CHECKSUM) {
+            Some(want) => verify_checksum(&st, &meta, want)?,
+            None => return Err(missing_checksum(&meta)),
         }
+        Self::parse(&st, meta)
+    }
+
+    /// Read a checkpoint that has no checksum (written before checksums were mandatory), for
+    /// `aer resave`: one with a checksum must still match it, and every metadata key must be
+    /// one aer writes, so that a damaged key name (a `crc32` no longer spelt so) is refused
+    /// rather than taken for a missing checksum.
+    pub fn from_bytes_unchecked(bytes: &[u8]) -> std::result::Result<Checkpoint, String> {
+        let (st, meta) = open_safetensors(bytes)?;
+        if let Some(want) = meta.get(CHECKSUM) {
+            verify_checksum(&st, &meta, want)?;
+        } else if let Some(odd) = meta.keys().find(|k| !METADATA_KEYS.contains(&k.as_str())) {
+            return Err(format!("metadata key '{odd}' is not one aer writes: the file is damaged or not an aer checkpoint; restore it from a copy"));
+        }
+        Self::parse(&st, meta)
+    }
+
+    /// The same checkpoint without optimizer state: enough to evaluate, attack or start a run
+    /// from (`--init`), not to resume one (a resumed run would restart its optimizer).
+    pub fn without_optimizer(&self) -> Checkpoint {
+        let mut ck = self.clone();
+        ck.tensors.retain(|k, _| !k.starts_with("optimizer."));
+        ck.optimizer_step = 0;
+        ck
+    }
+
+    fn parse(st: &SafeTensors, meta: HashMap<String, String>) -> std::result::Result<Checkpoint, String> {
         let get = |k: &str| meta.get(k).ok_or_else(|| format!("metadata field '{k}' is missing: not an aer checkpoint"));
         if get("format")? != FORMAT {
             return Err(format!("metadata 'format' is '{}', expected '{FORMAT}'", get("format")?));
@@ -198,13 +220,14 @@ impl Checkpoint {
             let v: Vec<f32> = view.data().chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
             tensors.insert(name, (view.shape().to_vec(), v));
         }
+        check_companions(&tensors, &packed)?;
         Ok(Checkpoint {
             spec,
             input,
             classes: num("classes")?,
             epoch: num("epoch")?,
             config,
-            optimizer_step: num("optimizer_step")? as u32,
+            optimizer_step: get("optimizer_step")?.parse().map_err(|_| "metadata 'optimizer_step' is not a step count".to_string())?,
             tensors,
             packed,
             history,
@@ -241,6 +264,71 @@ impl StoredSize {
 
 /// Metadata field holding the CRC-32 of everything else in the file.
 const CHECKSUM: &str = "crc32";
+
+/// Every metadata key `to_bytes` writes.
+const METADATA_KEYS: [&str; 12] = ["format", "format_version", "model_spec", "input_shape", "classes", "epoch", "seed", "train_config", "optimizer_step", "history", "ternary_shapes", CHECKSUM];
+
+/// The tensors and metadata of safetensors bytes, or why they are not safetensors.
+fn open_safetensors(bytes: &[u8]) -> std::result::Result<(SafeTensors<'_>, HashMap<String, String>), String> {
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| format!("truncated, corrupt or not a safetensors file ({e})"))?;
+    let st = SafeTensors::deserialize(bytes).map_err(|e| format!("corrupt or truncated safetensors data ({e})"))?;
+    let meta = header.metadata().clone().unwrap_or_default();
+    Ok((st, meta))
+}
+
+/// A mismatch means the bytes changed after writing.
+fn verify_checksum(st: &SafeTensors, meta: &HashMap<String, String>, want: &str) -> std::result::Result<(), String> {
+    let mut tensors: Vec<_> = st.tensors();
+    tensors.sort_by(|a, b| a.0.cmp(&b.0));
+    let got = format!("{:08x}", checksum(meta, tensors.iter().map(|(k, v)| (k.as_str(), v.shape(), v.data()))));
+    if got != want {
+        return Err(format!("checksum mismatch (stored {want}, contents give {got}): the file is corrupt; delete it (a pipeline then reruns its stage) or restore it from a copy"));
+    }
+    Ok(())
+}
+
+/// Why a file without a checksum is refused, by what it looks like.
+fn missing_checksum(meta: &HashMap<String, String>) -> String {
+    match meta.get("format").map(String::as_str) {
+        Some("aer-weights") => "holds weights written by `aer export`, not a checkpoint: bring them in with `aer import --model <model> --weights <this file> --out <checkpoint>`".into(),
+        _ if meta.keys().any(|k| METADATA_KEYS.contains(&k.as_str())) => format!(
+            "has no checksum (metadata '{CHECKSUM}'): it was written by an aer from before checksums were mandatory, or its metadata is damaged; if you trust it, re-save it with `aer resave --checkpoint <this file>`"
+        ),
+        _ => "not an aer checkpoint (no aer metadata): weights trained elsewhere come in with `aer import --model <model> --weights <this file> --out <checkpoint>`".into(),
+    }
+}
+
+/// Each mask and optimizer state has the shape of the parameter it belongs to, and each
+/// packed weight its two scales: a tensor of another shape would fail later, on the GPU.
+fn check_companions(tensors: &BTreeMap<String, (Vec<usize>, Vec<f32>)>, packed: &BTreeMap<String, ([usize; 2], Vec<u32>)>) -> std::result::Result<(), String> {
+    for (name, (shape, _)) in tensors {
+        let owner = match name.strip_prefix("mask.") {
+            Some(param) => param,
+            None => match name.strip_prefix("optimizer.").and_then(|rest| rest.rsplit_once('.')) {
+                Some((param, _slot)) => param,
+                None => continue,
+            },
+        };
+        let want = match (tensors.get(owner), packed.get(owner)) {
+            (Some((s, _)), _) => s.clone(),
+            (None, Some((s, _))) => s.to_vec(),
+            (None, None) => return Err(format!("tensor '{name}' belongs to a parameter '{owner}' the checkpoint does not have")),
+        };
+        // A packed weight is [out, in]; its masks keep the layer's own shape.
+        let fits = shape == &want || (packed.contains_key(owner) && shape.first() == want.first() && shape.iter().product::<usize>() == want.iter().product::<usize>());
+        if !fits {
+            return Err(format!("tensor '{name}' has shape {shape:?}, but its parameter '{owner}' has {want:?}; the file is damaged"));
+        }
+    }
+    for name in packed.keys() {
+        for side in ["scale_pos", "scale_neg"] {
+            if !tensors.contains_key(&format!("{name}.{side}")) {
+                return Err(format!("packed weight '{name}' has no tensor '{name}.{side}'"));
+            }
+        }
+    }
+    Ok(())
+}
 
 /// CRC-32 over the metadata (sorted, without the checksum itself) and the tensors in name
 /// order: names, shapes and bytes.
@@ -416,11 +504,16 @@ impl Checkpoint {
             values.insert(name.clone(), crate::reference::ternary::dequantize(&t, &pos, &neg, s[0], s[1]));
             unpacked.push((name.clone(), s[0], s[1], words, pos, neg));
         }
-        let mut model = crate::nn::Model::from_tensors(gpu, &self.spec, self.input, self.classes, &values)?;
+        let shapes: HashMap<String, Vec<usize>> = self.tensors.iter().map(|(k, (s, _))| (k.clone(), s.clone())).collect();
+        let mut model = crate::nn::Model::from_shaped_tensors(gpu, &self.spec, self.input, self.classes, &values, &shapes)?;
         if !unpacked.is_empty() {
             let mut packed = HashMap::new();
             for (name, n, k, words, pos, neg) in unpacked {
                 let i = model.params.iter().position(|p| p.name == name).ok_or_else(|| AerError::Invalid(format!("packed weight '{name}' is not a parameter of model '{}'", self.spec.name)))?;
+                let shape = model.params[i].value.shape();
+                if [shape[0], shape[1..].iter().product()] != [n, k] {
+                    return Err(AerError::Invalid(format!("packed weight '{name}' is [{n}, {k}], model '{}' expects {shape:?} (packed as [{}, {}])", self.spec.name, shape[0], shape[1..].iter().product::<usize>())));
+                }
                 packed.insert(i, crate::kernels::PackedTernary::upload(gpu, words, &pos, &neg, n, k));
             }
             model.set_packed(packed);
