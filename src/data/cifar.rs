@@ -43,12 +43,14 @@ pub fn read_cifar10_batch(path: &Path) -> Result<(Vec<u8>, Vec<u8>)> {
 /// (images as CHW bytes, labels) of one batch file of either format.
 pub fn read_cifar_batch(path: &Path, kind: Cifar) -> Result<(Vec<u8>, Vec<u8>)> {
     let raw = std::fs::read(path).map_err(|e| AerError::file(path, format!("cannot read: {e}")))?;
+    parse_cifar_batch(&raw, kind).map_err(|reason| AerError::file(path, reason))
+}
+
+/// (images as CHW bytes, labels) of the bytes of one batch file; the error says what is wrong.
+pub fn parse_cifar_batch(raw: &[u8], kind: Cifar) -> std::result::Result<(Vec<u8>, Vec<u8>), String> {
     let record = kind.label_bytes() + PIXELS;
     if raw.is_empty() || raw.len() % record != 0 {
-        return Err(AerError::file(
-            path,
-            format!("{} bytes is not a whole number of {record}-byte {} records; the file is truncated or not a {} binary batch", raw.len(), kind.name(), kind.name()),
-        ));
+        return Err(format!("{} bytes is not a whole number of {record}-byte {} records; the file is truncated or not a {} binary batch", raw.len(), kind.name(), kind.name()));
     }
     let mut images = Vec::with_capacity(raw.len());
     let mut labels = Vec::with_capacity(raw.len() / record);
@@ -56,7 +58,7 @@ pub fn read_cifar_batch(path: &Path, kind: Cifar) -> Result<(Vec<u8>, Vec<u8>)> 
         let label = rec[kind.label_bytes() - 1];
         if label >= kind.classes() {
             let hint = if kind == Cifar::Ten { " (CIFAR-100 has two label bytes)" } else { "" };
-            return Err(AerError::file(path, format!("record {i}: label {label} outside 0..={}: not a {} batch{hint}", kind.classes() - 1, kind.name())));
+            return Err(format!("record {i}: label {label} outside 0..={}: not a {} batch{hint}", kind.classes() - 1, kind.name()));
         }
         labels.push(label);
         images.extend_from_slice(&rec[kind.label_bytes()..]);

@@ -208,6 +208,9 @@ fn pair(im: IdxArray, lb: IdxArray) -> std::result::Result<Dataset, String> {
     if im.dims[0] != lb.dims[0] {
         return Err(format!("{} labels for {} images", lb.dims[0], im.dims[0]));
     }
+    if im.dims[1] == 0 || im.dims[2] == 0 {
+        return Err(format!("images of {} x {} pixels: the image header is corrupt", im.dims[1], im.dims[2]));
+    }
     Ok(Dataset { images: im.data, labels: lb.data, shape: [1, im.dims[1], im.dims[2]] })
 }
 

@@ -10,7 +10,7 @@ pub mod download;
 mod idx;
 mod source;
 
-pub use cifar::{read_cifar10_batch, read_cifar_batch, Cifar};
+pub use cifar::{parse_cifar_batch, read_cifar10_batch, read_cifar_batch, Cifar};
 pub use dataset::{idx_dataset, load_dir, validation_size, Dataset, Splits};
 pub use idx::{parse_idx, read_idx, IdxArray};
 pub use source::{bundled, open, BUNDLED};
