@@ -10,6 +10,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| AerError::file(dir, format!("cannot create directory: {e}")))?;
     }
+    // Commands that take no directory lock (eval, attack, quantize, import, resave...) would
+    // otherwise keep the temp file of a killed write of this file for good.
+    remove_stale_temps_of(path);
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     std::fs::write(&tmp, bytes).map_err(|e| AerError::file(&tmp, format!("cannot write: {e}")))?;
     std::fs::rename(&tmp, path).map_err(|e| AerError::file(path, format!("cannot rename the finished temp file into place: {e}")))
@@ -159,9 +162,30 @@ pub fn remove_stale_temps(dir: &Path, depth: usize) -> Vec<std::path::PathBuf> {
             }
             continue;
         }
-        let pid = path.extension().and_then(|x| x.to_str()).and_then(|x| x.strip_prefix("tmp")).filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())).and_then(|d| d.parse::<u32>().ok());
-        if kind.is_file() && pid.is_some_and(|p| !pid_running(p)) && std::fs::remove_file(&path).is_ok() {
+        if kind.is_file() && temp_pid(&path).is_some_and(|p| !pid_running(p)) && std::fs::remove_file(&path).is_ok() {
             removed.push(path);
+        }
+    }
+    removed
+}
+
+/// The writer's pid when `path` is a temp file of `write_atomic` (`<name>.tmp<pid>`).
+fn temp_pid(path: &Path) -> Option<u32> {
+    path.extension().and_then(|x| x.to_str()).and_then(|x| x.strip_prefix("tmp")).filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())).and_then(|d| d.parse::<u32>().ok())
+}
+
+/// Remove the temp files that killed writes of `path` left (`write_atomic` names them
+/// `<stem>.tmp<pid>`); those of running processes stay.
+pub fn remove_stale_temps_of(path: &Path) -> Vec<std::path::PathBuf> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let Some(stem) = path.file_stem() else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut removed = Vec::new();
+    for e in entries.flatten() {
+        let p = e.path();
+        let ours = p.file_stem() == Some(stem) && e.file_type().is_ok_and(|k| k.is_file());
+        if ours && temp_pid(&p).is_some_and(|pid| !pid_running(pid)) && std::fs::remove_file(&p).is_ok() {
+            removed.push(p);
         }
     }
     removed

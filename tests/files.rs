@@ -43,3 +43,23 @@ fn a_stale_lock_is_taken_over_and_dead_temp_files_removed() {
     assert_eq!(remove_stale_temps(&d, 1), vec![nested.clone()]);
     assert!(!nested.exists());
 }
+
+/// Commands without a directory lock (eval, attack, quantize, import, resave...) write
+/// through `write_atomic`, which removes the temp files that killed writes of the same file
+/// left, and only those.
+#[test]
+fn a_write_removes_the_dead_temp_files_of_its_own_file() {
+    let d = tmpdir("own-temps");
+    let dead = d.join(format!("attack.tmp{DEAD_PID}"));
+    let live = d.join(format!("attack.tmp{}", std::process::id()));
+    let other = d.join(format!("verify.tmp{DEAD_PID}"));
+    for f in [&dead, &live, &other] {
+        std::fs::write(f, b"half").unwrap();
+    }
+    aer::files::write_atomic(&d.join("attack.json"), b"{}").unwrap();
+    assert_eq!(std::fs::read(d.join("attack.json")).unwrap(), b"{}");
+    assert!(!dead.exists(), "the dead writer's temp file of attack.json stays");
+    assert!(other.exists(), "another file's temp file is not this write's to remove");
+    // This process's own name was reused for the write and renamed away.
+    assert!(!live.exists());
+}
