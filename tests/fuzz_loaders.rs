@@ -159,7 +159,7 @@ fn last_panic() -> &'static std::sync::Mutex<String> {
 }
 
 /// Run `iters` mutated cases through `loader` on a worker thread, each bounded by CASE_LIMIT.
-fn fuzz(loader: Loader, iters: usize, seed: u64) -> Outcome {
+fn fuzz(loader: Loader, iters: usize, seed: u64, limit: Duration) -> Outcome {
     let (tx, rx) = mpsc::channel();
     let Loader { name, seeds, check } = loader;
     // Every seed loads as it is: a loader that refused everything would pass unnoticed.
@@ -173,15 +173,19 @@ fn fuzz(loader: Loader, iters: usize, seed: u64) -> Outcome {
             let (bytes, how) = mutate(&mut rng, &seeds);
             let start = Instant::now();
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(&bytes)));
-            let message = last_panic().lock().map(|m| m.clone()).unwrap_or_default();
-            if tx.send((i, how, start.elapsed(), result.map_err(|_| message))).is_err() {
+            let result = result.map_err(|payload| {
+                let what = payload.downcast_ref::<String>().cloned().or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
+                let place = last_panic().lock().map(|m| m.clone()).unwrap_or_default();
+                format!("{what} ({place})")
+            });
+            if tx.send((i, how, start.elapsed(), result)).is_err() {
                 return;
             }
         }
     });
     let mut out = Outcome::default();
     for i in 0..iters {
-        match rx.recv_timeout(CASE_LIMIT) {
+        match rx.recv_timeout(limit) {
             Ok((_, how, took, result)) => {
                 out.cases += 1;
                 out.slowest = out.slowest.max(took);
@@ -194,7 +198,7 @@ fn fuzz(loader: Loader, iters: usize, seed: u64) -> Outcome {
             }
             Err(_) => {
                 // The worker is stuck in a loader: it stays behind, the test fails.
-                out.hang = Some(format!("{name} case {i}: no answer in {CASE_LIMIT:?} (seed {seed})"));
+                out.hang = Some(format!("{name} case {i}: no answer in {limit:?} (seed {seed})"));
                 break;
             }
         }
@@ -248,6 +252,18 @@ fn small_checkpoint() -> Checkpoint {
     Checkpoint { spec, input: [1, 2, 3], classes: 3, epoch: 2, config: TrainConfig::default(), optimizer_step: 7, tensors, packed: BTreeMap::new(), history: Vec::new() }
 }
 
+/// A packed checkpoint (`aer quantize`): fc2's weight as ternary codes with its scales.
+fn packed_checkpoint() -> Checkpoint {
+    let mut ck = small_checkpoint();
+    ck.tensors.retain(|k, _| !k.starts_with("optimizer.") && !k.starts_with("mask."));
+    ck.tensors.remove("fc2.weight");
+    ck.packed.insert("fc2.weight".into(), ([3, 4], vec![0b01_11_00_01; 3]));
+    ck.tensors.insert("fc2.weight.scale_pos".into(), (vec![1], vec![0.5]));
+    ck.tensors.insert("fc2.weight.scale_neg".into(), (vec![1], vec![0.25]));
+    ck.optimizer_step = 0;
+    ck
+}
+
 /// The same checkpoint written before checksums were mandatory.
 fn without_checksum(bytes: &[u8]) -> Vec<u8> {
     let st = safetensors::SafeTensors::deserialize(bytes).unwrap();
@@ -291,6 +307,8 @@ fn loaders() -> Vec<Loader> {
     let cifar = |label_bytes: usize, label: u8| -> Vec<u8> { (0..2).flat_map(|r| std::iter::repeat_n(label, label_bytes).chain((0..3072).map(move |i| ((i + r) % 256) as u8))).collect() };
     let ck = small_checkpoint();
     let ck_bytes = ck.to_bytes().unwrap();
+    let packed = packed_checkpoint();
+    let packed_bytes = packed.to_bytes().unwrap();
     let shipped = std::fs::read(Path::new(ROOT).join("assets/models/mlp-demo.safetensors")).unwrap();
     let shipped_ck = Checkpoint::from_bytes(&shipped).unwrap();
     let expected: Vec<(String, Vec<usize>)> = [("fc1.weight", vec![4, 6]), ("fc1.bias", vec![4]), ("fc2.weight", vec![3, 4]), ("fc2.bias", vec![3])].into_iter().map(|(n, s)| (n.to_string(), s)).collect();
@@ -310,15 +328,15 @@ fn loaders() -> Vec<Loader> {
         },
         Loader {
             name: "checkpoint",
-            seeds: vec![ck_bytes.clone(), shipped.clone()],
+            seeds: vec![ck_bytes.clone(), shipped.clone(), packed_bytes.clone()],
             check: Box::new(move |b| match Checkpoint::from_bytes(b) {
                 Err(e) if e.is_empty() => Err("an empty refusal".into()),
                 Err(_) => Ok(false),
-                Ok(got) if same_checkpoint(&got, &ck) || same_checkpoint(&got, &shipped_ck) => Ok(true),
+                Ok(got) if [&ck, &shipped_ck, &packed].iter().any(|want| same_checkpoint(&got, want)) => Ok(true),
                 Ok(got) => Err(format!("loaded a checkpoint that differs from what was written (model '{}', {} tensors)", got.spec.name, got.tensors.len())),
             }),
         },
-        Loader { name: "checkpoint (aer resave)", seeds: vec![without_checksum(&ck_bytes), ck_bytes.clone()], check: Box::new(|b| loads(Checkpoint::from_bytes_unchecked(b))) },
+        Loader { name: "checkpoint (aer resave)", seeds: vec![without_checksum(&ck_bytes), without_checksum(&packed_bytes), ck_bytes.clone()], check: Box::new(|b| loads(Checkpoint::from_bytes_unchecked(b))) },
         Loader {
             name: "aer import",
             seeds: vec![safetensors_f32(&named, safetensors::Dtype::F32), safetensors_f32(&sequential, safetensors::Dtype::F16)],
@@ -381,7 +399,7 @@ fn loaders_survive_mutated_inputs() {
     println!("{:<26} {:>6} {:>7} {:>8} {:>7} {:>6} {:>6} {:>9}", "loader", "cases", "loaded", "refused", "panics", "hangs", "wrong", "slowest");
     for (k, loader) in loaders().into_iter().enumerate() {
         let name = loader.name;
-        let out = fuzz(loader, iters, seed.wrapping_mul(1000).wrapping_add(k as u64));
+        let out = fuzz(loader, iters, seed.wrapping_mul(1000).wrapping_add(k as u64), CASE_LIMIT);
         println!("{name:<26} {:>6} {:>7} {:>8} {:>7} {:>6} {:>6} {:>7.1}ms", out.cases, out.loaded, out.refused, out.panics.len(), out.hang.is_some() as usize, out.wrong.len(), out.slowest.as_secs_f64() * 1e3);
         failures.extend(out.panics.iter().take(5).map(|p| format!("PANIC {p}")));
         failures.extend(out.wrong.iter().take(5).map(|w| format!("WRONG {w}")));
@@ -389,4 +407,23 @@ fn loaders_survive_mutated_inputs() {
     }
     println!("{iters} cases per loader, seed {seed}, {:.1} s", started.elapsed().as_secs_f64());
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The harness finds what it looks for: a loader that panics on some inputs, one that returns
+/// a wrong result, and one that hangs.
+#[test]
+fn the_harness_catches_panics_wrong_results_and_hangs() {
+    let seeds = vec![b"0123456789".to_vec()];
+    let panicky = Loader { name: "panicky", seeds: seeds.clone(), check: Box::new(|b| if b.len() == 10 { Ok(true) } else { panic!("length {}", b.len()) }) };
+    let out = fuzz(panicky, 50, 1, CASE_LIMIT);
+    assert!(!out.panics.is_empty() && out.panics[0].contains("length"), "{out:?}");
+    let wrong = Loader { name: "wrong", seeds: seeds.clone(), check: Box::new(|b| if b == b"0123456789" { Ok(true) } else { Err("differs".into()) }) };
+    assert!(!fuzz(wrong, 50, 1, CASE_LIMIT).wrong.is_empty());
+    let slow = Loader { name: "slow", seeds, check: Box::new(|b| {
+        if b != b"0123456789" {
+            std::thread::sleep(Duration::from_secs(2));
+        }
+        Ok(true)
+    }) };
+    assert!(fuzz(slow, 50, 1, Duration::from_millis(200)).hang.is_some());
 }
