@@ -215,6 +215,8 @@ fn lib_probes() -> Vec<LibProbe> {
         ("model: linear on an image", &["layer 1 (linear)", "flatten"], Box::new(|| model("name = \"m\"\n[[layers]]\ntype = \"linear\"\nout = 4\n"))),
         ("model: negative width", &["m.toml"], Box::new(|| model("name = \"m\"\n[[layers]]\ntype = \"flatten\"\n[[layers]]\ntype = \"linear\"\nout = -4\n"))),
         ("model: padding past usize", &["m.toml"], Box::new(|| model("name = \"m\"\n[[layers]]\ntype = \"conv2d\"\nout = 4\nkernel = 3\npadding = 99999999999999999999\n"))),
+        ("model: padding that would wrap around", &["layer 1 (conv2d)", "padding 4611686018427387904"], Box::new(|| model("name = \"m\"\n[[layers]]\ntype = \"conv2d\"\nout = 4\nkernel = 3\npadding = 4611686018427387904\n"))),
+        ("model: a linear layer too wide to allocate", &["layer 2 (linear)", "[100000000000, 784]", "values a tensor can hold"], Box::new(|| model("name = \"m\"\n[[layers]]\ntype = \"flatten\"\n[[layers]]\ntype = \"linear\"\nout = 100000000000\n[[layers]]\ntype = \"linear\"\n"))),
         ("model: a preset that does not exist", &["no-such-preset"], Box::new(|| refuse(aer::nn::ModelSpec::load("no-such-preset")))),
         // ---- pipeline TOML
         ("pipeline: broken TOML", &["p.toml"], Box::new(|| pipeline("name = \"p\"\n[[stages]\nkind = \"train\"\n"))),
@@ -289,6 +291,7 @@ fn cli_probes(d: &Path) -> Vec<CliProbe> {
     let lr_text = write("lr-text.toml", b"[train.optimizer]\nlr = \"fast\"\n");
     let schedule = write("schedule.toml", b"[train]\nschedule = \"sometimes\"\n");
     let model = write("model.toml", b"name = \"m\"\n[[layers]]\ntype = \"flatten\"\n[[layers]]\ntype = \"dense\"\n");
+    let huge = write("huge.toml", b"name = \"huge\"\n[[layers]]\ntype = \"flatten\"\n[[layers]]\ntype = \"linear\"\nout = 100000000000\n[[layers]]\ntype = \"linear\"\n");
     let stage = write("stage.toml", b"name = \"p\"\n[[stages]]\nkind = \"distill\"\n");
     let bench_bad = write("bench.json", b"{\"schema_version\": 1, ");
     let bench_schema = write("bench-old.json", b"{\"schema_version\": 0}");
@@ -310,6 +313,7 @@ fn cli_probes(d: &Path) -> Vec<CliProbe> {
         cli("train: lr as text in the config", &["train", "--config", &lr_text, "--out", &out], &["lr-text.toml", "fast"]),
         cli("train: an unknown schedule", &["train", "--config", &schedule, "--out", &out], &["schedule.toml", "sometimes"]),
         cli("train: an unknown layer type", &["train", "--model", &model, "--out", &out], &["model.toml", "dense"]),
+        cli("train: a layer too wide to allocate", &["train", "--model", &huge, "--out", &out], &["layer 2 (linear)", "values a tensor can hold"]),
         cli("train: lr infinite", &["train", "--lr", "inf", "--epochs", "1", "--out", &out], &["learning rate inf", "positive"]),
         cli("train: epochs negative", &["train", "--epochs=-1"], &["--epochs", "-1"]),
         cli("train: batch size not a number", &["train", "--batch-size", "lots"], &["--batch-size", "lots"]),

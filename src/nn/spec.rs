@@ -221,7 +221,11 @@ impl ModelSpec {
                     if cur.len() != 1 {
                         return Err(at(format!("expects a flat input but gets {cur:?}; add a flatten layer before it")));
                     }
-                    vec![out.unwrap_or(classes)]
+                    let width = out.unwrap_or(classes);
+                    if tensor_elements(&[width, cur[0]]).is_none() {
+                        return Err(at(format!("a weight of [{width}, {}] is more than the {MAX_TENSOR_ELEMENTS} values a tensor can hold", cur[0])));
+                    }
+                    vec![width]
                 }
                 LayerSpec::Conv2d { out, kernel, stride, padding, .. } => {
                     if cur.len() != 3 {
@@ -230,12 +234,18 @@ impl ModelSpec {
                     if *kernel == 0 || *stride == 0 || *out == 0 {
                         return Err(at("out, kernel and stride must be at least 1".into()));
                     }
-                    if cur[1] + 2 * padding < *kernel || cur[2] + 2 * padding < *kernel {
+                    // Checked: a padding from a damaged file must not wrap around.
+                    let padded = |d: usize| padding.checked_mul(2).and_then(|p| p.checked_add(d)).filter(|&n| n <= MAX_TENSOR_ELEMENTS);
+                    let (Some(ph), Some(pw)) = (padded(cur[1]), padded(cur[2])) else {
+                        return Err(at(format!("padding {padding} is larger than any image a tensor can hold")));
+                    };
+                    if ph < *kernel || pw < *kernel {
                         return Err(at(format!("kernel {kernel} is larger than the padded input {cur:?} (padding {padding})")));
                     }
-                    let oh = (cur[1] + 2 * padding - kernel) / stride + 1;
-                    let ow = (cur[2] + 2 * padding - kernel) / stride + 1;
-                    vec![*out, oh, ow]
+                    if tensor_elements(&[*out, cur[0], *kernel, *kernel]).is_none() {
+                        return Err(at(format!("a weight of [{out}, {}, {kernel}, {kernel}] is more than the {MAX_TENSOR_ELEMENTS} values a tensor can hold", cur[0])));
+                    }
+                    vec![*out, (ph - kernel) / stride + 1, (pw - kernel) / stride + 1]
                 }
                 LayerSpec::Relu => cur.clone(),
                 LayerSpec::Maxpool2 => {
@@ -311,6 +321,9 @@ impl ModelSpec {
                     cur.clone()
                 }
             };
+            if tensor_elements(&cur).is_none() {
+                return Err(AerError::Spec(format!("{}: layer {} ({}) outputs {cur:?} per example, more than the {MAX_TENSOR_ELEMENTS} values a tensor can hold", self.name, i + 1, l.kind())));
+            }
             shapes.push(cur.clone());
         }
         if let Some(name) = slots.keys().next() {
@@ -324,6 +337,15 @@ impl ModelSpec {
         }
         Ok(shapes)
     }
+}
+
+/// The most values one tensor may hold: the kernels index with 32-bit integers. A size past
+/// it (from a damaged or mistyped file) is refused before anything is allocated.
+pub const MAX_TENSOR_ELEMENTS: usize = u32::MAX as usize;
+
+/// The number of values of a tensor of `dims`, unless it passes `MAX_TENSOR_ELEMENTS`.
+fn tensor_elements(dims: &[usize]) -> Option<usize> {
+    dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).filter(|&n| n <= MAX_TENSOR_ELEMENTS)
 }
 
 impl LayerSpec {
