@@ -3,10 +3,15 @@
 //! sweeps over stage parameters; resumption after a stop; and one summary per run for the
 //! AER report (`crate::report::aer`).
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod executor;
+pub mod graph;
 mod run;
 mod spec;
 mod summary;
+pub mod sweep;
 
-pub use run::{first_difference, one_line, run_pipeline, Event, RunOptions, StageRecord, RUN_FORMAT};
+pub use graph::{SharedJob, SweepGraph};
+pub use run::{first_difference, one_line, run_pipeline, run_point, Event, RunOptions, StageRecord, FAILED_FILE, RUN_FORMAT};
 pub use spec::{parse, Pipeline, Run, Stage, MAX_RUNS, SWEEPABLE};
 pub use summary::{summarise, AttackSummary, CurvePoint, RunSummary};
