@@ -29,7 +29,9 @@ pub fn run(args: &StatusArgs) -> Result<()> {
     let mut counts = BTreeMap::<&str, usize>::new();
     println!("point\tstate\tstages\tslurm\trun");
     for p in &points {
-        let slurm = states.get(&("points".to_string(), p.index)).or_else(|| states.get(&("shared".to_string(), p.index)));
+        // The task running the point's shared stages, while it runs, else its own task.
+        let (own, shared) = (states.get(&("points".to_string(), p.index)), states.get(&("shared".to_string(), p.index)));
+        let slurm = shared.filter(|t| t.state == "RUNNING").or(own).or(shared);
         let (state, detail) = state(p, slurm);
         *counts.entry(state).or_default() += 1;
         let task = slurm.map(|t| format!("{} {}", t.task, t.state)).or_else(|| subs.iter().rev().find(|s| s.points.contains(&p.index)).map(|s| s.task(p.index))).unwrap_or_else(|| "-".into());

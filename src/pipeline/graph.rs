@@ -143,7 +143,7 @@ mod tests {
     /// A sweep of the first stage shares nothing: no shared jobs, no prerequisites.
     #[test]
     fn a_sweep_of_the_first_stage_shares_nothing() {
-        let g = graph(&format!("name = \"g\"\n{TRAIN}[stages.train]\nlr = [0.1, 0.01]\n{PRUNE}sparsity = 0.5\n"));
+        let g = graph(&format!("name = \"g\"\n{TRAIN}[stages.train.optimizer]\nlr = [0.1, 0.01]\n{PRUNE}sparsity = 0.5\n"));
         assert_eq!(g.owner, vec![vec![0, 0], vec![1, 1]]);
         assert!(g.shared_jobs().is_empty() && g.shared_waves().is_empty());
         assert!(g.prerequisites(1, 2).is_empty());

@@ -231,15 +231,15 @@ impl Submitted {
 /// stages not finished, then the points without a summary, leaving out what Slurm already
 /// has queued or running. `dry_run`: write the scripts, submit nothing.
 pub fn submit(out: &Path, runs: &[Run], cmd: &PointCommand, opts: &SlurmOptions, dry_run: bool) -> Result<Submitted> {
+    if !dry_run {
+        // Before writing anything: without sbatch nothing can be submitted.
+        slurm_output("sbatch", &["--version"])?;
+    }
     let out = &out.canonicalize().map_err(|e| AerError::file(out, format!("cannot resolve the path: {e}")))?;
     let dir = out.join(SLURM_DIR);
     let logs = dir.join("logs");
     std::fs::create_dir_all(&logs).map_err(|e| AerError::file(&logs, format!("cannot create directory: {e}")))?;
     let mut subs = submissions(out)?;
-    if !dry_run {
-        // Before writing anything else: without sbatch nothing can be submitted.
-        slurm_output("sbatch", &["--version"])?;
-    }
     let states = if dry_run { BTreeMap::new() } else { task_states(&subs)? };
     let active = |role: &str| -> HashSet<usize> { states.iter().filter(|((r, _), s)| r == role && s.active()).map(|((_, p), _)| *p).collect() };
     let (active_points, active_shared) = (active("points"), active("shared"));
@@ -362,7 +362,7 @@ mod tests {
     /// array of two tasks, then one array of twelve points after it; two sbatch calls.
     #[test]
     fn a_dry_run_plans_one_shared_array_and_one_point_array() {
-        let text = "name = \"s\"\nseed = [0, 1]\n[[stages]]\nkind = \"train\"\n[[stages]]\nkind = \"prune\"\nsparsity = [0.5, 0.8, 0.9]\n[stages.train]\nlr = [0.1, 0.01]\n";
+        let text = "name = \"s\"\nseed = [0, 1]\n[[stages]]\nkind = \"train\"\n[[stages]]\nkind = \"prune\"\nsparsity = [0.5, 0.8, 0.9]\n[stages.train.optimizer]\nlr = [0.1, 0.01]\n";
         let runs = parse(text, "s.toml", MAX_RUNS).unwrap();
         let out = std::env::temp_dir().join(format!("aer-slurm-dry-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&out);
