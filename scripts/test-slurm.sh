@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `aer run --executor slurm` against a real Slurm (not run in CI: it needs root for the
-# daemons, about 5 minutes on 2 CPU cores). A 4-point mlp sweep on the bundled data whose
-# first stage (a dense model) all points share: submitted through Slurm, one running task
+# daemons, about 8 minutes on 2 CPU cores). A 4-point mlp sweep on the bundled data whose
+# first stage (a dense model) all points share: submitted through Slurm and left alone; then
+# submitted again into another directory, one running task
 # requeued (`scontrol requeue`: SIGTERM, then the task runs again and resumes) and another
 # cancelled (`scancel`); when the arrays are done the same `aer run --executor slurm` submits
 # only what is missing (the cancelled point); at the end every summary must equal, bit for
@@ -63,9 +64,18 @@ wait_for() {
 queue_empty() { [[ -z "$(squeue --noheader --jobs="$1" 2>/dev/null)" ]]; }
 
 echo "== the same sweep run locally, for reference"
+l0=$(now)
 "$AER" run "$T/sweep.toml" --out "$T/local" 2>"$T/local.log"
+l1=$(now)
 
-echo "== submitted to Slurm"
+echo "== submitted to Slurm, left alone"
+c0=$(now)
+"$AER" run "$T/sweep.toml" --out "$T/clean" --executor slurm | tee "$T/submit-clean.txt"
+wait_for "queue_empty $(awk '{ print $1 }' "$T/submit-clean.txt" | paste -sd,)" 900
+c1=$(now)
+[[ $(grep -c '	finished	' <("$AER" status "$T/clean")) == 4 ]] || fail "the uninterrupted sweep did not finish"
+
+echo "== submitted to Slurm, one task requeued and one cancelled"
 OUT="$T/slurm"
 t0=$(now)
 "$AER" run "$T/sweep.toml" --out "$OUT" --executor slurm | tee "$T/submit-1.txt"
@@ -84,6 +94,7 @@ wait_for "[[ \$(state ${POINTS}_2) == RUNNING && -f '$OUT/sparsity=0.8/02-prune/
 scancel "${POINTS}_2"
 echo "== cancelled ${POINTS}_2"
 wait_for "queue_empty $SHARED,$POINTS" 900
+drained=$(now)
 "$AER" status "$OUT" | tee "$T/status-1.txt"
 grep -qE '^2	(stopped|failed)' "$T/status-1.txt" || fail "the cancelled point is not shown as stopped"
 grep -qE '^1	finished' "$T/status-1.txt" || fail "the requeued point did not finish"
@@ -91,6 +102,7 @@ grep -q "SIGTERM" "$OUT/slurm/logs/aer-slurm-test-points-${POINTS}_1.log" || fai
 grep -qE "resuming after epoch|finished earlier" "$OUT/slurm/logs/aer-slurm-test-points-${POINTS}_1.log" || fail "the requeued task did not resume"
 
 echo "== submitted again: only what is missing"
+resubmitted=$(now)
 "$AER" run "$T/sweep.toml" --out "$OUT" --executor slurm | tee "$T/submit-2.txt"
 [[ $(wc -l <"$T/submit-2.txt") == 1 ]] && grep -qP '\tpoints\tpoints 2\t' "$T/submit-2.txt" || fail "the second submission should hold point 2 alone"
 AGAIN=$(awk '{ print $1 }' "$T/submit-2.txt")
@@ -100,10 +112,13 @@ t1=$(now)
 [[ $(grep -c '	finished	' "$T/status-2.txt") == 4 ]] || fail "not every point finished"
 grep -q "resuming after epoch" "$OUT/slurm/logs/aer-slurm-test-points-${AGAIN}_2.log" || fail "the cancelled point did not resume"
 
-echo "== every summary equals the local run's"
-python3 - "$T/local" "$OUT" "$JSON" "$t0" "$t1" "$requeued_at" <<'PY'
-import json, os, sys
-local, slurm, out, t0, t1, requeued = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6])
+echo "== every summary (uninterrupted, and requeued/cancelled) equals the local run's"
+python3 - "$T/local" "$OUT" "$JSON" "$t0" "$t1" "$requeued_at" "$drained" "$resubmitted" "$l0" "$l1" "$POINTS" "$AGAIN" "$c0" "$c1" "$T/clean" <<'PY'
+import json, os, sys, re
+local, slurm, out = sys.argv[1:4]
+t0, t1, requeued, drained, resubmitted, l0, l1 = map(float, sys.argv[4:11])
+points_job, again_job = sys.argv[11:13]
+c0, c1, clean = float(sys.argv[13]), float(sys.argv[14]), sys.argv[15]
 def numbers(v):
     if isinstance(v, dict):
         return {k: numbers(x) for k, x in v.items() if "seconds" not in k and not k.endswith("_ms") and k != "us_per_example"}
@@ -115,12 +130,33 @@ rows = []
 for d in points:
     a = json.load(open(os.path.join(local, d, "summary.json")))
     b = json.load(open(os.path.join(slurm, d, "summary.json")))
-    rows.append({"run": d, "equal": numbers(a) == numbers(b), "test_accuracy": b["test_accuracy"], "sparsity": b["sparsity"]})
+    c = json.load(open(os.path.join(clean, d, "summary.json")))
+    rows.append({"run": d, "equal": numbers(a) == numbers(b) == numbers(c), "test_accuracy": b["test_accuracy"], "sparsity": b["sparsity"]})
     print(d, "equal" if rows[-1]["equal"] else "DIFFERENT", b["test_accuracy"])
 assert len(rows) == 4 and all(r["equal"] for r in rows), rows
 if out:
     jobs = json.load(open(os.path.join(slurm, "slurm", "jobs.json")))
-    json.dump({"points": rows, "seconds_submission_to_completion": round(t1 - t0, 1), "sbatch_calls": len(jobs),
-               "array_tasks": sum(len(j["points"]) for j in jobs), "submissions": jobs}, open(out, "w"), indent=2)
+    logs = os.path.join(slurm, "slurm", "logs")
+    def lines(name, pattern):
+        return [l.strip() for l in open(os.path.join(logs, name)) if re.search(pattern, l)]
+    pattern = r"SIGTERM|CANCELLED|resuming after epoch|finished earlier"
+    json.dump({
+        "sweep": open(os.path.join(slurm, "sweep.toml")).read(),
+        "adapter": json.load(open(os.path.join(slurm, points[0], "summary.json")))["adapter"],
+        "points": rows,
+        "all_equal_to_plain_run": all(r["equal"] for r in rows),
+        "seconds": {
+            "plain_run": round(l1 - l0, 1),
+            "uninterrupted_submission_to_completion": round(c1 - c0, 1),
+            "submission_to_completion": round(t1 - t0, 1),
+            "submission_to_first_arrays_drained": round(drained - t0, 1),
+            "resubmission_to_completion": round(t1 - resubmitted, 1),
+            "note": "on 2 shared CPU cores (2 tasks at a time); the requeued task waits out Slurm's begin-time delay for requeued jobs",
+        },
+        "requeued_task": {"task": f"{points_job}_1", "log": lines(f"aer-slurm-test-points-{points_job}_1.log", pattern)},
+        "cancelled_task": {"task": f"{points_job}_2", "log": lines(f"aer-slurm-test-points-{points_job}_2.log", pattern),
+                           "resubmitted_as": f"{again_job}_2", "resubmitted_log": lines(f"aer-slurm-test-points-{again_job}_2.log", pattern)},
+        "sbatch_calls": len(jobs), "array_tasks": sum(len(j["points"]) for j in jobs), "submissions": jobs,
+    }, open(out, "w"), indent=2)
 PY
 echo "PASSED ($T)"
