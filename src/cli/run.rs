@@ -128,7 +128,7 @@ fn check_executor_options(args: &PipelineArgs) -> Result<()> {
 }
 
 fn run_executor(executor: Executor, gpu_args: &GpuArgs, args: &PipelineArgs, runs: &[crate::pipeline::Run], out: &std::path::Path) -> Result<()> {
-    let cmd = point_command(gpu_args, args)?;
+    let cmd = point_command(gpu_args)?;
     let name = &runs[0].pipeline.name;
     match executor {
         Executor::Local => {
@@ -149,9 +149,8 @@ fn run_executor(executor: Executor, gpu_args: &GpuArgs, args: &PipelineArgs, run
             Ok(())
         }
         Executor::Slurm => {
-            match on_shared_file_system(out) {
-                Some((false, what)) => eprintln!("warning: {} is on {what}, not a network file system: tasks on other nodes will not find it unless every node mounts it (a one-node Slurm is fine)", out.display()),
-                Some((true, _)) | None => {}
+            if let Some((false, what)) = on_shared_file_system(out) {
+                eprintln!("warning: {} is on {what}, not a network file system: tasks on other nodes will not find it unless every node mounts it (a one-node Slurm is fine)", out.display());
             }
             let opts = SlurmOptions { partition: args.partition.clone(), gpus_per_task: args.gpus_per_task, time: args.time.clone(), max_parallel: args.max_parallel, sbatch_args: args.sbatch_arg.clone() };
             let done = submit(out, runs, &cmd, &opts, args.dry_run)?;
@@ -177,7 +176,7 @@ fn run_executor(executor: Executor, gpu_args: &GpuArgs, args: &PipelineArgs, run
 
 /// How the executors start this `aer` for a point: the same program, with the same adapter
 /// settings.
-fn point_command(gpu_args: &GpuArgs, args: &PipelineArgs) -> Result<PointCommand> {
+fn point_command(gpu_args: &GpuArgs) -> Result<PointCommand> {
     let program = std::env::current_exe().map_err(|e| AerError::Invalid(format!("cannot tell where this aer program is, to start it for each point: {e}")))?;
     let mut global_args = Vec::new();
     if let Some(a) = &gpu_args.adapter {
@@ -189,7 +188,6 @@ fn point_command(gpu_args: &GpuArgs, args: &PipelineArgs) -> Result<PointCommand
     if gpu_args.dense_kernels {
         global_args.push("--dense-kernels".into());
     }
-    let _ = args;
     Ok(PointCommand { program, global_args })
 }
 
