@@ -33,6 +33,9 @@ pub struct SlurmOptions {
     pub sbatch_args: Vec<String>,
 }
 
+/// The tasks of one array: each point, with how many of its stages to run (None: all).
+pub type ArrayTasks = Vec<(usize, Option<usize>)>;
+
 /// One sbatch call: an array of shared jobs or of points.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Submission {
@@ -269,7 +272,7 @@ pub fn submit(out: &Path, runs: &[Run], cmd: &PointCommand, opts: &SlurmOptions,
     waiting.dedup();
     let name = &runs[0].pipeline.name;
     let mut after = waiting.clone();
-    let mut arrays: Vec<(String, Vec<(usize, Option<usize>)>)> = plan.waves.iter().map(|w| ("shared".to_string(), w.iter().map(|j| (j.point, Some(j.stages))).collect())).collect();
+    let mut arrays: Vec<(String, ArrayTasks)> = plan.waves.iter().map(|w| ("shared".to_string(), w.iter().map(|j| (j.point, Some(j.stages))).collect())).collect();
     arrays.push(("points".into(), plan.points.iter().map(|&p| (p, None)).collect()));
     let mut shared_ids = Vec::new();
     for (role, entries) in arrays {
