@@ -5,8 +5,29 @@
 use crate::error::{AerError, Result};
 use std::path::Path;
 
+/// Held while a file is written: `exit_between_writes` takes it, so that a process told to
+/// stop (SIGTERM from a scheduler) first finishes the write in progress.
+fn writing() -> std::sync::MutexGuard<'static, ()> {
+    static WRITING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    WRITING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// End the process with `code` once no file is being written, and start no other write;
+/// the run directories' locks this process holds are released first, so that a run that
+/// starts again (a requeued job, on this or another machine) finds them free.
+pub fn exit_between_writes(code: i32) -> ! {
+    let _no_more_writes = writing();
+    for lock in held().iter() {
+        if std::fs::read_to_string(lock).is_ok_and(|t| t.trim() == std::process::id().to_string()) {
+            let _ = std::fs::remove_file(lock);
+        }
+    }
+    std::process::exit(code)
+}
+
 /// Write `bytes` to `path` through a temp file in the same directory and a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let _writing = writing();
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| AerError::file(dir, format!("cannot create directory: {e}")))?;
     }
@@ -134,6 +155,14 @@ impl Drop for DirLock {
             let _ = std::fs::remove_file(&self.path);
         }
     }
+}
+
+/// The process that holds `dir`'s lock (`DirLock`), when one is held by a process other
+/// than this one that still runs on this machine.
+pub fn lock_holder(dir: &Path) -> Option<u32> {
+    let text = std::fs::read_to_string(dir.join(LOCK_FILE)).ok()?;
+    let pid = text.trim().parse::<u32>().ok()?;
+    (pid != std::process::id() && pid_running(pid)).then_some(pid)
 }
 
 /// Whether process `pid` runs. Where that cannot be told (no /proc), it is taken to run.

@@ -307,3 +307,93 @@ fn killed_pruning_ramp_resumes_to_the_same_numbers() {
     assert!(best.as_u64().unwrap() >= 3, "the uninterrupted run kept epoch {best}, inside the ramp");
     assert_eq!(metrics(&killed), (best, test, history));
 }
+
+const POINTS: &str = r#"
+name = "points"
+train_examples = 600
+[[stages]]
+kind = "train"
+[stages.train]
+epochs = 1
+[[stages]]
+kind = "prune"
+sparsity = [0.5, 0.7, 0.9]
+[stages.train]
+epochs = 1
+"#;
+
+/// The points of a sweep run alone (`--point`) and through the local executor, into one
+/// directory, end with the summaries of a sequential run; `aer status` shows each point's
+/// state from the directory; bad executor input is refused with the fix.
+#[test]
+fn points_run_alone_and_through_the_local_executor_as_the_sequential_run() {
+    let dir = tmpdir("points");
+    let file = write(&dir, "p.toml", POINTS);
+    let whole = dir.join("whole");
+    run_ok(&file, &whole);
+    let out = dir.join("out");
+    let o = out.to_str().unwrap();
+
+    let (ok, text) = aer(&["run", &file, "--out", o, "--point", "3"]);
+    assert!(!ok && text.contains("--point 3 is out of range") && text.contains("3 points (0 to 2)"), "{text}");
+    // Point 2 alone: first the dense model it shares, at point 0 (its owner), then its own.
+    let (ok, text) = aer(&["run", &file, "--out", o, "--point", "2"]);
+    assert!(ok, "{text}");
+    assert!(out.join("sparsity=0.5/01-train/stage.json").exists() && !out.join("sparsity=0.5/summary.json").exists());
+    assert!(out.join("sparsity=0.9/summary.json").exists() && out.join("sweep.toml").exists());
+    let (ok, status) = aer(&["status", o]);
+    assert!(ok, "{status}");
+    for line in ["0\tstopped\t1/2\t-\tsparsity=0.5", "1\tpending\t0/2\t-\tsparsity=0.7", "2\tfinished\t2/2\t-\tsparsity=0.9", "3 points: 1 finished, 1 pending, 1 stopped"] {
+        assert!(status.contains(line), "expected {line:?} in:\n{status}");
+    }
+
+    // Executor options without their executor are refused, not ignored.
+    let (ok, text) = aer(&["run", &file, "--out", o, "--jobs", "2"]);
+    assert!(!ok && text.contains("--jobs is a setting of --executor local"), "{text}");
+    let (ok, text) = aer(&["run", &file, "--out", o, "--partition", "gpu"]);
+    assert!(!ok && text.contains("settings of --executor slurm"), "{text}");
+    let o_slurm = command(&["run", &file, "--out", o, "--executor", "slurm"]).env("PATH", dir.join("no-bin")).output().unwrap();
+    let text = String::from_utf8_lossy(&o_slurm.stderr);
+    assert!(!o_slurm.status.success() && text.contains("sbatch is not on PATH") && text.contains("--executor local"), "{text}");
+    assert!(!out.join("slurm/jobs.json").exists());
+
+    // The rest, two at a time: only the two points not finished.
+    let (ok, text) = aer(&["run", &file, "--out", o, "--executor", "local", "--jobs", "2"]);
+    assert!(ok && text.contains("2 points to run (1 finished earlier), 0 shared jobs first"), "{text}");
+    assert!(out.join("logs/point-0.log").exists() && out.join("logs/point-1.log").exists() && !out.join("logs/point-2.log").exists());
+    let (_, status) = aer(&["status", o]);
+    assert!(status.contains("3 points: 3 finished"), "{status}");
+    for run in ["sparsity=0.5", "sparsity=0.7", "sparsity=0.9"] {
+        assert_eq!(numbers(&out.join(run).join("summary.json")), numbers(&whole.join(run).join("summary.json")), "{run}");
+    }
+    // Another sweep into the same directory is refused, naming what differs.
+    let other = write(&dir, "q.toml", &POINTS.replace("0.7", "0.8"));
+    let (ok, text) = aer(&["run", &other, "--out", o, "--point", "0"]);
+    assert!(!ok && text.contains("sweep.toml") && text.contains("holds another sweep") && text.contains("point 1"), "{text}");
+}
+
+/// SIGTERM (a scheduler stopping the job) ends a point between two file writes, with code
+/// 143 and its locks released; run again, it resumes to the numbers of a run never stopped.
+#[test]
+fn sigterm_stops_a_point_between_writes_and_it_resumes() {
+    let dir = tmpdir("sigterm");
+    let file = write(&dir, "p.toml", "name = \"term\"\ntrain_examples = 1000\nseed = 4\n[[stages]]\nkind = \"train\"\n[stages.train]\nepochs = 1\n[[stages]]\nkind = \"prune\"\nsparsity = 0.8\nramp_epochs = 2\n[stages.train]\nepochs = 3\n");
+    let whole = dir.join("whole");
+    run_ok(&file, &whole);
+    let out = dir.join("out");
+    let mut child = command(&["run", &file, "--out", out.to_str().unwrap(), "--point", "0"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let t = Instant::now();
+    while !out.join("run/02-prune/last.safetensors").exists() {
+        assert!(t.elapsed() < Duration::from_secs(120) && child.try_wait().unwrap().is_none(), "the prune stage never wrote a checkpoint");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    let o = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(143), "{text}");
+    assert!(text.contains("SIGTERM: stopping after the file being written"), "{text}");
+    assert!(!out.join("run").join(aer::files::LOCK_FILE).exists(), "the run directory's lock was left behind");
+    let (ok, text) = aer(&["run", &file, "--out", out.to_str().unwrap(), "--point", "0"]);
+    assert!(ok && text.contains("resuming after epoch"), "{text}");
+    assert_eq!(numbers(&out.join("run/summary.json")), numbers(&whole.join("run/summary.json")));
+}

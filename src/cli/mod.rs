@@ -19,6 +19,8 @@ mod quantize;
 mod report;
 mod resave;
 mod run;
+mod status;
+mod stop;
 mod train;
 mod tune;
 mod verify;
@@ -76,6 +78,10 @@ enum Command {
     /// Run a pipeline file: its stages in order, each from the previous stage's checkpoint,
     /// one run per combination of swept values; a stopped run resumes where it stopped.
     Run(run::PipelineArgs),
+    /// The state of every point of a sweep's run directory (finished, running, pending,
+    /// stopped, failed), read from the directory itself, with the Slurm job ids of an
+    /// `aer run --executor slurm` and what Slurm says of them.
+    Status(status::StatusArgs),
     /// The AER report of a directory of pipeline runs: a table (accuracy, robustness,
     /// sparsity, bits, bytes, FLOPs, time) and plots, as Markdown, HTML, CSV and JSON.
     Report(report::ReportArgs),
@@ -119,6 +125,7 @@ fn dispatch(cli: Cli) -> crate::Result<()> {
         Command::Quantize(args) => quantize::run(gpu, args),
         Command::Tune(args) => tune::run(gpu, args),
         Command::Run(args) => run::run(gpu, args),
+        Command::Status(args) => status::run(args),
         Command::Report(args) => report::run(args),
         Command::Import(args) => import::run(gpu, args),
         Command::Export(args) => export::run(gpu, args),

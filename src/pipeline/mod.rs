@@ -1,12 +1,19 @@
 //! Experiment pipelines: ordered stages (train, adversarial train, prune with a schedule,
 //! quantize, attack, benchmark) in a TOML file, each reading the previous stage's checkpoint;
-//! sweeps over stage parameters; resumption after a stop; and one summary per run for the
-//! AER report (`crate::report::aer`).
+//! sweeps over stage parameters, with the stages their runs share computed once (`graph`);
+//! resumption after a stop; one point of a sweep at a time (`run_point`), as the executors
+//! start them (`executor`: local processes, Slurm job arrays); the run directory as the
+//! sweep's state (`sweep`); and one summary per run for the AER report (`crate::report::aer`).
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod executor;
+pub mod graph;
 mod run;
 mod spec;
 mod summary;
+pub mod sweep;
 
-pub use run::{first_difference, one_line, run_pipeline, Event, RunOptions, StageRecord, RUN_FORMAT};
+pub use graph::{SharedJob, SweepGraph};
+pub use run::{first_difference, one_line, run_pipeline, run_point, Event, RunOptions, StageRecord, FAILED_FILE, RUN_FORMAT};
 pub use spec::{parse, Pipeline, Run, Stage, MAX_RUNS, SWEEPABLE};
 pub use summary::{summarise, AttackSummary, CurvePoint, RunSummary};

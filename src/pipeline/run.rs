@@ -6,6 +6,8 @@
 //! checkpoint is checked (CRC) before it is used again.
 
 use crate::files::{write_json, DirLock};
+use super::graph::SweepGraph;
+use super::sweep::record_sweep;
 use super::spec::{Pipeline, Run, Stage};
 use super::summary::{summarise, RunSummary};
 use crate::attack::{evaluate_robustness, robustness_curve, sanity_checks, SuiteConfig};
@@ -30,6 +32,9 @@ pub const RUN_FORMAT: u32 = 1;
 pub struct RunOptions {
     /// Never use the block-sparse kernels.
     pub dense_kernels: bool,
+    /// The pipeline file's text, kept as `OUT/sweep.toml` (`aer status` and the executors
+    /// read it) once the directory is taken and its runs' configurations are checked.
+    pub sweep_file: Option<String>,
 }
 
 /// What a pipeline reports while it runs.
@@ -58,39 +63,118 @@ pub struct StageRecord {
     pub shared_from: Option<String>,
 }
 
-/// Finished stages by what determines them (the run's data and seed, the stage and every
-/// stage before it): runs of a sweep share the stages their values do not change.
-type SharedStages = std::collections::HashMap<String, (String, StageRecord)>;
-
-fn prefix_key(p: &Pipeline, i: usize) -> String {
-    json!([p.model, p.data, p.val_size, p.train_examples, p.seed, p.stages[..=i]]).to_string()
-}
+/// The data of the runs so far, loaded once for every run of a sweep that does not change it.
+type DataCache = Option<(Value, Splits)>;
 
 /// Run every run of a pipeline file into `out`, one directory each.
 pub async fn run_pipeline(gpu: &Gpu, runs: &[Run], out: &Path, opts: &RunOptions, on: &mut dyn FnMut(Event)) -> Result<Vec<RunSummary>> {
-    // The whole run directory is this pipeline's until it returns (each training stage's
-    // subdirectory is locked again by `fit`); temp files of interrupted runs are removed.
+    // The whole run directory is this pipeline's until it returns (each run's directory and
+    // each training stage's subdirectory are locked again); temp files of interrupted runs
+    // are removed.
     let claim = DirLock::acquire(out, 3)?;
     claim.notes.iter().for_each(|n| on(Event::Fit(FitEvent::Note(n.clone()))));
+    // A changed file is refused before anything runs, naming the first setting that differs.
+    for run in runs {
+        lock(&out.join(&run.dir), run)?;
+    }
+    if let Some(text) = &opts.sweep_file {
+        record_sweep(out, text, runs)?;
+    }
+    let graph = SweepGraph::new(runs);
+    let mut data = None;
     let mut summaries = Vec::new();
-    let mut data: Option<(Value, Splits)> = None;
-    let mut shared = SharedStages::new();
-    for (i, run) in runs.iter().enumerate() {
-        let dir = out.join(&run.dir);
-        on(Event::Run { index: i, runs: runs.len(), label: &run.label, dir: &dir });
-        lock(&dir, run)?;
+    for i in 0..runs.len() {
+        // Every stage this run reuses belongs to an earlier run, finished by now.
+        let summary = run_one(gpu, runs, &graph, i, None, out, opts, &mut data, on).await?;
+        summaries.push(summary.expect("a whole run ends with its summary"));
+    }
+    Ok(summaries)
+}
+
+/// Run one point of a sweep (`aer run --point`), through its first `stages` stages (all
+/// when None): first the stages it reuses from other points that have not run yet (at the
+/// points that own them, in their directories), then its own. Several points may run at
+/// once in one directory (the executors do): each locks only the run directories it
+/// writes. The point's summary when it ran through its last stage.
+pub async fn run_point(gpu: &Gpu, runs: &[Run], point: usize, stages: Option<usize>, out: &Path, opts: &RunOptions, on: &mut dyn FnMut(Event)) -> Result<Option<RunSummary>> {
+    if point >= runs.len() {
+        return Err(AerError::Invalid(format!("point {point} is out of range: the sweep has {} point{} (0 to {})", runs.len(), if runs.len() == 1 { "" } else { "s" }, runs.len().saturating_sub(1))));
+    }
+    let total = runs[point].pipeline.stages.len();
+    let n = stages.unwrap_or(total);
+    if n == 0 || n > total {
+        return Err(AerError::Invalid(format!("--stages {n} is out of range: the pipeline has {total} stage{} (give 1 to {total})", if total == 1 { "" } else { "s" })));
+    }
+    if let Some(pid) = crate::files::lock_holder(out) {
+        return Err(AerError::Invalid(format!("{} is in use by a whole-sweep aer run (pid {pid}); wait for it before running single points into it", out.display())));
+    }
+    let graph = SweepGraph::new(runs);
+    let mut data = None;
+    for (owner, k) in graph.prerequisites(point, n) {
+        if !stages_finished(runs, owner, k, out)? {
+            run_one(gpu, runs, &graph, owner, Some(k), out, opts, &mut data, on).await?;
+        }
+    }
+    run_one(gpu, runs, &graph, point, stages, out, opts, &mut data, on).await
+}
+
+/// Whether point `r`'s first `n` stages have finished (their records written, their
+/// checkpoints intact).
+fn stages_finished(runs: &[Run], r: usize, n: usize, out: &Path) -> Result<bool> {
+    let dir = out.join(&runs[r].dir);
+    for (i, stage) in runs[r].pipeline.stages.iter().take(n).enumerate() {
+        if finished(&stage_dir(&dir, i, stage).join("stage.json"), &dir)?.is_none() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Where stage `i` of a run writes.
+fn stage_dir(dir: &Path, i: usize, stage: &Stage) -> PathBuf {
+    dir.join(format!("{:02}-{}", i + 1, stage.kind()))
+}
+
+/// The file that records why a point failed (removed when it runs again).
+pub const FAILED_FILE: &str = "failed.json";
+
+/// Run point `i` in its directory through its first `stages` stages (all when None), with
+/// its directory locked; its summary when it ran through the last stage. A failure is
+/// recorded in the directory (`failed.json`) for `aer status`.
+#[allow(clippy::too_many_arguments)]
+async fn run_one(gpu: &Gpu, runs: &[Run], graph: &SweepGraph, i: usize, stages: Option<usize>, out: &Path, opts: &RunOptions, data: &mut DataCache, on: &mut dyn FnMut(Event)) -> Result<Option<RunSummary>> {
+    let run = &runs[i];
+    let dir = out.join(&run.dir);
+    on(Event::Run { index: i, runs: runs.len(), label: &run.label, dir: &dir });
+    let claim = DirLock::acquire(&dir, 2)?;
+    claim.notes.iter().for_each(|n| on(Event::Fit(FitEvent::Note(n.clone()))));
+    lock(&dir, run)?;
+    let failed = dir.join(FAILED_FILE);
+    if failed.exists() {
+        std::fs::remove_file(&failed).map_err(|e| AerError::file(&failed, format!("cannot remove the record of an earlier failure: {e}")))?;
+    }
+    let result: Result<Option<RunSummary>> = async {
         // Runs of a sweep share their data unless they change it.
         let key = json!([run.pipeline.data, run.pipeline.val_size, run.pipeline.train_examples]);
         if data.as_ref().is_none_or(|(k, _)| k != &key) {
-            data = Some((key, load_splits(&run.pipeline)?));
+            *data = Some((key, load_splits(&run.pipeline)?));
         }
-        let splits = &data.as_ref().unwrap().1;
-        let records = run_stages(gpu, run, splits, &dir, opts, &mut shared, on).await?;
+        let splits = &data.as_ref().expect("loaded above").1;
+        let n = stages.unwrap_or(run.pipeline.stages.len());
+        let records = run_stages(gpu, runs, graph, i, n, splits, out, opts, on).await?;
+        if n < run.pipeline.stages.len() {
+            return Ok(None);
+        }
         let summary = summarise(gpu, run, splits, &dir, records, opts.dense_kernels).await?;
         write_json(&dir.join("summary.json"), &summary)?;
-        summaries.push(summary);
+        Ok(Some(summary))
     }
-    Ok(summaries)
+    .await;
+    if let Err(e) = &result {
+        // Best effort: the error itself is what the caller reports.
+        let _ = write_json(&failed, &json!({ "error": e.to_string(), "stages": stages }));
+    }
+    result
 }
 
 fn load_splits(p: &Pipeline) -> Result<Splits> {
@@ -138,44 +222,58 @@ pub fn first_difference(a: &Value, b: &Value, path: String) -> Option<String> {
     }
 }
 
-async fn run_stages(gpu: &Gpu, run: &Run, splits: &Splits, dir: &Path, opts: &RunOptions, shared: &mut SharedStages, on: &mut dyn FnMut(Event)) -> Result<Vec<StageRecord>> {
+/// Point `r`'s first `n` stages: each finished earlier is reused; each that another point
+/// owns (see `SweepGraph`) points at that point's result, which must have finished; the
+/// others run.
+#[allow(clippy::too_many_arguments)]
+async fn run_stages(gpu: &Gpu, runs: &[Run], graph: &SweepGraph, r: usize, n: usize, splits: &Splits, out: &Path, opts: &RunOptions, on: &mut dyn FnMut(Event)) -> Result<Vec<StageRecord>> {
+    let run = &runs[r];
     let p = &run.pipeline;
+    let dir = out.join(&run.dir);
     let mut records: Vec<StageRecord> = Vec::new();
     let mut model: Option<PathBuf> = None;
-    for (i, stage) in p.stages.iter().enumerate() {
+    for (i, stage) in p.stages.iter().enumerate().take(n) {
         let kind = stage.kind();
-        let sdir = dir.join(format!("{:02}-{kind}", i + 1));
+        let sdir = stage_dir(&dir, i, stage);
         let record_path = sdir.join("stage.json");
-        let key = prefix_key(p, i);
-        let rec = match finished(&record_path, dir)? {
+        let owner = graph.owner[r][i];
+        let rec = match finished(&record_path, &dir)? {
             Some(rec) => {
                 on(Event::Reused { index: i, kind, summary: one_line(kind, &rec.result) });
                 rec
             }
-            None => match shared.get(&key) {
-                // The same stage of an earlier run of this sweep: point at its checkpoint.
-                Some((other, rec)) => {
-                    let rec = StageRecord { checkpoint: rec.checkpoint.as_ref().map(|c| format!("../{other}/{c}")), seconds: 0.0, shared_from: Some(other.clone()), ..rec.clone() };
-                    write_json(&record_path, &rec)?;
-                    on(Event::Reused { index: i, kind, summary: format!("{} (shared with {other})", one_line(kind, &rec.result)) });
-                    rec
-                }
-                None => {
-                    on(Event::Stage { index: i, stages: p.stages.len(), kind });
-                    let t = Instant::now();
-                    let (checkpoint, result) = run_stage(gpu, p, i, stage, splits, &sdir, model.as_deref(), opts, on).await?;
-                    let rel = |path: PathBuf| path.strip_prefix(dir).unwrap_or(&path).to_string_lossy().into_owned();
-                    let rec = StageRecord { index: i + 1, kind: kind.into(), checkpoint: checkpoint.map(rel), result, seconds: t.elapsed().as_secs_f64(), adapter: gpu.adapter_label(), shared_from: None };
-                    write_json(&record_path, &rec)?;
-                    on(Event::Done { index: i, kind, summary: one_line(kind, &rec.result), seconds: rec.seconds });
-                    rec
-                }
-            },
+            None if owner != r => {
+                // The same stage of another point of this sweep: point at its checkpoint.
+                let other = &runs[owner];
+                let odir = out.join(&other.dir);
+                let opath = stage_dir(&odir, i, stage).join("stage.json");
+                let Some(rec) = finished(&opath, &odir)? else {
+                    return Err(AerError::Invalid(format!(
+                        "stage {} ({kind}) of point {r} is shared with point {owner} ({}), which has not finished it ({} is missing); run point {owner} first: aer run FILE --point {owner}",
+                        i + 1,
+                        other.label,
+                        opath.display()
+                    )));
+                };
+                let rec = StageRecord { checkpoint: rec.checkpoint.as_ref().map(|c| format!("../{}/{c}", other.dir)), seconds: 0.0, shared_from: Some(other.dir.clone()), ..rec };
+                write_json(&record_path, &rec)?;
+                on(Event::Reused { index: i, kind, summary: format!("{} (shared with {})", one_line(kind, &rec.result), other.dir) });
+                rec
+            }
+            None => {
+                on(Event::Stage { index: i, stages: p.stages.len(), kind });
+                let t = Instant::now();
+                let (checkpoint, result) = run_stage(gpu, p, i, stage, splits, &sdir, model.as_deref(), opts, on).await?;
+                let rel = |path: PathBuf| path.strip_prefix(&dir).unwrap_or(&path).to_string_lossy().into_owned();
+                let rec = StageRecord { index: i + 1, kind: kind.into(), checkpoint: checkpoint.map(rel), result, seconds: t.elapsed().as_secs_f64(), adapter: gpu.adapter_label(), shared_from: None };
+                write_json(&record_path, &rec)?;
+                on(Event::Done { index: i, kind, summary: one_line(kind, &rec.result), seconds: rec.seconds });
+                rec
+            }
         };
         if let Some(ck) = &rec.checkpoint {
             model = Some(dir.join(ck));
         }
-        shared.entry(key).or_insert_with(|| (run.dir.clone(), rec.clone()));
         records.push(rec);
     }
     Ok(records)
