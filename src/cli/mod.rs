@@ -21,6 +21,7 @@ mod run;
 mod train;
 mod tune;
 mod verify;
+mod watermark;
 
 use clap::{Parser, Subcommand};
 use options::GpuArgs;
@@ -86,6 +87,9 @@ enum Command {
     Export(export::ExportArgs),
     /// Train the mlp preset on the bundled MNIST subset and report test accuracy.
     Demo(demo::DemoArgs),
+    /// Ownership watermarks: `aer watermark keygen | embed | verify`: train in triggers
+    /// derived from a secret key, and show a model carries them through its predictions.
+    Watermark(watermark::WatermarkCmd),
 }
 
 /// Entry point of the `aer` binary; returns the process exit code.
@@ -119,5 +123,6 @@ fn dispatch(cli: Cli) -> crate::Result<()> {
         Command::Import(args) => import::run(gpu, args),
         Command::Export(args) => export::run(gpu, args),
         Command::Demo(args) => demo::run(gpu, args),
+        Command::Watermark(args) => watermark::run(gpu, args),
     }
 }
