@@ -6,10 +6,10 @@
 mod common;
 
 use aer::watermark::{log10_upper_tail, trigger_image, trigger_label, triggers, verify, WatermarkConfig, WatermarkKey, WatermarkRecord, DEFAULT_ALPHA};
-use common::{adam_config, aer_command, gpu, mlp100, mnist_head};
+use common::{adam_config, aer, aer_command, gpu, mlp100, mnist_head, tmpdir};
 use pollster::block_on;
 use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
@@ -18,13 +18,6 @@ fn hex(b: &[u8]) -> String {
 /// The key 00 01 02 ... 1f.
 fn counting_key() -> WatermarkKey {
     WatermarkKey::new(std::array::from_fn(|i| i as u8))
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("aer-watermark-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 #[test]
@@ -72,7 +65,7 @@ fn bad_key_files_and_mismatched_models_are_refused() {
 
 #[test]
 fn a_watermarked_model_is_shown_and_an_independent_one_is_not() {
-    let dir = scratch("fit");
+    let dir = tmpdir("watermark-fit");
     let key_path = dir.join("owner.key");
     std::fs::write(&key_path, counting_key().bytes()).unwrap();
     let splits = mnist_head(2000, 200);
@@ -103,7 +96,7 @@ fn a_watermarked_model_is_shown_and_an_independent_one_is_not() {
 
 #[test]
 fn keygen_writes_fresh_keys_and_verify_refuses_a_truncated_one() {
-    let dir = scratch("cli");
+    let dir = tmpdir("watermark-cli");
     let key = dir.join("owner.key");
     let out = aer_command(&["watermark", "keygen", "--out", key.to_str().unwrap()]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -119,5 +112,36 @@ fn keygen_writes_fresh_keys_and_verify_refuses_a_truncated_one() {
     let v = aer_command(&["watermark", "verify", "--key", key.to_str().unwrap(), "--checkpoint", "assets/models/none.safetensors"]).output().unwrap();
     let err = String::from_utf8_lossy(&v.stderr);
     assert!(!v.status.success() && err.contains("exactly 32 bytes, this file has 20"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_pipeline_embeds_and_checks_and_the_report_shows_it() {
+    let dir = tmpdir("watermark-pipeline");
+    let key = dir.join("owner.key");
+    std::fs::write(&key, counting_key().bytes()).unwrap();
+    let k = key.to_str().unwrap();
+    let file = dir.join("p.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "name = \"wm\"\ntrain_examples = 2000\n[[stages]]\nkind = \"train\"\n[stages.train]\nepochs = 3\nbatch_size = 64\n[stages.train.optimizer]\nlr = 0.003\n[stages.train.watermark]\nkey = \"{k}\"\ntriggers = 20\nshare = 0.25\n[[stages]]\nkind = \"watermark\"\nkey = \"{k}\"\ntriggers = 20\n"
+        ),
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let (ok, text) = aer(&["run", file.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(ok && text.contains("triggers match the key") && text.contains("watermarked"), "{text}");
+    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("run/summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["watermark"]["watermarked"], true, "{summary}");
+    let (ok, text) = aer(&["report", out.to_str().unwrap()]);
+    assert!(ok, "{text}");
+    let md = std::fs::read_to_string(out.join("report/report.md")).unwrap();
+    assert!(md.contains("watermark match %") && md.contains("watermark log10 p"), "{md}");
+
+    // A bad key is refused before any stage runs.
+    std::fs::write(&key, [1u8; 16]).unwrap();
+    let (ok, text) = aer(&["run", file.to_str().unwrap(), "--out", dir.join("bad").to_str().unwrap()]);
+    assert!(!ok && text.contains("exactly 32 bytes, this file has 16"), "{text}");
     std::fs::remove_dir_all(&dir).ok();
 }

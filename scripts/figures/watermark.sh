@@ -66,7 +66,7 @@ for i in "${!rows[@]}"; do
   v=$OUT/verify/$i.json o=$OUT/verify/$i-other-key.json
   [[ -f "$v" ]] || $AER watermark verify --key "$OUT/owner.key" --record "$OUT/watermarked/watermark.json" --checkpoint "$ck" --data "$DATA" --out "$v"
   [[ -f "$o" ]] || $AER watermark verify --key "$OUT/other.key" --checkpoint "$ck" --out "$o"
-  jq --arg name "$name" --slurpfile other "$o" '{model: $name, checkpoint, test_accuracy, watermark, other_key: $other[0].watermark}' "$v" > "$FIG/verify/$i.json"
+  jq --arg name "$name" --slurpfile other "$o" '{model: $name, checkpoint, adapter, test_accuracy, watermark, other_key: $other[0].watermark}' "$v" > "$FIG/verify/$i.json"
   files+=("$FIG/verify/$i.json")
 done
 

@@ -9,4 +9,4 @@ mod summary;
 
 pub use run::{first_difference, one_line, run_pipeline, Event, RunOptions, StageRecord, RUN_FORMAT};
 pub use spec::{parse, Pipeline, Run, Stage, MAX_RUNS, SWEEPABLE};
-pub use summary::{summarise, AttackSummary, CurvePoint, RunSummary};
+pub use summary::{summarise, AttackSummary, CurvePoint, RunSummary, WatermarkSummary};
