@@ -32,7 +32,7 @@ pub enum Action {
     },
     /// Train with the key's triggers in every batch (all of `aer train`'s flags apply); writes
     /// <out>/watermark.json, the record verify checks the key and model against.
-    Embed(EmbedArgs),
+    Embed(Box<EmbedArgs>),
     /// Query a checkpoint with the key's triggers (predictions only) and test its agreement
     /// with the key's labels against chance: match rate, chance rate, binomial p-value and
     /// the decision; writes <name>-watermark.json next to the checkpoint.
