@@ -7,9 +7,9 @@
 # siblings and attacks on it, each started from its kept checkpoint and trained on clean data
 # only (Adam 1e-3, cosine): fine-tuning for 1 and 5 epochs (the last epoch's weights), one-shot
 # magnitude pruning to 50%, 90% and 99% (one threshold across layers) and 8x8 block pruning of
-# 90% of every layer's blocks, each with 1 epoch of fine-tuning under the mask, TWN ternary
-# training for 1 epoch then packing into 2-bit codes, and 1 epoch of PGD adversarial training
-# (eps 0.1, 7 steps of 0.036, random start). Every model is checked with the owner's key and,
+# 90% of the blocks (of the hidden layer, aer's default, and of every layer), each with 1 epoch
+# of fine-tuning under the mask, TWN ternary training for 1 epoch then packing into 2-bit
+# codes, and 1 epoch of PGD adversarial training (eps 0.1, 7 steps of 0.036, random start). Every model is checked with the owner's key and,
 # as a second false-positive check, with another fresh key. Resumable: rerun to continue.
 #   DATA=dir-or-name (default ../shared/data/mnist), AER=a built aer, OUT (default
 #   runs/watermark), FIG (default assets/figures/watermark), EPOCHS (default 8)
@@ -41,6 +41,7 @@ $AER train --epochs 5 "${common[@]}" --init "$WM" --out "$OUT/finetune-5"
 for s in 0.5 0.9 0.99; do
   $AER train --epochs 1 "${common[@]}" --init "$WM" --prune-sparsity "$s" --out "$OUT/prune-$s"
 done
+$AER train --epochs 1 "${common[@]}" --init "$WM" --block-sparsity 0.9 --block 8 --out "$OUT/block-0.9-hidden"
 $AER train --epochs 1 "${common[@]}" --init "$WM" --block-sparsity 0.9 --block 8 --block-all-layers --out "$OUT/block-0.9"
 $AER train --epochs 1 "${common[@]}" --init "$WM" --quant twn --out "$OUT/twn"
 [[ -f "$OUT/twn/packed.safetensors" ]] || $AER quantize --data "$DATA" --checkpoint "$OUT/twn/best.safetensors" --out "$OUT/twn/packed.safetensors"
@@ -56,14 +57,16 @@ rows=(
   "magnitude-pruned 50% + 1 epoch|$OUT/prune-0.5/last.safetensors"
   "magnitude-pruned 90% + 1 epoch|$OUT/prune-0.9/last.safetensors"
   "magnitude-pruned 99% + 1 epoch|$OUT/prune-0.99/last.safetensors"
-  "block-pruned 90% (8x8) + 1 epoch|$OUT/block-0.9/last.safetensors"
+  "block-pruned 90% (8x8, hidden layer) + 1 epoch|$OUT/block-0.9-hidden/last.safetensors"
+  "block-pruned 90% (8x8, every layer) + 1 epoch|$OUT/block-0.9/last.safetensors"
   "TWN ternary, packed|$OUT/twn/packed.safetensors"
   "PGD adversarial fine-tuning 1 epoch|$OUT/pgd-at/last.safetensors"
 )
 files=()
 for i in "${!rows[@]}"; do
   name=${rows[$i]%%|*} ck=${rows[$i]#*|}
-  v=$OUT/verify/$i.json o=$OUT/verify/$i-other-key.json
+  slug=$(basename "$(dirname "$ck")")-$(basename "$ck" .safetensors)
+  v=$OUT/verify/$slug.json o=$OUT/verify/$slug-other-key.json
   [[ -f "$v" ]] || $AER watermark verify --key "$OUT/owner.key" --record "$OUT/watermarked/watermark.json" --checkpoint "$ck" --data "$DATA" --out "$v"
   [[ -f "$o" ]] || $AER watermark verify --key "$OUT/other.key" --checkpoint "$ck" --out "$o"
   jq --arg name "$name" --slurpfile other "$o" '{model: $name, checkpoint, adapter, test_accuracy, watermark, other_key: $other[0].watermark}' "$v" > "$FIG/verify/$i.json"
@@ -73,15 +76,17 @@ done
 # 4. The table: JSON, and Markdown with the clean-accuracy cost of embedding.
 jq -s --arg data "$DATA" --argjson epochs "$EPOCHS" --slurpfile rec "$OUT/watermarked/watermark.json" \
   '{data: $data, model: "mlp", epochs: $epochs, record: $rec[0], adapter: (.[0].adapter // null), rows: .}' "${files[@]}" > "$FIG/robustness.json"
-adapter=$(jq -r '.adapter' "$OUT/verify/0.json")
+adapter=$(jq -r '.adapter' "${files[0]}")
 jq -s -r --arg adapter "$adapter" '
   def pct: (. * 1000 | round) / 10 | tostring + "%";
-  def p: if .log10_p_value > -4 then (.p_value * 10000 | round / 10000 | tostring) else "1e" + (.log10_p_value | floor | tostring) end;
+  def pct2: (. * 10000 | round) / 100 | tostring + "%";
+  def p: if .log10_p_value > -4 then (.p_value * 10000 | round / 10000 | tostring)
+    else (.log10_p_value | floor) as $e | (pow(10; .log10_p_value - $e) * 10 | round / 10 | tostring) + "e" + ($e | tostring) end;
   "| model | test accuracy | trigger match (owner key) | p-value | watermarked at p < 1e-6 | match / p with another key |",
   "|---|---:|---:|---:|:-:|---:|",
-  (.[] | "| \(.model) | \(.test_accuracy | pct) | \(.watermark.matches)/\(.watermark.triggers) (\(.watermark.match_rate | pct)) | \(.watermark | p) | \(if .watermark.watermarked then "yes" else "no" end) | \(.other_key.match_rate | pct) / \(.other_key | p) |"),
+  (.[] | "| \(.model) | \(.test_accuracy | pct2) | \(.watermark.matches)/\(.watermark.triggers) (\(.watermark.match_rate | pct)) | \(.watermark | p) | \(if .watermark.watermarked then "yes" else "no" end) | \(.other_key.match_rate | pct) / \(.other_key | p) |"),
   "",
-  "Chance rate 1/C = \(.[0].watermark.chance | pct); p-values are exact binomial tails (below 1e-4 shown as a power of ten, rounded down: see robustness.json for log10 p).",
-  "Clean-accuracy cost of embedding: \(((.[1].test_accuracy - .[0].test_accuracy) * 10000 | round) / 100) percentage points (\(.[0].test_accuracy | pct) watermarked vs \(.[1].test_accuracy | pct) without).",
+  "Chance rate 1/C = \(.[0].watermark.chance | pct); p-values are exact binomial tails (robustness.json holds log10 p).",
+  "Clean-accuracy cost of embedding (test accuracy without the watermark minus with it): \(((.[1].test_accuracy - .[0].test_accuracy) * 10000 | round) / 100) percentage points (\(.[0].test_accuracy | pct2) watermarked vs \(.[1].test_accuracy | pct2) without).",
   "Adapter: \($adapter)."' "${files[@]}" > "$FIG/robustness.md"
 cat "$FIG/robustness.md"
