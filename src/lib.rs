@@ -20,6 +20,7 @@ pub mod report;
 pub mod sparse;
 pub mod train;
 pub mod verify;
+pub mod watermark;
 #[cfg(target_arch = "wasm32")] pub mod web;
 
 pub use error::{AerError, Result};

@@ -21,6 +21,7 @@ const LAYERS: &[(&str, usize)] = &[
     ("faults", 6),
     ("sparse", 6),
     ("quant", 6),
+    ("watermark", 6),
     ("methods", 7),
     ("pipeline", 8),
     ("bench", 9),

@@ -24,6 +24,7 @@ mod stop;
 mod train;
 mod tune;
 mod verify;
+mod watermark;
 
 use clap::{Parser, Subcommand};
 use options::GpuArgs;
@@ -96,6 +97,9 @@ enum Command {
     /// Write a checkpoint again with its checksum (checkpoints from before checksums were
     /// mandatory are refused until then); --weights-only leaves out the optimizer state.
     Resave(resave::ResaveArgs),
+    /// Ownership watermarks: `aer watermark keygen | embed | verify`: train in triggers
+    /// derived from a secret key, and show a model carries them through its predictions.
+    Watermark(watermark::WatermarkCmd),
 }
 
 /// Entry point of the `aer` binary; returns the process exit code.
@@ -131,5 +135,6 @@ fn dispatch(cli: Cli) -> crate::Result<()> {
         Command::Export(args) => export::run(gpu, args),
         Command::Demo(args) => demo::run(gpu, args),
         Command::Resave(args) => resave::run(args),
+        Command::Watermark(args) => watermark::run(gpu, args),
     }
 }

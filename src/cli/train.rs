@@ -8,7 +8,8 @@ use crate::nn::quant::{QuantLayers, QuantSpec, ScaleGranularity, TernaryMethod};
 use crate::nn::ModelSpec;
 use crate::attack::{AdvMethod, AdvTrainConfig};
 use crate::methods::augment::Augment;
-use crate::train::{FitOptions, LrSchedule, OptimizerKind, TrainConfig};
+use crate::data::Splits;
+use crate::train::{FitOptions, FitResult, LrSchedule, OptimizerKind, TrainConfig};
 use crate::verify::CertifiedConfig;
 use crate::{AerError, Result};
 use clap::Args;
@@ -256,12 +257,18 @@ pub struct CertifyArgs {
 }
 
 pub fn run(gpu_args: &GpuArgs, args: &TrainArgs) -> Result<()> {
+    train_with(gpu_args, args, |_| Ok(())).map(|_| ())
+}
+
+/// A run as `aer train` makes it, with `extra` (a command's own training method) applied to
+/// its config; what it trained on and where it wrote, beside the result.
+pub fn train_with(gpu_args: &GpuArgs, args: &TrainArgs, extra: impl FnOnce(&mut TrainConfig) -> Result<()>) -> Result<(FitResult, Splits, PathBuf)> {
     let gpu = open(&gpu_args.choice())?;
     let splits = load_data(&args.data)?;
     let spec = model_spec(args)?;
-    let cfg = train_config(args, load_run_file(args.config.as_deref())?.train)?;
+    let mut cfg = train_config(args, load_run_file(args.config.as_deref())?.train)?;
+    extra(&mut cfg)?;
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("runs/{}-s{}", spec.name, cfg.seed)));
-    let mut cfg = cfg;
     if let Some(sparsity) = args.block_sparsity {
         if !(0.0..1.0).contains(&sparsity) {
             return Err(AerError::Invalid(format!("--block-sparsity {sparsity}: give the share of blocks to prune, from 0 up to (not including) 1")));
@@ -273,7 +280,8 @@ pub fn run(gpu_args: &GpuArgs, args: &TrainArgs) -> Result<()> {
         cfg.set(&crate::sparse::BlockPruneConfig { sparsity, block, scope: crate::sparse::Scope::Layer, hidden_only: !args.block_all_layers });
     }
     let opts = FitOptions { resume: args.resume, init: args.init.clone(), dense_kernels: gpu_args.dense_kernels };
-    fit(&gpu, &splits, &spec, &cfg, &out, &opts).map(|_| ())
+    let r = fit(&gpu, &splits, &spec, &cfg, &out, &opts)?;
+    Ok((r, splits, out))
 }
 
 /// The model to train: the preset or file, with the --quant flags applied.

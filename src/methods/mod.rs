@@ -11,6 +11,7 @@ use crate::train::{Entry, Registry};
 pub static REGISTRY: Registry = Registry(&[
     // Inputs: the batch every loss below trains on.
     Entry::of::<augment::Augment>(),
+    Entry::of::<crate::watermark::WatermarkConfig>(),
     // Losses: a batch trains on the first of these that is on (they exclude each other).
     Entry::of::<crate::attack::AdvTrainConfig>(),
     Entry::of::<crate::verify::CertifiedConfig>(),

@@ -16,4 +16,4 @@ pub mod sweep;
 pub use graph::{SharedJob, SweepGraph};
 pub use run::{first_difference, one_line, run_pipeline, run_point, Event, RunOptions, StageRecord, FAILED_FILE, RUN_FORMAT};
 pub use spec::{parse, Pipeline, Run, Stage, MAX_RUNS, SWEEPABLE};
-pub use summary::{summarise, AttackSummary, CurvePoint, RunSummary};
+pub use summary::{summarise, AttackSummary, CurvePoint, RunSummary, WatermarkSummary};

@@ -397,6 +397,13 @@ async fn run_stage(gpu: &Gpu, p: &Pipeline, i: usize, stage: &Stage, splits: &Sp
                 "checks": checks.iter().map(|c| json!({ "name": c.name, "passed": c.passed, "detail": c.detail })).collect::<Vec<_>>(),
             })))
         }
+        Stage::Watermark { key, triggers, alpha } => {
+            let ck = prev_ck.expect("checked: a watermark stage follows a model");
+            let (mut m, _) = ck.restore(gpu)?;
+            block_sparse(gpu, &mut m, opts.dense_kernels, &mut fit_on).await?;
+            let v = crate::watermark::verify(gpu, &m, &crate::watermark::WatermarkKey::load(key)?, *triggers, *alpha).await?;
+            Ok((None, crate::files::to_json_value(&v)))
+        }
         Stage::Bench { batch, runs } => {
             let ck = prev_ck.expect("checked: a bench stage follows a model");
             let (mut m, _) = ck.restore(gpu)?;
@@ -434,6 +441,13 @@ pub fn one_line(kind: &str, r: &Value) -> String {
             let attacks: Vec<String> = r["attacks"].as_array().into_iter().flatten().map(|a| format!("{} {:.2}%", a["attack"].as_str().unwrap_or("?"), 100.0 * a["robust_accuracy"].as_f64().unwrap_or(0.0))).collect();
             format!("clean {}  {}  worst {}", pct("clean_accuracy"), attacks.join("  "), pct("worst_robust_accuracy"))
         }
+        "watermark" => format!(
+            "{}/{} triggers match the key  log10 p {:.1}  {}",
+            r["matches"],
+            r["triggers"],
+            r["log10_p_value"].as_f64().unwrap_or(0.0),
+            if r["watermarked"].as_bool() == Some(true) { "watermarked" } else { "not shown" }
+        ),
         "bench" => format!("{:.3} ms per batch of {} ({:.1} us per example)", r["median_ms"].as_f64().unwrap_or(0.0), r["batch"], r["us_per_example"].as_f64().unwrap_or(0.0)),
         _ => r.to_string(),
     }

@@ -58,6 +58,14 @@ fn default_attack_n() -> usize {
     1000
 }
 
+fn default_watermark_triggers() -> usize {
+    crate::watermark::embed::DEFAULT_TRIGGERS
+}
+
+fn default_watermark_alpha() -> f64 {
+    crate::watermark::DEFAULT_ALPHA
+}
+
 fn default_bench_batch() -> usize {
     128
 }
@@ -121,6 +129,16 @@ pub enum Stage {
         #[serde(default = "default_attack_n")]
         n: usize,
     },
+    /// Check the previous model for an ownership watermark (docs/watermark.md): its
+    /// predictions on the key's first `triggers` triggers against the key's labels, with the
+    /// binomial p-value and the decision at `alpha`.
+    Watermark {
+        key: PathBuf,
+        #[serde(default = "default_watermark_triggers")]
+        triggers: usize,
+        #[serde(default = "default_watermark_alpha")]
+        alpha: f64,
+    },
     /// Measure the previous model's inference time on batches of `batch` test images.
     Bench {
         #[serde(default = "default_bench_batch")]
@@ -135,7 +153,7 @@ impl Stage {
     pub fn train(&self) -> Option<&TrainConfig> {
         match self {
             Stage::Train { train } | Stage::Prune { train, .. } | Stage::Lottery { train, .. } | Stage::Quantize { train, .. } => Some(train),
-            Stage::Attack { .. } | Stage::Bench { .. } => None,
+            Stage::Attack { .. } | Stage::Watermark { .. } | Stage::Bench { .. } => None,
         }
     }
 
@@ -146,6 +164,7 @@ impl Stage {
             Stage::Lottery { .. } => "lottery",
             Stage::Quantize { .. } => "quantize",
             Stage::Attack { .. } => "attack",
+            Stage::Watermark { .. } => "watermark",
             Stage::Bench { .. } => "bench",
         }
     }
@@ -268,7 +287,7 @@ fn scalar(v: &toml::Value) -> String {
 impl Pipeline {
     fn check(&self, origin: &str) -> Result<()> {
         if self.stages.is_empty() {
-            return Err(AerError::Invalid(format!("{origin}: no stages; add [[stages]] tables (kind = \"train\", \"prune\", \"lottery\", \"quantize\", \"attack\" or \"bench\")")));
+            return Err(AerError::Invalid(format!("{origin}: no stages; add [[stages]] tables (kind = \"train\", \"prune\", \"lottery\", \"quantize\", \"attack\", \"watermark\" or \"bench\")")));
         }
         for (i, s) in self.stages.iter().enumerate() {
             let needs_model = !matches!(s, Stage::Train { .. } | Stage::Lottery { .. });
@@ -294,6 +313,12 @@ impl Pipeline {
                 Stage::Train { .. } => {}
                 Stage::Attack { n, .. } if *n == 0 => return Err(bad("n must be at least 1".into())),
                 Stage::Bench { batch, runs } if *batch == 0 || *runs == 0 => return Err(bad("batch and runs must be at least 1".into())),
+                Stage::Watermark { key, triggers, alpha } => {
+                    if *triggers == 0 || !(*alpha > 0.0 && *alpha < 1.0) {
+                        return Err(bad(format!("triggers must be at least 1 and alpha in (0, 1); got {triggers} and {alpha}")));
+                    }
+                    crate::watermark::WatermarkKey::load(key).map_err(|e| bad(e.to_string()))?;
+                }
                 _ => {}
             }
         }

@@ -19,6 +19,14 @@ pub struct AttackSummary {
     pub robust_accuracy: f64,
 }
 
+/// A watermark stage's result (`crate::watermark::Verification`), as the report shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WatermarkSummary {
+    pub match_rate: f64,
+    pub log10_p_value: f64,
+    pub watermarked: bool,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CurvePoint {
     pub eps: f64,
@@ -53,6 +61,9 @@ pub struct RunSummary {
     /// dense, and as the kernels in use execute them.
     pub dense_flops: usize,
     pub executed_flops: usize,
+    /// From the last watermark stage, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watermark: Option<WatermarkSummary>,
     /// From the last bench stage, when there is one.
     pub inference_us_per_example: Option<f64>,
     /// Time of this run's own stages (a stage shared with an earlier run of the sweep counts
@@ -85,6 +96,11 @@ pub async fn summarise(gpu: &Gpu, run: &Run, splits: &Splits, dir: &Path, stages
         .map(|p| CurvePoint { eps: p["eps"].as_f64().unwrap_or(0.0), robust_accuracy: p["robust_accuracy"].as_f64().unwrap_or(0.0) })
         .collect();
     let bench = stages.iter().rev().find(|s| s.kind == "bench").map(|s| &s.result);
+    let watermark = stages.iter().rev().find(|s| s.kind == "watermark").map(|s| WatermarkSummary {
+        match_rate: s.result["match_rate"].as_f64().unwrap_or(0.0),
+        log10_p_value: s.result["log10_p_value"].as_f64().unwrap_or(0.0),
+        watermarked: s.result["watermarked"].as_bool().unwrap_or(false),
+    });
     Ok(RunSummary {
         pipeline: run.pipeline.name.clone(),
         label: run.label.clone(),
@@ -101,6 +117,7 @@ pub async fn summarise(gpu: &Gpu, run: &Run, splits: &Splits, dir: &Path, stages
         model_bytes: stored.bytes(),
         dense_flops: 2 * dense_macs,
         executed_flops: 2 * model.executed_weights_macs(usize::MAX),
+        watermark,
         inference_us_per_example: bench.and_then(|r: &Value| r["us_per_example"].as_f64()),
         seconds: stages.iter().map(|s| s.seconds).sum(),
         stages,

@@ -56,7 +56,13 @@ fn table(runs: &[RunSummary]) -> Vec<Vec<String>> {
     let pct = |v: f64| format!("{:.2}", 100.0 * v);
     let mut header: Vec<String> = ["run", "model", "clean %"].iter().map(|s| s.to_string()).collect();
     header.extend(cols.iter().map(|(n, e)| format!("{n} eps {e:.3} %")));
-    header.extend(["worst-case robust %", "sparsity %", "bits/weight", "model bytes", "MFLOP/example (dense)", "MFLOP/example (executed)", "inference us/example", "adapter", "seconds"].iter().map(|s| s.to_string()));
+    header.push("worst-case robust %".into());
+    // Watermark columns only when a run checked one.
+    let watermark = runs.iter().any(|r| r.watermark.is_some());
+    if watermark {
+        header.extend(["watermark match %", "watermark log10 p"].iter().map(|s| s.to_string()));
+    }
+    header.extend(["sparsity %", "bits/weight", "model bytes", "MFLOP/example (dense)", "MFLOP/example (executed)", "inference us/example", "adapter", "seconds"].iter().map(|s| s.to_string()));
     let mut rows = vec![header];
     for r in runs {
         let mut row = vec![name(r), r.model.clone(), pct(r.test_accuracy)];
@@ -64,6 +70,10 @@ fn table(runs: &[RunSummary]) -> Vec<Vec<String>> {
             row.push(r.attacks.iter().find(|a| &a.attack == n && (a.eps - e).abs() < 1e-9).map_or("-".into(), |a| pct(a.robust_accuracy)));
         }
         row.push(r.worst_robust_accuracy.map_or("-".into(), pct));
+        if watermark {
+            row.push(r.watermark.as_ref().map_or("-".into(), |w| pct(w.match_rate)));
+            row.push(r.watermark.as_ref().map_or("-".into(), |w| format!("{:.1}", w.log10_p_value)));
+        }
         row.push(format!("{:.1}", 100.0 * r.sparsity));
         row.push(format!("{:.2}", r.weight_bits));
         row.push(r.model_bytes.to_string());

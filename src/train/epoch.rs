@@ -68,9 +68,13 @@ pub async fn train_epoch(
         let idx = &order[b * bs..((b + 1) * bs).min(n)];
         let m = idx.len();
         data.gather(idx, &mut xs, &mut ys);
+        let step = Step { epoch, batch: b, batches, step: epoch * batches + b, total, seed: cfg.seed };
+        // A method may put examples of its own into the batch (watermark triggers).
+        for method in methods.iter_mut() {
+            method.batch_examples(&mut xs, &mut ys, &step);
+        }
         let mut x = gpu.upload(&xs, &[m, c, h, w]);
         let y = gpu.upload_u32(&ys, &[m]);
-        let step = Step { epoch, batch: b, batches, step: epoch * batches + b, total, seed: cfg.seed };
         // A method may replace what the step trains on (data augmentation).
         for method in methods.iter_mut() {
             if let Some(input) = method.batch_input(gpu, &x, &step) {

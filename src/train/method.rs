@@ -133,6 +133,11 @@ pub trait Method {
     /// (epoch) An epoch starts: per-example outputs, per-epoch draws.
     fn begin_epoch(&mut self, _e: &EpochStart) {}
 
+    /// (epoch) A step's examples before they go to the GPU (pixels in [0, 1], NCHW, and
+    /// labels): rows may be replaced by examples of the method's own, labels with them
+    /// (watermark triggers). Evaluation and attacks never call it.
+    fn batch_examples(&mut self, _x: &mut [f32], _y: &mut [u32], _s: &Step) {}
+
     /// (epoch) The input a training step trains on: a replacement for the batch's `x` (data
     /// augmentation), or None to keep it; labels stay. Evaluation and attacks never call it.
     fn batch_input(&mut self, _gpu: &Gpu, _x: &Tensor, _s: &Step) -> Option<Tensor> {
