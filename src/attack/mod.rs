@@ -4,6 +4,8 @@
 //! steps, restarts and attacks; robustness curves, minimal adversarial distances by
 //! bisection, and the sanity checks that expose gradient masking; transfer attacks through
 //! another model (a compressed sibling), input-gradient similarity, and the Square attack
+//! seeded with a transfer prior; similarity-unpairing, which fine-tunes a sibling away from
+//! the full model's input gradients.
 
 mod apgd;
 mod batch;
@@ -21,6 +23,7 @@ mod similarity;
 mod square;
 mod training;
 mod transfer;
+mod unpairing;
 
 pub use apgd::apgd;
 pub use batch::{runner_up_targets, Batch};
@@ -35,3 +38,4 @@ pub use robustness::{evaluate_robustness, fraction, robustness_curve, run_attack
 pub use similarity::{ce_input_gradient, gradient_cosines, mean_median};
 pub use training::{craft, validation_robustness, AdvMethod, AdvTrainConfig};
 pub use transfer::{check_pair, transfer_attack, Transfer, TransferredAttack};
+pub use unpairing::{unpairing_gradients, UnpairConfig};
