@@ -19,10 +19,11 @@ fn check(n: usize, d: usize, seed: usize) {
     let b = uniform(&mut r, n * d, -1.0, 1.0);
     let x = uniform(&mut r, n * d, 0.0, 1.0);
     // The first row of a is all zeros (an example whose input gradient vanished); with more
-    // than two rows, the second row of a is b's (cos 1).
+    // than two rows, the second row of a is b's (cos 1) and the third is below min_norm.
     a[..d].iter_mut().for_each(|v| *v = 0.0);
     if n > 2 {
         a[d..2 * d].copy_from_slice(&b[d..2 * d]);
+        a[2 * d..3 * d].iter_mut().for_each(|v| *v *= 1e-6);
     }
     let case = (n, d);
     let (ga, gb) = (gpu().upload(&a, &[n, d]), gpu().upload(&b, &[n, d]));
@@ -32,10 +33,10 @@ fn check(n: usize, d: usize, seed: usize) {
     assert_close("row_cosine", &case, &got, &reference::row_cosine(&a, &b, n), STATS);
 
     let (points, weights) = (gpu().empty(&[3 * n, d]), gpu().empty(&[3 * n]));
-    let w = UnpairWeights { clean: 3.0, pair: 0.7 };
+    let w = UnpairWeights { clean: 3.0, pair: 0.7, min_norm: 1e-4 };
     kernels::unpair_points(gpu(), &gpu().upload(&x, &[n, d]), &ga, &gb, &stats, &points, &weights, 0.01, w, n, d);
     // The reference starts from the GPU's stats, so only this kernel's rounding is compared.
-    let (want_points, want_weights) = reference::unpair_points(&x, &a, &b, &got, 0.01, w.clean, w.pair);
+    let (want_points, want_weights) = reference::unpair_points(&x, &a, &b, &got, 0.01, w.clean, w.pair, w.min_norm);
     assert_close("unpair_points points", &case, &read(&points), &want_points, POINTS);
     assert_close("unpair_points weights", &case, &read(&weights), &want_weights, POINTS);
 

@@ -7,10 +7,11 @@
 //   unpair_points  points [3n, d] = [x ; x + h u ; x - h u] with u_i = b_i/|b_i| - cos_i a_i/|a_i|
 //                  (|a_i| times the derivative of cos_i with respect to a_i), and per row of
 //                  points a weight: clean_weight, then +-pair_weight cos_i / |a_i| (0 where
-//                  |a_i| is 0). One thread per element of x.
+//                  |a_i| <= min_norm, whose finite differences f32 cannot resolve). One thread
+//                  per element of x.
 //   scale_rows     m[r, :] *= weights[r] over m [rows, cols]. One thread per element.
 
-struct Params { n: u32, d: u32, groups_x: u32, _p0: u32, h: f32, clean_weight: f32, pair_weight: f32, _p1: u32 }
+struct Params { n: u32, d: u32, groups_x: u32, _p0: u32, h: f32, clean_weight: f32, pair_weight: f32, min_norm: f32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;             // [n, d]
@@ -72,7 +73,7 @@ fn unpair_points(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) 
     points[off + i] = x[i] + p.h * u;
     points[2u * off + i] = x[i] - p.h * u;
     if (i % p.d == 0u) {
-        let w = select(0.0, p.pair_weight * s.x / s.y, s.y > 0.0);
+        let w = select(0.0, p.pair_weight * s.x / s.y, s.y > p.min_norm && s.y > 0.0);
         weights[row] = p.clean_weight;
         weights[p.n + row] = w;
         weights[2u * p.n + row] = -w;

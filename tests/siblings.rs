@@ -6,7 +6,7 @@
 
 mod common;
 
-use aer::attack::{gradient_cosines, prior_square, transfer_attack, unpairing_gradients, AttackConfig, AttackName, Method};
+use aer::attack::{gradient_cosines, prior_square, transfer_attack, unpairing_gradients, AttackConfig, UnpairConfig, AttackName, Method};
 use aer::kernels::{self, AdvLoss, Norm};
 use aer::nn::{Model, ModelSpec};
 use aer::train::Checkpoint;
@@ -65,7 +65,7 @@ fn unpairing_gradient_matches_finite_differences() {
     let (loss, correct) = (gpu().empty(&[m]), gpu().empty_u32(&[m]));
 
     // Weight 0: exactly the clean loss's gradient.
-    unpairing_gradients(gpu(), &sibling, &full, &x, &y, 0.0, 1e-3, &loss, &correct, 0);
+    unpairing_gradients(gpu(), &sibling, &full, &x, &y, &UnpairConfig { weight: 0.0, h: 1e-3, min_grad: 0.0, ..Default::default() }, &loss, &correct, 0);
     let clean = grads(&sibling);
     let mut tape = sibling.tape();
     let logits = sibling.forward(gpu(), x.clone(), Some(&mut tape));
@@ -79,8 +79,8 @@ fn unpairing_gradient_matches_finite_differences() {
     }
 
     // The penalty's part of the gradient, and its finite difference along that direction.
-    let weight = 1.0;
-    let stats = unpairing_gradients(gpu(), &sibling, &full, &x, &y, weight, 1e-3, &loss, &correct, 0);
+    let weight = 1.0f32;
+    let stats = unpairing_gradients(gpu(), &sibling, &full, &x, &y, &UnpairConfig { weight, h: 1e-3, min_grad: 0.0, ..Default::default() }, &loss, &correct, 0);
     let cos: Vec<f32> = read(&stats).chunks(4).map(|s| s[0]).collect();
     let mean_abs = cos.iter().map(|c| c.abs()).sum::<f32>() / m as f32;
     assert!(mean_abs > 0.2 && cos.iter().all(|c| c.abs() < 0.999), "cosines {cos:?} should be away from 0 and 1 for this check");

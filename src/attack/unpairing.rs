@@ -17,7 +17,9 @@
 //!   grad_theta cos_i ~ [grad_theta CE_s(x_i + h u_i) - grad_theta CE_s(x_i - h u_i)] / (2 h |g_i|)
 //!
 //! (exact as h -> 0 inside one linear region of a ReLU network; h is an L2 length in input
-//! space, |u_i| <= 1). One forward and backward pass over [x ; x + h u ; x - h u] with the rows
+//! space, |u_i| <= 1). Examples with |g_i| <= `min_grad` (a loss near 0) are left out of the
+//! penalty: f32 cannot resolve their finite difference, and 1 / |g_i| would magnify its
+//! rounding. One forward and backward pass over [x ; x + h u ; x - h u] with the rows
 //! of the logits' gradient weighted by `kernels::scale_rows` gives both terms at once.
 
 use super::similarity::ce_input_gradient;
@@ -38,11 +40,14 @@ pub struct UnpairConfig {
     pub weight: f32,
     /// The finite-difference step along the input (an L2 length in pixel units).
     pub h: f32,
+    /// Examples whose input-gradient norm |g_i| is at most this are left out of the penalty:
+    /// their two cross-entropy gradients differ by less than f32 resolves (a loss near 0).
+    pub min_grad: f32,
 }
 
 impl Default for UnpairConfig {
     fn default() -> Self {
-        UnpairConfig { full: PathBuf::new(), weight: 1.0, h: 0.01 }
+        UnpairConfig { full: PathBuf::new(), weight: 1.0, h: 0.01, min_grad: 1e-4 }
     }
 }
 
@@ -58,6 +63,9 @@ impl MethodSettings for UnpairConfig {
         }
         if !(self.h.is_finite() && self.h > 0.0) {
             return Err(AerError::Invalid(format!("unpair h {}: give the finite-difference step, a small positive length, e.g. 0.01", self.h)));
+        }
+        if !(self.min_grad.is_finite() && self.min_grad >= 0.0) {
+            return Err(AerError::Invalid(format!("unpair min_grad {}: give the smallest input-gradient norm the penalty uses, a number >= 0, e.g. 1e-4", self.min_grad)));
         }
         if let Some(other) = ["adv", "certify", "gaussian_noise"].into_iter().find(|k| cfg.has(k)) {
             return Err(AerError::Invalid(format!("similarity-unpairing (unpair) is a loss of its own, like {other}; choose one")));
@@ -109,7 +117,7 @@ impl train::Method for Unpairing {
 
     fn batch_gradients(&mut self, gpu: &Gpu, model: &Model, b: &BatchCtx) -> bool {
         let Some(full) = &self.full else { return false };
-        unpairing_gradients(gpu, model, full, b.x, b.y, self.cfg.weight, self.cfg.h, b.loss, b.correct, b.offset);
+        unpairing_gradients(gpu, model, full, b.x, b.y, &self.cfg, b.loss, b.correct, b.offset);
         true
     }
 
@@ -124,7 +132,8 @@ impl train::Method for Unpairing {
 /// slots offset.. of `loss` and `correct`. Returns the per-example (cos, |g|, |f|, 0) [m, 4]
 /// at the clean inputs.
 #[allow(clippy::too_many_arguments)]
-pub fn unpairing_gradients(gpu: &Gpu, sibling: &Model, full: &Model, x: &Tensor, y: &Tensor, weight: f32, h: f32, loss: &Tensor, correct: &Tensor, offset: usize) -> Tensor {
+pub fn unpairing_gradients(gpu: &Gpu, sibling: &Model, full: &Model, x: &Tensor, y: &Tensor, cfg: &UnpairConfig, loss: &Tensor, correct: &Tensor, offset: usize) -> Tensor {
+    let (weight, h) = (cfg.weight, cfg.h);
     let m = x.shape()[0];
     let d = x.numel() / m.max(1);
     let f = ce_input_gradient(gpu, full, x, y);
@@ -137,7 +146,7 @@ pub fn unpairing_gradients(gpu: &Gpu, sibling: &Model, full: &Model, x: &Tensor,
     // softmax_xent's gradient is of the mean over 3m rows: the clean rows times 3 give the
     // mean CE over m; a pair's rows times +-3 weight cos_i / (h |g_i|) give
     // (weight / m) * 2 cos_i * [CE(x + h u) - CE(x - h u)] / (2 h |g_i|), the penalty's term.
-    let w = UnpairWeights { clean: 3.0, pair: 3.0 * weight / h };
+    let w = UnpairWeights { clean: 3.0, pair: 3.0 * weight / h, min_norm: cfg.min_grad };
     kernels::unpair_points(gpu, x, &g, &f, &stats, &points, &rows, h, w, m, d);
     let y3 = gpu.empty_u32(&[3 * m]);
     for k in 0..3 {

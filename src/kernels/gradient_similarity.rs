@@ -14,7 +14,7 @@ struct Params {
     h: f32,
     clean_weight: f32,
     pair_weight: f32,
-    _p1: u32,
+    min_norm: f32,
 }
 
 /// The shader's bindings 1..=7, by name; a launch passes the ones its entry point uses.
@@ -52,20 +52,21 @@ pub fn row_cosine(gpu: &Gpu, a: &Tensor, b: &Tensor, stats: &Tensor, n: usize, d
 }
 
 /// The weights `unpair_points` gives its rows: `clean` for the first n, then
-/// +-`pair` cos_i / |a_i| for the pairs.
+/// +-`pair` cos_i / |a_i| for the pairs, 0 where |a_i| <= `min_norm`.
 #[derive(Clone, Copy, Debug)]
 pub struct UnpairWeights {
     pub clean: f32,
     pub pair: f32,
+    pub min_norm: f32,
 }
 
 /// points [3n, d] = [x ; x + h u ; x - h u], u_i = b_i/|b_i| - cos_i a_i/|a_i| from `stats`
 /// (`row_cosine` of a and b), and weights [3n]: `w.clean`, then +-`w.pair` cos_i / |a_i|
-/// (0 where |a_i| = 0). Both outputs are overwritten.
+/// (0 where |a_i| <= `w.min_norm` or is 0). Both outputs are overwritten.
 #[allow(clippy::too_many_arguments)]
 pub fn unpair_points(gpu: &Gpu, x: &Tensor, a: &Tensor, b: &Tensor, stats: &Tensor, points: &Tensor, weights: &Tensor, h: f32, w: UnpairWeights, n: usize, d: usize) {
     assert!(points.numel() >= 3 * n * d && weights.numel() >= 3 * n, "unpair_points: outputs smaller than [3 * {n}, {d}]");
-    let p = Params { n: n as u32, d: d as u32, h, clean_weight: w.clean, pair_weight: w.pair, ..Default::default() };
+    let p = Params { n: n as u32, d: d as u32, h, clean_weight: w.clean, pair_weight: w.pair, min_norm: w.min_norm, ..Default::default() };
     let bind = Bindings { a: Some(a), b: Some(b), stats: Some(stats), x: Some(x), points: Some(points), weights: Some(weights), ..Default::default() };
     gpu.launch(&Kernel { shader: &GRADIENT_SIMILARITY, entry: "unpair_points" }, &[], &p, &bind.list(), grid_1d(n * d));
 }

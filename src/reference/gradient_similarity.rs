@@ -18,8 +18,10 @@ pub fn row_cosine(a: &[f32], b: &[f32], n: usize) -> Vec<f32> {
         .collect()
 }
 
-/// ([x ; x + h u ; x - h u], weights) with u_i = b_i/|b_i| - cos_i a_i/|a_i| from `stats`.
-pub fn unpair_points(x: &[f32], a: &[f32], b: &[f32], stats: &[f32], h: f32, clean: f32, pair: f32) -> (Vec<f32>, Vec<f32>) {
+/// ([x ; x + h u ; x - h u], weights) with u_i = b_i/|b_i| - cos_i a_i/|a_i| from `stats`;
+/// a pair's weight is 0 where |a_i| <= min_norm.
+#[allow(clippy::too_many_arguments)]
+pub fn unpair_points(x: &[f32], a: &[f32], b: &[f32], stats: &[f32], h: f32, clean: f32, pair: f32, min_norm: f32) -> (Vec<f32>, Vec<f32>) {
     let n = stats.len() / 4;
     let d = x.len() / n.max(1);
     let unit = |v: f32, norm: f32| if norm > 0.0 { v as f64 / norm as f64 } else { 0.0 };
@@ -32,7 +34,7 @@ pub fn unpair_points(x: &[f32], a: &[f32], b: &[f32], stats: &[f32], h: f32, cle
     let mut points = x.to_vec();
     points.extend(x.iter().zip(&u).map(|(&v, &u)| (v as f64 + h as f64 * u) as f32));
     points.extend(x.iter().zip(&u).map(|(&v, &u)| (v as f64 - h as f64 * u) as f32));
-    let pair_w: Vec<f32> = (0..n).map(|i| if stats[4 * i + 1] > 0.0 { (pair as f64 * stats[4 * i] as f64 / stats[4 * i + 1] as f64) as f32 } else { 0.0 }).collect();
+    let pair_w: Vec<f32> = (0..n).map(|i| if stats[4 * i + 1] > min_norm && stats[4 * i + 1] > 0.0 { (pair as f64 * stats[4 * i] as f64 / stats[4 * i + 1] as f64) as f32 } else { 0.0 }).collect();
     let mut weights = vec![clean; n];
     weights.extend(&pair_w);
     weights.extend(pair_w.iter().map(|w| -w));
