@@ -73,7 +73,7 @@ pub fn unpair_points(gpu: &Gpu, x: &Tensor, a: &Tensor, b: &Tensor, stats: &Tens
 
 /// m[r, :] *= weights[r] over m viewed as [rows, numel / rows].
 pub fn scale_rows(gpu: &Gpu, m: &Tensor, weights: &Tensor, rows: usize) {
-    assert!(weights.numel() >= rows && rows > 0 && m.numel() % rows == 0, "scale_rows: {} values are not {rows} rows with a weight each", m.numel());
+    assert!(weights.numel() >= rows && rows > 0 && m.numel().is_multiple_of(rows), "scale_rows: {} values are not {rows} rows with a weight each", m.numel());
     let p = Params { n: rows as u32, d: (m.numel() / rows) as u32, ..Default::default() };
     let bind = Bindings { weights: Some(weights), m: Some(m), ..Default::default() };
     gpu.launch(&Kernel { shader: &GRADIENT_SIMILARITY, entry: "scale_rows" }, &[], &p, &bind.list(), grid_1d(m.numel()));
