@@ -57,6 +57,8 @@
 //! | score_grad | 0 | 0 | one product of dyadic values and a sign |
 //! | gate_forward, gate_open_probability | 1e-5; 1e-6 | 0 | exp, log and a division of values in [0, 1]; the draw's u rounds in f32 near 1, where log(1 - u) magnifies it |
 //! | gate_backward | 1e-7; 2e-6 | 1e-6; 1e-5 | a product with the gate; the sigmoid's and s(1 - s)'s few ULP |
+//! | row_cosine | 2e-6 | 2e-6 | norms and a dot product summed in another order, a square root and a division |
+//! | unpair_points; scale_rows | 1e-6; 0 | 1e-6; 0 | two divisions, a product and an add per coordinate (the weights: a product and a division); one product |
 //! | sgd w and momentum | 2e-6 | 1e-5 | a few roundings of O(1) terms per step, 3 steps; the GPU may fuse a*b+c |
 //! | adam w | 2e-6 | 1e-5 | as sgd; sqrt and division are not correctly rounded, but the update is scaled by lr |
 //! | adam m, v | 1e-6 amax(ref) | 1e-5 | a couple of roundings each, relative to the moment's own scale |
@@ -83,6 +85,7 @@ mod conv_direct;
 mod corrupt;
 mod dropout;
 mod faults;
+mod gradient_similarity;
 mod hypersphere;
 mod ibp;
 mod learned_mask;

@@ -3,7 +3,7 @@
 
 // A workgroup's tree reduction for shaders with WG (a power of two) threads per workgroup:
 // pgd.wgsl (per-example norms), corrupt.wgsl (a norm over all weights), batchnorm.wgsl and
-// batchnorm_backward.wgsl (per-channel sums).
+// batchnorm_backward.wgsl (per-channel sums), gradient_similarity.wgsl (per-example cosines).
 
 var<workgroup> partial: array<f32, WG>;
 

@@ -1,8 +1,11 @@
 //! Adversarial attacks, batched on the GPU: FGSM, PGD (L-inf and L2, untargeted and
 //! targeted, random starts and restarts), APGD with CE and DLR losses, FAB-T and the Square
-//! attack, and AutoAttack's standard combination of them; the per-example
-//! worst case over steps, restarts and attacks; robustness curves, minimal adversarial
-//! distances by bisection, and the sanity checks that expose gradient masking.
+//! attack, and AutoAttack's standard combination of them; the per-example worst case over
+//! steps, restarts and attacks; robustness curves, minimal adversarial distances by
+//! bisection, and the sanity checks that expose gradient masking; transfer attacks through
+//! another model (a compressed sibling), input-gradient similarity, and the Square attack
+//! seeded with a transfer prior; similarity-unpairing, which fine-tunes a sibling away from
+//! the full model's input gradients.
 
 mod apgd;
 mod batch;
@@ -13,10 +16,14 @@ mod export;
 mod fab;
 mod hyperplane;
 mod pgd;
+mod prior_square;
 mod probe;
 mod robustness;
+mod similarity;
 mod square;
 mod training;
+mod transfer;
+mod unpairing;
 
 pub use apgd::apgd;
 pub use batch::{runner_up_targets, Batch};
@@ -25,6 +32,10 @@ pub use config::{conventional, AttackConfig, AttackName, AttackSettings, Distanc
 pub use distance::{minimal_distances, DistanceStats};
 pub use export::export_examples;
 pub use pgd::pgd;
+pub use prior_square::{prior_square, QueryOutcome};
 pub use probe::{probe, Objective, Probe, WorstCase};
 pub use robustness::{evaluate_robustness, fraction, robustness_curve, run_attack, upload_range, AttackOutcome, Robustness};
+pub use similarity::{ce_input_gradient, gradient_cosines, mean_median};
 pub use training::{craft, validation_robustness, AdvMethod, AdvTrainConfig};
+pub use transfer::{check_pair, transfer_attack, Transfer, TransferredAttack};
+pub use unpairing::{unpairing_gradients, UnpairConfig};

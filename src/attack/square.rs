@@ -28,6 +28,13 @@ fn p_at(it: usize) -> f32 {
 /// Square on one batch into `record`; returns the queries spent per example (0 for examples
 /// misclassified or at radius 0 from the start).
 pub async fn square(gpu: &Gpu, model: &Model, cfg: &AttackConfig, b: &Batch, record: &WorstCase) -> Result<Vec<u32>> {
+    square_from(gpu, model, cfg, b, record, None).await
+}
+
+/// `square` whose first query is `start` ([n, dim], projected onto the eps-box and [0, 1])
+/// instead of the vertical stripes: a prior such as another model's adversarial example
+/// (`prior_square`).
+pub async fn square_from(gpu: &Gpu, model: &Model, cfg: &AttackConfig, b: &Batch, record: &WorstCase, start: Option<&[f32]>) -> Result<Vec<u32>> {
     let n = b.len();
     let shape = b.x0.shape().to_vec();
     let &[_, c, h, w] = &shape[..] else {
@@ -43,9 +50,18 @@ pub async fn square(gpu: &Gpu, model: &Model, cfg: &AttackConfig, b: &Batch, rec
     let (mut margin, mut fooled) = evaluate(gpu, model, &b.x0, &b.labels).await?;
     let mut active: Vec<usize> = (0..n).filter(|&i| fooled[i] == 0 && b.eps_values[i] > 0.0).collect();
 
-    // Query 1: vertical stripes, one sign per channel and column.
+    if start.is_some_and(|s| s.len() != n * dim) {
+        return Err(AerError::Invalid(format!("the Square attack's start has {} values for {n} examples of {dim}", start.map_or(0, |s| s.len()))));
+    }
+    // Query 1: the given start, or vertical stripes, one sign per channel and column.
     for &i in &active {
         let eps = b.eps_values[i];
+        if let Some(s) = start {
+            for j in i * dim..(i + 1) * dim {
+                x[j] = s[j].clamp(x0[j] - eps, x0[j] + eps).clamp(0.0, 1.0);
+            }
+            continue;
+        }
         for ch in 0..c {
             for col in 0..w {
                 let s = if rng.random::<bool>() { eps } else { -eps };

@@ -19,6 +19,7 @@ mod quantize;
 mod report;
 mod resave;
 mod run;
+mod siblings;
 mod status;
 mod stop;
 mod train;
@@ -57,6 +58,11 @@ enum Command {
     /// curve, per-class results, minimal adversarial distances, sanity checks; writes JSON,
     /// a PNG grid and the adversarial examples.
     Attack(attack::AttackArgs),
+    /// Transfer attacks through a full model's compressed siblings: PGD and APGD examples
+    /// crafted on each sibling (and on an independently trained baseline) evaluated on the
+    /// full model, input-gradient cosine and prediction agreement, and the Square attack on
+    /// the full model with and without the sibling as a prior; writes siblings.json.
+    Siblings(siblings::SiblingsArgs),
     /// Verify a checkpoint with interval bounds: the share of examples provably robust at
     /// eps (no input in the L-inf ball changes the prediction), beside clean and PGD robust
     /// accuracy, with the check verified <= PGD <= clean per example; writes verify.json.
@@ -123,6 +129,7 @@ fn dispatch(cli: Cli) -> crate::Result<()> {
         Command::Eval(args) => eval::run(gpu, args),
         Command::Prune(args) => prune::run(gpu, args),
         Command::Attack(args) => attack::run(gpu, args),
+        Command::Siblings(args) => siblings::run(gpu, args),
         Command::Verify(args) => verify::run(gpu, args),
         Command::Corrupt(args) => corrupt::run(gpu, args),
         Command::Faults(args) => faults::run(gpu, args),

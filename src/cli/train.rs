@@ -182,6 +182,17 @@ pub struct TrainArgs {
     /// times each layer's norm along it (adversarial weight perturbation), e.g. 0.01.
     #[arg(long)]
     pub weight_perturb: Option<f32>,
+    /// Similarity-unpairing: fine-tune this sibling (--init it) with its loss plus
+    /// --unpair-weight times the mean squared cosine between its input gradients and those of
+    /// this full model (docs/siblings.md).
+    #[arg(long, value_name = "CHECKPOINT")]
+    pub unpair_full: Option<PathBuf>,
+    /// Similarity-unpairing: the penalty's weight [default: 1].
+    #[arg(long, requires = "unpair_full")]
+    pub unpair_weight: Option<f32>,
+    /// Similarity-unpairing: the finite-difference step along the input [default: 0.01].
+    #[arg(long, requires = "unpair_full")]
+    pub unpair_h: Option<f32>,
     /// Dynamic sparse training from scratch at this sparsity (share of all weights pruned),
     /// e.g. 0.9: random masks, then prune-and-regrow during training.
     #[arg(long)]
@@ -392,6 +403,15 @@ pub fn train_config(a: &TrainArgs, file: Option<TrainConfig>) -> Result<TrainCon
             return Err(AerError::Invalid(format!("--weight-perturb {rho}: give the radius relative to each layer's norm, e.g. 0.01")));
         }
         cfg.set(&crate::faults::WeightPerturbConfig { rho });
+    }
+    let mut unpair = cfg.method::<crate::attack::UnpairConfig>()?;
+    if let Some(full) = &a.unpair_full {
+        unpair.get_or_insert_with(Default::default).full = full.clone();
+    }
+    if let Some(u) = unpair.as_mut() {
+        u.weight = a.unpair_weight.unwrap_or(u.weight);
+        u.h = a.unpair_h.unwrap_or(u.h);
+        cfg.set(u);
     }
     let mut dynamic = cfg.method::<crate::sparse::DynamicSparseConfig>()?;
     if let Some(sparsity) = a.dynamic_sparsity {

@@ -18,6 +18,7 @@ mod conv_direct;
 mod corrupt;
 mod dropout;
 mod faults;
+mod gradient_similarity;
 mod hypersphere;
 mod ibp;
 mod layout;
@@ -50,6 +51,7 @@ pub use bsr::{block_norm_keys, bsr_conv_backward_data, bsr_conv_forward, bsr_con
 pub use corrupt::{l2_ascent, l2_project, linf_ascent, random_corner, random_normal, sum_squares, Radius};
 pub use dropout::dropout;
 pub use faults::{flip_bits, flip_bits_f16};
+pub use gradient_similarity::{row_cosine, scale_rows, unpair_points, UnpairWeights};
 pub use hypersphere::{row_norms, sphere_project, ternary_reinit};
 pub use ibp::{abs_values, ibp_input, ibp_margin, ibp_margin_backward, ibp_maxpool, ibp_maxpool_backward, ibp_relu, ibp_relu_backward, ibp_worst_from_bounds, negate_values, sign_accumulate};
 pub use layout::ActivationLayout;

@@ -16,6 +16,7 @@ pub static REGISTRY: Registry = Registry(&[
     Entry::of::<crate::attack::AdvTrainConfig>(),
     Entry::of::<crate::verify::CertifiedConfig>(),
     Entry::of::<gaussian_noise::GaussianNoise>(),
+    Entry::of::<crate::attack::UnpairConfig>(),
     // Gradients taken at other weights.
     Entry::of::<crate::faults::WeightPerturbConfig>(),
     // Masks before the first epoch.

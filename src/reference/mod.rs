@@ -24,6 +24,7 @@ pub mod conv_direct;
 pub mod corrupt;
 pub mod dropout;
 pub mod faults;
+pub mod gradient_similarity;
 pub mod hypersphere;
 pub mod ibp;
 pub mod learned_mask;

@@ -2,7 +2,8 @@
 //! per run with clean accuracy, robust accuracy per attack and in the worst case, sparsity,
 //! weight bits, stored bytes, FLOPs, measured inference time and adapter; plots of robust
 //! against clean accuracy, accuracy against sparsity, the robustness curves and the Pareto
-//! front of robust accuracy against model size. Markdown, HTML, CSV and JSON.
+//! front of robust accuracy against model size; and the siblings table of every `aer siblings`
+//! result under the directory. Markdown, HTML, CSV and JSON.
 
 use crate::files::write_atomic;
 use super::svg::{escape, Chart, Series};
@@ -12,6 +13,17 @@ use std::path::{Path, PathBuf};
 
 /// Every `summary.json` under `dir`, in path order.
 pub fn collect(dir: &Path) -> Result<Vec<RunSummary>> {
+    files_named(dir, "summary.json")?
+        .iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(p).map_err(|e| AerError::file(p, format!("cannot read: {e}")))?;
+            serde_json::from_str(&text).map_err(|e| AerError::file(p, format!("not a run summary ({e}); was it written by another version of aer?")))
+        })
+        .collect()
+}
+
+/// Every file called `name` under `dir` (at any depth), in path order.
+pub fn files_named(dir: &Path, name: &str) -> Result<Vec<PathBuf>> {
     let mut paths = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -20,19 +32,13 @@ pub fn collect(dir: &Path) -> Result<Vec<RunSummary>> {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.file_name().is_some_and(|n| n == "summary.json") {
+            } else if p.file_name().is_some_and(|n| n == name) {
                 paths.push(p);
             }
         }
     }
     paths.sort();
-    paths
-        .iter()
-        .map(|p| {
-            let text = std::fs::read_to_string(p).map_err(|e| AerError::file(p, format!("cannot read: {e}")))?;
-            serde_json::from_str(&text).map_err(|e| AerError::file(p, format!("not a run summary ({e}); was it written by another version of aer?")))
-        })
-        .collect()
+    Ok(paths)
 }
 
 fn name(s: &RunSummary) -> String {
@@ -178,8 +184,9 @@ fn plots(runs: &[RunSummary]) -> Vec<(&'static str, String)> {
 /// the paths written.
 pub fn write_report(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
     let runs = collect(dir)?;
-    if runs.is_empty() {
-        return Err(AerError::file(dir, "has no run summaries (summary.json); run a pipeline into it first: aer run PIPELINE.toml --out DIR"));
+    let siblings = super::siblings::table(&super::siblings::collect(dir)?);
+    if runs.is_empty() && siblings.is_none() {
+        return Err(AerError::file(dir, "has no run summaries (summary.json) and no siblings.json; run a pipeline into it first (aer run PIPELINE.toml --out DIR) or aer siblings --out DIR"));
     }
     let rows = table(&runs);
     let plots = plots(&runs);
@@ -208,6 +215,13 @@ pub fn write_report(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
         md += &format!("| {} |\n", r.join(" | "));
     }
     md += "\n";
+    if let Some(t) = &siblings {
+        md += &format!("## Transfer through siblings\n\n{}\n\n| {} |\n|{}\n", super::siblings::CAPTION, t[0].join(" | "), "---|".repeat(t[0].len()));
+        for r in &t[1..] {
+            md += &format!("| {} |\n", r.join(" | "));
+        }
+        md += "\n";
+    }
     for (file, _) in &plots {
         md += &format!("![{file}]({file})\n\n");
     }
@@ -216,7 +230,15 @@ pub fn write_report(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
     for r in &rows[1..] {
         html += &format!("<tr>{}</tr>\n", r.iter().map(|c| format!("<td>{}</td>", escape(c))).collect::<String>());
     }
-    html += "</table>\n<div class=\"plots\">\n";
+    html += "</table>\n";
+    if let Some(t) = &siblings {
+        html += &format!("<h2>Transfer through siblings</h2>\n<p>{}</p>\n<table>\n<tr>{}</tr>\n", escape(super::siblings::CAPTION), t[0].iter().map(|c| format!("<th>{}</th>", escape(c))).collect::<String>());
+        for r in &t[1..] {
+            html += &format!("<tr>{}</tr>\n", r.iter().map(|c| format!("<td>{}</td>", escape(c))).collect::<String>());
+        }
+        html += "</table>\n";
+    }
+    html += "<div class=\"plots\">\n";
     for (_, svg) in &plots {
         html += svg;
     }
@@ -226,6 +248,9 @@ pub fn write_report(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
     put("report.html", html.as_bytes())?;
     put("report.csv", csv.as_bytes())?;
     put("report.json", crate::files::to_json_pretty(&runs).as_bytes())?;
+    if let Some(t) = &siblings {
+        put("siblings.csv", t.iter().map(|r| r.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(",") + "\n").collect::<String>().as_bytes())?;
+    }
     for (file, svg) in &plots {
         put(file, svg.as_bytes())?;
     }

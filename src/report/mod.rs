@@ -2,6 +2,7 @@
 
 pub mod aer;
 mod grid;
+pub mod siblings;
 pub mod svg;
 
 pub use grid::{adversarial_grid, encode_png};
