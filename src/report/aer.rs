@@ -203,12 +203,16 @@ pub fn write_report(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
         a.dedup();
         a
     };
-    let intro = format!(
+    let intro = if runs.is_empty() {
+        format!("No pipeline runs under `{}`: the siblings results alone.", dir.display())
+    } else {
+        format!(
         "{} runs from `{}` on {}. Clean accuracy is on the whole test split; robust accuracies are on the attack stage's test images (spread over the classes); bytes are the model as stored for inference; FLOPs count 2 per multiply-add of the weight layers.",
         runs.len(),
         dir.display(),
         adapters.join(", ")
-    );
+        )
+    };
     let mut md = format!("# AER report\n\n{intro}\n\n");
     md += &format!("| {} |\n|{}\n", rows[0].join(" | "), "---|".repeat(rows[0].len()));
     for r in &rows[1..] {
