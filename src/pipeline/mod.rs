@@ -6,7 +6,9 @@
 mod run;
 mod spec;
 mod summary;
+mod validate;
 
 pub use run::{first_difference, one_line, run_pipeline, Event, RunOptions, StageRecord, RUN_FORMAT};
 pub use spec::{parse, Pipeline, Run, Stage, MAX_RUNS, SWEEPABLE};
+pub use validate::{check_attack, check_with_data};
 pub use summary::{summarise, AttackSummary, CurvePoint, RunSummary};

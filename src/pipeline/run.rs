@@ -8,6 +8,7 @@
 use crate::files::{write_json, DirLock};
 use super::spec::{Pipeline, Run, Stage};
 use super::summary::{summarise, RunSummary};
+use super::validate::check_with_data;
 use crate::attack::{evaluate_robustness, robustness_curve, sanity_checks, SuiteConfig};
 use crate::gpu::time_async;
 use crate::data::Splits;
@@ -74,17 +75,29 @@ pub async fn run_pipeline(gpu: &Gpu, runs: &[Run], out: &Path, opts: &RunOptions
     claim.notes.iter().for_each(|n| on(Event::Fit(FitEvent::Note(n.clone()))));
     let mut summaries = Vec::new();
     let mut data: Option<(Value, Splits)> = None;
+    // Runs of a sweep share their data unless they change it.
+    let data_key = |run: &Run| json!([run.pipeline.data, run.pipeline.val_size, run.pipeline.train_examples]);
+    let load = |data: &mut Option<(Value, Splits)>, run: &Run| -> Result<()> {
+        let key = data_key(run);
+        if data.as_ref().is_none_or(|(k, _)| k != &key) {
+            *data = Some((key, load_splits(&run.pipeline)?));
+        }
+        Ok(())
+    };
+    // Every run's settings against its data before the first stage of the first run.
+    let origin = runs.first().map(|r| format!("pipeline '{}'", r.pipeline.name)).unwrap_or_default();
+    check_with_data(&origin, runs, &mut |run| {
+        load(&mut data, run)?;
+        let splits = &data.as_ref().expect("just loaded").1;
+        Ok((splits.train.shape, splits.classes))
+    })?;
     let mut shared = SharedStages::new();
     for (i, run) in runs.iter().enumerate() {
         let dir = out.join(&run.dir);
         on(Event::Run { index: i, runs: runs.len(), label: &run.label, dir: &dir });
         lock(&dir, run)?;
-        // Runs of a sweep share their data unless they change it.
-        let key = json!([run.pipeline.data, run.pipeline.val_size, run.pipeline.train_examples]);
-        if data.as_ref().is_none_or(|(k, _)| k != &key) {
-            data = Some((key, load_splits(&run.pipeline)?));
-        }
-        let splits = &data.as_ref().unwrap().1;
+        load(&mut data, run)?;
+        let splits = &data.as_ref().expect("just loaded").1;
         let records = run_stages(gpu, run, splits, &dir, opts, &mut shared, on).await?;
         let summary = summarise(gpu, run, splits, &dir, records, opts.dense_kernels).await?;
         write_json(&dir.join("summary.json"), &summary)?;

@@ -194,9 +194,11 @@ pub fn parse(text: &str, origin: &str, max_runs: usize) -> Result<Vec<Run>> {
             *at(&mut v, path) = vals[k].clone();
             parts.push(format!("{}={}", key_name(path, &axes), scalar(&vals[k])));
         }
-        let pipeline: Pipeline = v.try_into().map_err(|e: toml::de::Error| AerError::Invalid(format!("{origin}: {e}")))?;
-        pipeline.check(origin)?;
         let label = parts.join(",");
+        // Errors name the run of a sweep, so that its values can be found.
+        let which = if label.is_empty() { origin.to_string() } else { format!("{origin}, run {label}") };
+        let pipeline: Pipeline = v.try_into().map_err(|e: toml::de::Error| AerError::Invalid(format!("{which}: {e}")))?;
+        pipeline.check(&which)?;
         let dir = if label.is_empty() { "run".to_string() } else { label.chars().map(|ch| if ch.is_ascii_alphanumeric() || "=.-".contains(ch) { ch } else { '_' }).collect() };
         runs.push(Run { label, dir, pipeline });
     }
@@ -265,6 +267,9 @@ fn scalar(v: &toml::Value) -> String {
     }
 }
 
+/// Classes assumed when checking attack settings without the data: enough for every attack.
+const STATIC_CLASSES: usize = 10;
+
 impl Pipeline {
     fn check(&self, origin: &str) -> Result<()> {
         if self.stages.is_empty() {
@@ -293,6 +298,10 @@ impl Pipeline {
                 Stage::Lottery { rounds, rate, .. } if *rounds == 0 || !(*rate > 0.0 && *rate < 1.0) => return Err(bad(format!("rounds must be at least 1 and rate in (0, 1); got {rounds} and {rate}"))),
                 Stage::Train { .. } => {}
                 Stage::Attack { n, .. } if *n == 0 => return Err(bad("n must be at least 1".into())),
+                // Every setting that does not depend on the data (radii, steps, queries, the
+                // attack list); `validate::check_with_data` checks again with the data's shape
+                // and classes before the first stage runs.
+                Stage::Attack { attack, .. } => super::validate::check_attack(attack, [1, 28, 28], STATIC_CLASSES).map_err(|e| bad(format!("{e}; fix [stages.attack]")))?,
                 Stage::Bench { batch, runs } if *batch == 0 || *runs == 0 => return Err(bad("batch and runs must be at least 1".into())),
                 _ => {}
             }
@@ -351,6 +360,29 @@ attacks = ["fgsm", "pgd"]
         assert!(e.contains("trian"), "{e}");
         let e = parse("name = \"x\"\n[[stages]]\nkind = \"train\"\n[[stages]]\nkind = \"prune\"\nsparsity = 1.5\n", "p.toml", MAX_RUNS).unwrap_err().to_string();
         assert!(e.contains("stage 2 (prune)") && e.contains("sparsity"), "{e}");
+    }
+
+    /// An attack stage's bad settings are refused when the file is read, before any stage
+    /// trains, naming the run of the sweep, the stage and the setting.
+    #[test]
+    fn attack_settings_are_checked_before_anything_runs() {
+        let file = |attack: &str| format!("name = \"x\"\nseed = [0, 1]\n[[stages]]\nkind = \"train\"\n[[stages]]\nkind = \"attack\"\n[stages.attack]\n{attack}\n");
+        for (attack, key) in [
+            ("eps = -0.1", "eps"),
+            ("steps = 0", "steps"),
+            ("eps = 2.0", "eps 2"),
+            ("square_queries = 0\nattacks = [\"square\"]", "square_queries"),
+            ("fab_steps = 0\nattacks = [\"fab-t\"]", "fab_steps"),
+            ("attacks = []", "attack list is empty"),
+            ("curve = [0.1, -1.0]", "curve radii"),
+            ("norm = \"l2\"\nattacks = [\"square\"]", "L-inf only"),
+        ] {
+            let e = parse(&file(attack), "p.toml", MAX_RUNS).unwrap_err().to_string();
+            assert!(e.contains("p.toml, run seed=0: stage 2 (attack)") && e.contains(key) && e.contains("[stages.attack]"), "{attack}: {e}");
+        }
+        let e = parse("name = \"x\"\n[[stages]]\nkind = \"train\"\n[[stages]]\nkind = \"attack\"\nn = 0\n", "p.toml", MAX_RUNS).unwrap_err().to_string();
+        assert!(e.contains("stage 2 (attack): n must be at least 1"), "{e}");
+        assert!(parse(&file("eps = 0.1\nsteps = 3"), "p.toml", MAX_RUNS).is_ok());
     }
 
     /// 300 x 300 x 300 values are refused at once, naming the count, before any is expanded;
