@@ -9,6 +9,7 @@ use crate::files::{write_json, DirLock};
 use super::spec::{Pipeline, Run, Stage};
 use super::summary::{summarise, RunSummary};
 use super::validate::check_with_data;
+use super::rerun::{first_changed_stage, set_aside, set_aside_from, stage_dir};
 use crate::attack::{evaluate_robustness, robustness_curve, sanity_checks, SuiteConfig};
 use crate::gpu::time_async;
 use crate::data::Splits;
@@ -95,7 +96,9 @@ pub async fn run_pipeline(gpu: &Gpu, runs: &[Run], out: &Path, opts: &RunOptions
     for (i, run) in runs.iter().enumerate() {
         let dir = out.join(&run.dir);
         on(Event::Run { index: i, runs: runs.len(), label: &run.label, dir: &dir });
-        lock(&dir, run)?;
+        for note in lock(&dir, run)? {
+            on(Event::Fit(FitEvent::Note(note)));
+        }
         load(&mut data, run)?;
         let splits = &data.as_ref().expect("just loaded").1;
         let records = run_stages(gpu, run, splits, &dir, opts, &mut shared, on).await?;
@@ -116,23 +119,37 @@ fn load_splits(p: &Pipeline) -> Result<Splits> {
 }
 
 /// Claim `dir` for `run`: write its `run.json`, or check that the one there is the same run.
-fn lock(dir: &Path, run: &Run) -> Result<()> {
+/// A run whose stages' settings changed (and nothing else) keeps the stages before the first
+/// changed one; that one and every later one run again (`rerun`). Returns lines worth saying.
+fn lock(dir: &Path, run: &Run) -> Result<Vec<String>> {
     let path = dir.join("run.json");
     // As written and read back (numbers as they print), so that the same run compares equal.
     let want = crate::files::to_json_value(&json!({ "format": RUN_FORMAT, "label": run.label, "pipeline": run.pipeline }));
-    if path.exists() {
-        let text = std::fs::read_to_string(&path).map_err(|e| AerError::file(&path, format!("cannot read: {e}")))?;
-        let have: Value = serde_json::from_str(&text).map_err(|e| AerError::file(&path, format!("corrupt ({e}); delete the directory {} to start the run over", dir.display())))?;
-        if have != want {
+    if !path.exists() {
+        write_json(&path, &want)?;
+        return Ok(Vec::new());
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| AerError::file(&path, format!("cannot read: {e}")))?;
+    let have: Value = serde_json::from_str(&text).map_err(|e| AerError::file(&path, format!("corrupt ({e}); delete the directory {} to start the run over", dir.display())))?;
+    match first_changed_stage(&have, &want) {
+        Ok(None) => Ok(Vec::new()),
+        Ok(Some(from)) => {
+            // The old stages' directories first, then the new run.json: killed in between,
+            // the next invocation finds the same change and finishes moving them.
             let diff = first_difference(&have, &want, String::new()).unwrap_or_default();
-            return Err(AerError::file(
+            let mut notes = vec![format!("changed since the last invocation: {diff}; stages {} on run again", from + 1)];
+            notes.extend(set_aside_from(dir, &have, from)?);
+            write_json(&path, &want)?;
+            Ok(notes)
+        }
+        Err(()) => {
+            let diff = first_difference(&have, &want, String::new()).unwrap_or_default();
+            Err(AerError::file(
                 &path,
                 format!("holds the results of another configuration ({diff}); they are never mixed with new ones: use another --out, or delete {} to start over", dir.display()),
-            ));
+            ))
         }
-        return Ok(());
     }
-    write_json(&path, &want)
 }
 
 /// The first place where two JSON values differ, as `path: old -> new`.
@@ -155,12 +172,22 @@ async fn run_stages(gpu: &Gpu, run: &Run, splits: &Splits, dir: &Path, opts: &Ru
     let p = &run.pipeline;
     let mut records: Vec<StageRecord> = Vec::new();
     let mut model: Option<PathBuf> = None;
+    // Once a stage runs, every later one runs again: the model it starts from was remade.
+    let mut ran = false;
     for (i, stage) in p.stages.iter().enumerate() {
         let kind = stage.kind();
-        let sdir = dir.join(format!("{:02}-{kind}", i + 1));
+        let sdir = stage_dir(dir, i, kind);
         let record_path = sdir.join("stage.json");
         let key = prefix_key(p, i);
-        let rec = match finished(&record_path, dir)? {
+        let done = if ran { None } else { finished(&record_path, dir)? };
+        // A stage that runs with a finished (or, after an earlier stage ran, any) old
+        // directory starts fresh: its old results are moved aside, never resumed from.
+        if done.is_none() && (ran || record_path.exists()) {
+            if let Some(note) = set_aside(dir, &sdir)? {
+                on(Event::Fit(FitEvent::Note(note)));
+            }
+        }
+        let rec = match done {
             Some(rec) => {
                 on(Event::Reused { index: i, kind, summary: one_line(kind, &rec.result) });
                 rec
@@ -176,6 +203,7 @@ async fn run_stages(gpu: &Gpu, run: &Run, splits: &Splits, dir: &Path, opts: &Ru
                 None => {
                     on(Event::Stage { index: i, stages: p.stages.len(), kind });
                     let t = Instant::now();
+                    ran = true;
                     let (checkpoint, result) = run_stage(gpu, p, i, stage, splits, &sdir, model.as_deref(), opts, on).await?;
                     let rel = |path: PathBuf| path.strip_prefix(dir).unwrap_or(&path).to_string_lossy().into_owned();
                     let rec = StageRecord { index: i + 1, kind: kind.into(), checkpoint: checkpoint.map(rel), result, seconds: t.elapsed().as_secs_f64(), adapter: gpu.adapter_label(), shared_from: None };
@@ -200,15 +228,18 @@ fn finished(record_path: &Path, dir: &Path) -> Result<Option<StageRecord>> {
     if !record_path.exists() {
         return Ok(None);
     }
+    let sdir = record_path.parent().unwrap_or(dir);
+    // Deleting the stage's directory, its stage.json or its checkpoint makes it run again.
+    let advice = format!("delete {} (or its stage.json) to run this stage again; the stages after it then run again too", sdir.display());
     let text = std::fs::read_to_string(record_path).map_err(|e| AerError::file(record_path, format!("cannot read: {e}")))?;
-    let rec: StageRecord = serde_json::from_str(&text).map_err(|e| AerError::file(record_path, format!("corrupt ({e}); delete it to run the stage again")))?;
+    let rec: StageRecord = serde_json::from_str(&text).map_err(|e| AerError::file(record_path, format!("corrupt ({e}); {advice}")))?;
     if let Some(ck) = &rec.checkpoint {
         let path = dir.join(ck);
         if !path.exists() {
             return Ok(None);
         }
         // Corrupt or truncated: an error that names the file, never a silent reuse.
-        Checkpoint::load(&path)?;
+        Checkpoint::load(&path).map_err(|e| AerError::Invalid(format!("{e}\n  to recompute it: {advice}")))?;
     }
     Ok(Some(rec))
 }
