@@ -3,7 +3,7 @@
 use super::common::open;
 use super::options::GpuArgs;
 use super::progress::{epoch_line, work_bar};
-use crate::pipeline::{parse, run_pipeline, Event, RunOptions};
+use crate::pipeline::{parse_with, run_pipeline, Event, RunOptions};
 use crate::train::FitEvent;
 use crate::{AerError, Result};
 use clap::Args;
@@ -21,12 +21,18 @@ pub struct PipelineArgs {
     /// Most runs the file's sweeps may expand into; more are refused before anything runs.
     #[arg(long, default_value_t = crate::pipeline::MAX_RUNS)]
     pub max_runs: usize,
+    /// Replace or add a setting of the file without editing it: a dotted path into the TOML,
+    /// stages by 0-based index, and a TOML value (`--set seed=1`, `--set
+    /// stages.2.attack.eps=0.2`, `--set stages.1.sparsity=[0.5,0.9]`); repeatable. In a run
+    /// directory made before, the stages before the first changed one are kept.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
 }
 
 pub fn run(gpu_args: &GpuArgs, args: &PipelineArgs) -> Result<()> {
     let (choice, dense_kernels) = (&gpu_args.choice(), gpu_args.dense_kernels);
     let text = std::fs::read_to_string(&args.file).map_err(|e| AerError::file(&args.file, format!("cannot read: {e}")))?;
-    let runs = parse(&text, &args.file.display().to_string(), args.max_runs)?;
+    let runs = parse_with(&text, &args.file.display().to_string(), args.max_runs, &args.set)?;
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(&runs[0].pipeline.name));
     let gpu = open(choice)?;
     eprintln!("pipeline {}: {} run{}, {} stages each, into {} ({})", runs[0].pipeline.name, runs.len(), if runs.len() == 1 { "" } else { "s" }, runs[0].pipeline.stages.len(), out.display(), gpu.adapter_label());

@@ -167,7 +167,21 @@ pub const MAX_RUNS: usize = 1000;
 /// Parse a pipeline file and expand its sweeps into runs, in the order the lists appear;
 /// refused before expanding when they would make more than `max_runs` runs.
 pub fn parse(text: &str, origin: &str, max_runs: usize) -> Result<Vec<Run>> {
-    let value: toml::Value = toml::from_str(text).map_err(|e| AerError::Invalid(format!("{origin}: {e}")))?;
+    parse_with(text, origin, max_runs, &[])
+}
+
+/// `parse` with settings replaced or added first (`aer run --set KEY=VALUE`, see
+/// `overrides`); a setting the file format does not know is refused naming its key.
+pub fn parse_with(text: &str, origin: &str, max_runs: usize, sets: &[String]) -> Result<Vec<Run>> {
+    let mut value: toml::Value = toml::from_str(text).map_err(|e| AerError::Invalid(format!("{origin}: {e}")))?;
+    let added: Vec<String> = super::overrides::apply(&mut value, sets)?.into_iter().filter(|o| !o.existed).map(|o| o.key).collect();
+    expand(value, origin, max_runs).map_err(|e| match added.is_empty() {
+        true => e,
+        false => AerError::Invalid(format!("{e}\n  (--set added {}, which the file did not have: check the name{})", added.join(", "), if added.len() == 1 { "" } else { "s" })),
+    })
+}
+
+fn expand(value: toml::Value, origin: &str, max_runs: usize) -> Result<Vec<Run>> {
     let mut axes = Vec::new();
     find_sweeps(&value, &mut Vec::new(), &mut axes);
     let mut runs = Vec::new();
@@ -383,6 +397,25 @@ attacks = ["fgsm", "pgd"]
         let e = parse("name = \"x\"\n[[stages]]\nkind = \"train\"\n[[stages]]\nkind = \"attack\"\nn = 0\n", "p.toml", MAX_RUNS).unwrap_err().to_string();
         assert!(e.contains("stage 2 (attack): n must be at least 1"), "{e}");
         assert!(parse(&file("eps = 0.1\nsteps = 3"), "p.toml", MAX_RUNS).is_ok());
+    }
+
+    /// `--set` replaces a value, adds one the file leaves out, and refuses a name the format
+    /// does not know, naming it.
+    #[test]
+    fn overrides_replace_add_and_refuse_unknown_keys() {
+        let sets = ["seed=4", "stages.2.attack.steps=7", "stages.1.sparsity=[0.5, 0.6]"].map(String::from);
+        let runs = parse_with(FILE, "t.toml", MAX_RUNS, &sets).unwrap();
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[1].label, "sparsity=0.6");
+        assert_eq!(runs[0].pipeline.seed, 4);
+        match &runs[0].pipeline.stages[2] {
+            Stage::Attack { attack, .. } => assert_eq!(attack.steps, Some(7)),
+            s => panic!("{s:?}"),
+        }
+        let e = parse_with(FILE, "t.toml", MAX_RUNS, &["stages.2.attack.stepz=7".to_string()]).unwrap_err().to_string();
+        assert!(e.contains("stepz") && e.contains("--set added stages.2.attack.stepz"), "{e}");
+        let e = parse_with(FILE, "t.toml", MAX_RUNS, &["stages.2.eps=0.1".to_string()]).unwrap_err().to_string();
+        assert!(e.contains("eps") && e.contains("--set added stages.2.eps"), "{e}");
     }
 
     /// 300 x 300 x 300 values are refused at once, naming the count, before any is expanded;
