@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{aer, aer_command as command, tmpdir};
+use common::{aer, aer_command as command, summary_numbers as numbers, tmpdir};
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -22,23 +22,6 @@ fn run_ok(file: &str, out: &Path) -> String {
     let (ok, text) = aer(&["run", file, "--out", out.to_str().unwrap()]);
     assert!(ok, "aer run {file} failed:\n{text}");
     text
-}
-
-/// A summary without its wall-clock fields, which differ between any two runs.
-fn numbers(path: &Path) -> serde_json::Value {
-    fn strip(v: &mut serde_json::Value) {
-        match v {
-            serde_json::Value::Object(m) => {
-                m.retain(|k, _| !k.contains("seconds") && !k.ends_with("_ms") && k != "us_per_example");
-                m.values_mut().for_each(strip);
-            }
-            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
-            _ => {}
-        }
-    }
-    let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    strip(&mut v);
-    v
 }
 
 /// Run `aer args` and kill it (no chance to clean up) as soon as `file` exists.
