@@ -27,4 +27,4 @@ pub use export::export_examples;
 pub use pgd::pgd;
 pub use probe::{probe, Objective, Probe, WorstCase};
 pub use robustness::{evaluate_robustness, fraction, robustness_curve, run_attack, upload_range, AttackOutcome, Robustness};
-pub use training::{craft, validation_robustness, AdvMethod, AdvTrainConfig};
+pub use training::{adv_data_defaults, craft, validation_robustness, AdvMethod, AdvTrainConfig};
