@@ -17,9 +17,12 @@ pub fn check_attack(attack: &AttackSettings, input: [usize; 3], classes: usize) 
     Ok(())
 }
 
+/// A run's data as the checks need it: its input shape and number of classes.
+pub type DataShape = ([usize; 3], usize);
+
 /// Check every run against its data: `shape` gives the input shape and class count of a run's
 /// data (the caller loads each data set once). Errors name the run, the stage and the setting.
-pub fn check_with_data(origin: &str, runs: &[Run], shape: &mut dyn FnMut(&Run) -> Result<([usize; 3], usize)>) -> Result<()> {
+pub fn check_with_data(origin: &str, runs: &[Run], shape: &mut dyn FnMut(&Run) -> Result<DataShape>) -> Result<()> {
     for run in runs {
         let (input, classes) = shape(run)?;
         let p = &run.pipeline;
