@@ -81,6 +81,7 @@ fn fail(msg: impl std::fmt::Display) -> ! {
 }
 
 fn main() {
+    aer::cli::init_logging();
     let cli = Cli::parse();
     match cli.command {
         Some(Cmd::Compare { files, svg }) => compare(&files, &svg),

@@ -36,7 +36,28 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     remove_stale_temps_of(path);
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     std::fs::write(&tmp, bytes).map_err(|e| AerError::file(&tmp, format!("cannot write: {e}")))?;
-    std::fs::rename(&tmp, path).map_err(|e| AerError::file(path, format!("cannot rename the finished temp file into place: {e}")))
+    crash_point(&tmp);
+    std::fs::rename(&tmp, path).map_err(|e| AerError::file(path, format!("cannot rename the finished temp file into place: {e}")))?;
+    crash_point(path);
+    Ok(())
+}
+
+/// The variable that makes the process die at a chosen point of its writes, for the tests
+/// that check that a run killed anywhere resumes to the same results (tests/pipeline_crash.rs).
+pub const ABORT_AT_WRITE: &str = "AER_ABORT_AT_WRITE";
+
+/// Test hook: with `AER_ABORT_AT_WRITE=N`, abort the process (no destructors, nothing flushed:
+/// as kill -9 would) at the N-th point, counting two per atomic write: its temp file written,
+/// then renamed into place. Unset (always, outside those tests) it does nothing.
+fn crash_point(path: &Path) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static AT: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+    static COUNT: AtomicUsize = AtomicUsize::new(0);
+    let Some(at) = *AT.get_or_init(|| std::env::var(ABORT_AT_WRITE).ok().and_then(|v| v.parse().ok())) else { return };
+    if COUNT.fetch_add(1, Ordering::SeqCst) + 1 == at {
+        eprintln!("{ABORT_AT_WRITE}={at}: aborting after writing {}", path.display());
+        std::process::abort();
+    }
 }
 
 /// Write `value` as pretty JSON (`write_atomic`), each number as it prints: an f32 setting

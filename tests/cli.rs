@@ -105,6 +105,11 @@ fn every_subcommand_has_help() {
         let (ok, text) = aer(&[sub, "--help"]);
         assert!(ok && text.contains("Usage"), "{sub} --help:\n{text}");
     }
+    // Training's many flags are grouped under headings.
+    let (_, text) = aer(&["train", "--help"]);
+    for heading in ["Data:", "Model:", "Run:", "Optimizer:", "Adversarial training:", "Certified training:", "Quantization:", "Pruning:", "GPU:"] {
+        assert!(text.lines().any(|l| l == heading), "no '{heading}' heading in train --help:\n{text}");
+    }
 }
 
 #[test]

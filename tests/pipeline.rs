@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{aer, aer_command as command, tmpdir};
+use common::{aer, aer_command as command, summary_numbers as numbers, tmpdir};
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -22,23 +22,6 @@ fn run_ok(file: &str, out: &Path) -> String {
     let (ok, text) = aer(&["run", file, "--out", out.to_str().unwrap()]);
     assert!(ok, "aer run {file} failed:\n{text}");
     text
-}
-
-/// A summary without its wall-clock fields, which differ between any two runs.
-fn numbers(path: &Path) -> serde_json::Value {
-    fn strip(v: &mut serde_json::Value) {
-        match v {
-            serde_json::Value::Object(m) => {
-                m.retain(|k, _| !k.contains("seconds") && !k.ends_with("_ms") && k != "us_per_example");
-                m.values_mut().for_each(strip);
-            }
-            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
-            _ => {}
-        }
-    }
-    let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    strip(&mut v);
-    v
 }
 
 /// Run `aer args` and kill it (no chance to clean up) as soon as `file` exists.
@@ -107,24 +90,84 @@ kind = "train"
 epochs = 1
 "#;
 
+/// TINY with an attack stage after it.
+const TINY_ATTACKED: &str = r#"
+name = "tiny"
+train_examples = 600
+[[stages]]
+kind = "train"
+[stages.train]
+epochs = 1
+[[stages]]
+kind = "attack"
+n = 20
+[stages.attack]
+eps = 0.1
+steps = 2
+attacks = ["pgd"]
+curve = [0.0, 0.1]
+curve_n = 10
+"#;
+
+/// A setting outside the stages (seed, model, data) changes every stage: refused, naming it.
 #[test]
 fn changed_configuration_is_refused() {
     let dir = tmpdir("changed");
     let out = dir.join("out");
-    run_ok(&write(&dir, "p.toml", TINY), &out);
-    let (ok, text) = aer(&["run", &write(&dir, "q.toml", &TINY.replace("epochs = 1", "epochs = 2")), "--out", out.to_str().unwrap()]);
+    let file = write(&dir, "p.toml", TINY);
+    run_ok(&file, &out);
+    let (ok, text) = aer(&["run", &file, "--out", out.to_str().unwrap(), "--set", "seed=1"]);
     assert!(!ok, "{text}");
-    for needle in ["run.json", "another configuration", "stages.0.train.epochs: 1 before, 2 now", "use another --out"] {
+    for needle in ["run.json", "another configuration", "pipeline.seed: 0 before, 1 now", "use another --out"] {
         assert!(text.contains(needle), "expected '{needle}' in:\n{text}");
     }
+    let (ok, text) = aer(&["run", &file, "--out", out.to_str().unwrap(), "--set", "stages.0.train.epoks=2"]);
+    assert!(!ok && text.contains("epoks") && text.contains("--set added stages.0.train.epoks"), "{text}");
 }
 
+/// `--set` on an attack stage reruns that stage only, on the finished training stage's
+/// model; a changed training stage trains afresh (not resuming the old settings' epochs), and
+/// the stages after it run again. The old results are moved to `replaced/`, never deleted.
+#[test]
+fn changed_stage_settings_rerun_from_the_first_changed_stage() {
+    let dir = tmpdir("rerun");
+    let out = dir.join("out");
+    let file = write(&dir, "p.toml", TINY_ATTACKED);
+    run_ok(&file, &out);
+    let run = out.join("run");
+    let best = std::fs::read(run.join("01-train/best.safetensors")).unwrap();
+    let attack_eps = |run: &Path| {
+        let s: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+        s["stages"][1]["result"]["attacks"][0]["config"]["eps"].as_f64().unwrap()
+    };
+    assert_eq!(attack_eps(&run), 0.1);
+
+    let (ok, text) = aer(&["run", &file, "--out", out.to_str().unwrap(), "--set", "stages.1.attack.eps=0.05"]);
+    assert!(ok, "{text}");
+    assert!(text.contains("stage 1/2 train: finished earlier") && !text.contains("epoch   1/1"), "{text}");
+    assert!(text.contains("stages.1.attack.eps: 0.1 before, 0.05 now"), "{text}");
+    assert_eq!(attack_eps(&run), 0.05);
+    assert!(run.join("replaced/02-attack.1/stage.json").exists());
+    assert_eq!(std::fs::read(run.join("01-train/best.safetensors")).unwrap(), best, "the training stage was redone");
+
+    let (ok, text) = aer(&["run", &file, "--out", out.to_str().unwrap(), "--set", "stages.1.attack.eps=0.05", "--set", "stages.0.train.epochs=2"]);
+    assert!(ok, "{text}");
+    assert!(text.contains("epoch   1/2") && !text.contains("resuming"), "{text}");
+    assert!(run.join("replaced/01-train.1/best.safetensors").exists() && run.join("replaced/02-attack.2/stage.json").exists());
+    let metrics: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("01-train/metrics.json")).unwrap()).unwrap();
+    assert_eq!(metrics["history"].as_array().unwrap().len(), 2);
+}
+
+/// A corrupt or truncated checkpoint is reported by name with advice that works: deleting
+/// the stage's directory, or the checkpoint alone, makes the stage run again, to the numbers
+/// of the run before.
 #[test]
 fn corrupt_or_truncated_checkpoints_are_reported() {
     let dir = tmpdir("corrupt");
     let file = write(&dir, "p.toml", TINY);
     let out = dir.join("out");
     run_ok(&file, &out);
+    let before = numbers(&out.join("run/summary.json"));
     let ck = out.join("run/01-train/best.safetensors");
     let good = std::fs::read(&ck).unwrap();
 
@@ -135,14 +178,28 @@ fn corrupt_or_truncated_checkpoints_are_reported() {
     std::fs::write(&ck, &bad).unwrap();
     let (ok, text) = aer(&["run", &file, "--out", out.to_str().unwrap()]);
     assert!(!ok && text.contains("best.safetensors") && text.contains("checksum mismatch"), "{text}");
+    assert!(text.contains("to run this stage again") && text.contains("01-train"), "{text}");
+
+    // The intact file is accepted again.
+    std::fs::write(&ck, &good).unwrap();
+    assert!(run_ok(&file, &out).contains("finished earlier"));
 
     std::fs::write(&ck, &good[..good.len() / 2]).unwrap();
     let (ok, text) = aer(&["run", &file, "--out", out.to_str().unwrap()]);
     assert!(!ok && text.contains("best.safetensors") && text.contains("truncated"), "{text}");
 
-    // The intact file is accepted again.
-    std::fs::write(&ck, &good).unwrap();
-    assert!(run_ok(&file, &out).contains("finished earlier"));
+    // Following the advice: the stage runs again, to the same numbers.
+    std::fs::remove_dir_all(out.join("run/01-train")).unwrap();
+    let text = run_ok(&file, &out);
+    assert!(!text.contains("finished earlier"), "{text}");
+    assert_eq!(numbers(&out.join("run/summary.json")), before);
+
+    // Deleting only the checkpoint does too; the stage's old directory is kept aside.
+    std::fs::remove_file(&ck).unwrap();
+    let text = run_ok(&file, &out);
+    assert!(!text.contains("finished earlier") && text.contains("runs again"), "{text}");
+    assert!(out.join("run/replaced/01-train.1/stage.json").exists());
+    assert_eq!(numbers(&out.join("run/summary.json")), before);
 }
 
 #[test]

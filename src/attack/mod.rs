@@ -36,6 +36,6 @@ pub use prior_square::{prior_square, QueryOutcome};
 pub use probe::{probe, Objective, Probe, WorstCase};
 pub use robustness::{evaluate_robustness, fraction, robustness_curve, run_attack, upload_range, AttackOutcome, Robustness};
 pub use similarity::{ce_input_gradient, gradient_cosines, mean_median};
-pub use training::{craft, validation_robustness, AdvMethod, AdvTrainConfig};
+pub use training::{adv_data_defaults, craft, validation_robustness, AdvMethod, AdvTrainConfig};
 pub use transfer::{check_pair, transfer_attack, Transfer, TransferredAttack};
 pub use unpairing::{unpairing_gradients, UnpairConfig};

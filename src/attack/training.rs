@@ -117,6 +117,23 @@ impl AdvTrainConfig {
     }
 }
 
+/// `cfg` with the settings its `adv` table leaves out taken from the data, as `aer attack`
+/// takes its defaults (`super::conventional`): eps 0.3, 40 steps of 0.01 for grey-scale images,
+/// eps 8/255, 10 steps of 2/255 for colour ones (L2: 2.0 / 0.5). `fit` applies it before the
+/// table's other defaults (`AdvTrainConfig::default`, Madry's MNIST settings) fill the rest.
+pub fn adv_data_defaults(cfg: &TrainConfig, input: [usize; 3]) -> TrainConfig {
+    let mut cfg = cfg.clone();
+    if let Some(serde_json::Value::Object(t)) = cfg.methods.get_mut(<AdvTrainConfig as MethodSettings>::KEY) {
+        let norm = t.get("norm").and_then(|n| serde_json::from_value::<Norm>(n.clone()).ok()).unwrap_or(Norm::Linf);
+        let (eps, step, steps) = super::conventional(input, norm);
+        let num = |x: f32| crate::files::to_json_value(&x);
+        for (key, value) in [("eps", num(eps)), ("step", num(step)), ("steps", steps.into()), ("val_step", num(step)), ("val_steps", steps.into())] {
+            t.entry(key).or_insert(value);
+        }
+    }
+    cfg
+}
+
 /// The training attack's examples for one batch (eps 0 leaves an example clean). TRADES's
 /// attack maximises KL from the clean prediction `clean_logits`.
 pub fn craft(gpu: &Gpu, model: &Model, cfg: &AdvTrainConfig, b: &Batch, clean_logits: Option<&Tensor>) -> Tensor {
@@ -293,5 +310,24 @@ impl train::Method for Adversarial {
             });
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod data_default_tests {
+    use super::*;
+
+    /// A left-out radius follows the data as `aer attack`'s does; a given one is kept.
+    #[test]
+    fn left_out_radius_and_steps_follow_the_data() {
+        let cfg = |table: serde_json::Value| TrainConfig { methods: [("adv".to_string(), table)].into_iter().collect(), ..Default::default() };
+        let read = |c: &TrainConfig| c.method::<AdvTrainConfig>().unwrap().unwrap();
+        let colour = read(&adv_data_defaults(&cfg(serde_json::json!({ "method": "pgd" })), [3, 32, 32]));
+        assert_eq!((colour.eps, colour.step, colour.steps, colour.val_step, colour.val_steps), (8.0 / 255.0, 2.0 / 255.0, 10, 2.0 / 255.0, 10));
+        let grey = read(&adv_data_defaults(&cfg(serde_json::json!({})), [1, 28, 28]));
+        assert_eq!((grey.eps, grey.step, grey.steps), (0.3, 0.01, 40));
+        let given = read(&adv_data_defaults(&cfg(serde_json::json!({ "eps": 0.1, "norm": "l2" })), [3, 32, 32]));
+        assert_eq!((given.eps, given.steps), (0.1, 10));
+        assert!(!adv_data_defaults(&TrainConfig::default(), [3, 32, 32]).has("adv"));
     }
 }

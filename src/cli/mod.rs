@@ -110,6 +110,7 @@ enum Command {
 
 /// Entry point of the `aer` binary; returns the process exit code.
 pub fn main() -> i32 {
+    init_logging();
     let cli = Cli::parse();
     match dispatch(cli) {
         Ok(()) => 0,
@@ -144,4 +145,10 @@ fn dispatch(cli: Cli) -> crate::Result<()> {
         Command::Resave(args) => resave::run(args),
         Command::Watermark(args) => watermark::run(gpu, args),
     }
+}
+
+/// Warnings (aer's and wgpu's) on standard error; `RUST_LOG` chooses more or less, e.g.
+/// `RUST_LOG=wgpu_hal=info` or `RUST_LOG=off`.
+pub fn init_logging() {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).format_timestamp(None).init();
 }

@@ -8,15 +8,15 @@ use std::path::PathBuf;
 pub struct GpuArgs {
     /// Use the adapter whose name contains this text (case-insensitive), e.g. llvmpipe, or the
     /// adapter of this number in `aer adapters`, e.g. 1.
-    #[arg(long, global = true, env = "WGPU_ADAPTER_NAME")]
+    #[arg(help_heading = "GPU", long, global = true, env = "WGPU_ADAPTER_NAME")]
     pub adapter: Option<String>,
     /// Restrict to a backend: vulkan, gl, metal, dx12.
-    #[arg(long, global = true, env = "WGPU_BACKEND")]
+    #[arg(help_heading = "GPU", long, global = true, env = "WGPU_BACKEND")]
     pub backend: Option<String>,
     /// Keep every layer on the dense kernels (by default a pruned layer runs on the
     /// block-sparse ones when its share of kept blocks is below this adapter's crossover:
     /// see `aer tune`).
-    #[arg(long, global = true)]
+    #[arg(help_heading = "GPU", long, global = true)]
     pub dense_kernels: bool,
 }
 
@@ -31,11 +31,11 @@ pub struct DataArgs {
     /// A data set's name (mnist-10k, the bundled subset; mnist, fashion-mnist, cifar10,
     /// cifar100 once `aer data get NAME` has downloaded them) or a directory of MNIST-style
     /// IDX files (raw or .gz) or CIFAR binary batches.
-    #[arg(long, default_value = crate::data::BUNDLED)]
+    #[arg(help_heading = "Data", long, default_value = crate::data::BUNDLED)]
     pub data: PathBuf,
     /// Training images held out for validation (a fixed random choice) [default: 10% of
     /// them, at most 5,000].
-    #[arg(long)]
+    #[arg(help_heading = "Data", long)]
     pub val_size: Option<usize>,
 }
 

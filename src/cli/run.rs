@@ -9,7 +9,7 @@ use crate::pipeline::executor::local::run_local;
 use crate::pipeline::executor::slurm::{submit, SlurmOptions};
 use crate::pipeline::executor::{on_shared_file_system, Plan, PointCommand};
 use crate::pipeline::sweep::record_sweep;
-use crate::pipeline::{parse, run_pipeline, run_point, Event, RunOptions, RunSummary, SweepGraph};
+use crate::pipeline::{effective_text, parse_with, run_pipeline, run_point, Event, RunOptions, RunSummary, SweepGraph};
 use crate::train::FitEvent;
 use crate::{AerError, Result};
 use clap::{Args, ValueEnum};
@@ -72,11 +72,21 @@ pub struct PipelineArgs {
     /// submitted, without submitting.
     #[arg(long)]
     pub dry_run: bool,
+    /// Replace or add a setting of the file without editing it: a dotted path into the TOML,
+    /// stages by 0-based index, and a TOML value (`--set seed=1`, `--set
+    /// stages.2.attack.eps=0.2`, `--set stages.1.sparsity=[0.5,0.9]`); repeatable. In a run
+    /// directory made before, the stages before the first changed one are kept.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
 }
 
 pub fn run(gpu_args: &GpuArgs, args: &PipelineArgs) -> Result<()> {
     let text = std::fs::read_to_string(&args.file).map_err(|e| AerError::file(&args.file, format!("cannot read: {e}")))?;
-    let runs = parse(&text, &args.file.display().to_string(), args.max_runs)?;
+    let origin = args.file.display().to_string();
+    let runs = parse_with(&text, &origin, args.max_runs, &args.set)?;
+    // What the run directory keeps as sweep.toml: the file with the --set settings in it,
+    // so that the point processes (which read that copy, without --set) run the same sweep.
+    let text = effective_text(&text, &origin, &args.set)?;
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(&runs[0].pipeline.name));
     check_executor_options(args)?;
     if let Some(point) = args.point {
@@ -88,7 +98,9 @@ pub fn run(gpu_args: &GpuArgs, args: &PipelineArgs) -> Result<()> {
     // whole run keeps it once it holds the directory).
     if args.executor.is_some() || args.point.is_some() {
         std::fs::create_dir_all(&out).map_err(|e| AerError::file(&out, format!("cannot create directory: {e}")))?;
-        record_sweep(&out, &text, &runs)?;
+        for note in record_sweep(&out, &text, &runs)? {
+            eprintln!("{note}");
+        }
     }
     match args.executor {
         Some(executor) => return run_executor(executor, gpu_args, args, &runs, &out),

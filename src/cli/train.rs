@@ -20,61 +20,62 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// A preset (mlp, cnn, smallcnn, madry, resnet20, preact-resnet18, wrn-28-10) or a TOML model file.
-    #[arg(long, default_value = "mlp")]
+    #[arg(help_heading = "Model", long, default_value = "mlp")]
     pub model: String,
     /// A TOML file with a [train] table (the settings below, optimizer and adversarial
     /// training included) and an [attack] table; flags given here override it.
-    #[arg(long)]
+    #[arg(help_heading = "Run", long)]
     pub config: Option<PathBuf>,
-    /// [default: 10]
-    #[arg(long, value_parser = at_least_one)]
+    /// Epochs to train [default: 10].
+    #[arg(help_heading = "Optimizer", long, value_parser = at_least_one)]
     pub epochs: Option<usize>,
-    /// [default: 128]
-    #[arg(long, value_parser = at_least_one)]
+    /// Examples per training step [default: 128].
+    #[arg(help_heading = "Optimizer", long, value_parser = at_least_one)]
     pub batch_size: Option<usize>,
-    /// [default: adam]
-    #[arg(long, value_enum)]
+    /// The optimizer [default: adam].
+    #[arg(help_heading = "Optimizer", long, value_enum)]
     pub optimizer: Option<OptimizerKind>,
     /// Learning rate [default: 1e-3 for Adam, 0.05 for SGD].
-    #[arg(long)]
+    #[arg(help_heading = "Optimizer", long)]
     pub lr: Option<f32>,
     /// SGD momentum [default: 0.9].
-    #[arg(long)]
+    #[arg(help_heading = "Optimizer", long)]
     pub momentum: Option<f32>,
-    #[arg(long)]
+    /// SGD with Nesterov momentum.
+    #[arg(help_heading = "Optimizer", long)]
     pub nesterov: bool,
-    /// [default: 0]
-    #[arg(long)]
+    /// Weight decay (L2 penalty coefficient) [default: 0].
+    #[arg(help_heading = "Optimizer", long)]
     pub weight_decay: Option<f32>,
     /// Decay weights directly (AdamW) instead of adding weight_decay * w to the gradient.
-    #[arg(long)]
+    #[arg(help_heading = "Optimizer", long)]
     pub decoupled: bool,
-    /// [default: cosine]; piecewise: the learning rate times --lr-factor after each of
+    /// Learning-rate schedule [default: cosine]; piecewise: the learning rate times --lr-factor after each of
     /// --milestones epochs.
-    #[arg(long, value_enum)]
+    #[arg(help_heading = "Optimizer", long, value_enum)]
     pub schedule: Option<LrSchedule>,
     /// Piecewise schedule: epochs after which the learning rate drops, e.g. 100,150.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(help_heading = "Optimizer", long, value_delimiter = ',')]
     pub milestones: Option<Vec<usize>>,
     /// Piecewise schedule: the factor at each milestone [default: 0.1].
-    #[arg(long)]
+    #[arg(help_heading = "Optimizer", long)]
     pub lr_factor: Option<f32>,
     /// Random crop with zero padding: shift each training image by up to N pixels each way
     /// (4 for CIFAR's RandomCrop(32, padding=4)).
-    #[arg(long, value_name = "N")]
+    #[arg(help_heading = "Data", long, value_name = "N")]
     pub augment_crop: Option<usize>,
     /// Mirror each training image left to right with probability 1/2.
-    #[arg(long)]
+    #[arg(help_heading = "Data", long)]
     pub augment_flip: bool,
-    /// [default: 0]
-    #[arg(long)]
+    /// Seed of the initialisation, the data order and the training attacks [default: 0].
+    #[arg(help_heading = "Optimizer", long)]
     pub seed: Option<u64>,
     /// Directory for last.safetensors, best.safetensors and metrics.json
     /// (default: runs/<model>-s<seed>).
-    #[arg(long)]
+    #[arg(help_heading = "Run", long)]
     pub out: Option<PathBuf>,
     /// Continue from <out>/last.safetensors if it exists (same settings required).
-    #[arg(long)]
+    #[arg(help_heading = "Run", long)]
     pub resume: bool,
     #[command(flatten)]
     pub adv: AdvArgs,
@@ -82,105 +83,105 @@ pub struct TrainArgs {
     pub certify: CertifyArgs,
     /// Train ternary weights (quantization-aware training with a straight-through estimator
     /// over f32 latent weights): twn (Li & Liu 2016) or ttq (Zhu et al. 2017).
-    #[arg(long, value_enum)]
+    #[arg(help_heading = "Quantization", long, value_enum)]
     pub quant: Option<TernaryMethod>,
     /// One ternary scale per layer or per output channel [default: layer].
-    #[arg(long, value_enum, requires = "quant")]
+    #[arg(help_heading = "Quantization", long, value_enum, requires = "quant")]
     pub quant_scales: Option<ScaleGranularity>,
     /// Which weight layers are ternary: all, or hidden (the first and last stay f32)
     /// [default: all].
-    #[arg(long, value_enum, requires = "quant")]
+    #[arg(help_heading = "Quantization", long, value_enum, requires = "quant")]
     pub quant_layers: Option<QuantLayers>,
     /// BinaryRelax with --quant twn: train on the weights relaxed toward their ternary
     /// projection, lambda = 1 doubling every epoch (--relax-growth), exact for the last
     /// quarter of the epochs.
-    #[arg(long, requires = "quant")]
+    #[arg(help_heading = "Quantization", long, requires = "quant")]
     pub binary_relax: bool,
     /// BinaryRelax: lambda's growth factor per epoch [default: 2].
-    #[arg(long, requires = "binary_relax")]
+    #[arg(help_heading = "Quantization", long, requires = "binary_relax")]
     pub relax_growth: Option<f32>,
     /// BinaryRelax: add mu times the sum of the output channels' weight norms to the loss
     /// (the channel-sparsity trade-off term) [default: 0].
-    #[arg(long, requires = "binary_relax")]
+    #[arg(help_heading = "Quantization", long, requires = "binary_relax")]
     pub relax_channel_lasso: Option<f32>,
     /// Hyperspherical quantization with --quant twn: the first half of the epochs train in
     /// full precision with each output channel's weights on a hypersphere while each layer is
     /// pruned to this share (cubic schedule); the kept weights are then reinitialised to their
     /// ternary direction and the rest of the epochs train ternary.
-    #[arg(long, requires = "quant", value_name = "SPARSITY")]
+    #[arg(help_heading = "Quantization", long, requires = "quant", value_name = "SPARSITY")]
     pub hq: Option<f64>,
     /// HQ: the share of the epochs on the hypersphere [default: 0.5].
-    #[arg(long, requires = "hq")]
+    #[arg(help_heading = "Quantization", long, requires = "hq")]
     pub hq_sphere_fraction: Option<f64>,
     /// Start from this checkpoint's weights (same model), e.g. to prune a trained model and
     /// fine-tune it.
-    #[arg(long)]
+    #[arg(help_heading = "Model", long)]
     pub init: Option<PathBuf>,
     /// Before the first epoch, prune this share of each layer's weight blocks (smallest mean
     /// square first; the mask then stays fixed), e.g. 0.9.
-    #[arg(long)]
+    #[arg(help_heading = "Pruning", long)]
     pub block_sparsity: Option<f64>,
     /// Block size for --block-sparsity: 4, 8, 16 or 32 [default: 32].
-    #[arg(long, requires = "block_sparsity")]
+    #[arg(help_heading = "Pruning", long, requires = "block_sparsity")]
     pub block: Option<usize>,
     /// Prune the first and last weight layers too (by default they stay dense).
-    #[arg(long, requires = "block_sparsity")]
+    #[arg(help_heading = "Pruning", long, requires = "block_sparsity")]
     pub block_all_layers: bool,
     /// Before the first epoch, prune this share of each hidden layer's output channels
     /// (filters), smallest mean square first; the mask then stays fixed.
-    #[arg(long)]
+    #[arg(help_heading = "Pruning", long)]
     pub channel_sparsity: Option<f64>,
     /// Before the first epoch, prune to N:M sparsity, e.g. 2:4 (in every 4 consecutive
     /// weights along a row the 2 largest stay).
-    #[arg(long)]
+    #[arg(help_heading = "Pruning", long)]
     pub nm: Option<String>,
     /// Magnitude pruning while training, one threshold across layers: this share of the
     /// weights, reached along the cubic schedule over --prune-ramp-epochs.
-    #[arg(long)]
+    #[arg(help_heading = "Pruning", long)]
     pub prune_sparsity: Option<f64>,
     /// Epochs over which the cubic schedule raises the sparsity (0: all before the first).
-    #[arg(long, default_value_t = 0)]
+    #[arg(help_heading = "Pruning", long, default_value_t = 0)]
     pub prune_ramp_epochs: usize,
     /// SNIP: before the first epoch, prune this share of the weights by connection
     /// sensitivity |gradient x weight| on one training batch (one threshold across layers).
-    #[arg(long)]
+    #[arg(help_heading = "Pruning", long)]
     pub snip: Option<f64>,
     /// HYDRA: before the first epoch, prune this share of each layer's weights by learned
     /// scores (weights frozen, scores trained on the run's loss, adversarial with --adv, for
     /// --mask-epochs); the run's epochs then fine-tune under the mask.
-    #[arg(long, conflicts_with = "hard_concrete")]
+    #[arg(help_heading = "Pruning", long, conflicts_with = "hard_concrete")]
     pub hydra: Option<f64>,
     /// Hard-concrete gates with an L0 penalty: train gates and weights together for
     /// --mask-epochs, then keep the gates most likely open, pruning this share of the weights.
-    #[arg(long)]
+    #[arg(help_heading = "Pruning", long)]
     pub hard_concrete: Option<f64>,
     /// Epochs of mask training for --hydra or --hard-concrete [default: 2].
-    #[arg(long)]
+    #[arg(help_heading = "Pruning", long)]
     pub mask_epochs: Option<usize>,
     /// Learning rate of HYDRA's scores (SGD) or of the gates (Adam) [default: 0.1].
-    #[arg(long)]
+    #[arg(help_heading = "Pruning", long)]
     pub mask_lr: Option<f32>,
     /// Hard concrete: weight of the expected share of open gates in the loss [default: 1].
-    #[arg(long)]
+    #[arg(help_heading = "Pruning", long)]
     pub l0: Option<f32>,
     /// Prune by one ranking across layers instead of per layer (--hydra, --hard-concrete).
-    #[arg(long)]
+    #[arg(help_heading = "Pruning", long)]
     pub mask_global: bool,
     /// Early-bird ticket: while training, draw the magnitude mask at this sparsity after every
     /// epoch, and prune to it once it has settled (normalised Hamming distance to the last 5
     /// below --early-bird-threshold); the remaining epochs train the ticket. With --adv it is
     /// the robust early-bird ticket.
-    #[arg(long)]
+    #[arg(help_heading = "Pruning", long)]
     pub early_bird: Option<f64>,
     /// Mask distance below which the early-bird search stops [default: 0.1].
-    #[arg(long, requires = "early_bird")]
+    #[arg(help_heading = "Pruning", long, requires = "early_bird")]
     pub early_bird_threshold: Option<f64>,
     /// Draw the early-bird ticket after this many epochs even if unsettled [default: half the epochs].
-    #[arg(long, requires = "early_bird")]
+    #[arg(help_heading = "Pruning", long, requires = "early_bird")]
     pub early_bird_max_epochs: Option<usize>,
     /// Corruption-resistant training: take each step's gradient at weights moved this many
     /// times each layer's norm along it (adversarial weight perturbation), e.g. 0.01.
-    #[arg(long)]
+    #[arg(help_heading = "Robustness", long)]
     pub weight_perturb: Option<f32>,
     /// Similarity-unpairing: fine-tune this sibling (--init it) with its loss plus
     /// --unpair-weight times the mean squared cosine between its input gradients and those of
@@ -195,57 +196,58 @@ pub struct TrainArgs {
     pub unpair_h: Option<f32>,
     /// Dynamic sparse training from scratch at this sparsity (share of all weights pruned),
     /// e.g. 0.9: random masks, then prune-and-regrow during training.
-    #[arg(long)]
+    #[arg(help_heading = "Pruning", long)]
     pub dynamic_sparsity: Option<f64>,
     /// rigl (regrow where the gradient is largest) or set (at random) [default: rigl].
-    #[arg(long, value_enum, requires = "dynamic_sparsity")]
+    #[arg(help_heading = "Pruning", long, value_enum, requires = "dynamic_sparsity")]
     pub dynamic: Option<crate::sparse::DynamicMethod>,
     /// Layer densities: erk or uniform [default: erk].
-    #[arg(long, value_enum, requires = "dynamic_sparsity")]
+    #[arg(help_heading = "Pruning", long, value_enum, requires = "dynamic_sparsity")]
     pub dynamic_distribution: Option<crate::sparse::Distribution>,
     /// Optimizer steps between mask updates [default: 100].
-    #[arg(long, requires = "dynamic_sparsity")]
+    #[arg(help_heading = "Pruning", long, requires = "dynamic_sparsity")]
     pub dynamic_update_every: Option<usize>,
     /// Share of active weights moved at the first update, decaying with a cosine [default: 0.3].
-    #[arg(long, requires = "dynamic_sparsity")]
+    #[arg(help_heading = "Pruning", long, requires = "dynamic_sparsity")]
     pub dynamic_drop_fraction: Option<f64>,
 }
 
-/// Adversarial training (unset values take the defaults shown, Madry et al.'s for MNIST).
+/// Adversarial training (unset values take the defaults shown, which follow the data).
 #[derive(Args, Debug, Default)]
 pub struct AdvArgs {
     /// Train adversarially: pgd (Madry), trades, or fgsm (fast, random start, step 1.25 eps).
-    #[arg(long, value_enum)]
+    #[arg(help_heading = "Adversarial training", long, value_enum)]
     pub adv: Option<AdvMethod>,
     /// Threat model norm [default: linf].
-    #[arg(long, value_enum)]
+    #[arg(help_heading = "Adversarial training", long, value_enum)]
     pub adv_norm: Option<Norm>,
-    /// Radius, a number or a fraction such as 8/255 [default: 0.3].
-    #[arg(long, value_parser = super::options::radius)]
+    /// Radius, a number or a fraction such as 8/255 [default: 0.3 for grey-scale images, 8/255
+    /// for colour ones, as `aer attack`].
+    #[arg(help_heading = "Adversarial training", long, value_parser = super::options::radius)]
     pub adv_eps: Option<f32>,
-    /// Attack step at full eps [default: 0.01].
-    #[arg(long, value_parser = super::options::radius)]
+    /// Attack step at full eps [default: 0.01 grey-scale, 2/255 colour].
+    #[arg(help_heading = "Adversarial training", long, value_parser = super::options::radius)]
     pub adv_step: Option<f32>,
-    /// Attack steps [default: 40].
-    #[arg(long)]
+    /// Attack steps [default: 40 grey-scale, 10 colour].
+    #[arg(help_heading = "Adversarial training", long)]
     pub adv_steps: Option<usize>,
     /// Start the training attack at the clean input instead of a random point.
-    #[arg(long)]
+    #[arg(help_heading = "Adversarial training", long)]
     pub adv_no_random_start: bool,
     /// TRADES' KL weight [default: 6].
-    #[arg(long)]
+    #[arg(help_heading = "Adversarial training", long)]
     pub trades_beta: Option<f32>,
     /// Raise eps linearly from 0 over this many epochs [default: 0].
-    #[arg(long)]
+    #[arg(help_heading = "Adversarial training", long)]
     pub adv_ramp_epochs: Option<usize>,
     /// Fraction of each batch trained adversarially [default: 1].
-    #[arg(long)]
+    #[arg(help_heading = "Adversarial training", long)]
     pub adv_share: Option<f32>,
     /// Give weaker classes (lower robust training accuracy) more adversarial examples.
-    #[arg(long)]
+    #[arg(help_heading = "Adversarial training", long)]
     pub adv_balance: bool,
     /// Validation images attacked after each epoch [default: 256].
-    #[arg(long)]
+    #[arg(help_heading = "Adversarial training", long)]
     pub adv_val_examples: Option<usize>,
 }
 
@@ -254,16 +256,16 @@ pub struct AdvArgs {
 pub struct CertifyArgs {
     /// Train for verified robustness at this L-inf radius (interval bound propagation,
     /// Gowal et al. 2018): clean and worst-case cross-entropy mixed.
-    #[arg(long)]
+    #[arg(help_heading = "Certified training", long)]
     pub certify: Option<f32>,
     /// Clean epochs before the ramp [default: 1].
-    #[arg(long, requires = "certify")]
+    #[arg(help_heading = "Certified training", long, requires = "certify")]
     pub certify_warmup_epochs: Option<usize>,
     /// Epochs over which eps rises from 0 and the clean weight falls [default: 6].
-    #[arg(long, requires = "certify")]
+    #[arg(help_heading = "Certified training", long, requires = "certify")]
     pub certify_ramp_epochs: Option<usize>,
     /// The clean loss's final weight kappa [default: 0.5].
-    #[arg(long, requires = "certify")]
+    #[arg(help_heading = "Certified training", long, requires = "certify")]
     pub certify_kappa_end: Option<f32>,
 }
 
@@ -342,29 +344,37 @@ pub fn train_config(a: &TrainArgs, file: Option<TrainConfig>) -> Result<TrainCon
     let v = &a.adv;
     let any_adv_flag = v.adv_norm.is_some() || v.adv_eps.is_some() || v.adv_step.is_some() || v.adv_steps.is_some() || v.adv_no_random_start
         || v.trades_beta.is_some() || v.adv_ramp_epochs.is_some() || v.adv_share.is_some() || v.adv_balance || v.adv_val_examples.is_some();
-    let mut adv = cfg.method::<AdvTrainConfig>()?;
-    if v.adv.is_some() && adv.is_none() {
-        adv = Some(AdvTrainConfig::default());
-    }
-    match adv.as_mut() {
-        None if any_adv_flag => return Err(AerError::Invalid("--adv-* settings need --adv pgd|trades|fgsm (or a [train.adv] table)".into())),
-        None => {}
-        Some(adv) => {
-            if let Some(m) = v.adv {
-                adv.method = m;
+    // Only the settings given go into the table: the rest follow the data when training
+    // starts (`attack::adv_data_defaults`: 8/255 for colour images, 0.3 for grey-scale).
+    match cfg.methods.get("adv").cloned() {
+        None if v.adv.is_none() && any_adv_flag => return Err(AerError::Invalid("--adv-* settings need --adv pgd|trades|fgsm (or a [train.adv] table)".into())),
+        None if v.adv.is_none() => {}
+        table => {
+            let mut t = match table {
+                Some(serde_json::Value::Object(t)) => t,
+                _ => Default::default(),
+            };
+            use crate::files::to_json_value;
+            let mut put = |k: &str, x: serde_json::Value| {
+                t.insert(k.to_string(), x);
+            };
+            if let Some(m) = v.adv { put("method", to_json_value(&m)); }
+            if let Some(n) = v.adv_norm { put("norm", to_json_value(&n)); }
+            if let Some(x) = v.adv_eps { put("eps", to_json_value(&x)); }
+            if let Some(x) = v.adv_step { put("step", to_json_value(&x)); }
+            if let Some(x) = v.adv_steps { put("steps", to_json_value(&x)); }
+            if v.adv_no_random_start { put("random_start", false.into()); }
+            if let Some(x) = v.trades_beta { put("beta", to_json_value(&x)); }
+            if let Some(x) = v.adv_ramp_epochs { put("ramp_epochs", to_json_value(&x)); }
+            if let Some(x) = v.adv_share { put("share", to_json_value(&x)); }
+            if v.adv_balance { put("balance", true.into()); }
+            if let Some(x) = v.adv_val_examples { put("val_examples", to_json_value(&x)); }
+            cfg.methods.insert("adv".into(), serde_json::Value::Object(t));
+            // Read and checked now (the left-out radius as for grey-scale data): a misspelt
+            // key or a bad value is refused before the data loads.
+            if let Some(adv) = cfg.method::<AdvTrainConfig>()? {
+                adv.check()?;
             }
-            if let Some(n) = v.adv_norm { adv.norm = n; }
-            if let Some(x) = v.adv_eps { adv.eps = x; }
-            if let Some(x) = v.adv_step { adv.step = x; }
-            if let Some(x) = v.adv_steps { adv.steps = x; }
-            if v.adv_no_random_start { adv.random_start = false; }
-            if let Some(x) = v.trades_beta { adv.beta = x; }
-            if let Some(x) = v.adv_ramp_epochs { adv.ramp_epochs = x; }
-            if let Some(x) = v.adv_share { adv.share = x; }
-            if v.adv_balance { adv.balance = true; }
-            if let Some(x) = v.adv_val_examples { adv.val_examples = x; }
-            adv.check()?;
-            cfg.set(&*adv);
         }
     }
     let c = &a.certify;

@@ -54,7 +54,7 @@ pub fn cached<T: DeserializeOwned>(gpu: &Gpu, table: &str, adapter_of: impl Fn(&
         if let Ok(text) = std::fs::read_to_string(&path) {
             match serde_json::from_str::<T>(&text) {
                 Ok(t) if adapter_of(&t) == gpu.adapter_label() => return Some(t),
-                _ => eprintln!("warning: ignoring {}: not a {table} table for this adapter; rerun `aer tune`", path.display()),
+                _ => log::warn!("ignoring {}: not a {table} table for this adapter; rerun `aer tune`", path.display()),
             }
         }
     }

@@ -8,12 +8,16 @@
 #[cfg(not(target_arch = "wasm32"))]
 pub mod executor;
 pub mod graph;
+mod overrides;
+mod rerun;
 mod run;
 mod spec;
 mod summary;
 pub mod sweep;
+mod validate;
 
 pub use graph::{SharedJob, SweepGraph};
 pub use run::{first_difference, one_line, run_pipeline, run_point, Event, RunOptions, StageRecord, FAILED_FILE, RUN_FORMAT};
-pub use spec::{parse, Pipeline, Run, Stage, MAX_RUNS, SWEEPABLE};
+pub use spec::{effective_text, parse, parse_with, Pipeline, Run, Stage, MAX_RUNS, SWEEPABLE};
 pub use summary::{summarise, AttackSummary, CurvePoint, RunSummary, WatermarkSummary};
+pub use validate::{check_attack, check_with_data};

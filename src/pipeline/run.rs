@@ -2,14 +2,17 @@
 //! finished when its `stage.json` is written (atomically, last). A run that is stopped
 //! resumes from its last finished stage, and a training stage from its last finished epoch;
 //! with the same seed it ends with the same numbers. A run directory whose `run.json` holds
-//! another configuration is refused, never mixed with new results, and a finished stage's
-//! checkpoint is checked (CRC) before it is used again.
+//! another configuration is refused, never mixed with new results; one whose stages'
+//! settings changed keeps the stages before the first changed one and runs the rest again
+//! (`rerun`). A finished stage's checkpoint is checked (CRC) before it is used again.
 
 use crate::files::{write_json, DirLock};
 use super::graph::SweepGraph;
 use super::sweep::record_sweep;
 use super::spec::{Pipeline, Run, Stage};
 use super::summary::{summarise, RunSummary};
+use super::validate::check_with_data;
+use super::rerun::{first_changed_stage, set_aside, set_aside_from, stage_dir};
 use crate::attack::{evaluate_robustness, robustness_curve, sanity_checks, SuiteConfig};
 use crate::gpu::time_async;
 use crate::data::Splits;
@@ -73,15 +76,19 @@ pub async fn run_pipeline(gpu: &Gpu, runs: &[Run], out: &Path, opts: &RunOptions
     // are removed.
     let claim = DirLock::acquire(out, 3)?;
     claim.notes.iter().for_each(|n| on(Event::Fit(FitEvent::Note(n.clone()))));
-    // A changed file is refused before anything runs, naming the first setting that differs.
+    // Every run's settings against its data before the first stage of the first run.
+    let mut data = None;
+    check_runs(runs, &mut data)?;
+    // A changed file is refused before anything runs, naming the first setting that differs
+    // (a change of stage settings only is allowed: `lock` sets the changed stages aside when
+    // the run's turn comes).
     for run in runs {
-        lock(&out.join(&run.dir), run)?;
+        examine(&out.join(&run.dir), run)?;
     }
     if let Some(text) = &opts.sweep_file {
-        record_sweep(out, text, runs)?;
+        record_sweep(out, text, runs)?.into_iter().for_each(|n| on(Event::Fit(FitEvent::Note(n))));
     }
     let graph = SweepGraph::new(runs);
-    let mut data = None;
     let mut summaries = Vec::new();
     for i in 0..runs.len() {
         // Every stage this run reuses belongs to an earlier run, finished by now.
@@ -89,6 +96,26 @@ pub async fn run_pipeline(gpu: &Gpu, runs: &[Run], out: &Path, opts: &RunOptions
         summaries.push(summary.expect("a whole run ends with its summary"));
     }
     Ok(summaries)
+}
+
+/// Check every run's settings against its data (`validate::check_with_data`), loading each
+/// data set once into `data`.
+fn check_runs(runs: &[Run], data: &mut DataCache) -> Result<()> {
+    let origin = runs.first().map(|r| format!("pipeline '{}'", r.pipeline.name)).unwrap_or_default();
+    check_with_data(&origin, runs, &mut |run| {
+        let splits = load_data(data, run)?;
+        Ok((splits.train.shape, splits.classes))
+    })
+}
+
+/// The data of `run`, from `data` when the previous run's data is the same (runs of a sweep
+/// share their data unless they change it).
+fn load_data<'a>(data: &'a mut DataCache, run: &Run) -> Result<&'a Splits> {
+    let key = json!([run.pipeline.data, run.pipeline.val_size, run.pipeline.train_examples]);
+    if data.as_ref().is_none_or(|(k, _)| k != &key) {
+        *data = Some((key, load_splits(&run.pipeline)?));
+    }
+    Ok(&data.as_ref().expect("loaded above").1)
 }
 
 /// Run one point of a sweep (`aer run --point`), through its first `stages` stages (all
@@ -108,8 +135,11 @@ pub async fn run_point(gpu: &Gpu, runs: &[Run], point: usize, stages: Option<usi
     if let Some(pid) = crate::files::lock_holder(out) {
         return Err(AerError::Invalid(format!("{} is in use by a whole-sweep aer run (pid {pid}); wait for it before running single points into it", out.display())));
     }
-    let graph = SweepGraph::new(runs);
+    // Every run of the sweep, not only this point's: a bad setting is refused by the first
+    // point process that starts, before any stage of any point runs.
     let mut data = None;
+    check_runs(runs, &mut data)?;
+    let graph = SweepGraph::new(runs);
     for (owner, k) in graph.prerequisites(point, n) {
         if !stages_finished(runs, owner, k, out)? {
             run_one(gpu, runs, &graph, owner, Some(k), out, opts, &mut data, on).await?;
@@ -119,20 +149,20 @@ pub async fn run_point(gpu: &Gpu, runs: &[Run], point: usize, stages: Option<usi
 }
 
 /// Whether point `r`'s first `n` stages have finished (their records written, their
-/// checkpoints intact).
+/// checkpoints intact) under its current settings (`run.json` unchanged).
 fn stages_finished(runs: &[Run], r: usize, n: usize, out: &Path) -> Result<bool> {
     let dir = out.join(&runs[r].dir);
+    if let Claim::Changed { from, .. } = examine(&dir, &runs[r])?.1 {
+        if from < n {
+            return Ok(false);
+        }
+    }
     for (i, stage) in runs[r].pipeline.stages.iter().take(n).enumerate() {
-        if finished(&stage_dir(&dir, i, stage).join("stage.json"), &dir)?.is_none() {
+        if finished(&stage_dir(&dir, i, stage.kind()).join("stage.json"), &dir)?.is_none() {
             return Ok(false);
         }
     }
     Ok(true)
-}
-
-/// Where stage `i` of a run writes.
-fn stage_dir(dir: &Path, i: usize, stage: &Stage) -> PathBuf {
-    dir.join(format!("{:02}-{}", i + 1, stage.kind()))
 }
 
 /// The file that records why a point failed (removed when it runs again).
@@ -148,18 +178,15 @@ async fn run_one(gpu: &Gpu, runs: &[Run], graph: &SweepGraph, i: usize, stages: 
     on(Event::Run { index: i, runs: runs.len(), label: &run.label, dir: &dir });
     let claim = DirLock::acquire(&dir, 2)?;
     claim.notes.iter().for_each(|n| on(Event::Fit(FitEvent::Note(n.clone()))));
-    lock(&dir, run)?;
+    for note in lock(&dir, run)? {
+        on(Event::Fit(FitEvent::Note(note)));
+    }
     let failed = dir.join(FAILED_FILE);
     if failed.exists() {
         std::fs::remove_file(&failed).map_err(|e| AerError::file(&failed, format!("cannot remove the record of an earlier failure: {e}")))?;
     }
     let result: Result<Option<RunSummary>> = async {
-        // Runs of a sweep share their data unless they change it.
-        let key = json!([run.pipeline.data, run.pipeline.val_size, run.pipeline.train_examples]);
-        if data.as_ref().is_none_or(|(k, _)| k != &key) {
-            *data = Some((key, load_splits(&run.pipeline)?));
-        }
-        let splits = &data.as_ref().expect("loaded above").1;
+        let splits = load_data(data, run)?;
         let n = stages.unwrap_or(run.pipeline.stages.len());
         let records = run_stages(gpu, runs, graph, i, n, splits, out, opts, on).await?;
         if n < run.pipeline.stages.len() {
@@ -186,24 +213,64 @@ fn load_splits(p: &Pipeline) -> Result<Splits> {
     Ok(splits)
 }
 
-/// Claim `dir` for `run`: write its `run.json`, or check that the one there is the same run.
-fn lock(dir: &Path, run: &Run) -> Result<()> {
+/// What a run directory's `run.json` says about a run (`examine`).
+pub(crate) enum Claim {
+    /// No `run.json` yet.
+    New,
+    /// The same run.
+    Same,
+    /// The same run but for the settings of stages `from` (0-based) on.
+    Changed { have: Value, from: usize },
+}
+
+/// Compare `dir`'s `run.json` with `run`, changing nothing: the run's `run.json` as it
+/// would be written, and what the one there says. Another configuration (model, data, seed,
+/// label...) is an error that names the first difference.
+pub(crate) fn examine(dir: &Path, run: &Run) -> Result<(Value, Claim)> {
     let path = dir.join("run.json");
     // As written and read back (numbers as they print), so that the same run compares equal.
     let want = crate::files::to_json_value(&json!({ "format": RUN_FORMAT, "label": run.label, "pipeline": run.pipeline }));
-    if path.exists() {
-        let text = std::fs::read_to_string(&path).map_err(|e| AerError::file(&path, format!("cannot read: {e}")))?;
-        let have: Value = serde_json::from_str(&text).map_err(|e| AerError::file(&path, format!("corrupt ({e}); delete the directory {} to start the run over", dir.display())))?;
-        if have != want {
+    if !path.exists() {
+        return Ok((want, Claim::New));
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| AerError::file(&path, format!("cannot read: {e}")))?;
+    let have: Value = serde_json::from_str(&text).map_err(|e| AerError::file(&path, format!("corrupt ({e}); delete the directory {} to start the run over", dir.display())))?;
+    match first_changed_stage(&have, &want) {
+        Ok(None) => Ok((want, Claim::Same)),
+        Ok(Some(from)) => Ok((want, Claim::Changed { have, from })),
+        Err(()) => {
             let diff = first_difference(&have, &want, String::new()).unwrap_or_default();
-            return Err(AerError::file(
+            Err(AerError::file(
                 &path,
                 format!("holds the results of another configuration ({diff}); they are never mixed with new ones: use another --out, or delete {} to start over", dir.display()),
-            ));
+            ))
         }
-        return Ok(());
     }
-    write_json(&path, &want)
+}
+
+/// Claim `dir` for `run`: write its `run.json`, or check that the one there is the same run.
+/// A run whose stages' settings changed (and nothing else) keeps the stages before the first
+/// changed one; that one and every later one run again (`rerun`), and its old summary is set
+/// aside with them. Returns lines worth saying.
+pub(crate) fn lock(dir: &Path, run: &Run) -> Result<Vec<String>> {
+    let (want, claim) = examine(dir, run)?;
+    match claim {
+        Claim::Same => Ok(Vec::new()),
+        Claim::New => {
+            write_json(&dir.join("run.json"), &want)?;
+            Ok(Vec::new())
+        }
+        Claim::Changed { have, from } => {
+            // The old stages' directories first, then the new run.json: killed in between,
+            // the next invocation finds the same change and finishes moving them.
+            let diff = first_difference(&have, &want, String::new()).unwrap_or_default();
+            let mut notes = vec![format!("changed since the last invocation: {diff}; stages {} on run again", from + 1)];
+            notes.extend(set_aside_from(dir, &have, from)?);
+            notes.extend(set_aside(dir, &dir.join("summary.json"))?);
+            write_json(&dir.join("run.json"), &want)?;
+            Ok(notes)
+        }
+    }
 }
 
 /// The first place where two JSON values differ, as `path: old -> new`.
@@ -232,37 +299,66 @@ async fn run_stages(gpu: &Gpu, runs: &[Run], graph: &SweepGraph, r: usize, n: us
     let dir = out.join(&run.dir);
     let mut records: Vec<StageRecord> = Vec::new();
     let mut model: Option<PathBuf> = None;
+    // Once a stage runs, every later one runs again: the model it starts from was remade.
+    let mut ran = false;
     for (i, stage) in p.stages.iter().enumerate().take(n) {
         let kind = stage.kind();
-        let sdir = stage_dir(&dir, i, stage);
+        let sdir = stage_dir(&dir, i, kind);
         let record_path = sdir.join("stage.json");
         let owner = graph.owner[r][i];
-        let rec = match finished(&record_path, &dir)? {
+        if owner != r {
+            // The same stage of another point of this sweep: point at its result, which
+            // must have finished (an owner comes first). The owner's own rules decide
+            // whether it ran again; when its result is not the one this point recorded,
+            // this point's later stages, made from the old one, run again.
+            let other = &runs[owner];
+            let odir = out.join(&other.dir);
+            let opath = stage_dir(&odir, i, kind).join("stage.json");
+            let Some(orec) = finished(&opath, &odir)? else {
+                return Err(AerError::Invalid(format!(
+                    "stage {} ({kind}) of point {r} is shared with point {owner} ({}), which has not finished it ({} is missing); run point {owner} first: aer run FILE --point {owner}",
+                    i + 1,
+                    other.label,
+                    opath.display()
+                )));
+            };
+            let rec = StageRecord { checkpoint: orec.checkpoint.as_ref().map(|c| format!("../{}/{c}", other.dir)), seconds: 0.0, shared_from: Some(other.dir.clone()), ..orec };
+            let had = std::fs::read_to_string(&record_path).ok().and_then(|t| serde_json::from_str::<StageRecord>(&t).ok());
+            if had.as_ref() != Some(&rec) {
+                // Later stages (and an own result of this stage, from before it was
+                // shared) aside first, then the record: killed in between, the next
+                // invocation finds the same difference.
+                if had.as_ref().is_some_and(|h| h.shared_from.is_none()) {
+                    notes_of(set_aside(&dir, &sdir)?, on);
+                }
+                for (j, later) in p.stages.iter().enumerate().skip(i + 1) {
+                    notes_of(set_aside(&dir, &stage_dir(&dir, j, later.kind()))?, on);
+                }
+                write_json(&record_path, &rec)?;
+                ran = true;
+            }
+            on(Event::Reused { index: i, kind, summary: format!("{} (shared with {})", one_line(kind, &rec.result), other.dir) });
+            if let Some(ck) = &rec.checkpoint {
+                model = Some(dir.join(ck));
+            }
+            records.push(rec);
+            continue;
+        }
+        let done = if ran { None } else { finished(&record_path, &dir)? };
+        // A stage that runs with a finished (or, after an earlier stage ran, any) old
+        // directory starts fresh: its old results are moved aside, never resumed from.
+        if done.is_none() && (ran || record_path.exists()) {
+            notes_of(set_aside(&dir, &sdir)?, on);
+        }
+        let rec = match done {
             Some(rec) => {
                 on(Event::Reused { index: i, kind, summary: one_line(kind, &rec.result) });
-                rec
-            }
-            None if owner != r => {
-                // The same stage of another point of this sweep: point at its checkpoint.
-                let other = &runs[owner];
-                let odir = out.join(&other.dir);
-                let opath = stage_dir(&odir, i, stage).join("stage.json");
-                let Some(rec) = finished(&opath, &odir)? else {
-                    return Err(AerError::Invalid(format!(
-                        "stage {} ({kind}) of point {r} is shared with point {owner} ({}), which has not finished it ({} is missing); run point {owner} first: aer run FILE --point {owner}",
-                        i + 1,
-                        other.label,
-                        opath.display()
-                    )));
-                };
-                let rec = StageRecord { checkpoint: rec.checkpoint.as_ref().map(|c| format!("../{}/{c}", other.dir)), seconds: 0.0, shared_from: Some(other.dir.clone()), ..rec };
-                write_json(&record_path, &rec)?;
-                on(Event::Reused { index: i, kind, summary: format!("{} (shared with {})", one_line(kind, &rec.result), other.dir) });
                 rec
             }
             None => {
                 on(Event::Stage { index: i, stages: p.stages.len(), kind });
                 let t = Instant::now();
+                ran = true;
                 let (checkpoint, result) = run_stage(gpu, p, i, stage, splits, &sdir, model.as_deref(), opts, on).await?;
                 let rel = |path: PathBuf| path.strip_prefix(&dir).unwrap_or(&path).to_string_lossy().into_owned();
                 let rec = StageRecord { index: i + 1, kind: kind.into(), checkpoint: checkpoint.map(rel), result, seconds: t.elapsed().as_secs_f64(), adapter: gpu.adapter_label(), shared_from: None };
@@ -279,21 +375,30 @@ async fn run_stages(gpu: &Gpu, runs: &[Run], graph: &SweepGraph, r: usize, n: us
     Ok(records)
 }
 
+fn notes_of(note: Option<String>, on: &mut dyn FnMut(Event)) {
+    if let Some(note) = note {
+        on(Event::Fit(FitEvent::Note(note)));
+    }
+}
+
 /// The record of a stage finished earlier, with its checkpoint checked; None when the stage
 /// has not finished (or its checkpoint was deleted, so it runs again).
 fn finished(record_path: &Path, dir: &Path) -> Result<Option<StageRecord>> {
     if !record_path.exists() {
         return Ok(None);
     }
+    let sdir = record_path.parent().unwrap_or(dir);
+    // Deleting the stage's directory, its stage.json or its checkpoint makes it run again.
+    let advice = format!("delete {} (or its stage.json) to run this stage again; the stages after it then run again too", sdir.display());
     let text = std::fs::read_to_string(record_path).map_err(|e| AerError::file(record_path, format!("cannot read: {e}")))?;
-    let rec: StageRecord = serde_json::from_str(&text).map_err(|e| AerError::file(record_path, format!("corrupt ({e}); delete it to run the stage again")))?;
+    let rec: StageRecord = serde_json::from_str(&text).map_err(|e| AerError::file(record_path, format!("corrupt ({e}); {advice}")))?;
     if let Some(ck) = &rec.checkpoint {
         let path = dir.join(ck);
         if !path.exists() {
             return Ok(None);
         }
         // Corrupt or truncated: an error that names the file, never a silent reuse.
-        Checkpoint::load(&path)?;
+        Checkpoint::load(&path).map_err(|e| AerError::Invalid(format!("{e}\n  to recompute it: {advice}")))?;
     }
     Ok(Some(rec))
 }

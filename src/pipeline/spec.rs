@@ -186,7 +186,36 @@ pub const MAX_RUNS: usize = 1000;
 /// Parse a pipeline file and expand its sweeps into runs, in the order the lists appear;
 /// refused before expanding when they would make more than `max_runs` runs.
 pub fn parse(text: &str, origin: &str, max_runs: usize) -> Result<Vec<Run>> {
-    let value: toml::Value = toml::from_str(text).map_err(|e| AerError::Invalid(format!("{origin}: {e}")))?;
+    parse_with(text, origin, max_runs, &[])
+}
+
+/// `parse` with settings replaced or added first (`aer run --set KEY=VALUE`, see
+/// `overrides`); a setting the file format does not know is refused naming its key.
+pub fn parse_with(text: &str, origin: &str, max_runs: usize, sets: &[String]) -> Result<Vec<Run>> {
+    let mut value: toml::Value = toml::from_str(text).map_err(|e| AerError::Invalid(format!("{origin}: {e}")))?;
+    let added: Vec<String> = super::overrides::apply(&mut value, sets)?.into_iter().filter(|o| !o.existed).map(|o| o.key).collect();
+    expand(value, origin, max_runs).map_err(|e| match added.is_empty() {
+        true => e,
+        false => AerError::Invalid(format!("{e}\n  (--set added {}, which the file did not have: check the name{})", added.join(", "), if added.len() == 1 { "" } else { "s" })),
+    })
+}
+
+/// The pipeline file's text with `sets` (`aer run --set`) applied: `text` itself when there
+/// are none, else the file as TOML prints it (without its comments), with a first line that
+/// names the settings. It is what a sweep's run directory keeps (`sweep::record_sweep`), so
+/// that the processes of its points, which read that copy, run with the same settings.
+pub fn effective_text(text: &str, origin: &str, sets: &[String]) -> Result<String> {
+    if sets.is_empty() {
+        return Ok(text.to_string());
+    }
+    let mut value: toml::Value = toml::from_str(text).map_err(|e| AerError::Invalid(format!("{origin}: {e}")))?;
+    super::overrides::apply(&mut value, sets)?;
+    let body = toml::to_string(&value).map_err(|e| AerError::Invalid(format!("{origin} with --set {}: {e}", sets.join(" --set "))))?;
+    let named: String = sets.iter().map(|s| format!(" --set {}", s.replace('\n', " "))).collect();
+    Ok(format!("# {origin}, with{named}\n{body}"))
+}
+
+fn expand(value: toml::Value, origin: &str, max_runs: usize) -> Result<Vec<Run>> {
     let mut axes = Vec::new();
     find_sweeps(&value, &mut Vec::new(), &mut axes);
     let mut runs = Vec::new();
@@ -213,9 +242,11 @@ pub fn parse(text: &str, origin: &str, max_runs: usize) -> Result<Vec<Run>> {
             *at(&mut v, path) = vals[k].clone();
             parts.push(format!("{}={}", key_name(path, &axes), scalar(&vals[k])));
         }
-        let pipeline: Pipeline = v.try_into().map_err(|e: toml::de::Error| AerError::Invalid(format!("{origin}: {e}")))?;
-        pipeline.check(origin)?;
         let label = parts.join(",");
+        // Errors name the run of a sweep, so that its values can be found.
+        let which = if label.is_empty() { origin.to_string() } else { format!("{origin}, run {label}") };
+        let pipeline: Pipeline = v.try_into().map_err(|e: toml::de::Error| AerError::Invalid(format!("{which}: {e}")))?;
+        pipeline.check(&which)?;
         let dir = if label.is_empty() { "run".to_string() } else { label.chars().map(|ch| if ch.is_ascii_alphanumeric() || "=.-".contains(ch) { ch } else { '_' }).collect() };
         runs.push(Run { label, dir, pipeline });
     }
@@ -284,6 +315,9 @@ fn scalar(v: &toml::Value) -> String {
     }
 }
 
+/// Classes assumed when checking attack settings without the data: enough for every attack.
+const STATIC_CLASSES: usize = 10;
+
 impl Pipeline {
     fn check(&self, origin: &str) -> Result<()> {
         if self.stages.is_empty() {
@@ -312,6 +346,10 @@ impl Pipeline {
                 Stage::Lottery { rounds, rate, .. } if *rounds == 0 || !(*rate > 0.0 && *rate < 1.0) => return Err(bad(format!("rounds must be at least 1 and rate in (0, 1); got {rounds} and {rate}"))),
                 Stage::Train { .. } => {}
                 Stage::Attack { n, .. } if *n == 0 => return Err(bad("n must be at least 1".into())),
+                // Every setting that does not depend on the data (radii, steps, queries, the
+                // attack list); `validate::check_with_data` checks again with the data's shape
+                // and classes before the first stage runs.
+                Stage::Attack { attack, .. } => super::validate::check_attack(attack, [1, 28, 28], STATIC_CLASSES).map_err(|e| bad(format!("{e}; fix [stages.attack]")))?,
                 Stage::Bench { batch, runs } if *batch == 0 || *runs == 0 => return Err(bad("batch and runs must be at least 1".into())),
                 Stage::Watermark { key, triggers, alpha } => {
                     if *triggers == 0 || !(*alpha > 0.0 && *alpha < 1.0) {
@@ -376,6 +414,48 @@ attacks = ["fgsm", "pgd"]
         assert!(e.contains("trian"), "{e}");
         let e = parse("name = \"x\"\n[[stages]]\nkind = \"train\"\n[[stages]]\nkind = \"prune\"\nsparsity = 1.5\n", "p.toml", MAX_RUNS).unwrap_err().to_string();
         assert!(e.contains("stage 2 (prune)") && e.contains("sparsity"), "{e}");
+    }
+
+    /// An attack stage's bad settings are refused when the file is read, before any stage
+    /// trains, naming the run of the sweep, the stage and the setting.
+    #[test]
+    fn attack_settings_are_checked_before_anything_runs() {
+        let file = |attack: &str| format!("name = \"x\"\nseed = [0, 1]\n[[stages]]\nkind = \"train\"\n[[stages]]\nkind = \"attack\"\n[stages.attack]\n{attack}\n");
+        for (attack, key) in [
+            ("eps = -0.1", "eps"),
+            ("steps = 0", "steps"),
+            ("eps = 2.0", "eps 2"),
+            ("square_queries = 0\nattacks = [\"square\"]", "square_queries"),
+            ("fab_steps = 0\nattacks = [\"fab-t\"]", "fab_steps"),
+            ("attacks = []", "attack list is empty"),
+            ("curve = [0.1, -1.0]", "curve radii"),
+            ("norm = \"l2\"\nattacks = [\"square\"]", "L-inf only"),
+        ] {
+            let e = parse(&file(attack), "p.toml", MAX_RUNS).unwrap_err().to_string();
+            assert!(e.contains("p.toml, run seed=0: stage 2 (attack)") && e.contains(key) && e.contains("[stages.attack]"), "{attack}: {e}");
+        }
+        let e = parse("name = \"x\"\n[[stages]]\nkind = \"train\"\n[[stages]]\nkind = \"attack\"\nn = 0\n", "p.toml", MAX_RUNS).unwrap_err().to_string();
+        assert!(e.contains("stage 2 (attack): n must be at least 1"), "{e}");
+        assert!(parse(&file("eps = 0.1\nsteps = 3"), "p.toml", MAX_RUNS).is_ok());
+    }
+
+    /// `--set` replaces a value, adds one the file leaves out, and refuses a name the format
+    /// does not know, naming it.
+    #[test]
+    fn overrides_replace_add_and_refuse_unknown_keys() {
+        let sets = ["seed=4", "stages.2.attack.steps=7", "stages.1.sparsity=[0.5, 0.6]"].map(String::from);
+        let runs = parse_with(FILE, "t.toml", MAX_RUNS, &sets).unwrap();
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[1].label, "sparsity=0.6");
+        assert_eq!(runs[0].pipeline.seed, 4);
+        match &runs[0].pipeline.stages[2] {
+            Stage::Attack { attack, .. } => assert_eq!(attack.steps, Some(7)),
+            s => panic!("{s:?}"),
+        }
+        let e = parse_with(FILE, "t.toml", MAX_RUNS, &["stages.2.attack.stepz=7".to_string()]).unwrap_err().to_string();
+        assert!(e.contains("stepz") && e.contains("--set added stages.2.attack.stepz"), "{e}");
+        let e = parse_with(FILE, "t.toml", MAX_RUNS, &["stages.2.eps=0.1".to_string()]).unwrap_err().to_string();
+        assert!(e.contains("eps") && e.contains("--set added stages.2.eps"), "{e}");
     }
 
     /// 300 x 300 x 300 values are refused at once, naming the count, before any is expanded;

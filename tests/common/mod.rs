@@ -75,3 +75,21 @@ pub fn tmpdir(name: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+/// A pipeline run's `summary.json` without its wall-clock fields, which differ between any two
+/// runs: what must be equal, bit for bit, between a run and its resumed twin.
+pub fn summary_numbers(path: &Path) -> serde_json::Value {
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                m.retain(|k, _| !k.contains("seconds") && !k.ends_with("_ms") && !k.ends_with("us_per_example"));
+                m.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    strip(&mut v);
+    v
+}
