@@ -183,6 +183,10 @@ pub async fn validation_robustness(gpu: &Gpu, model: &Model, val: &Dataset, a: &
 impl MethodSettings for AdvTrainConfig {
     const KEY: &'static str = "adv";
 
+    fn data_defaults(cfg: &TrainConfig, input: [usize; 3]) -> TrainConfig {
+        adv_data_defaults(cfg, input)
+    }
+
     fn check(&self, cfg: &TrainConfig) -> Result<()> {
         AdvTrainConfig::check(self)?;
         if cfg.has("certify") {

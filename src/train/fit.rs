@@ -50,7 +50,7 @@ pub struct FitResult {
 pub async fn fit(gpu: &Gpu, registry: &Registry, splits: &Splits, spec: &ModelSpec, cfg: &TrainConfig, out: &Path, opts: &FitOptions, on: &mut dyn FnMut(FitEvent)) -> Result<FitResult> {
     // Every method's settings read and checked (defaults filled in) before anything trains.
     // Adversarial training's radius and steps, where left out, follow the data.
-    let cfg = &registry.check(&crate::attack::adv_data_defaults(cfg, splits.train.shape))?;
+    let cfg = &registry.check(&registry.data_defaults(cfg, splits.train.shape))?;
     if cfg.epochs == 0 || cfg.batch_size == 0 {
         return Err(AerError::Invalid(format!("epochs {} and batch_size {}: both must be at least 1 (--epochs, --batch-size, or epochs and batch_size under [train])", cfg.epochs, cfg.batch_size)));
     }

@@ -36,6 +36,13 @@ pub trait MethodSettings: Serialize + DeserializeOwned + 'static {
     }
     /// The method that runs these settings.
     fn method(&self, cfg: &TrainConfig) -> Box<dyn Method>;
+    /// `cfg` with the settings this method's table leaves out that follow the data (of
+    /// `input` shape) filled in, before `check` and the table's own defaults (adversarial
+    /// training's radius and steps, from the attack module). `cfg` as it is when
+    /// none follow the data.
+    fn data_defaults(cfg: &TrainConfig, _input: [usize; 3]) -> TrainConfig {
+        cfg.clone()
+    }
 }
 
 /// The run around a run-level hook.
@@ -199,11 +206,12 @@ pub struct Entry {
     pub key: &'static str,
     build: fn(&serde_json::Value, &TrainConfig) -> Result<Box<dyn Method>>,
     canonical: fn(&serde_json::Value, &TrainConfig) -> Result<serde_json::Value>,
+    data_defaults: fn(&TrainConfig, [usize; 3]) -> TrainConfig,
 }
 
 impl Entry {
     pub const fn of<T: MethodSettings>() -> Entry {
-        Entry { key: T::KEY, build: build::<T>, canonical: canonical::<T> }
+        Entry { key: T::KEY, build: build::<T>, canonical: canonical::<T>, data_defaults: T::data_defaults }
     }
 }
 
@@ -242,6 +250,12 @@ impl Registry {
             out.methods.insert(key.clone(), (self.entry(key)?.canonical)(v, cfg)?);
         }
         Ok(out)
+    }
+
+    /// `cfg` with every named method's settings that follow the data (of `input` shape)
+    /// filled in where its table leaves them out (`MethodSettings::data_defaults`).
+    pub fn data_defaults(&self, cfg: &TrainConfig, input: [usize; 3]) -> TrainConfig {
+        self.0.iter().filter(|e| cfg.methods.contains_key(e.key)).fold(cfg.clone(), |c, e| (e.data_defaults)(&c, input))
     }
 
     /// The methods `cfg` names, in the registry's order.
