@@ -429,6 +429,42 @@ fn points_run_alone_and_through_the_local_executor_as_the_sequential_run() {
     assert!(!ok && text.contains("sweep.toml") && text.contains("holds another sweep") && text.contains("point 1"), "{text}");
 }
 
+/// `--set` with the executors: the run directory keeps the file with the settings in it
+/// (`sweep.toml`), which the point processes read. A sweep whose stage settings changed
+/// replaces the one kept, and every point keeps its stages before the first changed one
+/// (the shared training stage is not redone) and runs the rest again; a changed seed is
+/// still refused.
+#[test]
+fn set_with_the_executor_reruns_only_the_changed_stages_of_every_point() {
+    let dir = tmpdir("points-set");
+    let file = write(&dir, "p.toml", POINTS);
+    let out = dir.join("out");
+    let o = out.to_str().unwrap();
+    run_ok(&file, &out);
+    let dense = std::fs::read(out.join("sparsity=0.5/01-train/best.safetensors")).unwrap();
+
+    let (ok, text) = aer(&["run", &file, "--out", o, "--set", "stages.1.train.epochs=2", "--executor", "local", "--jobs", "2"]);
+    assert!(ok, "{text}");
+    assert!(text.contains("3 points to run (0 finished earlier), 0 shared jobs first"), "{text}");
+    let kept = std::fs::read_to_string(out.join("sweep.toml")).unwrap();
+    assert!(kept.contains("--set stages.1.train.epochs=2") && kept.contains("epochs = 2"), "{kept}");
+    assert_eq!(std::fs::read(out.join("sparsity=0.5/01-train/best.safetensors")).unwrap(), dense, "the shared training stage was redone");
+    for run in ["sparsity=0.5", "sparsity=0.7", "sparsity=0.9"] {
+        let run = out.join(run);
+        assert!(run.join("replaced/02-prune.1/stage.json").exists(), "{}", run.display());
+        let metrics: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("02-prune/metrics.json")).unwrap()).unwrap();
+        assert_eq!(metrics["history"].as_array().unwrap().len(), 2, "{}", run.display());
+    }
+    let (_, status) = aer(&["status", o]);
+    assert!(status.contains("3 points: 3 finished"), "{status}");
+
+    // Nothing left to do with the same settings; a changed seed is refused.
+    let (ok, text) = aer(&["run", &file, "--out", o, "--set", "stages.1.train.epochs=2", "--point", "1"]);
+    assert!(ok && text.contains("finished earlier") && !text.contains("epoch   1/2"), "{text}");
+    let (ok, text) = aer(&["run", &file, "--out", o, "--set", "stages.1.train.epochs=2", "--set", "seed=1", "--point", "0"]);
+    assert!(!ok && text.contains("holds another sweep") && text.contains("seed"), "{text}");
+}
+
 /// SIGTERM (a scheduler stopping the job) ends a point between two file writes, with code
 /// 143 and its locks released; run again, it resumes to the numbers of a run never stopped.
 #[test]
