@@ -51,6 +51,31 @@ pub fn restore_for(gpu: &Gpu, ck: &Checkpoint, path: &Path, input: [usize; 3], c
     Ok(model)
 }
 
+/// Where a command that reads `checkpoint` writes its results: the directory `out` (`--out`
+/// is always a directory) or, by default, the checkpoint's own run directory; a checkpoint
+/// shipped under `assets/` (read-only, tracked) gets `runs/<stem>/` instead. Inside, the file
+/// is the checkpoint's stem plus `suffix` (`best-verify.json`), so results of `best` and
+/// `last` never overwrite each other. The directory is created; a file in its place is refused.
+#[allow(dead_code)] // the commands move to it one by one
+pub fn results_path(checkpoint: &Path, out: Option<&Path>, suffix: &str) -> Result<PathBuf> {
+    let stem = checkpoint.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
+    let dir = match out {
+        Some(d) => d.to_path_buf(),
+        None if shipped(checkpoint) => PathBuf::from("runs").join(&stem),
+        None => checkpoint.parent().filter(|p| !p.as_os_str().is_empty()).map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(".")),
+    };
+    if dir.exists() && !dir.is_dir() {
+        return Err(AerError::file(&dir, "is a file, but --out takes a directory: give a directory (it is created if missing)"));
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| AerError::file(&dir, format!("cannot create the output directory: {e}")))?;
+    Ok(dir.join(format!("{stem}{suffix}")))
+}
+
+/// A checkpoint that ships with aer (under an `assets` directory): results never go beside it.
+fn shipped(checkpoint: &Path) -> bool {
+    checkpoint.components().any(|c| c.as_os_str() == "assets")
+}
+
 /// A results path next to a checkpoint: its stem plus `suffix` (e.g. `best-verify.json`).
 pub fn beside(checkpoint: &Path, suffix: &str) -> PathBuf {
     let stem = checkpoint.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
