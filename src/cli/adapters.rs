@@ -1,6 +1,6 @@
 //! `aer adapters`: the GPU adapters wgpu can see.
 
-use super::options::GpuArgs;
+use super::options::AdapterArgs;
 use crate::gpu::list_adapters;
 use crate::{AerError, Result};
 use clap::Args;
@@ -11,9 +11,11 @@ pub struct AdaptersArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub gpu: AdapterArgs,
 }
 
-pub fn run(gpu_args: &GpuArgs, args: &AdaptersArgs) -> Result<()> {
+pub fn run(gpu_args: &AdapterArgs, args: &AdaptersArgs) -> Result<()> {
     let list = block_on(list_adapters(&gpu_args.choice()))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&list).unwrap());

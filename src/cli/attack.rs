@@ -1,7 +1,7 @@
 //! `aer attack`: robustness evaluation of a checkpoint, written as robustness.json, a PNG
 //! grid of examples and the adversarial examples themselves (safetensors).
 
-use super::common::{beside, load_data, load_run_file, open, report, restore_for};
+use super::common::{load_data, load_run_file, open, report, restore_for, results_path};
 use super::options::{at_least_one, DataArgs, GpuArgs, SplitArg};
 use super::progress::work_bar;
 use crate::attack::{
@@ -25,68 +25,73 @@ pub struct AttackArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Checkpoint to attack (.safetensors written by `aer train`).
-    #[arg(long)]
+    #[arg(help_heading = "Model", long)]
     pub checkpoint: PathBuf,
     /// Also evaluate the adversarial examples on this checkpoint (a transfer attack).
-    #[arg(long)]
+    #[arg(help_heading = "Model", long)]
     pub transfer_to: Option<PathBuf>,
     /// A TOML file whose [attack] table sets the values below; flags override it.
-    #[arg(long)]
+    #[arg(help_heading = "Attack", long)]
     pub config: Option<PathBuf>,
     /// Attack N test examples spread evenly over the split (every class in them) [default: all].
-    #[arg(long)]
+    #[arg(help_heading = "Data", long)]
     pub n: Option<usize>,
-    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
+    /// The split to evaluate on: test, or val (held out of the training images).
+    #[arg(help_heading = "Data", long, value_enum, default_value_t = SplitArg::Test)]
     pub split: SplitArg,
     /// Attacks to run, comma-separated [default: fgsm,pgd,apgd-ce,apgd-dlr]. `standard` is
     /// AutoAttack's standard evaluation (L-inf): apgd-ce, apgd-t with 9 target classes, fab-t
     /// with 9 target classes and square with 5,000 queries, at AutoAttack's restarts.
-    #[arg(long, value_enum, value_delimiter = ',')]
+    #[arg(help_heading = "Attack", long, value_enum, value_delimiter = ',')]
     pub attacks: Option<Vec<AttackName>>,
-    /// [default: linf]
-    #[arg(long, value_enum)]
+    /// The norm of the attacks' radius [default: linf].
+    #[arg(help_heading = "Attack", long, value_enum)]
     pub norm: Option<Norm>,
     /// Radius, a number or a fraction [default: 0.3 for 1-channel inputs, 8/255 for colour; L2: 2.0, 0.5].
-    #[arg(long, value_parser = super::options::radius)]
+    #[arg(help_heading = "Attack", long, value_parser = super::options::radius)]
     pub eps: Option<f32>,
     /// PGD step [default: 0.01 for 1-channel inputs, 2/255 for colour, scaled with eps].
-    #[arg(long, value_parser = super::options::radius)]
+    #[arg(help_heading = "Attack", long, value_parser = super::options::radius)]
     pub step: Option<f32>,
     /// PGD steps [default: 40 for 1-channel inputs, 10 for colour].
-    #[arg(long)]
+    #[arg(help_heading = "Attack", long)]
     pub steps: Option<usize>,
     /// Random restarts per attack [default: 1]; for targeted attacks the number of runner-up
     /// target classes (fab-t: default 9, at most classes - 1); square runs once.
-    #[arg(long)]
+    #[arg(help_heading = "Attack", long)]
     pub restarts: Option<usize>,
     /// APGD iterations [default: 100].
-    #[arg(long)]
+    #[arg(help_heading = "Attack", long)]
     pub apgd_steps: Option<usize>,
     /// FAB-T iterations per target class [default: 100].
-    #[arg(long)]
+    #[arg(help_heading = "Attack", long)]
     pub fab_steps: Option<usize>,
     /// Square attack queries per example [default: 5000].
-    #[arg(long)]
+    #[arg(help_heading = "Attack", long)]
     pub square_queries: Option<usize>,
     /// Radii of the robustness curve, comma-separated [default: 0 to 1.5 eps in 8 steps, and
     /// the whole input range]; `--curve` with no value skips the curve.
-    #[arg(long, value_delimiter = ',', num_args = 0..)]
+    #[arg(help_heading = "Curve and distances", long, value_delimiter = ',', num_args = 0..)]
     pub curve: Option<Vec<f32>>,
     /// Examples on the curve, spread evenly over the attacked ones [default: 500].
-    #[arg(long)]
+    #[arg(help_heading = "Curve and distances", long)]
     pub curve_n: Option<usize>,
     /// Examples whose minimal adversarial distance is estimated by bisection, spread evenly
     /// over the attacked ones [default: 500]; 0 skips it.
-    #[arg(long)]
+    #[arg(help_heading = "Curve and distances", long)]
     pub distance_n: Option<usize>,
-    #[arg(long)]
+    /// Seed of the random starts [default: 0].
+    #[arg(help_heading = "Attack", long)]
     pub seed: Option<u64>,
-    #[arg(long, default_value_t = 256, value_parser = at_least_one)]
+    /// Examples per batch on the GPU.
+    #[arg(help_heading = "Run", long, default_value_t = 256, value_parser = at_least_one)]
     pub batch_size: usize,
-    /// Directory for robustness.json, examples.safetensors and examples.png
-    /// [default: next to the checkpoint, <name>-attack/].
-    #[arg(long)]
+    /// Directory for <name>-attack/ (robustness.json, examples.safetensors and examples.png)
+    /// [default: the checkpoint's directory; runs/<name>/ for one under assets/].
+    #[arg(help_heading = "Run", long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub gpu: GpuArgs,
 }
 
 pub fn run(gpu_args: &GpuArgs, args: &AttackArgs) -> Result<()> {
@@ -110,6 +115,7 @@ pub fn run(gpu_args: &GpuArgs, args: &AttackArgs) -> Result<()> {
     let settings = cli.or(load_run_file(args.config.as_deref())?.attack.unwrap_or_default());
     // Validate everything before the slow parts start.
     let ck = Checkpoint::load(&args.checkpoint)?;
+    let out = results_path(&args.checkpoint, args.out.as_deref(), "-attack")?;
     let gpu = open(choice)?;
     let splits = load_data(&args.data)?;
     let input = splits.train.shape;
@@ -122,7 +128,6 @@ pub fn run(gpu_args: &GpuArgs, args: &AttackArgs) -> Result<()> {
     if data.is_empty() {
         return Err(AerError::Invalid("--n 0 leaves nothing to attack".into()));
     }
-    let out = args.out.clone().unwrap_or_else(|| beside(&args.checkpoint, "-attack"));
     std::fs::create_dir_all(&out).map_err(|e| AerError::file(&out, format!("cannot create the output directory: {e}")))?;
 
     eprintln!("attacking {} ({}, epoch {}) on {} {split_name} examples spread over the split", args.checkpoint.display(), ck.spec.name, ck.epoch, data.len());

@@ -51,12 +51,12 @@ pub fn restore_for(gpu: &Gpu, ck: &Checkpoint, path: &Path, input: [usize; 3], c
     Ok(model)
 }
 
-/// Where a command that reads `checkpoint` writes its results: the directory `out` (`--out`
-/// is always a directory) or, by default, the checkpoint's own run directory; a checkpoint
-/// shipped under `assets/` (read-only, tracked) gets `runs/<stem>/` instead. Inside, the file
-/// is the checkpoint's stem plus `suffix` (`best-verify.json`), so results of `best` and
-/// `last` never overwrite each other. The directory is created; a file in its place is refused.
-#[allow(dead_code)] // the commands move to it one by one
+/// Where a command that reads `checkpoint` (or weights) writes its results: the directory
+/// `out` (`--out` is always a directory) or, by default, the checkpoint's own run directory;
+/// a checkpoint shipped under `assets/` (read-only, tracked) gets `runs/<stem>/` instead.
+/// Inside, the file (or directory, for `attack` and `siblings`) is the checkpoint's stem plus
+/// `suffix` (`best-verify.json`), so results of `best` and `last` never overwrite each other.
+/// The directory is created; a file in its place is refused.
 pub fn results_path(checkpoint: &Path, out: Option<&Path>, suffix: &str) -> Result<PathBuf> {
     let stem = checkpoint.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
     let dir = match out {
@@ -74,12 +74,6 @@ pub fn results_path(checkpoint: &Path, out: Option<&Path>, suffix: &str) -> Resu
 /// A checkpoint that ships with aer (under an `assets` directory): results never go beside it.
 fn shipped(checkpoint: &Path) -> bool {
     checkpoint.components().any(|c| c.as_os_str() == "assets")
-}
-
-/// A results path next to a checkpoint: its stem plus `suffix` (e.g. `best-verify.json`).
-pub fn beside(checkpoint: &Path, suffix: &str) -> PathBuf {
-    let stem = checkpoint.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
-    checkpoint.with_file_name(format!("{stem}{suffix}"))
 }
 
 /// A command's JSON results: the fields every evaluation report shares (the checkpoint, its

@@ -1,6 +1,6 @@
 //! `aer corrupt`: the per-layer parameter-vulnerability table of a checkpoint.
 
-use super::common::{beside, load_data, open, report, restore_for};
+use super::common::{load_data, open, report, restore_for, results_path};
 use super::options::{DataArgs, GpuArgs, SplitArg};
 use crate::files::write_json;
 use crate::kernels::Norm;
@@ -16,30 +16,35 @@ pub struct CorruptArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Checkpoint to corrupt (.safetensors written by `aer train`).
-    #[arg(long)]
+    #[arg(help_heading = "Model", long)]
     pub checkpoint: PathBuf,
     /// Measure on N examples spread evenly over the split (every class in them; one batch).
-    #[arg(long, default_value_t = 256)]
+    #[arg(help_heading = "Data", long, default_value_t = 256)]
     pub n: usize,
-    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
+    /// The split to evaluate on: test, or val (held out of the training images).
+    #[arg(help_heading = "Data", long, value_enum, default_value_t = SplitArg::Test)]
     pub split: SplitArg,
     /// l2: radius rho times the clean weights' norm; linf: rho times each layer's RMS weight.
-    #[arg(long, value_enum, default_value_t = Norm::L2)]
+    #[arg(help_heading = "Corruption", long, value_enum, default_value_t = Norm::L2)]
     pub norm: Norm,
     /// Relative radii, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "0.05")]
+    #[arg(help_heading = "Corruption", long, value_delimiter = ',', default_value = "0.05")]
     pub rho: Vec<f32>,
     /// Gradient ascent steps.
-    #[arg(long, default_value_t = 10)]
+    #[arg(help_heading = "Corruption", long, default_value_t = 10)]
     pub steps: usize,
     /// Random perturbations for comparison.
-    #[arg(long, default_value_t = 10)]
+    #[arg(help_heading = "Corruption", long, default_value_t = 10)]
     pub random: usize,
-    #[arg(long, default_value_t = 0)]
+    /// Seed of the random starts and draws.
+    #[arg(help_heading = "Corruption", long, default_value_t = 0)]
     pub seed: u64,
-    /// Where to write the results [default: next to the checkpoint, <name>-corrupt.json].
-    #[arg(long)]
+    /// Directory for the results, <name>-corrupt.json [default: the checkpoint's directory; runs/<name>/
+    /// for one under assets/].
+    #[arg(help_heading = "Run", long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub gpu: GpuArgs,
 }
 
 pub fn run(gpu_args: &GpuArgs, args: &CorruptArgs) -> Result<()> {
@@ -52,6 +57,7 @@ pub fn run(gpu_args: &GpuArgs, args: &CorruptArgs) -> Result<()> {
         return Err(AerError::Invalid("--n 0 leaves no examples to measure the loss on".into()));
     }
     let ck = Checkpoint::load(&args.checkpoint)?;
+    let out = results_path(&args.checkpoint, args.out.as_deref(), "-corrupt.json")?;
     let gpu = open(choice)?;
     let splits = load_data(&args.data)?;
     let model = restore_for(&gpu, &ck, &args.checkpoint, splits.train.shape, splits.classes, dense_kernels)?;
@@ -63,7 +69,6 @@ pub fn run(gpu_args: &GpuArgs, args: &CorruptArgs) -> Result<()> {
     // Spread over the split, so every class is in a subset (a prefix of a file in class order is not).
     let data = split.spread(args.n);
     let (x, y, _) = crate::attack::upload_range(&gpu, &data, 0..data.len());
-    let out = args.out.clone().unwrap_or_else(|| beside(&args.checkpoint, "-corrupt.json"));
     let norm = args.norm;
     eprintln!("corrupting {} ({}, epoch {}) on {} {split_name} examples spread over the split, {norm:?}, {} ascent steps, {} random draws", args.checkpoint.display(), ck.spec.name, ck.epoch, data.len(), args.steps, args.random);
     let mut tables = Vec::new();

@@ -20,15 +20,22 @@ pub enum Action {
     /// Download a data set from its published mirrors (or AER_DATA_MIRROR), with resume and a
     /// progress bar; check every file's published MD5 and unpack it.
     Get {
+        /// The data set's name (`aer data list` lists them).
         name: String,
         /// Download again even if it is there.
         #[arg(long)]
         force: bool,
     },
     /// Check a downloaded data set's files against their checksums.
-    Verify { name: String },
+    Verify {
+        /// The data set's name.
+        name: String,
+    },
     /// Print a downloaded data set's directory (for scripts).
-    Path { name: String },
+    Path {
+        /// The data set's name.
+        name: String,
+    },
 }
 
 pub fn run(args: &DataCmd) -> Result<()> {

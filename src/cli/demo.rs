@@ -1,7 +1,7 @@
 //! `aer demo`: the mlp preset trained on the bundled MNIST subset.
 
 use super::common::{load_data, open};
-use super::options::{at_least_one, DataArgs, GpuArgs};
+use super::options::{at_least_one, AdapterArgs, DataArgs};
 use super::progress::fit;
 use crate::nn::ModelSpec;
 use crate::train::{FitOptions, LrSchedule, OptimizerConfig, OptimizerKind, TrainConfig};
@@ -18,9 +18,11 @@ pub struct DemoArgs {
     /// Directory for checkpoints.
     #[arg(long, default_value = "runs/demo")]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub gpu: AdapterArgs,
 }
 
-pub fn run(gpu_args: &GpuArgs, args: &DemoArgs) -> Result<()> {
+pub fn run(gpu_args: &AdapterArgs, args: &DemoArgs) -> Result<()> {
     let gpu = open(&gpu_args.choice())?;
     let splits = load_data(&DataArgs::bundled())?;
     let cfg = TrainConfig {

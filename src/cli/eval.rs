@@ -16,27 +16,31 @@ pub struct EvalArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Checkpoint file (.safetensors) written by `aer train`.
-    #[arg(long)]
+    #[arg(help_heading = "Model", long)]
     pub checkpoint: PathBuf,
     /// Refuse the checkpoint unless it holds this model (a preset name or TOML file).
-    #[arg(long)]
+    #[arg(help_heading = "Model", long)]
     pub model: Option<String>,
-    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
+    /// The split to evaluate on: test, or val (held out of the training images).
+    #[arg(help_heading = "Data", long, value_enum, default_value_t = SplitArg::Test)]
     pub split: SplitArg,
-    #[arg(long, default_value_t = 256, value_parser = at_least_one)]
+    /// Examples per batch on the GPU.
+    #[arg(help_heading = "Run", long, default_value_t = 256, value_parser = at_least_one)]
     pub batch_size: usize,
     /// Also print the mask distance to this checkpoint of the same model: per weight tensor
     /// and overall, the share of weights one keeps and the other prunes.
-    #[arg(long)]
+    #[arg(help_heading = "Model", long)]
     pub mask_distance: Option<PathBuf>,
     /// A packed checkpoint's ternary layers read and write half-precision activations
     /// (adapters with shader-f16).
-    #[arg(long)]
+    #[arg(help_heading = "Run", long)]
     pub f16_activations: bool,
     /// Weight layers after a winners-take-all layer compute with every input channel (the
     /// dropped ones are zero) instead of skipping the dropped ones: to compare the two.
-    #[arg(long)]
+    #[arg(help_heading = "Run", long)]
     pub all_channels: bool,
+    #[command(flatten)]
+    pub gpu: GpuArgs,
 }
 
 pub fn run(gpu_args: &GpuArgs, args: &EvalArgs) -> Result<()> {

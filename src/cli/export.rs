@@ -1,7 +1,7 @@
 //! `aer export`: a checkpoint's weights as plain safetensors.
 
-use super::common::open;
-use super::options::GpuArgs;
+use super::common::{open, results_path};
+use super::options::AdapterArgs;
 use crate::files::write_atomic;
 use crate::train::Checkpoint;
 use crate::Result;
@@ -11,16 +11,21 @@ use std::path::PathBuf;
 
 #[derive(Args, Debug)]
 pub struct ExportArgs {
+    /// The checkpoint to export (.safetensors written by aer).
     #[arg(long)]
     pub checkpoint: PathBuf,
-    /// The safetensors file to write.
-    #[arg(long)]
-    pub out: PathBuf,
+    /// Directory for the weights, <name>-export.safetensors [default: the checkpoint's
+    /// directory; runs/<name>/ for one under assets/].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub gpu: AdapterArgs,
 }
 
-pub fn run(gpu_args: &GpuArgs, args: &ExportArgs) -> Result<()> {
+pub fn run(gpu_args: &AdapterArgs, args: &ExportArgs) -> Result<()> {
     let choice = &gpu_args.choice();
     let mut ck = Checkpoint::load(&args.checkpoint)?;
+    let out = results_path(&args.checkpoint, args.out.as_deref(), "-export.safetensors")?;
     let gpu = open(choice)?;
     if ck.spec.quant.is_some() && ck.packed.is_empty() {
         // Latent weights are not what a quantized model computes with: pack them first.
@@ -35,8 +40,8 @@ pub fn run(gpu_args: &GpuArgs, args: &ExportArgs) -> Result<()> {
     meta.insert("model_spec".to_string(), ck.spec.to_toml());
     meta.insert("input_shape".to_string(), serde_json::to_string(&ck.input).unwrap());
     meta.insert("classes".to_string(), ck.classes.to_string());
-    write_atomic(&args.out, &crate::nn::interop::write_tensors(&tensors, meta)?)?;
+    write_atomic(&out, &crate::nn::interop::write_tensors(&tensors, meta)?)?;
     println!("exported {} tensors of model '{}' ({})", tensors.len(), ck.spec.name, tensors.iter().map(|(n, s, _)| format!("{n} {s:?}")).collect::<Vec<_>>().join(", "));
-    println!("wrote {}", args.out.display());
+    println!("wrote {}", out.display());
     Ok(())
 }

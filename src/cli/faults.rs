@@ -1,7 +1,7 @@
 //! `aer faults`: accuracy and robust accuracy under bit flips in the stored weights and under
 //! approximate multipliers.
 
-use super::common::{beside, load_data, open, report, restore_for};
+use super::common::{load_data, open, report, restore_for, results_path};
 use super::options::{at_least_one, DataArgs, GpuArgs, SplitArg};
 use crate::attack::AttackConfig;
 use crate::faults::Storage;
@@ -19,39 +19,46 @@ pub struct FaultsArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Checkpoint to inject faults into (a packed one from `aer quantize` for ternary storage).
-    #[arg(long)]
+    #[arg(help_heading = "Model", long)]
     pub checkpoint: PathBuf,
     /// Evaluate on N examples spread evenly over the split (every class in them).
-    #[arg(long, default_value_t = 500)]
+    #[arg(help_heading = "Data", long, default_value_t = 500)]
     pub n: usize,
-    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
+    /// The split to evaluate on: test, or val (held out of the training images).
+    #[arg(help_heading = "Data", long, value_enum, default_value_t = SplitArg::Test)]
     pub split: SplitArg,
     /// Storage formats whose bits flip, comma-separated [default: ternary for a packed
     /// checkpoint, else f32,f16].
-    #[arg(long, value_enum, value_delimiter = ',')]
+    #[arg(help_heading = "Faults", long, value_enum, value_delimiter = ',')]
     pub storage: Option<Vec<Storage>>,
     /// Per-bit flip probabilities, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "0,1e-7,1e-6,1e-5,1e-4,1e-3")]
+    #[arg(help_heading = "Faults", long, value_delimiter = ',', default_value = "0,1e-7,1e-6,1e-5,1e-4,1e-3")]
     pub rates: Vec<f64>,
     /// Fault patterns per rate.
-    #[arg(long, default_value_t = 3)]
+    #[arg(help_heading = "Faults", long, default_value_t = 3)]
     pub trials: usize,
     /// Multipliers, comma-separated: exact, trunc:<bits> (low product bits dropped) or a
     /// product-table file (see assets/multipliers); `--multipliers` with no value skips them.
-    #[arg(long, value_delimiter = ',', num_args = 0.., default_value = "exact,trunc:4,trunc:6,trunc:8,trunc:10")]
+    #[arg(help_heading = "Faults", long, value_delimiter = ',', num_args = 0.., default_value = "exact,trunc:4,trunc:6,trunc:8,trunc:10")]
     pub multipliers: Vec<String>,
     /// L-inf radius of the PGD attack run at every point (0 skips it).
-    #[arg(long, default_value_t = 0.1, value_parser = super::options::radius)]
+    #[arg(help_heading = "Attack", long, default_value_t = 0.1, value_parser = super::options::radius)]
     pub eps: f32,
-    #[arg(long, default_value_t = 10)]
+    /// Steps of that PGD attack.
+    #[arg(help_heading = "Attack", long, default_value_t = 10)]
     pub pgd_steps: usize,
-    #[arg(long, default_value_t = 0)]
+    /// Seed of the random starts and draws.
+    #[arg(help_heading = "Faults", long, default_value_t = 0)]
     pub seed: u64,
-    #[arg(long, default_value_t = 256, value_parser = at_least_one)]
+    /// Examples per batch on the GPU.
+    #[arg(help_heading = "Run", long, default_value_t = 256, value_parser = at_least_one)]
     pub batch_size: usize,
-    /// Where to write the results [default: next to the checkpoint, <name>-faults.json].
-    #[arg(long)]
+    /// Directory for the results, <name>-faults.json [default: the checkpoint's directory; runs/<name>/
+    /// for one under assets/].
+    #[arg(help_heading = "Run", long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub gpu: GpuArgs,
 }
 
 pub fn run(gpu_args: &GpuArgs, args: &FaultsArgs) -> Result<()> {
@@ -62,6 +69,7 @@ pub fn run(gpu_args: &GpuArgs, args: &FaultsArgs) -> Result<()> {
     }
     let tables = args.multipliers.iter().map(|m| ProductTable::parse(m)).collect::<Result<Vec<_>>>()?;
     let ck = Checkpoint::load(&args.checkpoint)?;
+    let out = results_path(&args.checkpoint, args.out.as_deref(), "-faults.json")?;
     let gpu = open(choice)?;
     let splits = load_data(&args.data)?;
     let mut model = restore_for(&gpu, &ck, &args.checkpoint, splits.train.shape, splits.classes, dense_kernels)?;
@@ -77,7 +85,6 @@ pub fn run(gpu_args: &GpuArgs, args: &FaultsArgs) -> Result<()> {
         None => vec![Storage::F32, Storage::F16],
     };
     let attack = (args.eps > 0.0 && args.pgd_steps > 0).then(|| AttackConfig::pgd(Norm::Linf, args.eps, 2.5 * args.eps / args.pgd_steps as f32, args.pgd_steps, args.seed));
-    let out = args.out.clone().unwrap_or_else(|| beside(&args.checkpoint, "-faults.json"));
     eprintln!("fault injection into {} ({}, epoch {}) on {} {split_name} examples spread over the split{}", args.checkpoint.display(), ck.spec.name, ck.epoch, data.len(), attack.as_ref().map_or(String::new(), |a| format!(", {} at eps {}", a.label(), a.eps)));
     let print = |p: &FaultPoint| {
         println!("  {:<28} accuracy {:>6.2}% (min {:>6.2}%){}", p.label, 100.0 * p.accuracy, 100.0 * p.accuracy_min, p.robust_accuracy.map_or(String::new(), |r| format!("  robust {:>6.2}%", 100.0 * r)));

@@ -1,7 +1,7 @@
 //! `aer import`: weights trained elsewhere (safetensors) into a checkpoint, tested.
 
-use super::common::{load_data, open};
-use super::options::{DataArgs, GpuArgs};
+use super::common::{load_data, open, results_path};
+use super::options::{AdapterArgs, DataArgs};
 use crate::nn::{Model, ModelSpec};
 use crate::train::{evaluate, Checkpoint, TrainConfig};
 use crate::{AerError, Result};
@@ -14,20 +14,24 @@ pub struct ImportArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// The architecture: a preset (mlp, cnn, smallcnn, madry, resnet20, preact-resnet18, wrn-28-10) or a TOML model file.
-    #[arg(long, default_value = "mlp")]
+    #[arg(help_heading = "Model", long, default_value = "mlp")]
     pub model: String,
     /// The safetensors file of weights.
-    #[arg(long)]
+    #[arg(help_heading = "Model", long)]
     pub weights: PathBuf,
-    /// The checkpoint to write.
-    #[arg(long)]
-    pub out: PathBuf,
+    /// Directory for the checkpoint, <weights name>-imported.safetensors [default: the
+    /// weights' directory; runs/<weights name>/ for weights under assets/].
+    #[arg(help_heading = "Run", long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub gpu: AdapterArgs,
 }
 
-pub fn run(gpu_args: &GpuArgs, args: &ImportArgs) -> Result<()> {
+pub fn run(gpu_args: &AdapterArgs, args: &ImportArgs) -> Result<()> {
     let choice = &gpu_args.choice();
     use crate::nn::interop::{match_tensors, read_tensors};
     let spec = ModelSpec::load(&args.model)?;
+    let out = results_path(&args.weights, args.out.as_deref(), "-imported.safetensors")?;
     let splits = load_data(&args.data)?;
     let bytes = std::fs::read(&args.weights).map_err(|e| AerError::file(&args.weights, format!("cannot read: {e}")))?;
     let file = read_tensors(&bytes, &args.weights.display().to_string())?;
@@ -47,8 +51,8 @@ pub fn run(gpu_args: &GpuArgs, args: &ImportArgs) -> Result<()> {
         packed: Default::default(),
         history: Vec::new(),
     };
-    ck.save(&args.out)?;
+    ck.save(&out)?;
     println!("imported {} tensors into model '{}': test accuracy {:.2}% on {}", expected.len(), spec.name, 100.0 * test.accuracy, splits.source);
-    println!("wrote {}", args.out.display());
+    println!("wrote {}", out.display());
     Ok(())
 }

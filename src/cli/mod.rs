@@ -28,13 +28,10 @@ mod verify;
 mod watermark;
 
 use clap::{Parser, Subcommand};
-use options::GpuArgs;
 
 #[derive(Parser, Debug)]
 #[command(name = "aer", version, about = "Train, prune, ternarize and attack neural networks on any GPU (WGSL on wgpu)")]
 struct Cli {
-    #[command(flatten)]
-    gpu: GpuArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -47,7 +44,7 @@ enum Command {
     /// a downloaded one is then `--data NAME` anywhere.
     Data(data::DataCmd),
     /// Train a model on a data set (by name, or an IDX or CIFAR data directory).
-    Train(train::TrainArgs),
+    Train(train::TrainCmd),
     /// Evaluate a checkpoint on the test (or validation) split.
     Eval(eval::EvalArgs),
     /// Prune while training: the lottery-ticket procedure (iterative magnitude pruning with
@@ -122,28 +119,27 @@ pub fn main() -> i32 {
 }
 
 fn dispatch(cli: Cli) -> crate::Result<()> {
-    let gpu = &cli.gpu;
     match &cli.command {
-        Command::Adapters(args) => adapters::run(gpu, args),
+        Command::Adapters(args) => adapters::run(&args.gpu, args),
         Command::Data(args) => data::run(args),
-        Command::Train(args) => train::run(gpu, args),
-        Command::Eval(args) => eval::run(gpu, args),
-        Command::Prune(args) => prune::run(gpu, args),
-        Command::Attack(args) => attack::run(gpu, args),
-        Command::Siblings(args) => siblings::run(gpu, args),
-        Command::Verify(args) => verify::run(gpu, args),
-        Command::Corrupt(args) => corrupt::run(gpu, args),
-        Command::Faults(args) => faults::run(gpu, args),
-        Command::Quantize(args) => quantize::run(gpu, args),
-        Command::Tune(args) => tune::run(gpu, args),
-        Command::Run(args) => run::run(gpu, args),
+        Command::Train(args) => train::run(&args.gpu, args),
+        Command::Eval(args) => eval::run(&args.gpu, args),
+        Command::Prune(args) => prune::run(&args.gpu, args),
+        Command::Attack(args) => attack::run(&args.gpu, args),
+        Command::Siblings(args) => siblings::run(&args.gpu, args),
+        Command::Verify(args) => verify::run(&args.gpu, args),
+        Command::Corrupt(args) => corrupt::run(&args.gpu, args),
+        Command::Faults(args) => faults::run(&args.gpu, args),
+        Command::Quantize(args) => quantize::run(&args.gpu, args),
+        Command::Tune(args) => tune::run(&args.gpu, args),
+        Command::Run(args) => run::run(&args.gpu, args),
         Command::Status(args) => status::run(args),
         Command::Report(args) => report::run(args),
-        Command::Import(args) => import::run(gpu, args),
-        Command::Export(args) => export::run(gpu, args),
-        Command::Demo(args) => demo::run(gpu, args),
+        Command::Import(args) => import::run(&args.gpu, args),
+        Command::Export(args) => export::run(&args.gpu, args),
+        Command::Demo(args) => demo::run(&args.gpu, args),
         Command::Resave(args) => resave::run(args),
-        Command::Watermark(args) => watermark::run(gpu, args),
+        Command::Watermark(args) => watermark::run(args),
     }
 }
 
@@ -151,4 +147,64 @@ fn dispatch(cli: Cli) -> crate::Result<()> {
 /// `RUST_LOG=wgpu_hal=info` or `RUST_LOG=off`.
 pub fn init_logging() {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).format_timestamp(None).init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::{CommandFactory, Parser};
+
+    /// Every argument of every subcommand, as `aer SUB [SUB] --flag`, that has no help text.
+    fn undocumented(cmd: &clap::Command, path: &str, found: &mut Vec<String>) {
+        for arg in cmd.get_arguments() {
+            let id = arg.get_id().as_str();
+            if id != "help" && id != "version" && arg.get_help().is_none() && arg.get_long_help().is_none() {
+                found.push(format!("{path} --{}", arg.get_long().unwrap_or(id)));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            if sub.get_about().is_none() && sub.get_long_about().is_none() && sub.get_name() != "help" {
+                found.push(format!("{path} {} (the command itself)", sub.get_name()));
+            }
+            undocumented(sub, &format!("{path} {}", sub.get_name()), found);
+        }
+    }
+
+    #[test]
+    fn every_flag_has_a_description() {
+        let mut found = Vec::new();
+        undocumented(&Cli::command(), "aer", &mut found);
+        assert!(found.is_empty(), "arguments without help text:\n{}", found.join("\n"));
+    }
+
+    /// The GPU flags are on the commands that open a GPU, after the subcommand; before it
+    /// they are refused, and `--dense-kernels` is only where kernels are chosen.
+    #[test]
+    fn gpu_flags_belong_to_the_commands_that_use_them() {
+        let cli = Cli::command();
+        let flags = |sub: &[&str]| -> Vec<String> {
+            let mut c = &cli;
+            for s in sub {
+                c = c.find_subcommand(s).unwrap_or_else(|| panic!("no subcommand {s}"));
+            }
+            c.get_arguments().filter_map(|a| a.get_long().map(String::from)).collect()
+        };
+        for sub in [&["data"][..], &["report"], &["status"], &["resave"], &["watermark", "keygen"]] {
+            let f = flags(sub);
+            assert!(!f.iter().any(|f| ["adapter", "backend", "dense-kernels"].contains(&f.as_str())), "aer {sub:?} has GPU flags: {f:?}");
+        }
+        for sub in [&["train"][..], &["eval"], &["attack"], &["siblings"], &["verify"], &["corrupt"], &["faults"], &["run"], &["watermark", "embed"], &["watermark", "verify"]] {
+            let f = flags(sub);
+            assert!(["adapter", "backend", "dense-kernels"].iter().all(|g| f.iter().any(|f| f == g)), "aer {sub:?} lacks a GPU flag: {f:?}");
+        }
+        for sub in [&["adapters"][..], &["prune"], &["quantize"], &["tune"], &["import"], &["export"], &["demo"]] {
+            let f = flags(sub);
+            assert!(f.iter().any(|f| f == "adapter") && f.iter().any(|f| f == "backend") && !f.iter().any(|f| f == "dense-kernels"), "aer {sub:?}: {f:?}");
+        }
+        let before = Cli::try_parse_from(["aer", "--adapter", "llvmpipe", "tune"]).unwrap_err();
+        assert_eq!(before.kind(), clap::error::ErrorKind::UnknownArgument, "{before}");
+        assert!(Cli::try_parse_from(["aer", "tune", "--adapter", "llvmpipe"]).is_ok());
+        let not_here = Cli::try_parse_from(["aer", "tune", "--dense-kernels"]).unwrap_err();
+        assert_eq!(not_here.kind(), clap::error::ErrorKind::UnknownArgument, "{not_here}");
+    }
 }

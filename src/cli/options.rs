@@ -3,26 +3,41 @@
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 
-/// Which GPU adapter runs the command (global: given before or after the subcommand).
-#[derive(Args, Debug, Clone)]
-pub struct GpuArgs {
+/// Which GPU adapter runs the command: the flags of every command that opens one, given
+/// after the subcommand (`aer tune --adapter llvmpipe`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct AdapterArgs {
     /// Use the adapter whose name contains this text (case-insensitive), e.g. llvmpipe, or the
     /// adapter of this number in `aer adapters`, e.g. 1.
-    #[arg(help_heading = "GPU", long, global = true, env = "WGPU_ADAPTER_NAME")]
+    #[arg(help_heading = "GPU", long, env = "WGPU_ADAPTER_NAME")]
     pub adapter: Option<String>,
     /// Restrict to a backend: vulkan, gl, metal, dx12.
-    #[arg(help_heading = "GPU", long, global = true, env = "WGPU_BACKEND")]
+    #[arg(help_heading = "GPU", long, env = "WGPU_BACKEND")]
     pub backend: Option<String>,
+}
+
+impl AdapterArgs {
+    pub fn choice(&self) -> crate::gpu::AdapterChoice {
+        crate::gpu::AdapterChoice { name: self.adapter.clone(), backend: self.backend.clone() }
+    }
+}
+
+/// The adapter, and the kernels that run a pruned model on it: the flags of the commands
+/// that run a checkpoint's (possibly pruned) model.
+#[derive(Args, Debug, Clone, Default)]
+pub struct GpuArgs {
+    #[command(flatten)]
+    pub device: AdapterArgs,
     /// Keep every layer on the dense kernels (by default a pruned layer runs on the
     /// block-sparse ones when its share of kept blocks is below this adapter's crossover:
     /// see `aer tune`).
-    #[arg(help_heading = "GPU", long, global = true)]
+    #[arg(help_heading = "GPU", long)]
     pub dense_kernels: bool,
 }
 
 impl GpuArgs {
     pub fn choice(&self) -> crate::gpu::AdapterChoice {
-        crate::gpu::AdapterChoice { name: self.adapter.clone(), backend: self.backend.clone() }
+        self.device.choice()
     }
 }
 

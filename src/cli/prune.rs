@@ -1,7 +1,7 @@
 //! `aer prune`: the lottery-ticket procedure (and COLT) on top of the training flags.
 
 use super::common::{load_data, load_run_file, open};
-use super::options::GpuArgs;
+use super::options::AdapterArgs;
 use super::train::{model_spec, train_config, TrainArgs};
 use crate::files::write_json;
 use crate::{AerError, Result};
@@ -14,24 +14,26 @@ pub struct PruneArgs {
     #[command(flatten)]
     pub train: TrainArgs,
     /// Pruning rounds after the dense run [default: 15].
-    #[arg(long)]
+    #[arg(help_heading = "Lottery ticket", long)]
     pub rounds: Option<usize>,
     /// Fraction of the remaining weights pruned per round [default: 0.2].
-    #[arg(long)]
+    #[arg(help_heading = "Lottery ticket", long)]
     pub rate: Option<f64>,
     /// One magnitude threshold across layers, or the same fraction per layer [default: global].
-    #[arg(long, value_enum)]
+    #[arg(help_heading = "Lottery ticket", long, value_enum)]
     pub scope: Option<crate::sparse::Scope>,
     /// Rewind survivors to the weights after this many dense epochs; 0 means the initial
     /// weights [default: 0].
-    #[arg(long)]
+    #[arg(help_heading = "Lottery ticket", long)]
     pub rewind_epoch: Option<usize>,
     /// Cyclic overlapping lottery tickets (COLT): each round trains the ticket on this many
     /// disjoint shares of the training data and keeps only the weights all their masks keep.
-    #[arg(long)]
+    #[arg(help_heading = "Lottery ticket", long)]
     pub colt_parts: Option<usize>,
+    #[command(flatten)]
+    pub gpu: AdapterArgs,
 }
-pub fn run(gpu_args: &GpuArgs, args: &PruneArgs) -> Result<()> {
+pub fn run(gpu_args: &AdapterArgs, args: &PruneArgs) -> Result<()> {
     let choice = &gpu_args.choice();
     use crate::sparse::lottery_ticket;
     let a = &args.train;

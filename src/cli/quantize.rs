@@ -1,7 +1,7 @@
 //! `aer quantize`: pack a quantized checkpoint's ternary weights and check the packed model.
 
-use super::common::{load_data, open};
-use super::options::{at_least_one, DataArgs, GpuArgs};
+use super::common::{load_data, open, results_path};
+use super::options::{at_least_one, AdapterArgs, DataArgs};
 use crate::train::{evaluate, Checkpoint};
 use crate::{AerError, Result};
 use clap::Args;
@@ -14,25 +14,30 @@ pub struct QuantizeArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// A checkpoint of a quantized model (trained with --quant).
-    #[arg(long)]
+    #[arg(help_heading = "Model", long)]
     pub checkpoint: PathBuf,
-    /// Where to write the packed checkpoint.
-    #[arg(long)]
-    pub out: PathBuf,
-    #[arg(long, default_value_t = 256, value_parser = at_least_one)]
+    /// Directory for the packed checkpoint, <name>-packed.safetensors [default: the
+    /// checkpoint's directory; runs/<name>/ for one under assets/].
+    #[arg(help_heading = "Run", long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Examples per evaluation batch.
+    #[arg(help_heading = "Run", long, default_value_t = 256, value_parser = at_least_one)]
     pub batch_size: usize,
     /// Also report the packed model's test accuracy with half-precision activations in its
     /// ternary layers (adapters with shader-f16).
-    #[arg(long)]
+    #[arg(help_heading = "Run", long)]
     pub f16_activations: bool,
+    #[command(flatten)]
+    pub gpu: AdapterArgs,
 }
 
-pub fn run(gpu_args: &GpuArgs, args: &QuantizeArgs) -> Result<()> {
+pub fn run(gpu_args: &AdapterArgs, args: &QuantizeArgs) -> Result<()> {
     let choice = &gpu_args.choice();
     let ck = Checkpoint::load(&args.checkpoint)?;
     if !ck.packed.is_empty() {
         return Err(AerError::checkpoint(&args.checkpoint, "is already packed"));
     }
+    let out = results_path(&args.checkpoint, args.out.as_deref(), "-packed.safetensors")?;
     let gpu = open(choice)?;
     let splits = load_data(&args.data)?;
     ck.check_data(splits.train.shape, splits.classes, &args.checkpoint)?;
@@ -44,9 +49,9 @@ pub fn run(gpu_args: &GpuArgs, args: &QuantizeArgs) -> Result<()> {
         None => Default::default(),
     };
     let packed = block_on(Checkpoint::capture_packed(&gpu, &model, &ck.config, ck.epoch, &ck.history)).map_err(|e| AerError::checkpoint(&args.checkpoint, e.to_string()))?;
-    packed.save(&args.out)?;
+    packed.save(&out)?;
     // Read the file back: the accuracy reported is the packed file's.
-    let (packed_model, _) = Checkpoint::load(&args.out)?.restore(&gpu)?;
+    let (packed_model, _) = Checkpoint::load(&out)?.restore(&gpu)?;
     let t = Instant::now();
     let r = block_on(evaluate(&gpu, &packed_model, &splits.test, args.batch_size))?;
     let (f32_bytes, packed_bytes, other) = packed.weight_bytes();
@@ -65,6 +70,6 @@ pub fn run(gpu_args: &GpuArgs, args: &QuantizeArgs) -> Result<()> {
         let h = block_on(evaluate(&gpu, &half, &splits.test, args.batch_size))?;
         println!("test accuracy: {:.2}% packed with f16 activations ({:.2} s)", 100.0 * h.accuracy, t.elapsed().as_secs_f64());
     }
-    println!("wrote {}", args.out.display());
+    println!("wrote {}", out.display());
     Ok(())
 }

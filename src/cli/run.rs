@@ -32,52 +32,54 @@ pub struct PipelineArgs {
     /// The pipeline file (TOML); presets are in assets/pipelines/.
     pub file: PathBuf,
     /// Directory of the runs [default: runs/<pipeline name>].
-    #[arg(long)]
+    #[arg(help_heading = "Run", long)]
     pub out: Option<PathBuf>,
     /// Most runs the file's sweeps may expand into; more are refused before anything runs.
-    #[arg(long, default_value_t = crate::pipeline::MAX_RUNS)]
+    #[arg(help_heading = "Run", long, default_value_t = crate::pipeline::MAX_RUNS)]
     pub max_runs: usize,
     /// Run only this point of the sweep (0-based, in the order `aer status` lists them), and
     /// first the stages it shares with other points when they have not run yet. Several
     /// points may run at once into one --out.
-    #[arg(long, conflicts_with = "executor")]
+    #[arg(help_heading = "Run", long, conflicts_with = "executor")]
     pub point: Option<usize>,
     /// With --point: run only the point's first this many stages.
-    #[arg(long, requires = "point")]
+    #[arg(help_heading = "Run", long, requires = "point")]
     pub stages: Option<usize>,
     /// Run every point as a process of its own: `local` on this machine, `slurm` as Slurm job
     /// arrays; the stages several points share run first, once.
-    #[arg(long, value_enum)]
+    #[arg(help_heading = "Executor", long, value_enum)]
     pub executor: Option<Executor>,
     /// With --executor local: points running at once.
-    #[arg(long, default_value_t = 1, value_parser = super::options::at_least_one)]
+    #[arg(help_heading = "Executor", long, default_value_t = 1, value_parser = super::options::at_least_one)]
     pub jobs: usize,
     /// With --executor slurm: the partition (sbatch --partition).
-    #[arg(long)]
+    #[arg(help_heading = "Slurm", long)]
     pub partition: Option<String>,
     /// With --executor slurm: GPUs per task (sbatch --gpus-per-task).
-    #[arg(long)]
+    #[arg(help_heading = "Slurm", long)]
     pub gpus_per_task: Option<u32>,
     /// With --executor slurm: time limit per task (sbatch --time: 30, 2:00:00, 1-00:00:00).
-    #[arg(long)]
+    #[arg(help_heading = "Slurm", long)]
     pub time: Option<String>,
     /// With --executor slurm: most tasks of one array running at once (--array=...%K).
-    #[arg(long, value_parser = super::options::at_least_one)]
+    #[arg(help_heading = "Slurm", long, value_parser = super::options::at_least_one)]
     pub max_parallel: Option<usize>,
     /// With --executor slurm: one more sbatch option, as one word (--sbatch-arg=--account=x);
     /// repeat for more.
-    #[arg(long, allow_hyphen_values = true)]
+    #[arg(help_heading = "Slurm", long, allow_hyphen_values = true)]
     pub sbatch_arg: Vec<String>,
     /// With --executor slurm: write the batch scripts into OUT/slurm/ and say what would be
     /// submitted, without submitting.
-    #[arg(long)]
+    #[arg(help_heading = "Slurm", long)]
     pub dry_run: bool,
     /// Replace or add a setting of the file without editing it: a dotted path into the TOML,
     /// stages by 0-based index, and a TOML value (`--set seed=1`, `--set
     /// stages.2.attack.eps=0.2`, `--set stages.1.sparsity=[0.5,0.9]`); repeatable. In a run
     /// directory made before, the stages before the first changed one are kept.
-    #[arg(long = "set", value_name = "KEY=VALUE")]
+    #[arg(help_heading = "Run", long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    #[command(flatten)]
+    pub gpu: GpuArgs,
 }
 
 pub fn run(gpu_args: &GpuArgs, args: &PipelineArgs) -> Result<()> {
@@ -190,17 +192,22 @@ fn run_executor(executor: Executor, gpu_args: &GpuArgs, args: &PipelineArgs, run
 /// settings.
 fn point_command(gpu_args: &GpuArgs) -> Result<PointCommand> {
     let program = std::env::current_exe().map_err(|e| AerError::Invalid(format!("cannot tell where this aer program is, to start it for each point: {e}")))?;
-    let mut global_args = Vec::new();
-    if let Some(a) = &gpu_args.adapter {
-        global_args.extend(["--adapter".to_string(), a.clone()]);
+    Ok(PointCommand { program, gpu_args: gpu_flags(gpu_args) })
+}
+
+/// The flags that give a point's process the adapter and kernels of this one.
+fn gpu_flags(gpu_args: &GpuArgs) -> Vec<String> {
+    let mut flags = Vec::new();
+    if let Some(a) = &gpu_args.device.adapter {
+        flags.extend(["--adapter".to_string(), a.clone()]);
     }
-    if let Some(b) = &gpu_args.backend {
-        global_args.extend(["--backend".to_string(), b.clone()]);
+    if let Some(b) = &gpu_args.device.backend {
+        flags.extend(["--backend".to_string(), b.clone()]);
     }
     if gpu_args.dense_kernels {
-        global_args.push("--dense-kernels".into());
+        flags.push("--dense-kernels".into());
     }
-    Ok(PointCommand { program, global_args })
+    flags
 }
 
 fn print_summaries(summaries: &[RunSummary]) {

@@ -6,7 +6,7 @@
 //! attack on the full model started from the prior's examples (queries to success), beside
 //! Square with no prior on the same examples. Writes siblings.json (docs/siblings.md).
 
-use super::common::{load_data, open, restore_for};
+use super::common::{load_data, open, restore_for, results_path};
 use super::options::{at_least_one, DataArgs, GpuArgs};
 use super::progress::work_bar;
 use crate::attack::{gradient_cosines, mean_median, prior_square, transfer_attack, AttackConfig, AttackName, AttackSettings, QueryOutcome, SuiteConfig, Transfer};
@@ -24,38 +24,43 @@ pub struct SiblingsArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// The full model, the one attacked (.safetensors written by `aer train`).
-    #[arg(long)]
+    #[arg(help_heading = "Model", long)]
     pub full: PathBuf,
     /// Its compressed siblings, comma-separated or repeated; each is named after its
     /// checkpoint's directory.
-    #[arg(long, value_delimiter = ',', required = true)]
+    #[arg(help_heading = "Model", long, value_delimiter = ',', required = true)]
     pub sibling: Vec<PathBuf>,
     /// An independently trained model of the full model's architecture (another seed): the
     /// baseline prior.
-    #[arg(long)]
+    #[arg(help_heading = "Model", long)]
     pub baseline: Option<PathBuf>,
     /// Attack N test examples spread evenly over the split (every class in them) [default: 1000].
-    #[arg(long, default_value_t = 1000, value_parser = at_least_one)]
+    #[arg(help_heading = "Data", long, default_value_t = 1000, value_parser = at_least_one)]
     pub n: usize,
     /// L-inf radius, a number or a fraction [default: 0.3 for 1-channel inputs, 8/255 for colour].
-    #[arg(long, value_parser = super::options::radius)]
+    #[arg(help_heading = "Attack", long, value_parser = super::options::radius)]
     pub eps: Option<f32>,
     /// PGD steps on the prior [default: 40 for 1-channel inputs, 10 for colour].
-    #[arg(long)]
+    #[arg(help_heading = "Attack", long)]
     pub steps: Option<usize>,
     /// APGD-CE iterations on the prior [default: 100].
-    #[arg(long)]
+    #[arg(help_heading = "Attack", long)]
     pub apgd_steps: Option<usize>,
     /// Square attack queries per example on the full model [default: 1000].
-    #[arg(long, default_value_t = 1000, value_parser = at_least_one)]
+    #[arg(help_heading = "Attack", long, default_value_t = 1000, value_parser = at_least_one)]
     pub queries: usize,
-    #[arg(long, default_value_t = 0)]
+    /// Seed of the random starts and draws.
+    #[arg(help_heading = "Attack", long, default_value_t = 0)]
     pub seed: u64,
-    #[arg(long, default_value_t = 256, value_parser = at_least_one)]
+    /// Examples per batch on the GPU.
+    #[arg(help_heading = "Run", long, default_value_t = 256, value_parser = at_least_one)]
     pub batch_size: usize,
-    /// Directory for siblings.json [default: next to the full model, <name>-siblings/].
-    #[arg(long)]
+    /// Directory for <name>-siblings/siblings.json [default: the full model's directory;
+    /// runs/<name>/ for one under assets/].
+    #[arg(help_heading = "Run", long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub gpu: GpuArgs,
 }
 
 /// A prior's name: its checkpoint's directory (runs/pruned50/best.safetensors: pruned50).
@@ -117,6 +122,7 @@ pub fn run(gpu_args: &GpuArgs, args: &SiblingsArgs) -> Result<()> {
     let (choice, dense_kernels) = (&gpu_args.choice(), gpu_args.dense_kernels);
     // Every checkpoint read and checked against the full model before anything runs.
     let full_ck = Checkpoint::load(&args.full)?;
+    let out = results_path(&args.full, args.out.as_deref(), "-siblings")?;
     let mut priors: Vec<(String, &'static str, PathBuf, Checkpoint)> = Vec::new();
     if let Some(p) = &args.baseline {
         let ck = Checkpoint::load(p)?;
@@ -145,7 +151,6 @@ pub fn run(gpu_args: &GpuArgs, args: &SiblingsArgs) -> Result<()> {
     let (crafting, square): (Vec<AttackConfig>, Vec<AttackConfig>) = suite.attacks.into_iter().partition(|a| a.name != AttackName::Square);
     let square = &square[0];
     let data = splits.test.spread(args.n);
-    let out = args.out.clone().unwrap_or_else(|| super::common::beside(&args.full, "-siblings"));
     std::fs::create_dir_all(&out).map_err(|e| AerError::file(&out, format!("cannot create the output directory: {e}")))?;
     eprintln!("full model {} ({}), {} test examples spread over the split, eps {}", args.full.display(), full_ck.spec.name, data.len(), square.eps);
     for a in crafting.iter().chain([square]) {

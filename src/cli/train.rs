@@ -15,6 +15,16 @@ use crate::{AerError, Result};
 use clap::Args;
 use std::path::PathBuf;
 
+/// `aer train`'s flags: the training flags (which `aer prune` and `aer watermark embed` share)
+/// and the GPU's.
+#[derive(Args, Debug)]
+pub struct TrainCmd {
+    #[command(flatten)]
+    pub train: TrainArgs,
+    #[command(flatten)]
+    pub gpu: GpuArgs,
+}
+
 #[derive(Args, Debug)]
 pub struct TrainArgs {
     #[command(flatten)]
@@ -269,8 +279,8 @@ pub struct CertifyArgs {
     pub certify_kappa_end: Option<f32>,
 }
 
-pub fn run(gpu_args: &GpuArgs, args: &TrainArgs) -> Result<()> {
-    train_with(gpu_args, args, |_| Ok(())).map(|_| ())
+pub fn run(gpu_args: &GpuArgs, args: &TrainCmd) -> Result<()> {
+    train_with(gpu_args, &args.train, |_| Ok(())).map(|_| ())
 }
 
 /// A run as `aer train` makes it, with `extra` (a command's own training method) applied to

@@ -1,7 +1,7 @@
 //! `aer tune`: measure this adapter's block-sparse crossover and cache it.
 
 use super::common::open;
-use super::options::GpuArgs;
+use super::options::AdapterArgs;
 use crate::Result;
 use clap::Args;
 use pollster::block_on;
@@ -14,9 +14,11 @@ pub struct TuneArgs {
     /// Timed runs per measurement.
     #[arg(long, default_value_t = 7)]
     pub runs: usize,
+    #[command(flatten)]
+    pub gpu: AdapterArgs,
 }
 
-pub fn run(gpu_args: &GpuArgs, args: &TuneArgs) -> Result<()> {
+pub fn run(gpu_args: &AdapterArgs, args: &TuneArgs) -> Result<()> {
     let (choice, quick, runs) = (&gpu_args.choice(), args.quick, args.runs);
     let gpu = open(choice)?;
     let c = block_on(crate::bench::tune_crossover(&gpu, quick, runs, &mut |block, best, times| {

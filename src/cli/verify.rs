@@ -1,7 +1,7 @@
 //! `aer verify`: interval-bound verification of a checkpoint beside clean and PGD robust
 //! accuracy, per radius, with the per-example check verified <= PGD <= clean.
 
-use super::common::{beside, load_data, open, report, restore_for};
+use super::common::{load_data, open, report, restore_for, results_path};
 use super::options::{at_least_one, DataArgs, GpuArgs, SplitArg};
 use super::progress::work_bar;
 use crate::attack::{evaluate_robustness, AttackConfig};
@@ -20,29 +20,35 @@ pub struct VerifyArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Checkpoint to verify (.safetensors written by `aer train`).
-    #[arg(long)]
+    #[arg(help_heading = "Model", long)]
     pub checkpoint: PathBuf,
     /// Verify N examples spread evenly over the split (every class in them) [default: all].
-    #[arg(long)]
+    #[arg(help_heading = "Data", long)]
     pub n: Option<usize>,
-    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
+    /// The split to evaluate on: test, or val (held out of the training images).
+    #[arg(help_heading = "Data", long, value_enum, default_value_t = SplitArg::Test)]
     pub split: SplitArg,
     /// L-inf radii, comma-separated (several give a verified-accuracy curve).
-    #[arg(long, value_delimiter = ',', default_value = "0.1", value_parser = super::options::radius)]
+    #[arg(help_heading = "Verification", long, value_delimiter = ',', default_value = "0.1", value_parser = super::options::radius)]
     pub eps: Vec<f32>,
     /// Steps of the PGD attack run beside the bounds (0 skips it).
-    #[arg(long, default_value_t = 40)]
+    #[arg(help_heading = "Verification", long, default_value_t = 40)]
     pub pgd_steps: usize,
     /// PGD step [default: 2.5 eps / steps].
-    #[arg(long)]
+    #[arg(help_heading = "Verification", long)]
     pub pgd_step: Option<f32>,
-    #[arg(long, default_value_t = 0)]
+    /// Seed of the random starts and draws.
+    #[arg(help_heading = "Verification", long, default_value_t = 0)]
     pub seed: u64,
-    #[arg(long, default_value_t = 256, value_parser = at_least_one)]
+    /// Examples per batch on the GPU.
+    #[arg(help_heading = "Run", long, default_value_t = 256, value_parser = at_least_one)]
     pub batch_size: usize,
-    /// Where to write the results [default: next to the checkpoint, <name>-verify.json].
-    #[arg(long)]
+    /// Directory for the results, <name>-verify.json [default: the checkpoint's directory; runs/<name>/
+    /// for one under assets/].
+    #[arg(help_heading = "Run", long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub gpu: GpuArgs,
 }
 
 pub fn run(gpu_args: &GpuArgs, args: &VerifyArgs) -> Result<()> {
@@ -51,6 +57,7 @@ pub fn run(gpu_args: &GpuArgs, args: &VerifyArgs) -> Result<()> {
         return Err(AerError::Invalid(format!("--eps {e}: radii must be finite and at least 0")));
     }
     let ck = Checkpoint::load(&args.checkpoint)?;
+    let out = results_path(&args.checkpoint, args.out.as_deref(), "-verify.json")?;
     let gpu = open(choice)?;
     let splits = load_data(&args.data)?;
     let model = restore_for(&gpu, &ck, &args.checkpoint, splits.train.shape, splits.classes, dense_kernels)?;
@@ -60,7 +67,6 @@ pub fn run(gpu_args: &GpuArgs, args: &VerifyArgs) -> Result<()> {
     if data.is_empty() {
         return Err(AerError::Invalid("--n 0 leaves nothing to verify".into()));
     }
-    let out = args.out.clone().unwrap_or_else(|| beside(&args.checkpoint, "-verify.json"));
     eprintln!("verifying {} ({}, epoch {}) on {} {split_name} examples spread over the split", args.checkpoint.display(), ck.spec.name, ck.epoch, data.len());
     let batches = data.len().div_ceil(args.batch_size.max(1));
     let mut rows = Vec::new();

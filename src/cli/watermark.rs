@@ -1,7 +1,7 @@
 //! `aer watermark`: make a key, train a model with the key's triggers in it, and check a model
 //! for them through its predictions (docs/watermark.md).
 
-use super::common::{beside, open, report, restore_for};
+use super::common::{open, report, restore_for, results_path};
 use super::options::GpuArgs;
 use super::train::{train_with, TrainArgs};
 use crate::files::{write_atomic, write_json};
@@ -21,7 +21,7 @@ pub struct WatermarkCmd {
 
 #[derive(Subcommand, Debug)]
 pub enum Action {
-    /// Write a new secret key: 32 random bytes from the operating system.
+    /// Write a new secret key: 32 random bytes from the operating system (no GPU).
     Keygen {
         /// The key file to write (kept secret; only its id is written anywhere else).
         #[arg(long)]
@@ -35,56 +35,61 @@ pub enum Action {
     Embed(Box<EmbedArgs>),
     /// Query a checkpoint with the key's triggers (predictions only) and test its agreement
     /// with the key's labels against chance: match rate, chance rate, binomial p-value and
-    /// the decision; writes <name>-watermark.json next to the checkpoint.
+    /// the decision; writes <name>-watermark.json (see --out).
     Verify(VerifyArgs),
 }
 
 #[derive(Args, Debug)]
 pub struct EmbedArgs {
     /// The key file (`aer watermark keygen`).
-    #[arg(long)]
+    #[arg(help_heading = "Watermark", long)]
     pub key: PathBuf,
     /// Triggers derived from the key and trained in.
-    #[arg(long, default_value_t = DEFAULT_TRIGGERS)]
+    #[arg(help_heading = "Watermark", long, default_value_t = DEFAULT_TRIGGERS)]
     pub triggers: usize,
     /// Share of each training batch given to triggers.
-    #[arg(long, default_value_t = DEFAULT_SHARE)]
+    #[arg(help_heading = "Watermark", long, default_value_t = DEFAULT_SHARE)]
     pub share: f32,
     #[command(flatten)]
     pub train: TrainArgs,
+    #[command(flatten)]
+    pub gpu: GpuArgs,
 }
 
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
     /// The key file.
-    #[arg(long)]
+    #[arg(help_heading = "Watermark", long)]
     pub key: PathBuf,
     /// The model to check (.safetensors); only its predictions on the triggers are used.
-    #[arg(long)]
+    #[arg(help_heading = "Model", long)]
     pub checkpoint: PathBuf,
     /// The embedding's record (<run>/watermark.json): refuses another key, or a model of
     /// other inputs or classes than the triggers were made for, and gives the trigger count.
-    #[arg(long)]
+    #[arg(help_heading = "Watermark", long)]
     pub record: Option<PathBuf>,
     /// Triggers to query [default: the record's, else 100].
-    #[arg(long)]
+    #[arg(help_heading = "Watermark", long)]
     pub triggers: Option<usize>,
     /// Significance level: the model is called watermarked when p < alpha.
-    #[arg(long, default_value_t = DEFAULT_ALPHA)]
+    #[arg(help_heading = "Watermark", long, default_value_t = DEFAULT_ALPHA)]
     pub alpha: f64,
     /// Also report the model's accuracy on this data set's test split (a name or directory).
-    #[arg(long)]
+    #[arg(help_heading = "Data", long)]
     pub data: Option<PathBuf>,
-    /// Where to write the results [default: next to the checkpoint, <name>-watermark.json].
-    #[arg(long)]
+    /// Directory for the results, <name>-watermark.json [default: the checkpoint's directory;
+    /// runs/<name>/ for one under assets/].
+    #[arg(help_heading = "Run", long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub gpu: GpuArgs,
 }
 
-pub fn run(gpu_args: &GpuArgs, args: &WatermarkCmd) -> Result<()> {
+pub fn run(args: &WatermarkCmd) -> Result<()> {
     match &args.action {
         Action::Keygen { out, force } => keygen(out, *force),
-        Action::Embed(a) => embed(gpu_args, a),
-        Action::Verify(a) => verify_checkpoint(gpu_args, a),
+        Action::Embed(a) => embed(&a.gpu, a),
+        Action::Verify(a) => verify_checkpoint(&a.gpu, a),
     }
 }
 
@@ -121,6 +126,7 @@ fn embed(gpu_args: &GpuArgs, a: &EmbedArgs) -> Result<()> {
 fn verify_checkpoint(gpu_args: &GpuArgs, a: &VerifyArgs) -> Result<()> {
     let key = WatermarkKey::load(&a.key)?;
     let ck = Checkpoint::load(&a.checkpoint)?;
+    let out = results_path(&a.checkpoint, a.out.as_deref(), "-watermark.json")?;
     let record = a.record.as_ref().map(|p| WatermarkRecord::load(p).map(|r| (p, r))).transpose()?;
     if let Some((p, r)) = &record {
         r.check(p, &key, &a.checkpoint, ck.input, ck.classes)?;
@@ -152,7 +158,6 @@ fn verify_checkpoint(gpu_args: &GpuArgs, a: &VerifyArgs) -> Result<()> {
     if let Some(acc) = accuracy {
         println!("test accuracy: {:.2}%", 100.0 * acc);
     }
-    let out = a.out.clone().unwrap_or_else(|| beside(&a.checkpoint, "-watermark.json"));
     let body = json!({"watermark": v, "test_accuracy": accuracy, "record": a.record});
     write_json(&out, &report(&a.checkpoint, &ck, &gpu, "triggers", v.triggers, body))?;
     eprintln!("wrote {}", out.display());

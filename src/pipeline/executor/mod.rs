@@ -15,23 +15,23 @@ use super::sweep::SWEEP_FILE;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-/// How to start `aer` for one point: the program and the options that go before `run`
-/// (the adapter, `--dense-kernels`).
+/// How to start `aer` for one point: the program and the GPU options of `run` (the
+/// adapter, `--dense-kernels`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct PointCommand {
     pub program: PathBuf,
-    pub global_args: Vec<String>,
+    pub gpu_args: Vec<String>,
 }
 
 impl PointCommand {
-    /// `aer ... run OUT/sweep.toml --out OUT --point POINT [--stages N]`; `point` is a number
-    /// or a shell word (`$SLURM_ARRAY_TASK_ID`) that a batch script expands.
+    /// `aer run OUT/sweep.toml --out OUT --point POINT [--stages N] [GPU options]`; `point`
+    /// is a number or a shell word (`$SLURM_ARRAY_TASK_ID`) that a batch script expands.
     pub fn args(&self, out: &Path, point: &str, stages: Option<&str>) -> Vec<String> {
-        let mut a = self.global_args.clone();
-        a.extend(["run".into(), out.join(SWEEP_FILE).display().to_string(), "--out".into(), out.display().to_string(), "--point".into(), point.into()]);
+        let mut a: Vec<String> = vec!["run".into(), out.join(SWEEP_FILE).display().to_string(), "--out".into(), out.display().to_string(), "--point".into(), point.into()];
         if let Some(n) = stages {
             a.extend(["--stages".into(), n.into()]);
         }
+        a.extend(self.gpu_args.iter().cloned());
         a
     }
 }

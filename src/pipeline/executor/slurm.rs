@@ -314,7 +314,7 @@ mod tests {
     use std::path::PathBuf;
 
     fn cmd() -> PointCommand {
-        PointCommand { program: PathBuf::from("/opt/aer/bin/aer"), global_args: vec!["--adapter".into(), "llvm pipe".into()] }
+        PointCommand { program: PathBuf::from("/opt/aer/bin/aer"), gpu_args: vec!["--adapter".into(), "llvm pipe".into()] }
     }
 
     #[test]
@@ -341,7 +341,7 @@ mod tests {
             "#SBATCH --time=2:00:00\n",
             "#SBATCH --dependency=afterok:101\n",
             "#SBATCH --account=robust\n",
-            "exec /opt/aer/bin/aer --adapter 'llvm pipe' run /shared/runs/s/sweep.toml --out /shared/runs/s --point \"$SLURM_ARRAY_TASK_ID\"\n",
+            "exec /opt/aer/bin/aer run /shared/runs/s/sweep.toml --out /shared/runs/s --point \"$SLURM_ARRAY_TASK_ID\" --adapter 'llvm pipe'\n",
         ] {
             assert!(s.contains(line), "expected {line:?} in\n{s}");
         }
@@ -358,7 +358,7 @@ mod tests {
         let s = batch_script("s", "shared", &[(0, Some(1)), (6, Some(2))], &[], &cmd(), Path::new("/r"), &SlurmOptions::default());
         assert!(s.contains("#SBATCH --array=0,6\n") && !s.contains("--dependency") && !s.contains("--partition"), "{s}");
         assert!(s.contains("  0) STAGES=1 ;;\n  6) STAGES=2 ;;\n"), "{s}");
-        assert!(s.contains("--point \"$SLURM_ARRAY_TASK_ID\" --stages \"$STAGES\"\n"), "{s}");
+        assert!(s.contains("--point \"$SLURM_ARRAY_TASK_ID\" --stages \"$STAGES\" --adapter 'llvm pipe'\n"), "{s}");
     }
 
     /// A dry run of a 2 x 3 x 2 sweep whose first stage depends on the seed only: one shared
