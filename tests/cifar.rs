@@ -39,5 +39,5 @@ fn preact_resnet18_trains_adversarially_on_cifar_batches() {
         "--eps", "8/255", "--attacks", "fgsm", "--n", "4", "--curve", "--distance-n", "0", "--out", dir.join("attack").to_str().unwrap(),
     ]);
     assert!(ok, "{text}");
-    assert!(dir.join("attack/robustness.json").exists(), "{text}");
+    assert!(dir.join("attack/best-attack/robustness.json").exists(), "{text}");
 }

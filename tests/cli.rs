@@ -112,6 +112,42 @@ fn every_subcommand_has_help() {
     }
 }
 
+/// `--out` is a directory for every command that writes results or checkpoints: a file there
+/// is refused before anything runs, and a checkpoint shipped under assets/ has its results
+/// written under runs/<name>/, never beside it.
+#[test]
+fn out_is_a_directory_and_nothing_is_written_into_assets() {
+    let d = tmpdir("out-dir");
+    let file = d.join("results.json");
+    std::fs::write(&file, "{}").unwrap();
+    let (f, shipped) = (file.to_str().unwrap(), "assets/models/mlp-demo.safetensors");
+    let key = d.join("owner.key");
+    assert!(aer(&["watermark", "keygen", "--out", key.to_str().unwrap()]).0);
+    let with_checkpoint: [&[&str]; 8] = [
+        &["attack", "--checkpoint", shipped],
+        &["verify", "--checkpoint", shipped],
+        &["corrupt", "--checkpoint", shipped],
+        &["faults", "--checkpoint", shipped],
+        &["quantize", "--checkpoint", shipped],
+        &["export", "--checkpoint", shipped],
+        &["siblings", "--full", shipped, "--sibling", shipped],
+        &["watermark", "verify", "--key", key.to_str().unwrap(), "--checkpoint", shipped],
+    ];
+    for args in with_checkpoint.iter().copied().chain([&["import", "--weights", shipped][..]]) {
+        fails_with(&[args, &["--out", f]].concat(), &[f, "--out takes a directory"]);
+    }
+    // Run from another directory: runs/ is that directory's, and assets/models gains nothing.
+    let before = std::fs::read_dir("assets/models").unwrap().count();
+    let ck = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(shipped);
+    let out = common::aer_command(&["export", "--checkpoint", ck.to_str().unwrap()]).current_dir(&d).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(d.join("runs/mlp-demo/mlp-demo-export.safetensors").is_file());
+    assert_eq!(std::fs::read_dir("assets/models").unwrap().count(), before, "export wrote into assets/models");
+    // GPU flags follow the subcommand; before it they are refused by name.
+    fails_with(&["--adapter", "llvmpipe", "adapters"], &["--adapter"]);
+    fails_with(&["data", "list", "--dense-kernels"], &["--dense-kernels"]);
+}
+
 #[test]
 fn adversarial_training_and_attack_write_their_results() {
     let d = tmpdir("attack");
@@ -135,6 +171,8 @@ fn adversarial_training_and_attack_write_their_results() {
     for needle in ["PGD-3 ", "PGD-T-3", "APGD-DLR", "worst case robust accuracy", "minimal Linf distance", "transfer", "gradient masking"] {
         assert!(text.contains(needle), "expected '{needle}' in:\n{text}");
     }
+    // Under --out, in a directory named after the checkpoint.
+    let att = att.join("best-attack");
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(att.join("robustness.json")).unwrap()).unwrap();
     assert_eq!(json["examples"], 12);
     assert_eq!(json["attacks"].as_array().unwrap().len(), 5);
@@ -170,7 +208,7 @@ fn adversarial_training_and_attack_write_their_results() {
         "--square-queries", "50", "--curve", "--distance-n", "0", "--out", fs.to_str().unwrap(),
     ]);
     assert!(ok && text.contains("FAB-T") && text.contains("Square-50") && text.contains("queries mean"), "{text}");
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(fs.join("robustness.json")).unwrap()).unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(fs.join("best-attack/robustness.json")).unwrap()).unwrap();
     let attacks = json["attacks"].as_array().unwrap();
     assert_eq!(attacks[0]["config"]["restarts"], 2, "3 classes leave FAB-T 2 runner-up targets");
     assert!(attacks[1]["queries"]["median"].as_u64().unwrap() <= 50, "{}", attacks[1]);
@@ -235,9 +273,9 @@ fn hq_quantize_and_f16_activation_commands() {
     let out = d.join("hq");
     let (ok, text) = aer(&[&["train"][..], &common, &["--quant", "twn", "--hq", "0.5", "--epochs", "2", "--out", out.to_str().unwrap()]].concat());
     assert!(ok && text.contains("HQ on the hypersphere") && text.contains("HQ reinitialised"), "{text}");
-    let (latent, packed) = (out.join("best.safetensors"), d.join("packed.safetensors"));
+    let (latent, packed) = (out.join("best.safetensors"), d.join("best-packed.safetensors"));
     let f16 = pollster::block_on(aer::gpu::Gpu::new(&aer::gpu::AdapterChoice::from_env())).unwrap().has_f16();
-    let mut args = vec!["quantize", "--data", ds, "--val-size", "8", "--checkpoint", latent.to_str().unwrap(), "--out", packed.to_str().unwrap()];
+    let mut args = vec!["quantize", "--data", ds, "--val-size", "8", "--checkpoint", latent.to_str().unwrap(), "--out", ds];
     if f16 {
         args.push("--f16-activations");
     }
@@ -296,8 +334,9 @@ fn certified_training_and_verification_write_their_results() {
     let (ok, text) = run(&["--certify", "0.05", "--certify-warmup-epochs", "0", "--certify-ramp-epochs", "1", "--dynamic-sparsity", "0.5", "--dynamic-update-every", "2"]);
     assert!(ok && text.contains("val-verified") && text.contains("dynamic sparse training"), "{text}");
     let ck = out.join("best.safetensors");
-    let json_path = d.join("verify.json");
-    let (ok, text) = aer(&["verify", "--data", ds, "--val-size", "8", "--checkpoint", ck.to_str().unwrap(), "--eps", "0,0.05,1", "--pgd-steps", "3", "--out", json_path.to_str().unwrap()]);
+    // By default into the checkpoint's run directory, under its name.
+    let json_path = out.join("best-verify.json");
+    let (ok, text) = aer(&["verify", "--data", ds, "--val-size", "8", "--checkpoint", ck.to_str().unwrap(), "--eps", "0,0.05,1", "--pgd-steps", "3"]);
     assert!(ok && text.contains("verified"), "{text}");
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&json_path).unwrap()).unwrap();
     let rows = json["results"].as_array().unwrap();

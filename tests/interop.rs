@@ -28,18 +28,21 @@ fn exported_weights_import_to_the_same_accuracy() {
     let original = original.to_str().unwrap();
     let want = accuracy(&aer(&["eval", "--checkpoint", original]));
 
-    aer(&["export", "--checkpoint", original, "--out", &p("w.safetensors")]);
-    let got = accuracy(&aer(&["import", "--model", "cnn", "--weights", &p("w.safetensors"), "--out", &p("ck.safetensors")]));
+    let dir_s = dir.to_str().unwrap();
+    aer(&["export", "--checkpoint", original, "--out", dir_s]);
+    let exported = p("cnn-ibp-e0.1-rigl-s0.9-export.safetensors");
+    let got = accuracy(&aer(&["import", "--model", "cnn", "--weights", &exported, "--out", dir_s]));
+    assert!(std::path::Path::new(&p("cnn-ibp-e0.1-rigl-s0.9-export-imported.safetensors")).is_file());
     assert!((got - want).abs() <= 0.1, "export then import: {got}% vs {want}%");
 
     // The same weights as nn.Sequential would name them (conv, relu, pool, conv, relu, pool,
     // flatten, linear, relu, linear), in f16.
-    let tensors = read_tensors(&std::fs::read(p("w.safetensors")).unwrap(), "w").unwrap();
+    let tensors = read_tensors(&std::fs::read(&exported).unwrap(), "w").unwrap();
     let rename = |n: &str| n.replace("conv1.", "net.0.").replace("conv2.", "net.3.").replace("fc1.", "net.7.").replace("fc2.", "net.9.");
     let f16: Vec<(String, Vec<usize>, Vec<u8>)> = tensors.iter().map(|(n, (s, v))| (rename(n), s.clone(), v.iter().flat_map(|x| half::f16::from_f32(*x).to_le_bytes()).collect())).collect();
     let views: Vec<(String, safetensors::tensor::TensorView)> = f16.iter().map(|(n, s, b)| (n.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F16, s.clone(), b).unwrap())).collect();
     std::fs::write(p("seq.safetensors"), safetensors::serialize(views, None).unwrap()).unwrap();
-    let seq = accuracy(&aer(&["import", "--model", "cnn", "--weights", &p("seq.safetensors"), "--out", &p("ck2.safetensors")]));
+    let seq = accuracy(&aer(&["import", "--model", "cnn", "--weights", &p("seq.safetensors"), "--out", dir_s]));
     assert!((seq - want).abs() <= 0.5, "f16 Sequential import: {seq}% vs {want}%");
 }
 

@@ -22,9 +22,9 @@ $AER train --model cnn --init "$OUT/best.safetensors" --epochs 20 --optimizer ad
   --adv-val-examples 256 --out "$CONT" --resume
 OUT=$CONT
 # Full test split; the curve and the minimal distances on 500 examples spread over it.
-$AER attack --checkpoint "$OUT/best.safetensors" --out "$OUT/attack" \
+$AER attack --checkpoint "$OUT/best.safetensors" \
   --attacks fgsm,pgd,apgd-ce,apgd-dlr --curve-n 500 --distance-n 500
-$AER attack --checkpoint assets/models/cnn-adam-s0.safetensors --out runs/cnn-clean-attack \
+$AER attack --checkpoint assets/models/cnn-adam-s0.safetensors \
   --attacks fgsm,pgd --curve-n 500 --distance-n 500
 # Attack throughput (PGD-10 on a batch of 128).
 cargo build --release --bin aer-bench

@@ -27,6 +27,6 @@ $AER train --model smallcnn --epochs 10 "${common[@]}" --out "$OUT/smallcnn-clea
 
 # (Each run's metrics.json ends with the kept epoch's test accuracy.) The robust model on all
 # 10,000 test images: PGD-40 and APGD-CE, per-example worst case.
-[[ -f "$OUT/cnn-fgsm-at/attack/robustness.json" ]] || $AER attack --data "$DATA" --val-size 5000 \
+[[ -f "$OUT/cnn-fgsm-at/best-attack/robustness.json" ]] || $AER attack --data "$DATA" --val-size 5000 \
   --checkpoint "$OUT/cnn-fgsm-at/best.safetensors" --eps 0.3 --attacks pgd,apgd-ce --n 10000 \
-  --curve --distance-n 0 --out "$OUT/cnn-fgsm-at/attack"
+  --curve --distance-n 0

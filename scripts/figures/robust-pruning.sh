@@ -16,8 +16,9 @@ AER=target/release/aer
 ADV=(--adv pgd --adv-eps 0.3 --adv-steps 10 --adv-step 0.075 --adv-val-examples 256)
 TUNE=(--model cnn --init "$DENSE" --optimizer adam --lr 3e-4 --seed 0 "${ADV[@]}")
 # Runs and attacks already finished (their result files exist) are skipped on a rerun.
-attack() { [[ -f "$2/robustness.json" ]] || $AER attack --checkpoint "$1" --out "$2" --attacks pgd --curve --distance-n 0; }
-prune() { [[ -f "$OUT/$1/metrics.json" ]] || $AER train "${TUNE[@]}" "${@:2}" --out "$OUT/$1"; attack "$OUT/$1/best.safetensors" "$OUT/$1/attack"; }
+# attack CHECKPOINT DIR: into DIR/<checkpoint name>-attack/.
+attack() { [[ -f "$2/$(basename "$1" .safetensors)-attack/robustness.json" ]] || $AER attack --checkpoint "$1" --out "$2" --attacks pgd --curve --distance-n 0; }
+prune() { [[ -f "$OUT/$1/metrics.json" ]] || $AER train "${TUNE[@]}" "${@:2}" --out "$OUT/$1"; attack "$OUT/$1/best.safetensors" "$OUT/$1"; }
 for s in ${SPARSITIES:-0.9 0.99}; do
     prune "magnitude-$s" --prune-sparsity "$s" --epochs 2
     prune "hydra-$s" --hydra "$s" --mask-epochs 1 --epochs 1
@@ -30,15 +31,14 @@ if [[ " ${SPARSITIES:-0.9 0.99} " == *" 0.99 "* ]]; then
     prune magnitude-0.99-ramp --prune-sparsity 0.99 --epochs 2 --adv-ramp-epochs 1
     prune hydra-global-0.99-ramp --hydra 0.99 --mask-global --mask-epochs 1 --epochs 1 --adv-ramp-epochs 1
 fi
-attack "$DENSE" "$OUT/dense/attack"
+attack "$DENSE" "$OUT/dense"
 python3 - "$OUT" <<'PY'
-import json, sys
+import glob, json, sys
 out = sys.argv[1]
-import os
 for run in ["dense"] + [f"{m}-{s}" for s in ("0.9", "0.99") for m in ("magnitude", "hydra")] + ["magnitude-0.99-ramp", "hydra-global-0.99-ramp"]:
-    path = f"{out}/{run}/attack/robustness.json"
-    if not os.path.exists(path):
+    paths = glob.glob(f"{out}/{run}/*-attack/robustness.json")
+    if not paths:
         continue
-    r = json.load(open(path))
+    r = json.load(open(paths[0]))
     print(f"{run:16s} clean {100 * r['clean_accuracy']:.2f}%  PGD-40 {100 * r['worst_case_robust_accuracy']:.2f}%")
 PY

@@ -39,7 +39,7 @@ $AER train --model mlp --init "$FULL" --epochs 3 --lr 5e-4 --seed 0 "${common[@]
 #    (at MNIST's usual 0.3 every prior's examples, the baseline's too, flip almost every
 #    image of an undefended mlp, leaving nothing to compare).
 attack=(--data "$DATA" --val-size 5000 --full "$FULL" --baseline "$OUT/baseline/best.safetensors" --n "$N" --eps 0.1 --queries 1000)
-[[ -f "$OUT/report/before/siblings.json" ]] || $AER siblings "${attack[@]}" \
+[[ -f "$OUT/report/before/best-siblings/siblings.json" ]] || $AER siblings "${attack[@]}" \
   --sibling "$OUT/pruned50/best.safetensors,$OUT/pruned90/best.safetensors,$OUT/block75/best.safetensors,$OUT/ternary/best.safetensors" \
   --out "$OUT/report/before"
 
@@ -49,12 +49,12 @@ attack=(--data "$DATA" --val-size 5000 --full "$FULL" --baseline "$OUT/baseline/
 #    costs about five clean ones; on llvmpipe that is ~470 s for the mlp.
 unpair=(--unpair-full "$FULL" --unpair-weight 1 --epochs 1 --lr 1e-4 --seed 0 "${common[@]}")
 $AER train --model mlp --init "$OUT/pruned50/best.safetensors" "${unpair[@]}" --out "$OUT/pruned50-unpaired"
-[[ -f "$OUT/report/after/siblings.json" ]] || $AER siblings "${attack[@]}" \
+[[ -f "$OUT/report/after/best-siblings/siblings.json" ]] || $AER siblings "${attack[@]}" \
   --sibling "$OUT/pruned50-unpaired/best.safetensors" --out "$OUT/report/after"
 
 # 5. The table: aer report finds every siblings.json under the directory.
 $AER report "$OUT/report"
 mkdir -p assets/figures/siblings
-cp "$OUT/report/before/siblings.json" assets/figures/siblings/before.json
-cp "$OUT/report/after/siblings.json" assets/figures/siblings/after.json
+cp "$OUT/report/before/best-siblings/siblings.json" assets/figures/siblings/before.json
+cp "$OUT/report/after/best-siblings/siblings.json" assets/figures/siblings/after.json
 cp "$OUT/report/report/report.md" assets/figures/siblings/report.md

@@ -22,7 +22,7 @@ ADAPTERS=$($AER adapters 2>/dev/null || true)
 tune() {
     local name=$1; shift
     [[ -f "$OUT/$name/metrics.json" ]] || $AER train --model cnn --optimizer adam --lr 3e-4 --seed 0 "$@" --out "$OUT/$name"
-    [[ -f "$OUT/$name/packed.safetensors" ]] || $AER quantize --checkpoint "$OUT/$name/best.safetensors" --out "$OUT/$name/packed.safetensors" "${F16[@]}" | tee "$OUT/$name/quantize.txt"
+    [[ -f "$OUT/$name/best-packed.safetensors" ]] || $AER quantize --checkpoint "$OUT/$name/best.safetensors" "${F16[@]}" | tee "$OUT/$name/quantize.txt"
 }
 for q in twn ttq hq relax; do
     quant=(--quant "$q")
@@ -32,7 +32,7 @@ for q in twn ttq hq relax; do
 done
 tune adv-twn --init assets/models/cnn-madry-e13.safetensors --epochs 2 --quant twn \
     --adv pgd --adv-eps 0.3 --adv-steps 10 --adv-step 0.075 --adv-val-examples 256
-[[ -f "$OUT/adv-twn/attack/robustness.json" ]] || $AER attack --checkpoint "$OUT/adv-twn/packed.safetensors" --out "$OUT/adv-twn/attack" --attacks pgd --curve --distance-n 0
+[[ -f "$OUT/adv-twn/best-packed-attack/robustness.json" ]] || $AER attack --checkpoint "$OUT/adv-twn/best-packed.safetensors" --attacks pgd --curve --distance-n 0
 for q in twn ttq hq relax; do
     echo "clean-$q: $(grep -h 'test accuracy' "$OUT/clean-$q/quantize.txt" | tr '\n' ' ')"
 done

@@ -22,7 +22,7 @@ for model in $MODELS; do
         [ "$q" = relax ] && quant=(--quant twn --binary-relax)
         target/release/aer train --model "$model" "${settings[@]}" "${quant[@]}" --seed 0 --out "$OUT/$model-$q" 2>&1 | tail -1
         if [ "$q" != f32 ]; then
-            target/release/aer quantize --checkpoint "$OUT/$model-$q/best.safetensors" --out "$OUT/$model-$q/packed.safetensors"
+            target/release/aer quantize --checkpoint "$OUT/$model-$q/best.safetensors"
         fi
     done
 done
@@ -33,8 +33,8 @@ if [ "${ADV:-1}" = 1 ]; then
     adv=(--adv pgd --adv-eps 0.3 --adv-steps 10 --adv-step 0.075 --adv-val-examples 256 --seed 0)
     target/release/aer train --model mlp --optimizer adam --lr 1e-3 --epochs 10 --adv-ramp-epochs 3 "${adv[@]}" --out "$OUT/mlp-adv-f32" 2>&1 | tail -1
     target/release/aer train --model mlp --optimizer adam --lr 3e-4 --epochs 3 --quant twn --init "$OUT/mlp-adv-f32/best.safetensors" "${adv[@]}" --out "$OUT/mlp-adv-twn" 2>&1 | tail -1
-    target/release/aer quantize --checkpoint "$OUT/mlp-adv-twn/best.safetensors" --out "$OUT/mlp-adv-twn/packed.safetensors"
-    for ck in "$OUT/mlp-adv-f32/best.safetensors" "$OUT/mlp-adv-twn/packed.safetensors"; do
-        target/release/aer attack --checkpoint "$ck" --out "$(dirname "$ck")/attack" --attacks pgd --distance-n 0
+    target/release/aer quantize --checkpoint "$OUT/mlp-adv-twn/best.safetensors"
+    for ck in "$OUT/mlp-adv-f32/best.safetensors" "$OUT/mlp-adv-twn/best-packed.safetensors"; do
+        target/release/aer attack --checkpoint "$ck" --attacks pgd --distance-n 0
     done
 fi

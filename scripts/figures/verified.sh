@@ -18,18 +18,18 @@ for s in 0.9 0.99; do
   $aer train --model cnn --epochs 20 --certify 0.1 --lr 1e-3 --dynamic-sparsity $s --dynamic-update-every 50 --out "$out/s$s"
 done
 for run in dense-lr1e-3 dense s0.9 s0.99; do
-  $aer verify --checkpoint "$out/$run/best.safetensors" --eps 0.1 --pgd-steps 40 --out "$out/$run-verify.json"
+  $aer verify --checkpoint "$out/$run/best.safetensors" --eps 0.1 --pgd-steps 40
 done
 for run in dense s0.9; do
-  $aer corrupt --checkpoint "$out/$run/best.safetensors" --rho 0.01,0.05 --out "$out/$run-corrupt.json"
+  $aer corrupt --checkpoint "$out/$run/best.safetensors" --rho 0.01,0.05
 done
-$aer faults --checkpoint "$out/dense/best.safetensors" --n 300 --trials 2 --out "$out/dense-faults.json"
+$aer faults --checkpoint "$out/dense/best.safetensors" --n 300 --trials 2
 # Corruption-resistant training against plain training (mlp), and faults of packed ternary codes.
 $aer train --model mlp --epochs 8 --lr 3e-3 --out "$out/mlp-plain"
 $aer train --model mlp --epochs 8 --lr 3e-3 --weight-perturb 0.02 --out "$out/mlp-awp"
 for run in mlp-plain mlp-awp; do
-  $aer corrupt --checkpoint "$out/$run/best.safetensors" --rho 0.02,0.05 --random 5 --out "$out/$run-corrupt.json"
+  $aer corrupt --checkpoint "$out/$run/best.safetensors" --rho 0.02,0.05 --random 5
 done
 $aer train --model mlp --quant twn --epochs 8 --out "$out/mlp-twn"
-$aer quantize --checkpoint "$out/mlp-twn/best.safetensors" --out "$out/mlp-twn/packed.safetensors"
-$aer faults --checkpoint "$out/mlp-twn/packed.safetensors" --n 300 --trials 2 --multipliers --out "$out/mlp-twn-faults.json"
+$aer quantize --checkpoint "$out/mlp-twn/best.safetensors"
+$aer faults --checkpoint "$out/mlp-twn/best-packed.safetensors" --n 300 --trials 2 --multipliers

@@ -44,7 +44,7 @@ done
 $AER train --epochs 1 "${common[@]}" --init "$WM" --block-sparsity 0.9 --block 8 --out "$OUT/block-0.9-hidden"
 $AER train --epochs 1 "${common[@]}" --init "$WM" --block-sparsity 0.9 --block 8 --block-all-layers --out "$OUT/block-0.9"
 $AER train --epochs 1 "${common[@]}" --init "$WM" --quant twn --out "$OUT/twn"
-[[ -f "$OUT/twn/packed.safetensors" ]] || $AER quantize --data "$DATA" --checkpoint "$OUT/twn/best.safetensors" --out "$OUT/twn/packed.safetensors"
+[[ -f "$OUT/twn/best-packed.safetensors" ]] || $AER quantize --data "$DATA" --checkpoint "$OUT/twn/best.safetensors"
 $AER train --epochs 1 "${common[@]}" --init "$WM" --adv pgd --adv-eps 0.1 --adv-steps 7 --adv-step 0.036 --out "$OUT/pgd-at"
 
 # 3. Every model through its predictions: the owner's key (with the embedding's record, which
@@ -59,16 +59,18 @@ rows=(
   "magnitude-pruned 99% + 1 epoch|$OUT/prune-0.99/last.safetensors"
   "block-pruned 90% (8x8, hidden layer) + 1 epoch|$OUT/block-0.9-hidden/last.safetensors"
   "block-pruned 90% (8x8, every layer) + 1 epoch|$OUT/block-0.9/last.safetensors"
-  "TWN ternary, packed|$OUT/twn/packed.safetensors"
+  "TWN ternary, packed|$OUT/twn/best-packed.safetensors"
   "PGD adversarial fine-tuning 1 epoch|$OUT/pgd-at/last.safetensors"
 )
 files=()
 for i in "${!rows[@]}"; do
   name=${rows[$i]%%|*} ck=${rows[$i]#*|}
   slug=$(basename "$(dirname "$ck")")-$(basename "$ck" .safetensors)
-  v=$OUT/verify/$slug.json o=$OUT/verify/$slug-other-key.json
-  [[ -f "$v" ]] || $AER watermark verify --key "$OUT/owner.key" --record "$OUT/watermarked/watermark.json" --checkpoint "$ck" --data "$DATA" --out "$v"
-  [[ -f "$o" ]] || $AER watermark verify --key "$OUT/other.key" --checkpoint "$ck" --out "$o"
+  # Each key's results in a directory of their own: <checkpoint name>-watermark.json in it.
+  result=$(basename "$ck" .safetensors)-watermark.json
+  v=$OUT/verify/$slug/$result o=$OUT/verify/$slug-other-key/$result
+  [[ -f "$v" ]] || $AER watermark verify --key "$OUT/owner.key" --record "$OUT/watermarked/watermark.json" --checkpoint "$ck" --data "$DATA" --out "$(dirname "$v")"
+  [[ -f "$o" ]] || $AER watermark verify --key "$OUT/other.key" --checkpoint "$ck" --out "$(dirname "$o")"
   jq --arg name "$name" --slurpfile other "$o" '{model: $name, checkpoint, adapter, test_accuracy, watermark, other_key: $other[0].watermark}' "$v" > "$FIG/verify/$i.json"
   files+=("$FIG/verify/$i.json")
 done
