@@ -490,3 +490,25 @@ fn sigterm_stops_a_point_between_writes_and_it_resumes() {
     assert!(ok && text.contains("resuming after epoch"), "{text}");
     assert_eq!(numbers(&out.join("run/summary.json")), numbers(&whole.join("run/summary.json")));
 }
+
+/// A training stage whose batch cannot fit the adapter's storage binding (a training step is
+/// not split, as evaluations and attacks are) is refused before the first stage runs, naming
+/// the stage and the largest batch that fits; one batch below it passes the check.
+#[test]
+fn a_training_batch_beyond_the_binding_limit_is_refused_up_front() {
+    let dir = tmpdir("batch-limit");
+    let spec = "name = \"wide\"\n[[layers]]\ntype = \"conv2d\"\nout = 64\nkernel = 3\npadding = 1\n[[layers]]\ntype = \"relu\"\n[[layers]]\ntype = \"flatten\"\n[[layers]]\ntype = \"linear\"\n";
+    let model = write(&dir, "wide.toml", spec);
+    let pipeline = |batch: usize| format!("name = \"wide\"\nmodel = \"{model}\"\ntrain_examples = 2000\n[[stages]]\nkind = \"train\"\n[stages.train]\nepochs = 1\nbatch_size = 8\n[[stages]]\nkind = \"prune\"\nsparsity = 0.5\n[stages.train]\nepochs = 1\nbatch_size = {batch}\n");
+    let out = dir.join("out");
+    let (ok, text) = aer(&["run", &write(&dir, "p.toml", &pipeline(1500)), "--out", out.to_str().unwrap()]);
+    assert!(!ok && text.contains("stage 2 (prune)") && text.contains("batch_size 1500") && text.contains("fix batch_size"), "{text}");
+    assert!(!out.join("run/01-train").exists(), "a stage ran before the check");
+    // The largest batch named is the one this adapter's limit (named too) allows the model.
+    let limit: u64 = text.split("storage binding limit of ").nth(1).and_then(|t| t.split(' ').next()).and_then(|m| m.parse().ok()).unwrap_or_else(|| panic!("{text}"));
+    let most = aer::nn::ModelSpec::from_toml(spec, "wide").unwrap().max_batch([1, 28, 28], 10, limit << 20).unwrap();
+    assert!(most < 1500 && text.contains(&format!("at most {most} ")), "{text}");
+    // The largest batch that fits passes the check, and trains.
+    let fits = format!("name = \"wide\"\nmodel = \"{model}\"\ntrain_examples = {most}\n[[stages]]\nkind = \"train\"\n[stages.train]\nepochs = 1\nbatch_size = {most}\n");
+    run_ok(&write(&dir, "fits.toml", &fits), &dir.join("fits"));
+}

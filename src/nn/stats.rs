@@ -2,6 +2,7 @@
 //! binding, and measured densities of each layer's input.
 
 use super::model::{Layer, Model};
+use super::spec::{LayerSpec, ModelSpec};
 use super::tape::Tape;
 use crate::error::Result;
 use crate::gpu::{Gpu, Tensor};
@@ -30,15 +31,7 @@ impl Model {
     /// The largest batch whose every activation (and a convolution's im2col columns) fits in
     /// one storage binding of `limit` bytes.
     pub fn max_batch(&self, limit: u64) -> usize {
-        let shapes = self.spec.shapes(self.input, self.classes).expect("the model was built from these shapes");
-        let per_example = self.layers.iter().enumerate().map(|(i, l)| {
-            let out: usize = shapes[i + 1].iter().product();
-            match l {
-                Layer::Conv2d { kernel, .. } => out.max(shapes[i][0] * kernel * kernel * shapes[i + 1][1] * shapes[i + 1][2]),
-                _ => out.max(shapes[i].iter().product()),
-            }
-        });
-        (limit / (4 * per_example.max().unwrap_or(1).max(1) as u64)) as usize
+        self.spec.max_batch(self.input, self.classes, limit).expect("the model was built from these shapes")
     }
 
     /// The batch to run forward passes in: `wanted`, or as many examples as fit this adapter's
@@ -52,20 +45,7 @@ impl Model {
     /// without changing it: batch statistics, the step); otherwise an error naming the largest
     /// batch that fits. `what` names the setting, e.g. "--batch-size 512".
     pub fn check_batch(&self, gpu: &Gpu, batch: usize, what: &str) -> Result<()> {
-        let limit = gpu.limits.max_storage_buffer_binding_size;
-        let most = self.max_batch(limit);
-        if batch <= most {
-            return Ok(());
-        }
-        let per_example = limit as f64 / (most as f64 + 0.5).max(0.5);
-        Err(crate::error::AerError::Invalid(format!(
-            "{what}: model '{}' needs about {:.0} MiB in its largest tensor (an activation or a convolution's im2col columns, {:.2} MiB per example), above this adapter's storage binding limit of {} MiB; {}",
-            self.spec.name,
-            batch as f64 * per_example / (1 << 20) as f64,
-            per_example / (1 << 20) as f64,
-            limit >> 20,
-            if most > 0 { format!("use a batch of at most {most} (--batch-size {most}), or an adapter with a larger limit (`aer adapters`)") } else { "not one example fits: use an adapter with a larger limit (`aer adapters`) or a smaller input".into() }
-        )))
+        self.spec.check_batch(self.input, self.classes, gpu.limits.max_storage_buffer_binding_size, batch, what)
     }
 
     /// Weight values each weight layer's kernels multiply by, by weight name: all of a dense
@@ -145,5 +125,41 @@ impl Model {
             }
         });
         macs.sum::<f64>().round() as usize
+    }
+}
+
+impl ModelSpec {
+    /// The largest batch whose every activation (and a convolution's im2col columns) fits in
+    /// one storage binding of `limit` bytes, for inputs of shape `input` and `classes` classes:
+    /// what a model of this spec can train on, known before one is built (a pipeline checks
+    /// its stages with it before the first runs).
+    pub fn max_batch(&self, input: [usize; 3], classes: usize, limit: u64) -> Result<usize> {
+        let shapes = self.shapes(input, classes)?;
+        let per_example = self.layers.iter().enumerate().map(|(i, l)| {
+            let out: usize = shapes[i + 1].iter().product();
+            match l {
+                LayerSpec::Conv2d { kernel, .. } => out.max(shapes[i][0] * kernel * kernel * shapes[i + 1][1] * shapes[i + 1][2]),
+                _ => out.max(shapes[i].iter().product()),
+            }
+        });
+        Ok((limit / (4 * per_example.max().unwrap_or(1).max(1) as u64)) as usize)
+    }
+
+    /// `batch` examples fit a storage binding of `limit` bytes; otherwise an error naming the
+    /// largest batch that fits. `what` names the setting, e.g. "--batch-size 512".
+    pub fn check_batch(&self, input: [usize; 3], classes: usize, limit: u64, batch: usize, what: &str) -> Result<()> {
+        let most = self.max_batch(input, classes, limit)?;
+        if batch <= most {
+            return Ok(());
+        }
+        let per_example = limit as f64 / (most as f64 + 0.5).max(0.5);
+        Err(crate::error::AerError::Invalid(format!(
+            "{what}: model '{}' needs about {:.0} MiB in its largest tensor (an activation or a convolution's im2col columns, {:.2} MiB per example), above this adapter's storage binding limit of {} MiB; {}",
+            self.name,
+            batch as f64 * per_example / (1 << 20) as f64,
+            per_example / (1 << 20) as f64,
+            limit >> 20,
+            if most > 0 { format!("use a batch of at most {most} (--batch-size {most}), or an adapter with a larger limit (`aer adapters`)") } else { "not one example fits: use an adapter with a larger limit (`aer adapters`) or a smaller input".into() }
+        )))
     }
 }

@@ -11,7 +11,7 @@ use super::graph::SweepGraph;
 use super::sweep::record_sweep;
 use super::spec::{Pipeline, Run, Stage};
 use super::summary::{summarise, RunSummary};
-use super::validate::check_with_data;
+use super::validate::{check_with_data, DataShape};
 use super::rerun::{first_changed_stage, set_aside, set_aside_from, stage_dir};
 use crate::attack::{evaluate_robustness, robustness_curve, sanity_checks, SuiteConfig};
 use crate::gpu::time_async;
@@ -78,7 +78,7 @@ pub async fn run_pipeline(gpu: &Gpu, runs: &[Run], out: &Path, opts: &RunOptions
     claim.notes.iter().for_each(|n| on(Event::Fit(FitEvent::Note(n.clone()))));
     // Every run's settings against its data before the first stage of the first run.
     let mut data = None;
-    check_runs(runs, &mut data)?;
+    check_runs(gpu, runs, &mut data)?;
     // A changed file is refused before anything runs, naming the first setting that differs
     // (a change of stage settings only is allowed: `lock` sets the changed stages aside when
     // the run's turn comes).
@@ -100,11 +100,11 @@ pub async fn run_pipeline(gpu: &Gpu, runs: &[Run], out: &Path, opts: &RunOptions
 
 /// Check every run's settings against its data (`validate::check_with_data`), loading each
 /// data set once into `data`.
-fn check_runs(runs: &[Run], data: &mut DataCache) -> Result<()> {
+fn check_runs(gpu: &Gpu, runs: &[Run], data: &mut DataCache) -> Result<()> {
     let origin = runs.first().map(|r| format!("pipeline '{}'", r.pipeline.name)).unwrap_or_default();
-    check_with_data(&origin, runs, &mut |run| {
+    check_with_data(&origin, runs, gpu.limits.max_storage_buffer_binding_size, &mut |run| {
         let splits = load_data(data, run)?;
-        Ok((splits.train.shape, splits.classes))
+        Ok(DataShape { input: splits.train.shape, classes: splits.classes, train: splits.train.len() })
     })
 }
 
@@ -138,7 +138,7 @@ pub async fn run_point(gpu: &Gpu, runs: &[Run], point: usize, stages: Option<usi
     // Every run of the sweep, not only this point's: a bad setting is refused by the first
     // point process that starts, before any stage of any point runs.
     let mut data = None;
-    check_runs(runs, &mut data)?;
+    check_runs(gpu, runs, &mut data)?;
     let graph = SweepGraph::new(runs);
     for (owner, k) in graph.prerequisites(point, n) {
         if !stages_finished(runs, owner, k, out)? {
