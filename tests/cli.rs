@@ -3,35 +3,7 @@
 
 mod common;
 
-use common::{aer, tmpdir};
-use std::path::Path;
-
-fn fails_with(args: &[&str], needles: &[&str]) {
-    let (ok, text) = aer(args);
-    assert!(!ok, "aer {args:?} should fail:\n{text}");
-    for n in needles {
-        assert!(text.contains(n), "aer {args:?}: expected '{n}' in:\n{text}");
-    }
-}
-
-fn idx(magic: u32, dims: &[u32], data: &[u8]) -> Vec<u8> {
-    let mut v = magic.to_be_bytes().to_vec();
-    for d in dims {
-        v.extend(d.to_be_bytes());
-    }
-    v.extend(data);
-    v
-}
-
-/// A tiny MNIST-style directory: `n` 4x4 images of 3 classes.
-fn write_tiny(dir: &Path, n: u32) {
-    for prefix in ["train", "t10k"] {
-        let pixels: Vec<u8> = (0..n * 16).map(|i| (i * 37 % 251) as u8).collect();
-        let labels: Vec<u8> = (0..n).map(|i| (i % 3) as u8).collect();
-        std::fs::write(dir.join(format!("{prefix}-images-idx3-ubyte")), idx(0x803, &[n, 4, 4], &pixels)).unwrap();
-        std::fs::write(dir.join(format!("{prefix}-labels-idx1-ubyte")), idx(0x801, &[n], &labels)).unwrap();
-    }
-}
+use common::{aer, fails_with, idx, tmpdir, write_tiny};
 
 #[test]
 fn missing_data_directory() {
@@ -43,7 +15,7 @@ fn missing_and_broken_idx_files() {
     let d = tmpdir("idx");
     let ds = d.to_str().unwrap();
     fails_with(&["train", "--data", ds], &["train-images-idx3-ubyte", "missing"]);
-    write_tiny(&d, 20);
+    write_tiny(&d, 20, 4);
     // Wrong magic: labels where images belong.
     std::fs::write(d.join("train-images-idx3-ubyte"), idx(0x801, &[20], &[0; 20])).unwrap();
     fails_with(&["train", "--data", ds, "--val-size", "5"], &["train-images-idx3-ubyte", "wrong magic", "0x00000803"]);
@@ -55,7 +27,7 @@ fn missing_and_broken_idx_files() {
 #[test]
 fn model_spec_that_does_not_chain() {
     let d = tmpdir("spec");
-    write_tiny(&d, 20);
+    write_tiny(&d, 20, 4);
     let spec = d.join("bad.toml");
     std::fs::write(&spec, "name = \"bad\"\n[[layers]]\ntype = \"linear\"\nout = 8\n").unwrap();
     fails_with(
@@ -69,7 +41,7 @@ fn model_spec_that_does_not_chain() {
 #[test]
 fn checkpoint_for_another_model_or_data() {
     let d = tmpdir("ckpt");
-    write_tiny(&d, 30);
+    write_tiny(&d, 30, 4);
     let ds = d.to_str().unwrap();
     let out = d.join("run");
     let (ok, text) = aer(&["train", "--data", ds, "--val-size", "6", "--epochs", "1", "--batch-size", "8", "--out", out.to_str().unwrap()]);
@@ -81,11 +53,7 @@ fn checkpoint_for_another_model_or_data() {
     fails_with(&["eval", "--data", ds, "--val-size", "6", "--checkpoint", cks, "--model", "cnn"], &["best.safetensors", "mlp", "cnn"]);
     // Same checkpoint against data of another image size.
     let other = tmpdir("ckpt-other");
-    let pixels = vec![0u8; 30 * 25];
-    for prefix in ["train", "t10k"] {
-        std::fs::write(other.join(format!("{prefix}-images-idx3-ubyte")), idx(0x803, &[30, 5, 5], &pixels)).unwrap();
-        std::fs::write(other.join(format!("{prefix}-labels-idx1-ubyte")), idx(0x801, &[30], &[1; 30])).unwrap();
-    }
+    write_tiny(&other, 30, 5);
     fails_with(&["eval", "--data", other.to_str().unwrap(), "--val-size", "6", "--checkpoint", cks], &["best.safetensors", "[1, 4, 4]"]);
     // Resuming with other settings is refused.
     fails_with(
@@ -151,7 +119,7 @@ fn out_is_a_directory_and_nothing_is_written_into_assets() {
 #[test]
 fn adversarial_training_and_attack_write_their_results() {
     let d = tmpdir("attack");
-    write_tiny(&d, 40);
+    write_tiny(&d, 40, 4);
     let ds = d.to_str().unwrap();
     let out = d.join("run");
     // A run file sets training and adversarial training; a flag overrides its epochs.
@@ -219,7 +187,7 @@ fn adversarial_training_and_attack_write_their_results() {
 #[test]
 fn lottery_ticket_command() {
     let d = tmpdir("prune");
-    write_tiny(&d, 40);
+    write_tiny(&d, 40, 4);
     let ds = d.to_str().unwrap();
     let out = d.join("lt");
     let (ok, text) = aer(&["prune", "--data", ds, "--val-size", "8", "--epochs", "1", "--batch-size", "8", "--rounds", "2", "--rate", "0.5", "--out", out.to_str().unwrap()]);
@@ -235,7 +203,7 @@ fn lottery_ticket_command() {
 #[test]
 fn learned_masks_early_bird_and_colt_commands() {
     let d = tmpdir("learned-masks");
-    write_tiny(&d, 40);
+    write_tiny(&d, 40, 4);
     let ds = d.to_str().unwrap();
     let common = ["--data", ds, "--val-size", "8", "--batch-size", "8"];
     let run = |name: &str, extra: &[&str]| {
@@ -267,7 +235,7 @@ fn learned_masks_early_bird_and_colt_commands() {
 #[test]
 fn hq_quantize_and_f16_activation_commands() {
     let d = tmpdir("hq-f16");
-    write_tiny(&d, 40);
+    write_tiny(&d, 40, 4);
     let ds = d.to_str().unwrap();
     let common = ["--data", ds, "--val-size", "8", "--batch-size", "8"];
     let out = d.join("hq");
@@ -298,7 +266,7 @@ fn hq_quantize_and_f16_activation_commands() {
 #[test]
 fn block_sparse_training_and_evaluation() {
     let d = tmpdir("block-sparse");
-    write_tiny(&d, 40);
+    write_tiny(&d, 40, 4);
     let ds = d.to_str().unwrap();
     let out = d.join("run");
     let common = ["--data", ds, "--val-size", "8"];
@@ -323,7 +291,7 @@ fn block_sparse_training_and_evaluation() {
 #[test]
 fn certified_training_and_verification_write_their_results() {
     let d = tmpdir("verify");
-    write_tiny(&d, 40);
+    write_tiny(&d, 40, 4);
     let ds = d.to_str().unwrap();
     let out = d.join("run");
     let run = |extra: &[&str]| {
@@ -384,7 +352,7 @@ fn adapter_by_number() {
 #[test]
 fn diverging_training_stops_and_keeps_the_last_finite_checkpoint() {
     let d = tmpdir("diverge");
-    write_tiny(&d, 40);
+    write_tiny(&d, 40, 4);
     let ds = d.to_str().unwrap();
     let out = d.join("run");
     let (ok, text) = aer(&["train", "--data", ds, "--val-size", "8", "--epochs", "4", "--batch-size", "8", "--optimizer", "sgd", "--lr", "1e9", "--schedule", "constant", "--out", out.to_str().unwrap()]);
@@ -411,7 +379,7 @@ fn diverging_training_stops_and_keeps_the_last_finite_checkpoint() {
 #[test]
 fn zero_batch_size_and_empty_data_are_refused() {
     let d = tmpdir("batch0");
-    write_tiny(&d, 20);
+    write_tiny(&d, 20, 4);
     let ds = d.to_str().unwrap();
     let ck = d.join("missing.safetensors");
     let cks = ck.to_str().unwrap();
@@ -440,7 +408,7 @@ fn zero_batch_size_and_empty_data_are_refused() {
 #[test]
 fn a_label_beyond_the_classes_is_refused() {
     let d = tmpdir("labels");
-    write_tiny(&d, 20);
+    write_tiny(&d, 20, 4);
     let mut labels: Vec<u8> = (0..20).map(|i| (i % 3) as u8).collect();
     labels[7] = 200;
     std::fs::write(d.join("train-labels-idx1-ubyte"), idx(0x801, &[20], &labels)).unwrap();
@@ -452,7 +420,7 @@ fn a_label_beyond_the_classes_is_refused() {
 #[test]
 fn run_directories_are_locked_and_cleaned_after_a_crash() {
     let d = tmpdir("run-lock");
-    write_tiny(&d, 30);
+    write_tiny(&d, 30, 4);
     let ds = d.to_str().unwrap();
     let out = d.join("run");
     std::fs::create_dir_all(&out).unwrap();
@@ -484,7 +452,7 @@ fn run_directories_are_locked_and_cleaned_after_a_crash() {
 #[test]
 fn recipe_with_augmentation_and_piecewise_schedule() {
     let d = tmpdir("recipe");
-    write_tiny(&d, 40);
+    write_tiny(&d, 40, 4);
     let ds = d.to_str().unwrap();
     let out = d.join("run");
     let recipe = ["train", "--data", ds, "--val-size", "8", "--batch-size", "8", "--config", "assets/configs/cifar10-sgd.toml"];

@@ -9,7 +9,10 @@
 //! Fixed seed, `AER_FUZZ_ITERS` cases per loader (300 by default: seconds);
 //! `scripts/fuzz-loaders.sh` runs more (and `AER_FUZZ_SEED` another sequence).
 
+mod common;
+
 use aer::train::{Checkpoint, TrainConfig};
+use common::{gzip, idx};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
@@ -215,21 +218,6 @@ fn loads<T, E>(r: Result<T, E>) -> Result<bool, String> {
 
 // ---- seeds -----------------------------------------------------------------------------
 
-fn idx(dims: &[u32], data: &[u8]) -> Vec<u8> {
-    let mut v = vec![0, 0, 8, dims.len() as u8];
-    for d in dims {
-        v.extend(d.to_be_bytes());
-    }
-    v.extend(data);
-    v
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    std::io::Write::write_all(&mut gz, bytes).unwrap();
-    gz.finish().unwrap()
-}
-
 fn files(dir: &str, ext: &str) -> Vec<Vec<u8>> {
     let mut out: Vec<_> = std::fs::read_dir(Path::new(ROOT).join(dir)).unwrap().flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == ext)).collect();
     out.sort();
@@ -301,8 +289,8 @@ fn text(bytes: &[u8]) -> Option<&str> {
 }
 
 fn loaders() -> Vec<Loader> {
-    let images = idx(&[3, 4, 4], &(0..48).collect::<Vec<u8>>());
-    let labels = idx(&[3], &[1, 0, 2]);
+    let images = idx(0x803, &[3, 4, 4], &(0..48).collect::<Vec<u8>>());
+    let labels = idx(0x801, &[3], &[1, 0, 2]);
     let (im, lb) = (images.clone(), labels.clone());
     let cifar = |label_bytes: usize, label: u8| -> Vec<u8> { (0..2).flat_map(|r| std::iter::repeat_n(label, label_bytes).chain((0..3072).map(move |i| ((i + r) % 256) as u8))).collect() };
     let ck = small_checkpoint();

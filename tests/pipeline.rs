@@ -6,7 +6,7 @@
 mod common;
 
 use common::{aer, aer_command as command, summary_numbers as numbers, tmpdir};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -22,6 +22,16 @@ fn run_ok(file: &str, out: &Path) -> String {
     let (ok, text) = aer(&["run", file, "--out", out.to_str().unwrap()]);
     assert!(ok, "aer run {file} failed:\n{text}");
     text
+}
+
+/// A test directory holding the pipeline `text` as p.toml and its run never stopped in
+/// `whole/`: the numbers a resumed or split run must end with. (dir, file, whole).
+fn with_whole_run(name: &str, text: &str) -> (PathBuf, String, PathBuf) {
+    let dir = tmpdir(name);
+    let file = write(&dir, "p.toml", text);
+    let whole = dir.join("whole");
+    run_ok(&file, &whole);
+    (dir, file, whole)
 }
 
 /// Run `aer args` and kill it (no chance to clean up) as soon as `file` exists.
@@ -64,10 +74,7 @@ curve_n = 30
 
 #[test]
 fn killed_run_resumes_to_the_same_numbers() {
-    let dir = tmpdir("resume");
-    let file = write(&dir, "p.toml", RESUMABLE);
-    let whole = dir.join("whole");
-    run_ok(&file, &whole);
+    let (dir, file, whole) = with_whole_run("resume", RESUMABLE);
 
     // Kill the second run (no chance to clean up) once the prune stage has finished an epoch.
     let killed = dir.join("killed");
@@ -384,10 +391,7 @@ epochs = 1
 /// state from the directory; bad executor input is refused with the fix.
 #[test]
 fn points_run_alone_and_through_the_local_executor_as_the_sequential_run() {
-    let dir = tmpdir("points");
-    let file = write(&dir, "p.toml", POINTS);
-    let whole = dir.join("whole");
-    run_ok(&file, &whole);
+    let (dir, file, whole) = with_whole_run("points", POINTS);
     let out = dir.join("out");
     let o = out.to_str().unwrap();
 
@@ -436,11 +440,8 @@ fn points_run_alone_and_through_the_local_executor_as_the_sequential_run() {
 /// still refused.
 #[test]
 fn set_with_the_executor_reruns_only_the_changed_stages_of_every_point() {
-    let dir = tmpdir("points-set");
-    let file = write(&dir, "p.toml", POINTS);
-    let out = dir.join("out");
+    let (_, file, out) = with_whole_run("points-set", POINTS);
     let o = out.to_str().unwrap();
-    run_ok(&file, &out);
     let dense = std::fs::read(out.join("sparsity=0.5/01-train/best.safetensors")).unwrap();
 
     let (ok, text) = aer(&["run", &file, "--out", o, "--set", "stages.1.train.epochs=2", "--executor", "local", "--jobs", "2"]);
@@ -469,10 +470,7 @@ fn set_with_the_executor_reruns_only_the_changed_stages_of_every_point() {
 /// 143 and its locks released; run again, it resumes to the numbers of a run never stopped.
 #[test]
 fn sigterm_stops_a_point_between_writes_and_it_resumes() {
-    let dir = tmpdir("sigterm");
-    let file = write(&dir, "p.toml", "name = \"term\"\ntrain_examples = 1000\nseed = 4\n[[stages]]\nkind = \"train\"\n[stages.train]\nepochs = 1\n[[stages]]\nkind = \"prune\"\nsparsity = 0.8\nramp_epochs = 2\n[stages.train]\nepochs = 3\n");
-    let whole = dir.join("whole");
-    run_ok(&file, &whole);
+    let (dir, file, whole) = with_whole_run("sigterm", "name = \"term\"\ntrain_examples = 1000\nseed = 4\n[[stages]]\nkind = \"train\"\n[stages.train]\nepochs = 1\n[[stages]]\nkind = \"prune\"\nsparsity = 0.8\nramp_epochs = 2\n[stages.train]\nepochs = 3\n");
     let out = dir.join("out");
     let mut child = command(&["run", &file, "--out", out.to_str().unwrap(), "--point", "0"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     let t = Instant::now();

@@ -10,7 +10,7 @@ use aer::attack::{gradient_cosines, prior_square, transfer_attack, unpairing_gra
 use aer::kernels::{self, AdvLoss, Norm};
 use aer::nn::{Model, ModelSpec};
 use aer::train::Checkpoint;
-use common::{aer, gpu, mnist, tmpdir};
+use common::{aer, fails_with, gpu, mnist, tmpdir, write_tiny};
 use pollster::block_on;
 use std::collections::HashMap;
 use std::path::Path;
@@ -131,33 +131,13 @@ fn a_model_transfers_to_itself_as_the_white_box_attack() {
     assert!(q.success() > plain.success(), "the prior should help: {} vs {}", q.success(), plain.success());
 }
 
-fn fails_with(args: &[&str], needles: &[&str]) {
-    let (ok, text) = aer(args);
-    assert!(!ok, "aer {args:?} should fail:\n{text}");
-    for n in needles {
-        assert!(text.contains(n), "aer {args:?}: expected '{n}' in:\n{text}");
-    }
-}
-
-fn idx(magic: u32, dims: &[u32], data: &[u8]) -> Vec<u8> {
-    let mut v = magic.to_be_bytes().to_vec();
-    dims.iter().for_each(|d| v.extend(d.to_be_bytes()));
-    v.extend(data);
-    v
-}
-
 #[test]
 fn siblings_and_unpairing_refuse_models_that_do_not_match() {
     let d = tmpdir("siblings");
     // A model of 5x5 inputs and 3 classes.
     let small = d.join("small-data");
     std::fs::create_dir_all(&small).unwrap();
-    for prefix in ["train", "t10k"] {
-        let pixels: Vec<u8> = (0..30 * 25).map(|i| (i * 37 % 251) as u8).collect();
-        let labels: Vec<u8> = (0..30).map(|i| (i % 3) as u8).collect();
-        std::fs::write(small.join(format!("{prefix}-images-idx3-ubyte")), idx(0x803, &[30, 5, 5], &pixels)).unwrap();
-        std::fs::write(small.join(format!("{prefix}-labels-idx1-ubyte")), idx(0x801, &[30], &labels)).unwrap();
-    }
+    write_tiny(&small, 30, 5);
     let other_data = d.join("other-data");
     let (ok, text) = aer(&["train", "--data", small.to_str().unwrap(), "--val-size", "6", "--epochs", "1", "--batch-size", "8", "--out", other_data.to_str().unwrap()]);
     assert!(ok, "{text}");

@@ -7,14 +7,8 @@
 # the classes. Published: about 89% (PGD) and 88% (AutoAttack). Hours an epoch on a CPU
 # adapter: resumable, rerun to continue.
 #   DATA=dir-or-name (default ../shared/data/mnist), AER=a built aer, EPOCHS (default 20)
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-if [[ -z "${AER:-}" ]]; then
-  cargo build --release --bin aer
-  AER=target/release/aer
-fi
-DATA=${DATA:-../shared/data/mnist}
-OUT=${OUT:-runs/full-mnist}/madry-pgd-at
+source "$(dirname "$0")/common.sh" runs/full-mnist
+OUT=$OUT/madry-pgd-at
 $AER train --model madry --data "$DATA" --val-size 5000 --epochs "${EPOCHS:-20}" --optimizer adam --lr 1e-3 \
   --seed 0 --adv pgd --adv-eps 0.3 --adv-steps 10 --adv-step 0.075 --adv-ramp-epochs 2 \
   --adv-val-examples 500 --out "$OUT" --resume

@@ -6,14 +6,7 @@
 # used only for the final numbers. Resumable: rerun to continue where it stopped.
 #   DATA=dir-or-name (default ../shared/data/mnist, or `aer data get mnist` and DATA=mnist)
 #   AER=path of a built aer (default: build target/release/aer)
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-if [[ -z "${AER:-}" ]]; then
-  cargo build --release --bin aer
-  AER=target/release/aer
-fi
-DATA=${DATA:-../shared/data/mnist}
-OUT=${OUT:-runs/full-mnist}
+source "$(dirname "$0")/common.sh" runs/full-mnist
 common=(--data "$DATA" --val-size 5000 --optimizer adam --lr 1e-3 --seed 0 --resume)
 
 # 1. Clean training (cosine from 1e-3, batches of 128).

@@ -12,14 +12,7 @@
 #   DATA=dir-or-name (default ../shared/data/mnist, or `aer data get mnist` and DATA=mnist)
 #   AER=path of a built aer (default: build target/release/aer)
 #   N=test images attacked (default 1000, spread over the classes)
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-if [[ -z "${AER:-}" ]]; then
-  cargo build --release --bin aer
-  AER=target/release/aer
-fi
-DATA=${DATA:-../shared/data/mnist}
-OUT=${OUT:-runs/siblings}
+source "$(dirname "$0")/common.sh" runs/siblings
 N=${N:-1000}
 common=(--data "$DATA" --val-size 5000 --optimizer adam --resume)
 

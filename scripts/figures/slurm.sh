@@ -7,12 +7,7 @@
 #                    needs root): submission to completion time of a 4-point sweep with one
 #                    requeued and one cancelled task, and its equality with a plain run.
 #   AER=a built aer
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-if [[ -z "${AER:-}" ]]; then
-  cargo build --release --bin aer
-  AER=target/release/aer
-fi
+source "$(dirname "$0")/common.sh"
 export AER
 FIG=assets/figures/slurm
 mkdir -p "$FIG"

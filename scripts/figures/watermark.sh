@@ -13,14 +13,7 @@
 # as a second false-positive check, with another fresh key. Resumable: rerun to continue.
 #   DATA=dir-or-name (default ../shared/data/mnist), AER=a built aer, OUT (default
 #   runs/watermark), FIG (default assets/figures/watermark), EPOCHS (default 8)
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-if [[ -z "${AER:-}" ]]; then
-  cargo build --release --bin aer
-  AER=target/release/aer
-fi
-DATA=${DATA:-../shared/data/mnist}
-OUT=${OUT:-runs/watermark}
+source "$(dirname "$0")/common.sh" runs/watermark
 FIG=${FIG:-assets/figures/watermark}
 EPOCHS=${EPOCHS:-8}
 common=(--model mlp --data "$DATA" --val-size 5000 --optimizer adam --lr 1e-3 --seed 0 --resume)

@@ -68,6 +68,43 @@ pub fn aer(args: &[&str]) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// Run `aer args`: it must fail, and say every one of `needles`.
+pub fn fails_with(args: &[&str], needles: &[&str]) {
+    let (ok, text) = aer(args);
+    assert!(!ok, "aer {args:?} should fail:\n{text}");
+    for n in needles {
+        assert!(text.contains(n), "aer {args:?}: expected '{n}' in:\n{text}");
+    }
+}
+
+/// An IDX file: `magic` (0x803 for images, 0x801 for labels), the dimensions, then `data`.
+pub fn idx(magic: u32, dims: &[u32], data: &[u8]) -> Vec<u8> {
+    let mut v = magic.to_be_bytes().to_vec();
+    for d in dims {
+        v.extend(d.to_be_bytes());
+    }
+    v.extend(data);
+    v
+}
+
+/// `bytes` gzip-compressed, as data sets are published.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, bytes).unwrap();
+    gz.finish().unwrap()
+}
+
+/// A tiny MNIST-style directory: `n` training and `n` test images of `side` x `side` pixels
+/// and 3 classes.
+pub fn write_tiny(dir: &Path, n: u32, side: u32) {
+    for prefix in ["train", "t10k"] {
+        let pixels: Vec<u8> = (0..n * side * side).map(|i| (i * 37 % 251) as u8).collect();
+        let labels: Vec<u8> = (0..n).map(|i| (i % 3) as u8).collect();
+        std::fs::write(dir.join(format!("{prefix}-images-idx3-ubyte")), idx(0x803, &[n, side, side], &pixels)).unwrap();
+        std::fs::write(dir.join(format!("{prefix}-labels-idx1-ubyte")), idx(0x801, &[n], &labels)).unwrap();
+    }
+}
+
 /// An empty directory of this test process, for test `name`.
 pub fn tmpdir(name: &str) -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("aer-test-{name}-{}", std::process::id()));
