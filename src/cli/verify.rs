@@ -79,7 +79,7 @@ pub fn run(gpu_args: &GpuArgs, args: &VerifyArgs) -> Result<()> {
             let step = args.pgd_step.unwrap_or(2.5 * eps / args.pgd_steps as f32);
             let cfg = AttackConfig::pgd(Norm::Linf, eps, step, args.pgd_steps, args.seed);
             let bar = work_bar(&format!("{} eps {eps}", cfg.label()), batches, "batches");
-            let r = block_on(evaluate_robustness(&gpu, &model, &data, &[cfg.clone()], args.batch_size, &mut |d, _| bar.set_position(d as u64)))?;
+            let r = block_on(evaluate_robustness(&gpu, &model, &data, std::slice::from_ref(&cfg), args.batch_size, &mut |d, _| bar.set_position(d as u64)))?;
             bar.finish_and_clear();
             Some((cfg, r))
         } else {
