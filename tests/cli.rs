@@ -78,6 +78,17 @@ fn every_subcommand_has_help() {
     for heading in ["Data:", "Model:", "Run:", "Optimizer:", "Adversarial training:", "Certified training:", "Quantization:", "Pruning:", "GPU:"] {
         assert!(text.lines().any(|l| l == heading), "no '{heading}' heading in train --help:\n{text}");
     }
+    // So are the other long lists; the GPU's only where a GPU is opened.
+    for (sub, headings) in [(&["attack"][..], &["Model:", "Data:", "Attack:", "Run:", "GPU:"][..]), (&["run"], &["Run:", "Executor:", "Slurm:", "GPU:"]), (&["faults"], &["Faults:", "GPU:"])] {
+        let (_, text) = aer(&[sub, &["--help"]].concat());
+        for heading in headings {
+            assert!(text.lines().any(|l| l == *heading), "no '{heading}' heading in {sub:?} --help:\n{text}");
+        }
+    }
+    for sub in [&["data", "get"][..], &["report"], &["status"], &["resave"], &["watermark", "keygen"]] {
+        let (ok, text) = aer(&[sub, &["--help"]].concat());
+        assert!(ok && !text.contains("GPU:") && !text.contains("--adapter"), "{sub:?} --help:\n{text}");
+    }
 }
 
 /// `--out` is a directory for every command that writes results or checkpoints: a file there
