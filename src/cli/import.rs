@@ -46,6 +46,7 @@ pub fn run(gpu_args: &GpuArgs, args: &ImportArgs) -> Result<()> {
         tensors: expected.iter().map(|(n, s)| (n.clone(), (s.clone(), values[n].clone()))).collect(),
         packed: Default::default(),
         history: Vec::new(),
+        temperature: None,
     };
     ck.save(&args.out)?;
     println!("imported {} tensors into model '{}': test accuracy {:.2}% on {}", expected.len(), spec.name, 100.0 * test.accuracy, splits.source);
