@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{aer, tmpdir};
+use common::{aer, idx, tmpdir};
 use std::path::Path;
 
 fn fails_with(args: &[&str], needles: &[&str]) {
@@ -12,15 +12,6 @@ fn fails_with(args: &[&str], needles: &[&str]) {
     for n in needles {
         assert!(text.contains(n), "aer {args:?}: expected '{n}' in:\n{text}");
     }
-}
-
-fn idx(magic: u32, dims: &[u32], data: &[u8]) -> Vec<u8> {
-    let mut v = magic.to_be_bytes().to_vec();
-    for d in dims {
-        v.extend(d.to_be_bytes());
-    }
-    v.extend(data);
-    v
 }
 
 /// A tiny MNIST-style directory: `n` 4x4 images of 3 classes.

@@ -5,7 +5,10 @@
 //! not 101 for a panic) and that nothing "panicked at". One table per kind; add a row for a
 //! new bad input.
 
+mod common;
+
 use aer::train::{Checkpoint, TrainConfig};
+use common::idx;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -16,15 +19,6 @@ type LibProbe = (&'static str, &'static [&'static str], Box<dyn Fn() -> Result<(
 
 fn refuse<T, E: ToString>(r: Result<T, E>) -> Result<(), String> {
     r.map(|_| ()).map_err(|e| e.to_string())
-}
-
-fn idx(magic: u32, dims: &[u32], data: &[u8]) -> Vec<u8> {
-    let mut v = magic.to_be_bytes().to_vec();
-    for d in dims {
-        v.extend(d.to_be_bytes());
-    }
-    v.extend(data);
-    v
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {

@@ -25,6 +25,12 @@ pub struct Calibration {
     pub brier: f64,
 }
 
+impl std::fmt::Display for Calibration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "accuracy {:.2}%, ECE {:.4}, NLL {:.4}, Brier {:.4}", 100.0 * self.accuracy, self.ece, self.nll, self.brier)
+    }
+}
+
 /// One bin of the reliability diagram: confidences in ((i - 1) / bins, i / bins] (the first
 /// bin also holds 0).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]

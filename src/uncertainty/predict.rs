@@ -94,10 +94,18 @@ impl Augmentation {
     }
 }
 
+/// Monte Carlo dropout needs a dropout layer: an error saying so when `model` has none.
+pub fn check_dropout(model: &Model) -> Result<()> {
+    if !model.has_dropout() {
+        return Err(AerError::Invalid(format!("Monte Carlo dropout needs a dropout layer, and model '{}' has none: train a model with one (a `type = \"dropout\"` layer in its spec, e.g. the smallcnn preset)", model.spec.name)));
+    }
+    Ok(())
+}
+
 /// The model's logits for every example of `data`, in order, as `pass` says to run it.
 pub async fn logits(gpu: &Gpu, model: &Model, data: &Dataset, batch_size: usize, pass: &Pass) -> Result<Logits> {
-    if pass.dropout_seed.is_some() && !model.has_dropout() {
-        return Err(AerError::Invalid(format!("Monte Carlo dropout needs a dropout layer, and model '{}' has none: train a model with one (a `type = \"dropout\"` layer in its spec, e.g. the smallcnn preset)", model.spec.name)));
+    if pass.dropout_seed.is_some() {
+        check_dropout(model)?;
     }
     let [c, h, w] = data.shape;
     let mut batches = Vec::new();

@@ -93,3 +93,25 @@ pub fn summary_numbers(path: &Path) -> serde_json::Value {
     strip(&mut v);
     v
 }
+
+/// The bytes of an IDX file: magic, big-endian dimensions, then the data.
+pub fn idx(magic: u32, dims: &[u32], data: &[u8]) -> Vec<u8> {
+    let mut v = magic.to_be_bytes().to_vec();
+    for d in dims {
+        v.extend(d.to_be_bytes());
+    }
+    v.extend(data);
+    v
+}
+
+/// An MNIST-style data directory at `dir` (raw IDX files) of `train` and `test` images of
+/// h x w pixels: (pixels, labels) each, pixels row-major image after image.
+pub fn write_idx_data(dir: &Path, [h, w]: [u32; 2], train: (&[u8], &[u8]), test: (&[u8], &[u8])) {
+    std::fs::create_dir_all(dir).unwrap();
+    for (prefix, (pixels, labels)) in [("train", train), ("t10k", test)] {
+        let n = labels.len() as u32;
+        assert_eq!(pixels.len(), (n * h * w) as usize, "{prefix}: {n} images of {h} x {w} pixels");
+        std::fs::write(dir.join(format!("{prefix}-images-idx3-ubyte")), idx(0x803, &[n, h, w], pixels)).unwrap();
+        std::fs::write(dir.join(format!("{prefix}-labels-idx1-ubyte")), idx(0x801, &[n], labels)).unwrap();
+    }
+}
