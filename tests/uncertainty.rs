@@ -180,4 +180,5 @@ fn ood_refuses_images_of_another_shape() {
     let d = tmpdir("uncertainty-shape");
     let small = noise_dir(&d, 8);
     fails_with(&["ood", "--checkpoint", MLP, "--out-data", small.to_str().unwrap()], &["[1, 28, 28]", "[1, 8, 8]", small.to_str().unwrap()]);
+    fails_with(&["ood", "--checkpoint", MLP, "--out-data", small.to_str().unwrap(), "--n", "0"], &["--n", "at least 1"]);
 }

@@ -32,7 +32,7 @@ pub struct OodArgs {
     #[arg(long)]
     pub out_data: PathBuf,
     /// Test images of each side, spread over the split [default: all].
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     pub n: Option<usize>,
     /// Directory for <stem>-ood.json (the stem of the first checkpoint), created if missing
     /// [default: the checkpoint's run directory, runs/<stem>/ for a shipped checkpoint].
@@ -54,6 +54,11 @@ pub fn run(gpu_args: &GpuArgs, args: &OodArgs) -> Result<()> {
             outside.test.shape,
             inside.test.shape
         )));
+    }
+    for (name, s) in [(&args.in_data, &inside), (&args.out_data, &outside)] {
+        if s.test.is_empty() {
+            return Err(AerError::Invalid(format!("{} has no test images: out-of-distribution detection scores the test split of each side", name.display())));
+        }
     }
     let gpu = open(&gpu_args.choice())?;
     let (cks, models) = restore_members(&gpu, &args.checkpoint, inside.train.shape, inside.classes, gpu_args.dense_kernels)?;
