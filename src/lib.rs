@@ -19,6 +19,7 @@ pub mod reference;
 pub mod report;
 pub mod sparse;
 pub mod train;
+pub mod uncertainty;
 pub mod verify;
 pub mod watermark;
 #[cfg(target_arch = "wasm32")] pub mod web;

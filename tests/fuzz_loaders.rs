@@ -237,7 +237,7 @@ fn small_checkpoint() -> Checkpoint {
         tensors.insert(name.to_string(), (shape, v));
     }
     tensors.insert("mask.fc1.weight".into(), (vec![4, 6], (0..24).map(|i| (i % 3 != 0) as u8 as f32).collect()));
-    Checkpoint { spec, input: [1, 2, 3], classes: 3, epoch: 2, config: TrainConfig::default(), optimizer_step: 7, tensors, packed: BTreeMap::new(), history: Vec::new() }
+    Checkpoint { spec, input: [1, 2, 3], classes: 3, epoch: 2, config: TrainConfig::default(), optimizer_step: 7, tensors, packed: BTreeMap::new(), history: Vec::new(), temperature: None }
 }
 
 /// A packed checkpoint (`aer quantize`): fc2's weight as ternary codes with its scales.

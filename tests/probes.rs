@@ -37,7 +37,7 @@ fn checkpoint_with(edit: impl Fn(&mut BTreeMap<String, (Vec<usize>, Vec<f32>)>))
     edit(&mut tensors);
     let mut config = TrainConfig::default();
     config.optimizer.kind = aer::train::OptimizerKind::Sgd;
-    Checkpoint { spec: tiny_spec(), input: [1, 2, 3], classes: 3, epoch: 1, config, optimizer_step: 3, tensors, packed: BTreeMap::new(), history: Vec::new() }.to_bytes().unwrap()
+    Checkpoint { spec: tiny_spec(), input: [1, 2, 3], classes: 3, epoch: 1, config, optimizer_step: 3, tensors, packed: BTreeMap::new(), history: Vec::new(), temperature: None }.to_bytes().unwrap()
 }
 
 /// The safetensors `bytes` written again with their metadata changed by `edit` (the

@@ -102,3 +102,14 @@ pub fn load_run_file(path: Option<&Path>) -> Result<RunFile> {
     let text = std::fs::read_to_string(path).map_err(|e| AerError::file(path, format!("cannot read the config: {e}")))?;
     toml::from_str(&text).map_err(|e| AerError::file(path, format!("is not a valid run file ([train] and [attack] tables): {e}")))
 }
+
+/// The checkpoints of an ensemble on the GPU, checked against each other (one architecture,
+/// input shape and class count: an error names the two files and what differs) and against
+/// data of `input` shape with `classes` classes.
+pub fn restore_members(gpu: &Gpu, paths: &[PathBuf], input: [usize; 3], classes: usize, dense_kernels: bool) -> Result<(Vec<Checkpoint>, Vec<Model>)> {
+    let cks = paths.iter().map(|p| Checkpoint::load(p)).collect::<Result<Vec<_>>>()?;
+    let named: Vec<(String, &Checkpoint)> = paths.iter().map(|p| p.display().to_string()).zip(&cks).collect();
+    crate::uncertainty::check_members(&named)?;
+    let models = paths.iter().zip(&cks).map(|(p, ck)| restore_for(gpu, ck, p, input, classes, dense_kernels)).collect::<Result<Vec<_>>>()?;
+    Ok((cks, models))
+}

@@ -1,11 +1,15 @@
-//! `aer eval`: accuracy, cost per example and input sparsity of a checkpoint, and the mask
-//! distance to another.
+//! `aer eval`: accuracy, calibration (ECE, NLL, Brier; temperature-scaled too when the
+//! checkpoint holds a temperature), cost per example and input sparsity of a checkpoint, the
+//! mask distance to another, and the metrics of an ensemble, Monte Carlo dropout or test-time
+//! augmentation; a reliability diagram and JSON results on request.
 
-use super::common::{block_sparse, load_data, open};
+use super::common::{load_data, open, report, restore_members, results_path};
 use super::options::{at_least_one, DataArgs, GpuArgs, SplitArg};
 use crate::nn::ModelSpec;
-use crate::train::{evaluate, Checkpoint};
+use crate::train::Checkpoint;
+use crate::uncertainty::{calibration, logits, member_logits, predict_mean, reliability, Pass, Views, ECE_BINS};
 use crate::{AerError, Result};
+use serde_json::json;
 use clap::Args;
 use pollster::block_on;
 use std::path::PathBuf;
@@ -39,6 +43,30 @@ pub struct EvalArgs {
     /// dropped ones are zero) instead of skipping the dropped ones: to compare the two.
     #[arg(help_heading = "Run", long)]
     pub all_channels: bool,
+    /// Also evaluate the ensemble of the checkpoint with these (comma-separated; one
+    /// architecture, input shape and class count), averaged in probability.
+    #[arg(help_heading = "Uncertainty", long, value_delimiter = ',', num_args = 1..)]
+    pub ensemble: Vec<PathBuf>,
+    /// Also evaluate Monte Carlo dropout: the mean of K forward passes with dropout active
+    /// (the model needs a dropout layer).
+    #[arg(help_heading = "Uncertainty", long, value_name = "K", value_parser = at_least_one)]
+    pub mc_dropout: Option<usize>,
+    /// Also evaluate test-time augmentation: the mean over K augmented copies of each image
+    /// (random crops with zero padding of 2 pixels, 4 and left-right flips for colour images).
+    #[arg(help_heading = "Uncertainty", long, value_name = "K", value_parser = at_least_one)]
+    pub tta: Option<usize>,
+    /// Seed of the dropout masks and augmentations of --mc-dropout and --tta.
+    #[arg(help_heading = "Uncertainty", long, default_value_t = 0)]
+    pub seed: u32,
+    /// Write the reliability diagram (15 confidence bins) as <stem>-reliability.svg into the
+    /// output directory.
+    #[arg(help_heading = "Uncertainty", long)]
+    pub reliability: bool,
+    /// Write the results as <stem>-eval.json into this directory (created if missing); the
+    /// reliability diagram goes there too [default for --reliability: the checkpoint's run
+    /// directory, runs/<stem>/ for a shipped checkpoint].
+    #[arg(help_heading = "Run", long)]
+    pub out: Option<PathBuf>,
     #[command(flatten)]
     pub gpu: GpuArgs,
 }
@@ -54,19 +82,60 @@ pub fn run(gpu_args: &GpuArgs, args: &EvalArgs) -> Result<()> {
     }
     let gpu = open(choice)?;
     let splits = load_data(&args.data)?;
-    ck.check_data(splits.train.shape, splits.classes, &args.checkpoint)?;
-    let (mut model, _) = ck.restore(&gpu)?;
-    block_sparse(&gpu, &mut model, dense_kernels)?;
-    if args.f16_activations {
-        model.use_f16_activations(&gpu, true).map_err(|e| AerError::checkpoint(&args.checkpoint, e.to_string()))?;
+    let paths: Vec<PathBuf> = std::iter::once(args.checkpoint.clone()).chain(args.ensemble.iter().cloned()).collect();
+    let (cks, mut models) = restore_members(&gpu, &paths, splits.train.shape, splits.classes, dense_kernels)?;
+    for (m, p) in models.iter_mut().zip(&paths) {
+        if args.f16_activations {
+            m.use_f16_activations(&gpu, true).map_err(|e| AerError::checkpoint(p, e.to_string()))?;
+        }
+        m.use_channel_skip(!args.all_channels);
+        if args.mc_dropout.is_some() {
+            crate::uncertainty::check_dropout(m).map_err(|e| AerError::checkpoint(p, e.to_string()))?;
+        }
     }
-    model.use_channel_skip(!args.all_channels);
+    let model = &models[0];
     let (name, data) = args.split.pick_some(&splits)?;
     let t = Instant::now();
-    let r = block_on(evaluate(&gpu, &model, data, args.batch_size))?;
+    let plain = block_on(logits(&gpu, model, data, args.batch_size, &Pass::default()))?;
     let secs = t.elapsed().as_secs_f64();
-    println!("{name} accuracy: {:.2}% ({} examples, {secs:.2} s)", 100.0 * r.accuracy, data.len());
-    let rep = block_on(crate::sparse::sparsity_report(&gpu, &model))?;
+    let probs = plain.probabilities(1.0);
+    let cal = calibration(&probs);
+    println!("{name} accuracy: {:.2}% ({} examples, {secs:.2} s)", 100.0 * cal.accuracy, data.len());
+    println!("calibration: ECE {:.4} ({ECE_BINS} bins), NLL {:.4}, Brier {:.4}", cal.ece, cal.nll, cal.brier);
+    let scaled = ck.temperature.map(|t| (t, calibration(&plain.probabilities(t as f64))));
+    if let Some((t, c)) = &scaled {
+        println!("temperature {t:.4} (stored by aer calibrate): {c}");
+    }
+    let views = Views { mc_dropout: args.mc_dropout, tta: args.tta, seed: args.seed };
+    let combined = if models.len() > 1 || args.mc_dropout.is_some() || args.tta.is_some() {
+        let refs: Vec<&crate::nn::Model> = models.iter().collect();
+        let passes = block_on(member_logits(&gpu, &refs, data, args.batch_size, &views))?;
+        let raw = calibration(&predict_mean(&passes, &[])?);
+        let what = combination(models.len(), &views);
+        println!("{what}: {raw}");
+        let temps: Vec<f64> = cks.iter().map(|c| c.temperature.unwrap_or(1.0) as f64).collect();
+        let scaled = cks.iter().any(|c| c.temperature.is_some()).then(|| predict_mean(&passes, &temps).map(|p| calibration(&p))).transpose()?;
+        if let Some(c) = &scaled {
+            println!("{what}, each member at its stored temperature: {c}");
+        }
+        Some(json!({"what": what, "members": paths, "mc_dropout": args.mc_dropout, "tta": args.tta, "seed": args.seed, "calibration": raw, "temperature_scaled": scaled}))
+    } else {
+        None
+    };
+    let bins = reliability(&probs, ECE_BINS);
+    if args.reliability {
+        let svg_path = results_path(&args.checkpoint, args.out.as_deref(), "-reliability.svg")?;
+        let title = format!("Reliability: {} ({name}, ECE {:.4})", args.checkpoint.file_stem().unwrap_or_default().to_string_lossy(), cal.ece);
+        crate::files::write_atomic(&svg_path, crate::report::reliability_svg(&bins, &title).as_bytes())?;
+        eprintln!("wrote {}", svg_path.display());
+    }
+    if args.out.is_some() {
+        let out = results_path(&args.checkpoint, args.out.as_deref(), "-eval.json")?;
+        let body = json!({"calibration": cal, "temperature": ck.temperature, "temperature_scaled": scaled.map(|s| s.1), "reliability": bins, "combined": combined, "seconds": secs});
+        crate::files::write_atomic(&out, crate::files::to_json_pretty(&report(&args.checkpoint, &cks[0], &gpu, name, data.len(), body)).as_bytes())?;
+        eprintln!("wrote {}", out.display());
+    }
+    let rep = block_on(crate::sparse::sparsity_report(&gpu, model))?;
     println!(
         "cost per example: {:.2} MFLOP dense, {:.2} after weight sparsity ({:.1}% of weights pruned), {:.2} after activation sparsity, {:.2} executed; {:.1} us measured (forward, batches of {})",
         2e-6 * rep.dense_macs as f64,
@@ -108,4 +177,19 @@ pub fn run(gpu_args: &GpuArgs, args: &EvalArgs) -> Result<()> {
         println!("mask distance overall: {:.4}", differ / total.max(1) as f64);
     }
     Ok(())
+}
+
+/// What an averaged prediction averages, in words: "ensemble of 3, MC dropout x10, TTA x4".
+fn combination(members: usize, views: &Views) -> String {
+    let mut parts = Vec::new();
+    if members > 1 {
+        parts.push(format!("ensemble of {members}"));
+    }
+    if let Some(k) = views.mc_dropout {
+        parts.push(format!("MC dropout x{k}"));
+    }
+    if let Some(k) = views.tta {
+        parts.push(format!("TTA x{k}"));
+    }
+    parts.join(", ")
 }

@@ -50,6 +50,7 @@ pub fn run(gpu_args: &AdapterArgs, args: &ImportArgs) -> Result<()> {
         tensors: expected.iter().map(|(n, s)| (n.clone(), (s.clone(), values[n].clone()))).collect(),
         packed: Default::default(),
         history: Vec::new(),
+        temperature: None,
     };
     ck.save(&out)?;
     println!("imported {} tensors into model '{}': test accuracy {:.2}% on {}", expected.len(), spec.name, 100.0 * test.accuracy, splits.source);

@@ -4,6 +4,7 @@
 
 mod adapters;
 mod attack;
+mod calibrate;
 mod common;
 mod corrupt;
 mod data;
@@ -12,6 +13,7 @@ mod eval;
 mod export;
 mod faults;
 mod import;
+mod ood;
 mod options;
 mod progress;
 mod prune;
@@ -45,8 +47,18 @@ enum Command {
     Data(data::DataCmd),
     /// Train a model on a data set (by name, or an IDX or CIFAR data directory).
     Train(train::TrainCmd),
-    /// Evaluate a checkpoint on the test (or validation) split.
+    /// Evaluate a checkpoint on the test (or validation) split: accuracy, calibration (ECE,
+    /// NLL, Brier), cost; an ensemble (--ensemble), Monte Carlo dropout (--mc-dropout) or
+    /// test-time augmentation (--tta); a reliability diagram (--reliability).
     Eval(eval::EvalArgs),
+    /// Temperature scaling: fit the softmax temperature on the validation split, report ECE
+    /// and NLL on validation and test before and after, and write a copy of the checkpoint
+    /// holding it (<stem>-calibrated.safetensors; the input is not modified).
+    Calibrate(calibrate::CalibrateArgs),
+    /// Out-of-distribution detection: a checkpoint (or an ensemble) on its data's test images
+    /// against another data set's, scored by maximum softmax probability, energy and
+    /// entropy; AUROC and FPR at 95% TPR per score; writes <stem>-ood.json.
+    Ood(ood::OodArgs),
     /// Prune while training: the lottery-ticket procedure (iterative magnitude pruning with
     /// rewinding; COLT with --colt-parts), reporting accuracy at every sparsity; with --adv
     /// the tickets train adversarially and are chosen by robust validation accuracy.
@@ -124,6 +136,8 @@ fn dispatch(cli: Cli) -> crate::Result<()> {
         Command::Data(args) => data::run(args),
         Command::Train(args) => train::run(&args.gpu, args),
         Command::Eval(args) => eval::run(&args.gpu, args),
+        Command::Calibrate(args) => calibrate::run(&args.gpu, args),
+        Command::Ood(args) => ood::run(&args.gpu, args),
         Command::Prune(args) => prune::run(&args.gpu, args),
         Command::Attack(args) => attack::run(&args.gpu, args),
         Command::Siblings(args) => siblings::run(&args.gpu, args),

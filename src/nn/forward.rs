@@ -149,7 +149,7 @@ impl Model {
                     k::channel_affine(gpu, &x, &affine, &y);
                     (y, Saved::Norm { x, stats, affine, batch_stats })
                 }
-                Layer::Dropout { rate } => match self.training.get() {
+                Layer::Dropout { rate } => match self.training.get().or(self.inference_dropout.get()) {
                     Some(step_seed) if *rate > 0.0 => {
                         // Each layer its own mask.
                         let seed = crate::reference::common::pcg(step_seed ^ (i as u32).wrapping_mul(0x9e37_79b9));

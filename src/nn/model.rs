@@ -90,6 +90,9 @@ pub struct Model {
     /// Set while a training step runs, to that step's random seed: dropout drops (with masks
     /// drawn from it). Evaluation and attacks run with none (`Model::evaluating`).
     pub training: std::cell::Cell<Option<u32>>,
+    /// Set for Monte Carlo dropout at inference, to the pass's random seed: dropout drops as
+    /// in training, while batch normalisation keeps its running statistics.
+    pub inference_dropout: std::cell::Cell<Option<u32>>,
     /// Ternary quantization-aware training (the spec's `[quant]`): the forward and backward
     /// passes use the dequantized weights, and gradients reach the latent weights through a
     /// straight-through estimator.
@@ -223,7 +226,7 @@ impl Model {
             });
         }
         let quant = spec.quant.as_ref().map(|q| Quantizer::attach(gpu, q, &mut params, existing)).transpose()?;
-        Ok(Model { spec: spec.clone(), input, classes, params, dense_gradients: false.into(), training: None.into(), quant, plan: Plan::default(), layers })
+        Ok(Model { spec: spec.clone(), input, classes, params, dense_gradients: false.into(), training: None.into(), inference_dropout: None.into(), quant, plan: Plan::default(), layers })
     }
 
     /// Run `f` in evaluation mode (no dropout), whatever mode the model is in: attacks that
@@ -233,6 +236,11 @@ impl Model {
         let out = f();
         self.training.set(mode);
         out
+    }
+
+    /// Whether any layer is a dropout layer with a rate above zero (Monte Carlo dropout needs one).
+    pub fn has_dropout(&self) -> bool {
+        self.layers.iter().any(|l| matches!(l, Layer::Dropout { rate } if *rate > 0.0))
     }
 
     pub fn num_parameters(&self) -> usize {

@@ -2,8 +2,9 @@
 //! per run with clean accuracy, robust accuracy per attack and in the worst case, sparsity,
 //! weight bits, stored bytes, FLOPs, measured inference time and adapter; plots of robust
 //! against clean accuracy, accuracy against sparsity, the robustness curves and the Pareto
-//! front of robust accuracy against model size; and the siblings table of every `aer siblings`
-//! result under the directory. Markdown, HTML, CSV and JSON.
+//! front of robust accuracy against model size; the siblings table of every `aer siblings`
+//! result and the calibration and OOD table of every `aer eval --out`, `aer calibrate` and
+//! `aer ood` result under the directory. Markdown, HTML, CSV and JSON.
 
 use crate::files::write_atomic;
 use super::svg::{escape, Chart, Series};
@@ -24,6 +25,11 @@ pub fn collect(dir: &Path) -> Result<Vec<RunSummary>> {
 
 /// Every file called `name` under `dir` (at any depth), in path order.
 pub fn files_named(dir: &Path, name: &str) -> Result<Vec<PathBuf>> {
+    files_where(dir, &|n| n == name)
+}
+
+/// Every file under `dir` (at any depth) whose name passes `keep`, in path order.
+pub fn files_where(dir: &Path, keep: &dyn Fn(&str) -> bool) -> Result<Vec<PathBuf>> {
     let mut paths = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -32,7 +38,7 @@ pub fn files_named(dir: &Path, name: &str) -> Result<Vec<PathBuf>> {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.file_name().is_some_and(|n| n == name) {
+            } else if p.file_name().is_some_and(|n| keep(&n.to_string_lossy())) {
                 paths.push(p);
             }
         }
@@ -184,9 +190,19 @@ fn plots(runs: &[RunSummary]) -> Vec<(&'static str, String)> {
 /// the paths written.
 pub fn write_report(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
     let runs = collect(dir)?;
-    let siblings = super::siblings::table(&super::siblings::collect(dir)?);
-    if runs.is_empty() && siblings.is_none() {
-        return Err(AerError::file(dir, "has no run summaries (summary.json) and no siblings.json; run a pipeline into it first (aer run PIPELINE.toml --out DIR) or aer siblings --out DIR"));
+    // Tables of other commands' results: (heading, caption, rows with the header first, CSV file).
+    let mut sections = Vec::new();
+    if let Some(t) = super::siblings::table(&super::siblings::collect(dir)?) {
+        sections.push(("Transfer through siblings", super::siblings::CAPTION, t, "siblings.csv"));
+    }
+    if let Some(t) = super::uncertainty::table(&super::uncertainty::collect(dir)?) {
+        sections.push(("Calibration and out-of-distribution detection", super::uncertainty::CAPTION, t, "uncertainty.csv"));
+    }
+    if runs.is_empty() && sections.is_empty() {
+        return Err(AerError::file(
+            dir,
+            "has no run summaries (summary.json), no siblings.json and no eval, calibrate or ood results; run a pipeline into it first (aer run PIPELINE.toml --out DIR), or aer siblings, aer eval, aer calibrate or aer ood with --out DIR",
+        ));
     }
     let rows = table(&runs);
     let plots = plots(&runs);
@@ -204,7 +220,7 @@ pub fn write_report(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
         a
     };
     let intro = if runs.is_empty() {
-        format!("No pipeline runs under `{}`: the siblings results alone.", dir.display())
+        format!("No pipeline runs under `{}`: the results of other commands alone.", dir.display())
     } else {
         format!(
         "{} runs from `{}` on {}. Clean accuracy is on the whole test split; robust accuracies are on the attack stage's test images (spread over the classes); bytes are the model as stored for inference; FLOPs count 2 per multiply-add of the weight layers.",
@@ -219,8 +235,8 @@ pub fn write_report(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
         md += &format!("| {} |\n", r.join(" | "));
     }
     md += "\n";
-    if let Some(t) = &siblings {
-        md += &format!("## Transfer through siblings\n\n{}\n\n| {} |\n|{}\n", super::siblings::CAPTION, t[0].join(" | "), "---|".repeat(t[0].len()));
+    for (heading, caption, t, _) in &sections {
+        md += &format!("## {heading}\n\n{caption}\n\n| {} |\n|{}\n", t[0].join(" | "), "---|".repeat(t[0].len()));
         for r in &t[1..] {
             md += &format!("| {} |\n", r.join(" | "));
         }
@@ -235,8 +251,8 @@ pub fn write_report(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
         html += &format!("<tr>{}</tr>\n", r.iter().map(|c| format!("<td>{}</td>", escape(c))).collect::<String>());
     }
     html += "</table>\n";
-    if let Some(t) = &siblings {
-        html += &format!("<h2>Transfer through siblings</h2>\n<p>{}</p>\n<table>\n<tr>{}</tr>\n", escape(super::siblings::CAPTION), t[0].iter().map(|c| format!("<th>{}</th>", escape(c))).collect::<String>());
+    for (heading, caption, t, _) in &sections {
+        html += &format!("<h2>{}</h2>\n<p>{}</p>\n<table>\n<tr>{}</tr>\n", escape(heading), escape(caption), t[0].iter().map(|c| format!("<th>{}</th>", escape(c))).collect::<String>());
         for r in &t[1..] {
             html += &format!("<tr>{}</tr>\n", r.iter().map(|c| format!("<td>{}</td>", escape(c))).collect::<String>());
         }
@@ -252,8 +268,8 @@ pub fn write_report(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
     put("report.html", html.as_bytes())?;
     put("report.csv", csv.as_bytes())?;
     put("report.json", crate::files::to_json_pretty(&runs).as_bytes())?;
-    if let Some(t) = &siblings {
-        put("siblings.csv", t.iter().map(|r| r.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(",") + "\n").collect::<String>().as_bytes())?;
+    for (_, _, t, csv_file) in &sections {
+        put(csv_file, t.iter().map(|r| r.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(",") + "\n").collect::<String>().as_bytes())?;
     }
     for (file, svg) in &plots {
         put(file, svg.as_bytes())?;

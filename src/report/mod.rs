@@ -2,7 +2,10 @@
 
 pub mod aer;
 mod grid;
+mod reliability;
 pub mod siblings;
 pub mod svg;
+pub mod uncertainty;
 
 pub use grid::{adversarial_grid, encode_png};
+pub use reliability::reliability_svg;

@@ -98,6 +98,9 @@ pub struct Checkpoint {
     /// Packed ternary weights by weight name: ([out, in], words).
     pub packed: BTreeMap<String, ([usize; 2], Vec<u32>)>,
     pub history: Vec<EpochRecord>,
+    /// The softmax temperature `aer calibrate` fitted on the validation split (logits are
+    /// divided by it); None for an uncalibrated model. Finite and above zero.
+    pub temperature: Option<f32>,
 }
 
 impl Checkpoint {
@@ -120,6 +123,10 @@ impl Checkpoint {
         meta.insert("train_config".into(), serde_json::to_string(&self.config).unwrap());
         meta.insert("optimizer_step".into(), self.optimizer_step.to_string());
         meta.insert("history".into(), serde_json::to_string(&self.history).unwrap());
+        if let Some(t) = self.temperature {
+            check_temperature(t)?;
+            meta.insert("temperature".into(), t.to_string());
+        }
         let mut views: Vec<(String, TensorView)> = self
             .tensors
             .iter()
@@ -221,6 +228,10 @@ impl Checkpoint {
             tensors.insert(name, (view.shape().to_vec(), v));
         }
         check_companions(&tensors, &packed)?;
+        let temperature = match meta.get("temperature") {
+            Some(t) => Some(t.parse::<f32>().ok().filter(|t| check_temperature(*t).is_ok()).ok_or_else(|| format!("metadata 'temperature' is '{t}', not a finite number above zero: the file is damaged; calibrate the model again (aer calibrate)"))?),
+            None => None,
+        };
         Ok(Checkpoint {
             spec,
             input,
@@ -231,6 +242,7 @@ impl Checkpoint {
             tensors,
             packed,
             history,
+            temperature,
         })
     }
 }
@@ -266,7 +278,15 @@ impl StoredSize {
 const CHECKSUM: &str = "crc32";
 
 /// Every metadata key `to_bytes` writes.
-const METADATA_KEYS: [&str; 12] = ["format", "format_version", "model_spec", "input_shape", "classes", "epoch", "seed", "train_config", "optimizer_step", "history", "ternary_shapes", CHECKSUM];
+const METADATA_KEYS: [&str; 13] = ["format", "format_version", "model_spec", "input_shape", "classes", "epoch", "seed", "train_config", "optimizer_step", "history", "ternary_shapes", "temperature", CHECKSUM];
+
+/// A softmax temperature a checkpoint may hold: finite and above zero.
+pub fn check_temperature(t: f32) -> Result<()> {
+    if !(t.is_finite() && t > 0.0) {
+        return Err(AerError::Invalid(format!("temperature {t}: a softmax temperature is a finite number above zero")));
+    }
+    Ok(())
+}
 
 /// The tensors and metadata of safetensors bytes, or why they are not safetensors.
 fn open_safetensors(bytes: &[u8]) -> std::result::Result<(SafeTensors<'_>, HashMap<String, String>), String> {
@@ -394,6 +414,7 @@ impl Checkpoint {
             tensors,
             packed: BTreeMap::new(),
             history: history.to_vec(),
+            temperature: None,
         })
     }
 
@@ -420,7 +441,7 @@ impl Checkpoint {
             tensors.insert(format!("{name}.scale_pos"), (vec![w.groups.groups], bytemuck::pod_collect_to_vec(&b[1])));
             tensors.insert(format!("{name}.scale_neg"), (vec![w.groups.groups], bytemuck::pod_collect_to_vec(&b[2])));
         }
-        Ok(Checkpoint { spec: model.spec.clone(), input: model.input, classes: model.classes, epoch, config: config.clone(), optimizer_step: 0, tensors, packed, history: history.to_vec() })
+        Ok(Checkpoint { spec: model.spec.clone(), input: model.input, classes: model.classes, epoch, config: config.clone(), optimizer_step: 0, tensors, packed, history: history.to_vec(), temperature: None })
     }
 
     /// The bytes of the model's weights as stored: (f32 bytes of the ternary weights,

@@ -13,11 +13,11 @@ mod masks;
 mod method;
 mod optimizer;
 
-pub use checkpoint::{Checkpoint, StoredSize, EpochRecord, CertifiedRecord, RobustRecord, FORMAT_VERSION};
+pub use checkpoint::{check_temperature, Checkpoint, StoredSize, EpochRecord, CertifiedRecord, RobustRecord, FORMAT_VERSION};
 pub use fit::{block_sparse, fit, FitEvent, FitOptions, FitResult};
 pub use config::{LrSchedule, OptimizerConfig, OptimizerKind, TrainConfig};
 pub use epoch::{train_epoch, EpochStats};
-pub use evaluate::{evaluate, Evaluation};
+pub use evaluate::{evaluate, forward_batches, Evaluation};
 pub use learner::Learner;
 pub use masks::{apply_masks, set_masks};
 pub use method::{done, BatchCtx, Entry, EpochEnd, EpochStart, Hook, Method, MethodSettings, Methods, Registry, Restore, RunCtx, Step};

@@ -97,12 +97,9 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
 /// A tiny MNIST-style directory: `n` training and `n` test images of `side` x `side` pixels
 /// and 3 classes.
 pub fn write_tiny(dir: &Path, n: u32, side: u32) {
-    for prefix in ["train", "t10k"] {
-        let pixels: Vec<u8> = (0..n * side * side).map(|i| (i * 37 % 251) as u8).collect();
-        let labels: Vec<u8> = (0..n).map(|i| (i % 3) as u8).collect();
-        std::fs::write(dir.join(format!("{prefix}-images-idx3-ubyte")), idx(0x803, &[n, side, side], &pixels)).unwrap();
-        std::fs::write(dir.join(format!("{prefix}-labels-idx1-ubyte")), idx(0x801, &[n], &labels)).unwrap();
-    }
+    let pixels: Vec<u8> = (0..n * side * side).map(|i| (i * 37 % 251) as u8).collect();
+    let labels: Vec<u8> = (0..n).map(|i| (i % 3) as u8).collect();
+    write_idx_data(dir, [side, side], (&pixels, &labels), (&pixels, &labels));
 }
 
 /// An empty directory of this test process, for test `name`.
@@ -129,4 +126,16 @@ pub fn summary_numbers(path: &Path) -> serde_json::Value {
     let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     strip(&mut v);
     v
+}
+
+/// An MNIST-style data directory at `dir` (raw IDX files) of `train` and `test` images of
+/// h x w pixels: (pixels, labels) each, pixels row-major image after image.
+pub fn write_idx_data(dir: &Path, [h, w]: [u32; 2], train: (&[u8], &[u8]), test: (&[u8], &[u8])) {
+    std::fs::create_dir_all(dir).unwrap();
+    for (prefix, (pixels, labels)) in [("train", train), ("t10k", test)] {
+        let n = labels.len() as u32;
+        assert_eq!(pixels.len(), (n * h * w) as usize, "{prefix}: {n} images of {h} x {w} pixels");
+        std::fs::write(dir.join(format!("{prefix}-images-idx3-ubyte")), idx(0x803, &[n, h, w], pixels)).unwrap();
+        std::fs::write(dir.join(format!("{prefix}-labels-idx1-ubyte")), idx(0x801, &[n], labels)).unwrap();
+    }
 }
