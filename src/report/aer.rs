@@ -24,6 +24,11 @@ pub fn collect(dir: &Path) -> Result<Vec<RunSummary>> {
 
 /// Every file called `name` under `dir` (at any depth), in path order.
 pub fn files_named(dir: &Path, name: &str) -> Result<Vec<PathBuf>> {
+    files_where(dir, |n| n == name)
+}
+
+/// Every file under `dir` (at any depth) whose name passes `keep`, in path order.
+pub fn files_where(dir: &Path, keep: impl Fn(&str) -> bool) -> Result<Vec<PathBuf>> {
     let mut paths = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -32,7 +37,7 @@ pub fn files_named(dir: &Path, name: &str) -> Result<Vec<PathBuf>> {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.file_name().is_some_and(|n| n == name) {
+            } else if p.file_name().is_some_and(|n| keep(&n.to_string_lossy())) {
                 paths.push(p);
             }
         }
@@ -185,8 +190,9 @@ fn plots(runs: &[RunSummary]) -> Vec<(&'static str, String)> {
 pub fn write_report(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
     let runs = collect(dir)?;
     let siblings = super::siblings::table(&super::siblings::collect(dir)?);
-    if runs.is_empty() && siblings.is_none() {
-        return Err(AerError::file(dir, "has no run summaries (summary.json) and no siblings.json; run a pipeline into it first (aer run PIPELINE.toml --out DIR) or aer siblings --out DIR"));
+    let shift = super::shift::tables(&super::shift::collect(dir)?);
+    if runs.is_empty() && siblings.is_none() && shift.is_empty() {
+        return Err(AerError::file(dir, "has no run summaries (summary.json), no siblings.json and no shift results (*-shift.json); run a pipeline into it first (aer run PIPELINE.toml --out DIR), aer siblings --out DIR or aer shift --out DIR"));
     }
     let rows = table(&runs);
     let plots = plots(&runs);
@@ -204,7 +210,7 @@ pub fn write_report(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
         a
     };
     let intro = if runs.is_empty() {
-        format!("No pipeline runs under `{}`: the siblings results alone.", dir.display())
+        format!("No pipeline runs under `{}`: the siblings and corruption results alone.", dir.display())
     } else {
         format!(
         "{} runs from `{}` on {}. Clean accuracy is on the whole test split; robust accuracies are on the attack stage's test images (spread over the classes); bytes are the model as stored for inference; FLOPs count 2 per multiply-add of the weight layers.",
@@ -226,6 +232,13 @@ pub fn write_report(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
         }
         md += "\n";
     }
+    for (title, t) in &shift {
+        md += &format!("## Corruptions: {title}\n\n{}\n\n| {} |\n|{}\n", super::shift::CAPTION, t[0].join(" | "), "---|".repeat(t[0].len()));
+        for r in &t[1..] {
+            md += &format!("| {} |\n", r.join(" | "));
+        }
+        md += "\n";
+    }
     for (file, _) in &plots {
         md += &format!("![{file}]({file})\n\n");
     }
@@ -237,6 +250,13 @@ pub fn write_report(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
     html += "</table>\n";
     if let Some(t) = &siblings {
         html += &format!("<h2>Transfer through siblings</h2>\n<p>{}</p>\n<table>\n<tr>{}</tr>\n", escape(super::siblings::CAPTION), t[0].iter().map(|c| format!("<th>{}</th>", escape(c))).collect::<String>());
+        for r in &t[1..] {
+            html += &format!("<tr>{}</tr>\n", r.iter().map(|c| format!("<td>{}</td>", escape(c))).collect::<String>());
+        }
+        html += "</table>\n";
+    }
+    for (title, t) in &shift {
+        html += &format!("<h2>Corruptions: {}</h2>\n<p>{}</p>\n<table>\n<tr>{}</tr>\n", escape(title), escape(super::shift::CAPTION), t[0].iter().map(|c| format!("<th>{}</th>", escape(c))).collect::<String>());
         for r in &t[1..] {
             html += &format!("<tr>{}</tr>\n", r.iter().map(|c| format!("<td>{}</td>", escape(c))).collect::<String>());
         }
@@ -254,6 +274,10 @@ pub fn write_report(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
     put("report.json", crate::files::to_json_pretty(&runs).as_bytes())?;
     if let Some(t) = &siblings {
         put("siblings.csv", t.iter().map(|r| r.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(",") + "\n").collect::<String>().as_bytes())?;
+    }
+    if !shift.is_empty() {
+        let rows: Vec<Vec<String>> = shift.iter().flat_map(|(title, t)| t.iter().enumerate().map(move |(i, r)| std::iter::once(if i == 0 { "model".to_string() } else { title.clone() }).chain(r.iter().cloned()).collect())).collect();
+        put("shift.csv", rows.iter().map(|r| r.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(",") + "\n").collect::<String>().as_bytes())?;
     }
     for (file, svg) in &plots {
         put(file, svg.as_bytes())?;

@@ -2,7 +2,8 @@
 
 pub mod aer;
 mod grid;
+pub mod shift;
 pub mod siblings;
 pub mod svg;
 
-pub use grid::{adversarial_grid, encode_png};
+pub use grid::{adversarial_grid, corruption_grid, encode_png};
