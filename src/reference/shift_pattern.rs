@@ -32,10 +32,10 @@ fn zigzag_segments(seed: u32, e: u32, k: u32, h: usize, w: usize) -> Vec<[f64; 4
     let d = (c1 - c0) / theta.cos();
     let teeth = ((d - a) / (2.0 * a)).floor() as usize + 1;
     let mut points = vec![(0.0, 0.0)];
-    points.extend((0..teeth).map(|j| ((2 * j + 1) as f64 * a, if j % 2 == 0 { b } else { -b })));
+    points.extend((0..teeth).map(|j| ((2 * j + 1) as f64 * a, if j.is_multiple_of(2) { b } else { -b })));
     let max_c = 2.0 * a * (d / (2.0 * a)).floor();
     if d != max_c {
-        let last = if (teeth - 1) % 2 == 0 { b } else { -b };
+        let last = if (teeth - 1).is_multiple_of(2) { b } else { -b };
         points.push((d, last / (2.0 * (d - max_c))));
     }
     let placed: Vec<(f64, f64)> = points.iter().map(|&(u, v)| (theta.cos() * u - theta.sin() * v + c0, theta.sin() * u + theta.cos() * v + r0)).collect();
