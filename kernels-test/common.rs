@@ -186,3 +186,39 @@ fn shared_device_keeps_each_threads_order() {
         }
     });
 }
+
+/// `assert_close` for kernels whose discrete steps (rounding to an integer count, a
+/// comparison with a threshold) may fall the other way on the GPU for values within a few
+/// ULP of the step: every element within `bound` of the reference, and at most `share` of
+/// them outside `tol`.
+#[track_caller]
+pub fn assert_mostly_close(what: &str, case: &dyn Debug, got: &[f32], want: &[f32], tol: Tol, bound: f64, share: f64) {
+    assert_len(what, case, got.len(), want.len());
+    let diffs: Vec<(usize, f64)> = got.iter().zip(want).map(|(&g, &w)| (g as f64 - w as f64).abs()).enumerate().collect();
+    if let Some(&(i, d)) = diffs.iter().find(|(_, d)| d.is_nan() || *d > bound) {
+        panic!("{what}: [{i}] gpu {:e}, ref {:e}: off by {d:e}, more than {bound:e}\n  case {case:?}", got[i], want[i]);
+    }
+    let outside = diffs.iter().filter(|&&(i, d)| d > tol.abs + tol.rel * (want[i] as f64).abs()).count();
+    assert!(outside as f64 <= share * got.len() as f64, "{what}: {outside} of {} elements outside {tol:?} (at most {share} allowed)\n  case {case:?}", got.len());
+}
+
+/// Image shapes [n, c, h, w] for the corruption kernels: one pixel, MNIST and CIFAR batches,
+/// shapes off the workgroup size and seeded random ones up to 40 x 40.
+pub fn image_shapes(test: &str) -> Vec<[usize; 4]> {
+    let mut v = vec![[1, 1, 1, 1], [1, 1, 28, 28], [50, 1, 28, 28], [7, 3, 32, 32], [3, 3, 5, 7], [2, 2, 9, 13]];
+    let mut r = rng(test, 1000);
+    v.extend((0..8).map(|_| [r.random_range(1..12), r.random_range(1..4), r.random_range(1..41), r.random_range(1..41)]));
+    v
+}
+
+/// Images in [0, 1] like real ones: a share of exact zeros and ones (background, saturated
+/// ink) between smooth values.
+pub fn images(rng: &mut StdRng, n: usize) -> Vec<f32> {
+    (0..n)
+        .map(|_| match rng.random_range(0..10) {
+            0..=2 => 0.0,
+            3 => 1.0,
+            _ => (rng.random_range(0..=255) as f32) / 255.0,
+        })
+        .collect()
+}

@@ -62,6 +62,12 @@
 //! | sgd w and momentum | 2e-6 | 1e-5 | a few roundings of O(1) terms per step, 3 steps; the GPU may fuse a*b+c |
 //! | adam w | 2e-6 | 1e-5 | as sgd; sqrt and division are not correctly rounded, but the update is scaled by lr |
 //! | adam m, v | 1e-6 amax(ref) | 1e-5 | a couple of roundings each, relative to the moment's own scale |
+//! | shift_noise impulse; stripe | 0 | 0 | exact uniform draws and comparisons; 1 - x rounds once on both sides |
+//! | shift_noise gaussian | 3e-3 | 0 | Box-Muller's log and cos (Vulkan: cos within 2^-11) times draws up to ~5.6, times a <= 0.4 |
+//! | shift_noise shot; canny_edges; jpeg | 1e-6 (jpeg 1e-6 abs) | 1e-6 | discrete steps (a Poisson count, a threshold, a rounded coefficient) may fall the other way within a few ULP: at most 0.2% (shot), 1% (canny, jpeg) of elements outside, all within one count / 1 / 0.2 |
+//! | brightness; contrast | 3e-7; 2e-5 | 1e-6; 0 | an add, a division and a product; a mean of up to 1,600 values in f32 |
+//! | dotted_line, zigzag | 2e-4 | 0 | log, atan, sin, cos in f32 against f64; pixels at a segment's end column may flip, steep segments magnify the angle's rounding (at most 1%) |
+//! | pixelate | 1e-6 | 1e-6 | a sum of at most 16 values and a division |
 //!
 //! llvmpipe (lavapipe) silently stops any invocation after 65,535 loop iterations in total
 //! (Mesa's LP_MAX_TGSI_LOOP_ITERATIONS), so cases keep per-invocation loops below that except
@@ -98,6 +104,11 @@ mod pgd;
 mod quant;
 mod relu;
 mod select;
+mod shift_block;
+mod shift_edges;
+mod shift_noise;
+mod shift_pattern;
+mod shift_tone;
 mod shaders;
 mod softmax_xent;
 mod ternary;

@@ -140,6 +140,21 @@ const TESTED: &[(&str, &str)] = &[
     ("batchnorm_backward", "bn_backward_reduce"),
     ("batchnorm_backward", "bn_backward_dx"),
     ("augment", "augment"),
+    ("shift_noise", "gaussian_noise"),
+    ("shift_noise", "shot_noise"),
+    ("shift_noise", "impulse_noise"),
+    ("shift_tone", "brightness"),
+    ("shift_tone", "contrast"),
+    ("shift_pattern", "stripe"),
+    ("shift_pattern", "dotted_line"),
+    ("shift_pattern", "zigzag"),
+    ("shift_edges", "canny_smooth"),
+    ("shift_edges", "canny_classify"),
+    ("shift_edges", "canny_grow"),
+    ("shift_edges", "canny_finish"),
+    ("shift_block", "pixelate"),
+    ("shift_block", "jpeg_forward"),
+    ("shift_block", "jpeg_inverse"),
 ];
 
 // WebGPU's default limits (https://www.w3.org/TR/webgpu/#limits).

@@ -23,6 +23,7 @@ const LAYERS: &[(&str, usize)] = &[
     ("quant", 6),
     ("watermark", 6),
     ("uncertainty", 6),
+    ("shift", 6),
     ("methods", 7),
     ("pipeline", 8),
     ("bench", 9),

@@ -21,6 +21,7 @@ mod quantize;
 mod report;
 mod resave;
 mod run;
+mod shift;
 mod siblings;
 mod status;
 mod stop;
@@ -72,6 +73,11 @@ enum Command {
     /// full model, input-gradient cosine and prediction agreement, and the Square attack on
     /// the full model with and without the sibling as a prior; writes siblings.json.
     Siblings(siblings::SiblingsArgs),
+    /// Corruption benchmarks: accuracy on corrupted copies of the test split (MNIST-C for
+    /// greyscale data, CIFAR-10-C for colour) per corruption and severity 1-5, generated on
+    /// the GPU from a seed; mean corruption accuracy and, with --reference, the mean corruption
+    /// error; writes <name>-shift.json, a heat map (SVG) and with --grid an image grid (PNG).
+    Shift(shift::ShiftArgs),
     /// Verify a checkpoint with interval bounds: the share of examples provably robust at
     /// eps (no input in the L-inf ball changes the prediction), beside clean and PGD robust
     /// accuracy, with the check verified <= PGD <= clean per example; writes verify.json.
@@ -141,6 +147,7 @@ fn dispatch(cli: Cli) -> crate::Result<()> {
         Command::Prune(args) => prune::run(&args.gpu, args),
         Command::Attack(args) => attack::run(&args.gpu, args),
         Command::Siblings(args) => siblings::run(&args.gpu, args),
+        Command::Shift(args) => shift::run(&args.gpu, args),
         Command::Verify(args) => verify::run(&args.gpu, args),
         Command::Corrupt(args) => corrupt::run(&args.gpu, args),
         Command::Faults(args) => faults::run(&args.gpu, args),

@@ -193,15 +193,20 @@ pub fn write_report(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
     // Tables of other commands' results: (heading, caption, rows with the header first, CSV file).
     let mut sections = Vec::new();
     if let Some(t) = super::siblings::table(&super::siblings::collect(dir)?) {
-        sections.push(("Transfer through siblings", super::siblings::CAPTION, t, "siblings.csv"));
+        sections.push(("Transfer through siblings".to_string(), super::siblings::CAPTION, t, Some("siblings.csv")));
     }
     if let Some(t) = super::uncertainty::table(&super::uncertainty::collect(dir)?) {
-        sections.push(("Calibration and out-of-distribution detection", super::uncertainty::CAPTION, t, "uncertainty.csv"));
+        sections.push(("Calibration and out-of-distribution detection".to_string(), super::uncertainty::CAPTION, t, Some("uncertainty.csv")));
+    }
+    // One corruption table per model; their rows go together into shift.csv.
+    let shift = super::shift::tables(&super::shift::collect(dir)?);
+    for (title, t) in &shift {
+        sections.push((format!("Corruptions: {title}"), super::shift::CAPTION, t.clone(), None));
     }
     if runs.is_empty() && sections.is_empty() {
         return Err(AerError::file(
             dir,
-            "has no run summaries (summary.json), no siblings.json and no eval, calibrate or ood results; run a pipeline into it first (aer run PIPELINE.toml --out DIR), or aer siblings, aer eval, aer calibrate or aer ood with --out DIR",
+            "has no run summaries (summary.json), no siblings.json and no eval, calibrate, ood or shift results; run a pipeline into it first (aer run PIPELINE.toml --out DIR), or aer siblings, aer eval, aer calibrate, aer ood or aer shift with --out DIR",
         ));
     }
     let rows = table(&runs);
@@ -269,7 +274,12 @@ pub fn write_report(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
     put("report.csv", csv.as_bytes())?;
     put("report.json", crate::files::to_json_pretty(&runs).as_bytes())?;
     for (_, _, t, csv_file) in &sections {
+        let Some(csv_file) = csv_file else { continue };
         put(csv_file, t.iter().map(|r| r.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(",") + "\n").collect::<String>().as_bytes())?;
+    }
+    if !shift.is_empty() {
+        let rows: Vec<Vec<String>> = shift.iter().flat_map(|(title, t)| t.iter().enumerate().map(move |(i, r)| std::iter::once(if i == 0 { "model".to_string() } else { title.clone() }).chain(r.iter().cloned()).collect())).collect();
+        put("shift.csv", rows.iter().map(|r| r.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(",") + "\n").collect::<String>().as_bytes())?;
     }
     for (file, svg) in &plots {
         put(file, svg.as_bytes())?;

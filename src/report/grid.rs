@@ -45,6 +45,39 @@ pub fn adversarial_grid(clean: &[f32], adv: &[f32], shape: [usize; 3], rows: &[u
     encode_png(&rgb, width, height)
 }
 
+/// The corruption grid of `aer shift`: one row per corruption, columns the clean images then
+/// each severity, each cell `examples` images [c, h, w] side by side (`clean` holds the clean
+/// ones, `cells[row][col]` the corrupted ones), all in [0, 1]. Cells are separated by a wider
+/// gap than the images in them.
+pub fn corruption_grid(clean: &[f32], cells: &[Vec<Vec<f32>>], shape: [usize; 3], examples: usize) -> Result<Vec<u8>> {
+    let [c, h, w] = shape;
+    let d = c * h * w;
+    let zoom = if h <= 32 { 2 } else { 1 };
+    let (tw, th) = (w * zoom, h * zoom);
+    let cell_w = examples * (tw + 1);
+    let cols = 1 + cells.first().map_or(0, |r| r.len());
+    let width = cols * (cell_w + 3 * GAP) + GAP;
+    let height = cells.len().max(1) * (th + GAP) + GAP;
+    let mut rgb = vec![255u8; width * height * 3];
+    for (row, line) in cells.iter().enumerate() {
+        for (col, images) in std::iter::once(clean).chain(line.iter().map(|v| v.as_slice())).enumerate() {
+            for k in 0..examples.min(images.len() / d.max(1)) {
+                let (x0, y0) = (GAP + col * (cell_w + 3 * GAP) + k * (tw + 1), GAP + row * (th + GAP));
+                for y in 0..th {
+                    for x in 0..tw {
+                        let o = ((y0 + y) * width + x0 + x) * 3;
+                        for ch in 0..3 {
+                            let v = images[k * d + ch.min(c - 1) * h * w + (y / zoom) * w + x / zoom];
+                            rgb[o + ch] = (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    encode_png(&rgb, width, height)
+}
+
 pub fn encode_png(rgb: &[u8], width: usize, height: usize) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     let mut enc = png::Encoder::new(&mut out, width as u32, height as u32);

@@ -3,9 +3,10 @@
 pub mod aer;
 mod grid;
 mod reliability;
+pub mod shift;
 pub mod siblings;
 pub mod svg;
 pub mod uncertainty;
 
-pub use grid::{adversarial_grid, encode_png};
+pub use grid::{adversarial_grid, corruption_grid, encode_png};
 pub use reliability::reliability_svg;
