@@ -140,6 +140,20 @@ const TESTED: &[(&str, &str)] = &[
     ("batchnorm_backward", "bn_backward_reduce"),
     ("batchnorm_backward", "bn_backward_dx"),
     ("augment", "augment"),
+    ("shift_blur", "convolve"),
+    ("shift_blur", "motion_blur"),
+    ("shift_blur", "zoom_blur"),
+    ("shift_blur", "glass_shuffle"),
+    ("shift_warp", "affine_warp"),
+    ("shift_warp", "displace"),
+    ("shift_weather", "random_field"),
+    ("shift_weather", "plasma"),
+    ("shift_weather", "example_range"),
+    ("shift_weather", "fog_mix"),
+    ("shift_weather", "threshold_field"),
+    ("shift_weather", "spatter_mix"),
+    ("shift_weather", "snow_mix"),
+    ("shift_weather", "frost"),
 ];
 
 // WebGPU's default limits (https://www.w3.org/TR/webgpu/#limits).

@@ -17,6 +17,7 @@ pub mod pipeline;
 pub mod quant;
 pub mod reference;
 pub mod report;
+pub mod shift;
 pub mod sparse;
 pub mod train;
 pub mod verify;

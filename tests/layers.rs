@@ -22,6 +22,7 @@ const LAYERS: &[(&str, usize)] = &[
     ("sparse", 6),
     ("quant", 6),
     ("watermark", 6),
+    ("shift", 6),
     ("methods", 7),
     ("pipeline", 8),
     ("bench", 9),
