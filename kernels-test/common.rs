@@ -222,3 +222,43 @@ pub fn images(rng: &mut StdRng, n: usize) -> Vec<f32> {
         })
         .collect()
 }
+
+/// Image batches [n, c, h, w] for the spatial corruptions (one or three channels, as their
+/// grey and colour parameter tables): single pixels, MNIST and CIFAR shapes, sizes off the
+/// 256-wide workgroup and odd sides, and a few random ones.
+pub fn spatial_shapes(test: &str) -> Vec<[usize; 4]> {
+    let mut v = vec![[1, 1, 1, 1], [1, 3, 1, 1], [2, 1, 28, 28], [2, 3, 32, 32], [3, 1, 5, 7], [1, 3, 9, 13], [2, 1, 17, 3]];
+    let mut r = rng(test, 0);
+    v.extend((0..3).map(|_| [r.random_range(1..4), [1, 3][r.random_range(0..2)], r.random_range(1..40), r.random_range(1..40)]));
+    v
+}
+
+/// One spatial corruption (`aer::shift::spatial`) on the GPU against its CPU reference at every
+/// severity on `image_shapes`: all but `stray` (a fraction) of the values within `abs` of the
+/// reference, every value in [0, 1], severity 0 the identity, the same seed the same bits and,
+/// for a `random` corruption, another seed other values (on images of 16x16 and more: on
+/// smaller ones glass blur may shuffle no pixel and snow draw no flake).
+pub fn check_spatial(name: &str, abs: f64, stray: f64, random: bool) {
+    use aer::shift::spatial;
+    for (i, shape) in spatial_shapes(name).into_iter().enumerate() {
+        let x = uniform(&mut rng(name, i + 1), shape.iter().product(), 0.0, 1.0);
+        let xt = gpu().upload(&x, &shape);
+        let run = |severity: u32, seed: u32| read(&pollster::block_on(spatial::apply(gpu(), name, severity, seed, &xt)).unwrap().unwrap());
+        assert_eq!(run(0, 1), x, "{name}: severity 0 is the identity; {shape:?}");
+        for severity in 1..=5 {
+            let seed = 7 + i as u32;
+            let case = (name, shape, severity, seed);
+            let got = run(severity, seed);
+            let want = spatial::reference(name, severity, seed, &x, shape).unwrap();
+            assert_eq!(got.len(), want.len(), "{case:?}");
+            let bad = got.iter().zip(&want).filter(|(g, w)| (**g as f64 - **w as f64).abs() > abs).count();
+            let worst = got.iter().zip(&want).map(|(g, w)| (g - w).abs()).fold(0f32, f32::max);
+            assert!(bad as f64 <= stray * got.len() as f64, "{name}: {bad} of {} values differ from the reference by more than {abs:e} (worst {worst:e}); case {case:?}", got.len());
+            assert!(got.iter().all(|v| (0.0..=1.0).contains(v)), "{name}: values outside [0, 1]; case {case:?}");
+            assert_eq!(got, run(severity, seed), "{name}: the same seed gives the same bits; case {case:?}");
+            if random && shape[2] >= 16 && shape[3] >= 16 {
+                assert_ne!(got, run(severity, seed + 1), "{name}: another seed draws otherwise; case {case:?}");
+            }
+        }
+    }
+}

@@ -16,6 +16,8 @@
 //! |---|---|---|---|
 //! | im2col, permutes, relu, maxpool, argmax | 0 | 0 | pure data movement or selection |
 //! | augment (crop, flip) | 0 | 0 | pure data movement: each value copied or 0 |
+//! | shift_blur; shift_warp (corruptions of [0, 1] images) | 2e-6; 1e-5 | 0 | sums of at most a few hundred products of values in [0, 1] with normalised weights (the GPU may fuse or reorder); warps take bilinear weights from f32 coordinates of up to ~40 pixels, each rounded (and fused or not) apart; translate's whole-pixel shifts copy values exactly |
+//! | shift_weather (fog, spatter, snow, frost) | 1e-5, spatter and snow: all but 1% of values | 0 | smoothstep noise and min-max scaling; cos, sin and sqrt of the frost needles; spatter and snow threshold a blurred field, where a value within rounding of the threshold falls either side and moves its few blurred neighbours |
 //! | bias_add | 0 | 0 | one correctly rounded add |
 //! | bias_grad | 0 | 0 | inputs are multiples of 1/64 and partial sums stay far below 2^18, so any summation order is exact |
 //! | matmul (main, main_blocked, main_dot, reduce_splits) | 2e-5 sqrt(k) amax(a) amax(b) | 1e-6 | an f32 dot product's rounding grows like u k E(ab); for k <= 1e5 and uniform inputs this is >10x that, yet far below one product term |
@@ -110,6 +112,9 @@ mod shift_noise;
 mod shift_pattern;
 mod shift_tone;
 mod shaders;
+mod shift_blur;
+mod shift_warp;
+mod shift_weather;
 mod softmax_xent;
 mod ternary;
 mod ternary_f16;

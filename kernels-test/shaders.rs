@@ -155,6 +155,20 @@ const TESTED: &[(&str, &str)] = &[
     ("shift_block", "pixelate"),
     ("shift_block", "jpeg_forward"),
     ("shift_block", "jpeg_inverse"),
+    ("shift_blur", "convolve"),
+    ("shift_blur", "motion_blur"),
+    ("shift_blur", "zoom_blur"),
+    ("shift_blur", "glass_shuffle"),
+    ("shift_warp", "affine_warp"),
+    ("shift_warp", "displace"),
+    ("shift_weather", "random_field"),
+    ("shift_weather", "plasma"),
+    ("shift_weather", "example_range"),
+    ("shift_weather", "fog_mix"),
+    ("shift_weather", "threshold_field"),
+    ("shift_weather", "spatter_mix"),
+    ("shift_weather", "snow_mix"),
+    ("shift_weather", "frost"),
 ];
 
 // WebGPU's default limits (https://www.w3.org/TR/webgpu/#limits).

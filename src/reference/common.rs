@@ -3,7 +3,7 @@
 //! ternary and block-sparse products are checked against.
 
 use super::matmul::matmul;
-use crate::kernels::{ActivationLayout, MatmulForm};
+use crate::kernels::{ActivationLayout, Border, MatmulForm};
 
 /// The PCG hash of `shaders/common/pcg.wgsl` (`pcg`).
 pub fn pcg(v: u32) -> u32 {
@@ -48,4 +48,56 @@ pub fn weight_product_grad(dy: &[f32], x: &[f32], m: usize, n: usize, k: usize, 
     // op(dy) is [n, m]: dy itself when stored [N, M]; op(x) is [m, k]: x^T when stored [K, M].
     matmul(MatmulForm::from_trans(!layout.trans_y, layout.trans_x), dy, x, &mut dw, n, k, m, false);
     dw
+}
+
+/// `border_index` of `shaders/common/bilinear.wgsl`: index `i` of an axis of length `n` under
+/// `border`, None where the border reads 0.
+pub fn border_index(i: i64, n: usize, border: Border) -> Option<usize> {
+    let n = n as i64;
+    if (0..n).contains(&i) {
+        return Some(i as usize);
+    }
+    Some(match border {
+        Border::Zero => return None,
+        _ if n == 1 => 0,
+        Border::Nearest => i.clamp(0, n - 1) as usize,
+        Border::Reflect => {
+            let m = i.rem_euclid(2 * n);
+            (if m >= n { 2 * n - 1 - m } else { m }) as usize
+        }
+        Border::Reflect101 => {
+            let m = i.rem_euclid(2 * n - 2);
+            (if m >= n { 2 * n - 2 - m } else { m }) as usize
+        }
+    })
+}
+
+/// `border_read`: plane [h, w] at (row, col) under `border`.
+pub fn border_read(plane: &[f32], [h, w]: [usize; 2], row: i64, col: i64, border: Border) -> f32 {
+    match (border_index(row, h, border), border_index(col, w, border)) {
+        (Some(r), Some(c)) => plane[r * w + c],
+        _ => 0.0,
+    }
+}
+
+/// `sample_bilinear`: plane [h, w] at (fy, fx), in f32 as the shader computes it.
+pub fn sample_bilinear(plane: &[f32], hw: [usize; 2], fy: f32, fx: f32, border: Border) -> f32 {
+    let (y0, x0) = (fy.floor(), fx.floor());
+    let (ty, tx) = (fy - y0, fx - x0);
+    let (r, c) = (y0 as i64, x0 as i64);
+    let read = |dr, dc| border_read(plane, hw, r + dr, c + dc, border);
+    let top = (1.0 - tx) * read(0, 0) + tx * read(0, 1);
+    let bottom = (1.0 - tx) * read(1, 0) + tx * read(1, 1);
+    (1.0 - ty) * top + ty * bottom
+}
+
+/// The key of example `e` under `seed` that the corruption shaders draw from
+/// (`pcg(seed ^ pcg(e))`).
+pub fn example_key(seed: u32, e: u32) -> u32 {
+    pcg(seed ^ pcg(e))
+}
+
+/// `pcg_uniform01` in f32, as the shaders use it.
+pub fn uniform01_f32(seed: u32, i: u32, stream: u32) -> f32 {
+    (pcg(i ^ pcg(seed ^ pcg(stream))) >> 8) as f32 * (1.0 / 16_777_216.0)
 }

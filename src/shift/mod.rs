@@ -9,22 +9,7 @@
 
 mod evaluate;
 pub mod pixel;
-
-// MERGE: the spatial corruptions live in src/shift/spatial.rs; until that file is merged this
-// empty stand-in keeps its interface. Replace the whole `mod spatial { ... }` block with
-// `pub mod spatial;`.
-mod spatial {
-    use crate::error::Result;
-    use crate::gpu::{Gpu, Tensor};
-    pub const GREY: &[&str] = &[];
-    pub const COLOUR: &[&str] = &[];
-    pub async fn apply(_gpu: &Gpu, _name: &str, _severity: u32, _seed: u32, _x: &Tensor) -> Result<Option<Tensor>> {
-        Ok(None)
-    }
-    pub fn reference(_name: &str, _severity: u32, _seed: u32, _x: &[f32], _shape: [usize; 4]) -> Option<Vec<f32>> {
-        None
-    }
-}
+pub mod spatial;
 
 pub use evaluate::{evaluate_shift, ShiftConfig, ShiftResult, GRID_EXAMPLES};
 
