@@ -29,10 +29,14 @@ fn shift_pattern_matches_reference() {
                 // 1 - x, one rounding on both sides.
                 assert_close("stripe", &case, &got, &want, Tol::EXACT);
             } else {
-                // log, atan, sin and cos in f32 against f64 (within ~1e-5 here); a pixel at a
+                // log, atan, sin and cos in f32 against f64 (WGSL allows sin and cos an absolute
+                // error of 2^-11, which SwiftShader uses; lavapipe is within ~1e-5); a pixel at a
                 // segment's first or last column may fall the other side of floor or ceil, and
                 // steep segments (narrow images) magnify the angle's rounding.
-                assert_mostly_close("shift_pattern", &case, &got, &want, Tol { abs: 2e-4, rel: 0.0 }, 1.0, 0.01);
+                // Zigzags turn at every tooth, so they have many end pixels: up to 6% move on
+                // SwiftShader (lavapipe stays under 1%).
+                let share = if pattern == Pattern::Zigzag { 0.06 } else { 0.01 };
+                assert_mostly_close("shift_pattern", &case, &got, &want, Tol { abs: 2e-3, rel: 0.0 }, 1.0, share);
             }
         }
     }

@@ -25,7 +25,8 @@ fn snow_matches_reference() {
 #[test]
 fn frost_matches_reference() {
     // The needles' cos, sin and sqrt differ by a few ULP.
-    check_spatial("frost", 1e-5, 0.0, true);
+    // The needles are drawn with sin and cos, which WGSL allows an absolute error of 2^-11.
+    check_spatial("frost", 1e-3, 0.0, true);
 }
 
 /// Examples past 65,535 workgroups: example_range's grid spills into y.

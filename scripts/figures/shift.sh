@@ -15,12 +15,12 @@
 #   ROOT=directory holding mnist/ and fashion-mnist/ (default ../shared/data)
 #   AER=path of a built aer (default: build target/release/aer)
 #   OUT=results (default runs/shift), FIG=the committed figures (default assets/figures/shift)
-#   N=test images per corruption and severity (default 10000: the whole test split)
+#   N=test images per corruption and severity (default 2000, spread over the classes)
 #   SETS="mnist fashion-mnist" (the data sets to run, in order)
 source "$(dirname "$0")/common.sh" runs/shift
 ROOT=${ROOT:-../shared/data}
 FIG=${FIG:-assets/figures/shift}
-N=${N:-10000}
+N=${N:-2000}
 SETS=${SETS:-mnist fashion-mnist}
 mkdir -p "$FIG"
 
