@@ -16,6 +16,7 @@
 //! |---|---|---|---|
 //! | im2col, permutes, relu, maxpool, argmax | 0 | 0 | pure data movement or selection |
 //! | augment (crop, flip) | 0 | 0 | pure data movement: each value copied or 0 |
+//! | augmix (tone operations; with geometric ones) | 1e-6; 1e-5, all but 1% of values | 0 | 8-bit tone maps are exact and the mixture rounds a few products of values in [0, 1]; bilinear weights from cos, sin and f32 coordinates, and a later tone step may move a value within rounding of an 8-bit level by one level |
 //! | shift_blur; shift_warp (corruptions of [0, 1] images) | 2e-6; 1e-5 | 0 | sums of at most a few hundred products of values in [0, 1] with normalised weights (the GPU may fuse or reorder); warps take bilinear weights from f32 coordinates of up to ~40 pixels, each rounded (and fused or not) apart; translate's whole-pixel shifts copy values exactly |
 //! | shift_weather (fog, spatter, snow, frost) | 1e-5, spatter and snow: all but 1% of values | 0 | smoothstep noise and min-max scaling; cos, sin and sqrt of the frost needles; spatter and snow threshold a blurred field, where a value within rounding of the threshold falls either side and moves its few blurred neighbours |
 //! | bias_add | 0 | 0 | one correctly rounded add |
@@ -79,6 +80,7 @@ mod act_threshold;
 mod adv_loss;
 mod approx;
 mod augment;
+mod augmix;
 mod avgpool;
 mod batchnorm;
 mod batchnorm_backward;

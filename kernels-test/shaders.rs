@@ -140,6 +140,8 @@ const TESTED: &[(&str, &str)] = &[
     ("batchnorm_backward", "bn_backward_reduce"),
     ("batchnorm_backward", "bn_backward_dx"),
     ("augment", "augment"),
+    ("augmix", "augmix_op"),
+    ("augmix", "augmix_mix"),
     ("shift_noise", "gaussian_noise"),
     ("shift_noise", "shot_noise"),
     ("shift_noise", "impulse_noise"),

@@ -6,6 +6,7 @@ mod act_threshold;
 mod adv_loss;
 mod approx;
 mod augment;
+mod augmix;
 mod avgpool;
 mod batchnorm;
 mod batchnorm_backward;
@@ -51,6 +52,7 @@ pub use act_threshold::{threshold_backward, threshold_forward, threshold_learn, 
 pub use adv_loss::{adv_loss, AdvLoss, AdvLossInputs};
 pub use approx::{absmax, approx_product, lut_matmul, quantize_i8, TABLE_ENTRIES};
 pub use augment::augment;
+pub use augmix::{augmix, AugmixChains, AUGMIX_MAX_DEPTH};
 pub use avgpool::{global_avgpool_backward, global_avgpool_forward};
 pub use batchnorm::{bn_eval_affine, bn_train_stats, NormShape, NormTensors};
 pub use batchnorm_backward::{bn_backward_dx, bn_backward_reduce, NormGrads};

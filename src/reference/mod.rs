@@ -10,6 +10,7 @@ pub mod act_threshold;
 pub mod adv_loss;
 pub mod approx;
 pub mod augment;
+pub mod augmix;
 pub mod avgpool;
 pub mod batchnorm;
 pub mod batchnorm_backward;
