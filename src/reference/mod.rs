@@ -46,6 +46,7 @@ pub mod shift_tone;
 pub mod shift_warp;
 pub mod shift_weather;
 pub mod softmax_xent;
+pub mod spectrum;
 pub mod ternary;
 pub mod ternary_f16;
 pub mod wta;
