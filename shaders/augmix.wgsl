@@ -26,6 +26,8 @@ struct Params { total: u32, c: u32, h: u32, w: u32, chain: u32, step: u32, depth
 var<workgroup> lo: array<f32, 256>;
 var<workgroup> hi: array<f32, 256>;
 var<workgroup> hist: array<atomic<u32>, 256>;
+var<workgroup> top_level: atomic<u32>;
+var<workgroup> lut: array<f32, 256>;
 
 // A value in [0, 1] as PIL's 8-bit level.
 fn level8(v: f32) -> u32 {
@@ -33,9 +35,8 @@ fn level8(v: f32) -> u32 {
 }
 
 // The plane's pixel j under operation `op` at level `lv` (AugMix's sample_level: uniform in
-// [0.1, severity]) with sign `sg`; (mn, mx) the plane's range, eq_step and the histogram for
-// equalize.
-fn apply(op: u32, base: u32, j: u32, lv: f32, sg: f32, mn: f32, mx: f32, eq_step: u32) -> f32 {
+// [0.1, severity]) with sign `sg`; (mn, mx) the plane's range, `lut` equalize's map.
+fn apply(op: u32, base: u32, j: u32, lv: f32, sg: f32, mn: f32, mx: f32) -> f32 {
     let v = src[base + j];
     let fy = f32(j / p.w);
     let fx = f32(j % p.w);
@@ -46,13 +47,7 @@ fn apply(op: u32, base: u32, j: u32, lv: f32, sg: f32, mn: f32, mx: f32, eq_step
             if (mx <= mn) { return v; }
             return clamp((v - mn) / (mx - mn), 0.0, 1.0);
         }
-        case 1u: {
-            if (eq_step == 0u) { return v; }
-            let q = level8(v);
-            var below = 0u;
-            for (var b = 0u; b < q; b++) { below += atomicLoad(&hist[b]); }
-            return f32(min((below + eq_step / 2u) / eq_step, 255u)) / 255.0;
-        }
+        case 1u: { return select(v, lut[level8(v)], lut[0] >= 0.0); }
         case 2u: {
             let bits = 4u - u32(lv * 4.0 / 10.0);
             let keep = ~((1u << (8u - bits)) - 1u) & 255u;
@@ -78,7 +73,10 @@ fn apply(op: u32, base: u32, j: u32, lv: f32, sg: f32, mn: f32, mx: f32, eq_step
     }
 }
 
-// One step of one chain: one workgroup per plane (example, channel), p.planes planes.
+// One step of one chain: one workgroup per plane (example, channel), p.total planes. The
+// draws depend on the workgroup alone, so the per-operation work below (the range for
+// autocontrast, the histogram and map for equalize) is skipped by whole workgroups while the
+// barriers stay in uniform control flow.
 @compute @workgroup_size(256)
 fn augmix_op(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
              @builtin(local_invocation_index) li: u32) {
@@ -87,20 +85,31 @@ fn augmix_op(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
     let e = plane / p.c;
     let hw = p.h * p.w;
     let base = plane * hw;
-    // The plane's range and 8-bit histogram (autocontrast and equalize), for every operation
-    // so that the barriers stay in uniform control flow.
+    let stream = 16u * p.chain + 4u * p.step;
+    let depth = select(p.depth, 1u + min(u32(pcg_uniform01(p.seed, e, 16u * p.chain + 15u) * 3.0), 2u), p.depth == 0u);
+    let runs = p.step < depth;
+    let ops = select(4u, 9u, p.geometric == 1u);
+    let op = min(u32(pcg_uniform01(p.seed, e, stream) * f32(ops)), ops - 1u);
+    let lv = 0.1 + pcg_uniform01(p.seed, e, stream + 1u) * (p.severity - 0.1);
+    let sg = select(1.0, -1.0, pcg_uniform01(p.seed, e, stream + 2u) < 0.5);
+    let equalize = runs && op == 1u;
     atomicStore(&hist[li], 0u);
+    if (li == 0u) { atomicStore(&top_level, 0u); }
     var mn = 1e30;
     var mx = -1e30;
-    for (var j = li; j < hw; j += 256u) {
-        let v = src[base + j];
-        mn = min(mn, v);
-        mx = max(mx, v);
+    if (runs && op == 0u) {
+        for (var j = li; j < hw; j += 256u) {
+            let v = src[base + j];
+            mn = min(mn, v);
+            mx = max(mx, v);
+        }
     }
     lo[li] = mn;
     hi[li] = mx;
     workgroupBarrier();
-    for (var j = li; j < hw; j += 256u) { atomicAdd(&hist[level8(src[base + j])], 1u); }
+    if (equalize) {
+        for (var j = li; j < hw; j += 256u) { atomicAdd(&hist[level8(src[base + j])], 1u); }
+    }
     for (var s = 128u; s > 0u; s >>= 1u) {
         if (li < s) {
             lo[li] = min(lo[li], lo[li + s]);
@@ -108,21 +117,19 @@ fn augmix_op(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg:
         }
         workgroupBarrier();
     }
-    // PIL's equalize: step = (pixels - count of the highest level present) / 255.
-    var top = 0u;
-    for (var b = 0u; b < 256u; b++) {
-        let count = atomicLoad(&hist[b]);
-        if (count > 0u) { top = count; }
+    if (equalize && atomicLoad(&hist[li]) > 0u) { atomicMax(&top_level, li); }
+    workgroupBarrier();
+    // PIL's equalize: step = (pixels - count of the highest level present) / 255, level q
+    // maps to (pixels below q + step / 2) / step; no change where step is 0 (lut[0] < 0).
+    if (equalize) {
+        let eq_step = (hw - atomicLoad(&hist[atomicLoad(&top_level)])) / 255u;
+        var below = 0u;
+        for (var b = 0u; b < li; b++) { below += atomicLoad(&hist[b]); }
+        lut[li] = select(-1.0, f32(min((below + eq_step / 2u) / max(eq_step, 1u), 255u)) / 255.0, eq_step > 0u);
     }
-    let eq_step = (hw - top) / 255u;
-    let stream = 16u * p.chain + 4u * p.step;
-    let depth = select(p.depth, 1u + min(u32(pcg_uniform01(p.seed, e, 16u * p.chain + 15u) * 3.0), 2u), p.depth == 0u);
-    let ops = select(4u, 9u, p.geometric == 1u);
-    let op = min(u32(pcg_uniform01(p.seed, e, stream) * f32(ops)), ops - 1u);
-    let lv = 0.1 + pcg_uniform01(p.seed, e, stream + 1u) * (p.severity - 0.1);
-    let sg = select(1.0, -1.0, pcg_uniform01(p.seed, e, stream + 2u) < 0.5);
+    workgroupBarrier();
     for (var j = li; j < hw; j += 256u) {
-        dst[base + j] = select(src[base + j], apply(op, base, j, lv, sg, lo[0], hi[0], eq_step), p.step < depth);
+        dst[base + j] = select(src[base + j], apply(op, base, j, lv, sg, lo[0], hi[0]), runs);
     }
 }
 
