@@ -134,6 +134,10 @@ fn deck_build_and_eval_end_to_end() {
     ok(&["deck", "eval", "--deck", deck_file.to_str().unwrap(), "--corruptions", "shot_noise", "--severities", "5", "--n", "50", "--gate", "soft", "1000", "--out", out.to_str().unwrap()]);
     let soft = json(&out.join("deck.json"));
     assert!(soft["conditions"][1]["gate_weights"].as_array().unwrap().iter().all(|w| w.as_f64().unwrap() > 0.1), "{}", soft["conditions"][1]);
+    // The AER report tabulates the deck, its members and the reference.
+    ok(&["report", out.to_str().unwrap()]);
+    let md = std::fs::read_to_string(out.join("report/report.md")).unwrap();
+    assert!(md.contains("## CARD-Deck") && md.contains("deck (2 members)") && md.contains("member 1: mlp (gaussian_noise)"), "{md}");
 
     // Bad input: an empty deck, a missing checkpoint, another data set's deck, a bad gate.
     let bad = d.join("bad.toml");

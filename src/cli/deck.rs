@@ -3,9 +3,9 @@
 //! deck, each member alone and a reference (dense) model on clean and corrupted test images
 //! (the corrupted images of `aer shift`) with the members' stored sizes, and writes deck.json.
 
-use super::common::{open, report, restore_for};
+use super::common::{open, out_dir, report, restore_for};
 use super::options::{at_least_one, DataArgs, GpuArgs};
-use crate::deck::{build_deck, evaluate_deck, DeckFile, Gate};
+use crate::deck::{build_deck, evaluate_deck, DeckEvalConfig, DeckFile, Gate};
 use crate::files::write_json;
 use crate::shift::{check_request, Set, ShiftConfig};
 use crate::train::Checkpoint;
@@ -93,14 +93,6 @@ pub fn run(args: &DeckCmd) -> Result<()> {
     }
 }
 
-/// `dir`, created; a file in its place is refused.
-fn out_dir(dir: &Path) -> Result<()> {
-    if dir.exists() && !dir.is_dir() {
-        return Err(AerError::file(dir, "is a file, but --out takes a directory: give a directory (it is created if missing)"));
-    }
-    std::fs::create_dir_all(dir).map_err(|e| AerError::file(dir, format!("cannot create the output directory: {e}")))
-}
-
 fn build(gpu_args: &GpuArgs, a: &BuildArgs) -> Result<()> {
     let members = a.members.iter().map(|p| Ok((std::path::absolute(p).unwrap_or_else(|_| p.clone()), Checkpoint::load(p)?))).collect::<Result<Vec<_>>>()?;
     let splits = super::common::load_data(&a.data)?;
@@ -146,10 +138,10 @@ fn eval(gpu_args: &GpuArgs, a: &EvalArgs) -> Result<()> {
     }
     let dir = a.out.clone().unwrap_or_else(|| a.deck.parent().filter(|p| !p.as_os_str().is_empty()).map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(".")));
     out_dir(&dir)?;
-    let cfg = ShiftConfig { corruptions: corruptions.clone(), severities: a.severities.clone(), seed: a.seed, batch_size: a.batch_size };
+    let cfg = DeckEvalConfig { shift: ShiftConfig { corruptions: corruptions.clone(), severities: a.severities.clone(), seed: a.seed, batch_size: a.batch_size }, gate };
     eprintln!("deck of {} on {} test examples: {} ({}), severities {:?}, gate {}", models.len(), data.len(), set.label(), corruptions.join(", "), a.severities, gate.label());
     let t = std::time::Instant::now();
-    let r = block_on(evaluate_deck(&gpu, &deck, &models.iter().collect::<Vec<_>>(), ref_model.as_ref(), &data, &cfg, gate, &mut |what| eprintln!("  {what}")))?;
+    let r = block_on(evaluate_deck(&gpu, &deck, &models.iter().collect::<Vec<_>>(), ref_model.as_ref(), &data, &cfg, &mut |what| eprintln!("  {what}")))?;
 
     // Sizes as the AER report counts them: pruned weights as kept values with their indices,
     // packed ternary weights as 2-bit codes with their scales.

@@ -30,6 +30,14 @@ pub struct ConditionResult {
     pub chosen: usize,
 }
 
+/// What to evaluate on: `aer shift`'s corruptions, severities, seed and batch (the gate's
+/// batch), and the gate.
+#[derive(Clone, Debug)]
+pub struct DeckEvalConfig {
+    pub shift: ShiftConfig,
+    pub gate: Gate,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct DeckResult {
     pub conditions: Vec<ConditionResult>,
@@ -42,8 +50,9 @@ fn argmax(row: &[f64]) -> usize {
 }
 
 /// The deck's, its `members`' (in the deck's order) and the `reference` model's accuracy on
-/// `data` clean and under `cfg`'s corruptions and severities; `on` hears progress.
-pub async fn evaluate_deck(gpu: &Gpu, deck: &DeckFile, members: &[&Model], reference: Option<&Model>, data: &Dataset, cfg: &ShiftConfig, gate: Gate, on: &mut dyn FnMut(&str)) -> Result<DeckResult> {
+/// `data` clean and under `config`'s corruptions and severities; `on` hears progress.
+pub async fn evaluate_deck(gpu: &Gpu, deck: &DeckFile, members: &[&Model], reference: Option<&Model>, data: &Dataset, config: &DeckEvalConfig, on: &mut dyn FnMut(&str)) -> Result<DeckResult> {
+    let (cfg, gate) = (&config.shift, config.gate);
     let [c, h, w] = data.shape;
     let (n, d, hw) = (data.len(), c * h * w, h * w);
     let models: Vec<&Model> = members.iter().copied().chain(reference).collect();

@@ -18,6 +18,6 @@ pub mod spectra;
 
 pub use augmentation::TrainedAugmentation;
 pub use build::build_deck;
-pub use evaluate::{evaluate_deck, ConditionResult, DeckResult};
+pub use evaluate::{evaluate_deck, ConditionResult, DeckEvalConfig, DeckResult};
 pub use file::{DeckFile, DeckMember};
 pub use gate::Gate;

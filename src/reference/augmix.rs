@@ -56,7 +56,7 @@ pub fn augmix_op(plane: &[f32], [h, w]: [usize; 2], op: u32, lv: f32, sg: f32) -
                     (if q >= threshold { 255 - q } else { q }) as f32 / 255.0
                 }
                 4 => {
-                    let angle = sg * ((lv * 30.0 / 10.0) as u32) as f32 * 0.017453292519943295;
+                    let angle = sg * ((lv * 30.0 / 10.0) as u32) as f32 * (std::f64::consts::PI / 180.0) as f32;
                     let (si, co) = angle.sin_cos();
                     let (dy, dx) = (fy - cy, fx - cx);
                     sample(cy + si * dx + co * dy, cx + co * dx - si * dy)
@@ -80,7 +80,7 @@ pub fn augmix(x: &[f32], [n, c, h, w]: [usize; 4], weights: &[f32], chains: &Aug
             let base = (e * c + ch) * hw;
             let original = &x[base..base + hw];
             let mut sum = vec![0f32; hw];
-            for k in 0..chains.width {
+            for (k, &weight) in row[..chains.width].iter().enumerate() {
                 let mut plane = original.to_vec();
                 for d in 0..AUGMIX_MAX_DEPTH {
                     let (op, lv, sg, runs) = augmix_draws(seed, e as u32, k, d, chains);
@@ -89,7 +89,7 @@ pub fn augmix(x: &[f32], [n, c, h, w]: [usize; 4], weights: &[f32], chains: &Aug
                     }
                 }
                 for (s, v) in sum.iter_mut().zip(&plane) {
-                    *s = if k == 0 { row[k] * v } else { row[k] * v + *s };
+                    *s = if k == 0 { weight * v } else { weight * v + *s };
                 }
             }
             let m = row[chains.width];
