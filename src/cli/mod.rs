@@ -221,7 +221,7 @@ mod tests {
             let f = flags(sub);
             assert!(!f.iter().any(|f| ["adapter", "backend", "dense-kernels"].contains(&f.as_str())), "aer {sub:?} has GPU flags: {f:?}");
         }
-        for sub in [&["train"][..], &["eval"], &["attack"], &["siblings"], &["verify"], &["corrupt"], &["faults"], &["run"], &["watermark", "embed"], &["watermark", "verify"]] {
+        for sub in [&["train"][..], &["eval"], &["attack"], &["siblings"], &["verify"], &["corrupt"], &["faults"], &["run"], &["watermark", "embed"], &["watermark", "verify"], &["deck", "build"], &["deck", "eval"]] {
             let f = flags(sub);
             assert!(["adapter", "backend", "dense-kernels"].iter().all(|g| f.iter().any(|f| f == g)), "aer {sub:?} lacks a GPU flag: {f:?}");
         }
