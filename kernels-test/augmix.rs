@@ -40,8 +40,8 @@ fn augmix_matches_reference() {
         let got = run(seed);
         let case = (shape, chains, seed);
         // Tone operations are exact 8-bit maps; the mixture rounds a few products and sums of
-        // values in [0, 1]; geometric steps take bilinear weights from cos, sin and f32
-        // coordinates, and a later tone step may move a value within rounding of an 8-bit
+        // values in [0, 1]; geometric steps take bilinear weights from f32 coordinates (fused
+        // or not), and a later tone step may move a value within rounding of an 8-bit
         // level by one level, or across solarize's threshold (a few values in a thousand).
         let want = reference::augmix(&x, shape, &weights, &chains, seed);
         if chains.geometric {

@@ -22,6 +22,9 @@ struct Params { total: u32, c: u32, h: u32, w: u32, chain: u32, step: u32, depth
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;    // augmix_op: its output; augmix_mix: the mixture
 @group(0) @binding(3) var<storage, read> x: array<f32>;            // augmix_mix: the original batch
 @group(0) @binding(4) var<storage, read> weights: array<f32>;      // augmix_mix: [n, width + 1]
+// augmix_op: cos, then sin, of 0 to 30 whole degrees (AugMix's rotation levels), computed in
+// f64 on the CPU so that every device rotates by the same matrix.
+@group(0) @binding(5) var<storage, read> trig: array<f32>;
 
 var<workgroup> lo: array<f32, 256>;
 var<workgroup> hi: array<f32, 256>;
@@ -59,9 +62,9 @@ fn apply(op: u32, base: u32, j: u32, lv: f32, sg: f32, mn: f32, mx: f32) -> f32 
             return f32(select(q, 255u - q, q >= threshold)) / 255.0;
         }
         case 4u: {
-            let angle = sg * f32(u32(lv * 30.0 / 10.0)) * 0.017453292519943295;
-            let co = cos(angle);
-            let si = sin(angle);
+            let degrees = min(u32(lv * 30.0 / 10.0), 30u);
+            let co = trig[degrees];
+            let si = sg * trig[31u + degrees];
             let dy = fy - cy;
             let dx = fx - cx;
             return sample_bilinear(base, cy + si * dx + co * dy, cx + co * dx - si * dy, 0u);

@@ -15,6 +15,12 @@ pub struct AugmixChains {
 /// The longest chain: steps past an example's own depth copy their input.
 pub const AUGMIX_MAX_DEPTH: usize = 3;
 
+/// cos and sin of 0 to 30 whole degrees (AugMix's rotations), [cos..., sin...], from f64.
+pub fn augmix_trig() -> Vec<f32> {
+    let rad = |d: usize| (d as f64).to_radians();
+    (0..=30).map(|d| rad(d).cos() as f32).chain((0..=30).map(|d| rad(d).sin() as f32)).collect()
+}
+
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct Params {
@@ -60,11 +66,12 @@ pub fn augmix(gpu: &Gpu, x: &Tensor, dst: &Tensor, weights: &Tensor, [n, c, h, w
     let gx = planes.clamp(1, 65_535);
     let plane_grid = [gx as u32, planes.div_ceil(gx) as u32, 1];
     let (a, b) = (gpu.empty(x.shape()), gpu.empty(x.shape()));
+    let trig = gpu.upload(&augmix_trig(), &[62]);
     for k in 0..chains.width {
         let mut cur = x;
         let mut next = &a;
         for d in 0..AUGMIX_MAX_DEPTH {
-            gpu.launch(&op, &[], &p(planes, k, d), &[cur, next], plane_grid);
+            gpu.launch(&op, &[], &p(planes, k, d), &[cur, next, x, weights, &trig], plane_grid);
             cur = next;
             next = if std::ptr::eq(next, &a) { &b } else { &a };
         }

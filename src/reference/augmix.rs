@@ -2,7 +2,7 @@
 //! chains (drawn here on the CPU and uploaded, as `methods::augmix` does).
 
 use super::common::{sample_bilinear, uniform01, uniform01_f32};
-use crate::kernels::{AugmixChains, Border, AUGMIX_MAX_DEPTH};
+use crate::kernels::{augmix_trig, AugmixChains, Border, AUGMIX_MAX_DEPTH};
 
 /// A value in [0, 1] as PIL's 8-bit level (`level8`).
 fn level8(v: f32) -> u32 {
@@ -33,6 +33,7 @@ pub fn augmix_op(plane: &[f32], [h, w]: [usize; 2], op: u32, lv: f32, sg: f32) -
     let eq_step = eq_step / 255;
     let (cy, cx) = ((h - 1) as f32 * 0.5, (w - 1) as f32 * 0.5);
     let sample = |fy: f32, fx: f32| sample_bilinear(plane, [h, w], fy, fx, Border::Zero);
+    let trig = augmix_trig();
     (0..h * w)
         .map(|j| {
             let v = plane[j];
@@ -56,8 +57,8 @@ pub fn augmix_op(plane: &[f32], [h, w]: [usize; 2], op: u32, lv: f32, sg: f32) -
                     (if q >= threshold { 255 - q } else { q }) as f32 / 255.0
                 }
                 4 => {
-                    let angle = sg * ((lv * 30.0 / 10.0) as u32) as f32 * (std::f64::consts::PI / 180.0) as f32;
-                    let (si, co) = angle.sin_cos();
+                    let degrees = ((lv * 30.0 / 10.0) as usize).min(30);
+                    let (co, si) = (trig[degrees], sg * trig[31 + degrees]);
                     let (dy, dx) = (fy - cy, fx - cx);
                     sample(cy + si * dx + co * dy, cx + co * dx - si * dy)
                 }
