@@ -16,8 +16,10 @@
 //! |---|---|---|---|
 //! | im2col, permutes, relu, maxpool, argmax | 0 | 0 | pure data movement or selection |
 //! | augment (crop, flip) | 0 | 0 | pure data movement: each value copied or 0 |
+//! | augmix (tone operations; with geometric ones) | 1e-6; 1e-5, all but 1% of values | 0 | 8-bit tone maps are exact and the mixture rounds a few products of values in [0, 1]; bilinear weights from f32 coordinates (rotations by whole degrees, their cos and sin uploaded from f64) fused or not, and a later tone step may move a value within rounding of an 8-bit level by one level |
 //! | shift_blur; shift_warp (corruptions of [0, 1] images) | 2e-6; 1e-5 | 0 | sums of at most a few hundred products of values in [0, 1] with normalised weights (the GPU may fuse or reorder); warps take bilinear weights from f32 coordinates of up to ~40 pixels, each rounded (and fused or not) apart; translate's whole-pixel shifts copy values exactly |
 //! | shift_weather (fog, spatter, snow, frost) | 1e-5 (frost 1e-3: its needles come from sin and cos, within 2^-11 in WGSL), spatter and snow: all but 1% of values | 0 | smoothstep noise and min-max scaling; cos, sin and sqrt of the frost needles; spatter and snow threshold a blurred field, where a value within rounding of the threshold falls either side and moves its few blurred neighbours |
+//! | spectrum (rows, cols, mean) | 1e-6 h w | 1e-5 | sums of h w products of values in [0, 1] with f32 twiddles (computed in f64), rounded along rows then columns, and a mean over the planes; a mean over 65,536 planes (a sum in order) within 4e-3 relative |
 //! | bias_add | 0 | 0 | one correctly rounded add |
 //! | bias_grad | 0 | 0 | inputs are multiples of 1/64 and partial sums stay far below 2^18, so any summation order is exact |
 //! | matmul (main, main_blocked, main_dot, reduce_splits) | 2e-5 sqrt(k) amax(a) amax(b) | 1e-6 | an f32 dot product's rounding grows like u k E(ab); for k <= 1e5 and uniform inputs this is >10x that, yet far below one product term |
@@ -79,6 +81,7 @@ mod act_threshold;
 mod adv_loss;
 mod approx;
 mod augment;
+mod augmix;
 mod avgpool;
 mod batchnorm;
 mod batchnorm_backward;
@@ -116,6 +119,7 @@ mod shift_blur;
 mod shift_warp;
 mod shift_weather;
 mod softmax_xent;
+mod spectrum;
 mod ternary;
 mod ternary_f16;
 mod wta;

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod attack;
 pub mod bench;
 pub mod data;
+pub mod deck;
 pub mod faults;
 pub mod kernels;
 pub mod methods;

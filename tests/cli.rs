@@ -79,7 +79,7 @@ fn every_subcommand_has_help() {
         assert!(text.lines().any(|l| l == heading), "no '{heading}' heading in train --help:\n{text}");
     }
     // So are the other long lists; the GPU's only where a GPU is opened.
-    for (sub, headings) in [(&["attack"][..], &["Model:", "Data:", "Attack:", "Run:", "GPU:"][..]), (&["run"], &["Run:", "Executor:", "Slurm:", "GPU:"]), (&["faults"], &["Faults:", "GPU:"])] {
+    for (sub, headings) in [(&["attack"][..], &["Model:", "Data:", "Attack:", "Run:", "GPU:"][..]), (&["run"], &["Run:", "Executor:", "Slurm:", "GPU:"]), (&["faults"], &["Faults:", "GPU:"]), (&["deck", "build"], &["Deck:", "Data:", "Run:", "GPU:"]), (&["deck", "eval"], &["Deck:", "Data:", "Corruptions:", "Model:", "Run:", "GPU:"])] {
         let (_, text) = aer(&[sub, &["--help"]].concat());
         for heading in headings {
             assert!(text.lines().any(|l| l == *heading), "no '{heading}' heading in {sub:?} --help:\n{text}");

@@ -25,6 +25,7 @@ const LAYERS: &[(&str, usize)] = &[
     ("uncertainty", 6),
     ("shift", 6),
     ("methods", 7),
+    ("deck", 7),
     ("pipeline", 8),
     ("bench", 9),
     ("report", 9),

@@ -150,6 +150,46 @@ fn gaussian_noise_trains_on_noisy_copies() {
     assert!(e.contains("choose one"), "{e}");
 }
 
+/// AugMix: the step trains on mixtures in [0, 1] drawn from (seed, step), the same for the
+/// same step and other ones for the next; training with it is reproducible and differs from
+/// clean training; bad settings are refused by name.
+#[test]
+fn augmix_trains_on_mixtures() {
+    use aer::methods::augmix::Augmix;
+    use aer::train::Step;
+    let s = small_mnist(256);
+    let spec = ModelSpec::load("mlp").unwrap();
+    let clean = config(OptimizerKind::Adam, 1e-3, 1);
+    let aug = clean.clone().with(&Augmix::default());
+    let (n, [c, h, w]) = (8, s.train.shape);
+    let (mut xs, mut ys) = (Vec::new(), Vec::new());
+    s.train.gather(&(0..n as u32).collect::<Vec<_>>(), &mut xs, &mut ys);
+    let x = gpu().upload(&xs, &[n, c, h, w]);
+    let input = |k: usize| {
+        let step = Step { epoch: 0, batch: k, batches: 4, step: k, total: 8, seed: aug.seed };
+        let t = aer::methods::REGISTRY.build(&aug).unwrap()[0].batch_input(gpu(), &x, &step).expect("augmix replaces the input");
+        block_on(gpu().read_f32(&t)).unwrap()
+    };
+    let first = input(0);
+    assert_ne!(first, xs, "the step trains on mixtures");
+    assert_eq!(first, input(0), "the same step draws the same batch");
+    assert_ne!(first, input(1), "the next step draws another");
+    assert!(first.iter().all(|v| (0.0..=1.0 + 1e-6).contains(v)), "mixtures of images in [0, 1] stay there");
+    let weights = |cfg: &TrainConfig| {
+        let model = Model::new(gpu(), &spec, s.train.shape, s.classes, cfg.seed).unwrap();
+        let mut opt = Optimizer::new(gpu(), &cfg.optimizer, &model.params);
+        fit(&model, &mut opt, &s, cfg, 0..1);
+        block_on(model.download(gpu())).unwrap()
+    };
+    let trained = weights(&aug);
+    assert_ne!(trained, weights(&clean), "augmix changes what the model learns");
+    assert_eq!(trained, weights(&aug), "two runs with one seed are bit-identical");
+    for (bad, word) in [(Augmix { width: 0, ..Augmix::default() }, "width"), (Augmix { severity: 11.0, ..Augmix::default() }, "severity"), (Augmix { alpha: 0.0, ..Augmix::default() }, "alpha")] {
+        let e = aer::methods::REGISTRY.check(&clean.clone().with(&bad)).unwrap_err().to_string();
+        assert!(e.contains("augmix") && e.contains(word), "{e}");
+    }
+}
+
 /// Batch normalization and dropout: the model learns; a run resumed from a checkpoint (the
 /// running statistics in it, dropout's masks drawn from the step) ends bit for bit as the
 /// uninterrupted one; evaluation uses the running statistics, so it does not depend on the

@@ -64,11 +64,16 @@ pub fn results_path(checkpoint: &Path, out: Option<&Path>, suffix: &str) -> Resu
         None if shipped(checkpoint) => PathBuf::from("runs").join(&stem),
         None => checkpoint.parent().filter(|p| !p.as_os_str().is_empty()).map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(".")),
     };
-    if dir.exists() && !dir.is_dir() {
-        return Err(AerError::file(&dir, "is a file, but --out takes a directory: give a directory (it is created if missing)"));
-    }
-    std::fs::create_dir_all(&dir).map_err(|e| AerError::file(&dir, format!("cannot create the output directory: {e}")))?;
+    out_dir(&dir)?;
     Ok(dir.join(format!("{stem}{suffix}")))
+}
+
+/// The `--out` directory `dir`, created if missing; a file in its place is refused.
+pub fn out_dir(dir: &Path) -> Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(AerError::file(dir, "is a file, but --out takes a directory: give a directory (it is created if missing)"));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| AerError::file(dir, format!("cannot create the output directory: {e}")))
 }
 
 /// A checkpoint that ships with aer (under an `assets` directory): results never go beside it.

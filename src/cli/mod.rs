@@ -8,6 +8,7 @@ mod calibrate;
 mod common;
 mod corrupt;
 mod data;
+mod deck;
 mod demo;
 mod eval;
 mod export;
@@ -78,6 +79,11 @@ enum Command {
     /// the GPU from a seed; mean corruption accuracy and, with --reference, the mean corruption
     /// error; writes <name>-shift.json, a heat map (SVG) and with --grid an image grid (PNG).
     Shift(shift::ShiftArgs),
+    /// CARD-Decks: `aer deck build` writes a deck of compressed members with the spectra its
+    /// gate compares test batches against (from validation images); `aer deck eval` measures
+    /// the deck, each member and a reference model on clean and corrupted test images, with
+    /// the members' stored bytes; writes deck.json.
+    Deck(deck::DeckCmd),
     /// Verify a checkpoint with interval bounds: the share of examples provably robust at
     /// eps (no input in the L-inf ball changes the prediction), beside clean and PGD robust
     /// accuracy, with the check verified <= PGD <= clean per example; writes verify.json.
@@ -148,6 +154,7 @@ fn dispatch(cli: Cli) -> crate::Result<()> {
         Command::Attack(args) => attack::run(&args.gpu, args),
         Command::Siblings(args) => siblings::run(&args.gpu, args),
         Command::Shift(args) => shift::run(&args.gpu, args),
+        Command::Deck(args) => deck::run(args),
         Command::Verify(args) => verify::run(&args.gpu, args),
         Command::Corrupt(args) => corrupt::run(&args.gpu, args),
         Command::Faults(args) => faults::run(&args.gpu, args),
@@ -214,7 +221,7 @@ mod tests {
             let f = flags(sub);
             assert!(!f.iter().any(|f| ["adapter", "backend", "dense-kernels"].contains(&f.as_str())), "aer {sub:?} has GPU flags: {f:?}");
         }
-        for sub in [&["train"][..], &["eval"], &["attack"], &["siblings"], &["verify"], &["corrupt"], &["faults"], &["run"], &["watermark", "embed"], &["watermark", "verify"]] {
+        for sub in [&["train"][..], &["eval"], &["attack"], &["siblings"], &["verify"], &["corrupt"], &["faults"], &["run"], &["watermark", "embed"], &["watermark", "verify"], &["deck", "build"], &["deck", "eval"]] {
             let f = flags(sub);
             assert!(["adapter", "backend", "dense-kernels"].iter().all(|g| f.iter().any(|f| f == g)), "aer {sub:?} lacks a GPU flag: {f:?}");
         }

@@ -8,6 +8,7 @@ use crate::nn::quant::{QuantLayers, QuantSpec, ScaleGranularity, TernaryMethod};
 use crate::nn::ModelSpec;
 use crate::attack::{AdvMethod, AdvTrainConfig};
 use crate::methods::augment::Augment;
+use crate::methods::augmix::Augmix;
 use crate::data::Splits;
 use crate::train::{FitOptions, FitResult, LrSchedule, OptimizerKind, TrainConfig};
 use crate::verify::CertifiedConfig;
@@ -77,6 +78,10 @@ pub struct TrainArgs {
     /// Mirror each training image left to right with probability 1/2.
     #[arg(help_heading = "Data", long)]
     pub augment_flip: bool,
+    /// AugMix: train on mixtures of random chains of tone (and, on colour images, geometric)
+    /// operations, with [train.augmix]'s settings or AugMix's defaults (3 chains, severity 3).
+    #[arg(help_heading = "Data", long)]
+    pub augmix: bool,
     /// Seed of the initialisation, the data order and the training attacks [default: 0].
     #[arg(help_heading = "Optimizer", long)]
     pub seed: Option<u64>,
@@ -350,6 +355,9 @@ pub fn train_config(a: &TrainArgs, file: Option<TrainConfig>) -> Result<TrainCon
         if let Some(c) = a.augment_crop { g.crop = c; }
         if a.augment_flip { g.flip = true; }
         cfg.set(&g);
+    }
+    if a.augmix && !cfg.has("augmix") {
+        cfg.set(&Augmix::default());
     }
     let v = &a.adv;
     let any_adv_flag = v.adv_norm.is_some() || v.adv_eps.is_some() || v.adv_step.is_some() || v.adv_steps.is_some() || v.adv_no_random_start

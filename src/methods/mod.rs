@@ -4,6 +4,7 @@
 //! whole change for a new one.
 
 pub mod augment;
+pub mod augmix;
 pub mod gaussian_noise;
 
 use crate::train::{Entry, Registry};
@@ -11,6 +12,7 @@ use crate::train::{Entry, Registry};
 pub static REGISTRY: Registry = Registry(&[
     // Inputs: the batch every loss below trains on.
     Entry::of::<augment::Augment>(),
+    Entry::of::<augmix::Augmix>(),
     Entry::of::<crate::watermark::WatermarkConfig>(),
     // Losses: a batch trains on the first of these that is on (they exclude each other).
     Entry::of::<crate::attack::AdvTrainConfig>(),

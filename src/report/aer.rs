@@ -203,10 +203,13 @@ pub fn write_report(dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
     for (title, t) in &shift {
         sections.push((format!("Corruptions: {title}"), super::shift::CAPTION, t.clone(), None));
     }
+    for (title, t) in super::deck::tables(&super::deck::collect(dir)?) {
+        sections.push((format!("CARD-Deck: {title}"), super::deck::CAPTION, t, None));
+    }
     if runs.is_empty() && sections.is_empty() {
         return Err(AerError::file(
             dir,
-            "has no run summaries (summary.json), no siblings.json and no eval, calibrate, ood or shift results; run a pipeline into it first (aer run PIPELINE.toml --out DIR), or aer siblings, aer eval, aer calibrate, aer ood or aer shift with --out DIR",
+            "has no run summaries (summary.json), no siblings.json and no eval, calibrate, ood, shift or deck results; run a pipeline into it first (aer run PIPELINE.toml --out DIR), or aer siblings, aer eval, aer calibrate, aer ood, aer shift or aer deck eval with --out DIR",
         ));
     }
     let rows = table(&runs);

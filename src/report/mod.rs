@@ -1,6 +1,7 @@
 //! Artefacts a person looks at: image grids, plots, and the AER report of pipeline runs.
 
 pub mod aer;
+pub mod deck;
 mod grid;
 mod reliability;
 pub mod shift;

@@ -12,7 +12,7 @@ use crate::reference::common::pcg;
 
 /// Examples corrupted at once. The draws of a corruption depend on the example's index within
 /// its chunk and on the chunk (through the seed), so results do not depend on the batch size.
-const CHUNK: usize = 1024;
+pub const CHUNK: usize = 1024;
 /// Examples shown per cell of the image grid.
 pub const GRID_EXAMPLES: usize = 3;
 
@@ -38,7 +38,7 @@ pub struct ShiftResult {
 
 /// The seed of corruption `c` at `severity` for chunk `chunk`: independent streams per
 /// (corruption, severity, chunk).
-fn chunk_seed(seed: u32, c: usize, severity: u32, chunk: usize) -> u32 {
+pub fn chunk_seed(seed: u32, c: usize, severity: u32, chunk: usize) -> u32 {
     pcg(seed ^ pcg(c as u32 ^ pcg(severity ^ pcg(chunk as u32))))
 }
 

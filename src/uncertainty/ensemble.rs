@@ -46,11 +46,21 @@ impl Views {
 /// (its name in messages, e.g. the file, and the checkpoint). Dense, pruned and ternary
 /// versions of one architecture may be mixed.
 pub fn check_members(members: &[(String, &Checkpoint)]) -> Result<()> {
+    check_members_where(members, true)
+}
+
+/// `check_members` without the architecture: members of any layers that read one input shape
+/// and predict one set of classes (a test-time ensemble that picks among different models).
+pub fn check_member_shapes(members: &[(String, &Checkpoint)]) -> Result<()> {
+    check_members_where(members, false)
+}
+
+fn check_members_where(members: &[(String, &Checkpoint)], same_layers: bool) -> Result<()> {
     let Some((first, a)) = members.first() else {
         return Err(AerError::Invalid("an ensemble needs at least one checkpoint".into()));
     };
     for (other, b) in &members[1..] {
-        let differs = if a.spec.layers != b.spec.layers {
+        let differs = if same_layers && a.spec.layers != b.spec.layers {
             Some(format!("architecture: model '{}' and model '{}' have different layers", a.spec.name, b.spec.name))
         } else if a.input != b.input {
             Some(format!("input shape: {:?} and {:?}", a.input, b.input))

@@ -19,7 +19,7 @@ pub mod ood;
 pub mod predict;
 pub mod temperature;
 
-pub use ensemble::{check_members, member_logits, predict_mean, Views};
+pub use ensemble::{check_member_shapes, check_members, member_logits, predict_mean, Views};
 pub use metrics::{calibration, reliability, Calibration, ReliabilityBin, ECE_BINS};
 pub use ood::{auroc, energy_scores, entropy_scores, fpr_at_tpr, msp_scores, Detection, ScoreKind};
 pub use predict::{check_dropout, logits, Augmentation, Logits, Pass, Probabilities};
