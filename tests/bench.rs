@@ -49,6 +49,9 @@ fn quick_suite_passes_its_checks_and_round_trips() {
             want.push((id.clone(), format!("infer/cnn/dense/{}", id.rsplit('/').next().unwrap())));
         } else if id.contains("-skip/") {
             want.push((id.clone(), id.replace("-skip/", "-all-channels/")));
+        } else if id.contains("/folded/") {
+            // Folded batch normalization against evaluating it.
+            want.push((id.clone(), id.replace("/folded/", "/dense/")));
         }
     }
     assert!(want.len() > 8, "the quick suite has block-sparse and channel-skipping entries");
@@ -108,6 +111,7 @@ fn suite_ids_are_unique_and_filterable() {
         "bsr_conv2d/bwd_data/b16/d0.50/cnn-conv2-c16-14x14-k5-o32",
         "infer/cnn/bsr-b16-s0.91/b256",
         "infer/cnn/ternary/b256",
+        "infer/resnet20/folded/b128",
         "select_topk/1048576",
     ] {
         assert!(full.contains(&id.to_string()), "{id} missing from {full:?}");

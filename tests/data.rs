@@ -1,12 +1,14 @@
 //! The data readers on files the tests write: CIFAR-10 binary batches and MNIST's naming
 //! variants, the bundled subset, and data named by `--data`.
 
+mod common;
+
 use aer::data::{load_dir, BUNDLED_MNIST};
 use std::path::Path;
 
 #[test]
 fn cifar10_batches_load_as_chw() {
-    let d = std::env::temp_dir().join(format!("aer-cifar-{}", std::process::id()));
+    let d = common::tmpdir("cifar");
     let sub = d.join("cifar-10-batches-bin");
     std::fs::create_dir_all(&sub).unwrap();
     let record = |label: u8, seed: u8| {
@@ -80,7 +82,7 @@ fn data_by_name_or_directory() {
     let e = open(Path::new("no/such/dir"), None).unwrap_err().to_string();
     assert!(e.contains("no/such/dir") && e.contains("no such data directory"), "{e}");
     // A catalog name that is not downloaded says how to get it (an empty data directory here).
-    let root = std::env::temp_dir().join(format!("aer-data-root-{}", std::process::id()));
+    let root = common::tmpdir("data-root");
     std::env::set_var(aer::data::catalog::DATA_DIR_VAR, &root);
     let e = open(Path::new("cifar10"), None).unwrap_err().to_string();
     assert!(e.contains("aer data get cifar10") && e.contains(&root.display().to_string()), "{e}");

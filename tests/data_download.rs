@@ -2,6 +2,8 @@
 //! transfers, a corrupt file deleted and named, a .tar.gz unpacked into a CIFAR-100 directory,
 //! and the command line end to end on the real MNIST files where they are at hand.
 
+mod common;
+
 use aer::data::catalog::{self, Entry, Remote, Unpack};
 use aer::data::download::{get, Fetch};
 use std::collections::HashMap;
@@ -78,10 +80,8 @@ fn md5(data: &[u8]) -> &'static str {
 }
 
 fn tempdir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("aer-download-{tag}-{}-{:?}", std::process::id(), std::thread::current().id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    let thread = format!("{:?}", std::thread::current().id()).replace(|c: char| !c.is_ascii_alphanumeric(), "");
+    common::tmpdir(&format!("download-{tag}-{thread}"))
 }
 
 fn entry(name: &'static str, files: &[(&'static str, &[u8])], unpack: Unpack, mirror: String) -> Entry {

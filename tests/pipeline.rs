@@ -111,7 +111,8 @@ n = 20
 [stages.attack]
 eps = 0.1
 steps = 2
-attacks = ["pgd"]
+attacks = ["pgd", "square"]
+square_queries = 20
 curve = [0.0, 0.1]
 curve_n = 10
 "#;
@@ -148,6 +149,10 @@ fn changed_stage_settings_rerun_from_the_first_changed_stage() {
         s["stages"][1]["result"]["attacks"][0]["config"]["eps"].as_f64().unwrap()
     };
     assert_eq!(attack_eps(&run), 0.1);
+    // The score-based attack's queries are kept with its result.
+    let s: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    let square = &s["stages"][1]["result"]["attacks"][1];
+    assert!(square["queries"]["mean"].as_f64().is_some_and(|q| q > 0.0 && q <= 20.0) && square["queries"]["median"].as_u64().is_some(), "{square}");
 
     let (ok, text) = aer(&["run", &file, "--out", out.to_str().unwrap(), "--set", "stages.1.attack.eps=0.05"]);
     assert!(ok, "{text}");

@@ -238,10 +238,7 @@ fn cli(name: &'static str, args: &[&str], needles: &[&str]) -> CliProbe {
 }
 
 fn tmp() -> PathBuf {
-    let d = std::env::temp_dir().join(format!("aer-probes-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::tmpdir("probes")
 }
 
 fn cli_probes(d: &Path) -> Vec<CliProbe> {

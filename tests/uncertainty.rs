@@ -176,6 +176,29 @@ fn ood_separates_noise_and_the_report_tabulates_the_results() {
 }
 
 #[test]
+fn ood_against_corrupted_test_images() {
+    let out = tmpdir("uncertainty-ood-corrupted").join("results");
+    let text = ok(&["ood", "--checkpoint", MLP, "--corrupted", "impulse_noise,fog", "--n", "100", "--out", out.to_str().unwrap()]);
+    assert!(text.contains("impulse_noise") && text.contains("pooled"), "{text}");
+    let r = json(&out.join("mlp-demo-ood-corrupted.json"));
+    let each = r["corrupted"]["per_corruption"].as_array().unwrap();
+    assert_eq!(each.iter().map(|c| c["corruption"].as_str().unwrap()).collect::<Vec<_>>(), ["impulse_noise", "fog"]);
+    assert_eq!((r["corrupted"]["severity"].as_u64(), r["examples"].as_u64(), r["out_examples"].as_u64()), (Some(5), Some(100), Some(200)));
+    // Salt-and-pepper noise over 27% of the pixels at severity 5 leaves the mlp unsure.
+    let msp = |d: &Value| d.as_array().unwrap().iter().find(|s| s["score"] == "msp").unwrap()["auroc"].as_f64().unwrap();
+    assert!(msp(&each[0]["detection"]) > 0.8, "{}", each[0]);
+    assert!((0.0..=1.0).contains(&msp(&r["detection"])), "{r}");
+    ok(&["report", out.to_str().unwrap()]);
+    let md = std::fs::read_to_string(out.join("report/report.md")).unwrap();
+    assert!(md.contains("MNIST-C severity 5, 2 corruptions pooled"), "{md}");
+    // Bad requests: another set's corruption, a severity outside 1-5, neither out-distribution.
+    fails_with(&["ood", "--checkpoint", MLP, "--corrupted", "frost"], &["frost", "CIFAR-10-C", "shot_noise"]);
+    fails_with(&["ood", "--checkpoint", MLP, "--corrupted", "fog", "--severity", "6"], &["severity 6", "1-5"]);
+    fails_with(&["ood", "--checkpoint", MLP], &["--out-data", "--corrupted"]);
+    fails_with(&["ood", "--checkpoint", MLP, "--out-data", "mnist-10k", "--corrupted", "fog"], &["--corrupted", "cannot be used with"]);
+}
+
+#[test]
 fn ood_refuses_images_of_another_shape() {
     let d = tmpdir("uncertainty-shape");
     let small = noise_dir(&d, 8);

@@ -10,7 +10,9 @@
 #   aer shift      accuracy on the data set's corruptions (MNIST-C for both: they are grey)
 #                  at severities 1-5 on N test images, CE/mCE against dense seed 0;
 #   aer calibrate  ECE, NLL and Brier before and after temperature scaling;
-#   aer ood        MSP, energy and entropy AUROC against the other data set's test images;
+#   aer ood        MSP, energy and entropy AUROC against the other data set's test images,
+#                  and against the data set's own test images under every corruption at
+#                  severity 5 (--corrupted all);
 # and the three dense seeds as an ensemble (eval and ood). Resumable: rerun to continue.
 #   ROOT=directory holding mnist/ and fashion-mnist/ (default ../shared/data)
 #   AER=path of a built aer (default: build target/release/aer)
@@ -51,10 +53,12 @@ for d in $SETS; do
     [[ -f $O/eval/$m/best-calibrate.json ]] || $AER calibrate --checkpoint "$ck" --data "$DATA" --val-size 5000 --out "$O/eval/$m"
     [[ -f $O/eval/$m/best-eval.json ]] || $AER eval --checkpoint "$ck" --data "$DATA" --val-size 5000 --reliability --out "$O/eval/$m"
     [[ -f $O/eval/$m/best-ood.json ]] || $AER ood --checkpoint "$ck" --in-data "$DATA" --out-data "$ROOT/$(other "$d")" --out "$O/eval/$m"
+    [[ -f $O/eval/$m/best-ood-corrupted.json ]] || $AER ood --checkpoint "$ck" --in-data "$DATA" --corrupted all --n "$N" --out "$O/eval/$m"
   done
   ens=$O/dense/best.safetensors,$O/dense-s1/best.safetensors,$O/dense-s2/best.safetensors
   [[ -f $O/eval/ensemble/best-eval.json ]] || $AER eval --checkpoint "$O/dense/best.safetensors" --ensemble "$O/dense-s1/best.safetensors,$O/dense-s2/best.safetensors" --data "$DATA" --val-size 5000 --out "$O/eval/ensemble"
   [[ -f $O/eval/ensemble/best-ood.json ]] || $AER ood --checkpoint "$ens" --in-data "$DATA" --out-data "$ROOT/$(other "$d")" --out "$O/eval/ensemble"
+  [[ -f $O/eval/ensemble/best-ood-corrupted.json ]] || $AER ood --checkpoint "$ens" --in-data "$DATA" --corrupted all --n "$N" --out "$O/eval/ensemble"
 
   # 3. The figures: every result file, and the report's tables.
   for m in dense twn lth ensemble; do

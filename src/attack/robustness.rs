@@ -54,6 +54,11 @@ impl AttackOutcome {
         q.sort_unstable();
         Some((q.iter().map(|&v| v as f64).sum::<f64>() / q.len() as f64, q[q.len() / 2]))
     }
+
+    /// `query_stats` as result files hold them: {"mean", "median"}.
+    pub fn queries_json(&self) -> Option<serde_json::Value> {
+        self.query_stats().map(|(mean, median)| serde_json::json!({"mean": mean, "median": median}))
+    }
 }
 
 /// Everything one evaluation found, per example.

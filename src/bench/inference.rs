@@ -1,8 +1,9 @@
 //! End-to-end inference and mask-selection entries: a forward pass of the cnn preset on a
 //! batch with dense weights, with block-sparse weights on the BSR kernels, and with packed
-//! ternary weights; and the exact top-k selection that magnitude pruning runs.
+//! ternary weights; of resnet20 with its batch normalization folded; and the exact top-k
+//! selection that magnitude pruning runs.
 
-use super::entries::{failed, injected, mnist_shaped_batch, random, result};
+use super::entries::{failed, injected, random, result, shaped_batch};
 use super::{time_async, time_paired, EntryResult, Versus};
 use crate::error::Result;
 use crate::gpu::Gpu;
@@ -23,6 +24,9 @@ pub enum InferFormat {
     /// Winners-take-all after every ReLU keeping `1 - sparsity` of the channels; with `skip`
     /// the next weight layer reads only the kept ones, without it every channel.
     Wta { sparsity: f64, skip: bool },
+    /// Batch normalization folded into the preceding layers (`nn::fold_batchnorm`), timed
+    /// against the same model evaluating its batchnorms (`dense`).
+    Folded,
 }
 
 impl InferFormat {
@@ -32,6 +36,7 @@ impl InferFormat {
             InferFormat::Bsr { block, sparsity } => format!("bsr-b{block}-s{sparsity:.2}"),
             InferFormat::Ternary => "ternary".into(),
             InferFormat::Wta { sparsity, skip } => Wta { sparsity: *sparsity, skip: *skip }.name(),
+            InferFormat::Folded => "folded".into(),
         }
     }
 }
@@ -103,9 +108,25 @@ pub fn infer_id(model: &str, format: InferFormat, batch: usize) -> String {
     format!("infer/{model}/{}/b{batch}", format.name())
 }
 
+/// The model's batch normalization away from its start (scales of both signs, running
+/// statistics of their own), so that folding it is checked on more than the identity.
+fn perturb_batchnorm(gpu: &Gpu, m: &Model) {
+    for (i, p) in m.params.iter().filter(|p| p.name.contains("bn") || p.name.contains("shortcut.1")).enumerate() {
+        let v: Vec<f32> = random(p.value.numel(), 100 + i as u64).iter().map(|&r| if p.name.ends_with(".running_var") { 1.0 + 0.5 * r } else { r }).collect();
+        gpu.write(&p.value, &v);
+    }
+}
+
+/// `m` with its batch normalization folded (`nn::fold_batchnorm`).
+async fn folded(gpu: &Gpu, m: &Model) -> Result<Model> {
+    let mut values = m.download(gpu).await?.into_iter().map(|(n, _, v)| (n, v)).collect();
+    let (spec, _) = crate::nn::fold_batchnorm(&m.spec, &mut values)?;
+    Model::from_tensors(gpu, &spec, m.input, m.classes, &values)
+}
+
 /// `infer/{model}/{format}/b{batch}`: logits for a batch. Checked first against the same
 /// model computed another way: the block-sparse model against its dense kernels, the packed
-/// ternary model against its dequantized weights.
+/// ternary model against its dequantized weights, the folded model against its batchnorms.
 pub async fn infer_entry(gpu: &Gpu, model: &str, format: InferFormat, batch: usize, runs: usize) -> Result<EntryResult> {
     let id = infer_id(model, format, batch);
     let mut spec = ModelSpec::load(model)?;
@@ -114,11 +135,13 @@ pub async fn infer_entry(gpu: &Gpu, model: &str, format: InferFormat, batch: usi
         InferFormat::Wta { sparsity, .. } => spec = spec.with_wta(sparsity),
         _ => {}
     }
-    let mut m = Model::new(gpu, &spec, [1, 28, 28], 10, 0)?;
-    let (x, _) = mnist_shaped_batch(gpu, batch);
+    let input = bench_input(model);
+    let mut m = Model::new(gpu, &spec, input, 10, 0)?;
+    let (x, _) = shaped_batch(gpu, batch, input);
     match format {
         InferFormat::Bsr { block, sparsity } => block_magnitude_prune(gpu, &mut m, None, sparsity, Scope::Layer, block, true),
         InferFormat::Wta { .. } => m.use_channel_skip(false),
+        InferFormat::Folded => perturb_batchnorm(gpu, &m),
         InferFormat::Dense | InferFormat::Ternary => {}
     }
     let reference = gpu.read_f32(&m.forward(gpu, x.clone(), None)).await?;
@@ -131,7 +154,13 @@ pub async fn infer_entry(gpu: &Gpu, model: &str, format: InferFormat, batch: usi
         }
         InferFormat::Ternary => m.use_packed(gpu)?,
         InferFormat::Wta { skip, .. } => m.use_channel_skip(skip),
+        InferFormat::Folded => {}
     }
+    // The folded model is timed against the model it came from.
+    let (m, with_batchnorm) = match format {
+        InferFormat::Folded => (folded(gpu, &m).await?, Some(m)),
+        _ => (m, None),
+    };
     let got = gpu.read_f32(&m.forward(gpu, x.clone(), None)).await?;
     let scale = reference.iter().fold(1e-6f32, |a, v| a.max(v.abs()));
     if let Some(i) = (0..got.len()).find(|&i| injected() || !got[i].is_finite() || (got[i] - reference[i]).abs() > 1e-4 * scale) {
@@ -141,7 +170,7 @@ pub async fn infer_entry(gpu: &Gpu, model: &str, format: InferFormat, batch: usi
     // channel-skipping one against every channel, run for run (a second copy of the model:
     // the same seed gives the same weights and pruning).
     let reference_format = match format {
-        InferFormat::Bsr { .. } => Some(InferFormat::Dense),
+        InferFormat::Bsr { .. } | InferFormat::Folded => Some(InferFormat::Dense),
         InferFormat::Wta { sparsity, skip: true } => Some(InferFormat::Wta { sparsity, skip: false }),
         _ => None,
     };
@@ -149,11 +178,17 @@ pub async fn infer_entry(gpu: &Gpu, model: &str, format: InferFormat, batch: usi
     let mut r = match reference_format {
         None => result(id, time_async(gpu, 2, runs, || drop(m.forward(gpu, x.clone(), None))).await?, flops, 0.0),
         Some(ref_format) => {
-            let mut other = Model::new(gpu, &spec, [1, 28, 28], 10, 0)?;
-            match format {
-                InferFormat::Bsr { block, sparsity } => block_magnitude_prune(gpu, &mut other, None, sparsity, Scope::Layer, block, true),
-                _ => other.use_channel_skip(false),
-            }
+            let other = match with_batchnorm {
+                Some(other) => other,
+                None => {
+                    let mut other = Model::new(gpu, &spec, input, 10, 0)?;
+                    match format {
+                        InferFormat::Bsr { block, sparsity } => block_magnitude_prune(gpu, &mut other, None, sparsity, Scope::Layer, block, true),
+                        _ => other.use_channel_skip(false),
+                    }
+                    other
+                }
+            };
             let (t, ref_t, speedup) = time_paired(gpu, 2, runs, || drop(m.forward(gpu, x.clone(), None)), || drop(other.forward(gpu, x.clone(), None))).await?;
             let mut r = result(id, t, flops, 0.0);
             r.versus = Some(Versus { reference: infer_id(model, ref_format, batch), reference_median_ms: ref_t.median_ms, speedup });

@@ -117,6 +117,8 @@ pub fn suite(quick: bool, half: bool) -> Vec<Entry> {
             }
         }
     }
+    // Batch normalization folded into the convolutions, against evaluating it.
+    out.push(Entry::Infer { model: "resnet20", format: InferFormat::Folded, batch: if quick { 4 } else { 128 } });
     out.push(Entry::Select { n: if quick { 4096 } else { 1 << 20 } });
     out.extend(sparse_entries(quick, batch));
     out

@@ -219,8 +219,8 @@ pub fn run(gpu_args: &GpuArgs, args: &AttackArgs) -> Result<()> {
         "clean_accuracy": r.clean_accuracy(),
         "attacks": r.attacks.iter().map(|a| {
             let mut e = json!({"label": a.config.label(), "config": a.config, "robust_accuracy": a.accuracy(), "seconds": a.seconds});
-            if let Some((mean, median)) = a.query_stats() {
-                e["queries"] = json!({"mean": mean, "median": median});
+            if let Some(q) = a.queries_json() {
+                e["queries"] = q;
             }
             e
         }).collect::<Vec<_>>(),

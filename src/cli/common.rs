@@ -43,8 +43,22 @@ pub fn block_sparse(gpu: &Gpu, model: &mut Model, dense_kernels: bool) -> Result
     }))
 }
 
-/// The checkpoint's model on the GPU, checked against the data.
+/// The checkpoint's model on the GPU for inference (evaluation, attacks, bounds), checked
+/// against the data: batch normalization folded into the preceding layers, which computes the
+/// same function with fewer launches (`crate::nn::fold_batchnorm`).
 pub fn restore_for(gpu: &Gpu, ck: &Checkpoint, path: &Path, input: [usize; 3], classes: usize, dense_kernels: bool) -> Result<Model> {
+    if ck.spec.layers.iter().any(|l| matches!(l, crate::nn::LayerSpec::Batchnorm { .. })) {
+        let (folded, folding) = ck.folded().map_err(|e| AerError::file(path, format!("cannot fold its batch normalization for inference: {e}")))?;
+        log::info!("{}: {folding}", path.display());
+        return restore_stored(gpu, &folded, path, input, classes, dense_kernels);
+    }
+    restore_stored(gpu, ck, path, input, classes, dense_kernels)
+}
+
+/// The checkpoint's model on the GPU exactly as stored, checked against the data: for
+/// commands that change or read the weights themselves (faults, weight corruption,
+/// watermarks).
+pub fn restore_stored(gpu: &Gpu, ck: &Checkpoint, path: &Path, input: [usize; 3], classes: usize, dense_kernels: bool) -> Result<Model> {
     ck.check_data(input, classes, path)?;
     let mut model = ck.restore(gpu)?.0;
     block_sparse(gpu, &mut model, dense_kernels)?;

@@ -1,6 +1,6 @@
 //! `aer corrupt`: the per-layer parameter-vulnerability table of a checkpoint.
 
-use super::common::{load_data, open, report, restore_for, results_path};
+use super::common::{load_data, open, report, restore_stored, results_path};
 use super::options::{DataArgs, GpuArgs, SplitArg};
 use crate::files::write_json;
 use crate::kernels::Norm;
@@ -60,7 +60,7 @@ pub fn run(gpu_args: &GpuArgs, args: &CorruptArgs) -> Result<()> {
     let out = results_path(&args.checkpoint, args.out.as_deref(), "-corrupt.json")?;
     let gpu = open(choice)?;
     let splits = load_data(&args.data)?;
-    let model = restore_for(&gpu, &ck, &args.checkpoint, splits.train.shape, splits.classes, dense_kernels)?;
+    let model = restore_stored(&gpu, &ck, &args.checkpoint, splits.train.shape, splits.classes, dense_kernels)?;
     let (split_name, split) = args.split.pick_some(&splits)?;
     let most = model.max_batch(gpu.limits.max_storage_buffer_binding_size);
     if args.n.min(split.len()) > most {

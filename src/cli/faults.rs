@@ -1,7 +1,7 @@
 //! `aer faults`: accuracy and robust accuracy under bit flips in the stored weights and under
 //! approximate multipliers.
 
-use super::common::{load_data, open, report, restore_for, results_path};
+use super::common::{load_data, open, report, restore_stored, results_path};
 use super::options::{at_least_one, DataArgs, GpuArgs, SplitArg};
 use crate::attack::AttackConfig;
 use crate::faults::Storage;
@@ -72,7 +72,7 @@ pub fn run(gpu_args: &GpuArgs, args: &FaultsArgs) -> Result<()> {
     let out = results_path(&args.checkpoint, args.out.as_deref(), "-faults.json")?;
     let gpu = open(choice)?;
     let splits = load_data(&args.data)?;
-    let mut model = restore_for(&gpu, &ck, &args.checkpoint, splits.train.shape, splits.classes, dense_kernels)?;
+    let mut model = restore_stored(&gpu, &ck, &args.checkpoint, splits.train.shape, splits.classes, dense_kernels)?;
     let (split_name, split) = args.split.pick_some(&splits)?;
     // Spread over the split, so every class is in a subset (a prefix of a file in class order is not).
     let data = split.spread(args.n);

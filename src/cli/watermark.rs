@@ -1,7 +1,7 @@
 //! `aer watermark`: make a key, train a model with the key's triggers in it, and check a model
 //! for them through its predictions (docs/watermark.md).
 
-use super::common::{open, report, restore_for, results_path};
+use super::common::{open, report, restore_stored, results_path};
 use super::options::GpuArgs;
 use super::train::{train_with, TrainArgs};
 use crate::files::{write_atomic, write_json};
@@ -133,7 +133,7 @@ fn verify_checkpoint(gpu_args: &GpuArgs, a: &VerifyArgs) -> Result<()> {
     }
     let n = a.triggers.or(record.as_ref().map(|(_, r)| r.triggers)).unwrap_or(DEFAULT_TRIGGERS);
     let gpu = open(&gpu_args.choice())?;
-    let model = restore_for(&gpu, &ck, &a.checkpoint, ck.input, ck.classes, gpu_args.dense_kernels)?;
+    let model = restore_stored(&gpu, &ck, &a.checkpoint, ck.input, ck.classes, gpu_args.dense_kernels)?;
     let v = block_on(verify(&gpu, &model, &key, n, a.alpha))?;
     let accuracy = match &a.data {
         Some(d) => {

@@ -3,6 +3,7 @@
 
 mod backward;
 mod bounds;
+mod fold;
 mod forward;
 mod init;
 pub mod interop;
@@ -15,6 +16,7 @@ mod tape;
 mod weights;
 
 pub use bounds::{Bounds, BoundsTape};
+pub use fold::{fold_batchnorm, Folding};
 pub use model::{Model, Param, ParamKind};
 pub use plan::BlockSparseLayer;
 pub use tape::Tape;

@@ -495,7 +495,17 @@ async fn run_stage(gpu: &Gpu, p: &Pipeline, i: usize, stage: &Stage, splits: &Sp
             let curve_data = data.spread(suite.curve_n);
             let curve = robustness_curve(gpu, &m, &curve_data, &curve_attack, &suite.curve, 256, &mut |_, _| {}).await?;
             let checks = sanity_checks(&r, &curve);
-            let attacks: Vec<Value> = r.attacks.iter().map(|a| json!({ "attack": a.config.label(), "config": a.config, "robust_accuracy": a.accuracy(), "seconds": a.seconds })).collect();
+            let attacks: Vec<Value> = r
+                .attacks
+                .iter()
+                .map(|a| {
+                    let mut e = json!({ "attack": a.config.label(), "config": a.config, "robust_accuracy": a.accuracy(), "seconds": a.seconds });
+                    if let Some(q) = a.queries_json() {
+                        e["queries"] = q;
+                    }
+                    e
+                })
+                .collect();
             Ok((None, json!({
                 "n": data.len(), "clean_accuracy": r.clean_accuracy(), "attacks": attacks, "worst_robust_accuracy": r.worst_accuracy(),
                 "curve": { "attack": curve_attack.label(), "norm": curve_attack.norm, "examples": curve_data.len(), "points": curve.iter().map(|(e, a)| json!({ "eps": e, "robust_accuracy": a })).collect::<Vec<_>>() },

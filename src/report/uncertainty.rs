@@ -9,7 +9,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// The file name endings of the results the table reads.
-const SUFFIXES: [&str; 3] = ["-eval.json", "-calibrate.json", "-ood.json"];
+const SUFFIXES: [&str; 4] = ["-eval.json", "-calibrate.json", "-ood.json", "-ood-corrupted.json"];
 
 /// Every eval, calibrate and ood result under `dir`, in path order, with its path.
 pub fn collect(dir: &Path) -> Result<Vec<(PathBuf, Value)>> {

@@ -117,3 +117,24 @@ pub async fn evaluate_shift(gpu: &Gpu, models: &[&Model], data: &Dataset, cfg: &
     let grid_clean = grid_at.iter().flat_map(|&i| xs[i * d..(i + 1) * d].iter().copied()).collect();
     Ok(ShiftResult { clean, accuracy, grid_clean, grid })
 }
+
+/// `data` corrupted by `name` at `severity` as a new data set of 8-bit images (as the
+/// published MNIST-C and CIFAR-10-C files store them), with the draws `evaluate_shift` makes
+/// for corruption number `index` of its list: chunk by chunk from `chunk_seed`. Used as an
+/// out-of-distribution set (`aer ood --corrupted`).
+pub async fn corrupted_copy(gpu: &Gpu, data: &Dataset, name: &str, index: usize, severity: u32, seed: u32) -> Result<Dataset> {
+    let n = data.len();
+    let [c, h, w] = data.shape;
+    let d = c * h * w;
+    let (mut xs, mut ys) = (Vec::new(), Vec::new());
+    data.gather(&(0..n as u32).collect::<Vec<_>>(), &mut xs, &mut ys);
+    let mut images = Vec::with_capacity(n * d);
+    for (k, start) in (0..n).step_by(CHUNK).enumerate() {
+        let len = CHUNK.min(n - start);
+        let x = gpu.upload(&xs[start * d..(start + len) * d], &[len, c, h, w]);
+        let xc = corrupt(gpu, name, severity, chunk_seed(seed, index, severity, k), &x).await?;
+        images.extend(gpu.read_f32(&xc).await?.iter().map(|&v| (v.clamp(0.0, 1.0) * 255.0).round() as u8));
+    }
+    Ok(Dataset { images, labels: data.labels.clone(), shape: data.shape })
+}
+

@@ -11,7 +11,7 @@ mod evaluate;
 pub mod pixel;
 pub mod spatial;
 
-pub use evaluate::{chunk_seed, evaluate_shift, ShiftConfig, ShiftResult, CHUNK, GRID_EXAMPLES};
+pub use evaluate::{chunk_seed, corrupted_copy, evaluate_shift, ShiftConfig, ShiftResult, CHUNK, GRID_EXAMPLES};
 
 use crate::error::{AerError, Result};
 use crate::gpu::{Gpu, Tensor};

@@ -108,6 +108,23 @@ impl Checkpoint {
         self.tensors.iter().map(|(k, (_, v))| (k.clone(), v.clone())).collect()
     }
 
+    /// This checkpoint with its batch normalization folded for inference
+    /// (`crate::nn::fold_batchnorm`): the same function in evaluation, fewer layers. Not for
+    /// training on (the batchnorms are gone) nor for weight perturbations (the weights are
+    /// scaled).
+    pub fn folded(&self) -> Result<(Checkpoint, crate::nn::Folding)> {
+        let mut values = self.param_values();
+        let (spec, folding) = crate::nn::fold_batchnorm(&self.spec, &mut values)?;
+        let tensors = values
+            .into_iter()
+            .map(|(k, v)| {
+                let shape = self.tensors.get(&k).map(|(s, _)| s.clone()).filter(|s| s.iter().product::<usize>() == v.len()).unwrap_or_else(|| vec![v.len()]);
+                (k, (shape, v))
+            })
+            .collect();
+        Ok((Checkpoint { spec, tensors, ..self.clone() }, folding))
+    }
+
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         if let Some((r, (what, v))) = self.history.iter().find_map(|r| r.non_finite().map(|f| (r, f))) {
             return Err(AerError::Invalid(format!("epoch {}'s {what} is {v}: a checkpoint holds finite numbers only", r.epoch)));

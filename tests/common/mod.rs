@@ -102,12 +102,28 @@ pub fn write_tiny(dir: &Path, n: u32, side: u32) {
     write_idx_data(dir, [side, side], (&pixels, &labels), (&pixels, &labels));
 }
 
-/// An empty directory of this test process, for test `name`.
+/// An empty directory of this test process, for test `name`: `aer-test-<name>-<pid>` in the
+/// system's temporary directory. The first call removes those of test processes that have
+/// ended, so runs do not pile them up.
 pub fn tmpdir(name: &str) -> std::path::PathBuf {
+    static SWEPT: std::sync::Once = std::sync::Once::new();
+    SWEPT.call_once(remove_ended);
     let d = std::env::temp_dir().join(format!("aer-test-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
+}
+
+/// Remove the `tmpdir`s of processes no longer running (where /proc says which are).
+fn remove_ended() {
+    let (Ok(entries), true) = (std::fs::read_dir(std::env::temp_dir()), Path::new("/proc/self").exists()) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix("aer-test-").and_then(|r| r.rsplit('-').next()).and_then(|p| p.parse::<u32>().ok()) else { continue };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 /// A pipeline run's `summary.json` without its wall-clock fields, which differ between any two
