@@ -101,7 +101,7 @@ fn out_is_a_directory_and_nothing_is_written_into_assets() {
     std::fs::write(&file, "{}").unwrap();
     let (f, shipped) = (file.to_str().unwrap(), "assets/models/mlp-demo.safetensors");
     let key = d.join("owner.key");
-    assert!(aer(&["watermark", "keygen", "--out", key.to_str().unwrap()]).0);
+    assert!(aer(&["watermark", "keygen", "--key", key.to_str().unwrap()]).0);
     let with_checkpoint: [&[&str]; 8] = [
         &["attack", "--checkpoint", shipped],
         &["verify", "--checkpoint", shipped],

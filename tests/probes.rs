@@ -288,7 +288,7 @@ fn cli_probes(d: &Path) -> Vec<CliProbe> {
         cli("eval: a foreign safetensors file", &["eval", "--checkpoint", &foreign], &["foreign.safetensors", "aer import"]),
         cli("eval: a text file as checkpoint", &["eval", "--checkpoint", &text], &["notes.safetensors", "not a safetensors file"]),
         cli("attack: a checkpoint from before checksums", &["attack", "--checkpoint", &old, "--n", "4"], &["old.safetensors", "aer resave"]),
-        cli("resave: a corrupt checkpoint", &["resave", "--checkpoint", &corrupt, "--out", &p("resaved.safetensors")], &["corrupt.safetensors", "checksum mismatch"]),
+        cli("resave: a corrupt checkpoint", &["resave", "--checkpoint", &corrupt, "--to", &p("resaved.safetensors")], &["corrupt.safetensors", "checksum mismatch"]),
         cli("resave: a file that is not there", &["resave", "--checkpoint", "/nonexistent/ck.safetensors"], &["/nonexistent/ck.safetensors", "cannot read"]),
         cli("resave: foreign safetensors", &["resave", "--checkpoint", &foreign], &["foreign.safetensors", "not an aer checkpoint"]),
         cli("import: a weight stored transposed", &["import", "--model", "mlp", "--weights", &foreign, "--out", &out], &["fc1.weight", &format!("[{cols}, {rows}]"), "transposed"]),

@@ -98,13 +98,13 @@ fn a_watermarked_model_is_shown_and_an_independent_one_is_not() {
 fn keygen_writes_fresh_keys_and_verify_refuses_a_truncated_one() {
     let dir = tmpdir("watermark-cli");
     let key = dir.join("owner.key");
-    let out = aer_command(&["watermark", "keygen", "--out", key.to_str().unwrap()]).output().unwrap();
+    let out = aer_command(&["watermark", "keygen", "--key", key.to_str().unwrap()]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let first = std::fs::read(&key).unwrap();
     assert_eq!(first.len(), 32);
-    let again = aer_command(&["watermark", "keygen", "--out", key.to_str().unwrap()]).output().unwrap();
+    let again = aer_command(&["watermark", "keygen", "--key", key.to_str().unwrap()]).output().unwrap();
     assert!(!again.status.success() && String::from_utf8_lossy(&again.stderr).contains("--force"));
-    let forced = aer_command(&["watermark", "keygen", "--out", key.to_str().unwrap(), "--force"]).output().unwrap();
+    let forced = aer_command(&["watermark", "keygen", "--key", key.to_str().unwrap(), "--force"]).output().unwrap();
     assert!(forced.status.success());
     assert_ne!(std::fs::read(&key).unwrap(), first, "two keys from the operating system's randomness");
 

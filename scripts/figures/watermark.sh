@@ -20,8 +20,8 @@ common=(--model mlp --data "$DATA" --val-size 5000 --optimizer adam --lr 1e-3 --
 mkdir -p "$OUT/verify" "$FIG/verify"
 
 # Keys: the owner's, and another that was never trained in.
-[[ -f "$OUT/owner.key" ]] || $AER watermark keygen --out "$OUT/owner.key"
-[[ -f "$OUT/other.key" ]] || $AER watermark keygen --out "$OUT/other.key"
+[[ -f "$OUT/owner.key" ]] || $AER watermark keygen --key "$OUT/owner.key"
+[[ -f "$OUT/other.key" ]] || $AER watermark keygen --key "$OUT/other.key"
 
 # 1. The watermarked model and the same recipe without the watermark.
 $AER watermark embed --key "$OUT/owner.key" --triggers 100 --share 0.1 --epochs "$EPOCHS" "${common[@]}" --out "$OUT/watermarked"

@@ -221,6 +221,10 @@ mod tests {
             let f = flags(sub);
             assert!(!f.iter().any(|f| ["adapter", "backend", "dense-kernels"].contains(&f.as_str())), "aer {sub:?} has GPU flags: {f:?}");
         }
+        // `--out` is a directory everywhere; the two commands that write one named file name
+        // it with their own flag.
+        assert!(flags(&["resave"]).contains(&"to".to_string()) && !flags(&["resave"]).contains(&"out".to_string()));
+        assert!(flags(&["watermark", "keygen"]).contains(&"key".to_string()) && !flags(&["watermark", "keygen"]).contains(&"out".to_string()));
         for sub in [&["train"][..], &["eval"], &["attack"], &["siblings"], &["verify"], &["corrupt"], &["faults"], &["run"], &["watermark", "embed"], &["watermark", "verify"], &["deck", "build"], &["deck", "eval"]] {
             let f = flags(sub);
             assert!(["adapter", "backend", "dense-kernels"].iter().all(|g| f.iter().any(|f| f == g)), "aer {sub:?} lacks a GPU flag: {f:?}");

@@ -11,9 +11,10 @@ pub struct ResaveArgs {
     /// The checkpoint to re-save; one with a checksum must match it.
     #[arg(long)]
     pub checkpoint: PathBuf,
-    /// Where to write it (default: over the checkpoint, atomically).
+    /// The file to write it to (default: over the checkpoint, atomically). A file, not a
+    /// directory: every `--out` of aer is a directory.
     #[arg(long)]
-    pub out: Option<PathBuf>,
+    pub to: Option<PathBuf>,
     /// Leave out the optimizer state: enough to evaluate, attack or start a run from
     /// (--init), not to resume one.
     #[arg(long)]
@@ -27,7 +28,7 @@ pub fn run(args: &ResaveArgs) -> Result<()> {
     if args.weights_only {
         ck = ck.without_optimizer();
     }
-    let out = args.out.as_ref().unwrap_or(path);
+    let out = args.to.as_ref().unwrap_or(path);
     ck.save(out)?;
     let optimizer = ck.tensors.keys().filter(|k| k.starts_with("optimizer.")).count();
     println!("re-saved model '{}' (epoch {}, {} tensors, {optimizer} of them optimizer state) with its checksum", ck.spec.name, ck.epoch, ck.tensors.len() + ck.packed.len());

@@ -23,9 +23,10 @@ pub struct WatermarkCmd {
 pub enum Action {
     /// Write a new secret key: 32 random bytes from the operating system (no GPU).
     Keygen {
-        /// The key file to write (kept secret; only its id is written anywhere else).
+        /// The key file to write (kept secret; only its id is written anywhere else): the file
+        /// `embed` and `verify` then read with --key.
         #[arg(long)]
-        out: PathBuf,
+        key: PathBuf,
         /// Replace a key file that exists (its watermarks can then no longer be shown).
         #[arg(long)]
         force: bool,
@@ -87,7 +88,7 @@ pub struct VerifyArgs {
 
 pub fn run(args: &WatermarkCmd) -> Result<()> {
     match &args.action {
-        Action::Keygen { out, force } => keygen(out, *force),
+        Action::Keygen { key, force } => keygen(key, *force),
         Action::Embed(a) => embed(&a.gpu, a),
         Action::Verify(a) => verify_checkpoint(&a.gpu, a),
     }
@@ -95,7 +96,7 @@ pub fn run(args: &WatermarkCmd) -> Result<()> {
 
 fn keygen(out: &PathBuf, force: bool) -> Result<()> {
     if out.exists() && !force {
-        return Err(AerError::file(out, "exists; a new key would lose the watermarks made with this one: choose another --out, or give --force"));
+        return Err(AerError::file(out, "exists; a new key would lose the watermarks made with this one: choose another --key, or give --force"));
     }
     let mut bytes = [0u8; crate::watermark::key::KEY_BYTES];
     getrandom::fill(&mut bytes).map_err(|e| AerError::Invalid(format!("the operating system gave no random bytes for the key: {e}")))?;

@@ -37,7 +37,7 @@ impl WatermarkKey {
         } else {
             " It is not a key file (a checkpoint or a record?)."
         };
-        Err(AerError::file(origin, format!("a watermark key is exactly {KEY_BYTES} bytes, this file has {}.{hint} `aer watermark keygen --out FILE` makes a key", bytes.len())))
+        Err(AerError::file(origin, format!("a watermark key is exactly {KEY_BYTES} bytes, this file has {}.{hint} `aer watermark keygen --key FILE` makes a key", bytes.len())))
     }
 
     /// Read a key file.
