@@ -16,13 +16,13 @@ export AER_REPO=$PWD
 VENV_PY=$HOME/.cache/aer-peers/venv/bin/python
 export PY=${PY:-$([ -x "$VENV_PY" ] && echo "$VENV_PY" || echo python3)}
 export OUT=${OUT:-$(mktemp -d)}
-TABLE=$(bash "$PEERS/aer_vs_burn.sh")
+TABLE=$(nice bash "$PEERS/aer_vs_burn.sh")
 # The adapter aer-bench ran on, as its result file records it.
-ADAPTER=$(python3 -c 'import json, sys; a = json.load(open(sys.argv[1]))["adapter"]; print(f"{a[\"name\"]} ({a[\"backend\"]}, {a[\"driver\"]} {a[\"driver_info\"]})")' "$OUT/aer-w1-1.json")
+ADAPTER=$(python3 -c 'import json, sys; a = json.load(open(sys.argv[1]))["adapter"]; print("%s (%s, %s %s)" % (a["name"], a["backend"], a["driver"], a["driver_info"]))' "$OUT/aer-w1-1.json")
 echo "Measured $(date -u +%Y-%m-%d) at $(git rev-parse --short HEAD) on $ADAPTER, $(nproc) CPU cores, $ROUNDS interleaved rounds:"
 echo
 echo '```sh'
-echo "AER_BENCH=$AER_BENCH AER_REPO=$AER_REPO ROUNDS=$ROUNDS PY=$PY bash $PEERS/aer_vs_burn.sh"
+echo "AER_BENCH=$AER_BENCH AER_REPO=$AER_REPO ROUNDS=$ROUNDS PY=$PY nice bash $PEERS/aer_vs_burn.sh"
 echo '```'
 echo
 echo "$TABLE"
