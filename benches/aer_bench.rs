@@ -2,7 +2,7 @@
 //! chosen list or every adapter found, writing one JSON file per adapter; `compare` lays
 //! result files side by side as a Markdown table and an SVG chart.
 
-use aer::bench::{compare_markdown, compare_svg, profile_kernels, run_suite, RunReport, SCHEMA_VERSION, SUITE_VERSION};
+use aer::bench::{check_filter, compare_markdown, compare_svg, profile_kernels, run_suite, select, suite, RunReport, SCHEMA_VERSION, SUITE_VERSION};
 use aer::gpu::{list_adapters, AdapterChoice, Gpu};
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -48,9 +48,12 @@ struct RunArgs {
     /// Every adapter found (add SwiftShader with VK_ADD_DRIVER_FILES=.../vk_swiftshader_icd.json).
     #[arg(long)]
     all_adapters: bool,
-    /// Timed runs per entry after warm-up.
-    #[arg(long, env = "AER_BENCH_RUNS")]
+    /// Timed runs per entry after warm-up (at least 1).
+    #[arg(long, env = "AER_BENCH_RUNS", value_parser = at_least_one_run)]
     runs: Option<usize>,
+    /// Print every entry's id (of the quick suite with --quick) and exit.
+    #[arg(long)]
+    list: bool,
     /// Run each entry once more with every kernel launch timed, and print (and save) where
     /// its time goes, kernel by kernel.
     #[arg(long)]
@@ -58,6 +61,14 @@ struct RunArgs {
     /// Result file (one adapter) or directory (one <adapter>.json each).
     #[arg(long)]
     out: Option<PathBuf>,
+}
+
+fn at_least_one_run(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("0 runs would time nothing: give at least 1 (the default is 10, 3 with --quick)".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("'{s}' is not a number of runs: give a whole number of at least 1")),
+    }
 }
 
 fn git_revision() -> String {
@@ -93,7 +104,7 @@ fn compare(files: &[PathBuf], svg: &Path) {
     let runs: Vec<RunReport> = files
         .iter()
         .map(|f| {
-            let text = std::fs::read_to_string(f).unwrap_or_else(|e| fail(format!("{}: cannot read: {e}", f.display())));
+            let text = std::fs::read_to_string(f).unwrap_or_else(|e| fail(format!("{}: cannot read: {e}; compare takes result files written by `aer-bench --out`", f.display())));
             RunReport::from_json(&text, &f.display().to_string()).unwrap_or_else(|e| fail(e))
         })
         .collect();
@@ -103,6 +114,14 @@ fn compare(files: &[PathBuf], svg: &Path) {
 }
 
 fn run(a: &RunArgs) {
+    if a.list {
+        for e in suite(a.quick, true) {
+            println!("{}", e.id());
+        }
+        return;
+    }
+    // A filter that matches nothing is refused before any adapter opens.
+    check_filter(a.quick, a.filter.as_deref()).unwrap_or_else(|e| fail(e));
     let base = AdapterChoice { name: None, backend: a.backend.clone() }.or_env();
     let choices: Vec<AdapterChoice> = if a.all_adapters {
         let found = pollster::block_on(list_adapters(&base)).unwrap_or_else(|e| fail(e));
@@ -122,6 +141,10 @@ fn run(a: &RunArgs) {
     for choice in &choices {
         let gpu = pollster::block_on(Gpu::new(choice)).unwrap_or_else(|e| fail(e));
         eprintln!("adapter: {}", gpu.adapter_label());
+        let selection = select(a.quick, a.filter.as_deref(), &gpu.summary(), a.profile).unwrap_or_else(|e| fail(e));
+        for note in &selection.notes {
+            eprintln!("note: {note}");
+        }
         let results = pollster::block_on(run_suite(&gpu, a.quick, runs, a.filter.as_deref(), &mut |r| {
             let rate = [r.gflops.map(|g| format!("{g:.2} GFLOP/s")), r.gbytes_per_s.map(|g| format!("{g:.2} GB/s")), r.items_per_s.map(|x| format!("{x:.1} examples/s"))]
                 .into_iter()

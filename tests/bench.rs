@@ -1,7 +1,7 @@
 //! The benchmark suite: result files round-trip through JSON, `compare` copes with runs of
 //! different entry sets, and the quick suite passes its correctness checks on this adapter.
 
-use aer::bench::{compare_markdown, compare_svg, run_suite, suite, EntryResult, RunReport, SCHEMA_VERSION, SUITE_VERSION};
+use aer::bench::{check_filter, compare_markdown, compare_svg, run_suite, select, suite, EntryResult, RunReport, SCHEMA_VERSION, SUITE_VERSION};
 use aer::gpu::{AdapterChoice, Gpu};
 use pollster::block_on;
 
@@ -157,4 +157,119 @@ fn profile_breaks_an_entry_down_by_kernel() {
     // Unprofiled runs carry no breakdown.
     let plain = block_on(run_suite(&gpu, true, 2, Some("train_step/mlp"), &mut |_| {})).unwrap();
     assert!(plain[0].kernels.is_none());
+}
+
+/// Run aer-bench; its exit code and what it printed.
+fn aer_bench(args: &[&str]) -> (Option<i32>, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_aer-bench"))
+        .args(args)
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .env("AER_CACHE_DIR", std::env::temp_dir().join("aer-test-cache"))
+        .env_remove("AER_BENCH_RUNS")
+        .output()
+        .unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout))
+}
+
+/// Bad command lines are refused with a message naming the problem and the fix, a non-zero
+/// exit and no panic: no timed runs, a filter that matches nothing, compare on a file that is
+/// missing or not a result.
+#[test]
+fn bad_input_is_refused_clearly() {
+    let d = std::env::temp_dir().join(format!("aer-bench-bad-input-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    let p = |name: &str| d.join(name).to_string_lossy().into_owned();
+    std::fs::write(p("notes.txt"), "not a result\n").unwrap();
+    std::fs::write(p("other.json"), "{\"name\": \"x\"}").unwrap();
+    std::fs::write(p("fields.json"), format!("{{\"schema_version\": {SCHEMA_VERSION}}}")).unwrap();
+    let (svg, missing, notes, other, fields) = (p("c.svg"), p("missing.json"), p("notes.txt"), p("other.json"), p("fields.json"));
+    let cases: Vec<(Vec<&str>, Vec<String>)> = vec![
+        (vec!["--quick", "--runs", "0"], vec!["--runs".into(), "at least 1".into()]),
+        (vec!["--quick", "--runs", "many"], vec!["--runs".into(), "many".into()]),
+        (vec!["--quick", "--filter", "matmul/f64"], vec!["matmul/f64".into(), "matches no entry".into(), "matmul/f32/64".into(), "--list".into()]),
+        (vec!["--filter", "train_step/vgg"], vec!["train_step/vgg".into(), "closest".into(), "train_step/".into()]),
+        (vec!["compare", &missing, "--svg", &svg], vec![missing.clone(), "cannot read".into(), "aer-bench --out".into()]),
+        (vec!["compare", &notes, "--svg", &svg], vec![notes.clone(), "not JSON".into()]),
+        (vec!["compare", &other, "--svg", &svg], vec![other.clone(), "schema".into(), "rerun aer-bench".into()]),
+        (vec!["compare", &fields, "--svg", &svg], vec![fields.clone(), "not a benchmark result".into()]),
+    ];
+    let mut failures = Vec::new();
+    for (args, needles) in &cases {
+        let (code, text) = aer_bench(args);
+        if code == Some(0) || code == Some(101) || code.is_none() || text.contains("panicked at") {
+            failures.push(format!("{args:?}: exit {code:?}:\n{text}"));
+        } else if let Some(n) = needles.iter().find(|n| !text.contains(n.as_str())) {
+            failures.push(format!("{args:?}: '{n}' not in: {text}"));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&d);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // The library refuses zero runs too.
+    let gpu = gpu();
+    let err = block_on(run_suite(&gpu, true, 0, None, &mut |_| {})).unwrap_err().to_string();
+    assert!(err.contains("at least 1"), "{err}");
+}
+
+/// On an adapter without shader-f16 the half-precision entries are skipped with one line
+/// saying which and why; a filter that matches only them is refused; without timestamp
+/// queries the run says that it times by the wall clock (and that --profile has nothing).
+#[test]
+fn entries_an_adapter_cannot_run_are_named_once() {
+    let mut adapter = gpu().summary();
+    adapter.shader_f16 = false;
+    adapter.timestamp_queries = false;
+    let s = select(false, Some("4096x4096"), &adapter, true).unwrap();
+    assert!(!s.entries.is_empty() && s.entries.iter().all(|e| !e.id().contains("f16")), "{:?}", s.entries);
+    assert_eq!(s.notes.len(), 3, "{:?}", s.notes);
+    assert!(s.notes[0].contains("skipping 3 entries") && s.notes[0].contains("linear/ternary-f16/4096x4096/b1") && s.notes[0].contains("no shader-f16") && s.notes[0].contains(&adapter.name), "{:?}", s.notes);
+    assert!(s.notes[1].contains("wall clock") && s.notes[2].contains("--profile"), "{:?}", s.notes);
+    let err = select(false, Some("ternary-f16"), &adapter, false).unwrap_err().to_string();
+    assert!(err.contains("shader-f16") && err.contains(&adapter.name) && err.contains("aer adapters"), "{err}");
+    // An adapter with both runs everything the filter matches, without notes.
+    adapter.shader_f16 = true;
+    adapter.timestamp_queries = true;
+    let s = select(false, Some("4096x4096"), &adapter, true).unwrap();
+    assert!(s.notes.is_empty() && s.entries.len() == 9, "{:?} {:?}", s.notes, s.entries);
+    assert!(check_filter(true, Some("no-such-entry")).unwrap_err().to_string().contains("closest"));
+}
+
+/// The driver's pipeline cache file: written after a run, and a corrupt, cut-short or other
+/// device's file is ignored with a warning (the run still works) and replaced.
+#[test]
+fn a_corrupt_or_foreign_pipeline_cache_is_ignored() {
+    let d = std::env::temp_dir().join(format!("aer-pipeline-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    let run = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_aer-bench"))
+            .args(["--quick", "--filter", "matmul/f32/64", "--runs", "1"])
+            .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+            .env("AER_CACHE_DIR", &d)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && text.contains("matmul/f32/64") && !text.contains("FAILED"), "{text}");
+        text
+    };
+    run();
+    let file = std::fs::read_dir(&d).unwrap().map(|e| e.unwrap().path()).find(|p| p.file_name().unwrap().to_string_lossy().starts_with("pipelines-"));
+    let Some(file) = file else {
+        eprintln!("skipped: this adapter's backend keeps no pipeline cache");
+        return;
+    };
+    let good = std::fs::read(&file).unwrap();
+    assert!(good.starts_with(b"WGPUPLCH") && good.len() >= 64, "{} bytes", good.len());
+    let mut foreign = good.clone();
+    foreign[20] ^= 0xff; // the adapter's key: another device's cache
+    for (what, bytes) in [("garbage", b"garbage, not a cache".to_vec()), ("cut short", good[..good.len() - 1].to_vec()), ("another device's", foreign)] {
+        std::fs::write(&file, &bytes).unwrap();
+        let text = run();
+        assert!(text.contains("ignoring") && text.contains(&file.display().to_string()), "{what}: {text}");
+        assert_eq!(std::fs::read(&file).unwrap()[..8], good[..8], "{what}: the file is rebuilt");
+    }
+    // A whole cache is read without complaint.
+    let text = run();
+    assert!(!text.contains("ignoring"), "{text}");
+    let _ = std::fs::remove_dir_all(&d);
 }

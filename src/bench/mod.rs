@@ -14,7 +14,7 @@ pub use compare::{compare_markdown, compare_svg};
 pub use entries::{inject_check_failures, ConvPass};
 pub use inference::{InferFormat, Wta};
 pub use sparse::{sparse_entry, SparseFormat, SparseLayer};
-pub use suite::{run_suite, suite, Entry};
+pub use suite::{check_filter, run_suite, select, suite, Entry, Selection};
 pub use crate::gpu::{profile_kernels, time_async, time_paired, Timing, TIMESTAMPS, WALL_CLOCK};
 pub use tune::{tune_crossover, TuneReport};
 

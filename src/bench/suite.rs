@@ -6,7 +6,8 @@ use super::inference::{infer_entry, infer_id, select_entry, InferFormat, Wta};
 use super::sparse::{sparse_entry, sparse_id, SparseFormat, SparseLayer};
 use crate::gpu::take_profile;
 use super::EntryResult;
-use crate::error::Result;
+use crate::error::{AerError, Result};
+use crate::gpu::AdapterSummary;
 use crate::gpu::Gpu;
 use crate::kernels::{Conv2dGeometry, Norm};
 
@@ -159,8 +160,84 @@ fn sparse_entries(quick: bool, batch: usize) -> Vec<Entry> {
     out
 }
 
+/// What one adapter runs of the suite: the entries `--filter` picked that it can run, and a
+/// line for each thing that falls back on it, saying what and why (entries that need a
+/// feature it lacks, wall-clock timing without timestamp queries, `--profile` without them).
+#[derive(Debug)]
+pub struct Selection {
+    pub entries: Vec<Entry>,
+    pub notes: Vec<String>,
+}
+
+/// The entries whose id contains `filter` (all without one), for an adapter with the
+/// summary's features; `profile`: a per-kernel breakdown was asked for. An error where the
+/// filter matches no entry, or only ones the adapter cannot run.
+pub fn select(quick: bool, filter: Option<&str>, adapter: &AdapterSummary, profile: bool) -> Result<Selection> {
+    check_filter(quick, filter)?;
+    let picked = |e: &Entry| filter.is_none_or(|f| e.id().contains(f));
+    let entries: Vec<Entry> = suite(quick, adapter.shader_f16).into_iter().filter(|e| picked(e)).collect();
+    let runnable: Vec<String> = entries.iter().map(|e| e.id()).collect();
+    let lacking: Vec<String> = suite(quick, true).into_iter().filter(|e| picked(e)).map(|e| e.id()).filter(|id| !runnable.contains(id)).collect();
+    let name = &adapter.name;
+    let mut notes = Vec::new();
+    if !lacking.is_empty() {
+        let shown = lacking.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
+        let more = if lacking.len() > 3 { format!(" and {} more", lacking.len() - 3) } else { String::new() };
+        notes.push(format!("skipping {} entries ({shown}{more}): they compute in half precision and {name} has no shader-f16", lacking.len()));
+    }
+    if entries.is_empty() {
+        return Err(AerError::Invalid(format!("--filter {:?}: every entry it matches needs shader-f16, which {name} lacks; choose another adapter (`aer adapters` lists them)", filter.unwrap_or(""))));
+    }
+    if !adapter.timestamp_queries {
+        notes.push(format!("{name} has no timestamp queries: entries are timed by the wall clock around submit-and-wait, which includes submission and readback"));
+        if profile {
+            notes.push(format!("--profile: {name} has no timestamp queries, so there is no per-kernel breakdown"));
+        }
+    }
+    Ok(Selection { entries, notes })
+}
+
+/// An error naming the closest ids where `filter` matches no entry of the suite on any adapter.
+pub fn check_filter(quick: bool, filter: Option<&str>) -> Result<()> {
+    let Some(f) = filter else { return Ok(()) };
+    let ids: Vec<String> = suite(quick, true).iter().map(|e| e.id()).collect();
+    if ids.iter().any(|id| id.contains(f)) {
+        return Ok(());
+    }
+    let mut ranked: Vec<(usize, &String)> = ids.iter().map(|id| (common_run(f, id), id)).collect();
+    ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.len().cmp(&b.1.len())));
+    let closest: Vec<&str> = ranked.iter().take(5).map(|(_, id)| id.as_str()).collect();
+    Err(AerError::Invalid(format!(
+        "--filter {f:?} matches no entry of the {} suite (ids match by substring); closest: {}; `aer-bench --list{}` prints every id",
+        if quick { "quick" } else { "full" },
+        closest.join(", "),
+        if quick { " --quick" } else { "" }
+    )))
+}
+
+/// Length of the longest run of characters `a` and `b` share.
+fn common_run(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut best = 0;
+    let mut prev = vec![0; b.len() + 1];
+    for ca in &a {
+        let mut row = vec![0; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            if ca == cb {
+                row[j + 1] = prev[j] + 1;
+                best = best.max(row[j + 1]);
+            }
+        }
+        prev = row;
+    }
+    best
+}
+
 /// Run the entries whose id contains `filter` (all without one); `done` sees each result.
 pub async fn run_suite(gpu: &Gpu, quick: bool, runs: usize, filter: Option<&str>, done: &mut dyn FnMut(&EntryResult)) -> Result<Vec<EntryResult>> {
+    if runs == 0 {
+        return Err(AerError::Invalid("0 timed runs per entry: time at least 1 (--runs 1)".into()));
+    }
     let mut results = Vec::new();
     for e in suite(quick, gpu.has_f16()).into_iter().filter(|e| filter.is_none_or(|f| e.id().contains(f))) {
         // A panic-free error in one entry is recorded as that entry's failure.

@@ -2,7 +2,8 @@
 //! and reads results back asynchronously.
 
 use super::adapter::{instance, pick_adapter, AdapterChoice, AdapterSummary};
-use super::pipeline::{Kernel, PipelineCache};
+use super::driver_cache::DriverCache;
+use super::pipeline::{Kernel, Pipelines};
 use super::pool::BufferPool;
 use super::profile::Profile;
 use super::tensor::{DType, Tensor};
@@ -37,7 +38,9 @@ pub struct Gpu {
     pub limits: wgpu::Limits,
     /// What the adapter offers (at least `limits`).
     pub adapter_limits: wgpu::Limits,
-    pipelines: Mutex<PipelineCache>,
+    pipelines: Mutex<Pipelines>,
+    /// The driver's compiled pipelines from earlier runs, saved again when the device closes.
+    driver_cache: Option<DriverCache>,
     pool: Arc<BufferPool>,
     pending: Mutex<Option<(wgpu::CommandEncoder, usize)>>,
     /// Open while launches are being profiled (`begin_profile`).
@@ -66,12 +69,13 @@ impl Gpu {
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("aer"),
-                required_features: features,
+                required_features: features | DriverCache::feature(adapter.features()),
                 required_limits: limits.clone(),
                 ..Default::default()
             })
             .await
             .map_err(|e| AerError::Device { adapter: info.name.clone(), reason: e.to_string() })?;
+        let driver_cache = DriverCache::open(&device, &info, device.features()).await;
         Ok(Gpu {
             device,
             queue,
@@ -79,11 +83,27 @@ impl Gpu {
             features,
             limits,
             adapter_limits,
-            pipelines: Mutex::new(PipelineCache::default()),
+            pipelines: Mutex::new(Pipelines::default()),
+            driver_cache,
             pool: Arc::new(BufferPool::new()),
             pending: Mutex::new(None),
             profile: Mutex::new(None),
         })
+    }
+
+    /// How many pipelines this device has built, and the seconds that took (on a driver that
+    /// compiles on first use, most of a first run's extra time).
+    pub fn pipelines_built(&self) -> (usize, f64) {
+        let p = self.pipelines.lock().unwrap();
+        (p.compiled.len(), p.build_seconds)
+    }
+
+    /// Write the driver's compiled pipelines to the cache directory now, if new ones were built
+    /// since it was read (dropping the device does this too).
+    pub fn save_pipeline_cache(&self) {
+        if let Some(c) = &self.driver_cache {
+            c.save();
+        }
     }
 
     /// The adapter with the device's features and limits.
@@ -231,7 +251,7 @@ impl Gpu {
             kernel.shader.name,
             kernel.entry
         );
-        let compiled = self.pipelines.lock().unwrap().get_or_create(&self.device, kernel, overrides);
+        let compiled = self.pipelines.lock().unwrap().get_or_create(&self.device, self.driver_cache.as_ref(), kernel, overrides);
         let uniform = compiled.bindings.contains(&0).then(|| {
             self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some("aer params"),
@@ -377,6 +397,12 @@ impl Gpu {
             out.push(bytes);
         }
         Ok(out)
+    }
+}
+
+impl Drop for Gpu {
+    fn drop(&mut self) {
+        self.save_pipeline_cache();
     }
 }
 

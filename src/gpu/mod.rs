@@ -3,7 +3,10 @@
 //! with `pollster`, the browser with its event loop.
 
 mod adapter;
+#[cfg(not(target_arch = "wasm32"))]
+mod cache_dir;
 mod context;
+mod driver_cache;
 mod pipeline;
 mod pool;
 mod profile;
@@ -12,6 +15,9 @@ mod timer;
 mod timing;
 
 pub use adapter::{list_adapters, AdapterChoice, AdapterSummary};
+#[cfg(not(target_arch = "wasm32"))]
+pub use cache_dir::{cache_dir, cache_file};
+pub use driver_cache::PIPELINE_CACHE_VAR;
 pub use context::{DeviceLimits, Gpu, Marker};
 pub use profile::KernelTime;
 pub use pipeline::{shader_capabilities, Kernel, Shader};

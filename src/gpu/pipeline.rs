@@ -1,7 +1,9 @@
 //! Compiled compute pipelines, one per (shader, entry point, override values), created once
-//! and cached. Specialisation uses WGSL `override` constants so naga validates the real
+//! per device and kept (`Pipelines`; the driver's own cache across runs is `DriverCache`).
+//! Specialisation uses WGSL `override` constants so naga validates the real
 //! shader, never a text template.
 
+use super::driver_cache::DriverCache;
 use std::collections::HashMap;
 
 /// A WGSL file from `shaders/`, compiled into the binary.
@@ -59,16 +61,23 @@ pub(crate) struct CompiledKernel {
     pub bindings: Vec<u32>,
 }
 
+/// The pipelines a device has built, by key.
 #[derive(Default)]
-pub(crate) struct PipelineCache {
+pub(crate) struct Pipelines {
     modules: HashMap<&'static str, (wgpu::ShaderModule, naga::Module, naga::valid::ModuleInfo)>,
     pub compiled: HashMap<PipelineKey, std::sync::Arc<CompiledKernel>>,
+    /// Seconds spent building them (shader modules and pipelines: naga, then the driver's
+    /// compiler), the first run's extra time.
+    pub build_seconds: f64,
 }
 
-impl PipelineCache {
+impl Pipelines {
+    /// The pipeline of `k` with `overrides`, built on first use (with the driver's cache where
+    /// there is one).
     pub fn get_or_create(
         &mut self,
         device: &wgpu::Device,
+        driver_cache: Option<&DriverCache>,
         k: &Kernel,
         overrides: &[(&'static str, f64)],
     ) -> std::sync::Arc<CompiledKernel> {
@@ -76,6 +85,7 @@ impl PipelineCache {
         if let Some(c) = self.compiled.get(&key) {
             return c.clone();
         }
+        let started = web_time::Instant::now();
         let (module, naga_module, info) = self.modules.entry(k.shader.name).or_insert_with(|| {
             let (m, i) = validate(k.shader).unwrap_or_else(|e| panic!("{e}"));
             let desc = wgpu::ShaderModuleDescriptor {
@@ -95,11 +105,17 @@ impl PipelineCache {
                 constants: overrides,
                 zero_initialize_workgroup_memory: false,
             },
-            cache: None,
+            cache: driver_cache.map(|c| &c.cache),
         });
+        if let Some(c) = driver_cache {
+            c.note_created();
+        }
         let layout = pipeline.get_bind_group_layout(0);
         let c = std::sync::Arc::new(CompiledKernel { pipeline, layout, bindings });
         self.compiled.insert(key, c.clone());
+        let seconds = started.elapsed().as_secs_f64();
+        self.build_seconds += seconds;
+        log::debug!("built {}::{} {overrides:?} in {:.0} ms", k.shader.name, k.entry, 1e3 * seconds);
         c
     }
 }

@@ -33,17 +33,11 @@ pub const SKIP_LINEAR_MAX_BATCH: usize = 8;
 /// gradient stays dense there, at half the ternary kernel's time.
 pub const PACKED_TRAINING_MIN_WEIGHTS: usize = 300_000;
 
-/// Where measured table `table` of `adapter` is cached: $AER_CACHE_DIR, else
-/// $XDG_CACHE_HOME/aer, else ~/.cache/aer, as `<table>-<adapter>.json`.
+/// Where measured table `table` of `adapter` is cached: `<table>-<adapter>.json` in the cache
+/// directory (`crate::gpu::cache_dir`: $AER_CACHE_DIR, else $XDG_CACHE_HOME/aer, else ~/.cache/aer).
 #[cfg(not(target_arch = "wasm32"))]
 pub fn cache_path(table: &str, adapter: &str) -> Option<std::path::PathBuf> {
-    use std::path::PathBuf;
-    let dir = std::env::var_os("AER_CACHE_DIR")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("aer")))
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("aer")))?;
-    let name: String = adapter.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
-    Some(dir.join(format!("{table}-{name}.json")))
+    crate::gpu::cache_file(table, adapter, "json")
 }
 
 /// A measured table this adapter's cache holds, if any: `T` read from `table`'s cache file
