@@ -15,3 +15,11 @@ pub fn bias_grad(dy: &[f32], channels: usize, inner: usize) -> Vec<f32> {
     }
     db.into_iter().map(|v| v as f32).collect()
 }
+
+/// The backward pass of a ReLU over a linear layer's output y [outer, channels]: dy masked
+/// where y is not positive, and the bias gradient (column sums) of the masked dy.
+pub fn relu_bias_grad(y: &[f32], dy: &[f32], channels: usize) -> (Vec<f32>, Vec<f32>) {
+    let masked = super::relu::relu_backward(y, dy);
+    let db = bias_grad(&masked, channels, 1);
+    (masked, db)
+}
