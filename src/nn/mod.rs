@@ -3,6 +3,7 @@
 
 mod backward;
 mod bounds;
+pub mod flat;
 mod forward;
 mod init;
 pub mod interop;
