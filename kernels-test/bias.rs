@@ -58,6 +58,24 @@ fn bias_add_matches_reference() {
 }
 
 #[test]
+fn bias_relu_matches_reference() {
+    let mut cases = vec![BiasCase { outer: 1, channels: 1, inner: 1 }, BiasCase { outer: 128, channels: 300, inner: 1 }, BiasCase { outer: 7, channels: 3, inner: 33 }];
+    cases.extend(random_bias_cases("bias_relu", 20));
+    cases.push(BiasCase { outer: 4097, channels: 4096, inner: 1 });
+    cases.push(BiasCase { outer: 1, channels: 2, inner: MAX_BINDING_F32 / 2 });
+    for (i, case) in cases.iter().enumerate() {
+        let mut r = rng("bias_relu", i);
+        let x = uniform(&mut r, case.numel(), -1.0, 1.0);
+        let bias = uniform(&mut r, case.channels, -1.0, 1.0);
+        let t = upload(&x);
+        kernels::bias_relu(gpu(), &t, &upload(&bias), case.outer, case.channels, case.inner);
+        let mut want = x;
+        reference::bias_relu(&mut want, &bias, case.channels, case.inner);
+        assert_close("bias_relu x", case, &read(&t), &want, Tol::EXACT);
+    }
+}
+
+#[test]
 fn bias_grad_matches_reference() {
     let mut cases = vec![
         BiasCase { outer: 1, channels: 1, inner: 1 },

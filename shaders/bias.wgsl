@@ -29,6 +29,19 @@ fn bias_add(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: 
     for (var q = q0; q < min(q0 + RUN, p.inner); q++) { data[row * p.inner + q] += b; }
 }
 
+// bias_add followed by the ReLU after the layer, in place: x = max(x + bias, 0).
+@compute @workgroup_size(256)
+fn bias_relu(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+             @builtin(local_invocation_index) li: u32) {
+    let t = (wg.y * nwg.x + wg.x) * 256u + li;    // (outer, channel, run)
+    let runs = (p.inner + RUN - 1u) / RUN;
+    if (t >= p.outer * p.channels * runs) { return; }
+    let q0 = (t % runs) * RUN;
+    let row = t / runs;
+    let b = bias[row % p.channels];
+    for (var q = q0; q < min(q0 + RUN, p.inner); q++) { data[row * p.inner + q] = max(data[row * p.inner + q] + b, 0.0); }
+}
+
 var<workgroup> partial: array<f32, 256>;
 
 // One workgroup per channel sums its outer*inner entries, then a tree reduction.

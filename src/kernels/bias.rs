@@ -28,6 +28,12 @@ pub fn bias_add(gpu: &Gpu, x: &Tensor, bias: &Tensor, outer: usize, channels: us
     gpu.launch(&k, &[], &params(outer, channels, inner), &[x, bias], grid_1d(outer * channels * inner.div_ceil(RUN)));
 }
 
+/// x[o, c, i] = max(x[o, c, i] + bias[c], 0) in place: a layer's bias and the ReLU after it.
+pub fn bias_relu(gpu: &Gpu, x: &Tensor, bias: &Tensor, outer: usize, channels: usize, inner: usize) {
+    let k = Kernel { shader: &BIAS, entry: "bias_relu" };
+    gpu.launch(&k, &[], &params(outer, channels, inner), &[x, bias], grid_1d(outer * channels * inner.div_ceil(RUN)));
+}
+
 /// x += other, elementwise, in place (`bias_add` with one channel per element): a residual
 /// block's sum.
 pub fn add_assign(gpu: &Gpu, x: &Tensor, other: &Tensor) {

@@ -7,6 +7,12 @@ pub fn bias_add(x: &mut [f32], bias: &[f32], channels: usize, inner: usize) {
     }
 }
 
+/// x[o, c, i] = max(x[o, c, i] + bias[c], 0).
+pub fn bias_relu(x: &mut [f32], bias: &[f32], channels: usize, inner: usize) {
+    bias_add(x, bias, channels, inner);
+    x.iter_mut().for_each(|v| *v = v.max(0.0));
+}
+
 /// db[c] = sum over o, i of dy[o, c, i].
 pub fn bias_grad(dy: &[f32], channels: usize, inner: usize) -> Vec<f32> {
     let mut db = vec![0f64; channels];
