@@ -58,6 +58,24 @@ fn bias_add_matches_reference() {
 }
 
 #[test]
+fn bias_relu_matches_reference() {
+    let mut cases = vec![BiasCase { outer: 1, channels: 1, inner: 1 }, BiasCase { outer: 128, channels: 300, inner: 1 }, BiasCase { outer: 7, channels: 3, inner: 33 }];
+    cases.extend(random_bias_cases("bias_relu", 20));
+    cases.push(BiasCase { outer: 4097, channels: 4096, inner: 1 });
+    cases.push(BiasCase { outer: 1, channels: 2, inner: MAX_BINDING_F32 / 2 });
+    for (i, case) in cases.iter().enumerate() {
+        let mut r = rng("bias_relu", i);
+        let x = uniform(&mut r, case.numel(), -1.0, 1.0);
+        let bias = uniform(&mut r, case.channels, -1.0, 1.0);
+        let t = upload(&x);
+        kernels::bias_relu(gpu(), &t, &upload(&bias), case.outer, case.channels, case.inner);
+        let mut want = x;
+        reference::bias_relu(&mut want, &bias, case.channels, case.inner);
+        assert_close("bias_relu x", case, &read(&t), &want, Tol::EXACT);
+    }
+}
+
+#[test]
 fn bias_grad_matches_reference() {
     let mut cases = vec![
         BiasCase { outer: 1, channels: 1, inner: 1 },
@@ -74,6 +92,12 @@ fn bias_grad_matches_reference() {
         // Thousands of workgroups, one per channel (65,535 would cost ~20 s on SwiftShader).
         BiasCase { outer: 3, channels: 4099, inner: 5 },
         BiasCase { outer: 1, channels: 256, inner: 65_536 },
+        // Linear layers, by columns: the mlp's hidden layer, channels past a workgroup's 64
+        // and off it, and one maximal binding of 7 columns.
+        BiasCase { outer: 128, channels: 300, inner: 1 },
+        BiasCase { outer: 1001, channels: 4099, inner: 1 },
+        BiasCase { outer: 3, channels: 65, inner: 1 },
+        BiasCase { outer: MAX_BINDING_F32 / 7, channels: 7, inner: 1 },
     ]);
     for (i, case) in cases.iter().enumerate() {
         let dy = dyadic(&mut rng("bias_grad", i), case.numel());
@@ -100,5 +124,24 @@ fn bias_grad_accumulate_adds_to_the_gradient() {
         kernels::bias_grad_accumulate(gpu(), &upload(&dy), &db, outer, channels, inner);
         let want: Vec<f32> = reference::bias_grad(&dy, channels, inner).iter().zip(&before).map(|(a, b)| a + b).collect();
         assert_close("bias_grad accumulate", &(outer, channels, inner), &read(&db), &want, Tol::EXACT);
+    }
+}
+
+#[test]
+fn relu_bias_grad_matches_reference() {
+    let mut cases = vec![(1, 1), (1, 64), (5, 65), (128, 300), (128, 100), (128, 10), (3, 4099), (MAX_BINDING_F32 / 7, 7)];
+    let mut r = rng("relu_bias_grad", 0);
+    cases.extend((0..20).map(|_| (r.random_range(1..=300), r.random_range(1..=700))));
+    for (i, &(outer, channels)) in cases.iter().enumerate() {
+        let mut r = rng("relu_bias_grad", 1 + i);
+        // A ReLU's output: about half of it zero.
+        let y: Vec<f32> = dyadic(&mut r, outer * channels).iter().map(|v| v.max(0.0)).collect();
+        let dy = dyadic(&mut r, outer * channels);
+        let (gdy, db) = (upload(&dy), gpu().empty(&[channels]));
+        kernels::relu_bias_grad(gpu(), &upload(&y), &gdy, &db, outer, channels);
+        let (want_dy, want_db) = reference::relu_bias_grad(&y, &dy, channels);
+        assert_close("relu_bias_grad dy", &(outer, channels), &read(&gdy), &want_dy, Tol::EXACT);
+        // Multiples of 1/64: exact in any summation order.
+        assert_close("relu_bias_grad db", &(outer, channels), &read(&db), &want_db, Tol::EXACT);
     }
 }

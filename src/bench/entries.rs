@@ -3,7 +3,7 @@
 
 use super::inference::Wta;
 use super::{time_async, time_paired, EntryResult, Timing, Versus};
-use crate::attack::{pgd, probe, AttackConfig, Batch, Objective, WorstCase};
+use crate::attack::{craft, pgd, probe, AdvMethod, AdvTrainConfig, AttackConfig, Batch, Objective, WorstCase};
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::gpu::{Gpu, Tensor};
@@ -257,6 +257,52 @@ pub async fn train_step_entry(gpu: &Gpu, model: &str, batch: usize, blocks: Opti
     };
     r.items_per_s = Some(batch as f64 / (r.median_ms / 1e3));
     Ok(r)
+}
+
+/// `pgd_at_step/{model}/b{batch}`: one step of PGD adversarial training (Madry et al.) on a
+/// random batch: an L-inf PGD attack of `steps` steps (eps 0.3, step 2.5 eps / steps, random
+/// start, the model in evaluation mode) crafts the batch, then forward, loss, backward and an
+/// Adam update on it. Checked first: every crafted example stays in the eps-ball and in
+/// [0, 1], the attack raises the loss, and the step's loss is plausible.
+pub async fn pgd_at_step_entry(gpu: &Gpu, model: &str, batch: usize, steps: usize, runs: usize) -> Result<EntryResult> {
+    let id = pgd_at_step_id(model, batch);
+    let (x0, y) = shaped_batch(gpu, batch, super::inference::bench_input(model));
+    let (loss, correct) = (gpu.empty(&[batch]), gpu.empty_u32(&[batch]));
+    let mut trainer = match StepTrainer::new(gpu, model, None, None).await? {
+        Ok(t) => t,
+        Err(why) => return Ok(failed(id, why)),
+    };
+    let eps = 0.3;
+    let adv = AdvTrainConfig { method: AdvMethod::Pgd, norm: Norm::Linf, eps, step: 2.5 * eps / steps as f32, steps, random_start: true, ..Default::default() };
+    let b = Batch::with_radii(gpu, x0.clone(), y.clone(), vec![eps; batch], vec![adv.step; batch], 0);
+    let xa = craft(gpu, &trainer.m, &adv, &b, None);
+    let obj = Objective { loss: AdvLoss::Ce, labels: &y, targets: None, reference: None };
+    let clean_loss = gpu.read_f32(&probe(gpu, &trainer.m, &obj, &x0, false).loss).await?;
+    let adv_loss = gpu.read_f32(&probe(gpu, &trainer.m, &obj, &xa, false).loss).await?;
+    let (clean, crafted) = (gpu.read_f32(&x0).await?, gpu.read_f32(&xa).await?);
+    if let Some(i) = clean.iter().zip(&crafted).position(|(c, a)| injected() || !(0.0..=1.0).contains(a) || (a - c).abs() > eps + 1e-6) {
+        return Ok(failed(id, format!("pixel {i} left the eps-ball or [0, 1]: {} from {}", crafted[i], clean[i])));
+    }
+    if adv_loss.iter().sum::<f32>() < clean_loss.iter().sum::<f32>() {
+        return Ok(failed(id, "the attack lowered the loss".into()));
+    }
+    trainer.step(gpu, &xa, &y, &loss, &correct);
+    let l = gpu.read_f32(&loss).await?;
+    if l.iter().any(|v| !v.is_finite() || *v > 20.0) {
+        return Ok(failed(id, format!("implausible first loss {:?}", &l[..l.len().min(4)])));
+    }
+    let t = time_async(gpu, 1, runs, || {
+        let xa = craft(gpu, &trainer.m, &adv, &b, None);
+        trainer.step(gpu, &xa, &y, &loss, &correct);
+    })
+    .await?;
+    let mut r = result(id, t, 0.0, 0.0);
+    r.items_per_s = Some(batch as f64 / (r.median_ms / 1e3));
+    Ok(r)
+}
+
+pub fn pgd_at_step_id(model: &str, batch: usize) -> String {
+    format!("pgd_at_step/{model}/b{batch}")
 }
 
 /// A model and its optimizer for `train_step_entry`.

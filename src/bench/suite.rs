@@ -1,7 +1,7 @@
 //! The fixed, versioned suite: every entry's stable id and what it runs. `--quick` runs the
 //! same entries at tiny sizes (their ids say so), so the suite cannot rot unnoticed.
 
-use super::entries::{conv2d_entry, failed, linear_entry, matmul_entry, pgd_entry, pgd_id, pgd_step_entry, train_step_entry, train_step_id, ConvPass, WeightFormat};
+use super::entries::{conv2d_entry, failed, linear_entry, matmul_entry, pgd_at_step_entry, pgd_at_step_id, pgd_entry, pgd_id, pgd_step_entry, train_step_entry, train_step_id, ConvPass, WeightFormat};
 use super::inference::{infer_entry, infer_id, select_entry, InferFormat, Wta};
 use super::sparse::{sparse_entry, sparse_id, SparseFormat, SparseLayer};
 use crate::gpu::take_profile;
@@ -22,6 +22,9 @@ pub enum Entry {
     /// `wta`: winners-take-all after every ReLU (see `Wta`).
     TrainStep { model: &'static str, batch: usize, blocks: Option<(usize, f64)>, wta: Option<Wta> },
     Pgd { model: &'static str, batch: usize, steps: usize, wta: Option<Wta> },
+    /// One PGD adversarial training step: a PGD attack of `steps` steps crafts the batch,
+    /// then one training step on it.
+    PgdAtStep { model: &'static str, batch: usize, steps: usize },
     Sparse { layer: SparseLayer, pass: ConvPass, format: SparseFormat },
     Infer { model: &'static str, format: InferFormat, batch: usize },
     Select { n: usize },
@@ -37,6 +40,7 @@ impl Entry {
             Entry::PgdStep { norm, batch, dim } => format!("pgd_step/{}/b{batch}x{dim}", if *norm == Norm::Linf { "linf" } else { "l2" }),
             Entry::TrainStep { model, batch, blocks, wta } => train_step_id(model, *batch, *blocks, *wta),
             Entry::Pgd { model, batch, steps, wta } => pgd_id(model, *batch, *steps, *wta),
+            Entry::PgdAtStep { model, batch, .. } => pgd_at_step_id(model, *batch),
             Entry::Sparse { layer, pass, format } => sparse_id(layer, *pass, *format),
             Entry::Infer { model, format, batch } => infer_id(model, *format, *batch),
             Entry::Select { n } => format!("select_topk/{n}"),
@@ -51,6 +55,7 @@ impl Entry {
             Entry::PgdStep { norm, batch, dim } => pgd_step_entry(gpu, norm, batch, dim, runs).await,
             Entry::TrainStep { model, batch, blocks, wta } => train_step_entry(gpu, model, batch, blocks, wta, runs).await,
             Entry::Pgd { model, batch, steps, wta } => pgd_entry(gpu, model, batch, steps, wta, runs).await,
+            Entry::PgdAtStep { model, batch, steps } => pgd_at_step_entry(gpu, model, batch, steps, runs).await,
             Entry::Sparse { layer, pass, format } => sparse_entry(gpu, layer, pass, format, runs).await,
             Entry::Infer { model, format, batch } => infer_entry(gpu, model, format, batch, runs).await,
             Entry::Select { n } => select_entry(gpu, n, runs).await,
@@ -104,6 +109,8 @@ pub fn suite(quick: bool, half: bool) -> Vec<Entry> {
     for w in wta {
         out.push(Entry::Pgd { model: "cnn", batch, steps, wta: w });
     }
+    // PGD adversarial training: PGD-10 crafts the batch, then one training step.
+    out.push(Entry::PgdAtStep { model: "cnn", batch, steps: 10 });
     // Inference on the same model three ways: dense, block-sparse, packed ternary.
     let infer_batch = if quick { 4 } else { 256 };
     for format in [InferFormat::Dense, InferFormat::Bsr { block: 16, sparsity: 0.91 }, InferFormat::Ternary] {

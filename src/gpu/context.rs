@@ -159,7 +159,10 @@ impl Gpu {
     }
 
     pub fn fill_zero(&self, t: &Tensor) {
-        self.with_encoder(|enc| enc.clear_buffer(t.buffer(), 0, None));
+        match t.is_view() {
+            true => self.with_encoder(|enc| enc.clear_buffer(t.buffer(), t.offset(), Some(t.bytes()))),
+            false => self.with_encoder(|enc| enc.clear_buffer(t.buffer(), 0, None)),
+        };
     }
 
     pub fn upload(&self, data: &[f32], shape: &[usize]) -> Tensor {
@@ -181,16 +184,17 @@ impl Gpu {
     /// (possibly one just returned to the pool) must not change under it.
     pub fn write<T: bytemuck::Pod>(&self, t: &Tensor, data: &[T]) {
         let bytes: &[u8] = bytemuck::cast_slice(data);
-        assert!(bytes.len() as u64 <= t.buffer().size(), "write: {} bytes into a {}-byte tensor", bytes.len(), t.buffer().size());
+        let room = if t.is_view() { t.binding_size() } else { t.buffer().size() };
+        assert!(bytes.len() as u64 <= room, "write: {} bytes into a {room}-byte tensor", bytes.len());
         self.flush();
         if !bytes.is_empty() {
-            self.queue.write_buffer(t.buffer(), 0, bytes);
+            self.queue.write_buffer(t.buffer(), t.offset(), bytes);
         }
     }
 
     pub fn copy(&self, src: &Tensor, dst: &Tensor) {
         assert_eq!(src.numel(), dst.numel(), "copy: sizes differ");
-        self.with_encoder(|enc| enc.copy_buffer_to_buffer(src.buffer(), 0, dst.buffer(), 0, src.bytes()));
+        self.with_encoder(|enc| enc.copy_buffer_to_buffer(src.buffer(), src.offset(), dst.buffer(), dst.offset(), src.bytes()));
     }
 
     /// A new tensor holding a copy of `t` (same shape and dtype).
@@ -204,7 +208,7 @@ impl Gpu {
     pub fn copy_range(&self, src: &Tensor, src_at: usize, dst: &Tensor, dst_at: usize, n: usize) {
         assert!(src_at + n <= src.numel() && dst_at + n <= dst.numel(), "copy_range: out of bounds");
         if n > 0 {
-            self.with_encoder(|enc| enc.copy_buffer_to_buffer(src.buffer(), src_at as u64 * 4, dst.buffer(), dst_at as u64 * 4, n as u64 * 4));
+            self.with_encoder(|enc| enc.copy_buffer_to_buffer(src.buffer(), src.offset() + src_at as u64 * 4, dst.buffer(), dst.offset() + dst_at as u64 * 4, n as u64 * 4));
         }
     }
 
@@ -269,7 +273,10 @@ impl Gpu {
                     let t = tensors.get(b as usize - 1).unwrap_or_else(|| {
                         panic!("{}::{} uses binding {b} but only {} tensors were passed", kernel.shader.name, kernel.entry, tensors.len())
                     });
-                    t.buffer().as_entire_binding()
+                    match t.is_view() {
+                        true => wgpu::BindingResource::Buffer(wgpu::BufferBinding { buffer: t.buffer(), offset: t.offset(), size: std::num::NonZeroU64::new(t.binding_size()) }),
+                        false => t.buffer().as_entire_binding(),
+                    }
                 };
                 wgpu::BindGroupEntry { binding: b, resource }
             })
@@ -357,7 +364,7 @@ impl Gpu {
                     mapped_at_creation: false,
                 });
                 if t.bytes() > 0 {
-                    self.with_encoder(|enc| enc.copy_buffer_to_buffer(t.buffer(), 0, &staging, 0, t.bytes()));
+                    self.with_encoder(|enc| enc.copy_buffer_to_buffer(t.buffer(), t.offset(), &staging, 0, t.bytes()));
                 }
                 staging
             })

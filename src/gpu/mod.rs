@@ -21,7 +21,7 @@ pub use driver_cache::PIPELINE_CACHE_VAR;
 pub use context::{DeviceLimits, Gpu, Marker};
 pub use profile::KernelTime;
 pub use pipeline::{shader_capabilities, Kernel, Shader};
-pub use tensor::{DType, Tensor};
+pub use tensor::{DType, Tensor, VIEW_ALIGN};
 pub use timer::GpuTimer;
 pub use timing::{profile_kernels, take_profile, time_async, time_paired, Timing, TIMESTAMPS, WALL_CLOCK};
 

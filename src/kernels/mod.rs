@@ -58,7 +58,7 @@ pub use spectrum::{spectrum, spectrum_max_planes, spectrum_twiddles};
 pub use avgpool::{global_avgpool_backward, global_avgpool_forward};
 pub use batchnorm::{bn_eval_affine, bn_train_stats, NormShape, NormTensors};
 pub use batchnorm_backward::{bn_backward_dx, bn_backward_reduce, NormGrads};
-pub use bias::{add_assign, bias_add, bias_grad, bias_grad_accumulate};
+pub use bias::{add_assign, bias_add, bias_grad, bias_grad_accumulate, bias_relu, relu_bias_grad};
 pub use bsr::{block_norm_keys, bsr_conv_backward_data, bsr_conv_forward, bsr_conv_weight_grad, bsr_gather, bsr_matmul, bsr_matmul_t, bsr_weight_grad, expand_block_mask, ActiveColumns, Bsr, BSR_BLOCKS};
 pub use corrupt::{l2_ascent, l2_project, linf_ascent, random_corner, random_normal, sum_squares, Radius};
 pub use dropout::dropout;

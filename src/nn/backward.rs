@@ -50,6 +50,8 @@ impl Model {
         let n = dy.shape()[0];
         // Set by a max-pool that did the backward pass of the ReLU before it.
         let mut relu_done = false;
+        // Set by a ReLU that wrote the bias gradient of the linear layer before it.
+        let mut bias_done = false;
         // The gradient of each residual slot's activation, from its add back to its save.
         let mut slots: Vec<Option<Tensor>> = vec![None; self.slots()];
         for (i, (layer, saved)) in self.layers.iter().zip(tape.saved).enumerate().rev() {
@@ -61,7 +63,9 @@ impl Model {
                             Some(bsr) => k::bsr_weight_grad(gpu, &dy, &x, bsr, &self.params[*w].grad, n, ActivationLayout::LINEAR),
                             None => k::matmul(gpu, MatmulForm::TN, &dy, &x, &self.params[*w].grad, *out, *inp, n, false),
                         }
-                        k::bias_grad(gpu, &dy, &self.params[*b].grad, n, *out, 1);
+                        if !std::mem::take(&mut bias_done) {
+                            k::bias_grad(gpu, &dy, &self.params[*b].grad, n, *out, 1);
+                        }
                         if grads == Grads::Finished {
                             self.weight_grad_done(gpu, *w);
                         }
@@ -157,7 +161,14 @@ impl Model {
                 }
                 (Layer::Relu, Saved::Output(_)) if std::mem::take(&mut relu_done) => dy,
                 (Layer::Relu, Saved::Output(y)) => {
-                    k::relu_backward(gpu, &y, &dy);
+                    // Over a linear layer: that layer's bias gradient in the same pass.
+                    match i.checked_sub(1).map(|j| &self.layers[j]) {
+                        Some(Layer::Linear { b, out, .. }) if param_grads => {
+                            k::relu_bias_grad(gpu, &y, &dy, &self.params[*b].grad, n, *out);
+                            bias_done = true;
+                        }
+                        _ => k::relu_backward(gpu, &y, &dy),
+                    }
                     dy
                 }
                 (Layer::Maxpool2, Saved::Pool(arg, s, y)) => {

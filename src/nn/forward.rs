@@ -21,7 +21,7 @@ impl Model {
             packed_now = packs.map(|qw| (qw.param, q.pack_weight(gpu, &self.params, qw))).collect();
         }
         let mut kept: Option<KeptChannels> = None;
-        // Set by a convolution that applied the ReLU after it itself (conv_direct).
+        // Set by a layer that applied the ReLU after it itself (conv_direct, a linear layer).
         let mut relu_done = false;
         let mut slots: Vec<Option<Tensor>> = vec![None; self.slots()];
         for (i, layer) in self.layers.iter().enumerate() {
@@ -61,7 +61,12 @@ impl Model {
                     let y = gpu.empty(&[n, *out]);
                     let weights = packed_now.get(w).map_or_else(|| self.forward_weights(*w), Weights::Packed);
                     weights.apply(gpu, &x, &y, n, *out, *inp, ActivationLayout::LINEAR);
-                    k::bias_add(gpu, &y, &self.params[*b].value, n, *out, 1);
+                    // The ReLU after the layer in the same pass as the bias.
+                    relu_done = matches!(self.layers.get(i + 1), Some(Layer::Relu));
+                    match relu_done {
+                        true => k::bias_relu(gpu, &y, &self.params[*b].value, n, *out, 1),
+                        false => k::bias_add(gpu, &y, &self.params[*b].value, n, *out, 1),
+                    }
                     (y, Saved::Input(x))
                 }
                 Layer::Conv2d { w, b, out, kernel, stride, pad } if self.convolves_directly(*w, &Self::geometry(&x, *kernel, *stride, *pad), *out) => {

@@ -3,6 +3,7 @@
 
 mod backward;
 mod bounds;
+pub mod flat;
 mod fold;
 mod forward;
 mod init;

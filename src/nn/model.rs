@@ -225,6 +225,7 @@ impl Model {
                 LayerSpec::Add { name } => Layer::Add(slot(name)),
             });
         }
+        super::flat::pack(gpu, &mut params);
         let quant = spec.quant.as_ref().map(|q| Quantizer::attach(gpu, q, &mut params, existing)).transpose()?;
         Ok(Model { spec: spec.clone(), input, classes, params, dense_gradients: false.into(), training: None.into(), inference_dropout: None.into(), quant, plan: Plan::default(), layers })
     }

@@ -51,7 +51,7 @@ pub mod ternary;
 pub mod ternary_f16;
 pub mod wta;
 
-pub use bias::{bias_add, bias_grad};
+pub use bias::{bias_add, bias_grad, bias_relu, relu_bias_grad};
 pub use common::{weight_product, weight_product_grad, weight_product_t};
 pub use conv2d::{col2im, im2col, permute_cnhw_to_nchw, permute_nchw_to_cnhw};
 pub use conv_direct::{conv2d_backward_data, conv2d_backward_weight, conv2d_forward};

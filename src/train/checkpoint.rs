@@ -563,7 +563,8 @@ impl Checkpoint {
         for (p, state) in model.params.iter().zip(&mut opt.state) {
             for (slot, t) in slots.iter().zip(state.iter_mut()) {
                 if let Some(v) = values.get(&format!("optimizer.{}.{slot}", p.name)) {
-                    *t = gpu.upload(v, p.value.shape());
+                    // Into the state in place: packed state stays one buffer.
+                    gpu.write(t, v);
                 }
             }
         }
