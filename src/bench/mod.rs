@@ -22,13 +22,14 @@ use crate::gpu::{AdapterSummary, KernelTime};
 use serde::{Deserialize, Serialize};
 
 /// Version of the suite's entry set: ids and what they measure.
-pub const SUITE_VERSION: u32 = 8;
+pub const SUITE_VERSION: u32 = 9;
 // 4: block-sparse products, the block-sparse training step, inference (dense, block-sparse,
 // ternary) and top-k selection joined. 5: ternary products with f16 activations. 6: inference
 // with winners-take-all activation sparsity, with and without channel skipping. 7: the direct
 // weight gradient for convolutions with few weights; block-sparse and channel-skipping steps
 // and attacks timed run for run against their references. 8: training steps of smallcnn and
 // of resnet20 on CIFAR-shaped data, timed against resnet20 without batchnorm and shortcuts.
+// 9: the mlp's nine products at the suite's batch (`matmul/f32/mlp-fc1-fwd/b128` ...).
 /// Version of the result file's layout (`RunReport`).
 pub const SCHEMA_VERSION: u32 = 1;
 
