@@ -22,7 +22,7 @@
 //! | spectrum (rows, cols, mean) | 1e-6 h w | 1e-5 | sums of h w products of values in [0, 1] with f32 twiddles (computed in f64), rounded along rows then columns, and a mean over the planes; a mean over 65,536 planes (a sum in order) within 4e-3 relative |
 //! | bias_add | 0 | 0 | one correctly rounded add |
 //! | bias_grad | 0 | 0 | inputs are multiples of 1/64 and partial sums stay far below 2^18, so any summation order is exact |
-//! | matmul (main, main_blocked, main_dot, reduce_splits) | 2e-5 sqrt(k) amax(a) amax(b) | 1e-6 | an f32 dot product's rounding grows like u k E(ab); for k <= 1e5 and uniform inputs this is >10x that, yet far below one product term |
+//! | matmul (main, main_blocked, main_wide, main_dot, reduce_splits) | 2e-5 sqrt(k) amax(a) amax(b) | 1e-6 | an f32 dot product's rounding grows like u k E(ab); for k <= 1e5 and uniform inputs this is >10x that, yet far below one product term |
 //! | conv2d (im2col, matmul, permute, bias) | as matmul, k = c kh kw | 1e-6 | as matmul; the bias adds one rounding |
 //! | col2im | (kh kw)^2 u | 0 | at most kh kw terms of magnitude <= 1 per pixel |
 //! | col2im adjoint: <im2col(x), y> = <x, col2im(y)> | 1e-6 kh kw sum(abs(im2col(x) y)) | | only col2im rounds, <= kh kw u per term |

@@ -1,5 +1,5 @@
-//! matmul.wgsl: both kernels (tiled `main` and the CPU-adapter `main_blocked`, with the
-//! split-K `reduce_splits` behind them, and `main_dot` where the blocked variant picks it) on every adapter, in all four transpose forms,
+//! matmul.wgsl: every kernel (tiled `main` and the CPU-adapter `main_blocked` and `main_wide`,
+//! with the split-K `reduce_splits` behind them, and `main_dot` where a CPU variant picks it) on every adapter, in all four transpose forms,
 //! overwriting and accumulating, and the matrix-vector product `matvec`, against
 //! `reference::matmul` (f64 accumulation).
 
@@ -10,7 +10,7 @@ use rand::Rng;
 
 const FORMS: [MatmulForm; 4] = [MatmulForm::NN, MatmulForm::NT, MatmulForm::TN, MatmulForm::TT];
 
-const VARIANTS: [MatmulVariant; 2] = [MatmulVariant::Tiled, MatmulVariant::Blocked];
+const VARIANTS: [MatmulVariant; 3] = [MatmulVariant::Tiled, MatmulVariant::Blocked, MatmulVariant::Wide];
 
 #[derive(Debug, Clone, Copy)]
 struct Case {
@@ -27,7 +27,7 @@ fn tol(k: usize, a: &[f32], b: &[f32]) -> Tol {
     Tol { abs: 2e-5 * (k.max(1) as f64).sqrt() * max_abs(a) * max_abs(b), rel: 1e-6 }
 }
 
-/// Run one case through both kernels, on the same inputs.
+/// Run one case through every kernel, on the same inputs.
 fn check(case: Case, seed: usize) {
     for variant in VARIANTS {
         check_variant(variant, case, seed);
@@ -117,25 +117,27 @@ fn matmul_dot_shapes() {
     let cases = [nt(16, 25, 100_352, false), nt(9, 13, 4100, true), nt(1, 31, 8192, false), nt(32, 32, 4096, true), nt(7, 5, 1_000_000, false)];
     for (i, case) in cases.into_iter().enumerate() {
         assert!(kernels::takes_dot(case.form, case.m, case.n, case.k), "{case:?}");
-        check_variant(MatmulVariant::Blocked, case, 170 + i);
+        check_variant(MatmulVariant::Cpu, case, 170 + i);
     }
     let ragged = nt(16, 25, 4097, false);
     assert!(!kernels::takes_dot(ragged.form, ragged.m, ragged.n, ragged.k));
-    check_variant(MatmulVariant::Blocked, ragged, 180);
+    check_variant(MatmulVariant::Cpu, ragged, 180);
 }
 
 /// Thin shapes at WebGPU's default limits: C filling a maximal 128 MiB binding, and 65,535
 /// workgroups across N as the launcher lays them out (`main`: 64 columns per group;
 /// `main_blocked`: 8 lanes of 16 columns) with an operand within 512 floats of a maximal
-/// binding. `main` pays for whole 64x64x16 tiles, ~15-35 s for 65,535 of them on a CPU
+/// binding (`main_wide`: 8 lanes of 32 columns, C as large as a binding allows). `main` pays for whole 64x64x16 tiles, ~15-35 s for 65,535 of them on a CPU
 /// adapter, so that grid runs only on GPUs.
 #[test]
 fn matmul_thin_shapes_at_limits() {
-    use MatmulVariant::{Blocked, Tiled};
+    use MatmulVariant::{Blocked, Tiled, Wide};
     let mut cases = vec![
         (Tiled, Case { form: MatmulForm::NN, m: 4096, n: MAX_BINDING_F32 / 4096, k: 1, accumulate: false }),
         // C [4, N] just under a maximal binding.
         (Blocked, Case { form: MatmulForm::NT, m: 4, n: MAX_GROUPS * 128, k: 1, accumulate: true }),
+        // C [2, N] just under a maximal binding: 8 lanes of 32 columns, 65,535 workgroups.
+        (Wide, Case { form: MatmulForm::NT, m: 2, n: MAX_GROUPS * 256, k: 1, accumulate: false }),
     ];
     if gpu().info.device_type != wgpu::DeviceType::Cpu {
         // B [N, 8] just under a maximal binding.
@@ -169,4 +171,28 @@ fn matvec_matches_reference() {
         reference::matmul(MatmulForm::NT, &a, &b, &mut want, m, n, k, false);
         assert_close("matvec", &(m, n, k), &read(&c), &want, Tol::EXACT);
     }
+}
+
+/// The CPU launcher's choice of block and lane grid (no adapter involved): the fewest loads,
+/// every lane grid within the default limits, and the whole output covered.
+#[test]
+fn matmul_cpu_layout() {
+    // A 300 x 784 weight gradient: rows of blocks cover 320 rows, not 512 as 8x8-lane groups do.
+    let l = kernels::cpu_layout(MatmulVariant::Blocked, 300, 784, 128);
+    assert_eq!(l.grid[1] * l.lanes[1] * 32, 320, "{l:?}");
+    // Full 32x32 blocks take main_wide.
+    assert_eq!(kernels::cpu_layout(MatmulVariant::Cpu, 1024, 1024, 1024).entry(), "main_wide");
+    let mut rng = rng("matmul_cpu_layout", 0);
+    for _ in 0..1000 {
+        let (m, n, k) = (rng.random_range(1..5000), rng.random_range(1..5000), rng.random_range(1..5000));
+        for variant in [MatmulVariant::Cpu, MatmulVariant::Blocked, MatmulVariant::Wide] {
+            let l = kernels::cpu_layout(variant, m, n, k);
+            let (rows, cols) = if l.entry() == "main_wide" { (32, 32) } else { (32, 16) };
+            assert!(l.fits() && l.lanes.iter().product::<usize>() <= 64, "{m}x{n}x{k}: {l:?}");
+            assert!(l.grid[0] * l.lanes[0] * cols >= n && l.grid[1] * l.lanes[1] * rows >= m, "{m}x{n}x{k}: {l:?}");
+        }
+    }
+    // C [2, 65,535 x 256]: only 8 lanes along n fit the grid.
+    let l = kernels::cpu_layout(MatmulVariant::Wide, 2, MAX_GROUPS * 256, 1);
+    assert!(l.fits() && l.lanes[0] == 8, "{l:?}");
 }

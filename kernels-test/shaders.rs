@@ -85,6 +85,7 @@ const TESTED: &[(&str, &str)] = &[
     ("learned_mask", "gate_open_probability"),
     ("matmul", "main"),
     ("matmul", "main_blocked"),
+    ("matmul", "main_wide"),
     ("matmul", "main_dot"),
     ("matmul", "reduce_splits"),
     ("matmul", "matvec"),

@@ -14,7 +14,18 @@
 //                 lanes on one core, every load is issued lane by lane, and barriers are
 //                 costly; each invocation instead keeps a 32x16 block of C in registers, so
 //                 each step of k does 48 loads for 512 multiply-adds, with no shared memory.
+//   main_wide     main_blocked with a 32x32 block: 64 loads for 1024 multiply-adds.
 // and, on CPU adapters, main_dot for A * B^T with a small output over a long k (below).
+//
+// What bounds the CPU kernels is loads: llvmpipe (Mesa 22) issues each component of each load
+// lane by lane, inside a loop even where the address is the same for every lane, and a vec4
+// load costs four (measured: main_blocked with vec4 loads of A and B ran at the speed of the
+// scalar one). A kernel that kept A uniform across the SIMD group and only 12 accumulators per
+// lane (no spills) ran 10x slower than main_blocked: multiply-adds and spills are cheap next to
+// loads. So a lane's cost is its block's loads per step of k, whether or not the block lies
+// inside the matrix, and the launcher picks the block and lane grid that launch the fewest
+// loads (a 300 x 784 weight gradient in 8x8-lane groups of 32x16 blocks computed 512 rows for
+// 300; in 8x1 groups, 320: 56 against 96 ms).
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
@@ -216,6 +227,63 @@ fn main_blocked(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
     store_block(r + 20u, col, z, m50); store_block(r + 20u, col + 4u, z, m51); store_block(r + 20u, col + 8u, z, m52); store_block(r + 20u, col + 12u, z, m53);
     store_block(r + 24u, col, z, m60); store_block(r + 24u, col + 4u, z, m61); store_block(r + 24u, col + 8u, z, m62); store_block(r + 24u, col + 12u, z, m63);
     store_block(r + 28u, col, z, m70); store_block(r + 28u, col + 4u, z, m71); store_block(r + 28u, col + 8u, z, m72); store_block(r + 28u, col + 12u, z, m73);
+}
+
+// main_blocked with a 32x32 block: 64 loads feed 1024 multiply-adds per step of k, against
+// 48 for 512. llvmpipe (Mesa 22) issues every load lane by lane, a uniform one too inside a
+// loop, so loads, not multiply-adds, bound these kernels: where the matrix fills whole 32x32
+// blocks this one is faster (1024^3: 1.04 against 1.66 s on a loaded lavapipe), the spills of
+// its larger block notwithstanding. The launcher weighs the two by loads per output (see
+// `cpu_layout` in src/kernels/matmul.rs).
+@compute @workgroup_size(LANES_X, LANES_Y, LANES_Z)
+fn main_wide(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+    let r = (wg.y * LANES_Y + lid.y) * 32u;
+    let col = (wg.x * LANES_X + lid.x) * 32u;
+    let z = wg.z * LANES_Z + lid.z;
+    let kr = k_range(z);
+    var m00 = mat4x4<f32>(); var m01 = mat4x4<f32>(); var m02 = mat4x4<f32>(); var m03 = mat4x4<f32>(); var m04 = mat4x4<f32>(); var m05 = mat4x4<f32>(); var m06 = mat4x4<f32>(); var m07 = mat4x4<f32>();
+    var m10 = mat4x4<f32>(); var m11 = mat4x4<f32>(); var m12 = mat4x4<f32>(); var m13 = mat4x4<f32>(); var m14 = mat4x4<f32>(); var m15 = mat4x4<f32>(); var m16 = mat4x4<f32>(); var m17 = mat4x4<f32>();
+    var m20 = mat4x4<f32>(); var m21 = mat4x4<f32>(); var m22 = mat4x4<f32>(); var m23 = mat4x4<f32>(); var m24 = mat4x4<f32>(); var m25 = mat4x4<f32>(); var m26 = mat4x4<f32>(); var m27 = mat4x4<f32>();
+    var m30 = mat4x4<f32>(); var m31 = mat4x4<f32>(); var m32 = mat4x4<f32>(); var m33 = mat4x4<f32>(); var m34 = mat4x4<f32>(); var m35 = mat4x4<f32>(); var m36 = mat4x4<f32>(); var m37 = mat4x4<f32>();
+    var m40 = mat4x4<f32>(); var m41 = mat4x4<f32>(); var m42 = mat4x4<f32>(); var m43 = mat4x4<f32>(); var m44 = mat4x4<f32>(); var m45 = mat4x4<f32>(); var m46 = mat4x4<f32>(); var m47 = mat4x4<f32>();
+    var m50 = mat4x4<f32>(); var m51 = mat4x4<f32>(); var m52 = mat4x4<f32>(); var m53 = mat4x4<f32>(); var m54 = mat4x4<f32>(); var m55 = mat4x4<f32>(); var m56 = mat4x4<f32>(); var m57 = mat4x4<f32>();
+    var m60 = mat4x4<f32>(); var m61 = mat4x4<f32>(); var m62 = mat4x4<f32>(); var m63 = mat4x4<f32>(); var m64 = mat4x4<f32>(); var m65 = mat4x4<f32>(); var m66 = mat4x4<f32>(); var m67 = mat4x4<f32>();
+    var m70 = mat4x4<f32>(); var m71 = mat4x4<f32>(); var m72 = mat4x4<f32>(); var m73 = mat4x4<f32>(); var m74 = mat4x4<f32>(); var m75 = mat4x4<f32>(); var m76 = mat4x4<f32>(); var m77 = mat4x4<f32>();
+    for (var k = kr.x; k < kr.y; k++) {
+        let b0 = load_b4(k, col + 0u);
+        let b1 = load_b4(k, col + 4u);
+        let b2 = load_b4(k, col + 8u);
+        let b3 = load_b4(k, col + 12u);
+        let b4 = load_b4(k, col + 16u);
+        let b5 = load_b4(k, col + 20u);
+        let b6 = load_b4(k, col + 24u);
+        let b7 = load_b4(k, col + 28u);
+        let a0 = load_a4(r + 0u, k);
+        m00 = outer_acc(m00, a0, b0); m01 = outer_acc(m01, a0, b1); m02 = outer_acc(m02, a0, b2); m03 = outer_acc(m03, a0, b3); m04 = outer_acc(m04, a0, b4); m05 = outer_acc(m05, a0, b5); m06 = outer_acc(m06, a0, b6); m07 = outer_acc(m07, a0, b7);
+        let a1 = load_a4(r + 4u, k);
+        m10 = outer_acc(m10, a1, b0); m11 = outer_acc(m11, a1, b1); m12 = outer_acc(m12, a1, b2); m13 = outer_acc(m13, a1, b3); m14 = outer_acc(m14, a1, b4); m15 = outer_acc(m15, a1, b5); m16 = outer_acc(m16, a1, b6); m17 = outer_acc(m17, a1, b7);
+        let a2 = load_a4(r + 8u, k);
+        m20 = outer_acc(m20, a2, b0); m21 = outer_acc(m21, a2, b1); m22 = outer_acc(m22, a2, b2); m23 = outer_acc(m23, a2, b3); m24 = outer_acc(m24, a2, b4); m25 = outer_acc(m25, a2, b5); m26 = outer_acc(m26, a2, b6); m27 = outer_acc(m27, a2, b7);
+        let a3 = load_a4(r + 12u, k);
+        m30 = outer_acc(m30, a3, b0); m31 = outer_acc(m31, a3, b1); m32 = outer_acc(m32, a3, b2); m33 = outer_acc(m33, a3, b3); m34 = outer_acc(m34, a3, b4); m35 = outer_acc(m35, a3, b5); m36 = outer_acc(m36, a3, b6); m37 = outer_acc(m37, a3, b7);
+        let a4 = load_a4(r + 16u, k);
+        m40 = outer_acc(m40, a4, b0); m41 = outer_acc(m41, a4, b1); m42 = outer_acc(m42, a4, b2); m43 = outer_acc(m43, a4, b3); m44 = outer_acc(m44, a4, b4); m45 = outer_acc(m45, a4, b5); m46 = outer_acc(m46, a4, b6); m47 = outer_acc(m47, a4, b7);
+        let a5 = load_a4(r + 20u, k);
+        m50 = outer_acc(m50, a5, b0); m51 = outer_acc(m51, a5, b1); m52 = outer_acc(m52, a5, b2); m53 = outer_acc(m53, a5, b3); m54 = outer_acc(m54, a5, b4); m55 = outer_acc(m55, a5, b5); m56 = outer_acc(m56, a5, b6); m57 = outer_acc(m57, a5, b7);
+        let a6 = load_a4(r + 24u, k);
+        m60 = outer_acc(m60, a6, b0); m61 = outer_acc(m61, a6, b1); m62 = outer_acc(m62, a6, b2); m63 = outer_acc(m63, a6, b3); m64 = outer_acc(m64, a6, b4); m65 = outer_acc(m65, a6, b5); m66 = outer_acc(m66, a6, b6); m67 = outer_acc(m67, a6, b7);
+        let a7 = load_a4(r + 28u, k);
+        m70 = outer_acc(m70, a7, b0); m71 = outer_acc(m71, a7, b1); m72 = outer_acc(m72, a7, b2); m73 = outer_acc(m73, a7, b3); m74 = outer_acc(m74, a7, b4); m75 = outer_acc(m75, a7, b5); m76 = outer_acc(m76, a7, b6); m77 = outer_acc(m77, a7, b7);
+    }
+    if (r >= p.m || col >= p.n || z >= p.splits) { return; }
+    store_block(r + 0u, col + 0u, z, m00); store_block(r + 0u, col + 4u, z, m01); store_block(r + 0u, col + 8u, z, m02); store_block(r + 0u, col + 12u, z, m03); store_block(r + 0u, col + 16u, z, m04); store_block(r + 0u, col + 20u, z, m05); store_block(r + 0u, col + 24u, z, m06); store_block(r + 0u, col + 28u, z, m07);
+    store_block(r + 4u, col + 0u, z, m10); store_block(r + 4u, col + 4u, z, m11); store_block(r + 4u, col + 8u, z, m12); store_block(r + 4u, col + 12u, z, m13); store_block(r + 4u, col + 16u, z, m14); store_block(r + 4u, col + 20u, z, m15); store_block(r + 4u, col + 24u, z, m16); store_block(r + 4u, col + 28u, z, m17);
+    store_block(r + 8u, col + 0u, z, m20); store_block(r + 8u, col + 4u, z, m21); store_block(r + 8u, col + 8u, z, m22); store_block(r + 8u, col + 12u, z, m23); store_block(r + 8u, col + 16u, z, m24); store_block(r + 8u, col + 20u, z, m25); store_block(r + 8u, col + 24u, z, m26); store_block(r + 8u, col + 28u, z, m27);
+    store_block(r + 12u, col + 0u, z, m30); store_block(r + 12u, col + 4u, z, m31); store_block(r + 12u, col + 8u, z, m32); store_block(r + 12u, col + 12u, z, m33); store_block(r + 12u, col + 16u, z, m34); store_block(r + 12u, col + 20u, z, m35); store_block(r + 12u, col + 24u, z, m36); store_block(r + 12u, col + 28u, z, m37);
+    store_block(r + 16u, col + 0u, z, m40); store_block(r + 16u, col + 4u, z, m41); store_block(r + 16u, col + 8u, z, m42); store_block(r + 16u, col + 12u, z, m43); store_block(r + 16u, col + 16u, z, m44); store_block(r + 16u, col + 20u, z, m45); store_block(r + 16u, col + 24u, z, m46); store_block(r + 16u, col + 28u, z, m47);
+    store_block(r + 20u, col + 0u, z, m50); store_block(r + 20u, col + 4u, z, m51); store_block(r + 20u, col + 8u, z, m52); store_block(r + 20u, col + 12u, z, m53); store_block(r + 20u, col + 16u, z, m54); store_block(r + 20u, col + 20u, z, m55); store_block(r + 20u, col + 24u, z, m56); store_block(r + 20u, col + 28u, z, m57);
+    store_block(r + 24u, col + 0u, z, m60); store_block(r + 24u, col + 4u, z, m61); store_block(r + 24u, col + 8u, z, m62); store_block(r + 24u, col + 12u, z, m63); store_block(r + 24u, col + 16u, z, m64); store_block(r + 24u, col + 20u, z, m65); store_block(r + 24u, col + 24u, z, m66); store_block(r + 24u, col + 28u, z, m67);
+    store_block(r + 28u, col + 0u, z, m70); store_block(r + 28u, col + 4u, z, m71); store_block(r + 28u, col + 8u, z, m72); store_block(r + 28u, col + 12u, z, m73); store_block(r + 28u, col + 16u, z, m74); store_block(r + 28u, col + 20u, z, m75); store_block(r + 28u, col + 24u, z, m76); store_block(r + 28u, col + 28u, z, m77);
 }
 
 // ---- CPU-adapter kernel for A * B^T with a small output over a long k ---------------------

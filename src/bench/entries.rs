@@ -85,6 +85,37 @@ pub async fn matmul_entry(gpu: &Gpu, n: usize, runs: usize) -> Result<EntryResul
     Ok(result(id, t, 2.0 * (n * n * n) as f64, 3.0 * (n * n * 4) as f64))
 }
 
+/// The mlp preset's (784-300-100-10) nine products at batch `batch`: (name, form, m, n, k) of
+/// each layer's forward x W^T, input gradient dy W and weight gradient dy^T x. Skinny shapes
+/// next to the square ones: what a training step and an attack spend their time on.
+pub fn mlp_products(batch: usize) -> Vec<(String, MatmulForm, usize, usize, usize)> {
+    let mut out = Vec::new();
+    for (i, (fan_in, fan_out)) in [(784, 300), (300, 100), (100, 10)].into_iter().enumerate() {
+        let l = i + 1;
+        out.push((format!("mlp-fc{l}-fwd"), MatmulForm::NT, batch, fan_out, fan_in));
+        out.push((format!("mlp-fc{l}-dx"), MatmulForm::NN, batch, fan_in, fan_out));
+        out.push((format!("mlp-fc{l}-dw"), MatmulForm::TN, fan_out, fan_in, batch));
+    }
+    out
+}
+
+/// `matmul/f32/{name}/b{batch}`: one product of a layer, c = op(a) op(b), checked in full.
+#[allow(clippy::too_many_arguments)]
+pub async fn matmul_shape_entry(gpu: &Gpu, name: &str, form: MatmulForm, m: usize, n: usize, k: usize, batch: usize, runs: usize) -> Result<EntryResult> {
+    let id = format!("matmul/f32/{name}/b{batch}");
+    let (a, b) = (random(m * k, 1), random(k * n, 2));
+    let (ga, gb, gc) = (gpu.upload(&a, &[m * k]), gpu.upload(&b, &[k * n]), gpu.empty(&[m * n]));
+    kernels::matmul(gpu, form, &ga, &gb, &gc, m, n, k, false);
+    let got = gpu.read_f32(&gc).await?;
+    let mut want = vec![0f32; m * n];
+    reference::matmul(form, &a, &b, &mut want, m, n, k, false);
+    if let Some(why) = mismatch("c", &got, &want, 1e-4 * (k as f32).sqrt()) {
+        return Ok(failed(id, why));
+    }
+    let t = time_async(gpu, 2, runs, || kernels::matmul(gpu, form, &ga, &gb, &gc, m, n, k, false)).await?;
+    Ok(result(id, t, 2.0 * (m * n * k) as f64, ((m * k + k * n + m * n) * 4) as f64))
+}
+
 /// Which product of a convolution an entry times.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConvPass {

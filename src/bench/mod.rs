@@ -22,7 +22,7 @@ use crate::gpu::{AdapterSummary, KernelTime};
 use serde::{Deserialize, Serialize};
 
 /// Version of the suite's entry set: ids and what they measure.
-pub const SUITE_VERSION: u32 = 9;
+pub const SUITE_VERSION: u32 = 10;
 // 4: block-sparse products, the block-sparse training step, inference (dense, block-sparse,
 // ternary) and top-k selection joined. 5: ternary products with f16 activations. 6: inference
 // with winners-take-all activation sparsity, with and without channel skipping. 7: the direct
@@ -30,6 +30,8 @@ pub const SUITE_VERSION: u32 = 9;
 // and attacks timed run for run against their references. 8: training steps of smallcnn and
 // of resnet20 on CIFAR-shaped data, timed against resnet20 without batchnorm and shortcuts.
 // 9: one step of PGD adversarial training of the cnn (PGD-10, then a training step).
+// 10: the mlp's nine products at the suite's batch (`matmul/f32/mlp-fc1-fwd/b128` ...), and
+// resnet20's inference with its batchnorms folded against evaluating them.
 /// Version of the result file's layout (`RunReport`).
 pub const SCHEMA_VERSION: u32 = 1;
 

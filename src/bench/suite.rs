@@ -1,7 +1,7 @@
 //! The fixed, versioned suite: every entry's stable id and what it runs. `--quick` runs the
 //! same entries at tiny sizes (their ids say so), so the suite cannot rot unnoticed.
 
-use super::entries::{conv2d_entry, failed, linear_entry, matmul_entry, pgd_at_step_entry, pgd_at_step_id, pgd_entry, pgd_id, pgd_step_entry, train_step_entry, train_step_id, ConvPass, WeightFormat};
+use super::entries::{conv2d_entry, failed, linear_entry, matmul_entry, matmul_shape_entry, mlp_products, pgd_at_step_entry, pgd_at_step_id, pgd_entry, pgd_id, pgd_step_entry, train_step_entry, train_step_id, ConvPass, WeightFormat};
 use super::inference::{infer_entry, infer_id, select_entry, InferFormat, Wta};
 use super::sparse::{sparse_entry, sparse_id, SparseFormat, SparseLayer};
 use crate::gpu::take_profile;
@@ -9,12 +9,14 @@ use super::EntryResult;
 use crate::error::{AerError, Result};
 use crate::gpu::AdapterSummary;
 use crate::gpu::Gpu;
-use crate::kernels::{Conv2dGeometry, Norm};
+use crate::kernels::{Conv2dGeometry, MatmulForm, Norm};
 
 /// One entry of the suite.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Entry {
     Matmul { n: usize },
+    /// One product of a layer at batch `batch` (`mlp_products`).
+    MatmulShape { name: String, form: MatmulForm, m: usize, n: usize, k: usize, batch: usize },
     Linear { format: WeightFormat, n: usize, batch: usize },
     Conv2d { pass: ConvPass, geometry: Conv2dGeometry, out: usize },
     PgdStep { norm: Norm, batch: usize, dim: usize },
@@ -35,6 +37,7 @@ impl Entry {
     pub fn id(&self) -> String {
         match self {
             Entry::Matmul { n } => format!("matmul/f32/{n}"),
+            Entry::MatmulShape { name, batch, .. } => format!("matmul/f32/{name}/b{batch}"),
             Entry::Linear { format, n, batch } => format!("linear/{}/{n}x{n}/b{batch}", format.name()),
             Entry::Conv2d { pass, geometry: g, out } => format!("conv2d/{}/c{}-{}x{}-k{}-o{out}/b{}", pass.name(), g.c, g.h, g.w, g.kh, g.n),
             Entry::PgdStep { norm, batch, dim } => format!("pgd_step/{}/b{batch}x{dim}", if *norm == Norm::Linf { "linf" } else { "l2" }),
@@ -50,6 +53,7 @@ impl Entry {
     pub async fn run(&self, gpu: &Gpu, runs: usize) -> Result<EntryResult> {
         match *self {
             Entry::Matmul { n } => matmul_entry(gpu, n, runs).await,
+            Entry::MatmulShape { ref name, form, m, n, k, batch } => matmul_shape_entry(gpu, name, form, m, n, k, batch, runs).await,
             Entry::Linear { format, n, batch } => linear_entry(gpu, format, n, batch, runs).await,
             Entry::Conv2d { pass, geometry, out } => conv2d_entry(gpu, pass, geometry, out, runs).await,
             Entry::PgdStep { norm, batch, dim } => pgd_step_entry(gpu, norm, batch, dim, runs).await,
@@ -68,6 +72,7 @@ impl Entry {
 pub fn suite(quick: bool, half: bool) -> Vec<Entry> {
     let batch = if quick { 4 } else { 128 };
     let mut out: Vec<Entry> = (if quick { vec![64, 128] } else { vec![256, 512, 1024] }).into_iter().map(|n| Entry::Matmul { n }).collect();
+    out.extend(mlp_products(batch).into_iter().map(|(name, form, m, n, k)| Entry::MatmulShape { name, form, m, n, k, batch }));
     // A large linear layer, f32 against 2-bit ternary (f32 and f16 activations), from one
     // example to a batch.
     let (n, batches) = if quick { (256, vec![1, 4]) } else { (4096, vec![1, 64, 128]) };

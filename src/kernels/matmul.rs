@@ -46,12 +46,6 @@ struct Params {
 /// Tiled through workgroup memory: for GPUs.
 const TILED: Kernel = Kernel { shader: &MATMUL, entry: "main" };
 const TILE: usize = 64;
-/// Register-blocked, no workgroup memory: for CPU adapters (see the shader).
-const BLOCKED: Kernel = Kernel { shader: &MATMUL, entry: "main_blocked" };
-const BLOCK_ROWS: usize = 32;
-const BLOCK_COLS: usize = 16;
-/// Invocations per workgroup of the blocked kernel, at most: eight 8-wide SIMD groups on a CPU.
-const BLOCKED_LANES: usize = 64;
 /// Lanes a CPU adapter runs together (AVX2: 8 x f32).
 const SIMD_WIDTH: usize = 8;
 const REDUCE: Kernel = Kernel { shader: &MATMUL, entry: "reduce_splits" };
@@ -64,30 +58,124 @@ const DOT_MAX_OUTPUT: usize = 1024;
 /// Steps of k one invocation may loop over (applied to both kernels; the blocked one loops
 /// once per step, so this keeps it well under llvmpipe's cap).
 const MAX_K_PER_INVOCATION: usize = 32_768;
+/// Workgroups per grid dimension in WebGPU's default limits: lane grids that would need more
+/// are skipped.
+const MAX_GROUPS: usize = 65_535;
 /// Split-K never makes a slice of k shorter than this.
 const MIN_K_CHUNK: usize = 256;
+
+/// A register-blocked CPU kernel: the block of C one invocation keeps, and the loads it issues
+/// per step of k (each component of op(A)'s rows and op(B)'s columns).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CpuBlock {
+    entry: &'static str,
+    rows: usize,
+    cols: usize,
+}
+
+impl CpuBlock {
+    fn loads(&self) -> usize {
+        self.rows + self.cols
+    }
+}
+
+/// `main_blocked`: 32x16 of C per invocation.
+const BLOCKED: CpuBlock = CpuBlock { entry: "main_blocked", rows: 32, cols: 16 };
+/// `main_wide`: 32x32 of C per invocation.
+const WIDE: CpuBlock = CpuBlock { entry: "main_wide", rows: 32, cols: 32 };
 
 /// Which matmul kernel an adapter runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MatmulVariant {
+    /// `main`, for GPUs.
     Tiled,
+    /// The CPU kernel (`main_blocked` or `main_wide`) and lane grid that issue the fewest loads
+    /// for the shape (`cpu_layout`).
+    Cpu,
+    /// `main_blocked` only (tests, comparisons).
     Blocked,
+    /// `main_wide` only (tests, comparisons).
+    Wide,
 }
 
 impl MatmulVariant {
-    /// Blocked on CPU adapters, Tiled elsewhere; `AER_MATMUL=tiled|blocked` overrides.
+    /// Cpu on CPU adapters, Tiled elsewhere; `AER_MATMUL=tiled|cpu|blocked|wide` overrides.
     pub fn for_gpu(gpu: &Gpu) -> MatmulVariant {
-        let named = [("tiled", MatmulVariant::Tiled), ("blocked", MatmulVariant::Blocked)];
-        super::tune::variant(gpu, "AER_MATMUL", &named, MatmulVariant::Blocked, MatmulVariant::Tiled)
+        let named = [("tiled", MatmulVariant::Tiled), ("cpu", MatmulVariant::Cpu), ("blocked", MatmulVariant::Blocked), ("wide", MatmulVariant::Wide)];
+        super::tune::variant(gpu, "AER_MATMUL", &named, MatmulVariant::Cpu, MatmulVariant::Tiled)
+    }
+
+    /// The CPU kernels this variant may choose from.
+    fn cpu_blocks(self) -> &'static [CpuBlock] {
+        match self {
+            MatmulVariant::Tiled => &[],
+            MatmulVariant::Cpu => &[BLOCKED, WIDE],
+            MatmulVariant::Blocked => &[BLOCKED],
+            MatmulVariant::Wide => &[WIDE],
+        }
     }
 
     /// Workgroups to aim for: enough for every core of a CPU, or every SM of a GPU.
     fn target_groups(self) -> usize {
         match self {
-            MatmulVariant::Blocked => 8,
             MatmulVariant::Tiled => 256,
+            _ => 8,
         }
     }
+}
+
+/// A launch of a CPU kernel: which block, the workgroups along n and m, and the lanes of
+/// one workgroup along n, m and k.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CpuLayout {
+    pub block: CpuBlock,
+    pub grid: [usize; 2],
+    pub lanes: [usize; 3],
+}
+
+impl CpuLayout {
+    /// Loads the launch issues, in units of one SIMD group's load: every lane pays its block's
+    /// loads for each step of its share of k, inside the matrix or not, and a SIMD group runs
+    /// whole (see the shader's header).
+    pub fn cost(&self, k: usize) -> usize {
+        let [lx, ly, lz] = self.lanes;
+        self.grid[0] * self.grid[1] * (lx * ly * lz).div_ceil(SIMD_WIDTH) * self.block.loads() * k.div_ceil(lz).max(1)
+    }
+
+    /// Whether the grid is within MAX_GROUPS workgroups per dimension.
+    pub fn fits(&self) -> bool {
+        self.grid.iter().all(|&g| g <= MAX_GROUPS)
+    }
+
+    /// The kernel's entry point ("main_blocked", "main_wide").
+    pub fn entry(&self) -> &'static str {
+        self.block.entry
+    }
+}
+
+/// The cheapest launch (`CpuLayout::cost`) of the blocks `variant` allows for an m x n output
+/// over k: lane grids of 1 to 8 lanes along n and m (at most 64 in all), and lanes along k
+/// where that leaves a SIMD group short (each covering at least MIN_K_CHUNK steps), within
+/// MAX_GROUPS workgroups per dimension. Among equals, the first found: the larger workgroup,
+/// the smaller block.
+pub fn cpu_layout(variant: MatmulVariant, m: usize, n: usize, k: usize) -> CpuLayout {
+    let mut best: Option<CpuLayout> = None;
+    for &block in variant.cpu_blocks() {
+        for lx in [8, 4, 2, 1] {
+            for ly in [8, 4, 2, 1] {
+                let mut lz = (SIMD_WIDTH / (lx * ly)).max(1);
+                while lz > 1 && k < lz * MIN_K_CHUNK {
+                    lz /= 2;
+                }
+                let grid = [n.div_ceil(block.cols * lx), m.div_ceil(block.rows * ly)];
+                let layout = CpuLayout { block, grid, lanes: [lx, ly, lz] };
+                if best.is_none_or(|b| (layout.fits(), b.cost(k)) > (b.fits(), layout.cost(k))) {
+                    best = Some(layout);
+                }
+            }
+        }
+    }
+    best.expect("a CPU variant has blocks")
 }
 
 /// c[m, n] (+)= op(a) * op(b) with op(a) [m, k] and op(b) [k, n]; see `shaders/matmul.wgsl`.
@@ -96,7 +184,7 @@ pub fn matmul(gpu: &Gpu, form: MatmulForm, a: &Tensor, b: &Tensor, c: &Tensor, m
     matmul_with(gpu, MatmulVariant::for_gpu(gpu), form, a, b, c, m, n, k, accumulate)
 }
 
-/// `matmul` with an explicit kernel variant (tests run both on every adapter).
+/// `matmul` with an explicit kernel variant (tests run every one on every adapter).
 #[allow(clippy::too_many_arguments)]
 pub fn matmul_with(gpu: &Gpu, variant: MatmulVariant, form: MatmulForm, a: &Tensor, b: &Tensor, c: &Tensor, m: usize, n: usize, k: usize, accumulate: bool) {
     assert!(a.numel() >= m * k && b.numel() >= k * n && c.numel() >= m * n, "matmul {m}x{n}x{k}: operand too small");
@@ -104,23 +192,15 @@ pub fn matmul_with(gpu: &Gpu, variant: MatmulVariant, form: MatmulForm, a: &Tens
         return;
     }
     let (ta, tb) = form.trans();
-    if variant == MatmulVariant::Blocked && takes_dot(form, m, n, k) {
+    if variant != MatmulVariant::Tiled && takes_dot(form, m, n, k) {
         dot(gpu, a, b, c, m, n, k, accumulate);
         return;
     }
     let (kernel, grid, lanes) = match variant {
-        MatmulVariant::Tiled => (&TILED, [n.div_ceil(TILE), m.div_ceil(TILE)], [16, 16, 1]),
-        MatmulVariant::Blocked => {
-            // Lanes along a row first (they then share their loads of A), only as many as the
-            // row has blocks; then rows of lanes, as many as the matrix fills; and where that
-            // leaves a SIMD group short, lanes along k.
-            let lx = n.div_ceil(BLOCK_COLS).next_power_of_two().min(SIMD_WIDTH);
-            let ly = m.div_ceil(BLOCK_ROWS).next_power_of_two().min(BLOCKED_LANES / lx);
-            let mut lz = (SIMD_WIDTH / (lx * ly)).max(1);
-            while lz > 1 && k < lz * MIN_K_CHUNK {
-                lz /= 2;
-            }
-            (&BLOCKED, [n.div_ceil(BLOCK_COLS * lx), m.div_ceil(BLOCK_ROWS * ly)], [lx, ly, lz])
+        MatmulVariant::Tiled => (TILED, [n.div_ceil(TILE), m.div_ceil(TILE)], [16, 16, 1]),
+        _ => {
+            let layout = cpu_layout(variant, m, n, k);
+            (Kernel { shader: &MATMUL, entry: layout.block.entry }, layout.grid, layout.lanes)
         }
     };
     let groups = grid[0] * grid[1];
@@ -144,11 +224,11 @@ pub fn matmul_with(gpu: &Gpu, variant: MatmulVariant, form: MatmulForm, a: &Tens
     };
     let grid = [grid[0] as u32, grid[1] as u32, splits.div_ceil(lanes[2]) as u32];
     if splits == 1 {
-        gpu.launch(kernel, &overrides(accumulate), &params, &[a, b, c], grid);
+        gpu.launch(&kernel, &overrides(accumulate), &params, &[a, b, c], grid);
         return;
     }
     let partial = gpu.empty(&[splits, m, n]);
-    gpu.launch(kernel, &overrides(false), &params, &[a, b, &partial], grid);
+    gpu.launch(&kernel, &overrides(false), &params, &[a, b, &partial], grid);
     gpu.launch(&REDUCE, &overrides(accumulate), &params, &[a, b, c, &partial], grid_1d(m * n));
 }
 
@@ -167,7 +247,7 @@ fn dot(gpu: &Gpu, a: &Tensor, b: &Tensor, c: &Tensor, m: usize, n: usize, k: usi
     let groups = grid[0] * grid[1];
     // Layers of splits along z: enough workgroups for every core, each lane's share of k no
     // shorter than 8 vec4s, and never over llvmpipe's loop cap.
-    let layers = MatmulVariant::Blocked.target_groups().div_ceil(groups).min(k / (4 * DOT_LANES * 8)).max(1);
+    let layers = MatmulVariant::Cpu.target_groups().div_ceil(groups).min(k / (4 * DOT_LANES * 8)).max(1);
     let layers = layers.max(k.div_ceil(4 * DOT_LANES * MAX_K_PER_INVOCATION));
     // Whole vec4s per layer of splits.
     let k_chunk = k.div_ceil(4 * layers) * 4;
