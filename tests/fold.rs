@@ -29,7 +29,7 @@ fn fold_preset(preset: &str, input: [usize; 3], negative_scales: bool) -> aer::n
     let logits = |m: &Model| block_on(gpu.read_f32(&m.forward(&gpu, gpu.upload(&x, &shape), None))).unwrap();
     let before = logits(&model);
     let mut values: HashMap<String, Vec<f32>> = block_on(model.download(&gpu)).unwrap().into_iter().map(|(n, _, v)| (n, v)).collect();
-    let (folded_spec, folding) = fold_batchnorm(&spec, &mut values).unwrap();
+    let (folded_spec, folding) = fold_batchnorm(&spec, input, 10, &mut values).unwrap();
     assert!(folding.kept.is_empty() && !folded_spec.layers.iter().any(|l| matches!(l, LayerSpec::Batchnorm { .. })), "{folding}");
     let folded = Model::from_tensors(&gpu, &folded_spec, input, 10, &values).unwrap();
     let after = logits(&folded);

@@ -120,7 +120,7 @@ fn perturb_batchnorm(gpu: &Gpu, m: &Model) {
 /// `m` with its batch normalization folded (`nn::fold_batchnorm`).
 async fn folded(gpu: &Gpu, m: &Model) -> Result<Model> {
     let mut values = m.download(gpu).await?.into_iter().map(|(n, _, v)| (n, v)).collect();
-    let (spec, _) = crate::nn::fold_batchnorm(&m.spec, &mut values)?;
+    let (spec, _) = crate::nn::fold_batchnorm(&m.spec, m.input, m.classes, &mut values)?;
     Model::from_tensors(gpu, &spec, m.input, m.classes, &values)
 }
 

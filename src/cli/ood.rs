@@ -33,8 +33,8 @@ pub struct OodArgs {
     pub out_data: Option<PathBuf>,
     /// Instead of --out-data: the in-distribution test images corrupted, one out-distribution
     /// per corruption (comma-separated names of the data's set, MNIST-C for greyscale and
-    /// CIFAR-10-C for colour, or `all`), and all of them pooled; the images are those
-    /// `aer shift --seed S` corrupts, stored as 8-bit images.
+    /// CIFAR-10-C for colour, or `all`), and all of them pooled; drawn as `aer shift --seed S
+    /// --n N` draws them with every corruption of the set, stored as 8-bit images.
     #[arg(long, value_delimiter = ',', num_args = 1..)]
     pub corrupted: Vec<String>,
     /// The corruptions' severity with --corrupted, 1 to 5.

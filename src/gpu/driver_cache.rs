@@ -98,7 +98,9 @@ impl DriverCache {
                 return;
             }
             let Some(data) = self.cache.get_data() else { return };
-            let tmp = self.path.with_extension(format!("tmp{}", std::process::id()));
+            // A temp file of its own: two devices of one process may save at once.
+            static SAVES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let tmp = self.path.with_extension(format!("tmp{}-{}", std::process::id(), SAVES.fetch_add(1, Ordering::Relaxed)));
             let written = self.path.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|_| std::fs::write(&tmp, &data)).and_then(|_| std::fs::rename(&tmp, &self.path));
             match written {
                 Ok(()) => log::info!("pipeline cache: wrote {} ({} KiB)", self.path.display(), data.len() / 1024),

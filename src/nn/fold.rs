@@ -19,8 +19,8 @@ pub struct Folding {
     pub into_weights: Vec<(String, String)>,
     /// Batchnorms that follow no convolution or linear layer: now `normalize` layers.
     pub as_affine: Vec<String>,
-    /// Left as they were: a scale s that is not positive (which `normalize` cannot express)
-    /// after no weight layer, or a layer whose weights are quantized (scaling them per channel
+    /// Left as they were: after no weight layer, one of flat features or with a scale s that is
+    /// not positive (neither of which `normalize` expresses); or after a layer whose weights are quantized (scaling them per channel
     /// would change their ternary codes).
     pub kept: Vec<String>,
 }
@@ -53,12 +53,15 @@ fn affine_of(values: &HashMap<String, Vec<f32>>, prefix: &str, eps: f64) -> Resu
     Ok((s, t))
 }
 
-/// `spec` with every batchnorm folded (see the module), and `values` (tensors by name)
+/// `spec` (for inputs `input` and `classes` classes) with every batchnorm folded (see the
+/// module), and `values` (tensors by name)
 /// changed to match: the weights scaled per output channel, biases made or shifted, the
 /// folded batchnorms' tensors and optimizer state removed. Every remaining layer with tensors
 /// is named explicitly, so the names of the tensors do not move when layers go.
-pub fn fold_batchnorm(spec: &ModelSpec, values: &mut HashMap<String, Vec<f32>>) -> Result<(ModelSpec, Folding)> {
+pub fn fold_batchnorm(spec: &ModelSpec, input: [usize; 3], classes: usize, values: &mut HashMap<String, Vec<f32>>) -> Result<(ModelSpec, Folding)> {
     let prefixes = spec.tensor_prefixes();
+    // `normalize` takes images: a batchnorm of flat features after no weight layer stays.
+    let shapes = spec.shapes(input, classes)?;
     let mut layers: Vec<LayerSpec> = Vec::with_capacity(spec.layers.len());
     let mut folding = Folding::default();
     for (i, layer) in spec.layers.iter().enumerate() {
@@ -90,7 +93,7 @@ pub fn fold_batchnorm(spec: &ModelSpec, values: &mut HashMap<String, Vec<f32>>) 
                 }
                 folding.into_weights.push((bn.clone(), into));
             }
-            (Some((l, _)), _) if !matches!(l, LayerSpec::Linear { .. } | LayerSpec::Conv2d { .. }) && s.iter().all(|&s| s > 0.0 && s.is_finite()) => {
+            (Some((l, _)), _) if !matches!(l, LayerSpec::Linear { .. } | LayerSpec::Conv2d { .. }) && shapes[i].len() == 3 && s.iter().all(|&s| s > 0.0 && s.is_finite()) => {
                 let (mean, std) = s.iter().zip(&t).map(|(&s, &t)| (-t / s, 1.0 / s)).unzip();
                 layers.push(LayerSpec::Normalize { mean, std });
                 folding.as_affine.push(bn.clone());
@@ -127,7 +130,7 @@ mod tests {
         v.insert("bn1.running_mean".into(), vec![1.0, 3.0]);
         v.insert("bn1.running_var".into(), vec![4.0 - 1e-5, 1.0 - 1e-5]);
         v.insert("optimizer.bn1.weight.m".into(), vec![0.0, 0.0]);
-        let (folded, f) = fold_batchnorm(&s, &mut v).unwrap();
+        let (folded, f) = fold_batchnorm(&s, [1, 2, 2], 10, &mut v).unwrap();
         assert_eq!(f.into_weights, vec![("bn1".to_string(), "conv1".to_string())]);
         assert_eq!(folded.layers.len(), 4);
         assert!(matches!(&folded.layers[0], LayerSpec::Conv2d { bias: true, name: Some(n), .. } if n == "conv1"));
@@ -147,7 +150,7 @@ mod tests {
         v.insert("bn1.running_mean".into(), vec![0.5]);
         v.insert("bn1.running_var".into(), vec![1.0]);
         let mut w = v.clone();
-        let (folded, f) = fold_batchnorm(&s, &mut v).unwrap();
+        let (folded, f) = fold_batchnorm(&s, [1, 2, 2], 10, &mut v).unwrap();
         assert_eq!(f.as_affine, vec!["bn1".to_string()]);
         let LayerSpec::Normalize { mean, std } = &folded.layers[2] else { panic!("{:?}", folded.layers) };
         // (x - mean) / std = x s + t with s = 2 / sqrt(1 + 1e-5), t = 1 - 0.5 s.
@@ -155,17 +158,36 @@ mod tests {
         assert!((1.0 / std[0] - sc).abs() < 1e-9 && (-mean[0] / std[0] - (1.0 - 0.5 * sc)).abs() < 1e-9);
         // A negative scale has no `normalize`: the batchnorm stays, with its tensors.
         w.insert("bn1.weight".into(), vec![-2.0]);
-        let (kept, f) = fold_batchnorm(&s, &mut w).unwrap();
+        let (kept, f) = fold_batchnorm(&s, [1, 2, 2], 10, &mut w).unwrap();
         assert_eq!((f.kept.clone(), kept.layers.len(), w.len()), (vec!["bn1".to_string()], 5, 4));
         assert!(f.is_empty());
     }
 
     #[test]
     fn missing_batchnorm_tensors_are_named() {
-        let s = spec("name = \"t\"\n[[layers]]\ntype = \"linear\"\nout = 3\n[[layers]]\ntype = \"batchnorm\"\n[[layers]]\ntype = \"linear\"\n");
+        let s = spec("name = \"t\"\n[[layers]]\ntype = \"flatten\"\n[[layers]]\ntype = \"linear\"\nout = 3\n[[layers]]\ntype = \"batchnorm\"\n[[layers]]\ntype = \"linear\"\n");
         let mut v: HashMap<String, Vec<f32>> = HashMap::new();
         v.insert("bn1.weight".into(), vec![1.0; 3]);
-        let e = fold_batchnorm(&s, &mut v).unwrap_err().to_string();
+        let e = fold_batchnorm(&s, [1, 2, 2], 10, &mut v).unwrap_err().to_string();
         assert!(e.contains("bn1.bias"), "{e}");
+    }
+
+    #[test]
+    fn a_batchnorm_of_flat_features_after_no_weight_layer_stays() {
+        let s = spec("name = \"t\"\n[[layers]]\ntype = \"flatten\"\n[[layers]]\ntype = \"linear\"\nout = 2\n[[layers]]\ntype = \"relu\"\n[[layers]]\ntype = \"batchnorm\"\n[[layers]]\ntype = \"linear\"\n");
+        let mut v: HashMap<String, Vec<f32>> = HashMap::new();
+        for (k, x) in [("weight", 1.0), ("bias", 0.0), ("running_mean", 0.0), ("running_var", 1.0)] {
+            v.insert(format!("bn1.{k}"), vec![x; 2]);
+        }
+        let (folded, f) = fold_batchnorm(&s, [1, 2, 2], 10, &mut v).unwrap();
+        assert_eq!((f.kept, folded.layers), (vec!["bn1".to_string()], {
+            let mut l = s.layers.clone();
+            for (layer, name) in l.iter_mut().zip(["", "fc1", "", "bn1", "fc2"]) {
+                if let LayerSpec::Linear { name: n, .. } | LayerSpec::Batchnorm { name: n, .. } = layer {
+                    *n = Some(name.to_string());
+                }
+            }
+            l
+        }));
     }
 }

@@ -114,7 +114,7 @@ impl Checkpoint {
     /// scaled).
     pub fn folded(&self) -> Result<(Checkpoint, crate::nn::Folding)> {
         let mut values = self.param_values();
-        let (spec, folding) = crate::nn::fold_batchnorm(&self.spec, &mut values)?;
+        let (spec, folding) = crate::nn::fold_batchnorm(&self.spec, self.input, self.classes, &mut values)?;
         let tensors = values
             .into_iter()
             .map(|(k, v)| {
@@ -563,6 +563,9 @@ impl Checkpoint {
         for (p, state) in model.params.iter().zip(&mut opt.state) {
             for (slot, t) in slots.iter().zip(state.iter_mut()) {
                 if let Some(v) = values.get(&format!("optimizer.{}.{slot}", p.name)) {
+                    if v.len() != t.numel() {
+                        return Err(AerError::Invalid(format!("optimizer state 'optimizer.{}.{slot}' has {} values for a parameter of {}: the checkpoint is inconsistent; resave it with --weights-only to start without its optimizer state", p.name, v.len(), t.numel())));
+                    }
                     // Into the state in place: packed state stays one buffer.
                     gpu.write(t, v);
                 }
