@@ -17,29 +17,30 @@ struct Params { outer: u32, channels: u32, inner: u32, accumulate: u32 }
 // than per element (integer division has no SIMD form on CPU adapters).
 const RUN: u32 = 32u;
 
-@compute @workgroup_size(256)
-fn bias_add(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-            @builtin(local_invocation_index) li: u32) {
-    let t = (wg.y * nwg.x + wg.x) * 256u + li;    // (outer, channel, run)
+// One run of data[(outer, channel), :] += bias[channel], then max(., 0) with `relu`.
+fn add_run(t: u32, relu: bool) {
     let runs = (p.inner + RUN - 1u) / RUN;
     if (t >= p.outer * p.channels * runs) { return; }
     let q0 = (t % runs) * RUN;
     let row = t / runs;
     let b = bias[row % p.channels];
-    for (var q = q0; q < min(q0 + RUN, p.inner); q++) { data[row * p.inner + q] += b; }
+    for (var q = q0; q < min(q0 + RUN, p.inner); q++) {
+        let v = data[row * p.inner + q] + b;
+        data[row * p.inner + q] = select(v, max(v, 0.0), relu);
+    }
+}
+
+@compute @workgroup_size(256)
+fn bias_add(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+            @builtin(local_invocation_index) li: u32) {
+    add_run((wg.y * nwg.x + wg.x) * 256u + li, false);    // (outer, channel, run)
 }
 
 // bias_add followed by the ReLU after the layer, in place: x = max(x + bias, 0).
 @compute @workgroup_size(256)
 fn bias_relu(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
              @builtin(local_invocation_index) li: u32) {
-    let t = (wg.y * nwg.x + wg.x) * 256u + li;    // (outer, channel, run)
-    let runs = (p.inner + RUN - 1u) / RUN;
-    if (t >= p.outer * p.channels * runs) { return; }
-    let q0 = (t % runs) * RUN;
-    let row = t / runs;
-    let b = bias[row % p.channels];
-    for (var q = q0; q < min(q0 + RUN, p.inner); q++) { data[row * p.inner + q] = max(data[row * p.inner + q] + b, 0.0); }
+    add_run((wg.y * nwg.x + wg.x) * 256u + li, true);
 }
 
 var<workgroup> partial: array<f32, 256>;
