@@ -19,13 +19,24 @@ use crate::reference::common::pcg;
 use crate::train::{Method, MethodSettings, Step, TrainConfig};
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Augment {
     /// Zero padding of the random crop: the largest shift, in pixels (0: no crop).
     pub crop: usize,
     /// Mirror left to right with probability 1/2.
     pub flip: bool,
+}
+
+impl Augment {
+    /// The usual augmentation for images of `shape`: shifts of up to 4 pixels and flips for
+    /// colour images (CIFAR's recipe), shifts of up to 2 pixels and no flip for grey ones
+    /// (a mirrored digit is another symbol); the shift stays below the image's side.
+    pub fn usual_for(shape: [usize; 3]) -> Augment {
+        let colour = shape[0] == 3;
+        let crop = if colour { 4 } else { 2 };
+        Augment { crop: crop.min(shape[1].min(shape[2]).saturating_sub(1)), flip: colour }
+    }
 }
 
 impl MethodSettings for Augment {
@@ -39,7 +50,7 @@ impl MethodSettings for Augment {
     }
 
     fn method(&self, _cfg: &TrainConfig) -> Box<dyn Method> {
-        Box::new(self.clone())
+        Box::new(*self)
     }
 }
 

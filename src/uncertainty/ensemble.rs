@@ -129,7 +129,7 @@ mod tests {
         let v = Views { mc_dropout: Some(3), tta: Some(2), seed: 1 };
         let p = v.passes([1, 28, 28]);
         assert_eq!(p.len(), 6);
-        assert!(p.iter().all(|p| p.dropout_seed.is_some() && p.augment.is_some_and(|a| a.crop == 2 && !a.flip)));
+        assert!(p.iter().all(|p| p.dropout_seed.is_some() && p.augment.is_some_and(|a| a.settings.crop == 2 && !a.settings.flip)));
         assert_ne!(p[0].dropout_seed, p[2].dropout_seed);
         assert_ne!(p[0].augment, p[1].augment);
         assert_eq!(Views::PLAIN.passes([3, 32, 32]), vec![Pass::default()]);

@@ -7,6 +7,7 @@ use crate::data::Dataset;
 use crate::error::{AerError, Result};
 use crate::gpu::Gpu;
 use crate::kernels;
+use crate::methods::augment::Augment;
 use crate::nn::Model;
 use crate::reference::common::pcg;
 
@@ -73,24 +74,18 @@ pub struct Pass {
     pub augment: Option<Augmentation>,
 }
 
-/// Test-time augmentation: the training augmentation's random crop with zero padding and,
-/// for colour images, the left-right flip.
+/// Test-time augmentation: the training augmentation's settings (random crop with zero
+/// padding, flip) with the seed its draws come from.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Augmentation {
+    pub settings: Augment,
     pub seed: u32,
-    /// The largest shift in pixels.
-    pub crop: usize,
-    pub flip: bool,
 }
 
 impl Augmentation {
-    /// The usual augmentation for images of `shape`: shifts of up to 4 pixels and flips for
-    /// colour images (CIFAR's recipe), shifts of up to 2 pixels and no flip for grey ones
-    /// (a mirrored digit is another symbol); the shift stays below the image's side.
+    /// The usual augmentation for images of `shape` (`Augment::usual_for`), drawn from `seed`.
     pub fn for_shape(shape: [usize; 3], seed: u32) -> Augmentation {
-        let colour = shape[0] == 3;
-        let crop = if colour { 4 } else { 2 };
-        Augmentation { seed, crop: crop.min(shape[1].min(shape[2]).saturating_sub(1)), flip: colour }
+        Augmentation { settings: Augment::usual_for(shape), seed }
     }
 }
 
@@ -121,7 +116,7 @@ pub async fn logits(gpu: &Gpu, model: &Model, data: &Dataset, batch_size: usize,
                 let out = gpu.empty(x.shape());
                 // The kernel draws from the seed and the example's place in its batch: the
                 // batch's offset makes every example's draw its own.
-                kernels::augment(gpu, &x, &out, [n, c, h, w], a.crop, a.flip, pcg(a.seed ^ (offset as u32).wrapping_mul(0x9e37_79b9)));
+                kernels::augment(gpu, &x, &out, [n, c, h, w], a.settings.crop, a.settings.flip, pcg(a.seed ^ (offset as u32).wrapping_mul(0x9e37_79b9)));
                 out
             }
             None => x,
