@@ -1,6 +1,6 @@
 use super::shaders::TERNARY;
 use super::layout::ActivationLayout;
-use crate::gpu::{Gpu, Kernel, Tensor};
+use crate::gpu::{grid_1d_of, Gpu, Kernel, Tensor};
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -88,6 +88,28 @@ impl TernaryVariant {
             TernaryVariant::Narrow => (4, WG),
             TernaryVariant::Wide => (16, 16),
         }
+    }
+}
+
+/// How a packed model runs its convolutions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TernaryConv {
+    /// On the packed words (`ternary_matmul_cols` over im2col columns), for GPUs.
+    Packed,
+    /// On dense weights unpacked from the words once (`ternary_unpack`), through the dense
+    /// convolution kernels (the direct convolution where it applies, else im2col and the tuned
+    /// product), for CPU adapters: there the packed kernel's lanes each reload every
+    /// activation for each group of four output channels and lose to the dense kernels by far
+    /// (on llvmpipe, cnn at batch 256: the two packed convolutions 3.9 s against 0.67 s of the
+    /// dense convolutions, all under the same load).
+    Dense,
+}
+
+impl TernaryConv {
+    /// Dense on CPU adapters, Packed elsewhere; `AER_TERNARY_CONV=packed|dense` overrides.
+    pub fn for_gpu(gpu: &Gpu) -> TernaryConv {
+        let named = [("packed", TernaryConv::Packed), ("dense", TernaryConv::Dense)];
+        super::tune::variant(gpu, "AER_TERNARY_CONV", &named, TernaryConv::Dense, TernaryConv::Packed)
     }
 }
 
@@ -192,4 +214,19 @@ pub fn ternary_matmul_t(gpu: &Gpu, dy: &Tensor, w: &PackedTernary, dx: &Tensor, 
     let overrides = [("TRANS_X", layout.trans_x as u32 as f64), ("TRANS_Y", layout.trans_y as u32 as f64), ("WG", WG as f64)];
     let kernel = Kernel { shader: &TERNARY, entry: "ternary_matmul_t" };
     gpu.launch(&kernel, &overrides, &p, &[dy, &w.words, &w.scale_pos, &w.scale_neg, dx], [words.div_ceil(WG) as u32, gy, gz]);
+}
+
+/// The dense weights [n, k] that packed ternary weights stand for (codes times their row's
+/// scales), written into `out`: for layers that run dense where the packed kernels lose.
+pub fn ternary_unpack(gpu: &Gpu, w: &PackedTernary, out: &Tensor) {
+    check_words(w);
+    let total = w.n * w.k;
+    assert!(out.numel() >= total, "ternary_unpack [{}, {}]: output too small", w.n, w.k);
+    if total == 0 {
+        return;
+    }
+    const UNPACK_WG: u32 = 256;
+    let p = Params { m: 0, n: w.n as u32, k: w.k as u32, words: words_per_row(w.k) as u32, groups_y: 0, _pad: [0; 3] };
+    let kernel = Kernel { shader: &TERNARY, entry: "ternary_unpack" };
+    gpu.launch(&kernel, &[("WG", UNPACK_WG as f64)], &p, &[&w.words, &w.words, &w.scale_pos, &w.scale_neg, out], grid_1d_of(total, UNPACK_WG));
 }

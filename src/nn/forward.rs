@@ -81,14 +81,17 @@ impl Model {
                     let y_cn = gpu.empty(&[*out, g.positions()]);
                     // Block-sparse weights that leave whole patch rows unread need only the
                     // others built (unless a dense weight gradient, which reads them all, is asked for).
-                    let active = self.plan.sparse.get(w).filter(|b| b.active.count < b.block_cols() && !self.dense_gradients.get() && self.plan.approx.is_none());
+                    let active = self.block_structure(*w).filter(|b| b.active.count < b.block_cols() && !self.dense_gradients.get() && self.plan.approx.is_none());
                     let cols = match active {
                         Some(bsr) => {
                             let rows = bsr.active.count * bsr.block;
                             // (A layer with no block left reads no row at all.)
                             let cols = gpu.empty(&[rows.max(1), g.positions()]);
                             k::im2col_rows(gpu, &g, &x, &bsr.active.rows, rows, &cols);
-                            k::bsr_conv_forward(gpu, &cols, bsr, &y_cn, g.positions());
+                            match self.plan.sparse_ternary.get(w) {
+                                Some(bt) => k::bsr_ternary_conv_forward(gpu, &cols, bt, &y_cn, g.positions()),
+                                None => k::bsr_conv_forward(gpu, &cols, bsr, &y_cn, g.positions()),
+                            }
                             cols
                         }
                         None => {
