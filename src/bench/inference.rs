@@ -90,8 +90,13 @@ pub fn bench_input(model: &str) -> [usize; 3] {
 }
 
 /// A preset by name; `<preset>-plain` is the preset without batch normalization and without
-/// its shortcuts (the same convolutions in a chain), to time what those cost.
+/// its shortcuts (the same convolutions in a chain), to time what those cost; `<preset>-twn`
+/// the preset with TWN ternary weights (quantization-aware training).
 pub fn bench_spec(model: &str) -> Result<ModelSpec> {
+    if let Some(base) = model.strip_suffix("-twn") {
+        let spec = bench_spec(base)?;
+        return Ok(ModelSpec { name: model.to_string(), quant: Some(QuantSpec::new(TernaryMethod::Twn)), ..spec });
+    }
     let Some(base) = model.strip_suffix("-plain") else { return ModelSpec::load(model) };
     let spec = ModelSpec::load(base)?;
     let mut layers = Vec::new();

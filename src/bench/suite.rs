@@ -101,6 +101,9 @@ pub fn suite(quick: bool, half: bool) -> Vec<Entry> {
     // The cnn with 91% of its hidden layers' 32 x 32 weight blocks pruned (90.5% of all its
     // weights), on the BSR kernels.
     out.push(Entry::TrainStep { model: "cnn", batch, blocks: Some((32, 0.91)), wta: None });
+    // The same pruning (blocks of 16) with TWN ternary weights: a quantization-aware training
+    // step of the compressed cnn, timed against the dense step.
+    out.push(Entry::TrainStep { model: "cnn-twn", batch, blocks: Some((16, 0.91)), wta: None });
     // The cnn with winners-take-all at 50% after every ReLU, training and attacked with and
     // without skipping the dropped channels.
     let wta = [false, true].map(|skip| Some(Wta { sparsity: 0.5, skip }));

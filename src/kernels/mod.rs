@@ -91,6 +91,6 @@ pub use shift_blur::{convolve, glass_shuffle, motion_blur, zoom_blur, Border};
 pub use shift_warp::{affine_warp, displace};
 pub use shift_weather::{example_range, fog_mix, frost, plasma, random_field, snow_mix, spatter_mix, threshold_field, Draw};
 pub use softmax_xent::{argmax, softmax_xent, softmax_xent_weighted, trades_xent};
-pub use ternary::{ternary_matmul, ternary_matmul_t, ternary_matmul_with, ternary_unpack, words_per_row, PackedTernary, TernaryConv, TernaryVariant};
+pub use ternary::{ternary_matmul, ternary_matmul_t, ternary_matmul_with, ternary_unpack, words_per_row, PackedTernary, TernaryConv, TernaryVariant, PACKED_LINEAR_MAX_BATCH, WIDE_MIN_OUTPUTS};
 pub use ternary_f16::{ternary_matmul_f16, to_f16, to_f32};
 pub use wta::{wta_apply, wta_select, WtaShape, WTA_MAX_CHANNELS};

@@ -65,6 +65,20 @@ const MAX_GROUPS: usize = 65_535;
 /// Rows of x per invocation of the forward kernels once there are this many rows.
 const BATCHED_ROWS: usize = 4;
 
+/// Linear layers with fewer outputs than this leave most lanes of `ternary_matmul_wide` (16
+/// lanes of 16 columns each per workgroup) idle, so a packed model runs them dense on weights
+/// unpacked from their words where that variant is chosen: on llvmpipe, cnn's fc2 (10 x 256)
+/// at batch 256 took 23.6 ms packed against 2.3 ms dense.
+pub const WIDE_MIN_OUTPUTS: usize = 128;
+
+/// Largest batch at which a packed model's linear layers run `ternary_matmul_wide` on CPU
+/// adapters; larger batches unpack the weights (one pass over them) and run the dense product,
+/// which reuses each weight over more rows. On llvmpipe at 4096 x 4096 (BENCHMARKS.md) the
+/// packed product takes 4.8 ms against 10.8 dense at batch 1 but 207 against 153 at 64 and
+/// 434 against 281 at 128; cnn's fc1 (256 x 1568) at batch 256 took 182 ms packed against
+/// 141 dense.
+pub const PACKED_LINEAR_MAX_BATCH: usize = 16;
+
 /// Which forward kernel runs for activations stored [M, K].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TernaryVariant {
@@ -228,5 +242,6 @@ pub fn ternary_unpack(gpu: &Gpu, w: &PackedTernary, out: &Tensor) {
     const UNPACK_WG: u32 = 256;
     let p = Params { m: 0, n: w.n as u32, k: w.k as u32, words: words_per_row(w.k) as u32, groups_y: 0, _pad: [0; 3] };
     let kernel = Kernel { shader: &TERNARY, entry: "ternary_unpack" };
-    gpu.launch(&kernel, &[("WG", UNPACK_WG as f64)], &p, &[&w.words, &w.words, &w.scale_pos, &w.scale_neg, out], grid_1d_of(total, UNPACK_WG));
+    // One invocation per packed word.
+    gpu.launch(&kernel, &[("WG", UNPACK_WG as f64)], &p, &[&w.words, &w.words, &w.scale_pos, &w.scale_neg, out], grid_1d_of(w.n * words_per_row(w.k), UNPACK_WG));
 }

@@ -59,7 +59,12 @@ impl Model {
                 }
                 Layer::Linear { w, b, inp, out } => {
                     let y = gpu.empty(&[n, *out]);
-                    let weights = packed_now.get(w).map_or_else(|| self.forward_weights(*w), Weights::Packed);
+                    let unpacked = self.unpacked_for_batch(gpu, *w, n);
+                    let weights = match (&unpacked, packed_now.get(w)) {
+                        (Some(dense), _) => Weights::Dense(dense),
+                        (None, Some(pk)) => Weights::Packed(pk),
+                        (None, None) => self.forward_weights(*w),
+                    };
                     weights.apply(gpu, &x, &y, n, *out, *inp, ActivationLayout::LINEAR);
                     // The ReLU after the layer in the same pass as the bias.
                     relu_done = matches!(self.layers.get(i + 1), Some(Layer::Relu));

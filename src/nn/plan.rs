@@ -216,10 +216,15 @@ impl Model {
     }
 
     /// Whether packed weight `i` runs dense, on weights unpacked from its words: convolutions
-    /// where `TernaryConv` says the packed kernels lose on this adapter (CPU adapters). Linear
-    /// layers stay packed (the wide ternary kernel beats the dense product there).
+    /// where `TernaryConv` says the packed kernels lose on this adapter (CPU adapters), and
+    /// linear layers too narrow for the wide ternary kernel (`WIDE_MIN_OUTPUTS`). Other linear
+    /// layers stay packed (the wide kernel beats the dense product on them).
     fn runs_unpacked(&self, gpu: &Gpu, i: usize) -> bool {
-        self.params[i].value.shape().len() == 4 && k::TernaryConv::for_gpu(gpu) == k::TernaryConv::Dense
+        let shape = self.params[i].value.shape();
+        match shape.len() {
+            4 => k::TernaryConv::for_gpu(gpu) == k::TernaryConv::Dense,
+            _ => shape[0] < k::WIDE_MIN_OUTPUTS && k::TernaryVariant::for_gpu(gpu) == k::TernaryVariant::Wide,
+        }
     }
 
     /// Run the packed layers' forward products on half-precision activations (rounded to f16
@@ -247,6 +252,20 @@ impl Model {
         // Block-sparse ternary copies are of the words replaced: `use_block_sparse` again.
         self.plan.sparse_ternary.clear();
         self.plan.packed = packed;
+    }
+
+    /// For a forward pass over `batch` examples, packed linear weight `w` unpacked into dense
+    /// weights when the dense product beats the packed one at that batch on this adapter
+    /// (`PACKED_LINEAR_MAX_BATCH`, CPU adapters), else None (the layer's own form).
+    pub(super) fn unpacked_for_batch(&self, gpu: &Gpu, w: usize, batch: usize) -> Option<Tensor> {
+        let pk = self.plan.packed.get(&w)?;
+        let own_form = self.plan.unpacked.contains_key(&w) || self.plan.sparse_ternary.contains_key(&w) || self.plan.half_activations;
+        if own_form || batch <= k::PACKED_LINEAR_MAX_BATCH || k::TernaryVariant::for_gpu(gpu) != k::TernaryVariant::Wide {
+            return None;
+        }
+        let dense = gpu.empty(&[pk.n, pk.k]);
+        k::ternary_unpack(gpu, pk, &dense);
+        Some(dense)
     }
 
     /// The packed layers that run dense on weights unpacked from their words.
