@@ -52,6 +52,7 @@
 //! | absmax, quantize_i8 | 0 | 0 | selection, and rounding of exact products (scales of exactly 1) |
 //! | lut_matmul | 0 | 1e-6 | an exact i32 sum times two scales from a division |
 //! | bsr_matmul(_t), bsr_weight_grad, bsr_gather, the BSR structure | 0 | 0 | dyadic inputs: every product and partial sum is exact |
+//! | bsr_ternary_matmul(_t) | 0 | 0 | dyadic inputs and scales: every product and partial sum is exact |
 //! | ternary_relax; channel_lasso | 3e-7; 1e-7 | 1e-6 | a product, an add and a division; a norm summed in another order |
 //! | channel_affine; channel_scale | 3.1e-7; 0 | 6e-8; 0 | fma fused or not (a product up to 5 rounded, then the add); one product |
 //! | global_avgpool (forward, backward); dropout | 0 | 3e-7 | dyadic sums are exact, then one division (WGSL: within 2.5 ULP) |
@@ -87,6 +88,7 @@ mod batchnorm;
 mod batchnorm_backward;
 mod bias;
 mod bsr;
+mod bsr_ternary;
 mod bsr_format;
 mod channel_affine;
 mod channel_skip;

@@ -66,6 +66,11 @@ fn check(c: Case, seed: usize) {
     assert_close("ternary_matmul y, |W|", &c, &read(&y), &reference::weight_product(&x, &w_abs, c.m, c.n, c.k, c.layout), Tol::EXACT);
     kernels::ternary_matmul_t(gpu(), &upload(&dy), &abs, &dx, c.m, c.layout);
     assert_close("ternary_matmul_t dx, |W|", &c, &read(&dx), &reference::weight_product_t(&dy, &w_abs, c.m, c.n, c.k, c.layout), Tol::EXACT);
+
+    // The dense weights the codes stand for (layers that run dense on unpacked weights).
+    let dense = gpu().full(&[(c.n * c.k).max(1)], f32::NAN);
+    kernels::ternary_unpack(gpu(), &w.gpu, &dense);
+    assert_close("ternary_unpack", &c, &read(&dense)[..c.n * c.k], &reference::ternary::dequantize(&w.t, &w.pos, &w.neg, c.n, c.k), Tol::EXACT);
 }
 
 /// Every layout, symmetric and asymmetric scales, one row (the matrix-vector kernel) and
@@ -123,6 +128,9 @@ fn ternary_matmul_grid_limits() {
     check(Case { m: 4 * 65_535 + 5, n: 2, k: 3, layout: ActivationLayout::LINEAR, asymmetric: true, zeros: 0.2 }, 201);
     // Activations stored [K, M] run one row per lane: 64 x 65,535 rows fill the x dimension.
     check(Case { m: 64 * 65_535 + 7, n: 2, k: 3, layout: ActivationLayout { trans_x: true, trans_y: false }, asymmetric: false, zeros: 0.2 }, 202);
+    // A large ternary_unpack (one invocation per word): 16.8 M weights (67 MB of output, within
+    // the 128 MiB binding limit, which keeps its grid far below 65,535 workgroups).
+    check(Case { m: 1, n: 4099, k: 4097, layout: ActivationLayout::LINEAR, asymmetric: true, zeros: 0.3 }, 203);
 }
 
 #[test]

@@ -325,3 +325,27 @@ fn ternary_matmul_t_cols(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_work
         if (row < p.m) { store_dx(row, kw, acc); }
     }
 }
+
+// The dequantized weights [N, K] into binding 5: each code times its row's scale (+scale_pos,
+// -scale_neg or 0), one invocation per packed word (16 weights). Layers whose packed products
+// lose to the dense kernels on an adapter run dense on these (see `crate::nn` plan), computed
+// from the packed words so that they always agree with them (e.g. after injected bit flips).
+@compute @workgroup_size(WG)
+fn ternary_unpack(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                  @builtin(local_invocation_id) lid: vec3<u32>) {
+    let i = (wg.y * nwg.x + wg.x) * WG + lid.x;
+    if (i >= p.n * p.words) { return; }
+    let row = i / p.words;
+    let k0 = (i % p.words) * 16u;
+    let word = w[i];
+    let pos = scale_pos[row];
+    let neg = -scale_neg[row];
+    for (var j = 0u; j < 16u; j++) {
+        let k = k0 + j;
+        if (k >= p.k) { return; }
+        let bits = (word >> (2u * j)) & 3u;
+        var v = 0.0;
+        if (bits == 1u) { v = pos; } else if (bits == 3u) { v = neg; }
+        y[row * p.k + k] = v;
+    }
+}

@@ -267,11 +267,11 @@ pub async fn train_step_entry(gpu: &Gpu, model: &str, batch: usize, blocks: Opti
     if injected() || l.iter().any(|v| !v.is_finite() || *v > 20.0) {
         return Ok(failed(id, format!("implausible first loss {:?}", &l[..l.len().min(4)])));
     }
-    // A block-sparse step is timed against the dense one, a channel-skipping step against
-    // the same model with every channel, run for run.
+    // A block-sparse step is timed against the dense one (a ternary model's against the f32
+    // one), a channel-skipping step against the same model with every channel, run for run.
     let plain = format!("{model}-plain");
     let reference = match (blocks, wta) {
-        (Some(_), _) => Some((model, None, wta)),
+        (Some(_), _) => Some((model.strip_suffix("-twn").unwrap_or(model), None, wta)),
         (None, Some(w)) if w.skip => Some((model, None, Some(Wta { skip: false, ..w }))),
         (None, None) if ModelSpec::load(model)?.layers.iter().any(|l| matches!(l, LayerSpec::Add { .. } | LayerSpec::Batchnorm { .. })) => Some((plain.as_str(), None, None)),
         _ => None,
@@ -351,7 +351,9 @@ impl StepTrainer {
         if let Some((block, sparsity)) = blocks {
             crate::sparse::block_magnitude_prune(gpu, &mut m, Some(&opt), sparsity, crate::sparse::Scope::Layer, block, true);
             let moved = m.use_block_sparse(gpu, &crate::kernels::tune::Crossover::always()).await?;
-            if moved.is_empty() {
+            // Quantization-aware training computes with the dequantized weights (masked, so
+            // pruned blocks stay zero) and leaves its layers off the block-sparse kernels.
+            if moved.is_empty() && m.quant.is_none() {
                 return Ok(Err("no layer moved to the block-sparse kernels".into()));
             }
         }

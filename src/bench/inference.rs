@@ -1,6 +1,6 @@
 //! End-to-end inference and mask-selection entries: a forward pass of the cnn preset on a
-//! batch with dense weights, with block-sparse weights on the BSR kernels, and with packed
-//! ternary weights; of resnet20 with its batch normalization folded; and the exact top-k
+//! batch with dense weights, with block-sparse weights on the BSR kernels, with packed
+//! ternary weights, and with both (block-sparse ternary); of resnet20 with its batch normalization folded; and the exact top-k
 //! selection that magnitude pruning runs.
 
 use super::entries::{failed, injected, random, result, shaped_batch};
@@ -21,6 +21,10 @@ pub enum InferFormat {
     Bsr { block: usize, sparsity: f64 },
     /// TWN ternary weights in every weight layer, packed 16 to a u32.
     Ternary,
+    /// TWN ternary weights with the hidden layers' `block` x `block` blocks pruned to
+    /// `sparsity`: the kept blocks as 2-bit codes on the block-sparse ternary kernel, the other
+    /// layers packed.
+    BsrTernary { block: usize, sparsity: f64 },
     /// Winners-take-all after every ReLU keeping `1 - sparsity` of the channels; with `skip`
     /// the next weight layer reads only the kept ones, without it every channel.
     Wta { sparsity: f64, skip: bool },
@@ -35,6 +39,7 @@ impl InferFormat {
             InferFormat::Dense => "dense".into(),
             InferFormat::Bsr { block, sparsity } => format!("bsr-b{block}-s{sparsity:.2}"),
             InferFormat::Ternary => "ternary".into(),
+            InferFormat::BsrTernary { block, sparsity } => format!("bsr-ternary-b{block}-s{sparsity:.2}"),
             InferFormat::Wta { sparsity, skip } => Wta { sparsity: *sparsity, skip: *skip }.name(),
             InferFormat::Folded => "folded".into(),
         }
@@ -85,8 +90,13 @@ pub fn bench_input(model: &str) -> [usize; 3] {
 }
 
 /// A preset by name; `<preset>-plain` is the preset without batch normalization and without
-/// its shortcuts (the same convolutions in a chain), to time what those cost.
+/// its shortcuts (the same convolutions in a chain), to time what those cost; `<preset>-twn`
+/// the preset with TWN ternary weights (quantization-aware training).
 pub fn bench_spec(model: &str) -> Result<ModelSpec> {
+    if let Some(base) = model.strip_suffix("-twn") {
+        let spec = bench_spec(base)?;
+        return Ok(ModelSpec { name: model.to_string(), quant: Some(QuantSpec::new(TernaryMethod::Twn)), ..spec });
+    }
     let Some(base) = model.strip_suffix("-plain") else { return ModelSpec::load(model) };
     let spec = ModelSpec::load(base)?;
     let mut layers = Vec::new();
@@ -126,12 +136,13 @@ async fn folded(gpu: &Gpu, m: &Model) -> Result<Model> {
 
 /// `infer/{model}/{format}/b{batch}`: logits for a batch. Checked first against the same
 /// model computed another way: the block-sparse model against its dense kernels, the packed
-/// ternary model against its dequantized weights, the folded model against its batchnorms.
+/// (and block-sparse) ternary model against its dequantized weights, the folded model against
+/// its batchnorms.
 pub async fn infer_entry(gpu: &Gpu, model: &str, format: InferFormat, batch: usize, runs: usize) -> Result<EntryResult> {
     let id = infer_id(model, format, batch);
     let mut spec = ModelSpec::load(model)?;
     match format {
-        InferFormat::Ternary => spec.quant = Some(QuantSpec::new(TernaryMethod::Twn)),
+        InferFormat::Ternary | InferFormat::BsrTernary { .. } => spec.quant = Some(QuantSpec::new(TernaryMethod::Twn)),
         InferFormat::Wta { sparsity, .. } => spec = spec.with_wta(sparsity),
         _ => {}
     }
@@ -139,7 +150,7 @@ pub async fn infer_entry(gpu: &Gpu, model: &str, format: InferFormat, batch: usi
     let mut m = Model::new(gpu, &spec, input, 10, 0)?;
     let (x, _) = shaped_batch(gpu, batch, input);
     match format {
-        InferFormat::Bsr { block, sparsity } => block_magnitude_prune(gpu, &mut m, None, sparsity, Scope::Layer, block, true),
+        InferFormat::Bsr { block, sparsity } | InferFormat::BsrTernary { block, sparsity } => block_magnitude_prune(gpu, &mut m, None, sparsity, Scope::Layer, block, true),
         InferFormat::Wta { .. } => m.use_channel_skip(false),
         InferFormat::Folded => perturb_batchnorm(gpu, &m),
         InferFormat::Dense | InferFormat::Ternary => {}
@@ -153,6 +164,12 @@ pub async fn infer_entry(gpu: &Gpu, model: &str, format: InferFormat, batch: usi
             }
         }
         InferFormat::Ternary => m.use_packed(gpu)?,
+        InferFormat::BsrTernary { .. } => {
+            m.use_packed(gpu)?;
+            if m.use_block_sparse(gpu, &Crossover::always()).await?.is_empty() {
+                return Ok(failed(id, "no packed layer moved to the block-sparse ternary kernel".into()));
+            }
+        }
         InferFormat::Wta { skip, .. } => m.use_channel_skip(skip),
         InferFormat::Folded => {}
     }
@@ -168,9 +185,10 @@ pub async fn infer_entry(gpu: &Gpu, model: &str, format: InferFormat, batch: usi
     }
     // The block-sparse model is timed against the same pruned model on the dense kernels, the
     // channel-skipping one against every channel, run for run (a second copy of the model:
-    // the same seed gives the same weights and pruning).
+    // the same seed gives the same weights and pruning); the packed models against the dense
+    // model they compress (unpruned, f32).
     let reference_format = match format {
-        InferFormat::Bsr { .. } | InferFormat::Folded => Some(InferFormat::Dense),
+        InferFormat::Bsr { .. } | InferFormat::Folded | InferFormat::Ternary | InferFormat::BsrTernary { .. } => Some(InferFormat::Dense),
         InferFormat::Wta { sparsity, skip: true } => Some(InferFormat::Wta { sparsity, skip: false }),
         _ => None,
     };
@@ -180,6 +198,7 @@ pub async fn infer_entry(gpu: &Gpu, model: &str, format: InferFormat, batch: usi
         Some(ref_format) => {
             let other = match with_batchnorm {
                 Some(other) => other,
+                None if matches!(format, InferFormat::Ternary | InferFormat::BsrTernary { .. }) => Model::new(gpu, &ModelSpec::load(model)?, input, 10, 0)?,
                 None => {
                     let mut other = Model::new(gpu, &spec, input, 10, 0)?;
                     match format {

@@ -101,6 +101,9 @@ pub fn suite(quick: bool, half: bool) -> Vec<Entry> {
     // The cnn with 91% of its hidden layers' 32 x 32 weight blocks pruned (90.5% of all its
     // weights), on the BSR kernels.
     out.push(Entry::TrainStep { model: "cnn", batch, blocks: Some((32, 0.91)), wta: None });
+    // The same pruning (blocks of 16) with TWN ternary weights: a quantization-aware training
+    // step of the compressed cnn, timed against the dense step.
+    out.push(Entry::TrainStep { model: "cnn-twn", batch, blocks: Some((16, 0.91)), wta: None });
     // The cnn with winners-take-all at 50% after every ReLU, training and attacked with and
     // without skipping the dropped channels.
     let wta = [false, true].map(|skip| Some(Wta { sparsity: 0.5, skip }));
@@ -116,10 +119,14 @@ pub fn suite(quick: bool, half: bool) -> Vec<Entry> {
     }
     // PGD adversarial training: PGD-10 crafts the batch, then one training step.
     out.push(Entry::PgdAtStep { model: "cnn", batch, steps: 10 });
-    // Inference on the same model three ways: dense, block-sparse, packed ternary.
+    // Inference on the same model four ways: dense, block-sparse, packed ternary, and
+    // compressed both ways (block-sparse ternary); the packed ones for one example too.
     let infer_batch = if quick { 4 } else { 256 };
-    for format in [InferFormat::Dense, InferFormat::Bsr { block: 16, sparsity: 0.91 }, InferFormat::Ternary] {
+    for format in [InferFormat::Dense, InferFormat::Bsr { block: 16, sparsity: 0.91 }, InferFormat::Ternary, InferFormat::BsrTernary { block: 16, sparsity: 0.91 }] {
         out.push(Entry::Infer { model: "cnn", format, batch: infer_batch });
+    }
+    for format in [InferFormat::Dense, InferFormat::Ternary, InferFormat::BsrTernary { block: 16, sparsity: 0.91 }] {
+        out.push(Entry::Infer { model: "cnn", format, batch: 1 });
     }
     // Winners-take-all activation sparsity, with and without skipping the dropped channels,
     // for one example and a batch.

@@ -97,7 +97,7 @@ pub async fn bit_flip_curve(
                         (i, f)
                     })
                     .collect();
-                model.set_packed(flipped);
+                model.set_packed(gpu, flipped);
             }
             model.weights_changed(gpu);
             let (a, r) = measure(gpu, model, data, attack, batch).await?;
@@ -106,7 +106,7 @@ pub async fn bit_flip_curve(
             for (p, o) in model.params.iter().zip(&originals) {
                 gpu.copy(o, &p.value);
             }
-            model.set_packed(packed.clone());
+            model.set_packed(gpu, packed.clone());
             model.weights_changed(gpu);
         }
         points.push(FaultPoint {

@@ -189,18 +189,18 @@ struct FormatParams {
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable, Default)]
-struct Params {
-    m: u32,
-    nc: u32,
-    ni: u32,
-    tiles: u32,
-    n_blocks: u32,
-    block_cols: u32,
-    m_chunk: u32,
-    splits: u32,
-    total: u32,
-    load_nc: u32,
-    _pad: [u32; 2],
+pub(super) struct Params {
+    pub(super) m: u32,
+    pub(super) nc: u32,
+    pub(super) ni: u32,
+    pub(super) tiles: u32,
+    pub(super) n_blocks: u32,
+    pub(super) block_cols: u32,
+    pub(super) m_chunk: u32,
+    pub(super) splits: u32,
+    pub(super) total: u32,
+    pub(super) load_nc: u32,
+    pub(super) _pad: [u32; 2],
 }
 
 /// Rows of the output per invocation of `bsr_matmul`.
@@ -229,28 +229,49 @@ fn row_groups(block: usize) -> usize {
 }
 
 /// Which list of blocks a product walks, and how long its operands are.
-struct Walk<'a> {
+pub(super) struct Walk<'a> {
     /// Panel pointers, inner block of each entry, and the values in that entry order.
-    ptr: &'a Tensor,
-    inner: &'a Tensor,
-    values: &'a Tensor,
-    panels: usize,
+    pub(super) ptr: &'a Tensor,
+    pub(super) inner: &'a Tensor,
+    pub(super) values: &'a Tensor,
+    pub(super) panels: usize,
     /// Panels without entries (the output is cleared first if there are any).
-    empty: usize,
+    pub(super) empty: usize,
     /// Inner length and output columns.
-    ni: usize,
-    nc: usize,
+    pub(super) ni: usize,
+    pub(super) nc: usize,
+}
+
+/// How `bsr_matmul` (and `bsr_ternary_matmul`, which follows it) is launched over m rows and
+/// `panels` panels of `block`: column tiles per panel, lanes along rows and along tiles, grid.
+pub(super) struct ProductLaunch {
+    pub(super) tiles: usize,
+    pub(super) col_groups: usize,
+    pub(super) lanes: usize,
+    pub(super) lanes_p: usize,
+    pub(super) grid: [usize; 2],
+}
+
+pub(super) fn product_launch(block: usize, m: usize, panels: usize) -> ProductLaunch {
+    let col_groups = product_col_groups(block);
+    let tiles = block / (4 * col_groups);
+    let row_tiles = m.div_ceil(ROWS);
+    let lanes = row_tiles.next_power_of_two().min(LANES);
+    // Fill the rest of a SIMD group with neighbouring column tiles.
+    let lanes_p = (LANES / lanes).min((panels * tiles).next_power_of_two());
+    let grid = [row_tiles.div_ceil(lanes), (panels * tiles).div_ceil(lanes_p)];
+    ProductLaunch { tiles, col_groups, lanes, lanes_p, grid }
 }
 
 impl Bsr {
     /// The forward walk (block rows), over all k columns or the active ones only.
-    fn rows_walk(&self, active_only: bool) -> Walk<'_> {
+    pub(super) fn rows_walk(&self, active_only: bool) -> Walk<'_> {
         let (inner, ni) = if active_only { (&self.active.col_idx, self.active.count * self.block) } else { (&self.col_idx, self.k) };
         Walk { ptr: &self.row_ptr, inner, values: &self.values, panels: self.block_rows(), empty: self.empty_rows, ni, nc: self.n }
     }
 
     /// The input gradient's walk (block columns), producing all k columns or the active ones.
-    fn cols_walk(&self, active_only: bool) -> Walk<'_> {
+    pub(super) fn cols_walk(&self, active_only: bool) -> Walk<'_> {
         let (ptr, panels, empty, nc) = if active_only {
             (&self.active.col_ptr, self.active.count, 0, self.active.count * self.block)
         } else {
@@ -273,12 +294,7 @@ fn product(gpu: &Gpu, block: usize, walk: Walk, a: &Tensor, c: &Tensor, m: usize
     if empty > 0 {
         gpu.fill_zero(c);
     }
-    let tiles = block / (4 * product_col_groups(block));
-    let row_tiles = m.div_ceil(ROWS);
-    let lanes = row_tiles.next_power_of_two().min(LANES);
-    // Fill the rest of a SIMD group with neighbouring column tiles.
-    let lanes_p = (LANES / lanes).min((panels * tiles).next_power_of_two());
-    let grid = [row_tiles.div_ceil(lanes), (panels * tiles).div_ceil(lanes_p)];
+    let ProductLaunch { tiles, lanes, lanes_p, grid, .. } = product_launch(block, m, panels);
     assert!(grid.iter().all(|&g| g <= MAX_GROUPS), "bsr product {m}x{nc}x{ni}: grid {grid:?} exceeds 65,535 workgroups per dimension");
     let p = Params { m: m as u32, nc: nc as u32, ni: ni as u32, tiles: tiles as u32, total: (panels * tiles) as u32, ..Default::default() };
     let overrides = [

@@ -1,6 +1,6 @@
 use super::shaders::TERNARY;
 use super::layout::ActivationLayout;
-use crate::gpu::{Gpu, Kernel, Tensor};
+use crate::gpu::{grid_1d_of, Gpu, Kernel, Tensor};
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -65,6 +65,20 @@ const MAX_GROUPS: usize = 65_535;
 /// Rows of x per invocation of the forward kernels once there are this many rows.
 const BATCHED_ROWS: usize = 4;
 
+/// Linear layers with fewer outputs than this leave most lanes of `ternary_matmul_wide` (16
+/// lanes of 16 columns each per workgroup) idle, so a packed model runs them dense on weights
+/// unpacked from their words where that variant is chosen: on llvmpipe, cnn's fc2 (10 x 256)
+/// at batch 256 took 23.6 ms packed against 2.3 ms dense.
+pub const WIDE_MIN_OUTPUTS: usize = 128;
+
+/// Largest batch at which a packed model's linear layers run `ternary_matmul_wide` on CPU
+/// adapters; larger batches unpack the weights (one pass over them) and run the dense product,
+/// which reuses each weight over more rows. On llvmpipe at 4096 x 4096 (BENCHMARKS.md) the
+/// packed product takes 4.8 ms against 10.8 dense at batch 1 but 207 against 153 at 64 and
+/// 434 against 281 at 128; cnn's fc1 (256 x 1568) at batch 256 took 182 ms packed against
+/// 141 dense.
+pub const PACKED_LINEAR_MAX_BATCH: usize = 16;
+
 /// Which forward kernel runs for activations stored [M, K].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TernaryVariant {
@@ -88,6 +102,28 @@ impl TernaryVariant {
             TernaryVariant::Narrow => (4, WG),
             TernaryVariant::Wide => (16, 16),
         }
+    }
+}
+
+/// How a packed model runs its convolutions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TernaryConv {
+    /// On the packed words (`ternary_matmul_cols` over im2col columns), for GPUs.
+    Packed,
+    /// On dense weights unpacked from the words once (`ternary_unpack`), through the dense
+    /// convolution kernels (the direct convolution where it applies, else im2col and the tuned
+    /// product), for CPU adapters: there the packed kernel's lanes each reload every
+    /// activation for each group of four output channels and lose to the dense kernels by far
+    /// (on llvmpipe, cnn at batch 256: the two packed convolutions 3.9 s against 0.67 s of the
+    /// dense convolutions, all under the same load).
+    Dense,
+}
+
+impl TernaryConv {
+    /// Dense on CPU adapters, Packed elsewhere; `AER_TERNARY_CONV=packed|dense` overrides.
+    pub fn for_gpu(gpu: &Gpu) -> TernaryConv {
+        let named = [("packed", TernaryConv::Packed), ("dense", TernaryConv::Dense)];
+        super::tune::variant(gpu, "AER_TERNARY_CONV", &named, TernaryConv::Dense, TernaryConv::Packed)
     }
 }
 
@@ -192,4 +228,20 @@ pub fn ternary_matmul_t(gpu: &Gpu, dy: &Tensor, w: &PackedTernary, dx: &Tensor, 
     let overrides = [("TRANS_X", layout.trans_x as u32 as f64), ("TRANS_Y", layout.trans_y as u32 as f64), ("WG", WG as f64)];
     let kernel = Kernel { shader: &TERNARY, entry: "ternary_matmul_t" };
     gpu.launch(&kernel, &overrides, &p, &[dy, &w.words, &w.scale_pos, &w.scale_neg, dx], [words.div_ceil(WG) as u32, gy, gz]);
+}
+
+/// The dense weights [n, k] that packed ternary weights stand for (codes times their row's
+/// scales), written into `out`: for layers that run dense where the packed kernels lose.
+pub fn ternary_unpack(gpu: &Gpu, w: &PackedTernary, out: &Tensor) {
+    check_words(w);
+    let total = w.n * w.k;
+    assert!(out.numel() >= total, "ternary_unpack [{}, {}]: output too small", w.n, w.k);
+    if total == 0 {
+        return;
+    }
+    const UNPACK_WG: u32 = 256;
+    let p = Params { m: 0, n: w.n as u32, k: w.k as u32, words: words_per_row(w.k) as u32, groups_y: 0, _pad: [0; 3] };
+    let kernel = Kernel { shader: &TERNARY, entry: "ternary_unpack" };
+    // One invocation per packed word.
+    gpu.launch(&kernel, &[("WG", UNPACK_WG as f64)], &p, &[&w.words, &w.words, &w.scale_pos, &w.scale_neg, out], grid_1d_of(w.n * words_per_row(w.k), UNPACK_WG));
 }

@@ -89,7 +89,7 @@ impl Model {
                         })
                     };
                     // Restricted columns were built only for a block-sparse layer.
-                    let active = self.plan.sparse.get(w).filter(|_| matches!(input, ConvInput::Cols(_, true)));
+                    let active = self.block_structure(*w).filter(|_| matches!(input, ConvInput::Cols(_, true)));
                     // After winners-take-all: the products over the kept channels only.
                     let kept_shape = |keep: usize| k::SkipShape { n, m: *out, k: g.patch(), g: g.kh * g.kw, keep, p: hw };
                     if param_grads {
@@ -148,7 +148,10 @@ impl Model {
                     } else if let Some(bsr) = active {
                         let dx = gpu.empty(&[n, g.c, g.h, g.w]);
                         let dcols = gpu.empty(&[(bsr.active.count * bsr.block).max(1), g.positions()]);
-                        k::bsr_conv_backward_data(gpu, to_cn(), bsr, &dcols, g.positions());
+                        match self.plan.sparse_ternary.get(w) {
+                            Some(bt) => k::bsr_ternary_conv_backward_data(gpu, to_cn(), bt, &dcols, g.positions()),
+                            None => k::bsr_conv_backward_data(gpu, to_cn(), bsr, &dcols, g.positions()),
+                        }
                         k::col2im_rows(gpu, &g, &dcols, &bsr.active.pos, &dx);
                         dx
                     } else {

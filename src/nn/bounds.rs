@@ -10,7 +10,7 @@
 use super::model::{Layer, Model};
 use super::weights::{OwnedWeights, Weights};
 use crate::gpu::{Gpu, Tensor};
-use crate::kernels::{self as k, ActivationLayout, Bsr, Conv2dGeometry, MatmulForm, PackedTernary};
+use crate::kernels::{self as k, ActivationLayout, Bsr, BsrTernary, Conv2dGeometry, MatmulForm, PackedTernary};
 use std::borrow::Borrow;
 
 /// The bounds of one batch.
@@ -286,7 +286,7 @@ impl Model {
 }
 
 /// A convolution's output [n, out, oh, ow] from im2col columns through `w`.
-fn conv_apply<T: Borrow<Tensor>, S: Borrow<Bsr>, P: Borrow<PackedTernary>>(gpu: &Gpu, w: &Weights<T, S, P>, cols: &Tensor, g: &Conv2dGeometry, out: usize) -> Tensor {
+fn conv_apply<T: Borrow<Tensor>, S: Borrow<Bsr>, P: Borrow<PackedTernary>, Q: Borrow<BsrTernary>>(gpu: &Gpu, w: &Weights<T, S, P, Q>, cols: &Tensor, g: &Conv2dGeometry, out: usize) -> Tensor {
     let y_cn = gpu.empty(&[out, g.positions()]);
     w.apply(gpu, cols, &y_cn, g.positions(), out, g.patch(), ActivationLayout::CONV);
     let y = gpu.empty(&[g.n, out, g.oh(), g.ow()]);
@@ -295,7 +295,7 @@ fn conv_apply<T: Borrow<Tensor>, S: Borrow<Bsr>, P: Borrow<PackedTernary>>(gpu: 
 }
 
 /// The input gradient [n, c, h, w] of `conv_apply` from the output gradient in [out, positions].
-fn conv_apply_t<T: Borrow<Tensor>, S: Borrow<Bsr>, P: Borrow<PackedTernary>>(gpu: &Gpu, w: &Weights<T, S, P>, dy_cn: &Tensor, g: &Conv2dGeometry, out: usize) -> Tensor {
+fn conv_apply_t<T: Borrow<Tensor>, S: Borrow<Bsr>, P: Borrow<PackedTernary>, Q: Borrow<BsrTernary>>(gpu: &Gpu, w: &Weights<T, S, P, Q>, dy_cn: &Tensor, g: &Conv2dGeometry, out: usize) -> Tensor {
     let dcols = gpu.empty(&[g.patch(), g.positions()]);
     w.apply_t(gpu, dy_cn, &dcols, g.positions(), out, g.patch(), ActivationLayout::CONV);
     let dx = gpu.empty(&[g.n, g.c, g.h, g.w]);

@@ -59,7 +59,12 @@ impl Model {
                 }
                 Layer::Linear { w, b, inp, out } => {
                     let y = gpu.empty(&[n, *out]);
-                    let weights = packed_now.get(w).map_or_else(|| self.forward_weights(*w), Weights::Packed);
+                    let unpacked = self.unpacked_for_batch(gpu, *w, n);
+                    let weights = match (&unpacked, packed_now.get(w)) {
+                        (Some(dense), _) => Weights::Dense(dense),
+                        (None, Some(pk)) => Weights::Packed(pk),
+                        (None, None) => self.forward_weights(*w),
+                    };
                     weights.apply(gpu, &x, &y, n, *out, *inp, ActivationLayout::LINEAR);
                     // The ReLU after the layer in the same pass as the bias.
                     relu_done = matches!(self.layers.get(i + 1), Some(Layer::Relu));
@@ -81,14 +86,17 @@ impl Model {
                     let y_cn = gpu.empty(&[*out, g.positions()]);
                     // Block-sparse weights that leave whole patch rows unread need only the
                     // others built (unless a dense weight gradient, which reads them all, is asked for).
-                    let active = self.plan.sparse.get(w).filter(|b| b.active.count < b.block_cols() && !self.dense_gradients.get() && self.plan.approx.is_none());
+                    let active = self.block_structure(*w).filter(|b| b.active.count < b.block_cols() && !self.dense_gradients.get() && self.plan.approx.is_none());
                     let cols = match active {
                         Some(bsr) => {
                             let rows = bsr.active.count * bsr.block;
                             // (A layer with no block left reads no row at all.)
                             let cols = gpu.empty(&[rows.max(1), g.positions()]);
                             k::im2col_rows(gpu, &g, &x, &bsr.active.rows, rows, &cols);
-                            k::bsr_conv_forward(gpu, &cols, bsr, &y_cn, g.positions());
+                            match self.plan.sparse_ternary.get(w) {
+                                Some(bt) => k::bsr_ternary_conv_forward(gpu, &cols, bt, &y_cn, g.positions()),
+                                None => k::bsr_conv_forward(gpu, &cols, bsr, &y_cn, g.positions()),
+                            }
                             cols
                         }
                         None => {

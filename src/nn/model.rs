@@ -265,8 +265,12 @@ impl Model {
         }
     }
 
-    /// The weights a layer computes with: the dequantized ones under quantization.
+    /// The weights a layer computes with: the dequantized ones under quantization, those
+    /// unpacked from its packed words where a packed layer runs dense (`Plan::unpacked`).
     pub(super) fn weight(&self, i: usize) -> &Tensor {
+        if let Some(w) = self.plan.unpacked.get(&i) {
+            return w;
+        }
         match self.quant.as_ref().and_then(|q| q.find(i)) {
             Some(q) => &q.wq,
             None => &self.params[i].value,

@@ -9,7 +9,7 @@ use super::weights::{Weights, WeightsRef};
 use crate::error::{AerError, Result};
 use crate::gpu::{Gpu, Tensor};
 use crate::kernels::tune::{Crossover, PACKED_TRAINING_MIN_WEIGHTS, SKIP_LINEAR_MAX_BATCH};
-use crate::kernels::{self as k, Bsr, Conv2dGeometry, PackedTernary};
+use crate::kernels::{self as k, Bsr, BsrTernary, Conv2dGeometry, PackedTernary};
 use std::collections::HashMap;
 
 /// The execution toggles of one model.
@@ -18,9 +18,15 @@ pub(super) struct Plan {
     /// input gradient run on them (inference and attacks), and parameter gradients are not
     /// available.
     pub(super) packed: HashMap<usize, PackedTernary>,
+    /// Dense weights unpacked from the packed layers whose products run dense on this adapter
+    /// (`runs_unpacked`), by parameter index: remade whenever the packed weights are set.
+    pub(super) unpacked: HashMap<usize, Tensor>,
     /// Block-sparse copies of pruned weights by parameter index (`use_block_sparse`): when
     /// present, the layer's products run on the BSR kernels, skipping pruned blocks.
     pub(super) sparse: HashMap<usize, Bsr>,
+    /// Block-sparse ternary copies of packed, pruned weights by parameter index
+    /// (`use_block_sparse` on a packed model): the kept blocks' 2-bit codes.
+    pub(super) sparse_ternary: HashMap<usize, BsrTernary>,
     /// An 8-bit multiplier's product table (`use_multiplier`): when present, the forward
     /// pass's weight products quantize both operands and multiply through it.
     pub(super) approx: Option<Tensor>,
@@ -39,7 +45,7 @@ pub(super) struct Plan {
 
 impl Default for Plan {
     fn default() -> Plan {
-        Plan { packed: HashMap::new(), sparse: HashMap::new(), approx: None, half_activations: false, channel_skip: true, packed_training: true, direct_conv: true }
+        Plan { packed: HashMap::new(), unpacked: HashMap::new(), sparse: HashMap::new(), sparse_ternary: HashMap::new(), approx: None, half_activations: false, channel_skip: true, packed_training: true, direct_conv: true }
     }
 }
 
@@ -120,39 +126,64 @@ impl Model {
     }
 
     /// Run pruned layers on the block-sparse kernels where that is faster. For each masked
-    /// weight of a layer that is neither quantized nor packed, a block size B takes time about
+    /// weight of a layer that is not quantized, or quantized and packed (`use_packed` first:
+    /// its kept blocks then run as 2-bit codes, `BsrTernary`), a block size B takes time about
     /// density(B) / crossover(B) of the dense product (at the crossover both take the same), so
     /// the block size with the smallest such ratio below 1 is chosen (ties to the larger B).
     /// Rebuilds the structure from the current masks (call again after the masks change);
     /// returns the layers moved.
     pub async fn use_block_sparse(&mut self, gpu: &Gpu, crossover: &Crossover) -> Result<Vec<BlockSparseLayer>> {
         self.plan.sparse.clear();
+        self.plan.sparse_ternary.clear();
         let mut chosen = Vec::new();
         for i in 0..self.params.len() {
             let p = &self.params[i];
-            let quantized = self.quant.as_ref().is_some_and(|q| q.find(i).is_some()) || self.plan.packed.contains_key(&i);
+            let packed = self.plan.packed.get(&i);
+            let quantized = self.quant.as_ref().is_some_and(|q| q.find(i).is_some()) && packed.is_none();
             let Some(mask) = p.mask.as_ref().filter(|_| p.prunable() && !quantized) else { continue };
             let (n, kk) = super::matrix_shape(p.value.shape());
-            let mut best: Option<(f64, Bsr)> = None;
+            // The crossover measured for f32 blocks serves the ternary ones too: both kernels
+            // run the same loop, the codes only replacing the weight loads.
+            let mut best: Option<(f64, usize)> = None;
             for &block in k::BSR_BLOCKS.iter().rev() {
                 let bsr = Bsr::from_mask(gpu, mask, &p.value, n, kk, block).await?;
                 let limit = crossover.max_density(block);
                 let ratio = if limit > 0.0 { bsr.density() / limit } else { f64::INFINITY };
-                if ratio <= 1.0 && best.as_ref().is_none_or(|(r, _)| ratio < *r) {
-                    best = Some((ratio, bsr));
+                if ratio <= 1.0 && best.is_none_or(|(r, _)| ratio < r) {
+                    best = Some((ratio, block));
+                    if packed.is_none() {
+                        self.plan.sparse.insert(i, bsr);
+                    }
                 }
             }
-            if let Some((_, bsr)) = best {
-                chosen.push(BlockSparseLayer { weight: p.name.clone(), block: bsr.block, density: bsr.density() });
-                self.plan.sparse.insert(i, bsr);
-            }
+            let Some((_, block)) = best else { continue };
+            let density = match packed {
+                Some(pk) => {
+                    let bt = BsrTernary::from_packed(gpu, mask, pk, block).await?;
+                    let d = bt.density();
+                    self.plan.sparse_ternary.insert(i, bt);
+                    d
+                }
+                None => self.plan.sparse[&i].density(),
+            };
+            chosen.push(BlockSparseLayer { weight: p.name.clone(), block, density });
         }
         Ok(chosen)
     }
 
-    /// The form weight `i`'s products run in: packed, block-sparse, or dense (`weight`).
+    /// The block structure of weight `i` where it runs block-sparse (f32 or ternary blocks).
+    pub(super) fn block_structure(&self, i: usize) -> Option<&Bsr> {
+        self.plan.sparse_ternary.get(&i).map(|bt| &bt.structure).or_else(|| self.plan.sparse.get(&i))
+    }
+
+    /// The form weight `i`'s products run in: packed (or dense on its unpacked weights),
+    /// block-sparse, or dense (`weight`).
     pub(super) fn weights(&self, i: usize) -> WeightsRef<'_> {
+        if let Some(bt) = self.plan.sparse_ternary.get(&i) {
+            return Weights::SparseTernary(bt);
+        }
         match (self.plan.packed.get(&i), self.plan.sparse.get(&i)) {
+            (Some(_), _) if self.plan.unpacked.contains_key(&i) => Weights::Dense(self.weight(i)),
             (Some(pk), _) => Weights::Packed(pk),
             (None, Some(bsr)) => Weights::Sparse(bsr),
             (None, None) => Weights::Dense(self.weight(i)),
@@ -163,7 +194,7 @@ impl Model {
     /// (packed layers keep their own kernels).
     pub(super) fn forward_weights(&self, i: usize) -> WeightsRef<'_> {
         match (&self.plan.approx, self.plan.packed.get(&i)) {
-            (_, Some(pk)) if self.plan.half_activations => Weights::PackedF16(pk),
+            (_, Some(pk)) if self.plan.half_activations && !self.plan.unpacked.contains_key(&i) && !self.plan.sparse_ternary.contains_key(&i) => Weights::PackedF16(pk),
             (Some(table), None) => Weights::Approx(self.weight(i), table),
             _ => self.weights(i),
         }
@@ -179,8 +210,21 @@ impl Model {
     /// Run inference and attacks on packed ternary weights from now on (quantized models only).
     pub fn use_packed(&mut self, gpu: &Gpu) -> Result<()> {
         let q = self.quant.as_ref().ok_or_else(|| AerError::Invalid(format!("model '{}' is not quantized: add a [quant] table (or train with --quant)", self.spec.name)))?;
-        self.plan.packed = q.pack(gpu, &self.params);
+        let packed = q.pack(gpu, &self.params);
+        self.set_packed(gpu, packed);
         Ok(())
+    }
+
+    /// Whether packed weight `i` runs dense, on weights unpacked from its words: convolutions
+    /// where `TernaryConv` says the packed kernels lose on this adapter (CPU adapters), and
+    /// linear layers too narrow for the wide ternary kernel (`WIDE_MIN_OUTPUTS`). Other linear
+    /// layers stay packed (the wide kernel beats the dense product on them).
+    fn runs_unpacked(&self, gpu: &Gpu, i: usize) -> bool {
+        let shape = self.params[i].value.shape();
+        match shape.len() {
+            4 => k::TernaryConv::for_gpu(gpu) == k::TernaryConv::Dense,
+            _ => shape[0] < k::WIDE_MIN_OUTPUTS && k::TernaryVariant::for_gpu(gpu) == k::TernaryVariant::Wide,
+        }
     }
 
     /// Run the packed layers' forward products on half-precision activations (rounded to f16
@@ -197,9 +241,38 @@ impl Model {
         Ok(())
     }
 
-    /// Use the given packed weights (by parameter index), e.g. read from a packed checkpoint.
-    pub fn set_packed(&mut self, packed: HashMap<usize, PackedTernary>) {
+    /// Use the given packed weights (by parameter index), e.g. read from a packed checkpoint;
+    /// the layers that run dense on this adapter get their weights unpacked from these words.
+    pub fn set_packed(&mut self, gpu: &Gpu, packed: HashMap<usize, PackedTernary>) {
+        self.plan.unpacked = packed.iter().filter(|(&i, _)| self.runs_unpacked(gpu, i)).map(|(&i, pk)| {
+            let w = gpu.empty(&[pk.n, pk.k]);
+            k::ternary_unpack(gpu, pk, &w);
+            (i, w)
+        }).collect();
+        // Block-sparse ternary copies are of the words replaced: `use_block_sparse` again.
+        self.plan.sparse_ternary.clear();
         self.plan.packed = packed;
+    }
+
+    /// For a forward pass over `batch` examples, packed linear weight `w` unpacked into dense
+    /// weights when the dense product beats the packed one at that batch on this adapter
+    /// (`PACKED_LINEAR_MAX_BATCH`, CPU adapters), else None (the layer's own form).
+    pub(super) fn unpacked_for_batch(&self, gpu: &Gpu, w: usize, batch: usize) -> Option<Tensor> {
+        let pk = self.plan.packed.get(&w)?;
+        let own_form = self.plan.unpacked.contains_key(&w) || self.plan.sparse_ternary.contains_key(&w) || self.plan.half_activations;
+        if own_form || batch <= k::PACKED_LINEAR_MAX_BATCH || k::TernaryVariant::for_gpu(gpu) != k::TernaryVariant::Wide {
+            return None;
+        }
+        let dense = gpu.empty(&[pk.n, pk.k]);
+        k::ternary_unpack(gpu, pk, &dense);
+        Some(dense)
+    }
+
+    /// The packed layers that run dense on weights unpacked from their words.
+    pub fn unpacked_layers(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.plan.unpacked.keys().map(|&i| self.params[i].name.clone()).collect();
+        names.sort();
+        names
     }
 
     pub fn packed(&self) -> &HashMap<usize, PackedTernary> {

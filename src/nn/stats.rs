@@ -55,7 +55,7 @@ impl Model {
             .iter()
             .enumerate()
             .filter(|(_, p)| p.prunable())
-            .map(|(i, p)| (p.name.clone(), self.plan.sparse.get(&i).map_or(p.value.numel(), |b| b.n_blocks * b.block * b.block)))
+            .map(|(i, p)| (p.name.clone(), self.block_structure(i).map_or(p.value.numel(), |b| b.n_blocks * b.block * b.block)))
             .collect()
     }
 

@@ -16,6 +16,7 @@ pub mod batchnorm;
 pub mod batchnorm_backward;
 pub mod bias;
 pub mod bsr;
+pub mod bsr_ternary;
 pub mod bsr_format;
 pub mod channel_affine;
 pub mod channel_skip;

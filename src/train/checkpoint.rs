@@ -554,7 +554,7 @@ impl Checkpoint {
                 }
                 packed.insert(i, crate::kernels::PackedTernary::upload(gpu, words, &pos, &neg, n, k));
             }
-            model.set_packed(packed);
+            model.set_packed(gpu, packed);
         }
         let masks: HashMap<String, Vec<f32>> = model.params.iter().filter_map(|p| values.get(&format!("mask.{}", p.name)).map(|m| (p.name.clone(), m.clone()))).collect();
         let mut opt = super::Optimizer::new(gpu, &self.config.optimizer, &model.params);
