@@ -273,3 +273,38 @@ fn a_corrupt_or_foreign_pipeline_cache_is_ignored() {
     assert!(!text.contains("ignoring"), "{text}");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// The matmul tune table goes through the per-adapter cache (the crossover's) and back, its
+/// shape classes rounding each dimension up to a power of two; a table of another adapter or
+/// version, or a file that is none, is ignored, and the launcher's defaults serve.
+#[test]
+fn matmul_tune_table_round_trips_and_foreign_tables_are_ignored() {
+    use aer::kernels::tune::{cache_path, store, MatmulChoice, MatmulTable, MATMUL_TABLE, MATMUL_TABLE_VERSION};
+    use aer::kernels::{MatmulConfig, MatmulForm, MatmulVariant};
+    let d = std::env::temp_dir().join(format!("aer-matmul-table-{}", std::process::id()));
+    std::env::set_var("AER_CACHE_DIR", &d);
+    let gpu = gpu();
+    let config = MatmulConfig { kernel: MatmulVariant::Wide, lanes: [4, 2, 1], splits: 2 };
+    let class = MatmulTable::class(MatmulForm::NT, 100, 300, 784, false);
+    assert_eq!(class, "NT/m128/n512/k1024");
+    let choice = MatmulChoice { config, shape: "100 x 300 x 784".into(), ms: 1.5, speedup: 1.2 };
+    let table = MatmulTable { version: MATMUL_TABLE_VERSION, adapter: gpu.adapter_label(), source: "test".into(), choices: [(class, choice)].into() };
+    assert_eq!(MatmulTable::load(&gpu), None, "no table cached yet");
+    let path = store(MATMUL_TABLE, &table.adapter, &table).unwrap();
+    assert_eq!(path, cache_path(MATMUL_TABLE, &gpu.adapter_label()).unwrap());
+    let loaded = MatmulTable::load(&gpu).expect("the stored table");
+    assert_eq!(loaded, table);
+    assert_eq!(loaded.choice(MatmulForm::NT, 65, 257, 513, false), Some(config), "the same class");
+    assert_eq!(loaded.choice(MatmulForm::NT, 64, 300, 784, false), None, "m = 64 is the class below");
+    assert_eq!(loaded.choice(MatmulForm::NT, 100, 300, 784, true), None, "accumulating is a class of its own");
+    assert_eq!(loaded.choice(MatmulForm::NN, 100, 300, 784, false), None, "so is each form");
+    let other_adapter = MatmulTable { adapter: "Another GPU (vulkan)".into(), ..table.clone() };
+    let other_version = MatmulTable { version: MATMUL_TABLE_VERSION + 1, ..table.clone() };
+    for other in [other_adapter, other_version] {
+        store(MATMUL_TABLE, &gpu.adapter_label(), &other).unwrap();
+        assert_eq!(MatmulTable::load(&gpu), None, "{other:?}");
+    }
+    std::fs::write(&path, "not a table").unwrap();
+    assert_eq!(MatmulTable::load(&gpu), None);
+    let _ = std::fs::remove_dir_all(&d);
+}

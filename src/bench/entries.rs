@@ -337,7 +337,7 @@ pub fn pgd_at_step_id(model: &str, batch: usize) -> String {
 }
 
 /// A model and its optimizer for `train_step_entry`.
-struct StepTrainer {
+pub(super) struct StepTrainer {
     m: Model,
     opt: Optimizer,
 }
@@ -345,7 +345,7 @@ struct StepTrainer {
 impl StepTrainer {
     /// `model` (with winners-take-all layers for `wta`), pruned to `blocks` = (block,
     /// sparsity) on the block-sparse kernels; Err says why a pruned model could not be built.
-    async fn new(gpu: &Gpu, model: &str, blocks: Option<(usize, f64)>, wta: Option<Wta>) -> Result<std::result::Result<Self, String>> {
+    pub(super) async fn new(gpu: &Gpu, model: &str, blocks: Option<(usize, f64)>, wta: Option<Wta>) -> Result<std::result::Result<Self, String>> {
         let mut m = Wta::model(wta, gpu, model)?;
         let opt = Optimizer::new(gpu, &OptimizerConfig::default(), &m.params);
         if let Some((block, sparsity)) = blocks {
@@ -360,7 +360,7 @@ impl StepTrainer {
 
     /// Forward, loss, backward and an Adam update on the batch (x, y), in training mode
     /// (batch statistics, dropout).
-    fn step(&mut self, gpu: &Gpu, x: &Tensor, y: &Tensor, loss: &Tensor, correct: &Tensor) {
+    pub(super) fn step(&mut self, gpu: &Gpu, x: &Tensor, y: &Tensor, loss: &Tensor, correct: &Tensor) {
         let batch = x.shape()[0];
         self.m.training.set(Some(1));
         let mut tape = self.m.tape();

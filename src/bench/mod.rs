@@ -16,7 +16,7 @@ pub use inference::{InferFormat, Wta};
 pub use sparse::{sparse_entry, SparseFormat, SparseLayer};
 pub use suite::{check_filter, run_suite, select, suite, Entry, Selection};
 pub use crate::gpu::{profile_kernels, time_async, time_paired, Timing, TIMESTAMPS, WALL_CLOCK};
-pub use tune::{tune_crossover, TuneReport};
+pub use tune::{matmul_shapes, tune_crossover, tune_matmul, MatmulReport, TuneReport};
 
 use crate::gpu::{AdapterSummary, KernelTime};
 use serde::{Deserialize, Serialize};

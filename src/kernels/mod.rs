@@ -78,7 +78,7 @@ pub use channel_skip::{skip_conv, skip_conv_backward_data, skip_conv_weight_grad
 pub use conv_direct::{conv_direct, conv_direct_weight_grad, takes_direct, takes_direct_weight_grad};
 pub use conv2d::{col2im, col2im_kept, col2im_rows, cnhw_to_nchw, im2col, im2col_kept, im2col_rows, nchw_to_cnhw, Conv2dGeometry};
 pub use mask::{apply_mask, mask_union, nm_mask};
-pub use matmul::{cpu_layout, matmul, matmul_with, matvec, takes_dot, CpuLayout, MatmulForm, MatmulVariant};
+pub use matmul::{cpu_layout, matmul, matmul_config, matmul_with, matvec, record_shapes, takes_dot, CpuLayout, MatmulConfig, MatmulForm, MatmulShape, MatmulVariant};
 pub use maxpool::{maxpool2_backward, maxpool2_forward};
 pub use optim::{adam, sgd, AdamParams, SgdParams};
 pub use pgd::{apgd_checkpoint, apgd_step, keep_best, keep_max, pgd_step, random_start, ApgdState, Norm, Start, APGD_STATE_WORDS};
