@@ -33,11 +33,13 @@ pub(super) fn result(id: String, t: Timing, flops: f64, bytes: f64) -> EntryResu
         items_per_s: None,
         kernels: None,
         versus: None,
+        fraction_of_peak: None,
+        bound: None,
     }
 }
 
 pub(super) fn failed(id: String, why: String) -> EntryResult {
-    EntryResult { id, status: why, median_ms: 0.0, min_ms: 0.0, max_ms: 0.0, runs: 0, gflops: None, gbytes_per_s: None, timing: String::new(), items_per_s: None, kernels: None, versus: None }
+    EntryResult { id, status: why, median_ms: 0.0, min_ms: 0.0, max_ms: 0.0, runs: 0, gflops: None, gbytes_per_s: None, timing: String::new(), items_per_s: None, kernels: None, versus: None, fraction_of_peak: None, bound: None }
 }
 
 thread_local! {
