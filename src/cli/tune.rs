@@ -20,7 +20,7 @@ pub enum TuneTable {
 
 #[derive(Args, Debug)]
 pub struct TuneArgs {
-    /// Small layers and products, a few seconds (the cache is not written).
+    /// Small layers and products (the cache is not written).
     #[arg(long)]
     pub quick: bool,
     /// Timed runs per measurement.
