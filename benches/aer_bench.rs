@@ -2,7 +2,7 @@
 //! chosen list or every adapter found, writing one JSON file per adapter; `compare` lays
 //! result files side by side as a Markdown table and an SVG chart.
 
-use aer::bench::{check_filter, compare_markdown, compare_svg, profile_kernels, run_suite, select, suite, RunReport, SCHEMA_VERSION, SUITE_VERSION};
+use aer::bench::{annotate, check_filter, fraction_of_peak, measure_peaks, compare_markdown, compare_svg, profile_kernels, run_suite, select, suite, RunReport, SCHEMA_VERSION, SUITE_VERSION};
 use aer::gpu::{list_adapters, AdapterChoice, Gpu};
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -145,9 +145,16 @@ fn run(a: &RunArgs) {
         for note in &selection.notes {
             eprintln!("note: {note}");
         }
-        let results = pollster::block_on(run_suite(&gpu, a.quick, runs, a.filter.as_deref(), &mut |r| {
+        // The roofline: each entry's speed against these, from its FLOPs and bytes.
+        let peaks = pollster::block_on(measure_peaks(&gpu, a.quick, runs)).unwrap_or_else(|e| fail(e));
+        println!("peak: {:.1} GFLOP/s (fma_peak), {:.1} GB/s (stream_copy), measured{}", peaks.gflops, peaks.gbps, if a.quick { " at --quick sizes" } else { "" });
+        if let Some(f) = &peaks.formula {
+            println!("peak by formula: {f}");
+        }
+        let mut results = pollster::block_on(run_suite(&gpu, a.quick, runs, a.filter.as_deref(), &mut |r| {
             let rate = [r.gflops.map(|g| format!("{g:.2} GFLOP/s")), r.gbytes_per_s.map(|g| format!("{g:.2} GB/s")), r.items_per_s.map(|x| format!("{x:.1} examples/s"))]
                 .into_iter()
+                .chain([fraction_of_peak(r, &peaks).map(|(f, bound)| format!("{:.1}% of {bound} peak", 100.0 * f))])
                 .flatten()
                 .collect::<Vec<_>>()
                 .join("  ");
@@ -168,6 +175,7 @@ fn run(a: &RunArgs) {
             }
         }))
         .unwrap_or_else(|e| fail(e));
+        annotate(&mut results, &peaks);
         failures += results.iter().filter(|r| !r.ok()).count();
         let report = RunReport {
             schema_version: SCHEMA_VERSION,
@@ -178,6 +186,7 @@ fn run(a: &RunArgs) {
             git_revision: git_revision(),
             quick: a.quick,
             created_unix: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+            peaks: Some(peaks),
             results,
         };
         if let Some(out) = &a.out {

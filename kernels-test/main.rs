@@ -23,6 +23,7 @@
 //! | bias_add | 0 | 0 | one correctly rounded add |
 //! | bias_grad | 0 | 0 | inputs are multiples of 1/64 and partial sums stay far below 2^18, so any summation order is exact |
 //! | matmul (main, main_blocked, main_wide, main_dot, reduce_splits) | 2e-5 sqrt(k) amax(a) amax(b) | 1e-6 | an f32 dot product's rounding grows like u k E(ab); for k <= 1e5 and uniform inputs this is >10x that, yet far below one product term |
+//! | roofline fma_peak; stream_copy | 1e-6 (1 + min(steps, 1000)); 0 | 1e-6; 0 | eight chains s = 0.999 s + 0.001 from values below 4, fused or not: each step rounds once or twice (2^-24 relative) and a chain forgets old errors only by 0.999 a step, so ~1000 steps' roundings add up (measured: 5e-5 at 1000 steps); a copy is exact |
 //! | conv2d (im2col, matmul, permute, bias) | as matmul, k = c kh kw | 1e-6 | as matmul; the bias adds one rounding |
 //! | col2im | (kh kw)^2 u | 0 | at most kh kw terms of magnitude <= 1 per pixel |
 //! | col2im adjoint: <im2col(x), y> = <x, col2im(y)> | 1e-6 kh kw sum(abs(im2col(x) y)) | | only col2im rounds, <= kh kw u per term |
@@ -110,6 +111,7 @@ mod pcg;
 mod pgd;
 mod quant;
 mod relu;
+mod roofline;
 mod select;
 mod shift_block;
 mod shift_edges;

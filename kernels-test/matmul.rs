@@ -196,3 +196,35 @@ fn matmul_cpu_layout() {
     let l = kernels::cpu_layout(MatmulVariant::Wide, 2, MAX_GROUPS * 256, 1);
     assert!(l.fits() && l.lanes[0] == 8, "{l:?}");
 }
+
+/// Every launch `aer tune` may cache (`MatmulConfig::candidates`: both CPU blocks, lane grids
+/// and explicit split-K on CPU adapters, the tiled kernel's splits elsewhere) computes the
+/// same product: an off-tile weight gradient accumulating, and a form-NT product whose k takes
+/// up to 8 splits.
+#[test]
+fn matmul_tune_candidates() {
+    let cpu = gpu().info.device_type == wgpu::DeviceType::Cpu;
+    let cases = [Case { form: MatmulForm::TN, m: 70, n: 45, k: 33, accumulate: true }, Case { form: MatmulForm::NT, m: 9, n: 40, k: 2100, accumulate: false }];
+    for (i, case) in cases.into_iter().enumerate() {
+        let Case { form, m, n, k, accumulate } = case;
+        let candidates = kernels::MatmulConfig::candidates(cpu, m, n, k);
+        assert!(candidates.len() > 1 && candidates.iter().all(|c| c.valid(m, n)), "{candidates:?}");
+        assert_eq!(candidates[0], kernels::MatmulConfig::default_for(if cpu { MatmulVariant::Cpu } else { MatmulVariant::Tiled }, m, n, k));
+        let mut rng = rng("matmul_tune_candidates", i);
+        let (a, b, c0) = (uniform(&mut rng, m * k, -1.0, 1.0), uniform(&mut rng, k * n, -1.0, 1.0), uniform(&mut rng, m * n, -1.0, 1.0));
+        let mut want = c0.clone();
+        reference::matmul(form, &a, &b, &mut want, m, n, k, accumulate);
+        let (ta, tb) = (upload(&a), upload(&b));
+        for config in candidates {
+            let tc = upload(&c0);
+            kernels::matmul_config(gpu(), config, form, &ta, &tb, &tc, m, n, k, accumulate);
+            assert_close(&format!("matmul ({config:?}) c"), &case, &read(&tc), &want, tol(k, &a, &b));
+        }
+    }
+    // What a cached table may hold but no launch can run is refused before launching.
+    use kernels::MatmulConfig;
+    assert!(!MatmulConfig { kernel: MatmulVariant::Wide, lanes: [32, 16, 1], splits: 0 }.valid(100, 100));
+    assert!(!MatmulConfig { kernel: MatmulVariant::Tiled, lanes: [8, 8, 1], splits: 0 }.valid(100, 100));
+    assert!(!MatmulConfig { kernel: MatmulVariant::Cpu, lanes: [8, 8, 1], splits: 0 }.valid(100, 100));
+    assert!(!MatmulConfig { kernel: MatmulVariant::Blocked, lanes: [1, 1, 1], splits: 0 }.valid(1, MAX_GROUPS * 16 + 1));
+}

@@ -93,6 +93,8 @@ const TESTED: &[(&str, &str)] = &[
     ("matmul", "main_dot"),
     ("matmul", "reduce_splits"),
     ("matmul", "matvec"),
+    ("roofline", "fma_peak"),
+    ("roofline", "stream_copy"),
     ("ternary", "ternary_matmul"),
     ("ternary", "ternary_matmul_wide"),
     ("ternary", "ternary_matmul_t"),

@@ -6,11 +6,11 @@ use aer::gpu::{AdapterChoice, Gpu};
 use pollster::block_on;
 
 fn entry(id: &str, ms: f64) -> EntryResult {
-    EntryResult { id: id.into(), status: "ok".into(), median_ms: ms, min_ms: ms, max_ms: ms, runs: 3, gflops: Some(1.0), gbytes_per_s: None, timing: "gpu timestamps".into(), items_per_s: None, kernels: None, versus: None }
+    EntryResult { id: id.into(), status: "ok".into(), median_ms: ms, min_ms: ms, max_ms: ms, runs: 3, gflops: Some(1.0), gbytes_per_s: None, timing: "gpu timestamps".into(), items_per_s: None, kernels: None, versus: None, fraction_of_peak: None, bound: None }
 }
 
 fn report(gpu: &Gpu, results: Vec<EntryResult>) -> RunReport {
-    RunReport { schema_version: SCHEMA_VERSION, suite_version: SUITE_VERSION, adapter: gpu.summary(), os: "linux".into(), arch: "x86_64".into(), git_revision: "abc1234".into(), quick: true, created_unix: 1, results }
+    RunReport { schema_version: SCHEMA_VERSION, suite_version: SUITE_VERSION, adapter: gpu.summary(), os: "linux".into(), arch: "x86_64".into(), git_revision: "abc1234".into(), quick: true, created_unix: 1, peaks: None, results }
 }
 
 fn gpu() -> Gpu {
@@ -66,6 +66,9 @@ fn quick_suite_passes_its_checks_and_round_trips() {
     let text = serde_json::to_string_pretty(&rep).unwrap();
     assert_eq!(RunReport::from_json(&text, "t").unwrap(), rep);
     let newer = text.replace(&format!("\"schema_version\": {SCHEMA_VERSION}"), "\"schema_version\": 99");
+    // A file of schema 1, before the roofline, still reads.
+    let older = text.replace(&format!("\"schema_version\": {SCHEMA_VERSION}"), "\"schema_version\": 1");
+    assert_eq!(RunReport::from_json(&older, "older.json").unwrap().results, rep.results);
     assert!(RunReport::from_json(&newer, "newer.json").unwrap_err().to_string().contains("newer.json"));
 }
 
@@ -271,5 +274,60 @@ fn a_corrupt_or_foreign_pipeline_cache_is_ignored() {
     // A whole cache is read without complaint.
     let text = run();
     assert!(!text.contains("ignoring"), "{text}");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// The roofline: both peaks measured (positive and finite), and an entry's fraction of the
+/// peak that bounds it: compute where its FLOPs per byte times the bandwidth exceed the FMA
+/// peak, memory where they do not or it moves bytes only, none without either or on failure.
+#[test]
+fn roofline_fractions_name_their_bound() {
+    use aer::bench::{fraction_of_peak, measure_peaks, Peaks};
+    let peaks = block_on(measure_peaks(&gpu(), true, 2)).unwrap();
+    assert!(peaks.gflops.is_finite() && peaks.gflops > 0.0 && peaks.gbps.is_finite() && peaks.gbps > 0.0, "{peaks:?}");
+    let p = Peaks { gflops: 40.0, gbps: 10.0, formula: None };
+    let with = |gflops: Option<f64>, gbytes: Option<f64>| EntryResult { gflops, gbytes_per_s: gbytes, ..entry("e", 1.0) };
+    // 10 FLOP per byte x 10 GB/s = 100 >= 40: compute-bound, at 10 of 40.
+    assert_eq!(fraction_of_peak(&with(Some(10.0), Some(1.0)), &p), Some((0.25, "compute")));
+    // 0.2 FLOP per byte x 10 GB/s = 2 < 40: memory-bound, at 5 of 10 GB/s.
+    assert_eq!(fraction_of_peak(&with(Some(1.0), Some(5.0)), &p), Some((0.5, "memory")));
+    assert_eq!(fraction_of_peak(&with(None, Some(2.0)), &p), Some((0.2, "memory")));
+    assert_eq!(fraction_of_peak(&with(Some(4.0), None), &p), Some((0.1, "compute")));
+    assert_eq!(fraction_of_peak(&with(None, None), &p), None);
+    assert_eq!(fraction_of_peak(&EntryResult { status: "wrong".into(), ..with(Some(1.0), None) }, &p), None);
+}
+
+/// The matmul tune table goes through the per-adapter cache (the crossover's) and back, its
+/// shape classes rounding each dimension up to a power of two; a table of another adapter or
+/// version, or a file that is none, is ignored, and the launcher's defaults serve.
+#[test]
+fn matmul_tune_table_round_trips_and_foreign_tables_are_ignored() {
+    use aer::kernels::tune::{cache_path, store, MatmulChoice, MatmulTable, MATMUL_TABLE, MATMUL_TABLE_VERSION};
+    use aer::kernels::{MatmulConfig, MatmulForm, MatmulVariant};
+    let d = std::env::temp_dir().join(format!("aer-matmul-table-{}", std::process::id()));
+    std::env::set_var("AER_CACHE_DIR", &d);
+    let gpu = gpu();
+    let config = MatmulConfig { kernel: MatmulVariant::Wide, lanes: [4, 2, 1], splits: 2 };
+    let class = MatmulTable::class(MatmulForm::NT, 100, 300, 784, false);
+    assert_eq!(class, "NT/m128/n512/k1024");
+    let choice = MatmulChoice { config, shape: "100 x 300 x 784".into(), ms: 1.5, speedup: 1.2 };
+    let table = MatmulTable { version: MATMUL_TABLE_VERSION, adapter: gpu.adapter_label(), source: "test".into(), choices: [(class, choice)].into() };
+    assert_eq!(MatmulTable::load(&gpu), None, "no table cached yet");
+    let path = store(MATMUL_TABLE, &table.adapter, &table).unwrap();
+    assert_eq!(path, cache_path(MATMUL_TABLE, &gpu.adapter_label()).unwrap());
+    let loaded = MatmulTable::load(&gpu).expect("the stored table");
+    assert_eq!(loaded, table);
+    assert_eq!(loaded.choice(MatmulForm::NT, 65, 257, 513, false), Some(config), "the same class");
+    assert_eq!(loaded.choice(MatmulForm::NT, 64, 300, 784, false), None, "m = 64 is the class below");
+    assert_eq!(loaded.choice(MatmulForm::NT, 100, 300, 784, true), None, "accumulating is a class of its own");
+    assert_eq!(loaded.choice(MatmulForm::NN, 100, 300, 784, false), None, "so is each form");
+    let other_adapter = MatmulTable { adapter: "Another GPU (vulkan)".into(), ..table.clone() };
+    let other_version = MatmulTable { version: MATMUL_TABLE_VERSION + 1, ..table.clone() };
+    for other in [other_adapter, other_version] {
+        store(MATMUL_TABLE, &gpu.adapter_label(), &other).unwrap();
+        assert_eq!(MatmulTable::load(&gpu), None, "{other:?}");
+    }
+    std::fs::write(&path, "not a table").unwrap();
+    assert_eq!(MatmulTable::load(&gpu), None);
     let _ = std::fs::remove_dir_all(&d);
 }

@@ -33,11 +33,13 @@ pub(super) fn result(id: String, t: Timing, flops: f64, bytes: f64) -> EntryResu
         items_per_s: None,
         kernels: None,
         versus: None,
+        fraction_of_peak: None,
+        bound: None,
     }
 }
 
 pub(super) fn failed(id: String, why: String) -> EntryResult {
-    EntryResult { id, status: why, median_ms: 0.0, min_ms: 0.0, max_ms: 0.0, runs: 0, gflops: None, gbytes_per_s: None, timing: String::new(), items_per_s: None, kernels: None, versus: None }
+    EntryResult { id, status: why, median_ms: 0.0, min_ms: 0.0, max_ms: 0.0, runs: 0, gflops: None, gbytes_per_s: None, timing: String::new(), items_per_s: None, kernels: None, versus: None, fraction_of_peak: None, bound: None }
 }
 
 thread_local! {
@@ -337,7 +339,7 @@ pub fn pgd_at_step_id(model: &str, batch: usize) -> String {
 }
 
 /// A model and its optimizer for `train_step_entry`.
-struct StepTrainer {
+pub(super) struct StepTrainer {
     m: Model,
     opt: Optimizer,
 }
@@ -345,7 +347,7 @@ struct StepTrainer {
 impl StepTrainer {
     /// `model` (with winners-take-all layers for `wta`), pruned to `blocks` = (block,
     /// sparsity) on the block-sparse kernels; Err says why a pruned model could not be built.
-    async fn new(gpu: &Gpu, model: &str, blocks: Option<(usize, f64)>, wta: Option<Wta>) -> Result<std::result::Result<Self, String>> {
+    pub(super) async fn new(gpu: &Gpu, model: &str, blocks: Option<(usize, f64)>, wta: Option<Wta>) -> Result<std::result::Result<Self, String>> {
         let mut m = Wta::model(wta, gpu, model)?;
         let opt = Optimizer::new(gpu, &OptimizerConfig::default(), &m.params);
         if let Some((block, sparsity)) = blocks {
@@ -362,7 +364,7 @@ impl StepTrainer {
 
     /// Forward, loss, backward and an Adam update on the batch (x, y), in training mode
     /// (batch statistics, dropout).
-    fn step(&mut self, gpu: &Gpu, x: &Tensor, y: &Tensor, loss: &Tensor, correct: &Tensor) {
+    pub(super) fn step(&mut self, gpu: &Gpu, x: &Tensor, y: &Tensor, loss: &Tensor, correct: &Tensor) {
         let batch = x.shape()[0];
         self.m.training.set(Some(1));
         let mut tape = self.m.tape();

@@ -6,6 +6,7 @@
 mod compare;
 mod entries;
 mod inference;
+mod roofline;
 mod sparse;
 mod suite;
 mod tune;
@@ -13,10 +14,11 @@ mod tune;
 pub use compare::{compare_markdown, compare_svg};
 pub use entries::{inject_check_failures, ConvPass};
 pub use inference::{InferFormat, Wta};
+pub use roofline::{annotate, fraction_of_peak, measure_peaks, Peaks};
 pub use sparse::{sparse_entry, SparseFormat, SparseLayer};
 pub use suite::{check_filter, run_suite, select, suite, Entry, Selection};
 pub use crate::gpu::{profile_kernels, time_async, time_paired, Timing, TIMESTAMPS, WALL_CLOCK};
-pub use tune::{tune_crossover, TuneReport};
+pub use tune::{matmul_shapes, tune_crossover, tune_matmul, MatmulReport, TuneReport};
 
 use crate::gpu::{AdapterSummary, KernelTime};
 use serde::{Deserialize, Serialize};
@@ -32,8 +34,12 @@ pub const SUITE_VERSION: u32 = 10;
 // 9: one step of PGD adversarial training of the cnn (PGD-10, then a training step).
 // 10: the mlp's nine products at the suite's batch (`matmul/f32/mlp-fc1-fwd/b128` ...), and
 // resnet20's inference with its batchnorms folded against evaluating them.
-/// Version of the result file's layout (`RunReport`).
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version of the result file's layout (`RunReport`). 2: the adapter's measured peaks
+/// (`peaks`) and each entry's `fraction_of_peak` and `bound`. Files of schema 1 still read
+/// (without them).
+pub const SCHEMA_VERSION: u32 = 2;
+/// The oldest layout `RunReport::from_json` reads.
+pub const OLDEST_SCHEMA: u32 = 1;
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct EntryResult {
@@ -58,6 +64,13 @@ pub struct EntryResult {
     /// For an entry timed in the same runs as a reference computation (`time_paired`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub versus: Option<Versus>,
+    /// Speed as a share of the adapter's measured peak that bounds this entry (`bound`):
+    /// GFLOP/s over the FMA peak, or GB/s over the copy's (see `fraction_of_peak`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fraction_of_peak: Option<f64>,
+    /// "compute" or "memory".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bound: Option<String>,
 }
 
 /// A reference timed alongside an entry, run for run.
@@ -91,6 +104,10 @@ pub struct RunReport {
     pub quick: bool,
     /// Seconds since the Unix epoch when the run finished.
     pub created_unix: u64,
+    /// The adapter's peaks measured at the start of the run (`measure_peaks`); absent in
+    /// schema 1 and where they were not measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peaks: Option<Peaks>,
     pub results: Vec<EntryResult>,
 }
 
@@ -104,9 +121,9 @@ impl RunReport {
     pub fn from_json(text: &str, origin: &str) -> crate::Result<RunReport> {
         let v: serde_json::Value = serde_json::from_str(text).map_err(|e| crate::AerError::Invalid(format!("{origin}: not JSON: {e}")))?;
         let schema = v.get("schema_version").and_then(|s| s.as_u64());
-        if schema != Some(SCHEMA_VERSION as u64) {
+        if !schema.is_some_and(|s| (OLDEST_SCHEMA as u64..=SCHEMA_VERSION as u64).contains(&s)) {
             return Err(crate::AerError::Invalid(format!(
-                "{origin}: result schema {schema:?}, this build reads schema {SCHEMA_VERSION}; rerun aer-bench to regenerate it"
+                "{origin}: result schema {schema:?}, this build reads schemas {OLDEST_SCHEMA} to {SCHEMA_VERSION}; rerun aer-bench to regenerate it"
             )));
         }
         serde_json::from_value(v).map_err(|e| crate::AerError::Invalid(format!("{origin}: not a benchmark result: {e}")))

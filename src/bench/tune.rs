@@ -1,10 +1,12 @@
-//! Measuring the block-sparse crossover of this adapter (`aer tune`): the kernel choice
-//! itself, and its cache, live in `crate::kernels::tune`.
+//! Measuring this adapter for `aer tune`: the block-sparse crossover and the matmul tune
+//! table. The kernel choice itself, and the cache both live in, are `crate::kernels::tune`.
 
-use super::{sparse_entry, ConvPass, SparseFormat, SparseLayer};
+use super::entries::{random, shaped_batch, StepTrainer};
+use super::{sparse_entry, time_paired, ConvPass, SparseFormat, SparseLayer};
 use crate::error::{AerError, Result};
 use crate::gpu::Gpu;
-use crate::kernels::tune::Crossover;
+use crate::kernels::tune::{Crossover, MatmulChoice, MatmulTable, MATMUL_TABLE_VERSION};
+use crate::kernels::{matmul_config, record_shapes, takes_dot, MatmulConfig, MatmulForm, MatmulShape};
 use std::collections::BTreeMap;
 
 /// Densities `tune_crossover` tries, largest first.
@@ -46,4 +48,69 @@ pub async fn tune_crossover(gpu: &Gpu, quick: bool, runs: usize, report: TuneRep
         max_density.insert(block.to_string(), best);
     }
     Ok(Crossover { adapter: gpu.adapter_label(), source: format!("aer tune on {} (dense {dense:.3} ms)", layer.name), max_density })
+}
+
+/// The products `tune_matmul` measures: the square ones of `matmul/f32/{n}` (256, 512, 1024;
+/// 64 and 128 with `quick`) and every product one training step of the mlp and the cnn runs
+/// at the suite's batch (128; 4 with `quick`), as the launcher records them, the first of
+/// each shape class. Those `main_dot` takes are left out: the table does not choose for them.
+pub async fn matmul_shapes(gpu: &Gpu, quick: bool) -> Result<Vec<MatmulShape>> {
+    let (squares, batch) = if quick { (vec![64, 128], 4) } else { (vec![256, 512, 1024], 128) };
+    let mut shapes: Vec<MatmulShape> = squares.into_iter().map(|n| (MatmulForm::NN, n, n, n, false)).collect();
+    for model in ["mlp", "cnn"] {
+        let (x, y) = shaped_batch(gpu, batch, super::inference::bench_input(model));
+        let (loss, correct) = (gpu.empty(&[batch]), gpu.empty_u32(&[batch]));
+        let Ok(mut trainer) = StepTrainer::new(gpu, model, None, None).await? else { unreachable!("a dense model always builds") };
+        record_shapes(true);
+        trainer.step(gpu, &x, &y, &loss, &correct);
+        shapes.extend(record_shapes(false));
+        gpu.read_f32(&loss).await?;
+    }
+    let mut classes = Vec::new();
+    shapes.retain(|&(form, m, n, k, acc)| {
+        let class = MatmulTable::class(form, m, n, k, acc);
+        let keep = !takes_dot(form, m, n, k) && m > 0 && n > 0 && k > 0 && !classes.contains(&class);
+        classes.push(class);
+        keep
+    });
+    Ok(shapes)
+}
+
+/// What `tune_matmul` found for one shape class: the class, the shape measured, and each
+/// candidate with its speed-up over the default launch (the default first, at 1).
+pub type MatmulReport<'a> = &'a mut dyn FnMut(&str, &MatmulShape, &[(MatmulConfig, f64)]);
+
+/// Least speed-up over the default launch that a candidate must show to be cached: below
+/// it, the difference is within what a shared CPU's drift makes of one measurement.
+const MIN_SPEEDUP: f64 = 1.05;
+
+/// Measure the matmul tune table on this adapter: for each shape of `matmul_shapes`, every
+/// candidate launch (`MatmulConfig::candidates`) timed run for run against the default one,
+/// and the class's winner (the default unless one is `MIN_SPEEDUP` faster).
+pub async fn tune_matmul(gpu: &Gpu, quick: bool, runs: usize, report: MatmulReport<'_>) -> Result<MatmulTable> {
+    let cpu = gpu.info.device_type == wgpu::DeviceType::Cpu;
+    let shapes = matmul_shapes(gpu, quick).await?;
+    let mut choices = BTreeMap::new();
+    for shape in &shapes {
+        let &(form, m, n, k, acc) = shape;
+        let (a, b) = (gpu.upload(&random(m * k, 1), &[m * k]), gpu.upload(&random(k * n, 2), &[k * n]));
+        let c = gpu.zeros(&[m * n]);
+        let candidates = MatmulConfig::candidates(cpu, m, n, k);
+        let default = candidates[0];
+        let mut measured = vec![(default, 1.0)];
+        let mut best = (default, 1.0, 0.0);
+        for &config in &candidates[1..] {
+            let (t, _, speedup) = time_paired(gpu, 1, runs, || matmul_config(gpu, config, form, &a, &b, &c, m, n, k, acc), || matmul_config(gpu, default, form, &a, &b, &c, m, n, k, acc)).await?;
+            measured.push((config, speedup));
+            if speedup > best.1 {
+                best = (config, speedup, t.median_ms);
+            }
+        }
+        let class = MatmulTable::class(form, m, n, k, acc);
+        report(&class, shape, &measured);
+        let (config, speedup, ms) = if best.1 >= MIN_SPEEDUP { best } else { (default, 1.0, 0.0) };
+        choices.insert(class, MatmulChoice { config, shape: format!("{m} x {n} x {k}"), ms, speedup });
+    }
+    let what = if quick { "the quick suite's products" } else { "matmul/f32/{256,512,1024} and the products of one mlp and cnn training step at batch 128" };
+    Ok(MatmulTable { version: MATMUL_TABLE_VERSION, adapter: gpu.adapter_label(), source: format!("aer tune: {} shape classes of {what}, {runs} paired runs each", shapes.len()), choices })
 }

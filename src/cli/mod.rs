@@ -100,8 +100,9 @@ enum Command {
     /// and attacks: reports the sizes and checks the packed model's test accuracy.
     Quantize(quantize::QuantizeArgs),
     /// Measure when pruned layers run faster on the block-sparse kernels than dense on this
-    /// adapter (the largest share of kept blocks, per block size), and cache it for this
-    /// adapter; train, eval and attack read it.
+    /// adapter (the largest share of kept blocks, per block size), and the fastest launch of
+    /// the dense product per form and shape class, and cache both for this adapter; train,
+    /// eval and attack read them.
     Tune(tune::TuneArgs),
     /// Run a pipeline file: its stages in order, each from the previous stage's checkpoint,
     /// one run per combination of swept values; a stopped run resumes where it stopped.

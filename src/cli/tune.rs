@@ -1,35 +1,70 @@
-//! `aer tune`: measure this adapter's block-sparse crossover and cache it.
+//! `aer tune`: measure this adapter's block-sparse crossover and matmul tune table, and cache them.
 
 use super::common::open;
 use super::options::AdapterArgs;
+use crate::kernels::tune::{store, CROSSOVER_TABLE, MATMUL_TABLE};
 use crate::Result;
-use clap::Args;
+use clap::{Args, ValueEnum};
 use pollster::block_on;
+
+/// Which of the cached tables `aer tune` measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TuneTable {
+    /// Both.
+    All,
+    /// The block-sparse crossover.
+    Crossover,
+    /// The fastest matmul launch per form and shape class.
+    Matmul,
+}
 
 #[derive(Args, Debug)]
 pub struct TuneArgs {
-    /// A small layer, a few seconds (the cache is not written).
+    /// Small layers and products (the cache is not written).
     #[arg(long)]
     pub quick: bool,
     /// Timed runs per measurement.
     #[arg(long, default_value_t = 7)]
     pub runs: usize,
+    /// Which table to measure.
+    #[arg(long, value_enum, default_value_t = TuneTable::All)]
+    pub table: TuneTable,
     #[command(flatten)]
     pub gpu: AdapterArgs,
 }
 
 pub fn run(gpu_args: &AdapterArgs, args: &TuneArgs) -> Result<()> {
     let (choice, quick, runs) = (&gpu_args.choice(), args.quick, args.runs);
-    let gpu = open(choice)?;
-    let c = block_on(crate::bench::tune_crossover(&gpu, quick, runs, &mut |block, best, times| {
-        let t: Vec<String> = times.iter().map(|(d, ms)| format!("{:.0}%: {ms:.2} ms", 100.0 * d)).collect();
-        println!("blocks of {block:>2}: block-sparse up to {:.0}% kept ({})", 100.0 * best, t.join(", "));
-    }))?;
-    println!("{}", c.source);
-    if quick {
-        return Ok(());
+    if runs == 0 {
+        return Err(crate::AerError::Invalid("--runs 0 would time nothing: give at least 1".into()));
     }
-    let path = crate::kernels::tune::store(crate::kernels::tune::CROSSOVER_TABLE, &c.adapter, &c)?;
-    println!("wrote {}", path.display());
+    let gpu = open(choice)?;
+    if args.table != TuneTable::Matmul {
+        println!("block-sparse crossover on {}:", gpu.adapter_label());
+        let c = block_on(crate::bench::tune_crossover(&gpu, quick, runs, &mut |block, best, times| {
+            let t: Vec<String> = times.iter().map(|(d, ms)| format!("{:.0}%: {ms:.2} ms", 100.0 * d)).collect();
+            println!("blocks of {block:>2}: block-sparse up to {:.0}% kept ({})", 100.0 * best, t.join(", "));
+        }))?;
+        println!("{}", c.source);
+        if !quick {
+            println!("wrote {}", store(CROSSOVER_TABLE, &c.adapter, &c)?.display());
+        }
+    }
+    if args.table != TuneTable::Crossover {
+        println!("matmul launches on {} (speed-up over the default launch, run by run):", gpu.adapter_label());
+        let t = block_on(crate::bench::tune_matmul(&gpu, quick, runs, &mut |class, &(_, m, n, k, _), measured| {
+            let best = measured.iter().max_by(|a, b| a.1.total_cmp(&b.1)).expect("the default is measured");
+            let c = best.0;
+            println!("{class:<28} {m} x {n} x {k}: {} candidates, best {:?} lanes {:?} splits {} at {:.2}x", measured.len(), c.kernel, c.lanes, c.splits, best.1);
+        }))?;
+        let tuned = t.choices.values().filter(|c| c.speedup > 1.0).count();
+        println!("{}; {tuned} of {} classes launch other than the default", t.source, t.choices.len());
+        if !quick {
+            println!("wrote {}", store(MATMUL_TABLE, &t.adapter, &t)?.display());
+        }
+    }
+    if quick {
+        println!("--quick: nothing cached");
+    }
     Ok(())
 }

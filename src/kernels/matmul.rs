@@ -1,9 +1,10 @@
 use super::shaders::MATMUL;
 use crate::gpu::{grid_1d, Gpu, Kernel, Tensor};
+use serde::{Deserialize, Serialize};
 
 /// Which operands are stored transposed. `NT` is a linear layer's forward (x W^T), `NN` its
 /// input gradient (dy W), `TN` its weight gradient (dy^T x).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MatmulForm {
     NN,
     NT,
@@ -61,6 +62,8 @@ const MAX_K_PER_INVOCATION: usize = 32_768;
 /// Workgroups per grid dimension in WebGPU's default limits: lane grids that would need more
 /// are skipped.
 const MAX_GROUPS: usize = 65_535;
+/// Floats in WebGPU's default largest storage binding (128 MiB): split-K's partial products.
+const MAX_PARTIAL_FLOATS: usize = 128 << 20 >> 2;
 /// Split-K never makes a slice of k shorter than this.
 const MIN_K_CHUNK: usize = 256;
 
@@ -85,7 +88,8 @@ const BLOCKED: CpuBlock = CpuBlock { entry: "main_blocked", rows: 32, cols: 16 }
 const WIDE: CpuBlock = CpuBlock { entry: "main_wide", rows: 32, cols: 32 };
 
 /// Which matmul kernel an adapter runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum MatmulVariant {
     /// `main`, for GPUs.
     Tiled,
@@ -178,33 +182,155 @@ pub fn cpu_layout(variant: MatmulVariant, m: usize, n: usize, k: usize) -> CpuLa
     best.expect("a CPU variant has blocks")
 }
 
+/// One way to launch the product: the kernel (`Tiled`, `Blocked` or `Wide`), the lanes of one
+/// workgroup along n, m and k, and the workgroups along k (split-K; 0: as many as keep
+/// `target_groups` workgroups busy). What `aer tune` measures and caches per shape class
+/// (`crate::kernels::tune::MatmulTable`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatmulConfig {
+    pub kernel: MatmulVariant,
+    pub lanes: [usize; 3],
+    pub splits: usize,
+}
+
+impl MatmulConfig {
+    /// What `variant` launches for this shape without a tune table: `cpu_layout` on CPU kernels.
+    pub fn default_for(variant: MatmulVariant, m: usize, n: usize, k: usize) -> MatmulConfig {
+        match variant {
+            MatmulVariant::Tiled => MatmulConfig { kernel: MatmulVariant::Tiled, lanes: [16, 16, 1], splits: 0 },
+            _ => {
+                let l = cpu_layout(variant, m, n, k);
+                MatmulConfig { kernel: if l.block == WIDE { MatmulVariant::Wide } else { MatmulVariant::Blocked }, lanes: l.lanes, splits: 0 }
+            }
+        }
+    }
+
+    /// Workgroups along n and m for an m x n output.
+    fn grid(&self, m: usize, n: usize) -> [usize; 2] {
+        match self.kernel {
+            MatmulVariant::Tiled => [n.div_ceil(TILE), m.div_ceil(TILE)],
+            MatmulVariant::Wide => [n.div_ceil(WIDE.cols * self.lanes[0]), m.div_ceil(WIDE.rows * self.lanes[1])],
+            _ => [n.div_ceil(BLOCKED.cols * self.lanes[0]), m.div_ceil(BLOCKED.rows * self.lanes[1])],
+        }
+    }
+
+    /// Whether this launch is valid for an m x n output: a kernel that is one, the tiled
+    /// kernel's fixed 16x16 lanes, at most 256 lanes, and the grid within WebGPU's limits.
+    /// A cached table is a file: an entry that is not is ignored, never launched.
+    pub fn valid(&self, m: usize, n: usize) -> bool {
+        let lanes_ok = match self.kernel {
+            MatmulVariant::Tiled => self.lanes == [16, 16, 1],
+            MatmulVariant::Blocked | MatmulVariant::Wide => self.lanes.iter().all(|&l| l >= 1) && self.lanes.iter().product::<usize>() <= 256,
+            MatmulVariant::Cpu => false,
+        };
+        lanes_ok && self.splits <= 65_535 && self.grid(m, n).iter().all(|&g| g <= MAX_GROUPS)
+    }
+
+    /// The CPU layouts that `aer tune` measures for an m x n output over k on a CPU adapter
+    /// (the default first): the `CpuLayout::cost` estimate ranks the 32 layouts of both
+    /// blocks, the cheapest six within 3x of the best are tried with split-K left automatic,
+    /// and the cheapest with 1, 2, 4 and 8 workgroups along k. On other adapters the tiled
+    /// kernel with those splits.
+    pub fn candidates(cpu: bool, m: usize, n: usize, k: usize) -> Vec<MatmulConfig> {
+        let default = MatmulConfig::default_for(if cpu { MatmulVariant::Cpu } else { MatmulVariant::Tiled }, m, n, k);
+        let mut out = vec![default];
+        let mut push = |c: MatmulConfig| {
+            if c.valid(m, n) && !out.contains(&c) {
+                out.push(c);
+            }
+        };
+        if !cpu {
+            for s in [1, 2, 4, 8] {
+                push(MatmulConfig { splits: s, ..default });
+            }
+            return out;
+        }
+        let mut layouts = Vec::new();
+        for (kernel, block) in [(MatmulVariant::Blocked, BLOCKED), (MatmulVariant::Wide, WIDE)] {
+            for lx in [8, 4, 2, 1] {
+                for ly in [8, 4, 2, 1] {
+                    let mut lz = (SIMD_WIDTH / (lx * ly)).max(1);
+                    while lz > 1 && k < lz * MIN_K_CHUNK {
+                        lz /= 2;
+                    }
+                    let layout = CpuLayout { block, grid: [n.div_ceil(block.cols * lx), m.div_ceil(block.rows * ly)], lanes: [lx, ly, lz] };
+                    if layout.fits() {
+                        layouts.push((layout.cost(k), MatmulConfig { kernel, lanes: [lx, ly, lz], splits: 0 }));
+                    }
+                }
+            }
+        }
+        layouts.sort_by_key(|(cost, _)| *cost);
+        let best = layouts.first().map(|(cost, _)| *cost).unwrap_or(0);
+        for &(_, c) in layouts.iter().filter(|(cost, _)| *cost <= 3 * best).take(6) {
+            push(c);
+        }
+        if let Some(&(_, c)) = layouts.first() {
+            for s in [1, 2, 4, 8] {
+                if s == 1 || k >= s * MIN_K_CHUNK {
+                    push(MatmulConfig { splits: s, ..c });
+                }
+            }
+        }
+        out
+    }
+}
+
 /// c[m, n] (+)= op(a) * op(b) with op(a) [m, k] and op(b) [k, n]; see `shaders/matmul.wgsl`.
+/// The launch is the one `aer tune` measured fastest for the shape's class on this adapter
+/// where its table has one (`crate::kernels::tune::MatmulTable`), else today's heuristic;
+/// `AER_MATMUL` forcing a variant skips the table.
 #[allow(clippy::too_many_arguments)]
 pub fn matmul(gpu: &Gpu, form: MatmulForm, a: &Tensor, b: &Tensor, c: &Tensor, m: usize, n: usize, k: usize, accumulate: bool) {
-    matmul_with(gpu, MatmulVariant::for_gpu(gpu), form, a, b, c, m, n, k, accumulate)
+    record(form, m, n, k, accumulate);
+    let variant = MatmulVariant::for_gpu(gpu);
+    let tuned = if crate::gpu::option_env_var("AER_MATMUL").is_none() && !(variant != MatmulVariant::Tiled && takes_dot(form, m, n, k)) {
+        super::tune::MatmulTable::for_gpu(gpu).and_then(|t| t.choice(form, m, n, k, accumulate)).filter(|c| c.valid(m, n))
+    } else {
+        None
+    };
+    match tuned {
+        Some(config) => matmul_config(gpu, config, form, a, b, c, m, n, k, accumulate),
+        None => matmul_with(gpu, variant, form, a, b, c, m, n, k, accumulate),
+    }
 }
 
 /// `matmul` with an explicit kernel variant (tests run every one on every adapter).
 #[allow(clippy::too_many_arguments)]
 pub fn matmul_with(gpu: &Gpu, variant: MatmulVariant, form: MatmulForm, a: &Tensor, b: &Tensor, c: &Tensor, m: usize, n: usize, k: usize, accumulate: bool) {
+    if variant != MatmulVariant::Tiled && takes_dot(form, m, n, k) {
+        assert!(a.numel() >= m * k && b.numel() >= k * n && c.numel() >= m * n, "matmul {m}x{n}x{k}: operand too small");
+        if m > 0 && n > 0 {
+            dot(gpu, a, b, c, m, n, k, accumulate);
+        }
+        return;
+    }
+    matmul_config(gpu, MatmulConfig::default_for(variant, m, n, k), form, a, b, c, m, n, k, accumulate)
+}
+
+/// `matmul` launched as `config` says (`aer tune` measures each candidate this way).
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_config(gpu: &Gpu, config: MatmulConfig, form: MatmulForm, a: &Tensor, b: &Tensor, c: &Tensor, m: usize, n: usize, k: usize, accumulate: bool) {
     assert!(a.numel() >= m * k && b.numel() >= k * n && c.numel() >= m * n, "matmul {m}x{n}x{k}: operand too small");
+    assert!(config.valid(m, n), "matmul {m}x{n}x{k}: {config:?} is no valid launch");
     if m == 0 || n == 0 {
         return;
     }
     let (ta, tb) = form.trans();
-    if variant != MatmulVariant::Tiled && takes_dot(form, m, n, k) {
-        dot(gpu, a, b, c, m, n, k, accumulate);
-        return;
-    }
-    let (kernel, grid, lanes) = match variant {
-        MatmulVariant::Tiled => (TILED, [n.div_ceil(TILE), m.div_ceil(TILE)], [16, 16, 1]),
-        _ => {
-            let layout = cpu_layout(variant, m, n, k);
-            (Kernel { shader: &MATMUL, entry: layout.block.entry }, layout.grid, layout.lanes)
-        }
+    let (grid, lanes) = (config.grid(m, n), config.lanes);
+    let kernel = match config.kernel {
+        MatmulVariant::Tiled => TILED,
+        MatmulVariant::Wide => Kernel { shader: &MATMUL, entry: WIDE.entry },
+        _ => Kernel { shader: &MATMUL, entry: BLOCKED.entry },
     };
     let groups = grid[0] * grid[1];
-    let splits = if groups < variant.target_groups() { variant.target_groups().div_ceil(groups).min(k / MIN_K_CHUNK).max(1) } else { 1 };
+    let target = config.kernel.target_groups();
+    let splits = match config.splits {
+        0 if groups < target => target.div_ceil(groups).min(k / MIN_K_CHUNK).max(1),
+        0 => 1,
+        // A table's splits, within what one binding of partial products holds.
+        s => s.min(MAX_PARTIAL_FLOATS / (m * n)).max(1),
+    };
     // llvmpipe ends any invocation after 65,535 loop iterations: long K is always split.
     let splits = splits.max(k.div_ceil(MAX_K_PER_INVOCATION));
     // Every workgroup along z covers lanes[2] splits.
@@ -275,4 +401,27 @@ pub fn matvec(gpu: &Gpu, a: &Tensor, b: &Tensor, c: &Tensor, m: usize, n: usize,
     // Bindings 5 and 6 view a and b as vec4 (one load for four values) when rows allow it.
     let vec4 = k.is_multiple_of(4) as u32 as f64;
     gpu.launch(&MATVEC, &[("VEC4", vec4)], &params, &[a, b, c, c, a, b], [n.div_ceil(MATVEC_WG * 4) as u32, m as u32, 1]);
+}
+
+/// A shape `matmul` was called with: (form, m, n, k, accumulate).
+pub type MatmulShape = (MatmulForm, usize, usize, usize, bool);
+
+thread_local! {
+    static RECORDED: std::cell::RefCell<Option<Vec<MatmulShape>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Start (or stop, returning them) recording the distinct shapes `matmul` is called with on
+/// this thread: how `aer tune` learns which products a training step runs.
+pub fn record_shapes(on: bool) -> Vec<MatmulShape> {
+    RECORDED.with(|r| std::mem::replace(&mut *r.borrow_mut(), on.then(Vec::new)).unwrap_or_default())
+}
+
+fn record(form: MatmulForm, m: usize, n: usize, k: usize, accumulate: bool) {
+    RECORDED.with(|r| {
+        if let Some(v) = r.borrow_mut().as_mut() {
+            if !v.contains(&(form, m, n, k, accumulate)) {
+                v.push((form, m, n, k, accumulate));
+            }
+        }
+    });
 }

@@ -112,3 +112,71 @@ impl Crossover {
         cached(gpu, CROSSOVER_TABLE, |c: &Crossover| &c.adapter).unwrap_or_else(Crossover::shipped)
     }
 }
+
+/// The matmul tune table's cache table.
+pub const MATMUL_TABLE: &str = "matmul";
+
+/// Layout of `MatmulTable`; a cached table of another version is ignored.
+pub const MATMUL_TABLE_VERSION: u32 = 1;
+
+/// The fastest launch of the dense product per form and shape class on one adapter, measured
+/// by `aer tune` (`crate::bench::tune_matmul`) and cached beside the crossover. Shape classes
+/// (`MatmulTable::class`) round m, n and k each up to a power of two: shapes within a factor
+/// of two of each other along every dimension share a launch. A class the table lacks, and
+/// every class without a cached table, runs today's heuristic (`MatmulConfig::default_for`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MatmulTable {
+    /// `MATMUL_TABLE_VERSION` when it was measured.
+    pub version: u32,
+    /// The adapter it was measured on.
+    pub adapter: String,
+    /// "aer tune" and what it measured.
+    pub source: String,
+    /// Shape class -> the launch measured fastest there.
+    pub choices: BTreeMap<String, MatmulChoice>,
+}
+
+/// One class's winner, with the shape it was measured on and its speed-up over the default
+/// launch (the median of run-by-run ratios).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MatmulChoice {
+    pub config: crate::kernels::MatmulConfig,
+    /// "m x n x k" measured.
+    pub shape: String,
+    pub ms: f64,
+    pub speedup: f64,
+}
+
+impl MatmulTable {
+    /// The class of a product: its form, `+acc` when it accumulates, and m, n, k rounded up
+    /// to powers of two, e.g. `NT/m128/n512/k1024` or `TN+acc/m512/n1024/k128`.
+    pub fn class(form: crate::kernels::MatmulForm, m: usize, n: usize, k: usize, accumulate: bool) -> String {
+        let p = |x: usize| x.max(1).next_power_of_two();
+        format!("{form:?}{}/m{}/n{}/k{}", if accumulate { "+acc" } else { "" }, p(m), p(n), p(k))
+    }
+
+    /// The cached launch for this product's class, if any.
+    pub fn choice(&self, form: crate::kernels::MatmulForm, m: usize, n: usize, k: usize, accumulate: bool) -> Option<crate::kernels::MatmulConfig> {
+        self.choices.get(&MatmulTable::class(form, m, n, k, accumulate)).map(|c| c.config)
+    }
+
+    /// This adapter's cached table, read from the cache now: None where there is none, or
+    /// where it is of another adapter or version (with a warning).
+    pub fn load(gpu: &Gpu) -> Option<MatmulTable> {
+        let t = cached(gpu, MATMUL_TABLE, |t: &MatmulTable| &t.adapter)?;
+        if t.version != MATMUL_TABLE_VERSION {
+            log::warn!("ignoring the cached matmul table: version {}, this build reads {MATMUL_TABLE_VERSION}; rerun `aer tune`", t.version);
+            return None;
+        }
+        Some(t)
+    }
+
+    /// `load`, once per adapter and process: every product consults it.
+    pub fn for_gpu(gpu: &Gpu) -> Option<std::sync::Arc<MatmulTable>> {
+        use std::sync::{Arc, Mutex, OnceLock};
+        type Loaded = Mutex<BTreeMap<String, Option<Arc<MatmulTable>>>>;
+        static LOADED: OnceLock<Loaded> = OnceLock::new();
+        let mut loaded = LOADED.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+        loaded.entry(gpu.adapter_label()).or_insert_with(|| MatmulTable::load(gpu).map(Arc::new)).clone()
+    }
+}

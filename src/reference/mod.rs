@@ -37,6 +37,7 @@ pub mod optim;
 pub mod pgd;
 pub mod quant;
 pub mod relu;
+pub mod roofline;
 pub mod select;
 pub mod shift_block;
 pub mod shift_blur;

@@ -386,6 +386,7 @@ pub async fn demo_bench(runs: u32, progress: js_sys::Function) -> std::result::R
         git_revision: option_env!("AER_GIT_REVISION").unwrap_or("unknown").into(),
         quick: true,
         created_unix: (js_sys::Date::now() / 1e3) as u64,
+        peaks: None,
         results,
     };
     to_json(&report)
