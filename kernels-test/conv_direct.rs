@@ -80,3 +80,46 @@ fn conv_direct_weight_grad_matches_reference() {
     assert!(!kernels::takes_direct_weight_grad(&geometry(1, 1, 28, 28, 5, 2, 2), 16), "stride 2 should take im2col and the product");
     assert!(!kernels::takes_direct_weight_grad(&geometry(1, 1, 28, 28, 7, 1, 3), 16), "7x7 should take im2col and the product");
 }
+
+/// conv_direct_input_grad (the turned weights packed with FLIP, then conv_direct_quads over
+/// dy) against the textbook input gradient: random stride-1 geometries with square kernels
+/// 1..=5 and padding below the kernel (widths not a multiple of the quads), 16..=40 input
+/// channels (dx's, in parts of 16, most not whole), 1..=33 output channels, weights that fill
+/// the 64 KiB array exactly, and cnn's conv2.
+#[test]
+fn conv_direct_input_grad_matches_reference() {
+    let mut cases: Vec<ConvCase> = (0..24)
+        .map(|i| {
+            let mut r = rng("conv_direct_input_grad_geometry", i);
+            loop {
+                let k = r.random_range(1..=5);
+                let geometry = Conv2dGeometry { c: r.random_range(16..=40), kw: k, kh: k, stride: 1, pad: r.random_range(0..k), ..random_geometry(&mut r) };
+                let case = ConvCase { geometry, out_channels: r.random_range(1..=33) };
+                if geometry.h + 2 * geometry.pad >= k && geometry.w + 2 * geometry.pad >= k && kernels::takes_direct_input_grad(&geometry, case.out_channels) {
+                    break case;
+                }
+            }
+        })
+        .collect();
+    cases.push(ConvCase { geometry: geometry(1, 16, 1, 1, 1, 1, 0), out_channels: 1 });
+    // 32 input channels x 512 taps of the turned weights: 16,384 floats, the whole array.
+    cases.push(ConvCase { geometry: geometry(1, 32, 6, 5, 4, 1, 3), out_channels: 32 });
+    // cnn's conv2 over 2 images.
+    cases.push(ConvCase { geometry: geometry(2, 16, 14, 14, 5, 1, 2), out_channels: 32 });
+    for (i, case) in cases.iter().enumerate() {
+        let (g, co) = (&case.geometry, case.out_channels);
+        assert!(kernels::takes_direct_input_grad(g, co), "case {case:?} does not fit conv_direct_input_grad");
+        let mut r = rng("conv_direct_input_grad", i);
+        let dy = uniform(&mut r, g.n * co * g.oh() * g.ow(), -1.0, 1.0);
+        let w = uniform(&mut r, co * g.patch(), -1.0, 1.0);
+        let dx = upload(&vec![7.0; g.n * g.c * g.h * g.w]);
+        kernels::conv_direct_input_grad(gpu(), g, &upload(&dy), &upload(&w), &dx, co);
+        let tol = Tol { abs: 2e-6 * ((co * g.kh * g.kw) as f64).sqrt() * max_abs(&dy) * max_abs(&w), rel: 1e-6 };
+        assert_close("conv_direct dx", case, &read(&dx), &reference::conv2d_backward_data(g, &dy, &w, co), tol);
+    }
+    assert!(!kernels::takes_direct_input_grad(&geometry(1, 1, 28, 28, 5, 1, 2), 16), "cnn's conv1 (1 input channel) should take the product and col2im");
+    assert!(!kernels::takes_direct_input_grad(&geometry(1, 16, 28, 28, 5, 2, 2), 16), "stride 2 should take the product and col2im");
+    assert!(!kernels::takes_direct_input_grad(&geometry(1, 16, 28, 28, 7, 1, 3), 16), "7x7 should take the product and col2im");
+    assert!(!kernels::takes_direct_input_grad(&geometry(1, 16, 28, 28, 3, 1, 3), 16), "padding past the kernel should take the product and col2im");
+    assert!(!kernels::takes_direct_input_grad(&geometry(1, 64, 8, 8, 5, 1, 2), 64), "64 x 1600 turned weights should not fit");
+}

@@ -10,6 +10,10 @@
 //   workgroup copy and barrier.
 //   conv_direct_quads: the same for stride 1 and kernels up to 5 wide, four positions per
 //   invocation (below).
+//   pack_weights with FLIP: the input gradient of a stride-1 convolution is itself a direct
+//   convolution of dy (co channels) with the weights transposed to [c, co, kh, kw] and turned
+//   by 180 degrees, padded by kh - 1 - pad: packed so, conv_direct_quads computes dx in NCHW
+//   straight from dy, without dy's permute, the [c*kh*kw, n*oh*ow] product and col2im.
 //   weight_grad, reduce_weight_grad: the backward pass for the weights and bias, again read
 //   straight from x and dy in NCHW (stride 1, kernels up to 5x5), without im2col's columns
 //   or dy's permute to [co, n*oh*ow].
@@ -29,8 +33,9 @@ struct Params {
 // pack_weights: the packed weights. conv_direct: y.
 @group(0) @binding(3) var<storage, read_write> dst: array<f32>;
 // Output channels are taken in parts of OUT; packed[(part * kdim + t) * 4 + q] holds
-// channels part * OUT + 4q .. 4q + 3 of tap t (zero past co).
-@group(0) @binding(4) var<uniform> packed: array<vec4<f32>, 1024>;
+// channels part * OUT + 4q .. 4q + 3 of tap t (zero past co). 64 KiB, WebGPU's default
+// limit on a uniform binding: cnn's conv2 (32 x 400 weights) and its input gradient fit.
+@group(0) @binding(4) var<uniform> packed: array<vec4<f32>, 4096>;
 // weight_grad: dy [n, co, oh, ow]. reduce_weight_grad: weight_grad's partial sums.
 @group(0) @binding(5) var<storage, read> grad_in: array<f32>;
 // reduce_weight_grad: the bias gradient [co].
@@ -45,12 +50,16 @@ override KH: u32 = 1u;
 override KW: u32 = 1u;
 // RELU: y = max(0, conv + bias), the ReLU layer that follows fused in.
 override RELU: bool = false;
+// FLIP (pack_weights): src holds the weights of the convolution whose input gradient this
+// is, [c', co', kh, kw] with c' = p.co and co' = p.c (p describes the gradient's convolution
+// over dy), packed as [p.co, p.c, kh, kw] turned by 180 degrees.
+override FLIP: bool = false;
 
 // Output channels per part (one sweep over the patch, kdim = c*kh*kw taps), accumulated in
 // four vec4 registers: named, not an indexed array, which CPU adapters would keep in memory.
 const OUT: u32 = 16u;
-// Packed weights, 16 KiB: the launcher takes this path only for layers that fit.
-const MAX_WEIGHTS: u32 = 4096u;
+// Packed weights, 64 KiB: the launcher takes this path only for layers that fit.
+const MAX_WEIGHTS: u32 = 16384u;
 
 @compute @workgroup_size(256)
 fn pack_weights(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -60,7 +69,16 @@ fn pack_weights(@builtin(global_invocation_id) gid: vec3<u32>) {
     let o = (i / (OUT * kdim)) * OUT + i % OUT;
     let t = (i / OUT) % kdim;
     var v = 0.0;
-    if (o < p.co && t < kdim) { v = src[o * kdim + t]; }
+    if (o < p.co && t < kdim) {
+        if (FLIP) {
+            let taps = p.kh * p.kw;
+            let ch = t / taps;
+            let turned = taps - 1u - t % taps;    // (kh - 1 - ky, kw - 1 - kx)
+            v = src[(ch * p.co + o) * taps + turned];
+        } else {
+            v = src[o * kdim + t];
+        }
+    }
     dst[i] = v;
 }
 

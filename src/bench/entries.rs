@@ -123,7 +123,7 @@ pub async fn matmul_shape_entry(gpu: &Gpu, name: &str, form: MatmulForm, m: usiz
 pub enum ConvPass {
     /// y = conv(x, W): direct for few weights (`conv_direct`), else im2col, matmul, layout permute.
     Forward,
-    /// dx from dy: permute, W^T dy, col2im.
+    /// dx from dy: direct with the weights turned where `takes_direct_input_grad`, else permute, W^T dy, col2im.
     BackwardData,
     /// dW from dy: direct for few weights at stride 1 (`conv_direct_weight_grad`, the bias
     /// gradient included), else from the forward's columns.
@@ -155,6 +155,7 @@ pub async fn conv2d_entry(gpu: &Gpu, pass: ConvPass, g: Conv2dGeometry, co: usiz
     let zeros = gpu.zeros(&[co]);
     let direct = kernels::takes_direct(&g, co);
     let direct_grad = kernels::takes_direct_weight_grad(&g, co);
+    let direct_data = kernels::takes_direct_input_grad(&g, co);
     let db = gpu.empty(&[co]);
     let run = || match pass {
         // The path a model's layer takes: direct for few weights, else im2col and a product.
@@ -164,6 +165,7 @@ pub async fn conv2d_entry(gpu: &Gpu, pass: ConvPass, g: Conv2dGeometry, co: usiz
             kernels::matmul(gpu, MatmulForm::NN, &gw, &cols, &ycn, co, pos, patch, false);
             kernels::cnhw_to_nchw(gpu, &ycn, &y, g.n, co, hw);
         }
+        ConvPass::BackwardData if direct_data => kernels::conv_direct_input_grad(gpu, &g, &gdy, &gw, &dx, co),
         ConvPass::BackwardData => {
             kernels::nchw_to_cnhw(gpu, &gdy, &ycn, g.n, co, hw);
             kernels::matmul(gpu, MatmulForm::TN, &gw, &ycn, &dcols, patch, pos, co, false);

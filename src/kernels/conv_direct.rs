@@ -5,13 +5,57 @@ use crate::gpu::{grid_1d, grid_1d_of, Gpu, Kernel, Tensor};
 
 /// Output channels per part and the packed weights' size (`OUT`, `MAX_WEIGHTS` in the shader).
 const OUT: usize = 16;
-const MAX_WEIGHTS: usize = 4096;
+const MAX_WEIGHTS: usize = 16384;
+/// The most (padded) weights the forward pass and weight gradient run directly with: on
+/// llvmpipe cnn's conv2 (32 x 400 weights, 12,800) took longer directly than through im2col
+/// and the product, its weight gradient about 1.6 times as long.
+const FORWARD_MAX_WEIGHTS: usize = 4096;
 
 /// Whether `conv_direct` takes a layer of `co` output channels over geometry `g`: its
-/// weights, padded to parts of 16 channels, fit the shader's 16 KiB uniform array
-/// (e.g. 1 or 3 input channels, 5x5, up to 32 outputs).
+/// weights, padded to parts of 16 channels, at most `FORWARD_MAX_WEIGHTS` (e.g. 1 or 3 input
+/// channels, 5x5, up to 32 outputs).
 pub fn takes_direct(g: &Conv2dGeometry, co: usize) -> bool {
-    co.div_ceil(OUT) * OUT * g.patch() <= MAX_WEIGHTS
+    fits(g, co, OUT, FORWARD_MAX_WEIGHTS)
+}
+
+/// Whether `co` output channels over `g`, padded to whole parts of `part`, fit `max` weights.
+fn fits(g: &Conv2dGeometry, co: usize, part: usize, max: usize) -> bool {
+    co.div_ceil(part) * part * g.patch() <= max
+}
+
+
+/// The convolution over dy [n, co, oh, ow] whose output is the input gradient of a stride-1
+/// convolution over `g`: same size images (oh x ow is h x w at stride 1), co input channels,
+/// padded by kh - 1 - pad.
+fn input_grad_geometry(g: &Conv2dGeometry, co: usize) -> Conv2dGeometry {
+    Conv2dGeometry { n: g.n, c: co, h: g.oh(), w: g.ow(), kh: g.kh, kw: g.kw, stride: 1, pad: (g.kh - 1).saturating_sub(g.pad) }
+}
+
+/// Whether `conv_direct_input_grad` takes a layer of `co` output channels over `g`: stride 1,
+/// square kernels up to 5 wide (the quads), padding below the kernel's size (the turned
+/// convolution's, kh - 1 - pad, is then one too), at least `OUT` input channels (dx's
+/// channels: parts of 16 of which a first layer's 1 or 3 would fill too few; on llvmpipe
+/// cnn's conv1 took twice as long so even in parts of 4), and the turned weights fitting the
+/// shader's 64 KiB uniform array (cnn's conv2: 16 x 800).
+pub fn takes_direct_input_grad(g: &Conv2dGeometry, co: usize) -> bool {
+    g.stride == 1 && g.kw <= 5 && g.kh == g.kw && g.pad < g.kh && g.c >= OUT && fits(&input_grad_geometry(g, co), g.c, OUT, MAX_WEIGHTS)
+}
+
+/// dx [n, c, h, w] = the gradient of a stride-1 convolution over `g` with weights w [co, c*kh*kw]
+/// for dy [n, co, oh, ow]: a direct convolution of dy with the weights turned (see
+/// conv_direct.wgsl's FLIP). Only for layers `takes_direct_input_grad` accepts.
+pub fn conv_direct_input_grad(gpu: &Gpu, g: &Conv2dGeometry, dy: &Tensor, w: &Tensor, dx: &Tensor, co: usize) {
+    assert!(takes_direct_input_grad(g, co), "conv_direct_input_grad: stride {}, a {}x{} kernel or padding {} it does not take", g.stride, g.kh, g.kw, g.pad);
+    assert!(w.numel() >= co * g.patch(), "conv_direct_input_grad: weights smaller than [{co}, {}]", g.patch());
+    assert!(dy.numel() >= g.n * co * g.oh() * g.ow(), "conv_direct_input_grad: dy smaller than [{}, {co}, {}, {}]", g.n, g.oh(), g.ow());
+    assert!(dx.numel() >= g.n * g.c * g.h * g.w, "conv_direct_input_grad: dx smaller than [{}, {}, {}, {}]", g.n, g.c, g.h, g.w);
+    let t = input_grad_geometry(g, co);
+    let p = Params::with_rows(&t, g.c);
+    let packed = gpu.empty(&[MAX_WEIGHTS]);
+    gpu.launch(&Kernel { shader: &CONV_DIRECT, entry: "pack_weights" }, &[("FLIP", 1.0)], &p, &[w, w, &packed], grid_1d(g.c.div_ceil(OUT) * OUT * t.patch()));
+    let ov = [("KH", g.kh as f64), ("KW", g.kw as f64), ("RELU", 0.0)];
+    let k = Kernel { shader: &CONV_DIRECT, entry: "conv_direct_quads" };
+    gpu.launch(&k, &ov, &p, &[dy, &gpu.zeros(&[g.c]), dx, &packed], grid_1d(g.n * g.h * g.w.div_ceil(4)));
 }
 
 /// y [n, co, oh, ow] = w [co, c*kh*kw] * x + bias, ReLU'd when `relu`, computed without an
@@ -24,7 +68,7 @@ pub fn conv_direct(gpu: &Gpu, g: &Conv2dGeometry, x: &Tensor, w: &Tensor, bias: 
     let p = Params::with_rows(g, co);
     let packed = gpu.empty(&[MAX_WEIGHTS]);
     // (pack_weights reads no bias: the weights stand in for its binding.)
-    gpu.launch(&Kernel { shader: &CONV_DIRECT, entry: "pack_weights" }, &[], &p, &[w, w, &packed], grid_1d(MAX_WEIGHTS));
+    gpu.launch(&Kernel { shader: &CONV_DIRECT, entry: "pack_weights" }, &[], &p, &[w, w, &packed], grid_1d(co.div_ceil(OUT) * OUT * g.patch()));
     let ov = [("KH", g.kh as f64), ("KW", g.kw as f64), ("RELU", relu as u32 as f64), ("STRIDE", g.stride as f64)];
     if g.stride == 1 && g.kw <= 5 {
         // Four positions per invocation share each kernel row's inputs.

@@ -3,6 +3,7 @@
 
 use super::model::{Layer, Model};
 use super::tape::{ConvInput, Grads, Saved, Tape};
+use super::weights::Weights;
 use crate::gpu::{Gpu, Tensor};
 use crate::kernels::{self as k, ActivationLayout, Bsr, MatmulForm};
 
@@ -153,6 +154,11 @@ impl Model {
                             None => k::bsr_conv_backward_data(gpu, to_cn(), bsr, &dcols, g.positions()),
                         }
                         k::col2im_rows(gpu, &g, &dcols, &bsr.active.pos, &dx);
+                        dx
+                    } else if let (Weights::Dense(w), true) = (self.weights(*w), self.plan.direct_conv && k::takes_direct_input_grad(&g, *out)) {
+                        // Straight from dy in NCHW, as a direct convolution with the weights turned.
+                        let dx = gpu.empty(&[n, g.c, g.h, g.w]);
+                        k::conv_direct_input_grad(gpu, &g, &dy, w, &dx, *out);
                         dx
                     } else {
                         let dx = gpu.empty(&[n, g.c, g.h, g.w]);

@@ -109,7 +109,14 @@ impl Model {
                     let y = gpu.empty(&[n, *out, g.oh(), g.ow()]);
                     let hw = g.oh() * g.ow();
                     k::cnhw_to_nchw(gpu, &y_cn, &y, n, *out, hw);
-                    self.add_bias(gpu, *b, &y, n, *out, hw);
+                    // The ReLU after the layer in the same pass as the bias, where it has one.
+                    match b {
+                        Some(b) if matches!(self.layers.get(i + 1), Some(Layer::Relu)) => {
+                            k::bias_relu(gpu, &y, &self.params[*b].value, n, *out, hw);
+                            relu_done = true;
+                        }
+                        _ => self.add_bias(gpu, *b, &y, n, *out, hw),
+                    }
                     (y, Saved::Conv(ConvInput::Cols(cols, active.is_some()), g))
                 }
                 Layer::Relu if std::mem::take(&mut relu_done) => (x.clone(), Saved::Output(x.clone())),
