@@ -37,6 +37,7 @@ fn quick_suite_passes_its_checks_and_round_trips() {
         ("train_step/cnn-wta50-skip/b4".into(), "train_step/cnn-wta50-all-channels/b4".into()),
         ("pgd2/cnn-wta50-skip/b4".into(), "pgd2/cnn-wta50-all-channels/b4".into()),
         ("train_step/resnet20/b4".into(), "train_step/resnet20-plain/b4".into()),
+        ("train_step/cnn-twn-b16-s0.91/b4".into(), "train_step/cnn/b4".into()),
     ];
     for id in ids.iter().filter(|id| id.starts_with("bsr_") && !id.contains("/dense/")) {
         // bsr_linear/fwd/b16/d0.50/64x64 against bsr_linear/fwd/dense/64x64.
@@ -44,8 +45,9 @@ fn quick_suite_passes_its_checks_and_round_trips() {
         want.push((id.clone(), format!("{}/{}/dense/{}", parts[0], parts[1], parts[4])));
     }
     for id in ids.iter().filter(|id| id.starts_with("infer/")) {
-        // The block-sparse model against the dense one, channel skipping against all channels.
-        if id.contains("/bsr-") {
+        // The block-sparse and packed ternary models against the dense one, channel skipping
+        // against all channels.
+        if id.contains("/bsr-") || id.contains("/ternary/") {
             want.push((id.clone(), format!("infer/cnn/dense/{}", id.rsplit('/').next().unwrap())));
         } else if id.contains("-skip/") {
             want.push((id.clone(), id.replace("-skip/", "-all-channels/")));
