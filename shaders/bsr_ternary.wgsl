@@ -76,43 +76,6 @@ fn col_scales4(neg: bool, col: u32) -> vec4<f32> {
     return vec4<f32>(scale_pos[min(col, l)], scale_pos[min(col + 1u, l)], scale_pos[min(col + 2u, l)], scale_pos[min(col + 3u, l)]);
 }
 
-// acc += outer(a, b): column q of the 4x4 block is output row q.
-fn outer_acc(acc: mat4x4<f32>, av: vec4<f32>, bv: vec4<f32>) -> mat4x4<f32> {
-    return mat4x4<f32>(fma(vec4<f32>(av.x), bv, acc[0]), fma(vec4<f32>(av.y), bv, acc[1]),
-                       fma(vec4<f32>(av.z), bv, acc[2]), fma(vec4<f32>(av.w), bv, acc[3]));
-}
-
-// The activation at (row, inner); rows past M are clamped to a valid address (never stored).
-fn load_a(row: u32, inner: u32) -> f32 {
-    let r = min(row, p.m - 1u);
-    if (TRANS_A) { return a[inner * p.m + r]; }
-    return a[r * p.ni + inner];
-}
-
-fn load_a4(row: u32, inner: u32) -> vec4<f32> {
-    return vec4<f32>(load_a(row, inner), load_a(row + 1u, inner), load_a(row + 2u, inner), load_a(row + 3u, inner));
-}
-
-fn store_c(row: u32, col: u32, v: f32) {
-    if (row >= p.m || col >= p.nc) { return; }
-    if (TRANS_C) { c[col * p.m + row] = v; } else { c[row * p.nc + col] = v; }
-}
-
-// Written out with constant indices: dynamic ones would send the accumulators to memory.
-fn store_row4(row: u32, col: u32, v: vec4<f32>) {
-    store_c(row, col, v.x);
-    store_c(row, col + 1u, v.y);
-    store_c(row, col + 2u, v.z);
-    store_c(row, col + 3u, v.w);
-}
-
-fn store_block(row: u32, col: u32, blk: mat4x4<f32>) {
-    store_row4(row, col, blk[0]);
-    store_row4(row + 1u, col, blk[1]);
-    store_row4(row + 2u, col, blk[2]);
-    store_row4(row + 3u, col, blk[3]);
-}
-
 @compute @workgroup_size(LANES, LANES_P)
 fn bsr_ternary_matmul(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
     let r = (wg.x * LANES + lid.x) * 16u;
