@@ -22,7 +22,7 @@ fn augment_matches_reference() {
         let x = uniform(&mut rng("augment", i), n * c * h * w, -1.0, 1.0);
         let y = gpu().empty(&[n * c * h * w]);
         let seed = 77 + i as u32;
-        kernels::augment(gpu(), &upload(&x), &y, [n, c, h, w], pad, flip, seed);
+        kernels::augment(gpu(), &upload(&x), &y, [n, c, h, w], kernels::Augment { crop: pad, flip }, seed);
         let got = read(&y);
         let case = (n, c, h, w, pad, flip, seed);
         // Data movement: every value is copied or 0.

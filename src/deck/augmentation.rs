@@ -53,7 +53,7 @@ impl TrainedAugmentation {
             TrainedAugmentation::None => gpu.duplicate(x),
             TrainedAugmentation::Augment(a) => {
                 let out = gpu.empty(x.shape());
-                kernels::augment(gpu, x, &out, shape, a.crop, a.flip, seed);
+                kernels::augment(gpu, x, &out, shape, *a, seed);
                 out
             }
             TrainedAugmentation::GaussianNoise(g) => {

@@ -54,7 +54,7 @@ pub mod tune;
 pub use act_threshold::{threshold_backward, threshold_forward, threshold_learn, THRESHOLD_GROUPS};
 pub use adv_loss::{adv_loss, AdvLoss, AdvLossInputs};
 pub use approx::{absmax, approx_product, lut_matmul, quantize_i8, TABLE_ENTRIES};
-pub use augment::augment;
+pub use augment::{augment, Augment};
 pub use augmix::{augmix, augmix_trig, AugmixChains, AUGMIX_MAX_DEPTH};
 pub use spectrum::{spectrum, spectrum_max_planes, spectrum_twiddles};
 pub use avgpool::{global_avgpool_backward, global_avgpool_forward};

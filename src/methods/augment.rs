@@ -17,27 +17,8 @@ use crate::kernels;
 use crate::nn::Model;
 use crate::reference::common::pcg;
 use crate::train::{Method, MethodSettings, Step, TrainConfig};
-use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Augment {
-    /// Zero padding of the random crop: the largest shift, in pixels (0: no crop).
-    pub crop: usize,
-    /// Mirror left to right with probability 1/2.
-    pub flip: bool,
-}
-
-impl Augment {
-    /// The usual augmentation for images of `shape`: shifts of up to 4 pixels and flips for
-    /// colour images (CIFAR's recipe), shifts of up to 2 pixels and no flip for grey ones
-    /// (a mirrored digit is another symbol); the shift stays below the image's side.
-    pub fn usual_for(shape: [usize; 3]) -> Augment {
-        let colour = shape[0] == 3;
-        let crop = if colour { 4 } else { 2 };
-        Augment { crop: crop.min(shape[1].min(shape[2]).saturating_sub(1)), flip: colour }
-    }
-}
+pub use crate::kernels::Augment;
 
 impl MethodSettings for Augment {
     const KEY: &'static str = "augment";
@@ -73,7 +54,7 @@ impl Method for Augment {
         let out = gpu.empty(x.shape());
         // Its own stream of the (seed, step) draws, apart from dropout's and the noise's.
         let seed = pcg((s.seed ^ (s.seed >> 32)) as u32 ^ (s.step as u32).wrapping_mul(0xc2b2_ae35));
-        kernels::augment(gpu, x, &out, shape, self.crop, self.flip, seed);
+        kernels::augment(gpu, x, &out, shape, *self, seed);
         Some(out)
     }
 }

@@ -6,8 +6,7 @@
 use crate::data::Dataset;
 use crate::error::{AerError, Result};
 use crate::gpu::Gpu;
-use crate::kernels;
-use crate::methods::augment::Augment;
+use crate::kernels::{self, Augment};
 use crate::nn::Model;
 use crate::reference::common::pcg;
 
@@ -116,7 +115,7 @@ pub async fn logits(gpu: &Gpu, model: &Model, data: &Dataset, batch_size: usize,
                 let out = gpu.empty(x.shape());
                 // The kernel draws from the seed and the example's place in its batch: the
                 // batch's offset makes every example's draw its own.
-                kernels::augment(gpu, &x, &out, [n, c, h, w], a.settings.crop, a.settings.flip, pcg(a.seed ^ (offset as u32).wrapping_mul(0x9e37_79b9)));
+                kernels::augment(gpu, &x, &out, [n, c, h, w], a.settings, pcg(a.seed ^ (offset as u32).wrapping_mul(0x9e37_79b9)));
                 out
             }
             None => x,
