@@ -135,22 +135,22 @@ fn bsr_matmul(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id
                 b4 = load_w4(base, i, cl + 16u); b5 = load_w4(base, i, cl + 20u);
                 b6 = load_w4(base, i, cl + 24u); b7 = load_w4(base, i, cl + 28u);
             }
-            let a0 = load_a4(r + 0u, k);
+            let a0 = bsr_load_a4(r + 0u, k);
             m00 = outer_acc(m00, a0, b0);
             if (COL_GROUPS > 1u) { m01 = outer_acc(m01, a0, b1); }
             if (COL_GROUPS > 2u) { m02 = outer_acc(m02, a0, b2); m03 = outer_acc(m03, a0, b3); }
             if (COL_GROUPS > 4u) { m04 = outer_acc(m04, a0, b4); m05 = outer_acc(m05, a0, b5); m06 = outer_acc(m06, a0, b6); m07 = outer_acc(m07, a0, b7); }
-            let a1 = load_a4(r + 4u, k);
+            let a1 = bsr_load_a4(r + 4u, k);
             m10 = outer_acc(m10, a1, b0);
             if (COL_GROUPS > 1u) { m11 = outer_acc(m11, a1, b1); }
             if (COL_GROUPS > 2u) { m12 = outer_acc(m12, a1, b2); m13 = outer_acc(m13, a1, b3); }
             if (COL_GROUPS > 4u) { m14 = outer_acc(m14, a1, b4); m15 = outer_acc(m15, a1, b5); m16 = outer_acc(m16, a1, b6); m17 = outer_acc(m17, a1, b7); }
-            let a2 = load_a4(r + 8u, k);
+            let a2 = bsr_load_a4(r + 8u, k);
             m20 = outer_acc(m20, a2, b0);
             if (COL_GROUPS > 1u) { m21 = outer_acc(m21, a2, b1); }
             if (COL_GROUPS > 2u) { m22 = outer_acc(m22, a2, b2); m23 = outer_acc(m23, a2, b3); }
             if (COL_GROUPS > 4u) { m24 = outer_acc(m24, a2, b4); m25 = outer_acc(m25, a2, b5); m26 = outer_acc(m26, a2, b6); m27 = outer_acc(m27, a2, b7); }
-            let a3 = load_a4(r + 12u, k);
+            let a3 = bsr_load_a4(r + 12u, k);
             m30 = outer_acc(m30, a3, b0);
             if (COL_GROUPS > 1u) { m31 = outer_acc(m31, a3, b1); }
             if (COL_GROUPS > 2u) { m32 = outer_acc(m32, a3, b2); m33 = outer_acc(m33, a3, b3); }
@@ -158,19 +158,19 @@ fn bsr_matmul(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id
         }
     }
     if (r >= p.m || !tile_ok) { return; }
-    store_block(r, col, m00); store_block(r + 4u, col, m10); store_block(r + 8u, col, m20); store_block(r + 12u, col, m30);
+    bsr_store_block(r, col, m00); bsr_store_block(r + 4u, col, m10); bsr_store_block(r + 8u, col, m20); bsr_store_block(r + 12u, col, m30);
     if (COL_GROUPS > 1u) {
-        store_block(r, col + 4u, m01); store_block(r + 4u, col + 4u, m11); store_block(r + 8u, col + 4u, m21); store_block(r + 12u, col + 4u, m31);
+        bsr_store_block(r, col + 4u, m01); bsr_store_block(r + 4u, col + 4u, m11); bsr_store_block(r + 8u, col + 4u, m21); bsr_store_block(r + 12u, col + 4u, m31);
     }
     if (COL_GROUPS > 2u) {
-        store_block(r, col + 8u, m02); store_block(r + 4u, col + 8u, m12); store_block(r + 8u, col + 8u, m22); store_block(r + 12u, col + 8u, m32);
-        store_block(r, col + 12u, m03); store_block(r + 4u, col + 12u, m13); store_block(r + 8u, col + 12u, m23); store_block(r + 12u, col + 12u, m33);
+        bsr_store_block(r, col + 8u, m02); bsr_store_block(r + 4u, col + 8u, m12); bsr_store_block(r + 8u, col + 8u, m22); bsr_store_block(r + 12u, col + 8u, m32);
+        bsr_store_block(r, col + 12u, m03); bsr_store_block(r + 4u, col + 12u, m13); bsr_store_block(r + 8u, col + 12u, m23); bsr_store_block(r + 12u, col + 12u, m33);
     }
     if (COL_GROUPS > 4u) {
-        store_block(r, col + 16u, m04); store_block(r + 4u, col + 16u, m14); store_block(r + 8u, col + 16u, m24); store_block(r + 12u, col + 16u, m34);
-        store_block(r, col + 20u, m05); store_block(r + 4u, col + 20u, m15); store_block(r + 8u, col + 20u, m25); store_block(r + 12u, col + 20u, m35);
-        store_block(r, col + 24u, m06); store_block(r + 4u, col + 24u, m16); store_block(r + 8u, col + 24u, m26); store_block(r + 12u, col + 24u, m36);
-        store_block(r, col + 28u, m07); store_block(r + 4u, col + 28u, m17); store_block(r + 8u, col + 28u, m27); store_block(r + 12u, col + 28u, m37);
+        bsr_store_block(r, col + 16u, m04); bsr_store_block(r + 4u, col + 16u, m14); bsr_store_block(r + 8u, col + 16u, m24); bsr_store_block(r + 12u, col + 16u, m34);
+        bsr_store_block(r, col + 20u, m05); bsr_store_block(r + 4u, col + 20u, m15); bsr_store_block(r + 8u, col + 20u, m25); bsr_store_block(r + 12u, col + 20u, m35);
+        bsr_store_block(r, col + 24u, m06); bsr_store_block(r + 4u, col + 24u, m16); bsr_store_block(r + 8u, col + 24u, m26); bsr_store_block(r + 12u, col + 24u, m36);
+        bsr_store_block(r, col + 28u, m07); bsr_store_block(r + 4u, col + 28u, m17); bsr_store_block(r + 8u, col + 28u, m27); bsr_store_block(r + 12u, col + 28u, m37);
     }
 }
 

@@ -82,11 +82,7 @@ fn cols4(row: u32, n: u32, pos: u32) -> vec4<f32> {
     return vec4<f32>(b[base + pos], b[base + min(pos + 1u, last)], b[base + min(pos + 2u, last)], b[base + min(pos + 3u, last)]);
 }
 
-// acc += outer(a, c): column i of the 4x4 block is output row i.
-fn outer_acc(acc: mat4x4<f32>, a: vec4<f32>, c: vec4<f32>) -> mat4x4<f32> {
-    return mat4x4<f32>(fma(vec4<f32>(a.x), c, acc[0]), fma(vec4<f32>(a.y), c, acc[1]),
-                       fma(vec4<f32>(a.z), c, acc[2]), fma(vec4<f32>(a.w), c, acc[3]));
-}
+// outer_acc (acc += outer(a, c), column i of the 4x4 block is output row i): shaders/common/outer_acc.wgsl.
 
 // Row `row` of a 16 x 16 block at 4 positions: an output channel of y [N, M, P] (skip_conv),
 // or with DCOLS a kept row of dcols [KEEP * G, N * P] (skip_conv_backward_data). Rows and

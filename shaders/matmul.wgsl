@@ -153,11 +153,7 @@ fn load_b4(k: u32, col: u32) -> vec4<f32> {
                      load_b(k, min(col + 2u, last)), load_b(k, min(col + 3u, last)));
 }
 
-// acc += outer(a, b): column q of the 4x4 block is row q of C.
-fn outer_acc(acc: mat4x4<f32>, av: vec4<f32>, bv: vec4<f32>) -> mat4x4<f32> {
-    return mat4x4<f32>(fma(vec4<f32>(av.x), bv, acc[0]), fma(vec4<f32>(av.y), bv, acc[1]),
-                       fma(vec4<f32>(av.z), bv, acc[2]), fma(vec4<f32>(av.w), bv, acc[3]));
-}
+// outer_acc (acc += outer(a, b), column q of the 4x4 block is row q of C): shaders/common/outer_acc.wgsl.
 
 // Written out with no loops, no dynamic indices and no branch but the bounds check: an earlier
 // version with those made llvmpipe spill the block to scratch memory, allocated (and kept)

@@ -23,7 +23,7 @@ macro_rules! shader {
     };
 }
 
-shader!(MATMUL, "matmul");
+shader!(MATMUL, "matmul", "outer_acc");
 shader!(BIAS, "bias");
 shader!(RELU, "relu");
 shader!(CONV2D, "conv2d");
@@ -40,15 +40,15 @@ shader!(TERNARY, "ternary", "ternary_finish");
 shader!(TERNARY_F16, "ternary_f16", "ternary_finish");
 shader!(HYPERSPHERE, "hypersphere");
 shader!(QUANT, "quant");
-shader!(BSR, "bsr", "bsr_block");
-shader!(BSR_TERNARY, "bsr_ternary", "bsr_block");
+shader!(BSR, "bsr", "bsr_block", "outer_acc");
+shader!(BSR_TERNARY, "bsr_ternary", "bsr_block", "outer_acc");
 shader!(BSR_FORMAT, "bsr_format");
 shader!(IBP, "ibp");
 shader!(CORRUPT, "corrupt", "pcg", "workgroup_sum");
 shader!(FAULTS, "faults", "pcg");
 shader!(APPROX, "approx");
 shader!(WTA, "wta");
-shader!(CHANNEL_SKIP, "channel_skip");
+shader!(CHANNEL_SKIP, "channel_skip", "outer_acc");
 shader!(ACT_THRESHOLD, "act_threshold");
 shader!(CHANNEL_AFFINE, "channel_affine");
 shader!(AVGPOOL, "avgpool");
