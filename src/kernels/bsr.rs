@@ -213,7 +213,7 @@ const MAX_M_PER_INVOCATION: usize = 16_384;
 /// Aim for at least this many workgroups in the weight gradient, splitting m to get them.
 const TARGET_GROUPS: usize = 16;
 const MIN_M_CHUNK: usize = 256;
-const MAX_GROUPS: usize = 65_535;
+pub(super) const MAX_GROUPS: usize = 65_535;
 
 /// Groups of four output columns per invocation: of `bsr_matmul`, and of `bsr_weight_grad`.
 fn product_col_groups(block: usize) -> usize {
@@ -294,12 +294,12 @@ fn product(gpu: &Gpu, block: usize, walk: Walk, a: &Tensor, c: &Tensor, m: usize
     if empty > 0 {
         gpu.fill_zero(c);
     }
-    let ProductLaunch { tiles, lanes, lanes_p, grid, .. } = product_launch(block, m, panels);
+    let ProductLaunch { tiles, col_groups, lanes, lanes_p, grid } = product_launch(block, m, panels);
     assert!(grid.iter().all(|&g| g <= MAX_GROUPS), "bsr product {m}x{nc}x{ni}: grid {grid:?} exceeds 65,535 workgroups per dimension");
     let p = Params { m: m as u32, nc: nc as u32, ni: ni as u32, tiles: tiles as u32, total: (panels * tiles) as u32, ..Default::default() };
     let overrides = [
         ("B", block as f64),
-        ("COL_GROUPS", product_col_groups(block) as f64),
+        ("COL_GROUPS", col_groups as f64),
         ("LANES", lanes as f64),
         ("LANES_P", lanes_p as f64),
         ("INNER_EVEN", ni.is_multiple_of(block) as u32 as f64),

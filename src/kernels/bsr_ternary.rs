@@ -2,7 +2,7 @@
 //! pruned layer (the structure of `Bsr`) holding 2-bit codes and per-row scales (as
 //! `PackedTernary`), for a model that is both block-pruned and ternarized.
 
-use super::bsr::{product_launch, Bsr, ProductLaunch, Walk};
+use super::bsr::{product_launch, Bsr, ProductLaunch, Walk, MAX_GROUPS};
 use super::layout::ActivationLayout;
 use super::shaders::BSR_TERNARY;
 use super::ternary::PackedTernary;
@@ -100,7 +100,7 @@ fn product(gpu: &Gpu, w: &BsrTernary, walk: Walk, codes: &Tensor, a: &Tensor, c:
         gpu.fill_zero(c);
     }
     let ProductLaunch { tiles, col_groups, lanes, lanes_p, grid } = product_launch(block, m, panels);
-    assert!(grid.iter().all(|&g| g <= 65_535), "bsr_ternary product {m}x{nc}x{ni}: grid {grid:?} exceeds 65,535 workgroups per dimension");
+    assert!(grid.iter().all(|&g| g <= MAX_GROUPS), "bsr_ternary product {m}x{nc}x{ni}: grid {grid:?} exceeds 65,535 workgroups per dimension");
     let p = super::bsr::Params { m: m as u32, nc: nc as u32, ni: ni as u32, tiles: tiles as u32, total: (panels * tiles) as u32, ..Default::default() };
     let overrides = [
         ("B", block as f64),
