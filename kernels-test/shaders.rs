@@ -149,7 +149,6 @@ const TESTED: &[(&str, &str)] = &[
     ("batchnorm_backward", "bn_backward_dx"),
     ("augment", "augment"),
     ("augmix", "augmix_op"),
-    ("augmix", "augmix_mix"),
     ("spectrum", "spectrum_rows"),
     ("spectrum", "spectrum_cols"),
     ("spectrum", "spectrum_mean"),

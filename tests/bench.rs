@@ -111,6 +111,7 @@ fn suite_ids_are_unique_and_filterable() {
         "pgd10/cnn-wta50-all-channels/b128",
         "conv2d/bwd_data/c16-14x14-k5-o32/b128",
         "pgd_step/linf/b128x784",
+        "augmix/mnist/b128",
         "bsr_linear/fwd/b32/d0.10/1024x1024",
         "bsr_linear/bwd_weight/dense/1024x1024",
         "bsr_conv2d/bwd_data/b16/d0.50/cnn-conv2-c16-14x14-k5-o32",

@@ -248,6 +248,26 @@ pub async fn pgd_step_entry(gpu: &Gpu, norm: Norm, batch: usize, dim: usize, run
     Ok(result(id, t, 0.0, 16.0 * n as f64))
 }
 
+/// `augmix/mnist/b{batch}`: AugMix of a batch of MNIST-shaped images (3 chains of 1 to 3
+/// tone operations, and their mixture), the input transformation of every AugMix training step.
+pub async fn augmix_entry(gpu: &Gpu, batch: usize, runs: usize) -> Result<EntryResult> {
+    let id = format!("augmix/mnist/b{batch}");
+    let shape = [batch, 1, 28, 28];
+    let (x, _) = mnist_shaped_batch(gpu, batch);
+    let chains = kernels::AugmixChains { width: 3, depth: 0, severity: 3.0, geometric: false };
+    let weights = reference::augmix::mixing_weights(7, batch, chains.width, 1.0);
+    let w = gpu.upload(&weights, &[batch, chains.width + 1]);
+    let y = gpu.empty(x.shape());
+    kernels::augmix(gpu, &x, &y, &w, shape, &chains, 7);
+    let want = reference::augmix::augmix(&gpu.read_f32(&x).await?, shape, &weights, &chains, 7);
+    if let Some(why) = mismatch("y", &gpu.read_f32(&y).await?, &want, 1e-5) {
+        return Ok(failed(id, why));
+    }
+    let t = time_async(gpu, 2, runs, || kernels::augmix(gpu, &x, &y, &w, shape, &chains, 7)).await?;
+    // Reads x and writes y at least once.
+    Ok(result(id, t, 0.0, 8.0 * x.numel() as f64))
+}
+
 /// `train_step/{model}/b{batch}`: forward, loss, backward and an Adam update on a random
 /// batch of MNIST-shaped data. With `blocks` = (block, sparsity),
 /// `train_step/{model}-b{block}-s{sparsity}/b{batch}`: the same step after pruning that share of

@@ -1,7 +1,7 @@
 //! The fixed, versioned suite: every entry's stable id and what it runs. `--quick` runs the
 //! same entries at tiny sizes (their ids say so), so the suite cannot rot unnoticed.
 
-use super::entries::{conv2d_entry, failed, linear_entry, matmul_entry, matmul_shape_entry, mlp_products, pgd_at_step_entry, pgd_at_step_id, pgd_entry, pgd_id, pgd_step_entry, train_step_entry, train_step_id, ConvPass, WeightFormat};
+use super::entries::{augmix_entry, conv2d_entry, failed, linear_entry, matmul_entry, matmul_shape_entry, mlp_products, pgd_at_step_entry, pgd_at_step_id, pgd_entry, pgd_id, pgd_step_entry, train_step_entry, train_step_id, ConvPass, WeightFormat};
 use super::inference::{infer_entry, infer_id, select_entry, InferFormat, Wta};
 use super::sparse::{sparse_entry, sparse_id, SparseFormat, SparseLayer};
 use crate::gpu::take_profile;
@@ -20,6 +20,7 @@ pub enum Entry {
     Linear { format: WeightFormat, n: usize, batch: usize },
     Conv2d { pass: ConvPass, geometry: Conv2dGeometry, out: usize },
     PgdStep { norm: Norm, batch: usize, dim: usize },
+    Augmix { batch: usize },
     /// `blocks`: (block size, share of blocks pruned), on the block-sparse kernels.
     /// `wta`: winners-take-all after every ReLU (see `Wta`).
     TrainStep { model: &'static str, batch: usize, blocks: Option<(usize, f64)>, wta: Option<Wta> },
@@ -41,6 +42,7 @@ impl Entry {
             Entry::Linear { format, n, batch } => format!("linear/{}/{n}x{n}/b{batch}", format.name()),
             Entry::Conv2d { pass, geometry: g, out } => format!("conv2d/{}/c{}-{}x{}-k{}-o{out}/b{}", pass.name(), g.c, g.h, g.w, g.kh, g.n),
             Entry::PgdStep { norm, batch, dim } => format!("pgd_step/{}/b{batch}x{dim}", if *norm == Norm::Linf { "linf" } else { "l2" }),
+            Entry::Augmix { batch } => format!("augmix/mnist/b{batch}"),
             Entry::TrainStep { model, batch, blocks, wta } => train_step_id(model, *batch, *blocks, *wta),
             Entry::Pgd { model, batch, steps, wta } => pgd_id(model, *batch, *steps, *wta),
             Entry::PgdAtStep { model, batch, .. } => pgd_at_step_id(model, *batch),
@@ -57,6 +59,7 @@ impl Entry {
             Entry::Linear { format, n, batch } => linear_entry(gpu, format, n, batch, runs).await,
             Entry::Conv2d { pass, geometry, out } => conv2d_entry(gpu, pass, geometry, out, runs).await,
             Entry::PgdStep { norm, batch, dim } => pgd_step_entry(gpu, norm, batch, dim, runs).await,
+            Entry::Augmix { batch } => augmix_entry(gpu, batch, runs).await,
             Entry::TrainStep { model, batch, blocks, wta } => train_step_entry(gpu, model, batch, blocks, wta, runs).await,
             Entry::Pgd { model, batch, steps, wta } => pgd_entry(gpu, model, batch, steps, wta, runs).await,
             Entry::PgdAtStep { model, batch, steps } => pgd_at_step_entry(gpu, model, batch, steps, runs).await,
@@ -93,6 +96,7 @@ pub fn suite(quick: bool, half: bool) -> Vec<Entry> {
     for norm in [Norm::Linf, Norm::L2] {
         out.push(Entry::PgdStep { norm, batch, dim: 784 });
     }
+    out.push(Entry::Augmix { batch });
     // TRADES' SmallCNN on MNIST, and ResNet-20 on CIFAR-shaped data timed against the same
     // convolutions without batch normalization and shortcuts.
     for model in ["mlp", "cnn", "smallcnn", "resnet20"] {

@@ -1,5 +1,5 @@
 use super::shaders::AUGMIX;
-use crate::gpu::{grid_1d, Gpu, Kernel, Tensor};
+use crate::gpu::{Gpu, Kernel, Tensor};
 
 /// What AugMix's chains do: `width` chains of `depth` operations each (0: 1 to 3, drawn per
 /// example and chain), levels drawn in [0.1, `severity`] on AugMix's 0-10 scale, and with
@@ -35,7 +35,7 @@ struct Params {
     seed: u32,
     severity: f32,
     width: u32,
-    _pad: u32,
+    last_step: u32,
 }
 
 /// dst = AugMix of x [n, c, h, w] (values in [0, 1]): each example's chains of random
@@ -45,8 +45,8 @@ struct Params {
 pub fn augmix(gpu: &Gpu, x: &Tensor, dst: &Tensor, weights: &Tensor, [n, c, h, w]: [usize; 4], chains: &AugmixChains, seed: u32) {
     assert_eq!(x.numel(), n * c * h * w, "augmix: x is not [{n}, {c}, {h}, {w}]");
     assert_eq!(weights.numel(), n * (chains.width + 1), "augmix: weights are not [{n}, {}]", chains.width + 1);
-    let p = |total: usize, chain: usize, step: usize| Params {
-        total: total as u32,
+    let p = |chain: usize, step: usize| Params {
+        total: (n * c) as u32,
         c: c as u32,
         h: h as u32,
         w: w as u32,
@@ -57,10 +57,9 @@ pub fn augmix(gpu: &Gpu, x: &Tensor, dst: &Tensor, weights: &Tensor, [n, c, h, w
         seed,
         severity: chains.severity,
         width: chains.width as u32,
-        _pad: 0,
+        last_step: (AUGMIX_MAX_DEPTH - 1) as u32,
     };
     let op = Kernel { shader: &AUGMIX, entry: "augmix_op" };
-    let mix = Kernel { shader: &AUGMIX, entry: "augmix_mix" };
     // One workgroup per plane.
     let planes = n * c;
     let gx = planes.clamp(1, 65_535);
@@ -68,13 +67,12 @@ pub fn augmix(gpu: &Gpu, x: &Tensor, dst: &Tensor, weights: &Tensor, [n, c, h, w
     let (a, b) = (gpu.empty(x.shape()), gpu.empty(x.shape()));
     let trig = gpu.upload(&augmix_trig(), &[62]);
     for k in 0..chains.width {
+        // x -> a -> b -> ... and the last step into the mixture.
         let mut cur = x;
-        let mut next = &a;
         for d in 0..AUGMIX_MAX_DEPTH {
-            gpu.launch(&op, &[], &p(planes, k, d), &[cur, next, x, weights, &trig], plane_grid);
+            let next = if d + 1 == AUGMIX_MAX_DEPTH { dst } else if d % 2 == 0 { &a } else { &b };
+            gpu.launch(&op, &[], &p(k, d), &[cur, next, x, weights, &trig], plane_grid);
             cur = next;
-            next = if std::ptr::eq(next, &a) { &b } else { &a };
         }
-        gpu.launch(&mix, &[], &p(n * c * h * w, k, 0), &[cur, dst, x, weights], grid_1d(n * c * h * w));
     }
 }
