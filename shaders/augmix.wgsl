@@ -16,8 +16,10 @@
 //
 // Why the shape: the draws are the workgroup's alone, so whole workgroups take the same
 // branch, but a CPU adapter (llvmpipe) runs every branch under a lane mask and skips only
-// loops with no lane left. So each branch holds its own pixel loop, and the kernel has two
-// barriers, where the work between them (the plane's range, equalize's map) is one thread's.
+// loops with no lane left. So each branch holds its own pixel loop, and the kernel has three
+// barriers (after zeroing the histogram, which pipelines here do not zero; after the
+// histogram; after the map), the work before the last (the plane's range, equalize's map)
+// one thread's.
 
 // total: planes (n c); last_step: the launcher's last step d (the chain's end).
 struct Params { total: u32, c: u32, h: u32, w: u32, chain: u32, step: u32, depth: u32, geometric: u32,
