@@ -55,8 +55,11 @@ impl Model {
         let mut bias_done = false;
         // The gradient of each residual slot's activation, from its add back to its save.
         let mut slots: Vec<Option<Tensor>> = vec![None; self.slots()];
+        // Below the first layer with parameters (e.g. a flatten or the input's normalization)
+        // no gradient is needed unless the input's is.
+        let first_learned = self.layers.iter().position(Layer::learns).unwrap_or(usize::MAX);
         for (i, (layer, saved)) in self.layers.iter().zip(tape.saved).enumerate().rev() {
-            let need_dx = i > 0 || input_grad;
+            let need_dx = input_grad || i > first_learned;
             dy = match (layer, saved) {
                 (Layer::Linear { w, b, inp, out }, Saved::Input(x)) => {
                     if param_grads {

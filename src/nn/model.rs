@@ -104,6 +104,11 @@ pub struct Model {
 }
 
 impl Layer {
+    /// Whether the layer has parameters that training updates.
+    pub(super) fn learns(&self) -> bool {
+        matches!(self, Layer::Linear { .. } | Layer::Conv2d { .. } | Layer::Threshold { .. } | Layer::Batchnorm { .. })
+    }
+
     /// The residual slot a save, swap or add layer uses.
     pub(super) fn slot(&self) -> Option<usize> {
         match self {
