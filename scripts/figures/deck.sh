@@ -10,9 +10,9 @@
 # (cubic ramp over 5 of 10 epochs) and one-shot pruning then fine-tuning (10 epochs); `aer
 # shift` measures every model against the dense one. Resumable: rerun to continue.
 #   AER, DATA (default ../shared/data/mnist), OUT (default runs/deck): scripts/figures/common.sh
-#   N=test images per corruption and severity (default 10000: the whole test split)
+#   N=test images per corruption and severity (default 2000, spread over the classes, as shift.sh)
 source "$(dirname "$0")/common.sh" runs/deck
-N=${N:-10000}
+N=${N:-2000}
 mkdir -p "$OUT"
 
 # 1. The dense reference and the three CARDs.
