@@ -30,7 +30,12 @@ for m in augmix noise crop; do
   members+=(--member "$OUT/$m/run/02-lottery/round-05/best.safetensors")
 done
 
-# 2. CARDs against other compressions of the same sparsity, each on MNIST-C against dense.
+# 2. The deck: spectra from validation images, then the test split clean and corrupted.
+[[ -f $OUT/deck/deck.toml ]] || $AER deck build "${members[@]}" --data "$DATA" --val-size 5000 --out "$OUT/deck"
+[[ -f $OUT/top1/deck.json ]] || $AER deck eval --deck "$OUT/deck/deck.toml" --data "$DATA" --n "$N" --reference "$OUT/dense/best.safetensors" --out "$OUT/top1"
+[[ -f $OUT/soft/deck.json ]] || $AER deck eval --deck "$OUT/deck/deck.toml" --data "$DATA" --n "$N" --gate soft 0.05 --reference "$OUT/dense/best.safetensors" --out "$OUT/soft"
+
+# 3. CARDs against other compressions of the same sparsity, each on MNIST-C against dense.
 pruned=(--model mlp --data "$DATA" --val-size 5000 --epochs 10 --seed 0 --resume --augmix --init "$OUT/dense/best.safetensors")
 $AER train "${pruned[@]}" --prune-sparsity 0.9 --prune-ramp-epochs 5 --out "$OUT/gradual"
 $AER train "${pruned[@]}" --prune-sparsity 0.9 --out "$OUT/finetune"
@@ -40,10 +45,5 @@ done
 for m in dense gradual finetune; do
   [[ -f $OUT/shift/$m/best-shift.json ]] || $AER shift --checkpoint "$OUT/$m/best.safetensors" --data "$DATA" --n "$N" --reference "$OUT/dense/best.safetensors" --out "$OUT/shift/$m"
 done
-
-# 3. The deck: spectra from validation images, then the test split clean and corrupted.
-[[ -f $OUT/deck/deck.toml ]] || $AER deck build "${members[@]}" --data "$DATA" --val-size 5000 --out "$OUT/deck"
-[[ -f $OUT/top1/deck.json ]] || $AER deck eval --deck "$OUT/deck/deck.toml" --data "$DATA" --n "$N" --reference "$OUT/dense/best.safetensors" --out "$OUT/top1"
-[[ -f $OUT/soft/deck.json ]] || $AER deck eval --deck "$OUT/deck/deck.toml" --data "$DATA" --n "$N" --gate soft 0.05 --reference "$OUT/dense/best.safetensors" --out "$OUT/soft"
 $AER report "$OUT" --out "$OUT/report"
 echo "results: $OUT/top1/deck.json, $OUT/soft/deck.json, $OUT/shift/*/best-shift.json, $OUT/report/report.md"
