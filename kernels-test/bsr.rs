@@ -24,6 +24,35 @@ pub(crate) struct Case {
     pub(crate) empty_rows: bool,
 }
 
+impl Case {
+    /// Every density from no block at all to every block at `block` on a shape off the block
+    /// (and off the rows and columns an invocation covers), in every layout, one with empty
+    /// block rows; then exact multiples of the block, and a single row.
+    pub(crate) fn sweep(block: usize) -> Vec<Case> {
+        let mut v: Vec<Case> = [0.0, 0.05, 0.1, 0.25, 0.5, 1.0]
+            .into_iter()
+            .enumerate()
+            .map(|(j, density)| Case { m: 37, n: 45, k: 70, block, density, layout: LAYOUTS[j % 4], empty_rows: j == 3 })
+            .collect();
+        v.push(Case { m: 64, n: 2 * block, k: 3 * block, block, density: 0.5, layout: LAYOUTS[2], empty_rows: false });
+        v.push(Case { m: 1, n: block + 1, k: 1, block, density: 1.0, layout: LAYOUTS[3], empty_rows: false });
+        v
+    }
+
+    /// A random shape, block size, density and layout.
+    pub(crate) fn random(r: &mut StdRng) -> Case {
+        Case {
+            m: r.random_range(1..300),
+            n: r.random_range(1..150),
+            k: r.random_range(1..150),
+            block: BSR_BLOCKS[r.random_range(0..4)],
+            density: r.random_range(0.0..1.0),
+            layout: LAYOUTS[r.random_range(0..4)],
+            empty_rows: r.random(),
+        }
+    }
+}
+
 /// A mask with whole blocks kept at `density` (and a few zeros inside kept blocks, as an
 /// element mask after block pruning may have), and the weights it masks.
 pub(crate) fn masked_weights(rng: &mut StdRng, c: &Case) -> (Vec<f32>, Vec<f32>) {
@@ -69,39 +98,18 @@ fn check(c: Case, seed: usize) {
     assert_close("bsr_weight_grad dw", &c, &read(&dw)[..c.n * c.k], &want, Tol::EXACT);
 }
 
-/// Every block size at densities from no block at all to every block, on shapes off the block
-/// (and off the 32 rows and 16 columns an invocation covers), with empty block rows.
+/// Every block size at every density (`Case::sweep`).
 #[test]
 fn bsr_block_sizes_and_densities() {
-    let mut i = 0;
-    for block in BSR_BLOCKS {
-        for (j, density) in [0.0, 0.05, 0.1, 0.25, 0.5, 1.0].into_iter().enumerate() {
-            let layout = LAYOUTS[j % 2];
-            let empty_rows = j == 3;
-            check(Case { m: 37, n: 45, k: 70, block, density, layout, empty_rows }, i);
-            i += 1;
-        }
-        // Exact multiples of the block, and a single row.
-        check(Case { m: 64, n: 2 * block, k: 3 * block, block, density: 0.5, layout: LAYOUTS[2], empty_rows: false }, i);
-        check(Case { m: 1, n: block + 1, k: 1, block, density: 1.0, layout: LAYOUTS[3], empty_rows: false }, i + 1);
-        i += 2;
+    for (i, c) in BSR_BLOCKS.into_iter().flat_map(Case::sweep).enumerate() {
+        check(c, i);
     }
 }
 
 #[test]
 fn bsr_random_shapes() {
     for i in 0..10 {
-        let mut r = rng("bsr_random_shapes", i);
-        let c = Case {
-            m: r.random_range(1..300),
-            n: r.random_range(1..150),
-            k: r.random_range(1..150),
-            block: BSR_BLOCKS[r.random_range(0..4)],
-            density: r.random_range(0.0..1.0),
-            layout: LAYOUTS[r.random_range(0..4)],
-            empty_rows: r.random(),
-        };
-        check(c, 100 + i);
+        check(Case::random(&mut rng("bsr_random_shapes", i)), 100 + i);
     }
 }
 

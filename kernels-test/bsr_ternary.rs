@@ -42,21 +42,12 @@ fn check(c: Case, asymmetric: bool, seed: usize) {
     assert_close("bsr_ternary_matmul y, |W|", &(c, asymmetric), &read(&y)[..c.m * c.n], &want, Tol::EXACT);
 }
 
-/// Every block size (words holding 4, 8, 16 codes and two words for 32) at densities from no
-/// block to every block, on shapes off the block and off an invocation's 16 rows, every
-/// layout, symmetric and asymmetric scales, with empty block rows.
+/// Every block size (words holding 4, 8, 16 codes and two words for 32) at every density
+/// (`Case::sweep`), symmetric and asymmetric scales.
 #[test]
 fn bsr_ternary_block_sizes_and_densities() {
-    let mut i = 0;
-    for block in BSR_BLOCKS {
-        for (j, density) in [0.0, 0.1, 0.25, 0.5, 1.0].into_iter().enumerate() {
-            let c = Case { m: 37, n: 45, k: 70, block, density, layout: LAYOUTS[j % 4], empty_rows: j == 2 };
-            check(c, j % 2 == 1, i);
-            i += 1;
-        }
-        check(Case { m: 64, n: 2 * block, k: 3 * block, block, density: 0.5, layout: LAYOUTS[2], empty_rows: false }, true, i);
-        check(Case { m: 1, n: block + 1, k: 1, block, density: 1.0, layout: LAYOUTS[3], empty_rows: false }, false, i + 1);
-        i += 2;
+    for (i, c) in BSR_BLOCKS.into_iter().flat_map(Case::sweep).enumerate() {
+        check(c, i % 2 == 1, i);
     }
 }
 
@@ -64,15 +55,7 @@ fn bsr_ternary_block_sizes_and_densities() {
 fn bsr_ternary_random_shapes() {
     for i in 0..10 {
         let mut r = rng("bsr_ternary_random_shapes", i);
-        let c = Case {
-            m: r.random_range(1..300),
-            n: r.random_range(1..150),
-            k: r.random_range(1..150),
-            block: BSR_BLOCKS[r.random_range(0..4)],
-            density: r.random_range(0.0..1.0),
-            layout: LAYOUTS[r.random_range(0..4)],
-            empty_rows: r.random(),
-        };
+        let c = Case::random(&mut r);
         check(c, r.random(), 100 + i);
     }
 }
