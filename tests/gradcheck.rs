@@ -1,7 +1,7 @@
 //! The backward pass of whole models against finite differences of the loss: every layer type
 //! (conv2d with stride and padding, ReLU, max-pool, flatten, linear, normalize, dropout,
 //! global average pooling), every parameter tensor, the input gradient that attacks use, and
-//! certified training's interval-bound gradients.
+//! certified training's interval-bound gradients; and that a training step computes no gradient below the first layer with parameters.
 
 use aer::gpu::{AdapterChoice, Gpu, Tensor};
 use aer::kernels;
@@ -367,4 +367,37 @@ fn deep_gradients(toml: &str) {
             assert!((z[i] - c[i]).abs() <= r[i] + 1e-5, "logit {i}: {} outside [{}, {}]", z[i], c[i] - r[i], c[i] + r[i]);
         }
     }
+}
+
+/// Below the first layer with parameters (the mlp's flatten) a training step computes no
+/// gradient: the backward pass without the input gradient launches fewer kernels than with
+/// it (fc1's dy W is left out), and the parameter gradients are the same. Counted from a
+/// kernel profile, so adapters without timestamp queries skip it.
+#[test]
+fn no_input_gradient_below_the_first_learned_layer() {
+    let gpu = block_on(Gpu::new(&AdapterChoice::from_env())).unwrap();
+    let model = Model::new(&gpu, &ModelSpec::load("mlp").unwrap(), [1, 28, 28], 10, 1).unwrap();
+    let x: Vec<f32> = (0..4 * 784).map(|i| (i % 13) as f32 / 13.0).collect();
+    let y = gpu.upload_u32(&[0, 3, 1, 9], &[4]);
+    // (launches, every parameter's gradient) of one backward pass.
+    let run = |input_grad: bool| -> Option<(usize, Vec<Vec<f32>>)> {
+        let mut tape = model.tape();
+        let logits = model.forward(&gpu, gpu.upload(&x, &[4, 1, 28, 28]), Some(&mut tape));
+        let (d, l, k) = (gpu.empty(&[4, 10]), gpu.empty(&[4]), gpu.empty_u32(&[4]));
+        kernels::softmax_xent(&gpu, &logits, &y, &d, &l, &k, 4, 10, 0);
+        if !gpu.begin_profile() {
+            return None;
+        }
+        let dx = model.backward(&gpu, tape, d, input_grad);
+        assert_eq!(dx.is_some(), input_grad, "the input gradient exactly when asked for");
+        let launches = block_on(gpu.end_profile()).unwrap().iter().map(|k| k.launches).sum();
+        Some((launches, model.params.iter().map(|p| block_on(gpu.read_f32(&p.grad)).unwrap()).collect()))
+    };
+    let Some((without, grads)) = run(false) else {
+        eprintln!("no timestamp queries on this adapter: skipped");
+        return;
+    };
+    let (with, grads_with) = run(true).unwrap();
+    assert!(without < with, "backward launched {without} kernels without the input gradient, {with} with it");
+    assert_eq!(grads, grads_with, "the parameter gradients do not depend on asking for the input gradient");
 }
