@@ -1,7 +1,8 @@
 //! The backward pass of whole models against finite differences of the loss: every layer type
 //! (conv2d with stride and padding, ReLU, max-pool, flatten, linear, normalize, dropout,
 //! global average pooling), every parameter tensor, the input gradient that attacks use, and
-//! certified training's interval-bound gradients; and that a training step computes no gradient below the first layer with parameters.
+//! certified training's interval-bound gradients; and that a training step computes no
+//! gradient below the first layer with parameters.
 
 use aer::gpu::{AdapterChoice, Gpu, Tensor};
 use aer::kernels;
