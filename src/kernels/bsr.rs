@@ -242,17 +242,29 @@ pub(super) struct Walk<'a> {
     pub(super) nc: usize,
 }
 
-/// How `bsr_matmul` (and `bsr_ternary_matmul`, which follows it) is launched over m rows and
-/// `panels` panels of `block`: column tiles per panel, lanes along rows and along tiles, grid.
+/// How `bsr_matmul` and `bsr_ternary_matmul` (which follows it) are launched along a walk:
+/// the parameters, the specialisation overrides they share (a kernel appends its own) and the
+/// grid.
 pub(super) struct ProductLaunch {
-    pub(super) tiles: usize,
-    pub(super) col_groups: usize,
-    pub(super) lanes: usize,
-    pub(super) lanes_p: usize,
-    pub(super) grid: [usize; 2],
+    pub(super) params: Params,
+    pub(super) overrides: Vec<(&'static str, f64)>,
+    pub(super) grid: [u32; 3],
 }
 
-pub(super) fn product_launch(block: usize, m: usize, panels: usize) -> ProductLaunch {
+/// The launch of c = a w(inner, col) along `walk` over m rows (see `product`), after checking
+/// the operands and clearing an output that has empty panels; None where the product is empty.
+/// Column tiles per panel, then lanes along rows and along tiles fill a SIMD group.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn product_launch(gpu: &Gpu, name: &str, block: usize, walk: &Walk, a: &Tensor, c: &Tensor, m: usize, trans_a: bool, trans_c: bool) -> Option<ProductLaunch> {
+    let (panels, empty, ni, nc) = (walk.panels, walk.empty, walk.ni, walk.nc);
+    assert!(a.numel() >= m * ni && c.numel() >= m * nc, "{name} product {m}x{nc}x{ni}: operand too small");
+    if m == 0 || nc == 0 {
+        return None;
+    }
+    // Clearing is a memset: cheaper than storing the zeros of empty panels one by one.
+    if empty > 0 {
+        gpu.fill_zero(c);
+    }
     let col_groups = product_col_groups(block);
     let tiles = block / (4 * col_groups);
     let row_tiles = m.div_ceil(ROWS);
@@ -260,7 +272,19 @@ pub(super) fn product_launch(block: usize, m: usize, panels: usize) -> ProductLa
     // Fill the rest of a SIMD group with neighbouring column tiles.
     let lanes_p = (LANES / lanes).min((panels * tiles).next_power_of_two());
     let grid = [row_tiles.div_ceil(lanes), (panels * tiles).div_ceil(lanes_p)];
-    ProductLaunch { tiles, col_groups, lanes, lanes_p, grid }
+    assert!(grid.iter().all(|&g| g <= MAX_GROUPS), "{name} product {m}x{nc}x{ni}: grid {grid:?} exceeds 65,535 workgroups per dimension");
+    let params = Params { m: m as u32, nc: nc as u32, ni: ni as u32, tiles: tiles as u32, total: (panels * tiles) as u32, ..Default::default() };
+    let overrides = vec![
+        ("B", block as f64),
+        ("COL_GROUPS", col_groups as f64),
+        ("LANES", lanes as f64),
+        ("LANES_P", lanes_p as f64),
+        ("INNER_EVEN", ni.is_multiple_of(block) as u32 as f64),
+        ("SKIP_EMPTY", (empty > 0) as u32 as f64),
+        ("TRANS_A", trans_a as u32 as f64),
+        ("TRANS_C", trans_c as u32 as f64),
+    ];
+    Some(ProductLaunch { params, overrides, grid: [grid[0] as u32, grid[1] as u32, 1] })
 }
 
 impl Bsr {
@@ -285,30 +309,11 @@ impl Bsr {
 /// of the output; `trans_a` / `trans_c`: stored [inner, m] / [cols, m].
 #[allow(clippy::too_many_arguments)]
 fn product(gpu: &Gpu, block: usize, walk: Walk, a: &Tensor, c: &Tensor, m: usize, trans_a: bool, trans_c: bool) {
-    let Walk { ptr, inner, values, panels, empty, ni, nc } = walk;
-    assert!(a.numel() >= m * ni && c.numel() >= m * nc, "bsr product {m}x{nc}x{ni}: operand too small");
-    if m == 0 || nc == 0 {
+    let Some(launch) = product_launch(gpu, "bsr", block, &walk, a, c, m, trans_a, trans_c) else {
         return;
-    }
-    // Clearing is a memset: cheaper than storing the zeros of empty panels one by one.
-    if empty > 0 {
-        gpu.fill_zero(c);
-    }
-    let ProductLaunch { tiles, col_groups, lanes, lanes_p, grid } = product_launch(block, m, panels);
-    assert!(grid.iter().all(|&g| g <= MAX_GROUPS), "bsr product {m}x{nc}x{ni}: grid {grid:?} exceeds 65,535 workgroups per dimension");
-    let p = Params { m: m as u32, nc: nc as u32, ni: ni as u32, tiles: tiles as u32, total: (panels * tiles) as u32, ..Default::default() };
-    let overrides = [
-        ("B", block as f64),
-        ("COL_GROUPS", col_groups as f64),
-        ("LANES", lanes as f64),
-        ("LANES_P", lanes_p as f64),
-        ("INNER_EVEN", ni.is_multiple_of(block) as u32 as f64),
-        ("SKIP_EMPTY", (empty > 0) as u32 as f64),
-        ("TRANS_A", trans_a as u32 as f64),
-        ("TRANS_C", trans_c as u32 as f64),
-    ];
+    };
     let kernel = Kernel { shader: &BSR, entry: "bsr_matmul" };
-    gpu.launch(&kernel, &overrides, &p, &[a, a, values, ptr, inner, inner, c], [grid[0] as u32, grid[1] as u32, 1]);
+    gpu.launch(&kernel, &launch.overrides, &launch.params, &[a, a, walk.values, walk.ptr, walk.inner, walk.inner, c], launch.grid);
 }
 
 /// y[m, n] = sum_k x[m, k] W[n, k] over the kept blocks of W (layouts as the ternary product's:

@@ -2,7 +2,7 @@
 //! pruned layer (the structure of `Bsr`) holding 2-bit codes and per-row scales (as
 //! `PackedTernary`), for a model that is both block-pruned and ternarized.
 
-use super::bsr::{product_launch, Bsr, ProductLaunch, Walk, MAX_GROUPS};
+use super::bsr::{product_launch, Bsr, Walk};
 use super::layout::ActivationLayout;
 use super::shaders::BSR_TERNARY;
 use super::ternary::PackedTernary;
@@ -90,31 +90,12 @@ impl BsrTernary {
 /// gradient's walk, whose inner index is W's row.
 #[allow(clippy::too_many_arguments)]
 fn product(gpu: &Gpu, w: &BsrTernary, walk: Walk, codes: &Tensor, a: &Tensor, c: &Tensor, m: usize, trans_a: bool, trans_c: bool, scale_inner: bool) {
-    let block = w.structure.block;
-    let Walk { ptr, inner, panels, empty, ni, nc, .. } = walk;
-    assert!(a.numel() >= m * ni && c.numel() >= m * nc, "bsr_ternary product {m}x{nc}x{ni}: operand too small");
-    if m == 0 || nc == 0 {
+    let Some(mut launch) = product_launch(gpu, "bsr_ternary", w.structure.block, &walk, a, c, m, trans_a, trans_c) else {
         return;
-    }
-    if empty > 0 {
-        gpu.fill_zero(c);
-    }
-    let ProductLaunch { tiles, col_groups, lanes, lanes_p, grid } = product_launch(block, m, panels);
-    assert!(grid.iter().all(|&g| g <= MAX_GROUPS), "bsr_ternary product {m}x{nc}x{ni}: grid {grid:?} exceeds 65,535 workgroups per dimension");
-    let p = super::bsr::Params { m: m as u32, nc: nc as u32, ni: ni as u32, tiles: tiles as u32, total: (panels * tiles) as u32, ..Default::default() };
-    let overrides = [
-        ("B", block as f64),
-        ("COL_GROUPS", col_groups as f64),
-        ("LANES", lanes as f64),
-        ("LANES_P", lanes_p as f64),
-        ("INNER_EVEN", ni.is_multiple_of(block) as u32 as f64),
-        ("SKIP_EMPTY", (empty > 0) as u32 as f64),
-        ("TRANS_A", trans_a as u32 as f64),
-        ("TRANS_C", trans_c as u32 as f64),
-        ("SCALE_INNER", scale_inner as u32 as f64),
-    ];
+    };
+    launch.overrides.push(("SCALE_INNER", scale_inner as u32 as f64));
     let kernel = Kernel { shader: &BSR_TERNARY, entry: "bsr_ternary_matmul" };
-    gpu.launch(&kernel, &overrides, &p, &[a, codes, ptr, inner, c, &w.scale_pos, &w.scale_neg], [grid[0] as u32, grid[1] as u32, 1]);
+    gpu.launch(&kernel, &launch.overrides, &launch.params, &[a, codes, walk.ptr, walk.inner, c, &w.scale_pos, &w.scale_neg], launch.grid);
 }
 
 /// y[m, n] = sum_k x[m, k] W[n, k] over the kept blocks of ternary W (layouts as the ternary
