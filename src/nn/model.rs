@@ -104,9 +104,22 @@ pub struct Model {
 }
 
 impl Layer {
-    /// Whether the layer has parameters that training updates.
+    /// Whether the layer has parameters that training updates. Every variant is named, so a
+    /// new layer must say: the backward pass computes no gradient below the first that learns.
     pub(super) fn learns(&self) -> bool {
-        matches!(self, Layer::Linear { .. } | Layer::Conv2d { .. } | Layer::Threshold { .. } | Layer::Batchnorm { .. })
+        match self {
+            Layer::Linear { .. } | Layer::Conv2d { .. } | Layer::Threshold { .. } | Layer::Batchnorm { .. } => true,
+            Layer::Relu
+            | Layer::Maxpool2
+            | Layer::Flatten
+            | Layer::Wta { .. }
+            | Layer::ChannelAffine { .. }
+            | Layer::Dropout { .. }
+            | Layer::GlobalAvgpool
+            | Layer::Save(_)
+            | Layer::Swap(_)
+            | Layer::Add(_) => false,
+        }
     }
 
     /// The residual slot a save, swap or add layer uses.
