@@ -3,7 +3,7 @@
 
 use crate::common::*;
 use crate::conv2d::{edge_geometries, geometry, random_geometry, ConvCase};
-use aer::kernels::{self, Conv2dGeometry};
+use aer::kernels::{self, Conv2dGeometry, QuadsInput};
 use aer::reference;
 use rand::Rng;
 
@@ -25,6 +25,14 @@ fn conv_direct_matches_reference() {
     // 32 x 128 weights: two passes of 16 channels over a patch of 128, all 4096 floats.
     cases.push(ConvCase { geometry: geometry(2, 8, 9, 7, 4, 1, 2), out_channels: 32 });
     cases.push(ConvCase { geometry: Conv2dGeometry { n: 1, c: 1, h: SPILL_1D + 4, w: 1, kh: 1, kw: 1, stride: 1, pad: 0 }, out_channels: 1 });
+    // cnn's conv2 (the whole uniform array but a part) over 2 images, a buffer smaller than a
+    // window, and over 11, 12,544 bytes each: three windows, the last one ending at the buffer's end.
+    cases.push(ConvCase { geometry: geometry(2, 16, 14, 14, 5, 1, 2), out_channels: 32 });
+    cases.push(ConvCase { geometry: geometry(11, 16, 14, 14, 5, 1, 2), out_channels: 32 });
+    // Images of 64,464 bytes (3 x 79 x 68): one window each, most starting off a multiple of
+    // 256 bytes; and of 65,280 (3 x 80 x 68), the largest a window holds.
+    cases.push(ConvCase { geometry: geometry(5, 3, 79, 68, 3, 1, 1), out_channels: 5 });
+    cases.push(ConvCase { geometry: geometry(2, 3, 80, 68, 3, 1, 1), out_channels: 5 });
     for (i, case) in cases.iter().enumerate() {
         let (g, co) = (&case.geometry, case.out_channels);
         assert!(kernels::takes_direct(g, co), "case {case:?} does not fit conv_direct");
@@ -33,16 +41,20 @@ fn conv_direct_matches_reference() {
         let w = uniform(&mut r, co * g.patch(), -1.0, 1.0);
         let bias = uniform(&mut r, co, -1.0, 1.0);
         let relu = i % 2 == 1;
-        let y = gpu().empty(&[g.n, co, g.oh(), g.ow()]);
-        kernels::conv_direct(gpu(), g, &upload(&x), &upload(&w), &upload(&bias), &y, co, relu);
         let mut want = reference::conv2d_forward(g, &x, &w, &bias, co);
         if relu {
             want.iter_mut().for_each(|v| *v = v.max(0.0));
         }
         let tol = Tol { abs: 2e-6 * (g.patch() as f64).sqrt() * max_abs(&x) * max_abs(&w), rel: 1e-6 };
-        assert_close("conv_direct y", case, &read(&y), &want, tol);
+        for input in [QuadsInput::Storage, QuadsInput::Window] {
+            let y = gpu().full(&[g.n, co, g.oh(), g.ow()], f32::NAN);
+            kernels::conv_direct_with(gpu(), input, g, &upload(&x), &upload(&w), &upload(&bias), &y, co, relu);
+            assert_close(&format!("conv_direct y ({input:?})"), case, &read(&y), &want, tol);
+        }
     }
-    assert!(!kernels::takes_direct(&geometry(1, 16, 14, 14, 5, 1, 2), 32), "cnn's conv2 (32 x 400) should take the matmul path");
+    assert!(kernels::takes_direct(&geometry(1, 16, 14, 14, 5, 1, 2), 32), "cnn's conv2 (32 x 400) should run directly");
+    assert!(!kernels::takes_direct(&geometry(1, 16, 14, 14, 5, 2, 2), 32), "32 x 400 weights at stride 2 should take the matmul path");
+    assert!(!kernels::takes_direct(&geometry(1, 32, 14, 14, 5, 1, 2), 32), "32 x 800 weights should not fit");
 }
 
 /// conv_direct's weight and bias gradients against the textbook loops: random stride-1
@@ -104,18 +116,22 @@ fn conv_direct_input_grad_matches_reference() {
     cases.push(ConvCase { geometry: geometry(1, 16, 1, 1, 1, 1, 0), out_channels: 1 });
     // 32 input channels x 512 taps of the turned weights: 16,384 floats, the whole array.
     cases.push(ConvCase { geometry: geometry(1, 32, 6, 5, 4, 1, 3), out_channels: 32 });
-    // cnn's conv2 over 2 images.
+    // cnn's conv2 over 2 images (a dy smaller than a window) and 9 (25,088 bytes each: five windows).
     cases.push(ConvCase { geometry: geometry(2, 16, 14, 14, 5, 1, 2), out_channels: 32 });
+    cases.push(ConvCase { geometry: geometry(9, 16, 14, 14, 5, 1, 2), out_channels: 32 });
     for (i, case) in cases.iter().enumerate() {
         let (g, co) = (&case.geometry, case.out_channels);
         assert!(kernels::takes_direct_input_grad(g, co), "case {case:?} does not fit conv_direct_input_grad");
         let mut r = rng("conv_direct_input_grad", i);
         let dy = uniform(&mut r, g.n * co * g.oh() * g.ow(), -1.0, 1.0);
         let w = uniform(&mut r, co * g.patch(), -1.0, 1.0);
-        let dx = upload(&vec![7.0; g.n * g.c * g.h * g.w]);
-        kernels::conv_direct_input_grad(gpu(), g, &upload(&dy), &upload(&w), &dx, co);
         let tol = Tol { abs: 2e-6 * ((co * g.kh * g.kw) as f64).sqrt() * max_abs(&dy) * max_abs(&w), rel: 1e-6 };
-        assert_close("conv_direct dx", case, &read(&dx), &reference::conv2d_backward_data(g, &dy, &w, co), tol);
+        let want = reference::conv2d_backward_data(g, &dy, &w, co);
+        for input in [QuadsInput::Storage, QuadsInput::Window] {
+            let dx = upload(&vec![7.0; g.n * g.c * g.h * g.w]);
+            kernels::conv_direct_input_grad_with(gpu(), input, g, &upload(&dy), &upload(&w), &dx, co);
+            assert_close(&format!("conv_direct dx ({input:?})"), case, &read(&dx), &want, tol);
+        }
     }
     assert!(!kernels::takes_direct_input_grad(&geometry(1, 1, 28, 28, 5, 1, 2), 16), "cnn's conv1 (1 input channel) should take the product and col2im");
     assert!(!kernels::takes_direct_input_grad(&geometry(1, 16, 28, 28, 5, 2, 2), 16), "stride 2 should take the product and col2im");

@@ -1,15 +1,16 @@
-// Direct convolution for layers with few weights (an image model's first layer, 1-3 input
-// channels): y [n, co, oh, ow] = w [co, c*kh*kw] * patches(x) + bias, optionally ReLU'd.
+// Direct convolution for layers whose weights fit a 64 KiB uniform array (an image model's first
+// layer; at stride 1 also cnn's second, 32 x 16 x 5 x 5):
+// y [n, co, oh, ow] = w [co, c*kh*kw] * patches(x) + bias, optionally ReLU'd.
 // Each invocation computes one output position for every output channel, reading its patch
 // straight from the image, so neither the im2col matrix, nor the [co, n*oh*ow] product, nor
 // the permute, bias and ReLU passes over it are written and read back: with a patch of 25
 // those passes cost several times the arithmetic.
 //   pack_weights: w -> the padded layout below, in a buffer bound as uniform by
 //   conv_direct: every invocation reads the same weight at the same time, which uniform
-//   memory serves best (llvmpipe loads it once for all lanes; GPUs broadcast it), with no
-//   workgroup copy and barrier.
+//   memory serves best (GPUs broadcast it; llvmpipe gathers it in one instruction, where it
+//   reads a storage buffer lane by lane), with no workgroup copy and barrier.
 //   conv_direct_quads: the same for stride 1 and kernels up to 5 wide, four positions per
-//   invocation (below).
+//   invocation (below); on CPU adapters reading x through uniform windows (WINDOW).
 //   pack_weights with FLIP: the input gradient of a stride-1 convolution is itself a direct
 //   convolution of dy (co channels) with the weights transposed to [c, co, kh, kw] and turned
 //   by 180 degrees, padded by kh - 1 - pad: packed so, conv_direct_quads computes dx in NCHW
@@ -24,6 +25,7 @@ struct Params {
     n: u32, c: u32, h: u32, w: u32,
     kh: u32, kw: u32, stride: u32, pad: u32,
     oh: u32, ow: u32, co: u32, lanes: u32,
+    first: u32, shift: u32, _q0: u32, _q1: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -43,6 +45,14 @@ struct Params {
 // weight_grad with DY_VEC4 (rows a multiple of four long): dy viewed as vec4, one load per quad.
 @group(0) @binding(7) var<storage, read> dy_vec4: array<vec4<f32>>;
 override DY_VEC4: bool = false;
+// conv_direct_quads with WINDOW (CPU adapters): x's images p.first .. p.first + p.n - 1, read
+// from a window of x's buffer of 64 KiB bound as a uniform, the first image at element
+// p.shift. llvmpipe (Mesa 22) reads a storage buffer lane by lane, a loop with a branch per
+// lane and element; a uniform buffer it reads with one gather per element. cnn's conv2 over
+// 128 images: about 1.3 times as fast. Without WINDOW another 64 KiB buffer stands in
+// (unread), p.first and p.shift are 0 and x comes from `src`.
+@group(0) @binding(8) var<uniform> x_win: array<vec4<f32>, 4096>;
+override WINDOW: bool = false;
 
 override STRIDE: u32 = 1u;
 // The kernel's size, constants so that its loops unroll.
@@ -151,6 +161,42 @@ fn tap(at: u32, xv: vec4<f32>, m0: ptr<function, mat4x4<f32>>, m1: ptr<function,
     *m3 += wt * xv.w;
 }
 
+// x at element i of its image's rows (from the window with WINDOW).
+fn x_load(i: u32) -> f32 {
+    if (WINDOW) { return x_win[i / 4u][i % 4u]; }
+    return src[i];
+}
+
+// The eight inputs from column c0 of a row (the first element's index) that a kernel row of up
+// to five taps reads for a quad, zero in the padding; those past KW + 3 are not read.
+struct Run { lo: vec4<f32>, hi: vec4<f32> }
+
+fn x_run(row: u32, c0: i32) -> Run {
+    var r: Run;
+    r.lo = vec4(x_in_row(row, c0), x_in_row(row, c0 + 1), x_in_row(row, c0 + 2), x_in_row(row, c0 + 3));
+    if (KW > 1u) { r.hi.x = x_in_row(row, c0 + 4); }
+    if (KW > 2u) { r.hi.y = x_in_row(row, c0 + 5); }
+    if (KW > 3u) { r.hi.z = x_in_row(row, c0 + 6); }
+    if (KW > 4u) { r.hi.w = x_in_row(row, c0 + 7); }
+    return r;
+}
+
+// x_at (below) through x_load.
+fn x_in_row(row: u32, col: i32) -> f32 {
+    let ok = col >= 0 && col < i32(p.w);
+    return select(0.0, x_load(row + u32(select(0, col, ok))), ok);
+}
+
+// One kernel row's taps over a quad's run.
+fn kernel_row(at: u32, r: Run, m0: ptr<function, mat4x4<f32>>, m1: ptr<function, mat4x4<f32>>,
+              m2: ptr<function, mat4x4<f32>>, m3: ptr<function, mat4x4<f32>>) {
+    tap(at, r.lo, m0, m1, m2, m3);
+    if (KW > 1u) { tap(at + 4u, vec4(r.lo.yzw, r.hi.x), m0, m1, m2, m3); }
+    if (KW > 2u) { tap(at + 8u, vec4(r.lo.zw, r.hi.xy), m0, m1, m2, m3); }
+    if (KW > 3u) { tap(at + 12u, vec4(r.lo.w, r.hi.xyz), m0, m1, m2, m3); }
+    if (KW > 4u) { tap(at + 16u, r.hi, m0, m1, m2, m3); }
+}
+
 // Position ox0 + i's channels o .. o + 15 (those below co), if the position is in the row.
 fn store_position(o: u32, at: u32, i: u32, ox0: u32, m: mat4x4<f32>) {
     if (ox0 + i >= p.ow) { return; }
@@ -175,7 +221,7 @@ fn conv_direct_quads(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgrou
     let img = quad / (quads_per_row * p.oh);
     let kdim = p.c * KH * KW;
     let c0 = i32(ox0) - i32(p.pad);
-    let out0 = img * p.co * p.oh * p.ow + oy * p.ow + ox0;
+    let out0 = (p.first + img) * p.co * p.oh * p.ow + oy * p.ow + ox0;
     for (var part = 0u; part * OUT < p.co; part++) {
         var m0 = mat4x4<f32>(); var m1 = mat4x4<f32>(); var m2 = mat4x4<f32>(); var m3 = mat4x4<f32>();
         var at = part * kdim * 4u;
@@ -185,12 +231,7 @@ fn conv_direct_quads(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgrou
                 // Rows in the padding add nothing.
                 if (yy >= 0 && yy < i32(p.h)) {
                     let row = ((img * p.c + ch) * p.h + u32(yy)) * p.w;
-                    let r0 = x_at(row, c0); let r1 = x_at(row, c0 + 1); let r2 = x_at(row, c0 + 2); let r3 = x_at(row, c0 + 3);
-                    tap(at, vec4(r0, r1, r2, r3), &m0, &m1, &m2, &m3);
-                    if (KW > 1u) { let r4 = x_at(row, c0 + 4); tap(at + 4u, vec4(r1, r2, r3, r4), &m0, &m1, &m2, &m3);
-                    if (KW > 2u) { let r5 = x_at(row, c0 + 5); tap(at + 8u, vec4(r2, r3, r4, r5), &m0, &m1, &m2, &m3);
-                    if (KW > 3u) { let r6 = x_at(row, c0 + 6); tap(at + 12u, vec4(r3, r4, r5, r6), &m0, &m1, &m2, &m3);
-                    if (KW > 4u) { let r7 = x_at(row, c0 + 7); tap(at + 16u, vec4(r4, r5, r6, r7), &m0, &m1, &m2, &m3); } } } }
+                    kernel_row(at, x_run(p.shift + row, c0), &m0, &m1, &m2, &m3);
                 }
                 at += KW * 4u;
             }

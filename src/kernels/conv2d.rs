@@ -47,12 +47,22 @@ pub(super) struct Params {
     ow: u32,
     rows: u32,
     _pad: u32,
+    /// conv_direct's windowed kernels: the first image of the launch and where the window's
+    /// images start in it (elements).
+    first: u32,
+    shift: u32,
+    _q: [u32; 2],
 }
 
 impl Params {
     /// The geometry's parameters with `rows` set (im2col's rows, conv_direct's channels).
     pub(super) fn with_rows(g: &Conv2dGeometry, rows: usize) -> Self {
         Params { rows: rows as u32, ..Params::from(g) }
+    }
+
+    /// A windowed launch's first image and where the window's images start (elements).
+    pub(super) fn with_window(self, first: usize, shift: usize) -> Self {
+        Params { first: first as u32, shift: shift as u32, ..self }
     }
 
     /// The last field set: conv_direct's weight gradient reads its number of lanes there.
@@ -76,6 +86,9 @@ impl From<&Conv2dGeometry> for Params {
             ow: g.ow() as u32,
             rows: 0,
             _pad: 0,
+            first: 0,
+            shift: 0,
+            _q: [0; 2],
         }
     }
 }

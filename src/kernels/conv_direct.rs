@@ -6,16 +6,22 @@ use crate::gpu::{grid_1d, grid_1d_of, Gpu, Kernel, Tensor};
 /// Output channels per part and the packed weights' size (`OUT`, `MAX_WEIGHTS` in the shader).
 const OUT: usize = 16;
 const MAX_WEIGHTS: usize = 16384;
-/// The most (padded) weights the forward pass and weight gradient run directly with: on
-/// llvmpipe cnn's conv2 (32 x 400 weights, 12,800) took longer directly than through im2col
-/// and the product, its weight gradient about 1.6 times as long.
-const FORWARD_MAX_WEIGHTS: usize = 4096;
+/// The most (padded) weights the weight gradient, and the forward pass other than the quads,
+/// run directly with: on llvmpipe cnn's conv2 (32 x 400 weights, 12,800) took about 1.6 times
+/// as long directly as through im2col and the product. Its forward pass by the quads is faster
+/// (pgd10/cnn/b128 7.7 against 6.0 s: an attack's forward pass then builds no im2col matrix).
+const SMALL_WEIGHTS: usize = 4096;
 
-/// Whether `conv_direct` takes a layer of `co` output channels over geometry `g`: its
-/// weights, padded to parts of 16 channels, at most `FORWARD_MAX_WEIGHTS` (e.g. 1 or 3 input
-/// channels, 5x5, up to 32 outputs).
+/// Whether `conv_direct` takes a layer of `co` output channels over `g`: its weights, padded
+/// to parts of 16 channels, at most `SMALL_WEIGHTS`, or for the quads (stride 1, kernels up to
+/// 5 wide) fitting the shader's 64 KiB uniform array (cnn's conv2, 32 x 16 x 5 x 5).
 pub fn takes_direct(g: &Conv2dGeometry, co: usize) -> bool {
-    fits(g, co, OUT, FORWARD_MAX_WEIGHTS)
+    fits(g, co, OUT, SMALL_WEIGHTS) || (takes_quads(g) && fits(g, co, OUT, MAX_WEIGHTS))
+}
+
+/// Whether `conv_direct_quads` computes a convolution over `g`.
+fn takes_quads(g: &Conv2dGeometry) -> bool {
+    g.stride == 1 && g.kw <= 5
 }
 
 /// Whether `co` output channels over `g`, padded to whole parts of `part`, fit `max` weights.
@@ -45,6 +51,11 @@ pub fn takes_direct_input_grad(g: &Conv2dGeometry, co: usize) -> bool {
 /// for dy [n, co, oh, ow]: a direct convolution of dy with the weights turned (see
 /// conv_direct.wgsl's FLIP). Only for layers `takes_direct_input_grad` accepts.
 pub fn conv_direct_input_grad(gpu: &Gpu, g: &Conv2dGeometry, dy: &Tensor, w: &Tensor, dx: &Tensor, co: usize) {
+    conv_direct_input_grad_with(gpu, QuadsInput::for_gpu(gpu), g, dy, w, dx, co)
+}
+
+/// `conv_direct_input_grad` with dy read as `input` says.
+pub fn conv_direct_input_grad_with(gpu: &Gpu, input: QuadsInput, g: &Conv2dGeometry, dy: &Tensor, w: &Tensor, dx: &Tensor, co: usize) {
     assert!(takes_direct_input_grad(g, co), "conv_direct_input_grad: stride {}, a {}x{} kernel or padding {} it does not take", g.stride, g.kh, g.kw, g.pad);
     assert!(w.numel() >= co * g.patch(), "conv_direct_input_grad: weights smaller than [{co}, {}]", g.patch());
     assert!(dy.numel() >= g.n * co * g.oh() * g.ow(), "conv_direct_input_grad: dy smaller than [{}, {co}, {}, {}]", g.n, g.oh(), g.ow());
@@ -53,14 +64,18 @@ pub fn conv_direct_input_grad(gpu: &Gpu, g: &Conv2dGeometry, dy: &Tensor, w: &Te
     let p = Params::with_rows(&t, g.c);
     let packed = gpu.empty(&[MAX_WEIGHTS]);
     gpu.launch(&Kernel { shader: &CONV_DIRECT, entry: "pack_weights" }, &[("FLIP", 1.0)], &p, &[w, w, &packed], grid_1d(g.c.div_ceil(OUT) * OUT * t.patch()));
-    let ov = [("KH", g.kh as f64), ("KW", g.kw as f64), ("RELU", 0.0)];
-    let k = Kernel { shader: &CONV_DIRECT, entry: "conv_direct_quads" };
-    gpu.launch(&k, &ov, &p, &[dy, &gpu.zeros(&[g.c]), dx, &packed], grid_1d(g.n * g.h * g.w.div_ceil(4)));
+    quads(gpu, input, &t, g.c, dy, &gpu.zeros(&[g.c]), dx, &packed, false);
 }
 
 /// y [n, co, oh, ow] = w [co, c*kh*kw] * x + bias, ReLU'd when `relu`, computed without an
 /// im2col matrix (see conv_direct.wgsl). Only for layers `takes_direct` accepts.
 pub fn conv_direct(gpu: &Gpu, g: &Conv2dGeometry, x: &Tensor, w: &Tensor, bias: &Tensor, y: &Tensor, co: usize, relu: bool) {
+    conv_direct_with(gpu, QuadsInput::for_gpu(gpu), g, x, w, bias, y, co, relu)
+}
+
+/// `conv_direct` with x read as `input` says (at stride 1 and kernels up to 5 wide).
+#[allow(clippy::too_many_arguments)]
+pub fn conv_direct_with(gpu: &Gpu, input: QuadsInput, g: &Conv2dGeometry, x: &Tensor, w: &Tensor, bias: &Tensor, y: &Tensor, co: usize, relu: bool) {
     assert!(takes_direct(g, co), "conv_direct: {co} x {} weights do not fit its uniform array", g.patch());
     assert!(w.numel() >= co * g.patch() && bias.numel() >= co, "conv_direct: weights or bias smaller than [{co}, {}]", g.patch());
     assert!(y.numel() >= g.n * co * g.oh() * g.ow(), "conv_direct: y smaller than [{}, {co}, {}, {}]", g.n, g.oh(), g.ow());
@@ -70,10 +85,9 @@ pub fn conv_direct(gpu: &Gpu, g: &Conv2dGeometry, x: &Tensor, w: &Tensor, bias: 
     // (pack_weights reads no bias: the weights stand in for its binding.)
     gpu.launch(&Kernel { shader: &CONV_DIRECT, entry: "pack_weights" }, &[], &p, &[w, w, &packed], grid_1d(co.div_ceil(OUT) * OUT * g.patch()));
     let ov = [("KH", g.kh as f64), ("KW", g.kw as f64), ("RELU", relu as u32 as f64), ("STRIDE", g.stride as f64)];
-    if g.stride == 1 && g.kw <= 5 {
+    if takes_quads(g) {
         // Four positions per invocation share each kernel row's inputs.
-        let k = Kernel { shader: &CONV_DIRECT, entry: "conv_direct_quads" };
-        gpu.launch(&k, &ov[..3], &p, &[x, bias, y, &packed], grid_1d(g.n * g.oh() * g.ow().div_ceil(4)));
+        quads(gpu, input, g, co, x, bias, y, &packed, relu);
     } else {
         let k = Kernel { shader: &CONV_DIRECT, entry: "conv_direct" };
         gpu.launch(&k, &ov, &p, &[x, bias, y, &packed], grid_1d(g.positions()));
@@ -87,10 +101,10 @@ const QUADS_PER_LANE: usize = 32;
 /// Most quads one lane may take: llvmpipe stops an invocation's loop at 65,535 iterations.
 const MAX_QUADS_PER_LANE: usize = 60_000;
 
-/// Whether `conv_direct_weight_grad` takes a layer of `co` output channels over `g`: stride 1
-/// and kernels up to 5x5 (the taps one lane sums at once), with `co` that `takes_direct`.
+/// Whether `conv_direct_weight_grad` takes a layer of `co` output channels over `g`: stride 1,
+/// kernels up to 5x5 (the taps one lane sums at once) and at most `SMALL_WEIGHTS` weights.
 pub fn takes_direct_weight_grad(g: &Conv2dGeometry, co: usize) -> bool {
-    g.stride == 1 && g.kh <= 5 && g.kw <= 5 && takes_direct(g, co)
+    g.stride == 1 && g.kh <= 5 && g.kw <= 5 && fits(g, co, OUT, SMALL_WEIGHTS)
 }
 
 /// The gradients of a direct convolution for dy [n, co, oh, ow]: dw [co, c*kh*kw] and dbias
@@ -115,4 +129,84 @@ pub fn conv_direct_weight_grad(gpu: &Gpu, g: &Conv2dGeometry, x: &Tensor, dy: &T
     gpu.launch(&k, &ov, &p, &[x, x, &partial, x, dy, dy, dy], [groups as u32, parts as u32, 1]);
     let k = Kernel { shader: &CONV_DIRECT, entry: "reduce_weight_grad" };
     gpu.launch(&k, &[], &p, &[x, x, dw, x, &partial, dbias], grid_1d_of(slots, GRAD_LANES as u32));
+}
+
+/// Where `conv_direct_quads` reads its input from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuadsInput {
+    /// The storage buffer, one launch (GPUs: neighbouring lanes read neighbouring addresses).
+    Storage,
+    /// 64 KiB windows of it bound as uniforms, a launch per window (CPU adapters, which gather
+    /// from a uniform buffer but read a storage buffer lane by lane; see WINDOW in the shader).
+    Window,
+}
+
+impl QuadsInput {
+    /// Window on CPU adapters, Storage elsewhere; `AER_CONV_INPUT=storage|window` overrides.
+    pub fn for_gpu(gpu: &Gpu) -> QuadsInput {
+        let named = [("storage", QuadsInput::Storage), ("window", QuadsInput::Window)];
+        super::tune::variant(gpu, "AER_CONV_INPUT", &named, QuadsInput::Window, QuadsInput::Storage)
+    }
+}
+
+/// Bytes of a window (`x_win` in the shader, WebGPU's default limit on a uniform binding).
+const WINDOW_BYTES: usize = 65536;
+
+/// y [n, co, oh, ow] = the packed weights * x [n, c, h, w] (+ bias, ReLU'd when `relu`) by
+/// `conv_direct_quads`, stride 1, through windows where `QuadsInput` says so and an image
+/// fits one.
+#[allow(clippy::too_many_arguments)]
+fn quads(gpu: &Gpu, input: QuadsInput, g: &Conv2dGeometry, co: usize, x: &Tensor, bias: &Tensor, y: &Tensor, packed: &Tensor, relu: bool) {
+    let k = Kernel { shader: &CONV_DIRECT, entry: "conv_direct_quads" };
+    let per_image = g.c * g.h * g.w;
+    // (A window starts up to VIEW_ALIGN bytes before its first image.)
+    let window = input == QuadsInput::Window && per_image * 4 + crate::gpu::VIEW_ALIGN as usize <= WINDOW_BYTES;
+    let ov = [("KH", g.kh as f64), ("KW", g.kw as f64), ("RELU", relu as u32 as f64), ("WINDOW", window as u32 as f64)];
+    let grid = |n: usize| grid_1d(n * g.oh() * g.ow().div_ceil(4));
+    if !window {
+        // (The packed weights, 64 KiB, stand in for the window, which is not read.)
+        gpu.launch(&k, &ov, &Params::with_rows(g, co), &[x, bias, y, packed, x, x, x, packed], grid(g.n));
+        return;
+    }
+    for w in image_windows(gpu, x, per_image, g.n) {
+        let p = Params::with_rows(&Conv2dGeometry { n: w.images, ..*g }, co).with_window(w.first, w.shift);
+        gpu.launch(&k, &ov, &p, &[x, bias, y, packed, x, x, x, &w.view], grid(w.images));
+    }
+}
+
+/// Images `first .. first + images` of a batch, in a 64 KiB view of its buffer from element `shift`.
+struct ImageWindow {
+    first: usize,
+    images: usize,
+    view: Tensor,
+    shift: usize,
+}
+
+/// The windows that cover the `n` images of `per_image` elements each in `x`, as many images
+/// per window as fit: views of x's buffer from the multiple of `VIEW_ALIGN` at or below the
+/// first image, or near the buffer's end, where such a view would overrun it, a copy.
+fn image_windows(gpu: &Gpu, x: &Tensor, per_image: usize, n: usize) -> Vec<ImageWindow> {
+    let align = crate::gpu::VIEW_ALIGN as usize;
+    let buffer = x.whole_buffer();
+    let bytes = buffer.numel() * 4;
+    let image_bytes = per_image * 4;
+    let mut windows = Vec::new();
+    let mut first = 0;
+    while first < n {
+        let at = x.offset() as usize + first * image_bytes;
+        let start = at / align * align;
+        let window = if start + WINDOW_BYTES <= bytes {
+            let images = ((start + WINDOW_BYTES - at) / image_bytes).min(n - first);
+            ImageWindow { first, images, view: buffer.view(start / 4, &[WINDOW_BYTES / 4]), shift: (at - start) / 4 }
+        } else {
+            let images = (WINDOW_BYTES / image_bytes).min(n - first);
+            let copy = gpu.zeros(&[WINDOW_BYTES / 4]);
+            gpu.copy_range(&buffer, at / 4, &copy, 0, images * per_image);
+            ImageWindow { first, images, view: copy, shift: 0 }
+        };
+        assert!(window.images > 0, "image_windows: an image of {per_image} elements does not fit a window");
+        first += window.images;
+        windows.push(window);
+    }
+    windows
 }
