@@ -76,21 +76,33 @@ fn conv_direct_weight_grad_matches_reference() {
     cases.push(ConvCase { geometry: geometry(12, 1, 28, 28, 5, 1, 2), out_channels: 16 });
     // Three input channels (CIFAR), 30 outputs: eight parts of four channels per input channel.
     cases.push(ConvCase { geometry: geometry(2, 3, 11, 9, 5, 1, 2), out_channels: 30 });
+    // Images of 64,464 bytes (3 x 79 x 68): a window each, most starting off a multiple of 256 bytes.
+    cases.push(ConvCase { geometry: geometry(4, 3, 79, 68, 3, 1, 1), out_channels: 5 });
+    // cnn's conv2 (12,800 weights, through windows only) over 7 images: two windows.
+    cases.push(ConvCase { geometry: geometry(7, 16, 14, 14, 5, 1, 2), out_channels: 32 });
     for (i, case) in cases.iter().enumerate() {
         let (g, co) = (&case.geometry, case.out_channels);
-        assert!(kernels::takes_direct_weight_grad(g, co), "case {case:?} does not fit conv_direct_weight_grad");
+        assert!(kernels::takes_direct_weight_grad_with(QuadsInput::Window, g, co), "case {case:?} does not fit conv_direct_weight_grad");
         let mut r = rng("conv_direct_weight_grad", i);
         let x = uniform(&mut r, g.n * g.c * g.h * g.w, -1.0, 1.0);
         let dy = uniform(&mut r, g.n * co * g.oh() * g.ow(), -1.0, 1.0);
-        // Stale values that must be overwritten.
-        let (dw, db) = (upload(&vec![7.0; co * g.patch()]), upload(&vec![7.0; co]));
-        kernels::conv_direct_weight_grad(gpu(), g, &upload(&x), &upload(&dy), &dw, &db, co);
         let tol = Tol { abs: 2e-5 * (g.positions() as f64).sqrt(), rel: 1e-6 };
-        assert_close("conv_direct dw", case, &read(&dw), &reference::conv2d_backward_weight(g, &dy, &x, co), tol);
-        assert_close("conv_direct dbias", case, &read(&db), &reference::bias_grad(&dy, co, g.oh() * g.ow()), tol);
+        let (want_dw, want_db) = (reference::conv2d_backward_weight(g, &dy, &x, co), reference::bias_grad(&dy, co, g.oh() * g.ow()));
+        // (Storage takes fewer weights: not cnn's conv2.)
+        for input in [QuadsInput::Storage, QuadsInput::Window].into_iter().filter(|&input| kernels::takes_direct_weight_grad_with(input, g, co)) {
+            // Stale values that must be overwritten.
+            let (dw, db) = (upload(&vec![7.0; co * g.patch()]), upload(&vec![7.0; co]));
+            kernels::conv_direct_weight_grad_with(gpu(), input, g, &upload(&x), &upload(&dy), &dw, &db, co);
+            assert_close(&format!("conv_direct dw ({input:?})"), case, &read(&dw), &want_dw, tol);
+            assert_close(&format!("conv_direct dbias ({input:?})"), case, &read(&db), &want_db, tol);
+        }
     }
-    assert!(!kernels::takes_direct_weight_grad(&geometry(1, 1, 28, 28, 5, 2, 2), 16), "stride 2 should take im2col and the product");
-    assert!(!kernels::takes_direct_weight_grad(&geometry(1, 1, 28, 28, 7, 1, 3), 16), "7x7 should take im2col and the product");
+    for input in [QuadsInput::Storage, QuadsInput::Window] {
+        assert!(!kernels::takes_direct_weight_grad_with(input, &geometry(1, 1, 28, 28, 5, 2, 2), 16), "stride 2 should take im2col and the product");
+        assert!(!kernels::takes_direct_weight_grad_with(input, &geometry(1, 1, 28, 28, 7, 1, 3), 16), "7x7 should take im2col and the product");
+    }
+    assert!(!kernels::takes_direct_weight_grad_with(QuadsInput::Storage, &geometry(1, 16, 14, 14, 5, 1, 2), 32), "cnn's conv2 from storage should take im2col and the product");
+    assert!(!kernels::takes_direct_weight_grad_with(QuadsInput::Window, &geometry(1, 32, 28, 28, 5, 1, 2), 16), "images of 100 kB do not fit a window");
 }
 
 /// conv_direct_input_grad (the turned weights packed with FLIP, then conv_direct_quads over

@@ -25,7 +25,7 @@ struct Params {
     n: u32, c: u32, h: u32, w: u32,
     kh: u32, kw: u32, stride: u32, pad: u32,
     oh: u32, ow: u32, co: u32, lanes: u32,
-    first: u32, shift: u32, _q0: u32, _q1: u32,
+    first: u32, shift: u32, lane0: u32, _q: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -45,7 +45,7 @@ struct Params {
 // weight_grad with DY_VEC4 (rows a multiple of four long): dy viewed as vec4, one load per quad.
 @group(0) @binding(7) var<storage, read> dy_vec4: array<vec4<f32>>;
 override DY_VEC4: bool = false;
-// conv_direct_quads with WINDOW (CPU adapters): x's images p.first .. p.first + p.n - 1, read
+// conv_direct_quads and weight_grad with WINDOW (CPU adapters): x's images p.first .. p.first + p.n - 1, read
 // from a window of x's buffer of 64 KiB bound as a uniform, the first image at element
 // p.shift. llvmpipe (Mesa 22) reads a storage buffer lane by lane, a loop with a branch per
 // lane and element; a uniform buffer it reads with one gather per element. cnn's conv2 over
@@ -181,7 +181,7 @@ fn x_run(row: u32, c0: i32) -> Run {
     return r;
 }
 
-// x_at (below) through x_load.
+// x at column `col` of the row whose first element is `row`, zero in the padding.
 fn x_in_row(row: u32, col: i32) -> f32 {
     let ok = col >= 0 && col < i32(p.w);
     return select(0.0, x_load(row + u32(select(0, col, ok))), ok);
@@ -258,23 +258,18 @@ const BIAS_SLOT: u32 = 25u;
 const SLOTS: u32 = 26u;
 const GRAD_LANES: u32 = 64u;
 
-// x[img, ch] row `row` (its first element's index) at column `col`, zero in the padding.
-fn x_at(row: u32, col: i32) -> f32 {
-    let ok = col >= 0 && col < i32(p.w);
-    return select(0.0, src[row + u32(select(0, col, ok))], ok);
-}
 
 // One kernel row's five taps: a{kx} (channels' sums for tap kx) += dot(x run at kx, dy).
 fn add_row(row: u32, c0: i32, dy: mat4x4<f32>,
            a0: ptr<function, vec4<f32>>, a1: ptr<function, vec4<f32>>, a2: ptr<function, vec4<f32>>,
            a3: ptr<function, vec4<f32>>, a4: ptr<function, vec4<f32>>) {
-    let r0 = x_at(row, c0); let r1 = x_at(row, c0 + 1); let r2 = x_at(row, c0 + 2); let r3 = x_at(row, c0 + 3);
+    let r0 = x_in_row(row, c0); let r1 = x_in_row(row, c0 + 1); let r2 = x_in_row(row, c0 + 2); let r3 = x_in_row(row, c0 + 3);
     // v * M is the vector of dot(v, column j of M): channel j's sum over the quad.
     *a0 += vec4(r0, r1, r2, r3) * dy;
-    if (KW > 1u) { let r4 = x_at(row, c0 + 4); *a1 += vec4(r1, r2, r3, r4) * dy;
-    if (KW > 2u) { let r5 = x_at(row, c0 + 5); *a2 += vec4(r2, r3, r4, r5) * dy;
-    if (KW > 3u) { let r6 = x_at(row, c0 + 6); *a3 += vec4(r3, r4, r5, r6) * dy;
-    if (KW > 4u) { let r7 = x_at(row, c0 + 7); *a4 += vec4(r4, r5, r6, r7) * dy; } } } }
+    if (KW > 1u) { let r4 = x_in_row(row, c0 + 4); *a1 += vec4(r1, r2, r3, r4) * dy;
+    if (KW > 2u) { let r5 = x_in_row(row, c0 + 5); *a2 += vec4(r2, r3, r4, r5) * dy;
+    if (KW > 3u) { let r6 = x_in_row(row, c0 + 6); *a3 += vec4(r3, r4, r5, r6) * dy;
+    if (KW > 4u) { let r7 = x_in_row(row, c0 + 7); *a4 += vec4(r4, r5, r6, r7) * dy; } } } }
 }
 
 // dy[img, o, oy, ox0 .. ox0 + 3], zero past the row or past co.
@@ -293,13 +288,20 @@ fn dy_quad(img: u32, o: u32, oy: u32, ox0: u32) -> vec4<f32> {
 
 fn store_slot(part: u32, slot: u32, lane: u32, v: vec4<f32>) {
     for (var j = 0u; j < 4u; j++) {
-        dst[((part * SLOTS + slot) * 4u + j) * p.lanes + lane] = v[j];
+        dst[((part * SLOTS + slot) * 4u + j) * p.lanes + p.lane0 + lane] = v[j];
     }
 }
 
-@compute @workgroup_size(64)
-fn weight_grad(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-    let lane = wg.x * GRAD_LANES + li;
+// Lanes per workgroup of weight_grad: GRAD_LANES, or with WINDOW (a launch per window of a few
+// images) a SIMD group's 8, so that each lane still takes a run of quads.
+override GRAD_WG: u32 = GRAD_LANES;
+
+@compute @workgroup_size(GRAD_WG)
+fn weight_grad(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+               @builtin(local_invocation_index) li: u32) {
+    // This launch's lane; its sums go to lane p.lane0 + lane of p.lanes.
+    let lane = wg.x * GRAD_WG + li;
+    let lanes = nwg.x * GRAD_WG;
     let part = wg.y;
     let g = part / p.c;
     let ch = part % p.c;
@@ -311,35 +313,37 @@ fn weight_grad(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_i
     var a30 = vec4(0.0); var a31 = vec4(0.0); var a32 = vec4(0.0); var a33 = vec4(0.0); var a34 = vec4(0.0);
     var a40 = vec4(0.0); var a41 = vec4(0.0); var a42 = vec4(0.0); var a43 = vec4(0.0); var a44 = vec4(0.0);
     var bsum = vec4(0.0);
-    // The lane's quad (img, oy, qx) and the step of p.lanes quads in the same terms, kept
+    // The lane's quad (img, oy, qx) and the step of `lanes` quads in the same terms, kept
     // up by adding with carries: no integer division in the loop, which CPU adapters run
     // lane by lane.
     var qx = lane % quads_per_row;
     var oy = (lane / quads_per_row) % p.oh;
     var img = lane / (quads_per_row * p.oh);
-    let step_x = p.lanes % quads_per_row;
-    let step_y = (p.lanes / quads_per_row) % p.oh;
-    let step_img = p.lanes / (quads_per_row * p.oh);
-    for (var q = lane; q < quads; q += p.lanes) {
+    let step_x = lanes % quads_per_row;
+    let step_y = (lanes / quads_per_row) % p.oh;
+    let step_img = lanes / (quads_per_row * p.oh);
+    for (var q = lane; q < quads; q += lanes) {
         let ox0 = qx * QUAD;
         let o = g * 4u;
         // Column j: output channel o + j's dy over the quad.
-        let dy = mat4x4(dy_quad(img, o, oy, ox0), dy_quad(img, o + 1u, oy, ox0), dy_quad(img, o + 2u, oy, ox0), dy_quad(img, o + 3u, oy, ox0));
+        let at = p.first + img;
+        let dy = mat4x4(dy_quad(at, o, oy, ox0), dy_quad(at, o + 1u, oy, ox0), dy_quad(at, o + 2u, oy, ox0), dy_quad(at, o + 3u, oy, ox0));
         bsum += vec4(1.0) * dy;
         let c0 = i32(ox0) - i32(p.pad);
         let y0 = i32(oy) - i32(p.pad);
         let plane = (img * p.c + ch) * p.h;
+        let x0 = p.shift;
         // Rows in the padding add nothing.
         var yy = y0;
-        if (yy >= 0 && yy < i32(p.h)) { add_row((plane + u32(yy)) * p.w, c0, dy, &a00, &a01, &a02, &a03, &a04); }
+        if (yy >= 0 && yy < i32(p.h)) { add_row(x0 + (plane + u32(yy)) * p.w, c0, dy, &a00, &a01, &a02, &a03, &a04); }
         yy = y0 + 1;
-        if (KH > 1u && yy >= 0 && yy < i32(p.h)) { add_row((plane + u32(yy)) * p.w, c0, dy, &a10, &a11, &a12, &a13, &a14); }
+        if (KH > 1u && yy >= 0 && yy < i32(p.h)) { add_row(x0 + (plane + u32(yy)) * p.w, c0, dy, &a10, &a11, &a12, &a13, &a14); }
         yy = y0 + 2;
-        if (KH > 2u && yy >= 0 && yy < i32(p.h)) { add_row((plane + u32(yy)) * p.w, c0, dy, &a20, &a21, &a22, &a23, &a24); }
+        if (KH > 2u && yy >= 0 && yy < i32(p.h)) { add_row(x0 + (plane + u32(yy)) * p.w, c0, dy, &a20, &a21, &a22, &a23, &a24); }
         yy = y0 + 3;
-        if (KH > 3u && yy >= 0 && yy < i32(p.h)) { add_row((plane + u32(yy)) * p.w, c0, dy, &a30, &a31, &a32, &a33, &a34); }
+        if (KH > 3u && yy >= 0 && yy < i32(p.h)) { add_row(x0 + (plane + u32(yy)) * p.w, c0, dy, &a30, &a31, &a32, &a33, &a34); }
         yy = y0 + 4;
-        if (KH > 4u && yy >= 0 && yy < i32(p.h)) { add_row((plane + u32(yy)) * p.w, c0, dy, &a40, &a41, &a42, &a43, &a44); }
+        if (KH > 4u && yy >= 0 && yy < i32(p.h)) { add_row(x0 + (plane + u32(yy)) * p.w, c0, dy, &a40, &a41, &a42, &a43, &a44); }
         qx += step_x;
         if (qx >= quads_per_row) { qx -= quads_per_row; oy += 1u; }
         oy += step_y;

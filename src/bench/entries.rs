@@ -154,7 +154,7 @@ pub async fn conv2d_entry(gpu: &Gpu, pass: ConvPass, g: Conv2dGeometry, co: usiz
     let dcols = gpu.empty(&[patch, pos]);
     let zeros = gpu.zeros(&[co]);
     let direct = kernels::takes_direct(&g, co);
-    let direct_grad = kernels::takes_direct_weight_grad(&g, co);
+    let direct_grad = kernels::takes_direct_weight_grad(gpu, &g, co);
     let direct_data = kernels::takes_direct_input_grad(&g, co);
     let db = gpu.empty(&[co]);
     let run = || match pass {

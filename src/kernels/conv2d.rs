@@ -51,7 +51,9 @@ pub(super) struct Params {
     /// images start in it (elements).
     first: u32,
     shift: u32,
-    _q: [u32; 2],
+    /// conv_direct's weight gradient: the launch's first lane of the partial sums.
+    lane0: u32,
+    _q: u32,
 }
 
 impl Params {
@@ -63,6 +65,11 @@ impl Params {
     /// A windowed launch's first image and where the window's images start (elements).
     pub(super) fn with_window(self, first: usize, shift: usize) -> Self {
         Params { first: first as u32, shift: shift as u32, ..self }
+    }
+
+    /// conv_direct's weight gradient: the launch's first lane of the partial sums.
+    pub(super) fn with_lane0(self, lane0: usize) -> Self {
+        Params { lane0: lane0 as u32, ..self }
     }
 
     /// The last field set: conv_direct's weight gradient reads its number of lanes there.
@@ -88,7 +95,8 @@ impl From<&Conv2dGeometry> for Params {
             _pad: 0,
             first: 0,
             shift: 0,
-            _q: [0; 2],
+            lane0: 0,
+            _q: 0,
         }
     }
 }

@@ -6,10 +6,11 @@ use crate::gpu::{grid_1d, grid_1d_of, Gpu, Kernel, Tensor};
 /// Output channels per part and the packed weights' size (`OUT`, `MAX_WEIGHTS` in the shader).
 const OUT: usize = 16;
 const MAX_WEIGHTS: usize = 16384;
-/// The most (padded) weights the weight gradient, and the forward pass other than the quads,
-/// run directly with: on llvmpipe cnn's conv2 (32 x 400 weights, 12,800) took about 1.6 times
-/// as long directly as through im2col and the product. Its forward pass by the quads is faster
-/// (pgd10/cnn/b128 7.7 against 6.0 s: an attack's forward pass then builds no im2col matrix).
+/// The most (padded) weights the forward pass other than the quads, and the weight gradient
+/// reading x from storage, run directly with: on llvmpipe cnn's conv2 (32 x 400 weights,
+/// 12,800) took about 1.6 times as long so as through im2col and the product. Its forward pass
+/// by the quads is faster (pgd10/cnn/b128 7.7 against 6.0 s: an attack's forward pass then
+/// builds no im2col matrix), and so is its weight gradient through windows.
 const SMALL_WEIGHTS: usize = 4096;
 
 /// Whether `conv_direct` takes a layer of `co` output channels over `g`: its weights, padded
@@ -97,38 +98,82 @@ pub fn conv_direct_with(gpu: &Gpu, input: QuadsInput, g: &Conv2dGeometry, x: &Te
 /// Lanes per workgroup of `weight_grad` and the quads (runs of four positions) each lane
 /// should take at least: fewer lanes than that leave cores idle, more make more partial sums.
 const GRAD_LANES: usize = 64;
+/// Lanes per workgroup of `weight_grad` over a window of a few images (`GRAD_WG`).
+const WINDOW_LANES: usize = 8;
 const QUADS_PER_LANE: usize = 32;
 /// Most quads one lane may take: llvmpipe stops an invocation's loop at 65,535 iterations.
 const MAX_QUADS_PER_LANE: usize = 60_000;
 
-/// Whether `conv_direct_weight_grad` takes a layer of `co` output channels over `g`: stride 1,
-/// kernels up to 5x5 (the taps one lane sums at once) and at most `SMALL_WEIGHTS` weights.
-pub fn takes_direct_weight_grad(g: &Conv2dGeometry, co: usize) -> bool {
-    g.stride == 1 && g.kh <= 5 && g.kw <= 5 && fits(g, co, OUT, SMALL_WEIGHTS)
+/// Whether `conv_direct_weight_grad` takes a layer of `co` output channels over `g` on this
+/// adapter (`takes_direct_weight_grad_with` its `QuadsInput`).
+pub fn takes_direct_weight_grad(gpu: &Gpu, g: &Conv2dGeometry, co: usize) -> bool {
+    takes_direct_weight_grad_with(QuadsInput::for_gpu(gpu), g, co)
+}
+
+/// Whether the weight gradient runs directly reading x as `input` says: stride 1, kernels up
+/// to 5x5 (the taps one lane sums at once), and at most `SMALL_WEIGHTS` weights, or where x's
+/// images fit windows, `MAX_WEIGHTS` (cnn's conv2: `train_step/cnn/b128` 799 against 668 ms
+/// on a loaded llvmpipe, against im2col and the product).
+pub fn takes_direct_weight_grad_with(input: QuadsInput, g: &Conv2dGeometry, co: usize) -> bool {
+    let max = if window_fits(input, g.c * g.h * g.w) { MAX_WEIGHTS } else { SMALL_WEIGHTS };
+    g.stride == 1 && g.kh <= 5 && g.kw <= 5 && fits(g, co, OUT, max)
 }
 
 /// The gradients of a direct convolution for dy [n, co, oh, ow]: dw [co, c*kh*kw] and dbias
 /// [co], both overwritten, read straight from x and dy (see conv_direct.wgsl). Only for
 /// layers `takes_direct_weight_grad` accepts.
 pub fn conv_direct_weight_grad(gpu: &Gpu, g: &Conv2dGeometry, x: &Tensor, dy: &Tensor, dw: &Tensor, dbias: &Tensor, co: usize) {
-    assert!(takes_direct_weight_grad(g, co), "conv_direct_weight_grad: stride {} or a {}x{} kernel it does not take", g.stride, g.kh, g.kw);
+    conv_direct_weight_grad_with(gpu, QuadsInput::for_gpu(gpu), g, x, dy, dw, dbias, co)
+}
+
+/// `conv_direct_weight_grad` with x read as `input` says.
+#[allow(clippy::too_many_arguments)]
+pub fn conv_direct_weight_grad_with(gpu: &Gpu, input: QuadsInput, g: &Conv2dGeometry, x: &Tensor, dy: &Tensor, dw: &Tensor, dbias: &Tensor, co: usize) {
+    assert!(takes_direct_weight_grad_with(input, g, co), "conv_direct_weight_grad: stride {}, a {}x{} kernel or {co} x {} weights it does not take", g.stride, g.kh, g.kw, g.patch());
     assert!(dw.numel() >= co * g.patch() && dbias.numel() >= co, "conv_direct_weight_grad: gradients smaller than [{co}, {}]", g.patch());
     assert!(dy.numel() >= g.n * co * g.oh() * g.ow(), "conv_direct_weight_grad: dy smaller than [{}, {co}, {}, {}]", g.n, g.oh(), g.ow());
-    let quads = g.n * g.oh() * g.ow().div_ceil(4);
-    let groups = quads.div_ceil(GRAD_LANES * QUADS_PER_LANE).max(quads.div_ceil(GRAD_LANES * MAX_QUADS_PER_LANE));
-    let lanes = groups * GRAD_LANES;
+    // Workgroups of `wg` lanes for `n` images: enough for QUADS_PER_LANE quads each, within
+    // llvmpipe's loop limit.
+    let groups = |n: usize, wg: usize| {
+        let quads = n * g.oh() * g.ow().div_ceil(4);
+        quads.div_ceil(wg * QUADS_PER_LANE).max(quads.div_ceil(wg * MAX_QUADS_PER_LANE))
+    };
+    let per_image = g.c * g.h * g.w;
+    // One launch over the batch, or one per window of images of `WINDOW_LANES`-lane groups.
+    let launches: Vec<(Option<ImageWindow>, usize)> = match window_fits(input, per_image) {
+        true => image_windows(gpu, x, per_image, g.n).into_iter().map(|w| { let n = w.images; (Some(w), groups(n, WINDOW_LANES)) }).collect(),
+        false => vec![(None, groups(g.n, GRAD_LANES))],
+    };
+    let wg = if launches[0].0.is_some() { WINDOW_LANES } else { GRAD_LANES };
+    let lanes: usize = launches.iter().map(|(_, groups)| groups * wg).sum();
     let parts = co.div_ceil(4) * g.c;
     // 26 slots (25 taps and the bias) of four channels per part and lane.
     let slots = parts * 26 * 4;
     let partial = gpu.empty(&[slots, lanes]);
-    let p = Params::with_rows(g, co).with_lanes(lanes);
-    let ov = [("KH", g.kh as f64), ("KW", g.kw as f64), ("DY_VEC4", g.ow().is_multiple_of(4) as u32 as f64)];
-    // Bindings 1 x, 3 partial sums or dw, 5 dy or the partial sums, 6 dbias, 7 dy as vec4
-    // (2 and 4 unused).
+    let ov = [
+        ("KH", g.kh as f64),
+        ("KW", g.kw as f64),
+        ("DY_VEC4", g.ow().is_multiple_of(4) as u32 as f64),
+        ("WINDOW", launches[0].0.is_some() as u32 as f64),
+        ("GRAD_WG", wg as f64),
+    ];
+    // Bindings 1 x, 3 partial sums or dw, 5 dy or the partial sums, 6 dbias, 7 dy as vec4,
+    // 8 x's window (2 and 4 unused).
     let k = Kernel { shader: &CONV_DIRECT, entry: "weight_grad" };
-    gpu.launch(&k, &ov, &p, &[x, x, &partial, x, dy, dy, dy], [groups as u32, parts as u32, 1]);
+    let mut lane0 = 0;
+    for (window, groups) in &launches {
+        let p = match window {
+            Some(w) => Params::with_rows(&Conv2dGeometry { n: w.images, ..*g }, co).with_window(w.first, w.shift),
+            None => Params::with_rows(g, co),
+        };
+        let p = p.with_lanes(lanes).with_lane0(lane0);
+        // (Without a window, a 64 KiB buffer stands in, not read.)
+        let view = window.as_ref().map_or_else(|| gpu.empty(&[WINDOW_BYTES / 4]), |w| w.view.clone());
+        gpu.launch(&k, &ov, &p, &[x, x, &partial, x, dy, dy, dy, &view], [*groups as u32, parts as u32, 1]);
+        lane0 += groups * wg;
+    }
     let k = Kernel { shader: &CONV_DIRECT, entry: "reduce_weight_grad" };
-    gpu.launch(&k, &[], &p, &[x, x, dw, x, &partial, dbias], grid_1d_of(slots, GRAD_LANES as u32));
+    gpu.launch(&k, &[], &Params::with_rows(g, co).with_lanes(lanes), &[x, x, dw, x, &partial, dbias], grid_1d_of(slots, GRAD_LANES as u32));
 }
 
 /// Where `conv_direct_quads` reads its input from.
@@ -159,8 +204,7 @@ const WINDOW_BYTES: usize = 65536;
 fn quads(gpu: &Gpu, input: QuadsInput, g: &Conv2dGeometry, co: usize, x: &Tensor, bias: &Tensor, y: &Tensor, packed: &Tensor, relu: bool) {
     let k = Kernel { shader: &CONV_DIRECT, entry: "conv_direct_quads" };
     let per_image = g.c * g.h * g.w;
-    // (A window starts up to VIEW_ALIGN bytes before its first image.)
-    let window = input == QuadsInput::Window && per_image * 4 + crate::gpu::VIEW_ALIGN as usize <= WINDOW_BYTES;
+    let window = window_fits(input, per_image);
     let ov = [("KH", g.kh as f64), ("KW", g.kw as f64), ("RELU", relu as u32 as f64), ("WINDOW", window as u32 as f64)];
     let grid = |n: usize| grid_1d(n * g.oh() * g.ow().div_ceil(4));
     if !window {
@@ -172,6 +216,12 @@ fn quads(gpu: &Gpu, input: QuadsInput, g: &Conv2dGeometry, co: usize, x: &Tensor
         let p = Params::with_rows(&Conv2dGeometry { n: w.images, ..*g }, co).with_window(w.first, w.shift);
         gpu.launch(&k, &ov, &p, &[x, bias, y, packed, x, x, x, &w.view], grid(w.images));
     }
+}
+
+/// Whether to read images of `per_image` elements through windows: where `input` says so and
+/// one fits a window (which starts up to VIEW_ALIGN bytes before it).
+fn window_fits(input: QuadsInput, per_image: usize) -> bool {
+    input == QuadsInput::Window && per_image * 4 + crate::gpu::VIEW_ALIGN as usize <= WINDOW_BYTES
 }
 
 /// Images `first .. first + images` of a batch, in a 64 KiB view of its buffer from element `shift`.

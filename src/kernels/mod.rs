@@ -78,7 +78,7 @@ pub use layout::ActivationLayout;
 pub use learned_mask::{gate_backward, gate_forward, gate_open_probability, score_grad, HardConcrete};
 pub use channel_affine::{channel_affine, channel_scale};
 pub use channel_skip::{skip_conv, skip_conv_backward_data, skip_conv_weight_grad, skip_linear, skips_weight_grad, SkipShape};
-pub use conv_direct::{conv_direct, conv_direct_input_grad, conv_direct_input_grad_with, conv_direct_weight_grad, conv_direct_with, takes_direct, takes_direct_input_grad, takes_direct_weight_grad, QuadsInput};
+pub use conv_direct::{conv_direct, conv_direct_input_grad, conv_direct_input_grad_with, conv_direct_weight_grad, conv_direct_weight_grad_with, conv_direct_with, takes_direct, takes_direct_input_grad, takes_direct_weight_grad, takes_direct_weight_grad_with, QuadsInput};
 pub use conv2d::{col2im, col2im_kept, col2im_rows, cnhw_to_nchw, im2col, im2col_kept, im2col_rows, nchw_to_cnhw, Conv2dGeometry};
 pub use mask::{apply_mask, mask_union, nm_mask};
 pub use matmul::{cpu_layout, matmul, matmul_config, matmul_with, matvec, record_shapes, takes_dot, CpuLayout, MatmulConfig, MatmulForm, MatmulShape, MatmulVariant};

@@ -101,7 +101,7 @@ impl Model {
                         let sparse = self.sparse_grad(*w);
                         match &input {
                             // Straight from the image, as the forward pass was (conv_direct).
-                            ConvInput::Image(x) if active.is_none() && sparse.is_none() && k::takes_direct_weight_grad(&g, *out) => {
+                            ConvInput::Image(x) if active.is_none() && sparse.is_none() && k::takes_direct_weight_grad(gpu, &g, *out) => {
                                 // Without a bias, its gradient goes to scratch.
                                 let bias_grad = b.map_or_else(|| gpu.empty(&[*out]), |b| self.params[b].grad.clone());
                                 k::conv_direct_weight_grad(gpu, &g, x, &dy, grad, &bias_grad, *out);
