@@ -302,9 +302,10 @@ fn roofline_fractions_name_their_bound() {
 
 /// The matmul tune table goes through the per-adapter cache (the crossover's) and back, its
 /// shape classes rounding each dimension up to a power of two; a table of another adapter or
-/// version, or a file that is none, is ignored, and the launcher's defaults serve.
+/// version, or a file that is none, is ignored, and the launcher's defaults serve. The same
+/// for the cutoffs between kernels, which a model reads when built.
 #[test]
-fn matmul_tune_table_round_trips_and_foreign_tables_are_ignored() {
+fn tune_tables_round_trip_and_foreign_tables_are_ignored() {
     use aer::kernels::tune::{cache_path, store, MatmulChoice, MatmulTable, MATMUL_TABLE, MATMUL_TABLE_VERSION};
     use aer::kernels::{MatmulConfig, MatmulForm, MatmulVariant};
     let d = std::env::temp_dir().join(format!("aer-matmul-table-{}", std::process::id()));
@@ -332,5 +333,16 @@ fn matmul_tune_table_round_trips_and_foreign_tables_are_ignored() {
     }
     std::fs::write(&path, "not a table").unwrap();
     assert_eq!(MatmulTable::load(&gpu), None);
+
+    // The cutoffs between kernels likewise (in this test: it shares the cache directory): a
+    // model built after `aer tune` cached them reads them, and the shipped ones otherwise.
+    use aer::kernels::tune::{Cutoffs, CUTOFFS_TABLE};
+    let build = || aer::nn::Model::new(&gpu, &aer::nn::ModelSpec::load("mlp").unwrap(), [1, 28, 28], 10, 0).unwrap();
+    assert_eq!(build().cutoffs(), &Cutoffs::shipped(), "none cached yet");
+    let tuned = Cutoffs { adapter: gpu.adapter_label(), source: "test".into(), skip_linear_max_batch: 3, packed_training_min_weights: usize::MAX };
+    store(CUTOFFS_TABLE, &tuned.adapter, &tuned).unwrap();
+    assert_eq!(build().cutoffs(), &tuned);
+    store(CUTOFFS_TABLE, &gpu.adapter_label(), &Cutoffs { adapter: "Another GPU (vulkan)".into(), ..tuned.clone() }).unwrap();
+    assert_eq!(build().cutoffs(), &Cutoffs::shipped(), "another adapter's cutoffs");
     let _ = std::fs::remove_dir_all(&d);
 }

@@ -445,7 +445,8 @@ fn winners_take_all_keeps_the_strongest_channels_and_trains() {
     // Inference skips the dropped channels (every weight layer after a WTA for a few
     // examples, the convolution alone for a batch) and computes what all channels give.
     let mut model = model;
-    for n in [3, 2 * aer::kernels::tune::SKIP_LINEAR_MAX_BATCH + 1] {
+    let max_batch = model.cutoffs().skip_linear_max_batch;
+    for n in [max_batch.clamp(1, 3), 2 * max_batch + 1] {
         let (mut images, mut labels) = (Vec::new(), Vec::new());
         data.test.gather(&(0..n as u32).collect::<Vec<_>>(), &mut images, &mut labels);
         let x = gpu().upload(&images, &[n, 1, 28, 28]);
@@ -459,7 +460,7 @@ fn winners_take_all_keeps_the_strongest_channels_and_trains() {
             assert!((a - b).abs() <= 1e-5 * scale, "batch {n}, logit {i}: {b} skipping dropped channels, {a} with all");
         }
         let conv2 = model.params[2].value.numel() * 14 * 14;
-        let want = if n <= aer::kernels::tune::SKIP_LINEAR_MAX_BATCH { rep.activation_sparse_macs } else { rep.sparse_macs - conv2 / 2 };
+        let want = if n <= max_batch { rep.activation_sparse_macs } else { rep.sparse_macs - conv2 / 2 };
         assert!((model.executed_weights_macs(n) as f64 - want as f64).abs() < 2.0, "batch {n}: {} MACs executed, {want} expected", model.executed_weights_macs(n));
     }
 

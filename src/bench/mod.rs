@@ -18,7 +18,7 @@ pub use roofline::{annotate, fraction_of_peak, measure_peaks, Peaks};
 pub use sparse::{sparse_entry, SparseFormat, SparseLayer};
 pub use suite::{check_filter, run_suite, select, suite, Entry, Selection};
 pub use crate::gpu::{profile_kernels, time_async, time_paired, Timing, TIMESTAMPS, WALL_CLOCK};
-pub use tune::{matmul_shapes, tune_crossover, tune_matmul, MatmulReport, TuneReport};
+pub use tune::{matmul_shapes, tune_crossover, tune_cutoffs, tune_matmul, CutoffReport, MatmulReport, TuneReport};
 
 use crate::gpu::{AdapterSummary, KernelTime};
 use serde::{Deserialize, Serialize};

@@ -1,11 +1,12 @@
-//! Measuring this adapter for `aer tune`: the block-sparse crossover and the matmul tune
-//! table. The kernel choice itself, and the cache both live in, are `crate::kernels::tune`.
+//! Measuring this adapter for `aer tune`: the block-sparse crossover, the matmul tune table
+//! and the cutoffs between kernels. The kernel choice itself, and the cache they live in, are
+//! `crate::kernels::tune`.
 
 use super::entries::{random, shaped_batch, StepTrainer};
 use super::{sparse_entry, time_paired, ConvPass, SparseFormat, SparseLayer};
 use crate::error::{AerError, Result};
 use crate::gpu::Gpu;
-use crate::kernels::tune::{Crossover, MatmulChoice, MatmulTable, MATMUL_TABLE_VERSION};
+use crate::kernels::tune::{Crossover, Cutoffs, MatmulChoice, MatmulTable, MATMUL_TABLE_VERSION};
 use crate::kernels::{matmul_config, record_shapes, takes_dot, MatmulConfig, MatmulForm, MatmulShape};
 use std::collections::BTreeMap;
 
@@ -113,4 +114,76 @@ pub async fn tune_matmul(gpu: &Gpu, quick: bool, runs: usize, report: MatmulRepo
     }
     let what = if quick { "the quick suite's products" } else { "matmul/f32/{256,512,1024} and the products of one mlp and cnn training step at batch 128" };
     Ok(MatmulTable { version: MATMUL_TABLE_VERSION, adapter: gpu.adapter_label(), source: format!("aer tune: {} shape classes of {what}, {runs} paired runs each", shapes.len()), choices })
+}
+
+/// What `tune_cutoffs` measured: the cutoff's name, then (size, measured ms, dense ms) per size.
+pub type CutoffReport<'a> = &'a mut dyn FnMut(&str, &[(usize, f64, f64)]);
+
+/// Measure where layers change kernels on this adapter (`Cutoffs`), each alternative timed run
+/// by run against the dense product it replaces:
+/// - winners-take-all on cnn's fc1 (256 x 1568, 16 of 32 channels of 49 inputs kept):
+///   `skip_linear` against the dense product at batches 1, 2, 4, ... 64; the cutoff is the
+///   largest batch up to which skipping is faster at every batch tried (0: never);
+/// - quantization-aware training's packed forward product (pack, then the ternary product)
+///   against the dense product of the dequantized weights at batch 128, on linear layers from
+///   100 x 300 to 1024 x 1024 weights; the cutoff is the smallest layer from which packing is
+///   faster at every larger one (`usize::MAX`: never). Only where the adapter runs the wide
+///   ternary kernel, the one packed training uses; elsewhere the shipped value stays.
+pub async fn tune_cutoffs(gpu: &Gpu, quick: bool, runs: usize, report: CutoffReport<'_>) -> Result<Cutoffs> {
+    use crate::kernels::{self as k, SkipShape, TernaryGroups, TernaryVariant};
+    let upload = |n: usize, seed: u64| gpu.upload(&random(n, seed), &[n]);
+    let mut sources = Vec::new();
+
+    let (out, inp, g) = if quick { (64, 128, 8) } else { (256, 1568, 49) };
+    let channels = inp / g;
+    let w = upload(out * inp, 1);
+    let mut skip = Vec::new();
+    let mut max_batch = 0;
+    for batch in [1usize, 2, 4, 8, 16, 32, 64] {
+        let s = SkipShape { n: batch, m: out, k: inp, g, keep: channels / 2, p: 1 };
+        let x = upload(batch * inp, 2);
+        // Every example keeps the even channels.
+        let kept: Vec<u32> = (0..batch).flat_map(|_| (0..channels as u32).step_by(2)).collect();
+        let kept = gpu.upload_u32(&kept, &[batch, channels / 2]);
+        let y = gpu.empty(&[batch, out]);
+        let (t, dense, _) = time_paired(gpu, 2, runs, || k::skip_linear(gpu, s, &w, &x, &kept, &y), || k::matmul(gpu, MatmulForm::NT, &x, &w, &y, batch, out, inp, false)).await?;
+        skip.push((batch, t.median_ms, dense.median_ms));
+        if t.median_ms >= dense.median_ms {
+            break;
+        }
+        max_batch = batch;
+    }
+    report("skip_linear_max_batch (batch)", &skip);
+    sources.push(format!("channel skipping on {out} x {inp}"));
+
+    let shipped = Cutoffs::shipped();
+    let mut min_weights = shipped.packed_training_min_weights;
+    if TernaryVariant::for_gpu(gpu) == TernaryVariant::Wide {
+        let (batch, shapes): (usize, &[(usize, usize)]) = if quick { (8, &[(32, 64), (64, 128)]) } else { (128, &[(100, 300), (300, 784), (512, 512), (256, 1568), (1024, 1024)]) };
+        let mut packed = Vec::new();
+        for &(n, kk) in shapes {
+            let (w, x, y) = (upload(n * kk, 3), upload(batch * kk, 4), gpu.empty(&[batch, n]));
+            let groups = TernaryGroups { n, k: kk, groups: 1 };
+            let (delta, pos, neg) = (gpu.upload(&[0.3], &[1]), gpu.upload(&[0.6], &[1]), gpu.upload(&[0.6], &[1]));
+            let pack_and_multiply = || {
+                let pk = k::ternary_pack(gpu, groups, &w, &delta, &pos, &neg, false);
+                k::ternary_matmul(gpu, &x, &pk, &y, batch, k::ActivationLayout::LINEAR);
+            };
+            let (t, dense, _) = time_paired(gpu, 2, runs, pack_and_multiply, || k::matmul(gpu, MatmulForm::NT, &x, &w, &y, batch, n, kk, false)).await?;
+            packed.push((n * kk, t.median_ms, dense.median_ms));
+        }
+        report("packed_training_min_weights (weights)", &packed);
+        // The smallest size from which packing wins at every larger size tried.
+        min_weights = usize::MAX;
+        for &(size, ms, dense) in packed.iter().rev() {
+            if ms >= dense {
+                break;
+            }
+            min_weights = size;
+        }
+        sources.push(format!("packed training at batch {batch}"));
+    } else {
+        sources.push("packed training not measured: this adapter runs the narrow ternary kernel".into());
+    }
+    Ok(Cutoffs { adapter: gpu.adapter_label(), source: format!("aer tune: {}", sources.join("; ")), skip_linear_max_batch: max_batch, packed_training_min_weights: min_weights })
 }

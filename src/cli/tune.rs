@@ -1,8 +1,9 @@
-//! `aer tune`: measure this adapter's block-sparse crossover and matmul tune table, and cache them.
+//! `aer tune`: measure this adapter's block-sparse crossover, matmul tune table and cutoffs
+//! between kernels, and cache them.
 
 use super::common::open;
 use super::options::AdapterArgs;
-use crate::kernels::tune::{store, CROSSOVER_TABLE, MATMUL_TABLE};
+use crate::kernels::tune::{store, CROSSOVER_TABLE, CUTOFFS_TABLE, MATMUL_TABLE};
 use crate::Result;
 use clap::{Args, ValueEnum};
 use pollster::block_on;
@@ -10,12 +11,15 @@ use pollster::block_on;
 /// Which of the cached tables `aer tune` measures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum TuneTable {
-    /// Both.
+    /// All three.
     All,
     /// The block-sparse crossover.
     Crossover,
     /// The fastest matmul launch per form and shape class.
     Matmul,
+    /// Where layers change kernels: the largest batch at which a linear layer skips the
+    /// channels winners-take-all dropped, the smallest layer trained on packed ternary weights.
+    Cutoffs,
 }
 
 #[derive(Args, Debug)]
@@ -39,7 +43,8 @@ pub fn run(gpu_args: &AdapterArgs, args: &TuneArgs) -> Result<()> {
         return Err(crate::AerError::Invalid("--runs 0 would time nothing: give at least 1".into()));
     }
     let gpu = open(choice)?;
-    if args.table != TuneTable::Matmul {
+    let wants = |t: TuneTable| args.table == TuneTable::All || args.table == t;
+    if wants(TuneTable::Crossover) {
         println!("block-sparse crossover on {}:", gpu.adapter_label());
         let c = block_on(crate::bench::tune_crossover(&gpu, quick, runs, &mut |block, best, times| {
             let t: Vec<String> = times.iter().map(|(d, ms)| format!("{:.0}%: {ms:.2} ms", 100.0 * d)).collect();
@@ -50,7 +55,7 @@ pub fn run(gpu_args: &AdapterArgs, args: &TuneArgs) -> Result<()> {
             println!("wrote {}", store(CROSSOVER_TABLE, &c.adapter, &c)?.display());
         }
     }
-    if args.table != TuneTable::Crossover {
+    if wants(TuneTable::Matmul) {
         println!("matmul launches on {} (speed-up over the default launch, run by run):", gpu.adapter_label());
         let t = block_on(crate::bench::tune_matmul(&gpu, quick, runs, &mut |class, &(_, m, n, k, _), measured| {
             let best = measured.iter().max_by(|a, b| a.1.total_cmp(&b.1)).expect("the default is measured");
@@ -61,6 +66,18 @@ pub fn run(gpu_args: &AdapterArgs, args: &TuneArgs) -> Result<()> {
         println!("{}; {tuned} of {} classes launch other than the default", t.source, t.choices.len());
         if !quick {
             println!("wrote {}", store(MATMUL_TABLE, &t.adapter, &t)?.display());
+        }
+    }
+    if wants(TuneTable::Cutoffs) {
+        println!("cutoffs between kernels on {} (ms, the alternative against the dense product, run by run):", gpu.adapter_label());
+        let c = block_on(crate::bench::tune_cutoffs(&gpu, quick, runs, &mut |name, measured| {
+            let t: Vec<String> = measured.iter().map(|(size, ms, dense)| format!("{size}: {ms:.2} vs {dense:.2}")).collect();
+            println!("{name}: {}", t.join(", "));
+        }))?;
+        let never = |v: usize| if v == usize::MAX { "never".to_string() } else { v.to_string() };
+        println!("skip channels in linear layers up to batch {}; packed training from {} weights ({})", c.skip_linear_max_batch, never(c.packed_training_min_weights), c.source);
+        if !quick {
+            println!("wrote {}", store(CUTOFFS_TABLE, &c.adapter, &c)?.display());
         }
     }
     if quick {

@@ -15,23 +15,47 @@ pub fn variant<T: Copy>(gpu: &Gpu, env: &str, named: &[(&str, T)], cpu: T, other
     forced.unwrap_or(if gpu.info.device_type == wgpu::DeviceType::Cpu { cpu } else { other })
 }
 
-/// Largest batch at which a linear layer skips the channels winners-take-all dropped. Each
-/// example reads its own columns of the weights, so the gathered product has none of the dense
-/// product's weight reuse across examples: on llvmpipe, cnn's fc1 (256 x 1568, half of 32
-/// channels kept) took 0.75 ms against 2.5 ms dense for one example, 1.4 against 5.1 for 4,
-/// but 5.3 against 2.5 for 16. A convolution reuses each weight over its output positions and
-/// always skips (conv2, half of 16 channels: 1.1 against 1.3 ms for one example, 91 against
-/// 186 for 256).
-pub const SKIP_LINEAR_MAX_BATCH: usize = 8;
+/// The cutoffs' cache table.
+pub const CUTOFFS_TABLE: &str = "cutoffs";
 
-/// In quantization-aware training, linear layers with at least this many weights run their
-/// forward product on weights packed before every forward pass, where the adapter runs the
-/// wide ternary kernel (CPU adapters). Measured on lavapipe, packing plus the packed product
-/// against the dense product of the dequantized weights, batch 128 (256): cnn's fc1 256 x 1568
-/// 6.8 (14.5) against 10.4 (19.7) ms, 1024 x 1024 20.7 (38.3) against 23.9 (45.5); mlp's fc1
-/// 300 x 784 7.8 (15.5) against 8.5 (14.5), and smaller layers faster dense. The input
-/// gradient stays dense there, at half the ternary kernel's time.
-pub const PACKED_TRAINING_MIN_WEIGHTS: usize = 300_000;
+/// Sizes at which a layer changes kernels on one adapter, measured by `aer tune`
+/// (`crate::bench::tune_cutoffs`) and cached beside the crossover; where none is cached,
+/// `Cutoffs::shipped` (measured on lavapipe) serves. A model reads them once, when built.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Cutoffs {
+    /// The adapter it was measured on.
+    pub adapter: String,
+    /// "shipped default", or "aer tune" and what it measured.
+    pub source: String,
+    /// Largest batch at which a linear layer skips the channels winners-take-all dropped. Each
+    /// example reads its own columns of the weights, so the gathered product has none of the
+    /// dense product's weight reuse across examples: on llvmpipe, cnn's fc1 (256 x 1568, half
+    /// of 32 channels kept) took 0.75 ms against 2.5 ms dense for one example, 1.4 against 5.1
+    /// for 4, but 5.3 against 2.5 for 16. A convolution reuses each weight over its output
+    /// positions and always skips (conv2, half of 16 channels: 1.1 against 1.3 ms for one
+    /// example, 91 against 186 for 256).
+    pub skip_linear_max_batch: usize,
+    /// In quantization-aware training, linear layers with at least this many weights run
+    /// their forward product on weights packed before every forward pass, where the adapter
+    /// runs the wide ternary kernel (CPU adapters). Measured on lavapipe, packing plus the
+    /// packed product against the dense product of the dequantized weights, batch 128 (256):
+    /// cnn's fc1 256 x 1568 6.8 (14.5) against 10.4 (19.7) ms, 1024 x 1024 20.7 (38.3) against
+    /// 23.9 (45.5); mlp's fc1 300 x 784 7.8 (15.5) against 8.5 (14.5), and smaller layers
+    /// faster dense. The input gradient stays dense there, at half the ternary kernel's time.
+    pub packed_training_min_weights: usize,
+}
+
+impl Cutoffs {
+    /// The values measured on lavapipe (above).
+    pub fn shipped() -> Cutoffs {
+        Cutoffs { adapter: String::new(), source: "shipped default (llvmpipe)".into(), skip_linear_max_batch: 8, packed_training_min_weights: 300_000 }
+    }
+
+    /// The measured cutoffs for this adapter if `aer tune` cached them, else the shipped ones.
+    pub fn for_gpu(gpu: &Gpu) -> Cutoffs {
+        cached(gpu, CUTOFFS_TABLE, |c: &Cutoffs| &c.adapter).unwrap_or_else(Cutoffs::shipped)
+    }
+}
 
 /// Where measured table `table` of `adapter` is cached: `<table>-<adapter>.json` in the cache
 /// directory (`crate::gpu::cache_dir`: $AER_CACHE_DIR, else $XDG_CACHE_HOME/aer, else ~/.cache/aer).

@@ -245,7 +245,7 @@ impl Model {
         }
         super::flat::pack(gpu, &mut params);
         let quant = spec.quant.as_ref().map(|q| Quantizer::attach(gpu, q, &mut params, existing)).transpose()?;
-        Ok(Model { spec: spec.clone(), input, classes, params, dense_gradients: false.into(), training: None.into(), inference_dropout: None.into(), quant, plan: Plan::default(), layers })
+        Ok(Model { spec: spec.clone(), input, classes, params, dense_gradients: false.into(), training: None.into(), inference_dropout: None.into(), quant, plan: Plan::for_gpu(gpu), layers })
     }
 
     /// Run `f` in evaluation mode (no dropout), whatever mode the model is in: attacks that

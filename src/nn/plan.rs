@@ -8,7 +8,7 @@ use super::model::{Layer, Model};
 use super::weights::{Weights, WeightsRef};
 use crate::error::{AerError, Result};
 use crate::gpu::{Gpu, Tensor};
-use crate::kernels::tune::{Crossover, PACKED_TRAINING_MIN_WEIGHTS, SKIP_LINEAR_MAX_BATCH};
+use crate::kernels::tune::{Crossover, Cutoffs};
 use crate::kernels::{self as k, Bsr, BsrTernary, Conv2dGeometry, PackedTernary};
 use std::collections::HashMap;
 
@@ -37,15 +37,24 @@ pub(super) struct Plan {
     /// forward and backward, linear layers in small passes without a tape (`use_channel_skip`).
     pub(super) channel_skip: bool,
     /// Quantization-aware training runs large linear layers' forward products on packed
-    /// weights (`use_packed_training`, `PACKED_TRAINING_MIN_WEIGHTS`).
+    /// weights (`use_packed_training`, `Cutoffs::packed_training_min_weights`).
     pub(super) packed_training: bool,
     /// Convolutions with few weights run as direct convolutions (`use_direct_conv`).
     pub(super) direct_conv: bool,
+    /// Where layers change kernels on the model's adapter.
+    pub(super) cutoffs: Cutoffs,
 }
 
 impl Default for Plan {
     fn default() -> Plan {
-        Plan { packed: HashMap::new(), unpacked: HashMap::new(), sparse: HashMap::new(), sparse_ternary: HashMap::new(), approx: None, half_activations: false, channel_skip: true, packed_training: true, direct_conv: true }
+        Plan { packed: HashMap::new(), unpacked: HashMap::new(), sparse: HashMap::new(), sparse_ternary: HashMap::new(), approx: None, half_activations: false, channel_skip: true, packed_training: true, direct_conv: true, cutoffs: Cutoffs::shipped() }
+    }
+}
+
+impl Plan {
+    /// The default plan with `gpu`'s cutoffs (measured by `aer tune`, else shipped).
+    pub(super) fn for_gpu(gpu: &Gpu) -> Plan {
+        Plan { cutoffs: Cutoffs::for_gpu(gpu), ..Plan::default() }
     }
 }
 
@@ -70,7 +79,7 @@ impl Model {
 
     /// Whether weight `w`'s forward product reads only the channels a winners-take-all layer
     /// kept (`keep` of `channels`) in a pass over `batch` examples: with channel skipping on, on
-    /// dense (or dequantized) weights, a linear layer only up to `SKIP_LINEAR_MAX_BATCH`
+    /// dense (or dequantized) weights, a linear layer only up to `Cutoffs::skip_linear_max_batch`
     /// examples (beyond, the dense product is faster) and without a tape, and within
     /// llvmpipe's limit on one invocation's loop iterations (keep * inputs per channel).
     pub(super) fn skips_channels(&self, w: usize, batch: usize, keep: usize, channels: usize) -> bool {
@@ -79,12 +88,12 @@ impl Model {
         let per_channel = super::matrix_shape(shape).1 / channels;
         self.plan.channel_skip
             && matches!(self.forward_weights(w), Weights::Dense(_))
-            && (!linear || batch <= SKIP_LINEAR_MAX_BATCH)
+            && (!linear || batch <= self.plan.cutoffs.skip_linear_max_batch)
             && keep * per_channel < 65_000
     }
 
     /// Whether quantized weight `w`'s forward product runs on a packed copy made before each
-    /// forward pass (see `PACKED_TRAINING_MIN_WEIGHTS`): a linear layer that large, on an
+    /// forward pass (see `Cutoffs::packed_training_min_weights`): a linear layer that large, on an
     /// adapter with the wide ternary kernel, with exactly ternary weights (neither BinaryRelax's
     /// relaxation nor HQ's sphere phase) and no other kernel in its place.
     pub(super) fn trains_packed(&self, gpu: &Gpu, w: usize) -> bool {
@@ -95,8 +104,13 @@ impl Model {
             && self.plan.approx.is_none()
             && !self.plan.sparse.contains_key(&w)
             && shape.len() == 2
-            && shape[0] * shape[1] >= PACKED_TRAINING_MIN_WEIGHTS
+            && shape[0] * shape[1] >= self.plan.cutoffs.packed_training_min_weights
             && k::TernaryVariant::for_gpu(gpu) == k::TernaryVariant::Wide
+    }
+
+    /// Where this model's layers change kernels (its adapter's cutoffs when it was built).
+    pub fn cutoffs(&self) -> &Cutoffs {
+        &self.plan.cutoffs
     }
 
     /// The quantized weights whose forward products run packed in training on this adapter.
