@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# CARD-Deck on the full MNIST (not run in CI; docs/deck.md). Three CARDs of the mlp preset,
+# CARD-Deck on the full MNIST, or with DATA=../shared/data/fashion-mnist the full Fashion-MNIST
+# (not run in CI; docs/deck.md). Three CARDs of the mlp preset,
 # each a 90%-sparse lottery ticket with rewinding (assets/pipelines/card.toml) trained with
 # its own augmentation: AugMix, Gaussian noise (sigma 0.3) and random crops (2 pixels); the
 # dense model (10 epochs) as the reference. Then `aer deck build` takes the gate's spectra
@@ -45,5 +46,7 @@ done
 for m in dense gradual finetune; do
   [[ -f $OUT/shift/$m/best-shift.json ]] || $AER shift --checkpoint "$OUT/$m/best.safetensors" --data "$DATA" --n "$N" --reference "$OUT/dense/best.safetensors" --out "$OUT/shift/$m"
 done
+
+# 4. The runs side by side.
 $AER report "$OUT" --out "$OUT/report"
 echo "results: $OUT/top1/deck.json, $OUT/soft/deck.json, $OUT/shift/*/best-shift.json, $OUT/report/report.md"
