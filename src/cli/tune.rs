@@ -74,8 +74,11 @@ pub fn run(gpu_args: &AdapterArgs, args: &TuneArgs) -> Result<()> {
             let t: Vec<String> = measured.iter().map(|(size, ms, dense)| format!("{size}: {ms:.2} vs {dense:.2}")).collect();
             println!("{name}: {}", t.join(", "));
         }))?;
-        let never = |v: usize| if v == usize::MAX { "never".to_string() } else { v.to_string() };
-        println!("skip channels in linear layers up to batch {}; packed training from {} weights ({})", c.skip_linear_max_batch, never(c.packed_training_min_weights), c.source);
+        let packed = match c.packed_training_min_weights {
+            usize::MAX => "never".to_string(),
+            v => format!("from {v} weights"),
+        };
+        println!("skip channels in linear layers up to batch {}; packed training {packed} ({})", c.skip_linear_max_batch, c.source);
         if !quick {
             println!("wrote {}", store(CUTOFFS_TABLE, &c.adapter, &c)?.display());
         }

@@ -29,26 +29,26 @@ pub struct Cutoffs {
     pub source: String,
     /// Largest batch at which a linear layer skips the channels winners-take-all dropped. Each
     /// example reads its own columns of the weights, so the gathered product has none of the
-    /// dense product's weight reuse across examples: on llvmpipe, cnn's fc1 (256 x 1568, half
-    /// of 32 channels kept) took 0.75 ms against 2.5 ms dense for one example, 1.4 against 5.1
-    /// for 4, but 5.3 against 2.5 for 16. A convolution reuses each weight over its output
-    /// positions and always skips (conv2, half of 16 channels: 1.1 against 1.3 ms for one
-    /// example, 91 against 186 for 256).
+    /// dense product's weight reuse across examples. A convolution reuses each weight over its
+    /// output positions and always skips.
     pub skip_linear_max_batch: usize,
     /// In quantization-aware training, linear layers with at least this many weights run
     /// their forward product on weights packed before every forward pass, where the adapter
-    /// runs the wide ternary kernel (CPU adapters). Measured on lavapipe, packing plus the
-    /// packed product against the dense product of the dequantized weights, batch 128 (256):
-    /// cnn's fc1 256 x 1568 6.8 (14.5) against 10.4 (19.7) ms, 1024 x 1024 20.7 (38.3) against
-    /// 23.9 (45.5); mlp's fc1 300 x 784 7.8 (15.5) against 8.5 (14.5), and smaller layers
-    /// faster dense. The input gradient stays dense there, at half the ternary kernel's time.
+    /// runs the wide ternary kernel (CPU adapters); `usize::MAX`: none. The input gradient
+    /// stays dense.
     pub packed_training_min_weights: usize,
 }
 
 impl Cutoffs {
-    /// The values measured on lavapipe (above).
+    /// What `aer tune` measured on lavapipe (2026-12-07, with a figure run beside it; the same
+    /// with and without its tuned matmul table): cnn's fc1 (256 x 1568, half of 32 channels
+    /// kept) skipping 1.9 against 7.5 ms for one example, 7.49 against 7.56 for 4, 14.9 against
+    /// 7.6 for 8; and at batch 128 packing plus the packed product slower than the dense
+    /// product at every size from 100 x 300 to 1024 x 1024 (256 x 1568: 38.6 against 29.5-31.7
+    /// ms), since the dense product's launches were tuned. (Earlier, against a slower dense
+    /// product, packing won from about 300,000 weights and skipping up to batch 8.)
     pub fn shipped() -> Cutoffs {
-        Cutoffs { adapter: String::new(), source: "shipped default (llvmpipe)".into(), skip_linear_max_batch: 8, packed_training_min_weights: 300_000 }
+        Cutoffs { adapter: String::new(), source: "shipped default (llvmpipe)".into(), skip_linear_max_batch: 4, packed_training_min_weights: usize::MAX }
     }
 
     /// The measured cutoffs for this adapter if `aer tune` cached them, else the shipped ones.

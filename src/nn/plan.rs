@@ -113,6 +113,11 @@ impl Model {
         &self.plan.cutoffs
     }
 
+    /// Change kernels at other sizes than this adapter's cutoffs say (e.g. to exercise a path).
+    pub fn use_cutoffs(&mut self, cutoffs: Cutoffs) {
+        self.plan.cutoffs = cutoffs;
+    }
+
     /// The quantized weights whose forward products run packed in training on this adapter.
     pub fn packed_in_training(&self, gpu: &Gpu) -> Vec<String> {
         self.layers.iter().filter_map(|l| match l {
