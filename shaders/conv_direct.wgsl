@@ -258,7 +258,6 @@ const BIAS_SLOT: u32 = 25u;
 const SLOTS: u32 = 26u;
 const GRAD_LANES: u32 = 64u;
 
-
 // One kernel row's five taps: a{kx} (channels' sums for tap kx) += dot(x run at kx, dy).
 fn add_row(row: u32, c0: i32, dy: mat4x4<f32>,
            a0: ptr<function, vec4<f32>>, a1: ptr<function, vec4<f32>>, a2: ptr<function, vec4<f32>>,
@@ -326,8 +325,8 @@ fn weight_grad(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nw
         let ox0 = qx * QUAD;
         let o = g * 4u;
         // Column j: output channel o + j's dy over the quad.
-        let at = p.first + img;
-        let dy = mat4x4(dy_quad(at, o, oy, ox0), dy_quad(at, o + 1u, oy, ox0), dy_quad(at, o + 2u, oy, ox0), dy_quad(at, o + 3u, oy, ox0));
+        let dy_img = p.first + img;
+        let dy = mat4x4(dy_quad(dy_img, o, oy, ox0), dy_quad(dy_img, o + 1u, oy, ox0), dy_quad(dy_img, o + 2u, oy, ox0), dy_quad(dy_img, o + 3u, oy, ox0));
         bsum += vec4(1.0) * dy;
         let c0 = i32(ox0) - i32(p.pad);
         let y0 = i32(oy) - i32(p.pad);

@@ -8,7 +8,7 @@ const OUT: usize = 16;
 const MAX_WEIGHTS: usize = 16384;
 /// The most (padded) weights the forward pass other than the quads, and the weight gradient
 /// reading x from storage, run directly with: on llvmpipe cnn's conv2 (32 x 400 weights,
-/// 12,800) took about 1.6 times as long so as through im2col and the product. Its forward pass
+/// 12,800) took about 1.6 times as long that way as through im2col and the product. Its forward pass
 /// by the quads is faster (pgd10/cnn/b128 7.7 against 6.0 s: an attack's forward pass then
 /// builds no im2col matrix), and so is its weight gradient through windows.
 const SMALL_WEIGHTS: usize = 4096;
@@ -139,12 +139,13 @@ pub fn conv_direct_weight_grad_with(gpu: &Gpu, input: QuadsInput, g: &Conv2dGeom
         quads.div_ceil(wg * QUADS_PER_LANE).max(quads.div_ceil(wg * MAX_QUADS_PER_LANE))
     };
     let per_image = g.c * g.h * g.w;
-    // One launch over the batch, or one per window of images of `WINDOW_LANES`-lane groups.
-    let launches: Vec<(Option<ImageWindow>, usize)> = match window_fits(input, per_image) {
-        true => image_windows(gpu, x, per_image, g.n).into_iter().map(|w| { let n = w.images; (Some(w), groups(n, WINDOW_LANES)) }).collect(),
-        false => vec![(None, groups(g.n, GRAD_LANES))],
+    let windowed = window_fits(input, per_image);
+    let wg = if windowed { WINDOW_LANES } else { GRAD_LANES };
+    // One launch over the batch, or one per window of images.
+    let launches: Vec<(Option<ImageWindow>, usize)> = match windowed {
+        true => image_windows(gpu, x, per_image, g.n).into_iter().map(|w| { let n = w.images; (Some(w), groups(n, wg)) }).collect(),
+        false => vec![(None, groups(g.n, wg))],
     };
-    let wg = if launches[0].0.is_some() { WINDOW_LANES } else { GRAD_LANES };
     let lanes: usize = launches.iter().map(|(_, groups)| groups * wg).sum();
     let parts = co.div_ceil(4) * g.c;
     // 26 slots (25 taps and the bias) of four channels per part and lane.
@@ -154,7 +155,7 @@ pub fn conv_direct_weight_grad_with(gpu: &Gpu, input: QuadsInput, g: &Conv2dGeom
         ("KH", g.kh as f64),
         ("KW", g.kw as f64),
         ("DY_VEC4", g.ow().is_multiple_of(4) as u32 as f64),
-        ("WINDOW", launches[0].0.is_some() as u32 as f64),
+        ("WINDOW", windowed as u32 as f64),
         ("GRAD_WG", wg as f64),
     ];
     // Bindings 1 x, 3 partial sums or dw, 5 dy or the partial sums, 6 dbias, 7 dy as vec4,
@@ -176,7 +177,7 @@ pub fn conv_direct_weight_grad_with(gpu: &Gpu, input: QuadsInput, g: &Conv2dGeom
     gpu.launch(&k, &[], &Params::with_rows(g, co).with_lanes(lanes), &[x, x, dw, x, &partial, dbias], grid_1d_of(slots, GRAD_LANES as u32));
 }
 
-/// Where `conv_direct_quads` reads its input from.
+/// Where the direct convolutions (`conv_direct_quads`, `weight_grad`) read their activations from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum QuadsInput {
     /// The storage buffer, one launch (GPUs: neighbouring lanes read neighbouring addresses).
