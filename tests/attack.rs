@@ -175,7 +175,7 @@ fn train_and_attack(adv: Option<AdvMethod>) -> (f64, f64) {
 fn assert_more_robust(method: AdvMethod) {
     let (_, plain) = train_and_attack(None);
     let (clean, robust) = train_and_attack(Some(method));
-    assert!(clean > 0.7, "{method:?}: clean accuracy {clean}");
+    assert!(clean > 0.7, "{method:?}: clean accuracy {clean}, robust {robust} (clean training {plain})");
     assert!(robust > plain + 0.1, "{method:?}: robust accuracy {robust} not clearly above clean training's {plain}");
 }
 
@@ -190,6 +190,23 @@ fn trades_training_makes_a_model_more_robust() {
 }
 
 #[test]
+fn nfgsm_examples_leave_the_eps_ball_but_not_three_times_it() {
+    let model = demo_mlp();
+    let data = mnist().test.head(64);
+    let (x0, labels, _) = aer::attack::upload_range(gpu(), &data, 0..64);
+    let eps = 0.1;
+    let cfg = AdvTrainConfig { method: AdvMethod::Nfgsm, eps, ..Default::default() };
+    let b = Batch::with_radii(gpu(), x0.clone(), labels, vec![eps; 64], vec![eps; 64], 7);
+    let x = aer::attack::craft(gpu(), &model, &cfg, &b, None);
+    let (clean, adv) = (block_on(gpu().read_f32(&x0)).unwrap(), block_on(gpu().read_f32(&x)).unwrap());
+    let dist: Vec<f32> = clean.iter().zip(&adv).map(|(c, a)| (c - a).abs()).collect();
+    assert!(adv.iter().all(|v| (0.0..=1.0).contains(v)));
+    assert!(dist.iter().all(|&d| d <= 3.0 * eps + 1e-5), "beyond noise plus step: {}", dist.iter().cloned().fold(0.0, f32::max));
+    // Noise of 2 eps and an unprojected step: many pixels end beyond eps.
+    assert!(dist.iter().filter(|&&d| d > 1.5 * eps).count() > dist.len() / 10);
+}
+
+#[test]
 fn class_balanced_shares_favour_weaker_classes() {
     let cfg = AdvTrainConfig { share: 0.5, balance: true, ..Default::default() };
     cfg.check().unwrap();
@@ -201,4 +218,88 @@ fn class_balanced_shares_favour_weaker_classes() {
     let unbalanced = AdvTrainConfig { share: 0.5, ..Default::default() };
     assert_eq!(unbalanced.class_shares(Some(&acc), 4), vec![0.5; 4]);
     assert!(AdvTrainConfig { share: 1.0, balance: true, ..Default::default() }.check().is_err());
+}
+
+/// Stops the evaluation after `keep` new batches, as a session that ends would.
+struct StopAfter<'a> {
+    journal: &'a mut aer::attack::Journal,
+    keep: usize,
+}
+
+impl aer::attack::BatchLog for StopAfter<'_> {
+    fn recall(&mut self, batch: usize, attacks: &[AttackConfig]) -> aer::Result<Option<aer::attack::Robustness>> {
+        self.journal.recall(batch, attacks)
+    }
+    fn record(&mut self, batch: usize, done: &aer::attack::Robustness) -> aer::Result<()> {
+        if self.keep == 0 {
+            return Err(aer::AerError::Invalid("stopped".into()));
+        }
+        self.keep -= 1;
+        self.journal.record(batch, done)
+    }
+}
+
+#[test]
+fn an_evaluation_stopped_part_way_resumes_to_the_same_results() {
+    use aer::attack::{evaluate_robustness_logged, Journal};
+    let model = demo_mlp();
+    let data = mnist().test.spread(40);
+    let attacks = [attack(AttackName::Pgd, Method::Pgd, Norm::Linf, 0.1, 5, 2), attack(AttackName::ApgdCe, Method::Apgd, Norm::Linf, 0.1, 5, 1)];
+    let whole = block_on(evaluate_robustness(gpu(), &model, &data, &attacks, 16, &mut |_, _| {})).unwrap();
+    let dir = common::tmpdir("attack-journal");
+    let what = serde_json::json!({"examples": 40, "attacks": attacks});
+    let mut journal = Journal::open(dir.as_path(), &what, false).unwrap();
+    let stopped = block_on(evaluate_robustness_logged(gpu(), &model, &data, &attacks, false, 16, &mut |_, _| {}, &mut StopAfter { journal: &mut journal, keep: 2 }));
+    assert!(stopped.is_err());
+    assert_eq!(journal.recorded(), 2);
+    // Without --resume, or with other settings, the journal is refused rather than lost.
+    let no_resume = Journal::open(dir.as_path(), &what, false).err().unwrap().to_string();
+    assert!(no_resume.contains("--resume"), "{no_resume}");
+    let other = Journal::open(dir.as_path(), &serde_json::json!({"examples": 41, "attacks": attacks}), true).err().unwrap().to_string();
+    assert!(other.contains("examples"), "{other}");
+    let mut journal = Journal::open(dir.as_path(), &what, true).unwrap();
+    let resumed = block_on(evaluate_robustness_logged(gpu(), &model, &data, &attacks, false, 16, &mut |_, _| {}, &mut journal)).unwrap();
+    assert_eq!(journal.recalled, 2);
+    assert_eq!(resumed.labels, whole.labels);
+    assert_eq!(resumed.worst_robust, whole.worst_robust);
+    assert_eq!(resumed.adversarial, whole.adversarial);
+    assert_eq!(resumed.adv_pred, whole.adv_pred);
+    for (a, b) in resumed.attacks.iter().zip(&whole.attacks) {
+        assert_eq!(a.robust, b.robust, "{}", a.config.label());
+    }
+    // A batch recorded with another batch size holds other examples: refused by name.
+    let mut journal = Journal::open(dir.as_path(), &what, true).unwrap();
+    let err = block_on(evaluate_robustness_logged(gpu(), &model, &data, &attacks, false, 8, &mut |_, _| {}, &mut journal)).err().unwrap().to_string();
+    assert!(err.contains("batch 0"), "{err}");
+    journal.finish().unwrap();
+    assert!(!dir.as_path().join("journal").exists());
+}
+
+#[test]
+fn a_cascade_finds_the_same_worst_case_on_fewer_examples() {
+    use aer::attack::evaluate_robustness_logged;
+    let model = demo_mlp();
+    let data = mnist().test.spread(48);
+    // No random starts: an example meets the same attack in a subset as in the whole batch.
+    let fixed = |steps: usize| AttackConfig { random_start: false, ..attack(AttackName::Pgd, Method::Pgd, Norm::Linf, 0.06, steps, 1) };
+    let square = AttackConfig { name: AttackName::Square, method: Method::Square, loss: AdvLoss::Margin, step: 0.0, ..attack(AttackName::Square, Method::Square, Norm::Linf, 0.06, 20, 1) };
+    let attacks = [fixed(1), fixed(8), square];
+    let run = |cascade| block_on(evaluate_robustness_logged(gpu(), &model, &data, &attacks[..2], cascade, 16, &mut |_, _| {}, &mut aer::attack::NoLog)).unwrap();
+    let (all, cascade) = (run(false), run(true));
+    assert_eq!(cascade.worst_robust, all.worst_robust);
+    assert_eq!(cascade.attacks[0].robust, all.attacks[0].robust);
+    // The second attack's accuracy is the accuracy after both; it attacked fewer examples.
+    assert_eq!(cascade.attacks[1].robust, cascade.worst_robust);
+    assert!(all.attacks[0].accuracy() > all.worst_accuracy() && all.worst_accuracy() > 0.0, "eps 0.06 should split the examples: {} {}", all.attacks[0].accuracy(), all.worst_accuracy());
+    // Square queries only the examples the gradient attacks left robust.
+    let with_square = block_on(evaluate_robustness_logged(gpu(), &model, &data, &attacks, true, 16, &mut |_, _| {}, &mut aer::attack::NoLog)).unwrap();
+    let q = &with_square.attacks[2].queries;
+    assert_eq!(q.len(), data.len());
+    for i in 0..data.len() {
+        if !with_square.attacks[1].robust[i] {
+            assert_eq!(q[i], 0, "example {i} was already broken");
+            assert!(!with_square.attacks[2].robust[i]);
+        }
+    }
+    assert!(q.iter().any(|&q| q > 0));
 }

@@ -139,6 +139,9 @@ pub struct AttackSettings {
     pub distance_steps: Option<usize>,
     pub distance_iters: Option<usize>,
     pub seed: Option<u64>,
+    /// Each attack only on the examples the attacks before it left robust, as AutoAttack
+    /// runs them (default: with `standard`).
+    pub cascade: Option<bool>,
 }
 
 impl AttackSettings {
@@ -160,6 +163,7 @@ impl AttackSettings {
             distance_steps: self.distance_steps.or(base.distance_steps),
             distance_iters: self.distance_iters.or(base.distance_iters),
             seed: self.seed.or(base.seed),
+            cascade: self.cascade.or(base.cascade),
         }
     }
 }
@@ -181,6 +185,9 @@ pub struct DistanceConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SuiteConfig {
     pub attacks: Vec<AttackConfig>,
+    /// Each attack only on the examples still robust after the ones before it: the worst
+    /// case is the same, each attack's own accuracy becomes the accuracy after it.
+    pub cascade: bool,
     pub curve: Vec<f32>,
     pub curve_n: usize,
     pub distance: DistanceConfig,
@@ -300,7 +307,8 @@ impl SuiteConfig {
             return Err(AerError::Invalid(format!("curve radii must be finite and >= 0: {curve:?}")));
         }
         let distance = DistanceConfig { n: s.distance_n.unwrap_or(500), steps: s.distance_steps.unwrap_or(20), iters: s.distance_iters.unwrap_or(10), max_eps };
-        Ok(SuiteConfig { attacks, curve, curve_n: s.curve_n.unwrap_or(500), distance })
+        let cascade = s.cascade.unwrap_or(given.contains(&AttackName::Standard));
+        Ok(SuiteConfig { attacks, cascade, curve, curve_n: s.curve_n.unwrap_or(500), distance })
     }
 }
 

@@ -34,6 +34,11 @@ pub fn export_examples(r: &Robustness, shape: [usize; 3], distances: Option<(&[u
         }
     }
     owned.push(("min_distance".into(), Dtype::F32, vec![n], bytemuck::cast_slice(&dist).to_vec()));
+    serialize(&owned, metadata)
+}
+
+/// Tensors given as (name, dtype, shape, little-endian bytes), as one safetensors file.
+pub(super) fn serialize(owned: &[(String, Dtype, Vec<usize>, Vec<u8>)], metadata: HashMap<String, String>) -> Result<Vec<u8>> {
     let views = owned
         .iter()
         .map(|(name, dt, shape, data)| TensorView::new(*dt, shape.clone(), data).map(|v| (name.clone(), v)))

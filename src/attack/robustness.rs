@@ -6,6 +6,7 @@ use super::apgd::apgd;
 use super::batch::{runner_up_targets, Batch};
 use super::config::{AttackConfig, Method};
 use super::fab::fab;
+use super::journal::{BatchLog, NoLog};
 use super::pgd::pgd;
 use super::probe::{probe, Objective, WorstCase};
 use super::square::square;
@@ -80,6 +81,38 @@ pub struct Robustness {
 }
 
 impl Robustness {
+    /// No examples yet, for `attacks`.
+    pub fn empty(attacks: &[AttackConfig]) -> Robustness {
+        Robustness {
+            labels: Vec::new(),
+            clean_pred: Vec::new(),
+            attacks: attacks.iter().map(|c| AttackOutcome { config: c.clone(), robust: Vec::new(), seconds: 0.0, queries: Vec::new() }).collect(),
+            worst_robust: Vec::new(),
+            adversarial: Vec::new(),
+            adv_pred: Vec::new(),
+            clean: Vec::new(),
+            zero_gradients: 0,
+            outputs_probabilities: true,
+        }
+    }
+
+    /// The examples of `more` (the same attacks) after these.
+    pub fn append(&mut self, more: Robustness) {
+        self.labels.extend(more.labels);
+        self.clean_pred.extend(more.clean_pred);
+        for (a, b) in self.attacks.iter_mut().zip(more.attacks) {
+            a.robust.extend(b.robust);
+            a.queries.extend(b.queries);
+            a.seconds += b.seconds;
+        }
+        self.worst_robust.extend(more.worst_robust);
+        self.adversarial.extend(more.adversarial);
+        self.adv_pred.extend(more.adv_pred);
+        self.clean.extend(more.clean);
+        self.zero_gradients += more.zero_gradients;
+        self.outputs_probabilities &= more.outputs_probabilities;
+    }
+
     pub fn clean_accuracy(&self) -> f64 {
         fraction(&self.clean_correct())
     }
@@ -113,9 +146,13 @@ fn looks_like_probabilities(logits: &[f32], classes: usize) -> bool {
 
 /// Upload examples `range` of `data` as (x0, labels, labels on the CPU).
 pub fn upload_range(gpu: &Gpu, data: &Dataset, range: std::ops::Range<usize>) -> (Tensor, Tensor, Vec<u32>) {
-    let idx: Vec<u32> = (range.start as u32..range.end as u32).collect();
+    upload_examples(gpu, data, &(range.start as u32..range.end as u32).collect::<Vec<_>>())
+}
+
+/// Upload examples `idx` of `data` as (x0, labels, labels on the CPU).
+fn upload_examples(gpu: &Gpu, data: &Dataset, idx: &[u32]) -> (Tensor, Tensor, Vec<u32>) {
     let (mut xs, mut ys) = (Vec::new(), Vec::new());
-    data.gather(&idx, &mut xs, &mut ys);
+    data.gather(idx, &mut xs, &mut ys);
     let [c, h, w] = data.shape;
     (gpu.upload(&xs, &[idx.len(), c, h, w]), gpu.upload_u32(&ys, &[idx.len()]), ys)
 }
@@ -130,72 +167,154 @@ pub async fn evaluate_robustness(
     batch_size: usize,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Robustness> {
+    evaluate_robustness_logged(gpu, model, data, attacks, false, batch_size, progress, &mut NoLog).await
+}
+
+/// `evaluate_robustness`, taking the batches `log` recalls as done and handing it each batch
+/// it attacks, so that a long evaluation resumes where it stopped. A batch's random starts
+/// depend on its index alone: a resumed evaluation finds what an uninterrupted one finds.
+/// With `cascade`, each attack runs only on the examples the ones before it left robust
+/// (AutoAttack's order of work): the same worst case for less work, while each attack's own
+/// accuracy becomes the accuracy after it.
+#[allow(clippy::too_many_arguments)]
+pub async fn evaluate_robustness_logged(
+    gpu: &Gpu,
+    model: &Model,
+    data: &Dataset,
+    attacks: &[AttackConfig],
+    cascade: bool,
+    batch_size: usize,
+    progress: &mut dyn FnMut(usize, usize),
+    log: &mut dyn BatchLog,
+) -> Result<Robustness> {
     let n = data.len();
-    let k = model.classes;
     let bs = model.fitting_batch(gpu, batch_size)?;
     let batches = n.div_ceil(bs);
-    let mut out = Robustness {
-        labels: Vec::new(),
-        clean_pred: Vec::new(),
-        attacks: attacks.iter().map(|c| AttackOutcome { config: c.clone(), robust: Vec::new(), seconds: 0.0, queries: Vec::new() }).collect(),
-        worst_robust: Vec::new(),
-        adversarial: Vec::new(),
-        adv_pred: Vec::new(),
-        clean: Vec::new(),
-        zero_gradients: 0,
-        outputs_probabilities: true,
-    };
-    let max_restarts = attacks.iter().map(|a| a.restarts).max().unwrap_or(1);
+    let mut out = Robustness::empty(attacks);
     for bi in 0..batches {
         let range = bi * bs..((bi + 1) * bs).min(n);
-        let m = range.len();
-        let (x0, labels, ys) = upload_range(gpu, data, range);
-        let clean_logits = logits_of(gpu, model, &x0).await?;
-        out.outputs_probabilities &= looks_like_probabilities(&clean_logits, k);
-        let clean_pred = argmax_rows(&clean_logits, k);
-        let clean_ok: Vec<bool> = clean_pred.iter().zip(&ys).map(|(p, y)| p == y).collect();
-        // The misclassification record: cross-entropy, untargeted, so that points found by
-        // different attacks (and objectives) compare on one scale.
-        let ce = Objective { loss: AdvLoss::Ce, labels: &labels, targets: None, reference: None };
-        let at_clean = probe(gpu, model, &ce, &x0, true);
-        let grad = gpu.read_f32(at_clean.grad.as_ref().unwrap()).await?;
-        out.zero_gradients += grad.chunks(x0.numel() / m).filter(|g| g.iter().all(|&v| v == 0.0)).count();
-        let worst = WorstCase::new(gpu, &x0);
-        worst.observe(gpu, &x0, &at_clean);
-        let targets: Vec<Tensor> = if attacks.iter().any(|a| a.targeted) {
-            runner_up_targets(&clean_logits, &ys, k, max_restarts).iter().map(|t| gpu.upload_u32(t, &[m])).collect()
-        } else {
-            Vec::new()
+        let batch = match log.recall(bi, attacks)? {
+            Some(done) => {
+                check_recalled(&done, data, range, bi)?;
+                done
+            }
+            None => {
+                let b = attack_batch(gpu, model, data, attacks, cascade, range, bi).await?;
+                log.record(bi, &b)?;
+                b
+            }
         };
-        let mut worst_ok = clean_ok.clone();
-        for (cfg, outcome) in attacks.iter().zip(&mut out.attacks) {
-            let t = web_time::Instant::now();
-            let mut b = Batch::new(gpu, x0.clone(), labels.clone(), cfg, bi as u64);
-            b.targets = targets.clone();
-            let record = WorstCase::new(gpu, &x0);
-            if let Some(q) = run_attack(gpu, model, cfg, &b, &record).await? {
-                outcome.queries.extend(q);
-            }
-            let found = probe(gpu, model, &ce, &record.x, false);
-            worst.observe(gpu, &record.x, &found);
-            let success = gpu.read_u32(&found.success).await?;
-            outcome.seconds += t.elapsed().as_secs_f64();
-            for (i, s) in success.iter().enumerate() {
-                let robust = clean_ok[i] && *s == 0;
-                outcome.robust.push(robust);
-                worst_ok[i] &= robust;
-            }
-        }
-        let adv = gpu.read_f32(&worst.x).await?;
-        out.adv_pred.extend(argmax_rows(&logits_of(gpu, model, &worst.x).await?, k));
-        out.clean.extend(gpu.read_f32(&x0).await?);
-        out.adversarial.extend(adv);
-        out.worst_robust.extend(worst_ok);
-        out.labels.extend(ys);
-        out.clean_pred.extend(clean_pred);
+        out.append(batch);
         progress(bi + 1, batches);
     }
     Ok(out)
+}
+
+/// A recalled batch must hold the examples this evaluation gives that index.
+fn check_recalled(done: &Robustness, data: &Dataset, range: std::ops::Range<usize>, bi: usize) -> Result<()> {
+    let labels: Vec<u32> = range.clone().map(|i| data.labels[i] as u32).collect();
+    if done.labels != labels || done.attacks.iter().any(|a| a.robust.len() != labels.len()) {
+        return Err(crate::error::AerError::Invalid(format!(
+            "batch {bi} recorded earlier holds other examples than examples {}..{} of this evaluation (another batch size, data set or --n); delete the earlier record or give another --out",
+            range.start, range.end
+        )));
+    }
+    Ok(())
+}
+
+/// Examples `range` of `data` (batch `bi`: its index salts the random starts) under each of
+/// `attacks`, with the worst case across them.
+async fn attack_batch(gpu: &Gpu, model: &Model, data: &Dataset, attacks: &[AttackConfig], cascade: bool, range: std::ops::Range<usize>, bi: usize) -> Result<Robustness> {
+    let k = model.classes;
+    let m = range.len();
+    let max_restarts = attacks.iter().map(|a| a.restarts).max().unwrap_or(1);
+    let mut out = Robustness::empty(attacks);
+    let (x0, labels, ys) = upload_range(gpu, data, range.clone());
+    let clean_logits = logits_of(gpu, model, &x0).await?;
+    out.outputs_probabilities = looks_like_probabilities(&clean_logits, k);
+    let clean_pred = argmax_rows(&clean_logits, k);
+    let clean_ok: Vec<bool> = clean_pred.iter().zip(&ys).map(|(p, y)| p == y).collect();
+    // The misclassification record: cross-entropy, untargeted, so that points found by
+    // different attacks (and objectives) compare on one scale.
+    let ce = Objective { loss: AdvLoss::Ce, labels: &labels, targets: None, reference: None };
+    let at_clean = probe(gpu, model, &ce, &x0, true);
+    let grad = gpu.read_f32(at_clean.grad.as_ref().unwrap()).await?;
+    out.zero_gradients = grad.chunks(x0.numel() / m).filter(|g| g.iter().all(|&v| v == 0.0)).count();
+    let worst = WorstCase::new(gpu, &x0);
+    worst.observe(gpu, &x0, &at_clean);
+    let targets = if attacks.iter().any(|a| a.targeted) { runner_up_targets(&clean_logits, &ys, k, max_restarts) } else { Vec::new() };
+    let clean = gpu.read_f32(&x0).await?;
+    let mut worst_ok = clean_ok.clone();
+    for (cfg, outcome) in attacks.iter().zip(&mut out.attacks) {
+        let t = web_time::Instant::now();
+        // The examples this attack works on: all, or in a cascade those still robust.
+        let alive: Vec<usize> = (0..m).filter(|&i| !cascade || worst_ok[i]).collect();
+        let mut queries = vec![0u32; m];
+        let robust = if alive.is_empty() {
+            vec![false; m]
+        } else {
+            let sub = Subset::of(gpu, data, range.start, &alive, &targets, alive.len() < m);
+            let (x, y) = sub.x0.as_ref().map_or((&x0, &labels), |(x, y)| (x, y));
+            let mut b = Batch::new(gpu, x.clone(), y.clone(), cfg, bi as u64);
+            b.targets = sub.targets.iter().map(|t| gpu.upload_u32(t, &[alive.len()])).collect();
+            let record = WorstCase::new(gpu, x);
+            if let Some(q) = run_attack(gpu, model, cfg, &b, &record).await? {
+                alive.iter().zip(q).for_each(|(&i, q)| queries[i] = q);
+            }
+            // The points found, as a whole batch: the others at their clean input.
+            let found_x = match sub.x0 {
+                None => record.x.clone(),
+                Some(_) => {
+                    let found = gpu.read_f32(&record.x).await?;
+                    let d = clean.len() / m;
+                    let mut whole = clean.clone();
+                    alive.iter().zip(found.chunks(d)).for_each(|(&i, row)| whole[i * d..(i + 1) * d].copy_from_slice(row));
+                    gpu.upload(&whole, x0.shape())
+                }
+            };
+            let found = probe(gpu, model, &ce, &found_x, false);
+            worst.observe(gpu, &found_x, &found);
+            let success = gpu.read_u32(&found.success).await?;
+            let mut robust = vec![false; m];
+            alive.iter().for_each(|&i| robust[i] = clean_ok[i] && success[i] == 0);
+            robust
+        };
+        if cfg.method == Method::Square {
+            outcome.queries.extend(queries);
+        }
+        outcome.seconds += t.elapsed().as_secs_f64();
+        for (i, r) in robust.into_iter().enumerate() {
+            outcome.robust.push(r);
+            worst_ok[i] &= r;
+        }
+    }
+    out.adversarial = gpu.read_f32(&worst.x).await?;
+    out.adv_pred = argmax_rows(&logits_of(gpu, model, &worst.x).await?, k);
+    out.clean = clean;
+    out.worst_robust = worst_ok;
+    out.labels = ys;
+    out.clean_pred = clean_pred;
+    Ok(out)
+}
+
+/// The examples of a batch one attack of a cascade works on.
+struct Subset {
+    /// Their inputs and labels, when fewer than the whole batch.
+    x0: Option<(Tensor, Tensor)>,
+    /// Their target classes, per restart.
+    targets: Vec<Vec<u32>>,
+}
+
+impl Subset {
+    /// Examples `first + alive[i]` of `data`; `targets` are the whole batch's.
+    fn of(gpu: &Gpu, data: &Dataset, first: usize, alive: &[usize], targets: &[Vec<u32>], part: bool) -> Subset {
+        let targets = targets.iter().map(|t| alive.iter().map(|&i| t[i]).collect()).collect();
+        let x0 = part.then(|| {
+            let (x, y, _) = upload_examples(gpu, data, &alive.iter().map(|&i| (first + i) as u32).collect::<Vec<_>>());
+            (x, y)
+        });
+        Subset { x0, targets }
+    }
 }
 
 /// Robust accuracy under `attack` at each radius of `radii` (the attack's step scales with

@@ -1,5 +1,6 @@
-//! Adversarial training: PGD (Madry et al., 2018), TRADES (Zhang et al., 2019) and fast FGSM
-//! with a random start (Wong et al., 2020), with an eps curriculum and class-balanced
+//! Adversarial training: PGD (Madry et al., 2018), TRADES (Zhang et al., 2019), fast FGSM
+//! with a random start (Wong et al., 2020) and N-FGSM, its noisier, unprojected form that
+//! avoids catastrophic overfitting (de Jorge et al., 2022), with an eps curriculum and class-balanced
 //! generation. The training attack uses its last iterate, as these methods define it; the
 //! per-example worst case is for evaluation. As a training method (key `adv`) it replaces
 //! each batch's loss by the loss on its training attack's examples, and selects the best
@@ -28,6 +29,11 @@ pub enum AdvMethod {
     /// One step of 1.25 eps from a uniform random start (`step` and `steps` are not used).
     #[cfg_attr(all(feature = "cli", not(target_arch = "wasm32")), value(help = None::<&'static str>))]
     Fgsm,
+    /// N-FGSM (de Jorge et al., 2022): one step of eps from uniform noise of 2 eps, not
+    /// projected back to the eps-ball, which keeps single-step training from catastrophic
+    /// overfitting at large radii (`step` and `steps` are not used).
+    #[cfg_attr(all(feature = "cli", not(target_arch = "wasm32")), value(help = None::<&'static str>))]
+    Nfgsm,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -161,14 +167,28 @@ fn craft_on(gpu: &Gpu, model: &Model, cfg: &AdvTrainConfig, b: &Batch, clean_log
             }
             (AdvLoss::Ce, if fgsm { 1 } else { cfg.steps })
         }
+        AdvMethod::Nfgsm => {
+            let kind = if cfg.norm == Norm::Linf { Start::Box } else { Start::Ball };
+            let noise: Vec<f32> = b.eps_values.iter().map(|&e| NFGSM_NOISE * e).collect();
+            kernels::random_start(gpu, kind, &x, &b.x0, &gpu.upload(&noise, &[n]), b.salt as u32, n, dim);
+            (AdvLoss::Ce, 1)
+        }
+    };
+    // N-FGSM keeps the whole step: the ball it projects onto holds noise and step.
+    let radius = match cfg.method {
+        AdvMethod::Nfgsm => gpu.upload(&b.eps_values.iter().map(|&e| (NFGSM_NOISE + 1.0) * e).collect::<Vec<f32>>(), &[n]),
+        _ => b.eps.clone(),
     };
     let obj = Objective { loss, labels: &b.labels, targets: None, reference: clean_logits };
     for _ in 0..steps {
         let p = probe(gpu, model, &obj, &x, true);
-        kernels::pgd_step(gpu, cfg.norm, &x, &b.x0, p.grad.as_ref().unwrap(), &b.eps, &b.step, n, dim);
+        kernels::pgd_step(gpu, cfg.norm, &x, &b.x0, p.grad.as_ref().unwrap(), &radius, &b.step, n, dim);
     }
     x
 }
+
+/// N-FGSM's noise radius in units of eps (its step is eps).
+const NFGSM_NOISE: f32 = 2.0;
 
 /// PGD robust accuracy at the training radius on the first `val_examples` validation images.
 pub async fn validation_robustness(gpu: &Gpu, model: &Model, val: &Dataset, a: &AdvTrainConfig) -> Result<f64> {
@@ -234,6 +254,7 @@ impl train::Method for Adversarial {
         let eps = a.eps_at(s.epoch, s.batch, s.batches);
         let step = match a.method {
             AdvMethod::Fgsm => 1.25 * eps,
+            AdvMethod::Nfgsm => eps,
             _ if a.eps > 0.0 => a.step * eps / a.eps,
             _ => a.step,
         };

@@ -5,9 +5,9 @@ use super::common::{load_data, load_run_file, open, report, restore_for, results
 use super::options::{at_least_one, DataArgs, GpuArgs, SplitArg};
 use super::progress::work_bar;
 use crate::attack::{
-    evaluate_robustness, export_examples, fraction, minimal_distances, robustness_curve, sanity_checks, AttackName, AttackSettings, SuiteConfig,
+    evaluate_robustness_logged, export_examples, fraction, minimal_distances, robustness_curve, sanity_checks, AttackName, AttackSettings, Journal, SuiteConfig,
 };
-use crate::files::{write_atomic, write_json};
+use crate::files::{write_atomic, write_json, DirLock};
 use crate::kernels::Norm;
 use crate::reference::first_argmax;
 use crate::report::adversarial_grid;
@@ -80,6 +80,11 @@ pub struct AttackArgs {
     /// over the attacked ones [default: 500]; 0 skips it.
     #[arg(help_heading = "Curve and distances", long)]
     pub distance_n: Option<usize>,
+    /// Each attack only on the examples the attacks before it left robust, as AutoAttack runs
+    /// them: the same worst case for less work, each attack's accuracy then the accuracy after
+    /// it [default: true with `standard`, else false].
+    #[arg(help_heading = "Attack", long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub cascade: Option<bool>,
     /// Seed of the random starts [default: 0].
     #[arg(help_heading = "Attack", long)]
     pub seed: Option<u64>,
@@ -90,6 +95,10 @@ pub struct AttackArgs {
     /// [default: the checkpoint's directory; runs/<name>/ for one under assets/].
     #[arg(help_heading = "Run", long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Continue an evaluation that stopped part-way from the batches it finished (kept in
+    /// <name>-attack/journal/ until the results are written); the settings must be the same.
+    #[arg(help_heading = "Run", long)]
+    pub resume: bool,
     #[command(flatten)]
     pub gpu: GpuArgs,
 }
@@ -110,6 +119,7 @@ pub fn run(gpu_args: &GpuArgs, args: &AttackArgs) -> Result<()> {
         curve_n: args.curve_n,
         distance_n: args.distance_n,
         seed: args.seed,
+        cascade: args.cascade,
         ..Default::default()
     };
     let settings = cli.or(load_run_file(args.config.as_deref())?.attack.unwrap_or_default());
@@ -128,7 +138,14 @@ pub fn run(gpu_args: &GpuArgs, args: &AttackArgs) -> Result<()> {
     if data.is_empty() {
         return Err(AerError::Invalid("--n 0 leaves nothing to attack".into()));
     }
-    std::fs::create_dir_all(&out).map_err(|e| AerError::file(&out, format!("cannot create the output directory: {e}")))?;
+    // The directory is this evaluation's until it returns; its journal keeps the finished batches.
+    let lock = DirLock::acquire(&out, 1)?;
+    lock.notes.iter().for_each(|n| eprintln!("{n}"));
+    let evaluation = json!({
+        "checkpoint": args.checkpoint, "model": ck.spec.name, "epoch": ck.epoch, "data": splits.source, "split": split_name,
+        "examples": data.len(), "batch_size": args.batch_size, "attacks": suite.attacks, "cascade": suite.cascade,
+    });
+    let mut journal = Journal::open(&out, &evaluation, args.resume)?;
 
     eprintln!("attacking {} ({}, epoch {}) on {} {split_name} examples spread over the split", args.checkpoint.display(), ck.spec.name, ck.epoch, data.len());
     for a in &suite.attacks {
@@ -147,11 +164,19 @@ pub fn run(gpu_args: &GpuArgs, args: &AttackArgs) -> Result<()> {
             a.seed
         );
     }
+    if suite.cascade && suite.attacks.len() > 1 {
+        eprintln!("  in a cascade: each attack on the examples still robust after the ones before it (its accuracy is the accuracy after it)");
+    }
     let t = Instant::now();
+    let recorded = journal.recorded();
+    if recorded > 0 {
+        eprintln!("resuming: {recorded} batches finished earlier");
+    }
     let bar = work_bar("attacks", data.len().div_ceil(args.batch_size), "batches");
-    let r = block_on(evaluate_robustness(&gpu, &model, &data, &suite.attacks, args.batch_size, &mut |d, _| bar.set_position(d as u64)))?;
+    let r = block_on(evaluate_robustness_logged(&gpu, &model, &data, &suite.attacks, suite.cascade, args.batch_size, &mut |d, _| bar.set_position(d as u64), &mut journal))?;
     bar.finish_and_clear();
-    let attack_seconds = t.elapsed().as_secs_f64();
+    // Over every batch, those of an earlier run resumed included.
+    let attack_seconds: f64 = r.attacks.iter().map(|a| a.seconds).sum();
 
     // The curve uses the suite's PGD (or a conventional one).
     let curve_attack = suite.curve_attack(&settings, input, splits.classes)?;
@@ -224,6 +249,7 @@ pub fn run(gpu_args: &GpuArgs, args: &AttackArgs) -> Result<()> {
             }
             e
         }).collect::<Vec<_>>(),
+        "cascade": suite.cascade,
         "worst_case_robust_accuracy": r.worst_accuracy(),
         "curve": {"attack": curve_attack, "examples": curve_data.len(), "points": curve.iter().map(|(e, a)| json!({"eps": e, "robust_accuracy": a})).collect::<Vec<_>>()},
         "per_class": per_class,
@@ -231,6 +257,7 @@ pub fn run(gpu_args: &GpuArgs, args: &AttackArgs) -> Result<()> {
         "transfer": transfer,
         "checks": checks,
         "attack_seconds": attack_seconds,
+        "resumed_batches": recorded,
         "total_seconds": t.elapsed().as_secs_f64(),
     }));
     write_json(&out.join("robustness.json"), &result)?;
@@ -247,6 +274,7 @@ pub fn run(gpu_args: &GpuArgs, args: &AttackArgs) -> Result<()> {
         rows = (0..r.labels.len().min(8)).collect();
     }
     write_atomic(&out.join("examples.png"), &adversarial_grid(&r.clean, &r.adversarial, input, &rows)?)?;
+    journal.finish()?;
     eprintln!("wrote {}", PathBuf::from(&out).join("robustness.json").display());
     Ok(())
 }
