@@ -106,18 +106,20 @@ fn conv_direct_weight_grad_matches_reference() {
 }
 
 /// conv_direct_input_grad (the turned weights packed with FLIP, then conv_direct_quads over
-/// dy) against the textbook input gradient: random stride-1 geometries with square kernels
-/// 1..=5 and padding below the kernel (widths not a multiple of the quads), 16..=40 input
-/// channels (dx's, in parts of 16, most not whole), 1..=33 output channels, weights that fill
-/// the 64 KiB array exactly, and cnn's conv2.
+/// dy, or conv_direct_single for one input channel) against the textbook input gradient:
+/// random stride-1 geometries with square kernels 1..=5 and padding below the kernel (widths
+/// not a multiple of the quads), 16..=40 input channels (dx's, in parts of 16, most not
+/// whole) or one (a quarter of the cases), 1..=33 output channels, weights that fill the
+/// 64 KiB array exactly, and cnn's conv1 and conv2.
 #[test]
 fn conv_direct_input_grad_matches_reference() {
-    let mut cases: Vec<ConvCase> = (0..24)
+    let mut cases: Vec<ConvCase> = (0..32)
         .map(|i| {
             let mut r = rng("conv_direct_input_grad_geometry", i);
             loop {
                 let k = r.random_range(1..=5);
-                let geometry = Conv2dGeometry { c: r.random_range(16..=40), kw: k, kh: k, stride: 1, pad: r.random_range(0..k), ..random_geometry(&mut r) };
+                let c = if i % 4 == 3 { 1 } else { r.random_range(16..=40) };
+                let geometry = Conv2dGeometry { c, kw: k, kh: k, stride: 1, pad: r.random_range(0..k), ..random_geometry(&mut r) };
                 let case = ConvCase { geometry, out_channels: r.random_range(1..=33) };
                 if geometry.h + 2 * geometry.pad >= k && geometry.w + 2 * geometry.pad >= k && kernels::takes_direct_input_grad(&geometry, case.out_channels) {
                     break case;
@@ -128,6 +130,10 @@ fn conv_direct_input_grad_matches_reference() {
     cases.push(ConvCase { geometry: geometry(1, 16, 1, 1, 1, 1, 0), out_channels: 1 });
     // 32 input channels x 512 taps of the turned weights: 16,384 floats, the whole array.
     cases.push(ConvCase { geometry: geometry(1, 32, 6, 5, 4, 1, 3), out_channels: 32 });
+    // One channel: 40 output channels x 25 taps in parts of 16, 16,000 floats, nearly the whole
+    // array; cnn's conv1 over 3 images (its 16 x 28 x 28 dy, 50,176 bytes: a window each).
+    cases.push(ConvCase { geometry: geometry(2, 1, 9, 7, 5, 1, 2), out_channels: 40 });
+    cases.push(ConvCase { geometry: geometry(3, 1, 28, 28, 5, 1, 2), out_channels: 16 });
     // cnn's conv2 over 2 images (a dy smaller than a window) and 9 (25,088 bytes each: five windows).
     cases.push(ConvCase { geometry: geometry(2, 16, 14, 14, 5, 1, 2), out_channels: 32 });
     cases.push(ConvCase { geometry: geometry(9, 16, 14, 14, 5, 1, 2), out_channels: 32 });
@@ -145,7 +151,7 @@ fn conv_direct_input_grad_matches_reference() {
             assert_close(&format!("conv_direct dx ({input:?})"), case, &read(&dx), &want, tol);
         }
     }
-    assert!(!kernels::takes_direct_input_grad(&geometry(1, 1, 28, 28, 5, 1, 2), 16), "cnn's conv1 (1 input channel) should take the product and col2im");
+    assert!(!kernels::takes_direct_input_grad(&geometry(1, 3, 32, 32, 3, 1, 1), 16), "3 input channels should take the product and col2im");
     assert!(!kernels::takes_direct_input_grad(&geometry(1, 16, 28, 28, 5, 2, 2), 16), "stride 2 should take the product and col2im");
     assert!(!kernels::takes_direct_input_grad(&geometry(1, 16, 28, 28, 7, 1, 3), 16), "7x7 should take the product and col2im");
     assert!(!kernels::takes_direct_input_grad(&geometry(1, 16, 28, 28, 3, 1, 3), 16), "padding past the kernel should take the product and col2im");

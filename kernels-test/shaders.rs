@@ -78,6 +78,7 @@ const TESTED: &[(&str, &str)] = &[
     ("conv_direct", "conv_direct"),
     ("conv_direct", "pack_weights"),
     ("conv_direct", "conv_direct_quads"),
+    ("conv_direct", "conv_direct_single"),
     ("conv_direct", "weight_grad"),
     ("conv_direct", "reduce_weight_grad"),
     ("mask", "apply_mask"),

@@ -15,6 +15,8 @@
 //   convolution of dy (co channels) with the weights transposed to [c, co, kh, kw] and turned
 //   by 180 degrees, padded by kh - 1 - pad: packed so, conv_direct_quads computes dx in NCHW
 //   straight from dy, without dy's permute, the [c*kh*kw, n*oh*ow] product and col2im.
+//   conv_direct_single: conv_direct_quads for one output channel (a single-channel first
+//   layer's input gradient), each quad's positions in one vec4.
 //   weight_grad, reduce_weight_grad: the backward pass for the weights and bias, again read
 //   straight from x and dy in NCHW (stride 1, kernels up to 5x5), without im2col's columns
 //   or dy's permute to [co, n*oh*ow].
@@ -241,6 +243,43 @@ fn conv_direct_quads(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgrou
         store_position(o, out0, 1u, ox0, m1);
         store_position(o, out0, 2u, ox0, m2);
         store_position(o, out0, 3u, ox0, m3);
+    }
+}
+
+// conv_direct_single: conv_direct_quads for one output channel: the input gradient of a
+// single-channel first layer (MNIST's), where parts of 16 channels would compute 16 sums for
+// the one wanted (cnn's conv1: even parts of 4 took twice as long as im2col's product and
+// col2im). A quad's four positions accumulate in one vec4 from the same kernel-row runs, with
+// the first channel of the packed weights (packed[t * 4].x, the same for every lane).
+@compute @workgroup_size(256)
+fn conv_direct_single(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                      @builtin(local_invocation_index) li: u32) {
+    let quad = (wg.y * nwg.x + wg.x) * 256u + li;    // (img, oy, quad of ox)
+    let quads_per_row = (p.ow + QUAD - 1u) / QUAD;
+    if (quad >= p.n * p.oh * quads_per_row) { return; }
+    let ox0 = (quad % quads_per_row) * QUAD;
+    let oy = (quad / quads_per_row) % p.oh;
+    let img = quad / (quads_per_row * p.oh);
+    let c0 = i32(ox0) - i32(p.pad);
+    var acc = vec4(0.0);
+    var t = 0u;    // the tap (ch, ky, 0)
+    for (var ch = 0u; ch < p.c; ch++) {
+        for (var ky = 0u; ky < KH; ky++) {
+            let yy = i32(oy + ky) - i32(p.pad);
+            if (yy >= 0 && yy < i32(p.h)) {
+                let r = x_run(p.shift + ((img * p.c + ch) * p.h + u32(yy)) * p.w, c0);
+                acc += r.lo * packed[t * 4u].x;
+                if (KW > 1u) { acc += vec4(r.lo.yzw, r.hi.x) * packed[(t + 1u) * 4u].x; }
+                if (KW > 2u) { acc += vec4(r.lo.zw, r.hi.xy) * packed[(t + 2u) * 4u].x; }
+                if (KW > 3u) { acc += vec4(r.lo.w, r.hi.xyz) * packed[(t + 3u) * 4u].x; }
+                if (KW > 4u) { acc += r.hi * packed[(t + 4u) * 4u].x; }
+            }
+            t += KW;
+        }
+    }
+    let out0 = (p.first + img) * p.oh * p.ow + oy * p.ow + ox0;
+    for (var j = 0u; j < QUAD; j++) {
+        if (ox0 + j < p.ow) { store(0u, out0 + j, acc[j]); }
     }
 }
 

@@ -21,7 +21,7 @@ if [[ " $STEPS " == *" pgd "* ]]; then
   $AER train --model cnn --epochs "${PGD_EPOCHS:-10}" "${common[@]}" --optimizer adam --lr 1e-3 \
     --adv pgd --adv-eps 0.1 --adv-steps 10 --adv-step 0.025 --adv-ramp-epochs 2 --adv-val-examples 500 --out "$at"
   [[ -f "$at/attack/best-attack/robustness.json" ]] || $AER attack --data "$DATA" --val-size 5000 \
-    --checkpoint "$at/best.safetensors" --eps 0.1 --attacks pgd,apgd-ce --n 10000 --curve --distance-n 0 --out "$at/attack" --resume
+    --checkpoint "$at/best.safetensors" --eps 0.1 --attacks pgd,apgd-ce --cascade --n 10000 --curve --distance-n 0 --out "$at/attack" --resume
   [[ -f "$at/standard/best-attack/robustness.json" ]] || $AER attack --data "$DATA" --val-size 5000 \
     --checkpoint "$at/best.safetensors" --eps 0.1 --attacks standard --n 1000 --curve --distance-n 0 --out "$at/standard" --resume
 fi

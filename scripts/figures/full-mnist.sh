@@ -35,7 +35,7 @@ for run in fgsm nfgsm; do
   [[ " $STEPS " == *" $run "* ]] || continue
   at=$OUT/cnn-$run-at
   [[ -f "$at/attack/best-attack/robustness.json" ]] || $AER attack --data "$DATA" --val-size 5000 \
-    --checkpoint "$at/best.safetensors" --eps 0.3 --attacks pgd,apgd-ce --n 10000 \
+    --checkpoint "$at/best.safetensors" --eps 0.3 --attacks pgd,apgd-ce --cascade --n 10000 \
     --curve --distance-n 0 --out "$at/attack" --resume
   [[ -f "$at/standard/best-attack/robustness.json" ]] || $AER attack --data "$DATA" --val-size 5000 \
     --checkpoint "$at/best.safetensors" --eps 0.3 --attacks standard --n 1000 \

@@ -40,12 +40,12 @@ fn input_grad_geometry(g: &Conv2dGeometry, co: usize) -> Conv2dGeometry {
 
 /// Whether `conv_direct_input_grad` takes a layer of `co` output channels over `g`: stride 1,
 /// square kernels up to 5 wide (the quads), padding below the kernel's size (the turned
-/// convolution's, kh - 1 - pad, is then one too), at least `OUT` input channels (dx's
-/// channels: parts of 16 of which a first layer's 1 or 3 would fill too few; on llvmpipe
-/// cnn's conv1 took twice as long so even in parts of 4), and the turned weights fitting the
-/// shader's 64 KiB uniform array (cnn's conv2: 16 x 800).
+/// convolution's, kh - 1 - pad, is then one too), one input channel (`conv_direct_single`) or
+/// at least `OUT` (dx's channels: parts of 16 of which a colour layer's 3 would fill too few;
+/// on llvmpipe cnn's conv1 took twice as long so even in parts of 4), and the turned weights
+/// fitting the shader's 64 KiB uniform array (cnn's conv2: 16 x 800).
 pub fn takes_direct_input_grad(g: &Conv2dGeometry, co: usize) -> bool {
-    g.stride == 1 && g.kw <= 5 && g.kh == g.kw && g.pad < g.kh && g.c >= OUT && fits(&input_grad_geometry(g, co), g.c, OUT, MAX_WEIGHTS)
+    g.stride == 1 && g.kw <= 5 && g.kh == g.kw && g.pad < g.kh && (g.c == 1 || g.c >= OUT) && fits(&input_grad_geometry(g, co), g.c, OUT, MAX_WEIGHTS)
 }
 
 /// dx [n, c, h, w] = the gradient of a stride-1 convolution over `g` with weights w [co, c*kh*kw]
@@ -65,7 +65,9 @@ pub fn conv_direct_input_grad_with(gpu: &Gpu, input: QuadsInput, g: &Conv2dGeome
     let p = Params::with_rows(&t, g.c);
     let packed = gpu.empty(&[MAX_WEIGHTS]);
     gpu.launch(&Kernel { shader: &CONV_DIRECT, entry: "pack_weights" }, &[("FLIP", 1.0)], &p, &[w, w, &packed], grid_1d(g.c.div_ceil(OUT) * OUT * t.patch()));
-    quads(gpu, input, &t, g.c, dy, &gpu.zeros(&[g.c]), dx, &packed, false);
+    // One channel of dx: its own entry, not a part of 16 with 15 unused.
+    let entry = if g.c == 1 { "conv_direct_single" } else { "conv_direct_quads" };
+    quads(gpu, entry, input, &t, g.c, dy, &gpu.zeros(&[g.c]), dx, &packed, false);
 }
 
 /// y [n, co, oh, ow] = w [co, c*kh*kw] * x + bias, ReLU'd when `relu`, computed without an
@@ -88,7 +90,7 @@ pub fn conv_direct_with(gpu: &Gpu, input: QuadsInput, g: &Conv2dGeometry, x: &Te
     let ov = [("KH", g.kh as f64), ("KW", g.kw as f64), ("RELU", relu as u32 as f64), ("STRIDE", g.stride as f64)];
     if takes_quads(g) {
         // Four positions per invocation share each kernel row's inputs.
-        quads(gpu, input, g, co, x, bias, y, &packed, relu);
+        quads(gpu, "conv_direct_quads", input, g, co, x, bias, y, &packed, relu);
     } else {
         let k = Kernel { shader: &CONV_DIRECT, entry: "conv_direct" };
         gpu.launch(&k, &ov, &p, &[x, bias, y, &packed], grid_1d(g.positions()));
@@ -199,11 +201,11 @@ impl QuadsInput {
 const WINDOW_BYTES: usize = 65536;
 
 /// y [n, co, oh, ow] = the packed weights * x [n, c, h, w] (+ bias, ReLU'd when `relu`) by
-/// `conv_direct_quads`, stride 1, through windows where `QuadsInput` says so and an image
-/// fits one.
+/// `entry` (`conv_direct_quads`, or for one output channel `conv_direct_single`), stride 1,
+/// through windows where `QuadsInput` says so and an image fits one.
 #[allow(clippy::too_many_arguments)]
-fn quads(gpu: &Gpu, input: QuadsInput, g: &Conv2dGeometry, co: usize, x: &Tensor, bias: &Tensor, y: &Tensor, packed: &Tensor, relu: bool) {
-    let k = Kernel { shader: &CONV_DIRECT, entry: "conv_direct_quads" };
+fn quads(gpu: &Gpu, entry: &'static str, input: QuadsInput, g: &Conv2dGeometry, co: usize, x: &Tensor, bias: &Tensor, y: &Tensor, packed: &Tensor, relu: bool) {
+    let k = Kernel { shader: &CONV_DIRECT, entry };
     let per_image = g.c * g.h * g.w;
     let window = window_fits(input, per_image);
     let ov = [("KH", g.kh as f64), ("KW", g.kw as f64), ("RELU", relu as u32 as f64), ("WINDOW", window as u32 as f64)];
