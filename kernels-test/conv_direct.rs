@@ -30,9 +30,11 @@ fn conv_direct_matches_reference() {
     cases.push(ConvCase { geometry: geometry(2, 16, 14, 14, 5, 1, 2), out_channels: 32 });
     cases.push(ConvCase { geometry: geometry(11, 16, 14, 14, 5, 1, 2), out_channels: 32 });
     // Images of 64,464 bytes (3 x 79 x 68): one window each, most starting off a multiple of
-    // 256 bytes; and of 65,280 (3 x 80 x 68), the largest a window holds.
+    // 256 bytes; of 65,536 (16 x 32 x 32, CIFAR's ResNets), a whole window each; of 65,532
+    // (3 x 43 x 127), the later ones too far past a multiple of 256 for a view: copied.
     cases.push(ConvCase { geometry: geometry(5, 3, 79, 68, 3, 1, 1), out_channels: 5 });
-    cases.push(ConvCase { geometry: geometry(2, 3, 80, 68, 3, 1, 1), out_channels: 5 });
+    cases.push(ConvCase { geometry: geometry(3, 16, 32, 32, 3, 1, 1), out_channels: 16 });
+    cases.push(ConvCase { geometry: geometry(3, 3, 43, 127, 3, 1, 1), out_channels: 5 });
     for (i, case) in cases.iter().enumerate() {
         let (g, co) = (&case.geometry, case.out_channels);
         assert!(kernels::takes_direct(g, co), "case {case:?} does not fit conv_direct");
@@ -76,8 +78,11 @@ fn conv_direct_weight_grad_matches_reference() {
     cases.push(ConvCase { geometry: geometry(12, 1, 28, 28, 5, 1, 2), out_channels: 16 });
     // Three input channels (CIFAR), 30 outputs: eight parts of four channels per input channel.
     cases.push(ConvCase { geometry: geometry(2, 3, 11, 9, 5, 1, 2), out_channels: 30 });
-    // Images of 64,464 bytes (3 x 79 x 68): a window each, most starting off a multiple of 256 bytes.
+    // Images of 64,464 bytes (3 x 79 x 68): a window each, most starting off a multiple of 256
+    // bytes; of 65,536 (16 x 32 x 32), a whole window each; of 65,532, later ones copied.
     cases.push(ConvCase { geometry: geometry(4, 3, 79, 68, 3, 1, 1), out_channels: 5 });
+    cases.push(ConvCase { geometry: geometry(3, 16, 32, 32, 3, 1, 1), out_channels: 16 });
+    cases.push(ConvCase { geometry: geometry(3, 3, 43, 127, 3, 1, 1), out_channels: 5 });
     // cnn's conv2 (12,800 weights, through windows only) over 7 images: two windows.
     cases.push(ConvCase { geometry: geometry(7, 16, 14, 14, 5, 1, 2), out_channels: 32 });
     for (i, case) in cases.iter().enumerate() {
@@ -134,6 +139,8 @@ fn conv_direct_input_grad_matches_reference() {
     // array; cnn's conv1 over 3 images (its 16 x 28 x 28 dy, 50,176 bytes: a window each).
     cases.push(ConvCase { geometry: geometry(2, 1, 9, 7, 5, 1, 2), out_channels: 40 });
     cases.push(ConvCase { geometry: geometry(3, 1, 28, 28, 5, 1, 2), out_channels: 16 });
+    // dy of 65,536 bytes an image (16 x 32 x 32): a whole window each.
+    cases.push(ConvCase { geometry: geometry(3, 16, 32, 32, 3, 1, 1), out_channels: 16 });
     // cnn's conv2 over 2 images (a dy smaller than a window) and 9 (25,088 bytes each: five windows).
     cases.push(ConvCase { geometry: geometry(2, 16, 14, 14, 5, 1, 2), out_channels: 32 });
     cases.push(ConvCase { geometry: geometry(9, 16, 14, 14, 5, 1, 2), out_channels: 32 });

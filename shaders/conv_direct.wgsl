@@ -212,10 +212,15 @@ fn store_position(o: u32, at: u32, i: u32, ox0: u32, m: mat4x4<f32>) {
     }
 }
 
-@compute @workgroup_size(256)
+// Lanes per workgroup of conv_direct_quads and conv_direct_single: 256, or with WINDOW (a launch
+// per window of one to a few images, a few hundred quads) 32, so that the launch still spreads
+// over several workgroups and a CPU adapter's cores.
+override QUADS_WG: u32 = 256u;
+
+@compute @workgroup_size(QUADS_WG)
 fn conv_direct_quads(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                      @builtin(local_invocation_index) li: u32) {
-    let quad = (wg.y * nwg.x + wg.x) * 256u + li;    // (img, oy, quad of ox)
+    let quad = (wg.y * nwg.x + wg.x) * QUADS_WG + li;    // (img, oy, quad of ox)
     let quads_per_row = (p.ow + QUAD - 1u) / QUAD;
     if (quad >= p.n * p.oh * quads_per_row) { return; }
     let ox0 = (quad % quads_per_row) * QUAD;
@@ -251,10 +256,10 @@ fn conv_direct_quads(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgrou
 // the one wanted (cnn's conv1: even parts of 4 took twice as long as im2col's product and
 // col2im). A quad's four positions accumulate in one vec4 from the same kernel-row runs, with
 // the first channel of the packed weights (packed[t * 4].x, the same for every lane).
-@compute @workgroup_size(256)
+@compute @workgroup_size(QUADS_WG)
 fn conv_direct_single(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                       @builtin(local_invocation_index) li: u32) {
-    let quad = (wg.y * nwg.x + wg.x) * 256u + li;    // (img, oy, quad of ox)
+    let quad = (wg.y * nwg.x + wg.x) * QUADS_WG + li;    // (img, oy, quad of ox)
     let quads_per_row = (p.ow + QUAD - 1u) / QUAD;
     if (quad >= p.n * p.oh * quads_per_row) { return; }
     let ox0 = (quad % quads_per_row) * QUAD;

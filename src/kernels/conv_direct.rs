@@ -197,6 +197,10 @@ impl QuadsInput {
     }
 }
 
+/// Lanes per workgroup of the quads through windows (`QUADS_WG`): a window of one image of
+/// CIFAR's 16 x 32 x 32 is 256 quads, which at 256 lanes would be one workgroup, one core.
+const WINDOW_QUADS_WG: u32 = 32;
+
 /// Bytes of a window (`x_win` in the shader, WebGPU's default limit on a uniform binding).
 const WINDOW_BYTES: usize = 65536;
 
@@ -208,8 +212,9 @@ fn quads(gpu: &Gpu, entry: &'static str, input: QuadsInput, g: &Conv2dGeometry, 
     let k = Kernel { shader: &CONV_DIRECT, entry };
     let per_image = g.c * g.h * g.w;
     let window = window_fits(input, per_image);
-    let ov = [("KH", g.kh as f64), ("KW", g.kw as f64), ("RELU", relu as u32 as f64), ("WINDOW", window as u32 as f64)];
-    let grid = |n: usize| grid_1d(n * g.oh() * g.ow().div_ceil(4));
+    let wg = if window { WINDOW_QUADS_WG } else { 256 };
+    let ov = [("KH", g.kh as f64), ("KW", g.kw as f64), ("RELU", relu as u32 as f64), ("WINDOW", window as u32 as f64), ("QUADS_WG", wg as f64)];
+    let grid = |n: usize| grid_1d_of(n * g.oh() * g.ow().div_ceil(4), wg);
     if !window {
         // (The packed weights, 64 KiB, stand in for the window, which is not read.)
         gpu.launch(&k, &ov, &Params::with_rows(g, co), &[x, bias, y, packed, x, x, x, packed], grid(g.n));
@@ -222,9 +227,10 @@ fn quads(gpu: &Gpu, entry: &'static str, input: QuadsInput, g: &Conv2dGeometry, 
 }
 
 /// Whether to read images of `per_image` elements through windows: where `input` says so and
-/// one fits a window (which starts up to VIEW_ALIGN bytes before it).
+/// one fits a window (a view of the buffer where the image starts at a multiple of VIEW_ALIGN,
+/// else a copy: CIFAR's 16 channels of 32 x 32 fill one exactly).
 fn window_fits(input: QuadsInput, per_image: usize) -> bool {
-    input == QuadsInput::Window && per_image * 4 + crate::gpu::VIEW_ALIGN as usize <= WINDOW_BYTES
+    input == QuadsInput::Window && per_image * 4 <= WINDOW_BYTES
 }
 
 /// Images `first .. first + images` of a batch, in a 64 KiB view of its buffer from element `shift`.
@@ -237,7 +243,7 @@ struct ImageWindow {
 
 /// The windows that cover the `n` images of `per_image` elements each in `x`, as many images
 /// per window as fit: views of x's buffer from the multiple of `VIEW_ALIGN` at or below the
-/// first image, or near the buffer's end, where such a view would overrun it, a copy.
+/// first image, or a copy where such a view would overrun the buffer or not hold the image.
 fn image_windows(gpu: &Gpu, x: &Tensor, per_image: usize, n: usize) -> Vec<ImageWindow> {
     let align = crate::gpu::VIEW_ALIGN as usize;
     let buffer = x.whole_buffer();
@@ -248,9 +254,10 @@ fn image_windows(gpu: &Gpu, x: &Tensor, per_image: usize, n: usize) -> Vec<Image
     while first < n {
         let at = x.offset() as usize + first * image_bytes;
         let start = at / align * align;
-        let window = if start + WINDOW_BYTES <= bytes {
-            let images = ((start + WINDOW_BYTES - at) / image_bytes).min(n - first);
-            ImageWindow { first, images, view: buffer.view(start / 4, &[WINDOW_BYTES / 4]), shift: (at - start) / 4 }
+        // Images a view from `start` holds (none where the first starts too far past it).
+        let in_view = ((start + WINDOW_BYTES).saturating_sub(at) / image_bytes).min(n - first);
+        let window = if start + WINDOW_BYTES <= bytes && in_view > 0 {
+            ImageWindow { first, images: in_view, view: buffer.view(start / 4, &[WINDOW_BYTES / 4]), shift: (at - start) / 4 }
         } else {
             let images = (WINDOW_BYTES / image_bytes).min(n - first);
             let copy = gpu.zeros(&[WINDOW_BYTES / 4]);
