@@ -378,6 +378,10 @@ fn diverging_training_stops_and_keeps_the_last_finite_checkpoint() {
         let ck = aer::train::Checkpoint::load(&last).unwrap();
         assert_eq!(ck.epoch, epoch - 1, "the last finite epoch's checkpoint is kept");
         assert!(ck.history.iter().all(|r| r.non_finite().is_none()));
+        // The curve up to the last finite epoch, written after each epoch.
+        let progress: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("progress.json")).unwrap()).unwrap();
+        assert_eq!(progress["epochs_done"], serde_json::json!(epoch - 1));
+        assert_eq!(progress["history"].as_array().unwrap().len(), epoch - 1);
     } else {
         assert!(!last.exists());
     }
@@ -471,6 +475,8 @@ fn recipe_with_augmentation_and_piecewise_schedule() {
     let (ok, text) = aer(&args);
     assert!(ok && text.contains("epoch   2/2"), "{text}");
     let metrics: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
+    let progress: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("progress.json")).unwrap()).unwrap();
+    assert_eq!((&progress["epochs_done"], &progress["history"]), (&serde_json::json!(2), &metrics["history"]));
     let cfg = &metrics["config"];
     assert_eq!((&cfg["schedule"], &cfg["milestones"], &cfg["lr_factor"]), (&"piecewise".into(), &serde_json::json!([1]), &serde_json::json!(0.5)));
     assert_eq!(cfg["augment"], serde_json::json!({ "crop": 1, "flip": true }));

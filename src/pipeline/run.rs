@@ -13,7 +13,7 @@ use super::spec::{Pipeline, Run, Stage};
 use super::summary::{summarise, RunSummary};
 use super::validate::{check_with_data, DataShape};
 use super::rerun::{first_changed_stage, set_aside, set_aside_from, stage_dir};
-use crate::attack::{evaluate_robustness, robustness_curve, sanity_checks, SuiteConfig};
+use crate::attack::{evaluate_robustness_logged, robustness_curve, sanity_checks, NoLog, SuiteConfig};
 use crate::gpu::time_async;
 use crate::data::Splits;
 use crate::error::{AerError, Result};
@@ -490,7 +490,7 @@ async fn run_stage(gpu: &Gpu, p: &Pipeline, i: usize, stage: &Stage, splits: &Sp
             block_sparse(gpu, &mut m, opts.dense_kernels, &mut fit_on).await?;
             let suite = SuiteConfig::resolve(attack, splits.test.shape, splits.classes)?;
             let data = splits.test.spread(*n);
-            let r = evaluate_robustness(gpu, &m, &data, &suite.attacks, 256, &mut |_, _| {}).await?;
+            let r = evaluate_robustness_logged(gpu, &m, &data, &suite.attacks, suite.cascade, 256, &mut |_, _| {}, &mut NoLog).await?;
             let curve_attack = suite.curve_attack(attack, splits.test.shape, splits.classes)?;
             let curve_data = data.spread(suite.curve_n);
             let curve = robustness_curve(gpu, &m, &curve_data, &curve_attack, &suite.curve, 256, &mut |_, _| {}).await?;
@@ -507,7 +507,7 @@ async fn run_stage(gpu: &Gpu, p: &Pipeline, i: usize, stage: &Stage, splits: &Sp
                 })
                 .collect();
             Ok((None, json!({
-                "n": data.len(), "clean_accuracy": r.clean_accuracy(), "attacks": attacks, "worst_robust_accuracy": r.worst_accuracy(),
+                "n": data.len(), "clean_accuracy": r.clean_accuracy(), "attacks": attacks, "cascade": suite.cascade, "worst_robust_accuracy": r.worst_accuracy(),
                 "curve": { "attack": curve_attack.label(), "norm": curve_attack.norm, "examples": curve_data.len(), "points": curve.iter().map(|(e, a)| json!({ "eps": e, "robust_accuracy": a })).collect::<Vec<_>>() },
                 "checks": checks.iter().map(|c| json!({ "name": c.name, "passed": c.passed, "detail": c.detail })).collect::<Vec<_>>(),
             })))

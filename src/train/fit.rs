@@ -1,6 +1,7 @@
 //! A whole training run into a directory: epochs with a checkpoint after each
 //! (`last.safetensors`), the best epoch by validation score kept as `best.safetensors`,
-//! resumption from the last finished epoch, and `metrics.json` at the end. The command line
+//! resumption from the last finished epoch, `progress.json` (the history so far) after each
+//! epoch and `metrics.json` at the end. The command line
 //! and the pipeline runner both train through here.
 
 use crate::files::{write_json, DirLock};
@@ -139,6 +140,10 @@ pub async fn fit(gpu: &Gpu, registry: &Registry, splits: &Splits, spec: &ModelSp
             ck.save(&best_path)?;
         }
         ck.save(&last_path)?;
+        // The curve so far, readable while the run goes on or after it stopped.
+        write_json(&out.join("progress.json"), &serde_json::json!({
+            "model": spec.name, "adapter": gpu.adapter_label(), "data": splits.source, "config": cfg, "epochs_done": history.len(), "history": history,
+        }))?;
     }
     let best_ck = Checkpoint::load(&best_path)?;
     let (mut best_model, _) = best_ck.restore(gpu)?;
