@@ -217,15 +217,23 @@ fn store_position(o: u32, at: u32, i: u32, ox0: u32, m: mat4x4<f32>) {
 // over several workgroups and a CPU adapter's cores.
 override QUADS_WG: u32 = 256u;
 
+// A lane's quad: positions ox0 .. ox0 + 3 of row oy of the launch's image img; `ok` is false
+// past the launch's last quad.
+struct QuadAt { img: u32, oy: u32, ox0: u32, ok: bool }
+
+fn quad_at(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> QuadAt {
+    let quad = (wg.y * nwg.x + wg.x) * QUADS_WG + li;    // (img, oy, quad of ox)
+    let quads_per_row = (p.ow + QUAD - 1u) / QUAD;
+    return QuadAt(quad / (quads_per_row * p.oh), (quad / quads_per_row) % p.oh, (quad % quads_per_row) * QUAD,
+                  quad < p.n * p.oh * quads_per_row);
+}
+
 @compute @workgroup_size(QUADS_WG)
 fn conv_direct_quads(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                      @builtin(local_invocation_index) li: u32) {
-    let quad = (wg.y * nwg.x + wg.x) * QUADS_WG + li;    // (img, oy, quad of ox)
-    let quads_per_row = (p.ow + QUAD - 1u) / QUAD;
-    if (quad >= p.n * p.oh * quads_per_row) { return; }
-    let ox0 = (quad % quads_per_row) * QUAD;
-    let oy = (quad / quads_per_row) % p.oh;
-    let img = quad / (quads_per_row * p.oh);
+    let q = quad_at(wg, nwg, li);
+    if (!q.ok) { return; }
+    let img = q.img; let oy = q.oy; let ox0 = q.ox0;
     let kdim = p.c * KH * KW;
     let c0 = i32(ox0) - i32(p.pad);
     let out0 = (p.first + img) * p.co * p.oh * p.ow + oy * p.ow + ox0;
@@ -259,12 +267,9 @@ fn conv_direct_quads(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgrou
 @compute @workgroup_size(QUADS_WG)
 fn conv_direct_single(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                       @builtin(local_invocation_index) li: u32) {
-    let quad = (wg.y * nwg.x + wg.x) * QUADS_WG + li;    // (img, oy, quad of ox)
-    let quads_per_row = (p.ow + QUAD - 1u) / QUAD;
-    if (quad >= p.n * p.oh * quads_per_row) { return; }
-    let ox0 = (quad % quads_per_row) * QUAD;
-    let oy = (quad / quads_per_row) % p.oh;
-    let img = quad / (quads_per_row * p.oh);
+    let q = quad_at(wg, nwg, li);
+    if (!q.ok) { return; }
+    let img = q.img; let oy = q.oy; let ox0 = q.ox0;
     let c0 = i32(ox0) - i32(p.pad);
     var acc = vec4(0.0);
     var t = 0u;    // the tap (ch, ky, 0)

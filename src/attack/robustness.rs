@@ -146,15 +146,23 @@ fn looks_like_probabilities(logits: &[f32], classes: usize) -> bool {
 
 /// Upload examples `range` of `data` as (x0, labels, labels on the CPU).
 pub fn upload_range(gpu: &Gpu, data: &Dataset, range: std::ops::Range<usize>) -> (Tensor, Tensor, Vec<u32>) {
-    upload_examples(gpu, data, &(range.start as u32..range.end as u32).collect::<Vec<_>>())
+    let (xs, ys) = gather_range(data, range);
+    let (x0, labels) = upload_examples(gpu, &xs, &ys, data.shape);
+    (x0, labels, ys)
 }
 
-/// Upload examples `idx` of `data` as (x0, labels, labels on the CPU).
-fn upload_examples(gpu: &Gpu, data: &Dataset, idx: &[u32]) -> (Tensor, Tensor, Vec<u32>) {
+/// Examples `range` of `data` on the CPU: (images, labels).
+fn gather_range(data: &Dataset, range: std::ops::Range<usize>) -> (Vec<f32>, Vec<u32>) {
+    let idx: Vec<u32> = (range.start as u32..range.end as u32).collect();
     let (mut xs, mut ys) = (Vec::new(), Vec::new());
-    data.gather(idx, &mut xs, &mut ys);
-    let [c, h, w] = data.shape;
-    (gpu.upload(&xs, &[idx.len(), c, h, w]), gpu.upload_u32(&ys, &[idx.len()]), ys)
+    data.gather(&idx, &mut xs, &mut ys);
+    (xs, ys)
+}
+
+/// Images `xs` of `shape` and their labels `ys` as (x0, labels) on the GPU.
+fn upload_examples(gpu: &Gpu, xs: &[f32], ys: &[u32], shape: [usize; 3]) -> (Tensor, Tensor) {
+    let [c, h, w] = shape;
+    (gpu.upload(xs, &[ys.len(), c, h, w]), gpu.upload_u32(ys, &[ys.len()]))
 }
 
 /// Attack every example of `data` with each of `attacks`. `progress(batch, batches)` after
@@ -229,7 +237,8 @@ async fn attack_batch(gpu: &Gpu, model: &Model, data: &Dataset, attacks: &[Attac
     let m = range.len();
     let max_restarts = attacks.iter().map(|a| a.restarts).max().unwrap_or(1);
     let mut out = Robustness::empty(attacks);
-    let (x0, labels, ys) = upload_range(gpu, data, range.clone());
+    let (clean, ys) = gather_range(data, range);
+    let (x0, labels) = upload_examples(gpu, &clean, &ys, data.shape);
     let clean_logits = logits_of(gpu, model, &x0).await?;
     out.outputs_probabilities = looks_like_probabilities(&clean_logits, k);
     let clean_pred = argmax_rows(&clean_logits, k);
@@ -243,7 +252,6 @@ async fn attack_batch(gpu: &Gpu, model: &Model, data: &Dataset, attacks: &[Attac
     let worst = WorstCase::new(gpu, &x0);
     worst.observe(gpu, &x0, &at_clean);
     let targets = if attacks.iter().any(|a| a.targeted) { runner_up_targets(&clean_logits, &ys, k, max_restarts) } else { Vec::new() };
-    let clean = gpu.read_f32(&x0).await?;
     let mut worst_ok = clean_ok.clone();
     for (cfg, outcome) in attacks.iter().zip(&mut out.attacks) {
         let t = web_time::Instant::now();
@@ -253,7 +261,7 @@ async fn attack_batch(gpu: &Gpu, model: &Model, data: &Dataset, attacks: &[Attac
         let robust = if alive.is_empty() {
             vec![false; m]
         } else {
-            let sub = Subset::of(gpu, data, range.start, &alive, &targets, alive.len() < m);
+            let sub = Subset::of(gpu, (&clean, &ys, data.shape), &alive, &targets, alive.len() < m);
             let (x, y) = sub.x0.as_ref().map_or((&x0, &labels), |(x, y)| (x, y));
             let mut b = Batch::new(gpu, x.clone(), y.clone(), cfg, bi as u64);
             b.targets = sub.targets.iter().map(|t| gpu.upload_u32(t, &[alive.len()])).collect();
@@ -306,12 +314,15 @@ struct Subset {
 }
 
 impl Subset {
-    /// Examples `first + alive[i]` of `data`; `targets` are the whole batch's.
-    fn of(gpu: &Gpu, data: &Dataset, first: usize, alive: &[usize], targets: &[Vec<u32>], part: bool) -> Subset {
-        let targets = targets.iter().map(|t| alive.iter().map(|&i| t[i]).collect()).collect();
+    /// Examples `alive` of the batch (its images, labels and image shape); `targets` are the
+    /// whole batch's.
+    fn of(gpu: &Gpu, (xs, ys, shape): (&[f32], &[u32], [usize; 3]), alive: &[usize], targets: &[Vec<u32>], part: bool) -> Subset {
+        let pick = |v: &[u32]| -> Vec<u32> { alive.iter().map(|&i| v[i]).collect() };
+        let targets = targets.iter().map(|t| pick(t)).collect();
         let x0 = part.then(|| {
-            let (x, y, _) = upload_examples(gpu, data, &alive.iter().map(|&i| (first + i) as u32).collect::<Vec<_>>());
-            (x, y)
+            let d = xs.len() / ys.len();
+            let rows: Vec<f32> = alive.iter().flat_map(|&i| &xs[i * d..(i + 1) * d]).copied().collect();
+            upload_examples(gpu, &rows, &pick(ys), shape)
         });
         Subset { x0, targets }
     }
