@@ -20,10 +20,7 @@ if [[ " $STEPS " == *" pgd "* ]]; then
   at=$OUT/cnn-pgd-at
   $AER train --model cnn --epochs "${PGD_EPOCHS:-10}" "${common[@]}" --optimizer adam --lr 1e-3 \
     --adv pgd --adv-eps 0.1 --adv-steps 10 --adv-step 0.025 --adv-ramp-epochs 2 --adv-val-examples 500 --out "$at"
-  [[ -f "$at/attack/best-attack/robustness.json" ]] || $AER attack --data "$DATA" --val-size 5000 \
-    --checkpoint "$at/best.safetensors" --eps 0.1 --attacks pgd,apgd-ce --cascade --n 10000 --curve --distance-n 0 --out "$at/attack" --resume
-  [[ -f "$at/standard/best-attack/robustness.json" ]] || $AER attack --data "$DATA" --val-size 5000 \
-    --checkpoint "$at/best.safetensors" --eps 0.1 --attacks standard --n 1000 --curve --distance-n 0 --out "$at/standard" --resume
+  evaluate_robust "$at" 0.1
 fi
 [[ " $STEPS " != *" resnet20 "* ]] || $AER train --model resnet20 --epochs "${RESNET_EPOCHS:-30}" "${common[@]}" \
   --optimizer sgd --lr 0.1 --nesterov --weight-decay 5e-4 --augment-crop 2 --augment-flip --out "$OUT/resnet20-clean"

@@ -12,9 +12,4 @@ OUT=$OUT/madry-pgd-at
 $AER train --model madry --data "$DATA" --val-size 5000 --epochs "${EPOCHS:-20}" --optimizer adam --lr 1e-3 \
   --seed 0 --adv pgd --adv-eps 0.3 --adv-steps 10 --adv-step 0.075 --adv-ramp-epochs 2 \
   --adv-val-examples 500 --out "$OUT" --resume
-[[ -f "$OUT/attack/best-attack/robustness.json" ]] || $AER attack --data "$DATA" --val-size 5000 \
-  --checkpoint "$OUT/best.safetensors" --eps 0.3 --attacks pgd,apgd-ce --cascade --n 10000 \
-  --curve --distance-n 0 --out "$OUT/attack" --resume
-[[ -f "$OUT/standard/best-attack/robustness.json" ]] || $AER attack --data "$DATA" --val-size 5000 \
-  --checkpoint "$OUT/best.safetensors" --eps 0.3 --attacks standard --n 1000 \
-  --curve --distance-n 0 --out "$OUT/standard" --resume
+evaluate_robust "$OUT" 0.3

@@ -37,11 +37,5 @@ STEPS=${STEPS:-cnn fgsm nfgsm pgd smallcnn}
 # evaluation keeps its finished batches and resumes from them when the script is rerun.
 for run in fgsm nfgsm pgd; do
   [[ " $STEPS " == *" $run "* ]] || continue
-  at=$OUT/cnn-$run-at
-  [[ -f "$at/attack/best-attack/robustness.json" ]] || $AER attack --data "$DATA" --val-size 5000 \
-    --checkpoint "$at/best.safetensors" --eps 0.3 --attacks pgd,apgd-ce --cascade --n 10000 \
-    --curve --distance-n 0 --out "$at/attack" --resume
-  [[ -f "$at/standard/best-attack/robustness.json" ]] || $AER attack --data "$DATA" --val-size 5000 \
-    --checkpoint "$at/best.safetensors" --eps 0.3 --attacks standard --n 1000 \
-    --curve --distance-n 0 --out "$at/standard" --resume
+  evaluate_robust "$OUT/cnn-$run-at" 0.3
 done
